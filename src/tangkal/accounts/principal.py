@@ -1,0 +1,42 @@
+"""The authenticated caller, as every service sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tangkal.accounts.models import OrgKind, Role
+from tangkal.errors import Forbidden
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    org_id: str
+    org_name: str
+    org_kind: OrgKind
+    role: Role
+    user_id: str | None = None
+    token_id: str | None = None
+    username: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail names this caller."""
+        who = self.username or (f"token:{self.token_id[:8]}" if self.token_id else "system")
+        return f"{self.org_name}/{who}({self.role.value})"
+
+    def require(self, *roles: Role) -> None:
+        if self.role not in roles:
+            wanted = ", ".join(r.value for r in roles)
+            raise Forbidden(
+                f"This action needs the role {wanted}; your token has the role {self.role.value}."
+            )
+
+    def require_kind(self, *kinds: OrgKind) -> None:
+        if self.org_kind not in kinds:
+            wanted = " or ".join(k.value for k in kinds)
+            raise Forbidden(f"Only a {wanted} organisation may do this.")
+
+
+SYSTEM = Principal(
+    org_id="system", org_name="tangkal", org_kind=OrgKind.REGULATOR, role=Role.ADMIN
+)

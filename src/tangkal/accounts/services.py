@@ -1,0 +1,332 @@
+"""Creating organisations, people and tokens, and authenticating callers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tangkal.accounts.models import (
+    ROLES_BY_KIND,
+    ApiToken,
+    Organization,
+    OrgKind,
+    PlatformDomain,
+    Role,
+    User,
+)
+from tangkal.accounts.passwords import (
+    hash_password,
+    hash_token,
+    new_token,
+    token_prefix,
+    verify_password,
+    verify_token,
+)
+from tangkal.accounts.principal import Principal
+from tangkal.audit.services import record
+from tangkal.db.base import utcnow
+from tangkal.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+
+
+def parse_kind(value: str) -> OrgKind:
+    try:
+        return OrgKind(value.strip().lower())
+    except ValueError:
+        known = ", ".join(k.value for k in OrgKind)
+        raise InvalidInput(f"Unknown organisation kind {value!r}; use one of: {known}.") from None
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        known = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"Unknown role {value!r}; use one of: {known}.") from None
+
+
+def get_org_by_name(session: Session, name: str) -> Organization:
+    org = session.scalar(select(Organization).where(Organization.name == name))
+    if org is None:
+        raise NotFound(f"No organisation named {name!r}. List them with 'tangkal org list'.")
+    return org
+
+
+def find_org(session: Session, name_or_id: str) -> Organization | None:
+    return session.scalar(
+        select(Organization).where(
+            (Organization.name == name_or_id) | (Organization.id == name_or_id)
+        )
+    )
+
+
+def create_org(
+    session: Session,
+    actor: Principal,
+    *,
+    kind: OrgKind,
+    name: str,
+    display_name: str | None = None,
+    domains: list[str] | None = None,
+    country: str | None = "ID",
+    contact_name: str | None = None,
+    contact_email: str | None = None,
+    contact_phone: str | None = None,
+    webhook_url: str | None = None,
+) -> Organization:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("An organisation needs a name of 1 to 200 characters.", field="name")
+    if session.scalar(select(Organization.id).where(Organization.name == name)):
+        raise Conflict(f"An organisation named {name!r} already exists.", field="name")
+    parsed = []
+    if domains:
+        from tangkal.locators import Domain
+
+        parsed = [Domain.parse(d) for d in domains]
+    if parsed and kind is not OrgKind.PLATFORM:
+        raise InvalidInput("Only platform organisations register domains.", field="domain")
+    org = Organization(
+        kind=kind,
+        name=name,
+        display_name=display_name or name,
+        country=country,
+        contact_name=contact_name,
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+    )
+    if webhook_url:
+        org.delivery_channel = "webhook"
+        org.webhook_url = webhook_url
+        org.webhook_secret = secrets.token_urlsafe(32)
+    for d in dict.fromkeys(p.name for p in parsed):
+        taken = session.scalar(select(PlatformDomain).where(PlatformDomain.name == d))
+        if taken is not None:
+            raise Conflict(f"The domain {d} is already registered to another platform.")
+        org.domains.append(PlatformDomain(name=d))
+    session.add(org)
+    session.flush()
+    record(
+        session,
+        actor,
+        "org.created",
+        "organization",
+        org.id,
+        {"kind": kind.value, "name": name, "domains": [d.name for d in org.domains]},
+    )
+    return org
+
+
+def set_webhook(
+    session: Session, actor: Principal, org: Organization, url: str | None
+) -> Organization:
+    """Switch the delivery channel; a new secret is made each time the URL is set."""
+    if url:
+        if not (url.startswith("https://") or url.startswith("http://")):
+            raise InvalidInput("A webhook URL must start with https:// (or http:// for testing).")
+        org.delivery_channel = "webhook"
+        org.webhook_url = url
+        org.webhook_secret = secrets.token_urlsafe(32)
+    else:
+        org.delivery_channel = "inbox"
+        org.webhook_url = None
+        org.webhook_secret = None
+    session.flush()
+    record(session, actor, "org.delivery_changed", "organization", org.id,
+           {"channel": org.delivery_channel, "webhook_url": org.webhook_url})
+    return org
+
+
+def check_role_for_kind(org: Organization, role: Role) -> None:
+    allowed = ROLES_BY_KIND[org.kind]
+    if role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise InvalidInput(
+            f"A {org.kind.value} organisation cannot hold the role {role.value}; "
+            f"it may hold: {names}.",
+            field="role",
+        )
+
+
+def create_user(
+    session: Session,
+    actor: Principal,
+    org: Organization,
+    *,
+    username: str,
+    role: Role,
+    password: str,
+    display_name: str | None = None,
+) -> User:
+    check_role_for_kind(org, role)
+    if len(password) < 10:
+        raise InvalidInput("A password needs at least 10 characters.", field="password")
+    if session.scalar(select(User.id).where(User.org_id == org.id, User.username == username)):
+        raise Conflict(f"The user {username!r} already exists in {org.name}.")
+    user = User(
+        org_id=org.id,
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    record(session, actor, "user.created", "user", user.id,
+           {"org": org.name, "username": username, "role": role.value})
+    return user
+
+
+def create_token(
+    session: Session,
+    actor: Principal,
+    org: Organization,
+    role: Role,
+    *,
+    user: User | None = None,
+    label: str | None = None,
+) -> str:
+    """Make a token and return it in clear, the only time it is ever visible."""
+    check_role_for_kind(org, role)
+    token, prefix = new_token()
+    row = ApiToken(
+        org_id=org.id,
+        user_id=user.id if user else None,
+        role=role,
+        prefix=prefix,
+        token_hash=hash_token(token),
+        label=label,
+    )
+    session.add(row)
+    session.flush()
+    record(session, actor, "token.created", "api_token", row.id,
+           {"org": org.name, "role": role.value, "prefix": prefix})
+    return token
+
+
+def revoke_token(session: Session, actor: Principal, token_id: str) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None or (actor.org_id != "system" and row.org_id != actor.org_id):
+        raise NotFound("No such token in your organisation.")
+    row.revoked_at = utcnow()
+    session.flush()
+    _cache.clear()
+    record(session, actor, "token.revoked", "api_token", row.id, {"prefix": row.prefix})
+
+
+@dataclass(slots=True)
+class _Cached:
+    principal: Principal
+    until: float
+
+
+class _TokenCache:
+    """Verified tokens, keyed by a keyed digest of the token, for a short time.
+
+    argon2 is deliberately slow; verifying it on every request would cap intake at a few
+    dozen requests a second. The revocation check still runs against the database on every
+    request (a primary-key read), so a revoked token stops working at once.
+    """
+
+    def __init__(self, ttl: float = 300.0, size: int = 10_000) -> None:
+        self._key = secrets.token_bytes(32)
+        self._ttl = ttl
+        self._size = size
+        self._items: dict[bytes, _Cached] = {}
+        self._lock = threading.Lock()
+
+    def digest(self, token: str) -> bytes:
+        return hmac.new(self._key, token.encode(), hashlib.sha256).digest()
+
+    def get(self, token: str) -> Principal | None:
+        with self._lock:
+            item = self._items.get(self.digest(token))
+            if item is None or item.until < time.monotonic():
+                return None
+            return item.principal
+
+    def put(self, token: str, principal: Principal) -> None:
+        with self._lock:
+            if len(self._items) >= self._size:
+                self._items.clear()
+            self._items[self.digest(token)] = _Cached(principal, time.monotonic() + self._ttl)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_cache = _TokenCache()
+
+_BAD_TOKEN = "The API token is not valid. Ask your organisation's admin for a new one."
+
+
+def authenticate_token(session: Session, token: str) -> Principal:
+    prefix = token_prefix(token)
+    if prefix is None:
+        raise Unauthenticated(_BAD_TOKEN)
+    cached = _cache.get(token)
+    if cached is not None:
+        revoked = session.scalar(select(ApiToken.revoked_at).where(ApiToken.id == cached.token_id))
+        if revoked is None and session.get(ApiToken, cached.token_id) is not None:
+            return cached
+        raise Unauthenticated(_BAD_TOKEN)
+    row = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
+    if row is None or row.revoked_at is not None or not verify_token(row.token_hash, token):
+        raise Unauthenticated(_BAD_TOKEN)
+    org = row.organization
+    user = session.get(User, row.user_id) if row.user_id else None
+    principal = Principal(
+        org_id=org.id,
+        org_name=org.name,
+        org_kind=org.kind,
+        role=row.role,
+        user_id=row.user_id,
+        token_id=row.id,
+        username=user.username if user else None,
+    )
+    _cache.put(token, principal)
+    return principal
+
+
+def authenticate_password(
+    session: Session, org_name: str, username: str, password: str
+) -> Principal:
+    org = session.scalar(select(Organization).where(Organization.name == org_name))
+    user = (
+        session.scalar(select(User).where(User.org_id == org.id, User.username == username))
+        if org
+        else None
+    )
+    if org is None or user is None or not user.active or not user.password_hash:
+        verify_password(hash_password("x" * 12), password)  # same cost either way
+        raise Unauthenticated("Wrong organisation, user name or password.")
+    if not verify_password(user.password_hash, password):
+        raise Unauthenticated("Wrong organisation, user name or password.")
+    return Principal(
+        org_id=org.id,
+        org_name=org.name,
+        org_kind=org.kind,
+        role=user.role,
+        user_id=user.id,
+        username=user.username,
+    )
+
+
+def own_org(session: Session, principal: Principal) -> Organization:
+    org = session.get(Organization, principal.org_id)
+    if org is None:
+        raise NotFound("Your organisation no longer exists.")
+    return org
+
+
+def visible_orgs(session: Session, principal: Principal) -> list[Organization]:
+    if principal.org_kind is OrgKind.REGULATOR:
+        return list(session.scalars(select(Organization).order_by(Organization.name)))
+    return [own_org(session, principal)]

@@ -1,0 +1,1 @@
+"""The HTTP application: app factory, authentication dependencies and error mapping."""

@@ -1,0 +1,99 @@
+"""The FastAPI application factory.
+
+Routers and background services come from the domain packages; this module only wires them
+together. A domain package adds its router to ``ROUTER_MODULES`` and, if it runs something in
+the background (the RPZ primary, the scheduler), its factory to ``SERVICE_FACTORIES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+from fastapi import FastAPI, Response
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from tangkal import __version__
+from tangkal.api import errors
+from tangkal.db.session import Database
+from tangkal.settings import Settings
+
+ROUTER_MODULES = [
+    "tangkal.accounts.routes",
+    "tangkal.audit.routes",
+]
+
+# "module:function" taking (app_state) and returning an object with async start()/stop().
+SERVICE_FACTORIES: list[str] = []
+
+
+class BackgroundService(Protocol):
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def _load(ref: str) -> Any:
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def create_app(
+    db: Database,
+    settings: Settings,
+    *,
+    background: bool = True,
+    dns_port: int | None = None,
+    dns_host: str = "127.0.0.1",
+) -> FastAPI:
+    services: list[BackgroundService] = []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if background:
+            for ref in SERVICE_FACTORIES:
+                service = _load(ref)(app.state)
+                if service is not None:
+                    await service.start()
+                    services.append(service)
+        try:
+            yield
+        finally:
+            for service in reversed(services):
+                await service.stop()
+            services.clear()
+
+    app = FastAPI(
+        title="tangkal",
+        version=__version__,
+        description=(
+            "Takedown orders with legal deadlines, DNS blocking through an RPZ, shared hash "
+            "banks and public accountability. Authenticate with 'Authorization: Bearer TOKEN'."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.db = db
+    app.state.settings = settings
+    app.state.dns_port = dns_port
+    app.state.dns_host = dns_host
+    app.state.services = services
+    errors.install(app)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__,
+                "services": [s.name for s in services]}
+
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for ref in ROUTER_MODULES:
+        module = importlib.import_module(ref)
+        app.include_router(module.router)
+    return app

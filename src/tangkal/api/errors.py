@@ -1,0 +1,72 @@
+"""The one place where domain errors become HTTP answers.
+
+Nothing else in the code base chooses status codes for failures, and no exception ever
+reaches a client as a traceback: unexpected ones are logged with a reference the caller can
+quote, and answered 500 with that reference only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tangkal.errors import TangkalError
+
+log = structlog.get_logger("tangkal.api")
+
+
+def _describe_validation(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
+    problems = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        where = ".".join(loc) or "body"
+        msg = err.get("msg", "is invalid")
+        if err.get("type") == "json_invalid":
+            msg = "the body is not valid JSON"
+            where = "body"
+        problems.append({"field": where, "message": msg})
+    first = problems[0] if problems else {"field": "body", "message": "is invalid"}
+    summary = f"{first['field']}: {first['message']}"
+    if len(problems) > 1:
+        summary += f" (and {len(problems) - 1} more problem(s))"
+    return summary, problems
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(TangkalError)
+    async def _domain(_: Request, exc: TangkalError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        summary, problems = _describe_validation(list(exc.errors()))
+        return JSONResponse(
+            {"error": "invalid_input", "message": summary, "problems": problems},
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if exc.status_code == 404 and message == "Not Found":
+            message = "There is no such endpoint; see /openapi.json for the API."
+        if exc.status_code == 405:
+            message = "This endpoint does not accept that method; see /openapi.json."
+        return JSONResponse({"error": "http_error", "message": message},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        ref = uuid.uuid4().hex[:12]
+        log.error("unhandled_error", ref=ref, path=request.url.path, exc_info=exc)
+        return JSONResponse(
+            {"error": "internal_error",
+             "message": f"Something went wrong on our side; quote reference {ref} to the operator."},
+            status_code=500,
+        )

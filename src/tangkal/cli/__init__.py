@@ -1,0 +1,1 @@
+"""The ``tangkal`` command line."""

@@ -1,0 +1,157 @@
+"""Core commands of the interface contract: serve, db, org, token, audit, demo."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from tangkal.accounts import services as accounts
+from tangkal.accounts.principal import SYSTEM
+from tangkal.cli.common import database, friendly, unit_of_work
+from tangkal.settings import get_settings
+
+out = Console()
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+org_app = typer.Typer(help="Organisations: the regulator, platforms and ISPs.",
+                      no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+user_app = typer.Typer(help="People who sign in to the web console.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest version."""
+    from tangkal.db.migrate import upgrade
+
+    db = database(migrate=False)
+    upgrade(db)
+    out.print(f"database at {db.engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@org_app.command("create")
+@friendly
+def org_create(
+    kind: str = typer.Option(..., "--kind", help="regulator, platform or isp"),
+    name: str = typer.Option(..., "--name"),
+    domain: list[str] = typer.Option([], "--domain", help="A registered domain (repeatable)."),
+    display_name: str | None = typer.Option(None, "--display-name"),
+    webhook: str | None = typer.Option(None, "--webhook", help="Push orders to this URL."),
+    contact_email: str | None = typer.Option(None, "--contact-email"),
+) -> None:
+    """Register an organisation."""
+    with unit_of_work() as session:
+        org = accounts.create_org(
+            session, SYSTEM, kind=accounts.parse_kind(kind), name=name,
+            display_name=display_name, domains=domain, webhook_url=webhook,
+            contact_email=contact_email,
+        )
+        out.print(f"created {org.kind.value} {org.name} ({org.id})")
+        if org.webhook_secret:
+            out.print(f"webhook secret (shown once): {org.webhook_secret}")
+
+
+@org_app.command("list")
+@friendly
+def org_list() -> None:
+    """List organisations."""
+    from sqlalchemy import select
+
+    from tangkal.accounts.models import Organization
+
+    with unit_of_work() as session:
+        for org in session.scalars(select(Organization).order_by(Organization.name)):
+            domains = ", ".join(d.name for d in org.domains)
+            out.print(f"{org.kind.value:10} {org.name:30} {domains}", highlight=False)
+
+
+@token_app.command("create")
+@friendly
+def token_create(
+    org: str = typer.Option(..., "--org", help="Organisation name"),
+    role: str = typer.Option(..., "--role", help="analyst, official, moderator, isp, auditor, admin"),
+    label: str | None = typer.Option(None, "--label"),
+) -> None:
+    """Make an API token; prints only the token, on stdout."""
+    with unit_of_work() as session:
+        organisation = accounts.get_org_by_name(session, org)
+        token = accounts.create_token(session, SYSTEM, organisation, accounts.parse_role(role),
+                                      label=label)
+    sys.stdout.write(token + "\n")
+
+
+@user_app.command("create")
+@friendly
+def user_create(
+    org: str = typer.Option(..., "--org"),
+    username: str = typer.Option(..., "--username"),
+    role: str = typer.Option(..., "--role"),
+    password: str = typer.Option(..., "--password", prompt=True, hide_input=True,
+                                 confirmation_prompt=True),
+) -> None:
+    """Add a person who signs in to the web console."""
+    with unit_of_work() as session:
+        organisation = accounts.get_org_by_name(session, org)
+        accounts.create_user(session, SYSTEM, organisation, username=username,
+                             role=accounts.parse_role(role), password=password)
+    out.print(f"created user {username} in {org}")
+
+
+@audit_app.command("verify")
+@friendly
+def audit_verify() -> None:
+    """Exit 0 when the audit chain is intact; otherwise name the first bad entry."""
+    from tangkal.audit.services import verify
+
+    with database().read_only() as session:
+        result = verify(session)
+    if result.ok:
+        out.print(f"audit chain intact: {result.checked} entries, head {result.head_hash}")
+        return
+    Console(stderr=True).print(
+        f"[bold red]audit chain broken[/] at entry {result.first_bad_seq}: {result.problem} "
+        f"({result.checked} entries verified before it)", highlight=False)
+    raise typer.Exit(1)
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8080, "--port"),
+    dns_port: int = typer.Option(5353, "--dns-port", help="RPZ primary (TCP and UDP); 0 = off"),
+) -> None:
+    """API, web console, RPZ primary and scheduler in one process."""
+    import uvicorn
+
+    from tangkal.api.app import create_app
+    from tangkal.logging import configure_logging
+
+    configure_logging()
+    db = database()
+    settings = get_settings()
+    app = create_app(db, settings, dns_port=dns_port or None, dns_host=host)
+    out.print(f"tangkal on http://{host}:{port}  (RPZ {settings.rpz_zone} on {host}:{dns_port})",
+              highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level, access_log=False)
+
+
+def demo() -> None:
+    """Load the 2017 Telegram case into the configured database."""
+    from tangkal.demo import load_demo
+
+    with unit_of_work() as session:
+        lines = load_demo(session)
+    for line in lines:
+        out.print(line, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("demo")(friendly(demo))
+    app.add_typer(db_app, name="db")
+    app.add_typer(org_app, name="org")
+    app.add_typer(token_app, name="token")
+    app.add_typer(user_app, name="user")
+    app.add_typer(audit_app, name="audit")

@@ -1,0 +1,19 @@
+"""Imports every domain package's models so the metadata is complete.
+
+Alembic's autogenerate and the test factories need one place that knows all tables; each
+domain package adds its models module here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+MODEL_MODULES = [
+    "tangkal.accounts.models",
+    "tangkal.audit.models",
+]
+
+
+def load_all_models() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)

@@ -1,0 +1,117 @@
+"""Fixtures for every test: a per-test empty database on each backend, factories, servers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tangkal.accounts.principal import SYSTEM
+from tangkal.db.base import Base
+from tangkal.db.migrate import upgrade
+from tangkal.db.registry import load_all_models
+from tangkal.db.session import Database
+from tests import support
+from tests.factories import Factory
+
+BACKENDS = support.backends()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if "postgresql" not in BACKENDS:
+        return ("!!! PostgreSQL NOT REACHABLE at " + support.PG_ADMIN_URL +
+                ": database tests run on SQLite ONLY !!!")
+    return "database backends: " + ", ".join(BACKENDS)
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template() -> Iterator[Path]:
+    d = Path(tempfile.mkdtemp(prefix="tangkal-tpl-"))
+    path = d / "template.db"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db)
+    db.dispose()
+    yield path
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def _pg_url() -> Iterator[str]:
+    url = support.create_pg_database()
+    db = Database(url)
+    upgrade(db)
+    db.dispose()
+    yield url
+    support.drop_pg_database(url)
+
+
+def _truncate_pg(db: Database) -> None:
+    load_all_models()
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty, migrated database of the parametrised backend, for this test alone."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("_sqlite_template")
+        path = tmp_path / "test.db"
+        shutil.copy(template, path)
+        database = Database(f"sqlite:///{path}")
+    else:
+        url: str = request.getfixturevalue("_pg_url")
+        database = Database(url)
+        _truncate_pg(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def session(db: Database) -> Iterator[object]:
+    """A unit of work committed at the end of the test (like a request boundary)."""
+    with db.unit_of_work() as s:
+        yield s
+
+
+@pytest.fixture
+def factory(db: Database) -> Factory:
+    return Factory(db)
+
+
+@pytest.fixture(scope="session")
+def system() -> object:
+    return SYSTEM
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def server_db_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database for a live server: a fresh SQLite file or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        d = tempfile.mkdtemp(prefix="tangkal-srv-")
+        yield f"sqlite:///{d}/tangkal.db"
+        shutil.rmtree(d, ignore_errors=True)
+    else:
+        url = support.create_pg_database("tangkal_srv")
+        yield url
+        support.drop_pg_database(url)
+
+
+@pytest.fixture(scope="session")
+def live(server_db_url: str) -> Iterator[support.LiveServer]:
+    """One real ``tangkal serve`` per backend for the functional tests; tests isolate
+    themselves by creating their own organisations with unique names."""
+    extra = {"TANGKAL_SOP_PROFILE": os.environ.get("TANGKAL_TEST_SOP", "indonesia")}
+    with support.live_server(server_db_url, extra) as server:
+        yield server

@@ -1,0 +1,50 @@
+"""Factories for test data: each call makes fresh, uniquely named objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tangkal.accounts import services as accounts
+from tangkal.accounts.models import Organization, OrgKind, Role
+from tangkal.accounts.principal import SYSTEM, Principal
+from tangkal.db.session import Database
+from tests.support import unique
+
+
+@dataclass
+class OrgWithToken:
+    org_id: str
+    name: str
+    token: str
+    principal: Principal
+
+
+class Factory:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def org(self, kind: OrgKind | str = OrgKind.PLATFORM, *, name: str | None = None,
+            domains: list[str] | None = None, webhook_url: str | None = None) -> Organization:
+        kind = OrgKind(kind)
+        with self.db.unit_of_work() as s:
+            return accounts.create_org(s, SYSTEM, kind=kind, name=name or unique(kind.value),
+                                       domains=domains, webhook_url=webhook_url)
+
+    def principal(self, org: Organization, role: Role | str) -> Principal:
+        return Principal(org_id=org.id, org_name=org.name, org_kind=org.kind, role=Role(role),
+                         username=f"{role}-user")
+
+    def token(self, org: Organization, role: Role | str) -> str:
+        with self.db.unit_of_work() as s:
+            o = s.get(Organization, org.id)
+            assert o is not None
+            return accounts.create_token(s, SYSTEM, o, Role(role))
+
+    def regulator(self) -> Organization:
+        return self.org(OrgKind.REGULATOR)
+
+    def platform(self, domains: list[str] | None = None) -> Organization:
+        return self.org(OrgKind.PLATFORM, domains=domains)
+
+    def isp(self) -> Organization:
+        return self.org(OrgKind.ISP)

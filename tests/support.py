@@ -1,0 +1,166 @@
+"""Test support shared by unit and functional tests: databases, factories, live servers.
+
+Every database test runs on SQLite and, when it is reachable, on the local PostgreSQL
+(``TANGKAL_TEST_PG``, default ``postgresql://postgres@127.0.0.1:5432/test``). Each test gets
+its own empty schema: a copy of a migrated SQLite file, or a freshly truncated PostgreSQL
+database created for this test run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+
+PG_ADMIN_URL = os.environ.get("TANGKAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def pg_available() -> bool:
+    try:
+        engine = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
+                               connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def backends() -> list[str]:
+    wanted = os.environ.get("TANGKAL_TEST_BACKENDS")
+    if wanted:
+        return [b.strip() for b in wanted.split(",") if b.strip()]
+    return ["sqlite", "postgresql"] if pg_available() else ["sqlite"]
+
+
+def create_pg_database(prefix: str = "tangkal_t") -> str:
+    """A brand-new PostgreSQL database for this run; returns its URL."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
+def drop_pg_database(url: str) -> None:
+    name = url.rpartition("/")[2]
+    admin = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+_counter = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{os.getpid()}-{next(_counter)}"
+
+
+def run_cli(*args: str, env: dict[str, str], input: str | None = None,
+            cwd: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real ``tangkal`` command line as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "tangkal.cli.main", *args],
+        env={**os.environ, **env}, input=input, capture_output=True, text=True,
+        cwd=cwd, timeout=timeout,
+    )
+
+
+@dataclass
+class LiveServer:
+    """A real ``tangkal serve`` process on loopback."""
+
+    url: str
+    dns_port: int
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    workdir: Path
+    log_path: Path
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def client(self, token: str | None = None, **kw: Any) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kw)
+
+    def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, env=self.env, input=input, cwd=str(self.workdir))
+
+    def token(self, org: str, role: str) -> str:
+        key = f"{org}/{role}"
+        if key not in self.tokens:
+            r = self.cli("token", "create", "--org", org, "--role", role)
+            assert r.returncode == 0, r.stderr
+            self.tokens[key] = r.stdout.strip()
+        return self.tokens[key]
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def live_server(database_url: str, extra_env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    workdir = Path(tempfile.mkdtemp(prefix="tangkal-live-"))
+    port, dns_port = free_port(), free_port()
+    env = {
+        "TANGKAL_DATABASE_URL": database_url,
+        "TANGKAL_DATA_DIR": str(workdir),
+        "TANGKAL_SCHEDULER_INTERVAL": "0.2",
+        "TANGKAL_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        **(extra_env or {}),
+    }
+    log_path = workdir / "server.log"
+    upgrade = run_cli("db", "upgrade", env=env, cwd=str(workdir))
+    assert upgrade.returncode == 0, upgrade.stderr
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tangkal.cli.main", "serve", "--host", "127.0.0.1",
+             "--port", str(port), "--dns-port", str(dns_port)],
+            env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
+        )
+    server = LiveServer(f"http://127.0.0.1:{port}", dns_port, env, proc, workdir, log_path)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(server.url + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("tangkal serve did not start:\n" + server.log())
+        time.sleep(0.1)
+    try:
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
