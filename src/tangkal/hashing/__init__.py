@@ -1,0 +1,6 @@
+"""Hashing engine for shared hash banks: signal types and in-memory indexes.
+
+Pure domain code (no database, no HTTP): the bank and match services build on
+:mod:`tangkal.hashing.signals` (what a signal is) and :mod:`tangkal.hashing.index`
+(finding stored signals near a query).
+"""

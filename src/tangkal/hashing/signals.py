@@ -1,0 +1,542 @@
+"""Signal types: how a piece of content becomes a comparable signal, behind one small interface.
+
+A *signal* is the string a bank stores and shares: a PDQ hash, an MD5 or SHA-256 digest, the
+digest of a normalised text, or a MinHash signature of a text. Every type answers the same five
+questions (its name, how to validate a signal someone sends us, how to compute one from bytes,
+how far apart two signals are, and which distance still counts as a match), so the bank, match
+and import code never branches on the type, and a new type is one class plus one ``register``.
+
+The registry is *checked*: a duplicate name or an implementation that is missing part of the
+interface fails at start-up, not on the first request that happens to touch it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import numpy as np
+
+from tangkal.errors import ConfigurationError, Conflict, InvalidInput, TooLarge
+from tangkal.hashing import text as textnorm
+
+MAX_CONTENT_BYTES = 64 * 1024 * 1024
+"""Largest content any signal type hashes. The HTTP layer enforces its own (smaller) upload
+limit; this one protects library callers such as bulk importers."""
+
+MAX_IMAGE_PIXELS = 64_000_000
+"""Largest decoded image PDQ will hash; beyond it decoding alone costs gigabytes (decompression
+bombs). Such files are still matched by MD5 and SHA-256."""
+
+PDQ_MIN_QUALITY = 50
+"""PDQ's own guidance: hashes of quality below 50 come from near-uniform images and match
+unrelated content, so they are refused rather than stored or queried."""
+
+Media = Literal["image", "file", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class SignalResult:
+    """The outcome of hashing one piece of content with one signal type.
+
+    ``signal`` is ``None`` when the type could not hash the content; ``reason`` then says why in
+    words a moderator can act on (not an image, too flat for PDQ, not UTF-8 text, ...). A result
+    is never silently missing: the match answer lists every type with its reason.
+    """
+
+    signal_type: str
+    signal: str | None
+    reason: str | None = None
+    quality: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when a signal was computed."""
+        return self.signal is not None
+
+
+class SignalType(ABC):
+    """The interface every signal type implements (see the module docstring).
+
+    Class attributes:
+        name: registry key, also the ``signal_type`` value of the HTTP API.
+        media: which uploads it applies to: ``image`` (decodable pictures), ``file`` (any bytes)
+            or ``text`` (UTF-8 messages).
+        default_threshold: largest distance that still counts as a match for a bank that does
+            not set its own.
+        max_distance: largest distance :meth:`distance` can return; thresholds are checked
+            against it.
+    """
+
+    name: ClassVar[str]
+    media: ClassVar[Media]
+    default_threshold: ClassVar[int]
+    max_distance: ClassVar[int]
+    description: ClassVar[str] = ""
+
+    @abstractmethod
+    def validate(self, signal: str) -> str:
+        """Return the canonical form of a signal given by a caller, or raise InvalidInput."""
+
+    @abstractmethod
+    def hash_bytes(self, content: bytes) -> SignalResult:
+        """Compute the signal of some content, or a result with ``reason`` when it cannot."""
+
+    @abstractmethod
+    def distance(self, a: str, b: str) -> int:
+        """Distance between two *validated* signals; 0 means identical."""
+
+    def matches(self, a: str, b: str, threshold: int | None = None) -> bool:
+        """Whether two validated signals are within ``threshold`` (default: the type's own)."""
+        limit = self.default_threshold if threshold is None else threshold
+        return self.distance(a, b) <= limit
+
+    def check_threshold(self, threshold: int) -> int:
+        """Validate a per-bank threshold for this type."""
+        if not isinstance(threshold, int) or isinstance(threshold, bool):
+            raise InvalidInput(
+                f"threshold must be an integer, got {threshold!r}", field="threshold"
+            )
+        if not 0 <= threshold <= self.max_distance:
+            raise InvalidInput(
+                f"threshold for {self.name} must be between 0 and {self.max_distance}, "
+                f"got {threshold}",
+                field="threshold",
+            )
+        return threshold
+
+    # Shared helpers -----------------------------------------------------------------------
+    def _check_content(self, content: bytes) -> None:
+        if not isinstance(content, bytes | bytearray | memoryview):
+            raise InvalidInput(f"content must be bytes, got {type(content).__name__}")
+        if len(content) == 0:
+            raise InvalidInput("the upload is empty: send the file's bytes", field="file")
+        if len(content) > MAX_CONTENT_BYTES:
+            raise TooLarge(
+                f"the upload is {len(content)} bytes; the limit is {MAX_CONTENT_BYTES} bytes",
+                field="file",
+            )
+
+    def _not_hashed(self, reason: str, **kw: int | None) -> SignalResult:
+        return SignalResult(self.name, None, reason=reason, quality=kw.get("quality"))
+
+
+_HEX = re.compile(r"[0-9a-f]*")
+
+
+def _validate_hex(type_name: str, signal: object, hex_chars: int, what: str) -> str:
+    """Canonical lower-case hex of exactly ``hex_chars`` digits, or InvalidInput saying what is
+    wrong with it (type, length or a non-hex character)."""
+    if not isinstance(signal, str):
+        raise InvalidInput(
+            f"a {type_name} signal must be a string of {hex_chars} hex digits, "
+            f"got {type(signal).__name__}",
+            field="signal",
+        )
+    s = signal.strip().lower()
+    if s.startswith("0x"):
+        s = s[2:]
+    if len(s) != hex_chars:
+        raise InvalidInput(
+            f"a {type_name} signal is {hex_chars} hexadecimal characters ({what}); "
+            f"got {len(s)} characters",
+            field="signal",
+        )
+    if not _HEX.fullmatch(s):
+        bad = next(ch for ch in s if ch not in "0123456789abcdef")
+        raise InvalidInput(
+            f"a {type_name} signal may contain only 0-9 and a-f; found {bad!r}", field="signal"
+        )
+    return s
+
+
+# --- PDQ ---------------------------------------------------------------------------------------
+
+
+def pdq_bits_to_hex(bits: np.ndarray) -> str:
+    """Hex of a 256-element 0/1 vector in pdqhash's bit order (first bit = most significant)."""
+    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()
+
+
+def pdq_hamming(a: str, b: str) -> int:
+    """Hamming distance of two 64-hex-digit PDQ hashes."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+DIHEDRAL_NAMES = (
+    "original",
+    "rotate90",
+    "rotate180",
+    "rotate270",
+    "flip_horizontal",
+    "flip_vertical",
+    "flip_main_diagonal",
+    "flip_anti_diagonal",
+)
+"""Names of the 8 variants returned by :meth:`PdqSignal.hash_dihedral`, in pdqhash's order."""
+
+
+class PdqSignal(SignalType):
+    """Meta's PDQ perceptual hash for images (256 bits, Hamming distance).
+
+    Banks store the hash of the image as it was reported. Mirrored and 90-degree-rotated copies
+    are caught on the *query* side: :meth:`hash_dihedral` gives the 8 dihedral variants of an
+    upload and the matcher looks each one up. That keeps the index at one row per banked image
+    (10 million, not 80 million) at the price of 8 lookups per uploaded image, which is cheap next
+    to decoding and hashing the image itself (about 7 ms).
+    """
+
+    name = "pdq"
+    media = "image"
+    default_threshold = 31
+    max_distance = 256
+    description = "PDQ perceptual image hash (256-bit, Hamming distance)"
+
+    def validate(self, signal: str) -> str:
+        return _validate_hex(self.name, signal, 64, "256 bits")
+
+    def distance(self, a: str, b: str) -> int:
+        return pdq_hamming(a, b)
+
+    def _decode(self, content: bytes) -> tuple[np.ndarray | None, str | None]:
+        """Decode an image to an RGB array, or say why not (the caller falls back to MD5/SHA)."""
+        from PIL import Image, ImageOps, UnidentifiedImageError
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(content)) as opened:
+                    w, h = opened.size
+                    if w * h > MAX_IMAGE_PIXELS:
+                        return None, (
+                            f"the image is {w}x{h} pixels; PDQ hashes images up to "
+                            f"{MAX_IMAGE_PIXELS} pixels, so only MD5/SHA-256 were computed"
+                        )
+                    opened.seek(0)  # first frame of an animation
+                    im: Image.Image = ImageOps.exif_transpose(opened) or opened
+                    if im.mode in ("RGBA", "LA", "P", "PA"):
+                        im = im.convert("RGBA")
+                        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+                        im = Image.alpha_composite(bg, im)
+                    rgb = np.asarray(im.convert("RGB"))
+        except (
+            UnidentifiedImageError,
+            Image.DecompressionBombError,
+            Image.DecompressionBombWarning,
+        ) as exc:
+            if isinstance(exc, UnidentifiedImageError):
+                return (
+                    None,
+                    "not a decodable image (no known image format), so PDQ was not computed",
+                )
+            return None, f"the image is too large to decode safely ({exc}), so PDQ was not computed"
+        except (OSError, ValueError, SyntaxError) as exc:
+            return None, f"the image could not be decoded ({exc}), so PDQ was not computed"
+        if rgb.shape[0] < 2 or rgb.shape[1] < 2:
+            return None, "the image is smaller than 2x2 pixels, too small for PDQ"
+        return np.ascontiguousarray(rgb), None
+
+    def hash_bytes(self, content: bytes) -> SignalResult:
+        self._check_content(content)
+        rgb, reason = self._decode(content)
+        if rgb is None:
+            return self._not_hashed(reason or "not a decodable image")
+        return self.hash_array(rgb)
+
+    def hash_array(self, rgb: np.ndarray) -> SignalResult:
+        """Hash an already-decoded HxWx3 uint8 image (tests and in-process callers)."""
+        import pdqhash
+
+        bits, quality = pdqhash.compute(_as_rgb(rgb))
+        return self._result(bits, int(quality))
+
+    def _result(self, bits: np.ndarray, quality: int) -> SignalResult:
+        if quality < PDQ_MIN_QUALITY:
+            return SignalResult(
+                self.name,
+                None,
+                reason=(
+                    f"PDQ quality {quality} is below {PDQ_MIN_QUALITY}: the image is too flat "
+                    "or uniform for a reliable perceptual hash, so it is matched by MD5/SHA-256 "
+                    "only"
+                ),
+                quality=quality,
+            )
+        return SignalResult(self.name, pdq_bits_to_hex(bits), quality=quality)
+
+    def hash_dihedral(self, content: bytes | np.ndarray) -> list[tuple[str, SignalResult]]:
+        """The 8 dihedral variants (rotations by 90 degrees and mirrors) of an image, named as in
+        :data:`DIHEDRAL_NAMES`. Used on the query side to find mirrored or rotated copies."""
+        import pdqhash
+
+        if isinstance(content, np.ndarray):
+            rgb: np.ndarray | None = content
+        else:
+            self._check_content(content)
+            rgb, reason = self._decode(content)
+            if rgb is None:
+                return [("original", self._not_hashed(reason or "not a decodable image"))]
+        assert rgb is not None
+        hashes, quality = pdqhash.compute_dihedral(_as_rgb(rgb))
+        return [
+            (n, self._result(bits, int(quality)))
+            for n, bits in zip(DIHEDRAL_NAMES, hashes, strict=True)
+        ]
+
+
+def _as_rgb(img: np.ndarray) -> np.ndarray:
+    """pdqhash wants a contiguous HxWx3 uint8 array; accept grey and RGBA too."""
+    arr = np.asarray(img)
+    if arr.dtype != np.uint8:
+        if arr.dtype.kind == "f" and arr.max(initial=0) <= 1.0:
+            arr = arr * 255.0
+        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    if arr.ndim == 2:
+        arr = np.stack([arr, arr, arr], axis=-1)
+    elif arr.ndim == 3 and arr.shape[2] == 4:
+        arr = arr[:, :, :3]
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise InvalidInput(f"an image array must be HxW, HxWx3 or HxWx4, got shape {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+# --- Cryptographic digests ---------------------------------------------------------------------
+
+
+class _DigestSignal(SignalType):
+    """Exact file identity by a cryptographic digest; distance is 0 (same) or 1 (different)."""
+
+    media = "file"
+    default_threshold = 0
+    max_distance = 1
+    _algorithm: ClassVar[str]
+    _hex_chars: ClassVar[int]
+
+    def validate(self, signal: str) -> str:
+        return _validate_hex(self.name, signal, self._hex_chars, f"{self._hex_chars * 4} bits")
+
+    def hash_bytes(self, content: bytes) -> SignalResult:
+        self._check_content(content)
+        return SignalResult(self.name, hashlib.new(self._algorithm, bytes(content)).hexdigest())
+
+    def distance(self, a: str, b: str) -> int:
+        return 0 if a == b else 1
+
+
+class Md5Signal(_DigestSignal):
+    """MD5 of the file bytes: what most hash-sharing lists (HMA, TAT) exchange for video/files."""
+
+    name = "md5"
+    description = "MD5 digest of the file bytes (exact copies)"
+    _algorithm = "md5"
+    _hex_chars = 32
+
+
+class Sha256Signal(_DigestSignal):
+    """SHA-256 of the file bytes: exact copies, without MD5's chosen-collision weakness."""
+
+    name = "sha256"
+    description = "SHA-256 digest of the file bytes (exact copies)"
+    _algorithm = "sha256"
+    _hex_chars = 64
+
+
+# --- Text --------------------------------------------------------------------------------------
+
+
+def _decode_text(content: bytes) -> tuple[str | None, str | None]:
+    try:
+        return bytes(content).decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 text (invalid byte at offset {exc.start}), so no text signal"
+
+
+class TextSignal(SignalType):
+    """Exact text match after normalisation (:func:`tangkal.hashing.text.normalise`).
+
+    The signal is the SHA-256 of the canonical text, so banks can be exchanged without the
+    messages themselves. Use :meth:`hash_text` for a message held as ``str``.
+    """
+
+    name = "text"
+    media = "text"
+    default_threshold = 0
+    max_distance = 1
+    description = "SHA-256 of the normalised message (case, Unicode, URLs, mentions, emoji)"
+
+    def validate(self, signal: str) -> str:
+        return _validate_hex(self.name, signal, 64, "SHA-256 of the normalised text")
+
+    def hash_text(self, message: str) -> SignalResult:
+        """Signal of a message; refused when nothing is left after normalisation."""
+        canonical = textnorm.normalise(message)
+        if not canonical:
+            return self._not_hashed(
+                "nothing is left after normalisation (only emoji, mentions or punctuation)"
+            )
+        return SignalResult(self.name, hashlib.sha256(canonical.encode("utf-8")).hexdigest())
+
+    def hash_bytes(self, content: bytes) -> SignalResult:
+        self._check_content(content)
+        message, reason = _decode_text(content)
+        if message is None:
+            return self._not_hashed(reason or "not text")
+        return self.hash_text(message)
+
+    def distance(self, a: str, b: str) -> int:
+        return 0 if a == b else 1
+
+
+class TextNearSignal(SignalType):
+    """Near-duplicate text: MinHash over character 5-grams of the normalised message.
+
+    The signal is 64 slots of 32 bits (512 hex digits). The distance is the number of slots that
+    differ, so ``1 - distance/64`` estimates the Jaccard similarity of the two shingle sets. The
+    default threshold of 38 (Jaccard about 0.4 and above) catches forwards with an added line,
+    changed punctuation or a few edited words, while unrelated messages in the same language
+    share almost no slots (measured in tests/unit/hashing/test_text_near.py).
+    """
+
+    name = "text_near"
+    media = "text"
+    default_threshold = 38
+    max_distance = textnorm.MINHASH_SLOTS
+    description = "MinHash of character 5-grams of the normalised message (near-duplicates)"
+    min_chars: ClassVar[int] = 20
+    """Messages shorter than this after normalisation are too short for near matching (any two
+    short greetings would look alike); they are still matched exactly by ``text``."""
+
+    def validate(self, signal: str) -> str:
+        return _validate_hex(
+            self.name, signal, textnorm.MINHASH_SLOTS * 8, f"{textnorm.MINHASH_SLOTS} MinHash slots"
+        )
+
+    def hash_text(self, message: str) -> SignalResult:
+        """Signal of a message held as ``str``."""
+        canonical = textnorm.normalise(message)
+        if len(canonical) < self.min_chars:
+            return self._not_hashed(
+                f"the normalised message has {len(canonical)} characters; near-duplicate "
+                f"matching needs at least {self.min_chars} (exact text matching still applies)"
+            )
+        return SignalResult(self.name, textnorm.signature_to_hex(textnorm.minhash(canonical)))
+
+    def hash_bytes(self, content: bytes) -> SignalResult:
+        self._check_content(content)
+        message, reason = _decode_text(content)
+        if message is None:
+            return self._not_hashed(reason or "not text")
+        return self.hash_text(message)
+
+    def distance(self, a: str, b: str) -> int:
+        sa = textnorm.signature_from_hex(a)
+        sb = textnorm.signature_from_hex(b)
+        return int(np.count_nonzero(sa != sb))
+
+
+# --- Registry ----------------------------------------------------------------------------------
+
+_REQUIRED_METHODS = ("validate", "hash_bytes", "distance")
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+class SignalRegistry:
+    """The set of signal types a process knows, checked when each type is registered."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, SignalType] = {}
+
+    def register(self, signal_type: SignalType) -> SignalType:
+        """Add a signal type; fails loudly on a duplicate name or an incomplete implementation."""
+        name = getattr(signal_type, "name", None)
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ConfigurationError(
+                f"signal type {type(signal_type).__name__} needs a `name` of lower-case letters, "
+                f"digits and underscores (at most 32), got {name!r}"
+            )
+        if name in self._types:
+            raise Conflict(
+                f"a signal type named {name!r} is already registered "
+                f"({type(self._types[name]).__name__}); choose another name"
+            )
+        missing = [m for m in _REQUIRED_METHODS if not callable(getattr(signal_type, m, None))]
+        if isinstance(signal_type, ABC) and getattr(type(signal_type), "__abstractmethods__", None):
+            missing += sorted(type(signal_type).__abstractmethods__)
+        for attr, kind in (("default_threshold", int), ("max_distance", int), ("media", str)):
+            value = getattr(signal_type, attr, None)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                missing.append(f"{attr} ({kind.__name__})")
+        if missing:
+            raise ConfigurationError(
+                f"signal type {name!r} is incomplete: missing or wrong {', '.join(missing)}"
+            )
+        if signal_type.media not in ("image", "file", "text"):
+            raise ConfigurationError(
+                f"signal type {name!r} has media {signal_type.media!r}; use image, file or text"
+            )
+        if not 0 <= signal_type.default_threshold <= signal_type.max_distance:
+            raise ConfigurationError(
+                f"signal type {name!r}: default_threshold {signal_type.default_threshold} is "
+                f"outside 0..{signal_type.max_distance}"
+            )
+        self._types[name] = signal_type
+        return signal_type
+
+    def get(self, name: str) -> SignalType:
+        """The signal type called ``name``, or InvalidInput listing the known ones."""
+        key = name.strip().lower() if isinstance(name, str) else name
+        st = self._types.get(key) if isinstance(key, str) else None
+        if st is None:
+            raise InvalidInput(
+                f"unknown signal type {name!r}; known types: {', '.join(self.names())}",
+                field="signal_type",
+            )
+        return st
+
+    def names(self) -> list[str]:
+        """Registered names in registration order."""
+        return list(self._types)
+
+    def for_media(self, *media: Media) -> list[SignalType]:
+        """Types that apply to the given kinds of upload (e.g. ``"image", "file"`` for a file)."""
+        return [t for t in self._types.values() if t.media in media]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def __iter__(self) -> Iterator[SignalType]:
+        return iter(list(self._types.values()))
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+
+def default_registry() -> SignalRegistry:
+    """A fresh registry holding the built-in types (pdq, md5, sha256, text, text_near)."""
+    reg = SignalRegistry()
+    for st in (PdqSignal(), Md5Signal(), Sha256Signal(), TextSignal(), TextNearSignal()):
+        reg.register(st)
+    return reg
+
+
+REGISTRY = default_registry()
+"""The process-wide registry. Plugins register into it at import time."""
+
+
+def get(name: str) -> SignalType:
+    """Shorthand for ``REGISTRY.get(name)``."""
+    return REGISTRY.get(name)
+
+
+def hash_file(content: bytes, registry: SignalRegistry | None = None) -> list[SignalResult]:
+    """Every file-level signal (image and file types) of an upload, each with its reason when it
+    could not be computed: a file that is not an image still gets MD5 and SHA-256."""
+    reg = registry or REGISTRY
+    return [st.hash_bytes(content) for st in reg.for_media("image", "file")]
