@@ -11,6 +11,7 @@ import importlib
 MODEL_MODULES = [
     "tangkal.accounts.models",
     "tangkal.audit.models",
+    "tangkal.blocklist.models",
 ]
 
 
