@@ -11,6 +11,7 @@ import importlib
 MODEL_MODULES = [
     "tangkal.accounts.models",
     "tangkal.audit.models",
+    "tangkal.rpz.models",
     "tangkal.blocklist.models",
 ]
 

@@ -1,0 +1,242 @@
+"""The seam between deciding a block and serving it: one change set per unit of work.
+
+Callers (the blocklist, the CLI) call :func:`publish` inside their own transaction, so a
+block and its zone change commit together or not at all. ``publish`` touches only the rows
+of the names it is given (O(size of change), never O(zone)) and appends the change set to
+the journal under the serial lock, so serials strictly grow in commit order. DNS servers
+learn of committed change sets by reading the journal (see ``tangkal.rpz.server``).
+
+Lock order: ``publish`` takes the RPZ serial lock and holds it until commit; call it after
+your own writes and *before* ``tangkal.audit.services.record`` (which takes the audit lock),
+always in that order, so two transactions never wait on each other in opposite orders.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from tangkal.db.base import utcnow
+from tangkal.errors import InvalidInput
+from tangkal.rpz.models import RpzChange, RpzChangeSet, RpzEntry, RpzState
+from tangkal.rpz.values import (
+    SERIAL_MOD,
+    RpzAction,
+    ZoneChange,
+    serial_next,
+)
+
+__all__ = [
+    "AppliedChange",
+    "ChangeSet",
+    "RpzAction",
+    "ZoneChange",
+    "changesets_after",
+    "current_serial",
+    "ensure_state",
+    "prune_journal",
+    "publish",
+]
+
+_BATCH = 500  # names per IN (...) query: far below every backend's parameter limit
+JOURNAL_RETENTION_DAYS = 90
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedChange:
+    """One name's step as the journal keeps it (what IXFR deletes and adds)."""
+
+    name: str
+    old: RpzAction | None
+    new: RpzAction | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    seq: int
+    from_serial: int
+    serial: int
+    committed_at: datetime
+    changes: tuple[AppliedChange, ...]
+
+
+def _initial_serial() -> int:
+    """Start from the clock, so a database rebuilt from scratch still moves secondaries
+    forward (they ignore a zone whose serial went back) unless it made more than one
+    change per second on average before."""
+    return int(time.time()) % SERIAL_MOD or 1
+
+
+def ensure_state(session: Session) -> None:
+    """Create the serial row if this database has none yet; safe under concurrency."""
+    dialect = session.get_bind().dialect.name
+    values = {"id": 1, "serial": _initial_serial(), "seq": 0, "updated_at": utcnow()}
+    if dialect == "postgresql":
+        session.execute(pg_insert(RpzState).values(**values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        session.execute(sqlite_insert(RpzState).values(**values).on_conflict_do_nothing())
+    elif session.get(RpzState, 1) is None:  # pragma: no cover - other backends
+        session.add(RpzState(**values))
+        session.flush()
+
+
+def current_serial(session: Session) -> int:
+    """The SOA serial of the zone as committed; 0 when nothing was ever published."""
+    serial = session.scalar(select(RpzState.serial).where(RpzState.id == 1))
+    return int(serial) if serial is not None else 0
+
+
+def _lock_state(session: Session) -> RpzState:
+    ensure_state(session)
+    state = session.scalar(
+        select(RpzState).where(RpzState.id == 1).with_for_update().execution_options(
+            populate_existing=True))
+    assert state is not None
+    return state
+
+
+def _collapse(changes: Iterable[ZoneChange]) -> dict[str, RpzAction | None]:
+    wanted: dict[str, RpzAction | None] = {}
+    for change in changes:
+        if not isinstance(change, ZoneChange):
+            raise InvalidInput("publish() takes ZoneChange values.")
+        if change.name in wanted and wanted[change.name] != change.action:
+            raise InvalidInput(
+                f"The change set sets {change.name!r} twice to different actions "
+                f"({wanted[change.name]} and {change.action}); send one change per name.",
+                field="name")
+        wanted[change.name] = change.action
+    return wanted
+
+
+def _current_actions(session: Session, names: list[str]) -> dict[str, RpzAction]:
+    found: dict[str, RpzAction] = {}
+    for i in range(0, len(names), _BATCH):
+        chunk = names[i:i + _BATCH]
+        for name, action in session.execute(
+                select(RpzEntry.name, RpzEntry.action).where(RpzEntry.name.in_(chunk))):
+            found[name] = action
+    return found
+
+
+def publish(session: Session, changes: Sequence[ZoneChange], *, reason: str | None = None) -> int:
+    """Apply one change set inside the caller's transaction; returns the new SOA serial.
+
+    Changes that would not change anything (removing an unlisted name, setting the action
+    a name already has) are dropped; if nothing is left, no serial is spent and the current
+    serial is returned. Only ``flush``es: the caller's unit of work commits.
+    """
+    wanted = _collapse(changes)
+    if not wanted:
+        return current_serial(session) or _ensure_and_read(session)
+    state = _lock_state(session)
+    names = sorted(wanted)
+    before = _current_actions(session, names)
+    applied = [AppliedChange(n, before.get(n), wanted[n]) for n in names
+               if before.get(n) != wanted[n]]
+    if not applied:
+        return int(state.serial)
+
+    new_serial = serial_next(int(state.serial))
+    seq = int(state.seq) + 1
+    now = utcnow()
+    session.add(RpzChangeSet(seq=seq, serial=new_serial, from_serial=int(state.serial),
+                             committed_at=now, reason=(reason or None) and reason[:500],
+                             size=len(applied)))
+    session.flush()
+    session.execute(insert(RpzChange), [
+        {"seq": seq, "name": c.name, "old_action": c.old, "new_action": c.new}
+        for c in applied])
+
+    removed = [c.name for c in applied if c.new is None]
+    added = [c for c in applied if c.old is None and c.new is not None]
+    changed = [c for c in applied if c.old is not None and c.new is not None]
+    for i in range(0, len(removed), _BATCH):
+        session.execute(delete(RpzEntry).where(RpzEntry.name.in_(removed[i:i + _BATCH])))
+    if added:
+        session.execute(insert(RpzEntry), [
+            {"name": c.name, "action": c.new, "serial": new_serial, "changed_at": now}
+            for c in added])
+    for c in changed:
+        session.execute(update(RpzEntry).where(RpzEntry.name == c.name).values(
+            action=c.new, serial=new_serial, changed_at=now))
+
+    state.serial = new_serial
+    state.seq = seq
+    state.updated_at = now
+    session.flush()
+    return new_serial
+
+
+def _ensure_and_read(session: Session) -> int:
+    ensure_state(session)
+    return current_serial(session)
+
+
+def latest_seq(session: Session) -> tuple[int, int]:
+    """(seq, serial) of the last committed change set; (0, serial) if there is none."""
+    row = session.execute(select(RpzState.seq, RpzState.serial).where(RpzState.id == 1)).first()
+    if row is None:
+        return 0, 0
+    return int(row[0]), int(row[1])
+
+
+def changesets_after(session: Session, after_seq: int, *, up_to_seq: int | None = None,
+                     limit: int | None = None) -> list[ChangeSet]:
+    """Committed change sets with ``seq > after_seq`` (and ``<= up_to_seq``), oldest first."""
+    query = select(RpzChangeSet).where(RpzChangeSet.seq > after_seq).order_by(RpzChangeSet.seq)
+    if up_to_seq is not None:
+        query = query.where(RpzChangeSet.seq <= up_to_seq)
+    if limit is not None:
+        query = query.limit(limit)
+    heads = session.scalars(query).all()
+    if not heads:
+        return []
+    lo, hi = heads[0].seq, heads[-1].seq
+    by_seq: dict[int, list[AppliedChange]] = {h.seq: [] for h in heads}
+    rows = session.execute(
+        select(RpzChange.seq, RpzChange.name, RpzChange.old_action, RpzChange.new_action)
+        .where(RpzChange.seq >= lo, RpzChange.seq <= hi).order_by(RpzChange.seq, RpzChange.id))
+    for seq, name, old, new in rows:
+        by_seq[seq].append(AppliedChange(name, old, new))
+    return [ChangeSet(h.seq, int(h.from_serial), int(h.serial), h.committed_at,
+                      tuple(by_seq[h.seq])) for h in heads]
+
+
+def seq_for_serial(session: Session, serial: int) -> int | None:
+    """The seq of the change set that produced ``serial``; None if the journal lost it.
+
+    The newest match wins (a serial only repeats after 2^32 change sets).
+    """
+    return session.scalar(select(func.max(RpzChangeSet.seq)).where(RpzChangeSet.serial == serial))
+
+
+def oldest_journal_seq(session: Session) -> int | None:
+    return session.scalar(select(func.min(RpzChangeSet.seq)))
+
+
+def prune_journal(session: Session, *, keep_days: int = JOURNAL_RETENTION_DAYS) -> int:
+    """Drop change sets older than ``keep_days``; returns how many went.
+
+    Pruned history only costs secondaries that are further behind than that a full
+    transfer; the zone itself (``rpz_entries``) is untouched.
+    """
+    if keep_days < 30:
+        raise InvalidInput("Keep at least 30 days of journal, so a subscriber that was down "
+                           "for a month can still catch up by IXFR.", field="keep_days")
+    cutoff = utcnow() - timedelta(days=keep_days)
+    old = session.scalar(select(func.max(RpzChangeSet.seq))
+                         .where(RpzChangeSet.committed_at < cutoff))
+    if old is None:
+        return 0
+    session.execute(delete(RpzChange).where(RpzChange.seq <= old))
+    result = session.execute(delete(RpzChangeSet).where(RpzChangeSet.seq <= old))
+    session.flush()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

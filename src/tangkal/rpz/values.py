@@ -1,0 +1,97 @@
+"""Immutable values of the RPZ: actions, one zone change, and SOA serial arithmetic.
+
+Kept apart from the models so that both the models and the journal can import them
+without a cycle; ``tangkal.rpz.journal`` re-exports them for callers.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from tangkal.errors import InvalidInput
+
+SERIAL_BITS = 32
+SERIAL_MOD = 1 << SERIAL_BITS
+SERIAL_HALF = 1 << (SERIAL_BITS - 1)
+
+
+class RpzAction(enum.StrEnum):
+    """What a resolver does with a listed name (and all names beneath it)."""
+
+    NXDOMAIN = "nxdomain"  # CNAME .
+    NODATA = "nodata"  # CNAME *.
+    LANDING = "landing"  # CNAME to the laman labuh (block landing page)
+    PASSTHRU = "passthru"  # CNAME rpz-passthru.  (allow-list: never block)
+
+
+# Lower-case LDH labels (underscore tolerated: real lists contain _dmarc-like names).
+_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+
+# Longest name we accept, so that "*.<name>.<zone>" still fits in 255 wire octets with a
+# zone name as long as "rpz.tangkal." and room to spare for longer zone names.
+MAX_NAME_LENGTH = 200
+
+
+def check_name(name: str) -> str:
+    """Refuse anything that is not already a canonical ASCII name (as ``Domain.parse`` makes).
+
+    The journal is fed by code, not people, so a bad name here is a programming error in
+    the caller; still, it must never reach the zone, where it would break every transfer.
+    """
+    if not isinstance(name, str) or not name:
+        raise InvalidInput("An RPZ name must be a non-empty string.", field="name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(
+            f"The name {name[:40]!r}... is {len(name)} characters; the RPZ takes at most "
+            f"{MAX_NAME_LENGTH}.", field="name")
+    if name.endswith(".") or not name.isascii():
+        raise InvalidInput(
+            f"{name!r} is not canonical: pass Domain.parse(text).name (ASCII, no trailing dot).",
+            field="name")
+    labels = name.split(".")
+    if len(labels) < 2:
+        raise InvalidInput(f"{name!r} is a bare top-level label; the RPZ lists whole names.",
+                           field="name")
+    for label in labels:
+        if not _LABEL.match(label):
+            raise InvalidInput(
+                f"{name!r} has an invalid label {label!r}: use Domain.parse(text).name.",
+                field="name")
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneChange:
+    """One name set to an action, or removed (``action=None``) with its ``*.name`` trigger."""
+
+    name: str  # ASCII, IDNA-normalised by Domain.parse, no trailing dot
+    action: RpzAction | None  # None = remove the name (and its *.name trigger) from the zone
+
+    def __post_init__(self) -> None:
+        check_name(self.name)
+        if self.action is not None and not isinstance(self.action, RpzAction):
+            try:
+                object.__setattr__(self, "action", RpzAction(self.action))
+            except ValueError:
+                known = ", ".join(a.value for a in RpzAction)
+                raise InvalidInput(f"Unknown RPZ action {self.action!r}; use one of {known} "
+                                   "or None to remove.", field="action") from None
+
+
+def serial_next(serial: int) -> int:
+    """The serial after ``serial`` (RFC 1982 addition of 1); skips 0, which some software
+    treats as "unset"."""
+    nxt = (serial + 1) % SERIAL_MOD
+    return nxt or 1
+
+
+def serial_lt(a: int, b: int) -> bool:
+    """RFC 1982 "a precedes b" (undefined for distance exactly 2^31; that is False here)."""
+    return a != b and ((a < b and b - a < SERIAL_HALF) or (a > b and a - b > SERIAL_HALF))
+
+
+def serial_distance(older: int, newer: int) -> int:
+    """How many increments lead from ``older`` to ``newer`` (modulo 2^32)."""
+    return (newer - older) % SERIAL_MOD
