@@ -23,11 +23,15 @@ from tangkal.settings import Settings
 
 ROUTER_MODULES = [
     "tangkal.accounts.routes",
+    "tangkal.orders.routes",
     "tangkal.audit.routes",
 ]
 
 # "module:function" taking (app_state) and returning an object with async start()/stop().
-SERVICE_FACTORIES: list[str] = []
+SERVICE_FACTORIES: list[str] = [
+    "tangkal.delivery.worker:create_service",
+    "tangkal.orders.scheduler:create_service",
+]
 
 
 class BackgroundService(Protocol):

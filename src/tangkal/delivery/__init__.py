@@ -1,0 +1,1 @@
+"""Delivering orders to platforms: a transactional outbox, signed webhooks, a pull inbox."""

@@ -1,0 +1,199 @@
+"""Orders, their locators, evidence, clarifications, responses and warnings."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tangkal.db.base import Base, enum_column, new_id, utcnow
+
+
+class OrderStatus(enum.StrEnum):
+    ISSUED = "issued"
+    DELIVERED = "delivered"
+    ACKNOWLEDGED = "acknowledged"
+    CLARIFICATION_REQUESTED = "clarification_requested"
+    COMPLIED = "complied"
+    PARTIALLY_COMPLIED = "partially_complied"
+    DISPUTED = "disputed"
+    OVERDUE = "overdue"
+    WITHDRAWN = "withdrawn"
+
+
+OPEN_STATUSES = frozenset({
+    OrderStatus.ISSUED, OrderStatus.DELIVERED, OrderStatus.ACKNOWLEDGED,
+    OrderStatus.CLARIFICATION_REQUESTED, OrderStatus.OVERDUE,
+})
+
+
+class ResponseAction(enum.StrEnum):
+    REMOVED = "removed"
+    RESTRICTED_IN_COUNTRY = "restricted_in_country"
+    ACCOUNT_SUSPENDED = "account_suspended"
+    PARTIALLY_DONE = "partially_done"
+    NOT_DONE = "not_done"
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_platform_status", "platform_org_id", "status"),
+        Index("ix_orders_regulator_status", "regulator_org_id", "status"),
+        Index("ix_orders_deadline", "status", "deadline_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    regulator_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    platform_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    category: Mapped[str] = mapped_column(String(50))
+    urgency: Mapped[str] = mapped_column(String(30))
+    legal_basis: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[OrderStatus] = mapped_column(enum_column(OrderStatus))
+    sop_profile: Mapped[str] = mapped_column(String(100))
+    deadline_seconds: Mapped[int]
+    created_by: Mapped[str] = mapped_column(String(300))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The legal clock: starts at authenticated receipt (or deemed receipt), pauses while a
+    # clarification is open; deadline_at is recomputed on every change of those.
+    received_at: Mapped[datetime | None] = mapped_column(default=None)
+    receipt_basis: Mapped[str | None] = mapped_column(String(40), default=None)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
+    paused_at: Mapped[datetime | None] = mapped_column(default=None)
+    paused_seconds: Mapped[float] = mapped_column(default=0.0)
+    deadline_at: Mapped[datetime]
+    responded_at: Mapped[datetime | None] = mapped_column(default=None)
+    overdue_at: Mapped[datetime | None] = mapped_column(default=None)
+    warnings_issued: Mapped[int] = mapped_column(default=0)
+    next_warning_at: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    locators: Mapped[list[OrderLocator]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLocator.position"
+    )
+    evidence: Mapped[list[Evidence]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="Evidence.created_at"
+    )
+    clarifications: Mapped[list[Clarification]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="Clarification.asked_at"
+    )
+    responses: Mapped[list[OrderResponse]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderResponse.created_at"
+    )
+    warnings: Mapped[list[OrderWarning]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderWarning.issued_at"
+    )
+
+
+class OrderLocator(Base):
+    """One reported item, stored in canonical form so the same content is one key."""
+
+    __tablename__ = "order_locators"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(40))
+    canonical: Mapped[str] = mapped_column(String(2100), index=True)
+    display: Mapped[str] = mapped_column(String(2100))
+    url: Mapped[str | None] = mapped_column(String(2100), default=None)
+    domain: Mapped[str | None] = mapped_column(String(253), default=None)
+    submitted: Mapped[str] = mapped_column(String(2100))
+
+    order: Mapped[Order] = relationship(back_populates="locators")
+
+
+class LocatorKey(Base):
+    """Keys under which an order's items are found again: the item itself and what it
+    belongs to (a post's channel, a URL's registrable domain)."""
+
+    __tablename__ = "order_locator_keys"
+    __table_args__ = (UniqueConstraint("order_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(2100), index=True)
+    primary: Mapped[bool] = mapped_column(default=True)
+
+
+class Evidence(Base):
+    __tablename__ = "order_evidence"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    md5: Mapped[str] = mapped_column(String(32))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="evidence")
+
+
+class Clarification(Base):
+    __tablename__ = "order_clarifications"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    asked_by: Mapped[str] = mapped_column(String(300))
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answer: Mapped[str | None] = mapped_column(Text, default=None)
+    answered_by: Mapped[str | None] = mapped_column(String(300), default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    order: Mapped[Order] = relationship(back_populates="clarifications")
+
+
+class OrderResponse(Base):
+    """The platform's answer with a statement of reasons (DSA transparency-database fields)."""
+
+    __tablename__ = "order_responses"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    action: Mapped[ResponseAction] = mapped_column(enum_column(ResponseAction))
+    statement: Mapped[dict[str, Any]]
+    responded_by: Mapped[str] = mapped_column(String(300))
+    late: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="responses")
+
+
+class OrderWarning(Base):
+    """A warning letter (surat teguran) issued after a missed deadline."""
+
+    __tablename__ = "order_warnings"
+    __table_args__ = (UniqueConstraint("order_id", "code"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(10))
+    fine: Mapped[int] = mapped_column(default=0)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="warnings")
+
+
+class IdempotencyRecord(Base):
+    """A request that carried an ``Idempotency-Key``: its answer is replayed on a retry."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("org_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

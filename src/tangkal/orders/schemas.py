@@ -1,0 +1,84 @@
+"""Request and response shapes for orders (pydantic), kept apart from the ORM models."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DecisionVisibility = Literal[
+    "DECISION_VISIBILITY_CONTENT_REMOVED",
+    "DECISION_VISIBILITY_CONTENT_DISABLED",
+    "DECISION_VISIBILITY_CONTENT_DEMOTED",
+    "DECISION_VISIBILITY_CONTENT_AGE_RESTRICTED",
+    "DECISION_VISIBILITY_CONTENT_INTERACTION_RESTRICTED",
+    "DECISION_VISIBILITY_CONTENT_LABELLED",
+    "DECISION_VISIBILITY_OTHER",
+]
+
+
+class EvidenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filename: str = Field(min_length=1, max_length=300)
+    content_type: str = Field(default="application/octet-stream", max_length=200)
+    content_base64: str = Field(min_length=1, description="The file, base64-encoded")
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    platform: str = Field(min_length=1, max_length=200, description="Platform name or id")
+    category: str = Field(min_length=1, max_length=50)
+    locators: list[str] = Field(min_length=1, max_length=500)
+    legal_basis: str = Field(min_length=1, max_length=5000)
+    reason: str = Field(min_length=1, max_length=20000)
+    urgency: str | None = Field(default=None, max_length=30)
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=20)
+
+
+class StatementOfReasons(BaseModel):
+    """The DSA transparency-database fields; unset ones are filled from the order."""
+
+    model_config = ConfigDict(extra="allow")
+    decision_visibility: list[DecisionVisibility] | None = None
+    decision_ground: Literal[
+        "DECISION_GROUND_ILLEGAL_CONTENT", "DECISION_GROUND_INCOMPATIBLE_CONTENT"
+    ] | None = None
+    illegal_content_legal_ground: str | None = Field(default=None, max_length=5000)
+    illegal_content_explanation: str | None = Field(default=None, max_length=20000)
+    decision_facts: str | None = Field(default=None, max_length=20000)
+    automated_detection: bool | None = None
+    automated_decision: Literal[
+        "AUTOMATED_DECISION_FULLY", "AUTOMATED_DECISION_PARTIALLY",
+        "AUTOMATED_DECISION_NOT_AUTOMATED",
+    ] | None = None
+    territorial_scope: list[str] | None = None
+    application_date: date | None = None
+    source_type: str | None = None
+    content_type: list[str] | None = None
+
+
+class ResponseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["removed", "restricted_in_country", "account_suspended", "partially_done",
+                    "not_done"]
+    statement: StatementOfReasons | str = Field(
+        description="A statement of reasons: the DSA fields, or free text taken as the facts")
+    reason: str | None = Field(default=None, max_length=20000,
+                               description="Required when the action is not_done")
+
+
+class ClarificationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=20000)
+
+
+class ClarificationAnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer: str = Field(min_length=1, max_length=20000)
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    return value
