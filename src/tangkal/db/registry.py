@@ -11,6 +11,8 @@ import importlib
 MODEL_MODULES = [
     "tangkal.accounts.models",
     "tangkal.audit.models",
+    "tangkal.orders.models",
+    "tangkal.delivery.models",
     "tangkal.rpz.models",
     "tangkal.blocklist.models",
 ]
