@@ -132,8 +132,7 @@ def serve(
     db = database()
     settings = get_settings()
     app = create_app(db, settings, dns_port=dns_port or None, dns_host=host)
-    out.print(f"tangkal on http://{host}:{port}  (RPZ {settings.rpz_zone} on {host}:{dns_port})",
-              highlight=False)
+    typer.echo(f"tangkal on http://{host}:{port}  (RPZ {settings.rpz_zone} on {host}:{dns_port})")
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level, access_log=False)
 
 
@@ -144,7 +143,7 @@ def demo() -> None:
     with unit_of_work() as session:
         lines = load_demo(session)
     for line in lines:
-        out.print(line, highlight=False)
+        typer.echo(line)
 
 
 def register(app: typer.Typer) -> None:

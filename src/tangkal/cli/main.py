@@ -19,7 +19,11 @@ app = typer.Typer(
 core.register(app)
 
 # "module:attribute" of a typer.Typer, and its group name.
-COMMAND_GROUPS: list[tuple[str, str]] = []
+COMMAND_GROUPS: list[tuple[str, str]] = [
+    ("tangkal.blocklist.cli:app", "block"),
+    ("tangkal.orders.cli:app", "import"),
+    ("tangkal.sop.cli:app", "sop"),
+]
 
 for ref, name in COMMAND_GROUPS:
     module, _, attr = ref.partition(":")
