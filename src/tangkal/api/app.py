@@ -25,10 +25,12 @@ ROUTER_MODULES = [
     "tangkal.accounts.routes",
     "tangkal.orders.routes",
     "tangkal.audit.routes",
+    "tangkal.blocklist.routes",
 ]
 
 # "module:function" taking (app_state) and returning an object with async start()/stop().
 SERVICE_FACTORIES: list[str] = [
+    "tangkal.blocklist.expiry:create_service",
     "tangkal.delivery.worker:create_service",
     "tangkal.orders.scheduler:create_service",
 ]

@@ -36,6 +36,14 @@ class BlockStatus(enum.StrEnum):
     EXPIRED = "expired"
 
 
+REVERSED_NAME = String(253).with_variant(String(253, collation="C"), "postgresql")
+
+
+def reverse_name(name: str) -> str:
+    """``web.telegram.org`` -> ``org.telegram.web``."""
+    return ".".join(reversed(name.split(".")))
+
+
 #: Statuses in which an entry still "holds" its name: at most one such entry per name.
 OPEN_STATUSES = (BlockStatus.PENDING_APPROVAL, BlockStatus.SCHEDULED, BlockStatus.ACTIVE)
 _OPEN_SQL = "status IN ('pending_approval', 'scheduled', 'active')"
@@ -61,6 +69,9 @@ class BlockEntry(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     domain: Mapped[str] = mapped_column(String(253), index=True)
+    # The name with its labels reversed (``org.telegram.web``), compared bytewise: "every
+    # entry beneath X" becomes an index range scan instead of a LIKE over millions of rows.
+    rname: Mapped[str] = mapped_column(REVERSED_NAME, index=True)
     action: Mapped[BlockAction] = mapped_column(enum_column(BlockAction))
     status: Mapped[BlockStatus] = mapped_column(enum_column(BlockStatus))
     legal_basis: Mapped[str] = mapped_column(String(500))

@@ -68,6 +68,7 @@ def upgrade() -> None:
     op.create_table('block_entries',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('domain', sa.String(length=253), nullable=False),
+    sa.Column('rname', sa.String(length=253).with_variant(sa.String(length=253, collation='C'), 'postgresql'), nullable=False),
     sa.Column('action', sa.Enum('nxdomain', 'nodata', 'landing', 'passthru', name='blockaction', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('status', sa.Enum('pending_approval', 'scheduled', 'active', 'restored', 'rejected', 'expired', name='blockstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('legal_basis', sa.String(length=500), nullable=False),
@@ -103,6 +104,7 @@ def upgrade() -> None:
     with op.batch_alter_table('block_entries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_block_entries_domain'), ['domain'], unique=False)
         batch_op.create_index(batch_op.f('ix_block_entries_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_block_entries_rname'), ['rname'], unique=False)
         batch_op.create_index('ix_block_entries_status_effective', ['status', 'effective_at'], unique=False)
         batch_op.create_index('ix_block_entries_status_expires', ['status', 'expires_at'], unique=False)
         batch_op.create_index('uq_block_entries_open_domain', ['domain'], unique=True, postgresql_where=sa.text("status IN ('pending_approval', 'scheduled', 'active')"), sqlite_where=sa.text("status IN ('pending_approval', 'scheduled', 'active')"))
@@ -132,6 +134,7 @@ def downgrade() -> None:
         batch_op.drop_index('uq_block_entries_open_domain', postgresql_where=sa.text("status IN ('pending_approval', 'scheduled', 'active')"), sqlite_where=sa.text("status IN ('pending_approval', 'scheduled', 'active')"))
         batch_op.drop_index('ix_block_entries_status_expires')
         batch_op.drop_index('ix_block_entries_status_effective')
+        batch_op.drop_index(batch_op.f('ix_block_entries_rname'))
         batch_op.drop_index(batch_op.f('ix_block_entries_order_id'))
         batch_op.drop_index(batch_op.f('ix_block_entries_domain'))
 
