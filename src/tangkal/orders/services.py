@@ -429,10 +429,10 @@ def respond(session: Session, principal: Principal, order_id: str, data: Respons
         raise InvalidTransition(
             f"Order {order.reference} is {order.status.value}; it can no longer be answered "
             f"with {action.value}.")
-    from tangkal.sop.profile import load_profile
+    from tangkal.sop.profile import get_profile
 
     try:
-        jurisdiction = load_profile(order.sop_profile).jurisdiction
+        jurisdiction = get_profile(order.sop_profile).jurisdiction
     except Exception:
         jurisdiction = None
     statement = build_statement(order, action, data, jurisdiction)
@@ -441,7 +441,7 @@ def respond(session: Session, principal: Principal, order_id: str, data: Respons
     if order.paused_at is not None:  # answering ends any open clarification pause
         order.paused_seconds += max(0.0, (now - order.paused_at).total_seconds())
         order.paused_at = None
-    late = now > compute_deadline(order, now)
+    late = order.status is S.OVERDUE or now > compute_deadline(order, now)
     order.responses.append(OrderResponse(action=action, statement=statement,
                                          responded_by=principal.actor, late=late,
                                          created_at=now))
@@ -469,7 +469,7 @@ def tick(session: Session, now: datetime | None = None, batch: int = 200) -> dic
     can run this at once without doing the same work twice.
     """
     from tangkal.accounts.principal import SYSTEM
-    from tangkal.sop.profile import load_profile
+    from tangkal.sop.profile import get_profile
 
     now = now or utcnow()
     counts = {"deemed_received": 0, "overdue": 0, "warnings": 0}
@@ -485,7 +485,7 @@ def tick(session: Session, now: datetime | None = None, batch: int = 200) -> dic
 
     def prof(name: str) -> SopProfile:
         if name not in profiles:
-            profiles[name] = load_profile(name)
+            profiles[name] = get_profile(name)
         return profiles[name]
 
     # 1. deemed receipt: nobody fetched or acknowledged the order in time

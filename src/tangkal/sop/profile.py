@@ -214,7 +214,26 @@ def load_profile(name_or_path: str) -> SopProfile:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"SOP profile {path} is not valid TOML: {exc}") from None
-    return parse_profile(data, str(path))
+    profile = parse_profile(data, str(path))
+    _LOADED[profile.name] = profile
+    return profile
+
+
+_LOADED: dict[str, SopProfile] = {}
+
+
+def get_profile(name: str) -> SopProfile:
+    """The profile an order was filed under, by the name stored on the order.
+
+    A profile loaded from a file is known by its name once loaded; the one in force is
+    always known, so a server run with a custom file resolves its own orders.
+    """
+    if name in _LOADED:
+        return _LOADED[name]
+    active = active_profile()
+    if active.name == name:
+        return active
+    return load_profile(name)
 
 
 def active_profile() -> SopProfile:
