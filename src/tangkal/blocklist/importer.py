@@ -131,7 +131,7 @@ def parse_lines(
             if len(fields) > len(COLUMNS):
                 raise ValueError("too many columns")
             d = Domain.parse(text)
-            act = parse_action(fields[1] or action or "")
+            act = parse_action(fields[1] or action or BlockAction.NXDOMAIN)
             basis = (fields[2] or legal_basis or "").strip()
             why = (fields[3] or reason or "").strip()
             cat = (fields[4] or category or "").strip().lower() or None
@@ -182,10 +182,11 @@ class _Rails:
     """The protected list and platform domains, in memory, for checking many names fast."""
 
     def __init__(self, session: Session) -> None:
-        self.protected = dict(session.execute(select(ProtectedName.name, ProtectedName.note)))
-        self.platforms = dict(session.execute(
+        self.protected: dict[str, str] = dict(
+            session.execute(select(ProtectedName.name, ProtectedName.note)).all())
+        self.platforms: dict[str, str] = dict(session.execute(
             select(PlatformDomain.name, Organization.name)
-            .join(Organization, Organization.id == PlatformDomain.org_id)))
+            .join(Organization, Organization.id == PlatformDomain.org_id)).all())
         # Every proper parent of a flagged name -> the flagged names beneath it.
         self.beneath: dict[str, list[str]] = {}
         for flagged in (*self.protected, *self.platforms):
@@ -207,10 +208,10 @@ class _Rails:
 def _previous_counts(session: Session, names: list[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for i in range(0, len(names), BATCH):
-        counts.update(session.execute(
+        counts.update((name, int(n)) for name, n in session.execute(
             select(BlockEntry.domain, func.count()).where(
                 BlockEntry.domain.in_(names[i:i + BATCH]), BlockEntry.activated_at.is_not(None))
-            .group_by(BlockEntry.domain)).tuples().all())
+            .group_by(BlockEntry.domain)).all())
     return counts
 
 
