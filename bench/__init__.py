@@ -1,0 +1,1 @@
+"""Benchmarks of tangkal against real servers and databases; run each with ``python -m``."""

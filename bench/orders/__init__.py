@@ -1,0 +1,1 @@
+"""The order-intake benchmark: ``python -m bench.orders.intake``."""
