@@ -26,6 +26,7 @@ ROUTER_MODULES = [
     "tangkal.orders.routes",
     "tangkal.audit.routes",
     "tangkal.blocklist.routes",
+    "tangkal.web.routes",
 ]
 
 # "module:function" taking (app_state) and returning an object with async start()/stop().

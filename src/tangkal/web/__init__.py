@@ -1,0 +1,1 @@
+"""The web console and the public pages, server-rendered in Indonesian and English."""

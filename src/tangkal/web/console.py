@@ -1,0 +1,346 @@
+"""The signed-in console: orders for the regulator and the platforms, approvals for
+officials, the zone's state for ISPs.
+
+Every page authorises through the same services as the JSON API (``get_order`` scopes by
+organisation, ``acknowledge`` checks the role ...), so the console can never show or do more
+than the API would for the same person.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import Response
+
+from tangkal.accounts.models import OrgKind, Role
+from tangkal.api.deps import UnitOfWork
+from tangkal.audit.services import events_for
+from tangkal.delivery.services import delivery_log
+from tangkal.errors import Forbidden, InvalidInput, NotFound, TangkalError, TooLarge
+from tangkal.orders import services as orders
+from tangkal.orders.models import OPEN_STATUSES, OrderStatus
+from tangkal.settings import get_settings
+from tangkal.sop.profile import active_profile
+from tangkal.web import forms, queries
+from tangkal.web.deps import ConsolePage, HtmlRoute, Page
+
+router = APIRouter(prefix="/console", route_class=HtmlRoute, include_in_schema=False)
+
+PAGE_SIZE = 50
+
+
+def _categories(lang: str) -> list[dict[str, str]]:
+    profile = active_profile()
+    return [{"key": c.key, "label": c.label_id if lang == "id" else c.label_en,
+             "legal_basis": c.legal_basis, "urgency": c.urgency,
+             "deadline": str(int(profile.deadline(c.urgency).total_seconds()))}
+            for c in profile.categories.values()]
+
+
+def _category_label(key: str, lang: str) -> str:
+    c = active_profile().categories.get(key)
+    if c is None:
+        return key
+    return c.label_id if lang == "id" else c.label_en
+
+
+@router.get("")
+def home(page: ConsolePage) -> Response:
+    p = page.principal
+    assert p is not None
+    if p.org_kind is OrgKind.ISP:
+        return page.redirect("/console/rpz")
+    return page.redirect("/console/orders")
+
+
+# ------------------------------------------------------------------ orders
+
+
+@router.get("/orders")
+def order_list(page: ConsolePage, session: UnitOfWork,
+               status: str = Query("", max_length=40),
+               platform: str = Query("", max_length=200),
+               offset: int = Query(0, ge=0, le=1_000_000)) -> Response:
+    """The regulator's dashboard, or a platform's inbox: only the caller's own orders."""
+    p = page.principal
+    assert p is not None
+    if p.org_kind is OrgKind.ISP:
+        raise Forbidden("ISPs receive blocks through the RPZ, not orders; see the RPZ page.")
+    try:
+        rows = orders.list_orders(session, p, status=status or None,
+                                  platform=platform or None, limit=PAGE_SIZE + 1,
+                                  offset=offset)
+        problem = None
+    except InvalidInput as exc:
+        rows, problem = [], exc.message
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    names = queries.org_names(session, {o.platform_org_id for o in rows})
+    counts = orders.count_by_status(session, p)
+    ctx: dict[str, Any] = {
+        "orders": [{"o": o, "platform": names.get(o.platform_org_id, "?"),
+                    "category": _category_label(o.category, page.lang),
+                    "countdown": page.fmt.countdown(o.deadline_at, paused=o.paused_at is not None)
+                    if o.status in OPEN_STATUSES else None}
+                   for o in rows],
+        "counts": counts, "total": sum(counts.values()),
+        "statuses": [s.value for s in OrderStatus],
+        "platforms": queries.platforms(session) if p.org_kind is OrgKind.REGULATOR else [],
+        "status": status, "platform": platform, "offset": offset, "more": more,
+        "page_size": PAGE_SIZE, "problem": problem,
+        "can_file": p.org_kind is OrgKind.REGULATOR and p.role in (Role.ANALYST, Role.OFFICIAL),
+    }
+    template = "orders_table.html" if page.request.headers.get("hx-target") == "orders" \
+        else "orders_list.html"
+    return page.render(template, ctx, status=422 if problem else 200)
+
+
+def _need_filer(page: Page) -> None:
+    p = page.principal
+    assert p is not None
+    p.require_kind(OrgKind.REGULATOR)
+    p.require(Role.ANALYST, Role.OFFICIAL)
+
+
+def _new_order_page(page: Page, session: UnitOfWork, form: forms.OrderForm,
+                    status: int = 200) -> Response:
+    return page.render("order_new.html", {
+        "form": form, "platforms": queries.platforms(session),
+        "categories": _categories(page.lang), "max_bytes": get_settings().max_evidence_bytes,
+    }, status=status)
+
+
+@router.get("/orders/new")
+def order_new(page: ConsolePage, session: UnitOfWork) -> Response:
+    _need_filer(page)
+    return _new_order_page(page, session, forms.OrderForm())
+
+
+@router.post("/orders/new")
+def order_create(page: ConsolePage, session: UnitOfWork,
+                 platform: str = Form("", max_length=200),
+                 category: str = Form("", max_length=50),
+                 legal_basis: str = Form("", max_length=6000),
+                 reason: str = Form("", max_length=25000),
+                 locators: str = Form("", max_length=1_200_000),
+                 evidence: list[UploadFile] = File(default=[]),
+                 csrf_token: str = Form("")) -> Response:
+    page.check_csrf(csrf_token)
+    _need_filer(page)
+    form = forms.OrderForm(platform=platform.strip(), category=category.strip(),
+                           legal_basis=legal_basis, reason=reason, locators=locators)
+    form.check(set(active_profile().categories), {o.name for o in queries.platforms(session)})
+    items = []
+    limit = get_settings().max_evidence_bytes
+    for f in evidence[: forms.MAX_EVIDENCE_FILES]:
+        if not f.filename:
+            continue  # the empty file input browsers send when nothing was chosen
+        content = f.file.read(limit + 1)
+        if len(content) > limit:
+            form.errors["evidence"] = page._(
+                "%(name)s is larger than the limit of %(limit)s bytes.",
+                name=f.filename, limit=page.fmt.number(limit))
+            continue
+        if content:
+            items.append(forms.evidence_item(f.filename, f.content_type or "", content))
+    if not form.ok:
+        return _new_order_page(page, session, form, status=422)
+    p = page.principal
+    assert p is not None
+    try:
+        with session.begin_nested():
+            order = orders.file_order(session, p, form.to_order(items))
+    except (InvalidInput, TooLarge) as exc:
+        form.errors[exc.field or "form"] = exc.message
+        return _new_order_page(page, session, form, status=exc.status_code)
+    page.flash(page._("Order %(ref)s was filed.", ref=order.reference))
+    return page.redirect(f"/console/orders/{order.id}")
+
+
+_ACTION_LABELS = {
+    "order.issued", "order.received", "order.acknowledged", "order.clarification_requested",
+    "order.clarification_answered", "order.responded", "order.overdue",
+    "order.warning_issued", "order.withdrawn", "order.evidence_added", "delivery.attempt",
+}
+
+
+@router.get("/orders/{order_id}")
+def order_detail(order_id: str, page: ConsolePage, session: UnitOfWork) -> Response:
+    p = page.principal
+    assert p is not None
+    order = orders.get_order(session, p, order_id)  # NotFound for anyone else's order
+    names = queries.org_names(session, {order.platform_org_id, order.regulator_org_id})
+    events = events_for(session, "order", order.id)
+    is_platform = p.org_kind is OrgKind.PLATFORM and p.role in (Role.MODERATOR, Role.ADMIN)
+    is_regulator = p.org_kind is OrgKind.REGULATOR
+    open_ = order.status in OPEN_STATUSES
+    ctx = {
+        "o": order,
+        "platform": names.get(order.platform_org_id, "?"),
+        "regulator": names.get(order.regulator_org_id, "?"),
+        "category": _category_label(order.category, page.lang),
+        "clock": page.fmt.countdown(order.deadline_at, paused=order.paused_at is not None)
+        if open_ else None,
+        "events": events,
+        "known_actions": _ACTION_LABELS,
+        "deliveries": delivery_log(session, order.id),
+        "related": orders.related_orders(session, p, order),
+        "can_ack": is_platform and open_ and order.acknowledged_at is None,
+        "can_clarify": is_platform and open_
+        and order.status is not OrderStatus.CLARIFICATION_REQUESTED,
+        "can_respond": is_platform and order.status not in (OrderStatus.COMPLIED,
+                                                            OrderStatus.WITHDRAWN),
+        "can_answer": is_regulator and p.role in (Role.ANALYST, Role.OFFICIAL)
+        and order.status is OrderStatus.CLARIFICATION_REQUESTED,
+        "can_withdraw": is_regulator and p.role is Role.OFFICIAL
+        and order.status not in (OrderStatus.COMPLIED, OrderStatus.WITHDRAWN),
+        "actions": forms.ACTIONS, "visibility": forms.VISIBILITY, "automated": forms.AUTOMATED,
+    }
+    return page.render("order_detail.html", ctx)
+
+
+def _after(page: Page, order_id: str, message: str) -> Response:
+    page.flash(message)
+    return page.redirect(f"/console/orders/{order_id}")
+
+
+@router.post("/orders/{order_id}/ack")
+def order_ack(order_id: str, page: ConsolePage, session: UnitOfWork,
+              csrf_token: str = Form("")) -> Response:
+    page.check_csrf(csrf_token)
+    assert page.principal is not None
+    order = orders.acknowledge(session, page.principal, order_id)
+    return _after(page, order.id, page._("Receipt acknowledged; the deadline clock runs from "
+                                         "now."))
+
+
+@router.post("/orders/{order_id}/clarification")
+def order_clarify(order_id: str, page: ConsolePage, session: UnitOfWork,
+                  question: str = Form("", max_length=20000),
+                  csrf_token: str = Form("")) -> Response:
+    page.check_csrf(csrf_token)
+    assert page.principal is not None
+    if not question.strip():
+        raise InvalidInput(page._("Write the question for the regulator."), field="question")
+    orders.request_clarification(session, page.principal, order_id, question)
+    return _after(page, order_id, page._("Question sent; the deadline clock is paused until "
+                                         "it is answered."))
+
+
+@router.post("/orders/{order_id}/clarification/answer")
+def order_answer(order_id: str, page: ConsolePage, session: UnitOfWork,
+                 answer: str = Form("", max_length=20000),
+                 csrf_token: str = Form("")) -> Response:
+    page.check_csrf(csrf_token)
+    assert page.principal is not None
+    if not answer.strip():
+        raise InvalidInput(page._("Write the answer for the platform."), field="answer")
+    orders.answer_clarification(session, page.principal, order_id, answer)
+    return _after(page, order_id, page._("Answer sent; the deadline clock runs again."))
+
+
+@router.post("/orders/{order_id}/response")
+def order_respond(order_id: str, page: ConsolePage, session: UnitOfWork,
+                  action: str = Form("", max_length=40),
+                  decision_facts: str = Form("", max_length=20000),
+                  visibility: list[str] = Form(default=[]),
+                  automated_detection: str = Form(""),
+                  automated_decision: str = Form("AUTOMATED_DECISION_NOT_AUTOMATED",
+                                                 max_length=60),
+                  reason: str = Form("", max_length=20000),
+                  csrf_token: str = Form("")) -> Response:
+    page.check_csrf(csrf_token)
+    assert page.principal is not None
+    body = forms.response_in(action, decision_facts, visibility[:10],
+                             automated_detection == "yes", automated_decision, reason)
+    orders.respond(session, page.principal, order_id, body)
+    return _after(page, order_id, page._("Your answer and statement of reasons were recorded."))
+
+
+@router.post("/orders/{order_id}/withdraw")
+def order_withdraw(order_id: str, page: ConsolePage, session: UnitOfWork,
+                   reason: str = Form("", max_length=5000),
+                   csrf_token: str = Form("")) -> Response:
+    page.check_csrf(csrf_token)
+    assert page.principal is not None
+    if not reason.strip():
+        raise InvalidInput(page._("Say why the order is withdrawn."), field="reason")
+    orders.withdraw(session, page.principal, order_id, reason.strip())
+    return _after(page, order_id, page._("The order was withdrawn."))
+
+
+@router.get("/orders/{order_id}/evidence/{evidence_id}")
+def evidence_file(order_id: str, evidence_id: str, page: ConsolePage,
+                  session: UnitOfWork) -> Response:
+    """Evidence is served as a download, never inline, so a file cannot run in our origin."""
+    assert page.principal is not None
+    order = orders.get_order(session, page.principal, order_id)
+    for ev in order.evidence:
+        if ev.id == evidence_id:
+            safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in ev.filename)
+            return Response(ev.content, media_type="application/octet-stream", headers={
+                "Content-Disposition": f'attachment; filename="{safe or "evidence"}"',
+                "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+    raise NotFound("No such evidence file on this order.")
+
+
+# ------------------------------------------------------------------ blocks (officials)
+
+
+@router.get("/blocks")
+def blocks_pending(page: ConsolePage, session: UnitOfWork) -> Response:
+    """Blocks waiting for an official, each with its proportionality assessment."""
+    from tangkal.blocklist import services as blocklist
+
+    p = page.principal
+    assert p is not None
+    p.require_kind(OrgKind.REGULATOR)
+    entries = blocklist.list_blocks(session, p, status="pending_approval", limit=200)
+    return page.render("blocks_pending.html", {
+        "entries": [blocklist.to_dict(e) for e in entries],
+        "can_decide": p.role is Role.OFFICIAL,
+    })
+
+
+@router.post("/blocks/{block_id}/approve")
+def block_approve(block_id: str, page: ConsolePage, session: UnitOfWork,
+                  csrf_token: str = Form("")) -> Response:
+    from tangkal.blocklist import services as blocklist
+
+    page.check_csrf(csrf_token)
+    assert page.principal is not None
+    entry = blocklist.approve(session, page.principal, block_id)
+    page.flash(page._("Approved: %(name)s is now %(status)s.", name=entry.domain,
+                      status=entry.status.value))
+    return page.redirect("/console/blocks")
+
+
+@router.post("/blocks/{block_id}/reject")
+def block_reject(block_id: str, page: ConsolePage, session: UnitOfWork,
+                 reason: str = Form("", max_length=5000),
+                 csrf_token: str = Form("")) -> Response:
+    from tangkal.blocklist import services as blocklist
+
+    page.check_csrf(csrf_token)
+    assert page.principal is not None
+    entry = blocklist.reject(session, page.principal, block_id, reason)
+    page.flash(page._("Rejected the block on %(name)s.", name=entry.domain))
+    return page.redirect("/console/blocks")
+
+
+# ------------------------------------------------------------------ RPZ (ISPs)
+
+
+@router.get("/rpz")
+def rpz(page: ConsolePage, session: UnitOfWork) -> Response:
+    """The zone's serial and size, and the caller's own resolvers with their lag."""
+    p = page.principal
+    assert p is not None
+    if p.org_kind is OrgKind.PLATFORM:
+        raise Forbidden("The RPZ page is for ISPs and the regulator.")
+    try:
+        status = queries.rpz_status(session, p, page.settings.rpz_zone)
+    except (ImportError, TangkalError) as exc:  # the RPZ package is not installed here
+        raise NotFound(f"The RPZ status is not available: {exc}") from None
+    return page.render("rpz_status.html", {"s": status})

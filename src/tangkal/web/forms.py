@@ -1,0 +1,120 @@
+"""Checking what people type into the console's forms, before any service is called.
+
+A form that is wrong comes back with every problem next to the field it belongs to (one
+error per bad locator line, with its line number), instead of one summary line; the services
+check everything again, so nothing here is the last line of defence.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+
+from tangkal.errors import InvalidInput
+from tangkal.locators import parse_locator
+from tangkal.orders.schemas import EvidenceIn, OrderIn, ResponseIn, StatementOfReasons
+
+MAX_LINES = 500
+MAX_EVIDENCE_FILES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class LineError:
+    line: int  # 1-based, as the person sees it
+    text: str
+    message: str
+
+
+@dataclass
+class OrderForm:
+    """The new-order form as submitted: kept so a refused form is shown again as typed."""
+
+    platform: str = ""
+    category: str = ""
+    legal_basis: str = ""
+    reason: str = ""
+    locators: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    line_errors: list[LineError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.line_errors
+
+    def lines(self) -> list[tuple[int, str]]:
+        return [(i, t.strip()) for i, t in enumerate(self.locators.splitlines(), start=1)
+                if t.strip()]
+
+    def check(self, categories: set[str], platforms: set[str]) -> None:
+        if self.platform not in platforms:
+            self.errors["platform"] = "Choose the platform the order is addressed to."
+        if self.category not in categories:
+            self.errors["category"] = "Choose a category from the SOP."
+        if not self.legal_basis.strip():
+            self.errors["legal_basis"] = "Give the legal basis (it is pre-filled per category)."
+        elif len(self.legal_basis) > 5000:
+            self.errors["legal_basis"] = "The legal basis is longer than 5,000 characters."
+        if not self.reason.strip():
+            self.errors["reason"] = "Say why the content is unlawful; the platform sees this."
+        elif len(self.reason) > 20000:
+            self.errors["reason"] = "The reason is longer than 20,000 characters."
+        lines = self.lines()
+        if not lines:
+            self.errors["locators"] = "Give at least one locator (a URL, domain or Telegram " \
+                                      "link), one per line."
+        elif len(lines) > MAX_LINES:
+            self.errors["locators"] = f"At most {MAX_LINES} locators per order; split it."
+        for number, text in lines[:MAX_LINES]:
+            try:
+                parse_locator(text)
+            except InvalidInput as exc:
+                self.line_errors.append(LineError(number, text[:200], exc.message))
+
+    def to_order(self, evidence: list[EvidenceIn]) -> OrderIn:
+        return OrderIn(platform=self.platform, category=self.category,
+                       locators=[t for _, t in self.lines()],
+                       legal_basis=self.legal_basis.strip(), reason=self.reason.strip(),
+                       evidence=evidence)
+
+
+def evidence_item(filename: str, content_type: str, content: bytes) -> EvidenceIn:
+    return EvidenceIn(filename=(filename or "evidence")[:300],
+                      content_type=(content_type or "application/octet-stream")[:200],
+                      content_base64=base64.b64encode(content).decode())
+
+
+ACTIONS = ("removed", "restricted_in_country", "account_suspended", "partially_done",
+           "not_done")
+VISIBILITY = (
+    "DECISION_VISIBILITY_CONTENT_REMOVED",
+    "DECISION_VISIBILITY_CONTENT_DISABLED",
+    "DECISION_VISIBILITY_CONTENT_DEMOTED",
+    "DECISION_VISIBILITY_CONTENT_AGE_RESTRICTED",
+    "DECISION_VISIBILITY_CONTENT_INTERACTION_RESTRICTED",
+    "DECISION_VISIBILITY_CONTENT_LABELLED",
+    "DECISION_VISIBILITY_OTHER",
+)
+AUTOMATED = ("AUTOMATED_DECISION_NOT_AUTOMATED", "AUTOMATED_DECISION_PARTIALLY",
+             "AUTOMATED_DECISION_FULLY")
+
+
+def response_in(action: str, facts: str, visibility: list[str], automated_detection: bool,
+                automated_decision: str, reason: str) -> ResponseIn:
+    """The platform's answer with the DSA statement-of-reasons fields it chose."""
+    if action not in ACTIONS:
+        raise InvalidInput("Choose what was done with the content.", field="action")
+    if not facts.strip():
+        raise InvalidInput("Describe the facts of the decision: what was done and why.",
+                           field="decision_facts")
+    bad = [v for v in visibility if v not in VISIBILITY]
+    if bad or automated_decision not in AUTOMATED:
+        raise InvalidInput("An unknown statement-of-reasons option was sent; reload the page.",
+                           field="statement")
+    sor = StatementOfReasons.model_validate({
+        "decision_facts": facts.strip()[:20000],
+        "decision_visibility": visibility or None,
+        "automated_detection": automated_detection,
+        "automated_decision": automated_decision,
+    })
+    return ResponseIn.model_validate({"action": action, "statement": sor,
+                                      "reason": reason.strip()[:20000] or None})

@@ -1,0 +1,104 @@
+"""Pages anyone may open without signing in: the lookup, the transparency report, appeals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Form, Query
+from fastapi.responses import JSONResponse, Response
+
+from tangkal.api.deps import UnitOfWork
+from tangkal.blocklist import services as blocklist
+from tangkal.blocklist.routes import appeal_limiter
+from tangkal.errors import InvalidInput, TangkalError
+from tangkal.sop.profile import active_profile
+from tangkal.web import transparency
+from tangkal.web.deps import HtmlRoute, PublicPage
+
+router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
+
+
+def _category(key: str | None, lang: str) -> str | None:
+    if not key:
+        return None
+    c = active_profile().categories.get(key)
+    if c is None:
+        return key
+    return c.label_id if lang == "id" else c.label_en
+
+
+@router.get("/public/lookup")
+def lookup(page: PublicPage, session: UnitOfWork,
+           domain: str = Query("", max_length=1000)) -> Response:
+    """Is a name blocked, since when and why, and how to appeal: the answer the public did
+    not get in 2017."""
+    text = domain.strip()
+    ctx: dict[str, Any] = {"domain": text, "result": None, "error": None}
+    if not text:
+        return page.render("public_lookup.html", ctx)
+    try:
+        result = blocklist.lookup(session, text, base_url=page.settings.public_base_url)
+    except InvalidInput as exc:
+        ctx["error"] = exc.message
+        return page.render("public_lookup.html", ctx, status=400)
+    result["category_label"] = _category(result.get("category"), page.lang)
+    ctx["result"] = result
+    return page.render("public_lookup.html", ctx)
+
+
+@router.get("/public/transparency")
+def transparency_page(page: PublicPage, session: UnitOfWork) -> Response:
+    report = transparency.report(session, active_profile())
+    peak = max([c.count for c in report.by_category] + [1])
+    month_peak = max([max(m.added, m.restored) for m in report.blocks_by_month] + [1])
+    return page.render("public_transparency.html",
+                       {"r": report, "peak": peak, "month_peak": month_peak})
+
+
+@router.get("/public/transparency.json")
+def transparency_json(session: UnitOfWork) -> Response:
+    body = transparency.report(session, active_profile()).to_dict()
+    return JSONResponse(body, headers={"Cache-Control": "public, max-age=60",
+                                       "Access-Control-Allow-Origin": "*"})
+
+
+@router.get("/public/transparency.csv")
+def transparency_csv(session: UnitOfWork) -> Response:
+    text = transparency.to_csv(transparency.report(session, active_profile()))
+    return Response(text, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": 'attachment; filename="tangkal-transparency.csv"',
+        "Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*"})
+
+
+@router.get("/public/appeal")
+def appeal_form(page: PublicPage, domain: str = Query("", max_length=1000)) -> Response:
+    return page.render("public_appeal.html", {"form": {"domain": domain.strip(),
+                                                       "contact_email": "", "statement": ""},
+                                              "error": None, "field": None, "done": None})
+
+
+@router.post("/public/appeal")
+def appeal_submit(page: PublicPage, session: UnitOfWork,
+                  domain: str = Form("", max_length=1000),
+                  contact_email: str = Form("", max_length=1000),
+                  statement: str = Form("", max_length=20000),
+                  csrf_token: str = Form("")) -> Response:
+    """The public appeal, through the blocklist's own service and rate limit."""
+    page.check_csrf(csrf_token)
+    form = {"domain": domain.strip(), "contact_email": contact_email.strip(),
+            "statement": statement}
+    client = page.request.client
+    if not appeal_limiter.allow(client.host if client else "unknown"):
+        return page.render("public_appeal.html", {
+            "form": form, "field": None, "done": None,
+            "error": page._("Too many appeals from your address; please wait ten minutes "
+                            "and try again.")}, status=429)
+    try:
+        with session.begin_nested():
+            appeal = blocklist.submit_appeal(session, domain, contact_email, statement)
+    except TangkalError as exc:
+        return page.render("public_appeal.html", {
+            "form": form, "error": exc.message, "field": exc.field, "done": None},
+            status=exc.status_code)
+    return page.render("public_appeal.html", {"form": form, "error": None, "field": None,
+                                              "done": appeal.reference})

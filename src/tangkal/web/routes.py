@@ -1,0 +1,104 @@
+"""The web console and the public pages: one router that ``tangkal.api.app`` includes.
+
+Sign-in, sign-out, the landing redirect and the static files live here; the public pages in
+``tangkal.web.public`` and the console in ``tangkal.web.console``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import Response
+
+from tangkal.accounts.services import authenticate_password
+from tangkal.api.deps import UnitOfWork
+from tangkal.blocklist.routes import RateLimiter
+from tangkal.errors import NotFound, Unauthenticated
+from tangkal.web import console, public
+from tangkal.web.deps import HtmlRoute, PublicPage
+
+router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
+router.include_router(public.router)
+router.include_router(console.router)
+
+STATIC_DIR = Path(__file__).parent / "static"
+_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+          ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
+
+# Sign-in attempts per address and account: argon2 already makes guessing slow; this makes
+# it pointless to try more than a handful of passwords per account in a few minutes.
+login_limiter = RateLimiter(limit=10, window=300.0)
+
+
+@lru_cache(maxsize=32)
+def _static(name: str) -> tuple[bytes, str, str]:
+    path = (STATIC_DIR / name).resolve()
+    if path.parent != STATIC_DIR.resolve() or path.suffix not in _TYPES or not path.is_file():
+        raise NotFound("No such file.")
+    data = path.read_bytes()
+    return data, _TYPES[path.suffix], hashlib.sha256(data).hexdigest()[:16]
+
+
+@router.get("/static/{name}")
+def static(name: str, request: Request) -> Response:
+    """The stylesheet, htmx and icons; cached by browsers, revalidated by ETag."""
+    data, media, etag = _static(name)
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "public, max-age=3600",
+               "X-Content-Type-Options": "nosniff"}
+    if request.headers.get("if-none-match") == f'"{etag}"':
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=media, headers=headers)
+
+
+@router.get("/")
+def root(page: PublicPage) -> Response:
+    return page.redirect("/console" if page.principal else "/public/lookup")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this site, so the sign-in form cannot be used to send people away."""
+    if not target or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target or "\n" in target or "\r" in target:
+        return "/console"
+    return target
+
+
+@router.get("/login")
+def login_form(page: PublicPage, next: str = Query("", max_length=2000)) -> Response:
+    if page.principal is not None:
+        return page.redirect(_safe_next(next))
+    return page.render("login.html", {"next": _safe_next(next), "org": "", "username": "",
+                                      "error": None})
+
+
+@router.post("/login")
+def login(page: PublicPage, session: UnitOfWork,
+          org: str = Form("", max_length=200), username: str = Form("", max_length=100),
+          password: str = Form("", max_length=1000), next: str = Form("", max_length=2000),
+          csrf_token: str = Form("")) -> Response:
+    """Check the password on the server, then hand out a signed session cookie."""
+    page.check_csrf(csrf_token)
+    ctx = {"next": _safe_next(next), "org": org.strip(), "username": username.strip()}
+    client = page.request.client
+    key = f"{client.host if client else '?'}|{org.strip().lower()}|{username.strip().lower()}"
+    if not login_limiter.allow(key):
+        return page.render("login.html", {**ctx, "error": page._(
+            "Too many sign-in attempts; wait five minutes and try again.")}, status=429)
+    try:
+        principal = authenticate_password(session, org.strip(), username.strip(), password)
+    except Unauthenticated:
+        return page.render("login.html", {**ctx, "error": page._(
+            "Wrong organisation, user name or password.")}, status=401)
+    page.sign_in(principal)
+    return page.redirect(ctx["next"])
+
+
+@router.post("/logout")
+def logout(page: PublicPage, csrf_token: str = Form("")) -> Response:
+    page.check_csrf(csrf_token)
+    page.sign_out()
+    page.flash(page._("You are signed out."))
+    return page.redirect("/login")

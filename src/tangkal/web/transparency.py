@@ -1,0 +1,230 @@
+"""Aggregate figures for the public transparency report, and their JSON and CSV forms.
+
+Only counts and medians leave this module: no order texts, no locators, no names of
+people. Grouping by month is done by the database (the blocklist may hold millions of
+names), with the one expression that differs between SQLite and PostgreSQL chosen here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from tangkal.accounts.models import Organization
+from tangkal.orders.models import Order, OrderResponse, OrderStatus, OrderWarning
+from tangkal.sop.profile import SopProfile
+
+COMPLIED = (OrderStatus.COMPLIED, OrderStatus.PARTIALLY_COMPLIED)
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    key: str
+    label_en: str
+    label_id: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class MonthRow:
+    month: str  # YYYY-MM, months in WIB (UTC+7) like every time the pages show
+    added: int
+    restored: int
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    generated_at: datetime
+    sop_profile: str
+    orders_total: int
+    by_category: tuple[Count, ...]
+    by_platform: tuple[Count, ...]
+    by_outcome: tuple[Count, ...]
+    complied: int
+    median_hours_to_compliance: float | None
+    responses_on_time: int
+    responses_late: int
+    warnings_total: int
+    warnings_by_code: tuple[Count, ...]
+    fines_total: int
+    currency: str
+    blocks_active: int
+    blocks_by_month: tuple[MonthRow, ...]
+    appeals_total: int
+    appeals_by_month: tuple[tuple[str, int], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "generated_at": self.generated_at.isoformat(),
+            "sop_profile": self.sop_profile,
+            "orders": {
+                "total": self.orders_total,
+                "by_category": [asdict(c) for c in self.by_category],
+                "by_platform": [asdict(c) for c in self.by_platform],
+                "by_outcome": [asdict(c) for c in self.by_outcome],
+                "complied": self.complied,
+                "median_hours_receipt_to_compliance": self.median_hours_to_compliance,
+                "responses_on_time": self.responses_on_time,
+                "responses_late": self.responses_late,
+            },
+            "warnings": {
+                "total": self.warnings_total,
+                "by_code": [asdict(c) for c in self.warnings_by_code],
+                "fines_total": self.fines_total,
+                "currency": self.currency,
+            },
+            "blocks": {
+                "active": self.blocks_active,
+                "by_month": [asdict(m) for m in self.blocks_by_month],
+            },
+            "appeals": {
+                "total": self.appeals_total,
+                "by_month": [{"month": m, "count": n} for m, n in self.appeals_by_month],
+            },
+        }
+
+
+def _month(session: Session, col: InstrumentedAttribute[Any]) -> ColumnElement[str]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("Asia/Jakarta", col), "YYYY-MM")
+    return func.strftime("%Y-%m", col, "+7 hours")
+
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "issued": ("Issued", "Diterbitkan"),
+    "delivered": ("Delivered", "Terkirim"),
+    "acknowledged": ("Acknowledged", "Diterima platform"),
+    "clarification_requested": ("Clarification requested", "Meminta klarifikasi"),
+    "complied": ("Complied", "Dipatuhi"),
+    "partially_complied": ("Partially complied", "Dipatuhi sebagian"),
+    "disputed": ("Disputed (objection)", "Disanggah"),
+    "overdue": ("Overdue", "Melewati tenggat"),
+    "withdrawn": ("Withdrawn", "Ditarik"),
+}
+
+
+def report(session: Session, profile: SopProfile, now: datetime | None = None) -> Report:
+    now = now or datetime.now(UTC)
+    by_cat = dict(session.execute(
+        select(Order.category, func.count()).group_by(Order.category)).all())
+    categories = []
+    for key, n in sorted(by_cat.items(), key=lambda kv: (-kv[1], kv[0])):
+        c = profile.categories.get(key)
+        categories.append(Count(key, c.label_en if c else key, c.label_id if c else key, int(n)))
+    plat_rows = session.execute(
+        select(Organization.name, Organization.display_name, func.count(Order.id))
+        .join(Order, Order.platform_org_id == Organization.id)
+        .group_by(Organization.name, Organization.display_name)).all()
+    platforms = sorted((Count(name, disp, disp, int(n)) for name, disp, n in plat_rows),
+                       key=lambda c: (-c.count, c.key))
+    by_status = dict(session.execute(
+        select(Order.status, func.count()).group_by(Order.status)).all())
+    outcomes = [Count(s.value, *STATUS_LABELS.get(s.value, (s.value, s.value)),
+                      int(by_status.get(s, 0))) for s in OrderStatus if by_status.get(s)]
+    # Receipt to compliance: only the two timestamps of complied orders are read.
+    spans = [
+        (responded - received).total_seconds() / 3600
+        for received, responded in session.execute(
+            select(Order.received_at, Order.responded_at).where(
+                Order.status.in_(COMPLIED), Order.received_at.is_not(None),
+                Order.responded_at.is_not(None)))
+        if received is not None and responded is not None
+    ]
+    late = dict(session.execute(
+        select(OrderResponse.late, func.count()).group_by(OrderResponse.late)).all())
+    warn = session.execute(
+        select(OrderWarning.code, func.count(), func.coalesce(func.sum(OrderWarning.fine), 0))
+        .group_by(OrderWarning.code).order_by(OrderWarning.code)).all()
+    labels = {w.code: w for w in profile.warnings}
+    warnings = [Count(code, labels[code].label_en if code in labels else code,
+                      labels[code].label_id if code in labels else code, int(n))
+                for code, n, _ in warn]
+    blocks_active, months, appeals_total, appeal_months = _blocks(session)
+    return Report(
+        generated_at=now,
+        sop_profile=profile.name,
+        orders_total=sum(int(v) for v in by_status.values()),
+        by_category=tuple(categories),
+        by_platform=tuple(platforms),
+        by_outcome=tuple(outcomes),
+        complied=len(spans),
+        median_hours_to_compliance=round(statistics.median(spans), 2) if spans else None,
+        responses_on_time=int(late.get(False, 0)),
+        responses_late=int(late.get(True, 0)),
+        warnings_total=sum(c.count for c in warnings),
+        warnings_by_code=tuple(warnings),
+        fines_total=sum(int(f) for _, _, f in warn),
+        currency=profile.currency,
+        blocks_active=blocks_active,
+        blocks_by_month=months,
+        appeals_total=appeals_total,
+        appeals_by_month=appeal_months,
+    )
+
+
+def _blocks(session: Session) -> tuple[int, tuple[MonthRow, ...], int,
+                                       tuple[tuple[str, int], ...]]:
+    from tangkal.blocklist.models import Appeal, BlockEntry, BlockStatus
+
+    active = int(session.scalar(select(func.count()).select_from(BlockEntry)
+                                .where(BlockEntry.status == BlockStatus.ACTIVE)) or 0)
+    added_m = _month(session, BlockEntry.activated_at)
+    added = dict(session.execute(
+        select(added_m, func.count()).where(BlockEntry.activated_at.is_not(None))
+        .group_by(added_m)).all())
+    restored_m = _month(session, BlockEntry.restored_at)
+    restored = dict(session.execute(
+        select(restored_m, func.count()).where(BlockEntry.restored_at.is_not(None))
+        .group_by(restored_m)).all())
+    months = tuple(MonthRow(m, int(added.get(m, 0)), int(restored.get(m, 0)))
+                   for m in sorted(set(added) | set(restored)))
+    appeal_m = _month(session, Appeal.created_at)
+    appeals = dict(session.execute(select(appeal_m, func.count()).group_by(appeal_m)).all())
+    return (active, months, sum(int(v) for v in appeals.values()),
+            tuple((m, int(n)) for m, n in sorted(appeals.items())))
+
+
+CSV_HEADER = ("section", "dimension", "key", "label_en", "label_id", "value")
+
+
+def _cell(value: Any) -> Any:
+    """Keep spreadsheet programs from reading a name as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def to_csv(r: Report) -> str:
+    """One row per figure (a tidy table), so any spreadsheet or script can pivot it."""
+    rows: list[tuple[Any, ...]] = [
+        ("orders", "total", "", "", "", r.orders_total),
+        *(("orders", "category", c.key, c.label_en, c.label_id, c.count) for c in r.by_category),
+        *(("orders", "platform", c.key, c.label_en, c.label_id, c.count) for c in r.by_platform),
+        *(("orders", "outcome", c.key, c.label_en, c.label_id, c.count) for c in r.by_outcome),
+        ("orders", "median_hours_receipt_to_compliance", "", "", "",
+         "" if r.median_hours_to_compliance is None else r.median_hours_to_compliance),
+        ("orders", "responses_on_time", "", "", "", r.responses_on_time),
+        ("orders", "responses_late", "", "", "", r.responses_late),
+        ("warnings", "total", "", "", "", r.warnings_total),
+        *(("warnings", "code", c.key, c.label_en, c.label_id, c.count)
+          for c in r.warnings_by_code),
+        ("warnings", "fines_total", r.currency, "", "", r.fines_total),
+        ("blocks", "active", "", "", "", r.blocks_active),
+        *(("blocks", "added", m.month, "", "", m.added) for m in r.blocks_by_month),
+        *(("blocks", "restored", m.month, "", "", m.restored) for m in r.blocks_by_month),
+        ("appeals", "total", "", "", "", r.appeals_total),
+        *(("appeals", "received", m, "", "", n) for m, n in r.appeals_by_month),
+    ]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(CSV_HEADER)
+    for row in rows:
+        w.writerow([_cell(v) for v in row])
+    return buf.getvalue()
