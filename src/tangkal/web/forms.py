@@ -15,6 +15,13 @@ from tangkal.locators import parse_locator
 from tangkal.orders.schemas import EvidenceIn, OrderIn, ResponseIn, StatementOfReasons
 
 MAX_LINES = 500
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue; the page translates it when it shows it."""
+    return message
+
+
 MAX_EVIDENCE_FILES = 20
 
 
@@ -47,23 +54,23 @@ class OrderForm:
 
     def check(self, categories: set[str], platforms: set[str]) -> None:
         if self.platform not in platforms:
-            self.errors["platform"] = "Choose the platform the order is addressed to."
+            self.errors["platform"] = N_("Choose the platform the order is addressed to.")
         if self.category not in categories:
-            self.errors["category"] = "Choose a category from the SOP."
+            self.errors["category"] = N_("Choose a category from the SOP.")
         if not self.legal_basis.strip():
-            self.errors["legal_basis"] = "Give the legal basis (it is pre-filled per category)."
+            self.errors["legal_basis"] = N_("Give the legal basis (it is pre-filled per category).")
         elif len(self.legal_basis) > 5000:
-            self.errors["legal_basis"] = "The legal basis is longer than 5,000 characters."
+            self.errors["legal_basis"] = N_("The legal basis is longer than 5,000 characters.")
         if not self.reason.strip():
-            self.errors["reason"] = "Say why the content is unlawful; the platform sees this."
+            self.errors["reason"] = N_("Say why the content is unlawful; the platform sees this.")
         elif len(self.reason) > 20000:
-            self.errors["reason"] = "The reason is longer than 20,000 characters."
+            self.errors["reason"] = N_("The reason is longer than 20,000 characters.")
         lines = self.lines()
         if not lines:
-            self.errors["locators"] = "Give at least one locator (a URL, domain or Telegram " \
-                                      "link), one per line."
+            self.errors["locators"] = N_("Give at least one locator (a URL, domain or "
+                                         "Telegram link), one per line.")
         elif len(lines) > MAX_LINES:
-            self.errors["locators"] = f"At most {MAX_LINES} locators per order; split it."
+            self.errors["locators"] = N_("At most 500 locators per order; split it.")
         for number, text in lines[:MAX_LINES]:
             try:
                 parse_locator(text)

@@ -141,14 +141,13 @@ class Formatter:
         days, rem = divmod(s, 86400)
         hours, rem = divmod(rem, 3600)
         minutes = rem // 60
-        g = self.gettext
         if days:
-            return g("%(d)d d %(h)d h") % {"d": days, "h": hours}
+            return self.gettext("%(d)d d %(h)d h") % {"d": days, "h": hours}
         if hours:
-            return g("%(h)d h %(m)d min") % {"h": hours, "m": minutes}
+            return self.gettext("%(h)d h %(m)d min") % {"h": hours, "m": minutes}
         if minutes:
-            return g("%(m)d min") % {"m": minutes}
-        return g("under a minute")
+            return self.gettext("%(m)d min") % {"m": minutes}
+        return self.gettext("under a minute")
 
     def countdown(self, deadline: datetime | str | None, now: datetime | None = None,
                   *, paused: bool = False) -> Countdown:
