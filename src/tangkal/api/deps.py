@@ -34,12 +34,11 @@ UnitOfWork = Annotated[Session, Depends(_uow, scope="function")]
 
 
 def _bearer(request: Request) -> str:
+    """Only the Authorization header: a cookie would let any page a signed-in browser visits
+    make API calls on its behalf (CSRF). The web console has its own session cookie."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        cookie = request.cookies.get("tangkal_token")
-        if cookie:
-            return cookie
         raise Unauthenticated(
             "Send your API token as 'Authorization: Bearer TOKEN' "
             "(make one with 'tangkal token create')."
