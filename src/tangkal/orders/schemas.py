@@ -22,7 +22,7 @@ class EvidenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     filename: str = Field(min_length=1, max_length=300)
     content_type: str = Field(default="application/octet-stream", max_length=200)
-    content_base64: str = Field(min_length=1, description="The file, base64-encoded")
+    content_base64: str = Field(description="The file, base64-encoded")
 
 
 class OrderIn(BaseModel):

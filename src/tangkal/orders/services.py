@@ -135,6 +135,9 @@ def decode_evidence(item: EvidenceIn) -> bytes:
     except (binascii.Error, ValueError):
         raise InvalidInput(f"Evidence {item.filename!r} is not valid base64.",
                            field="evidence") from None
+    if not content:
+        raise InvalidInput(f"Evidence {item.filename!r} is empty; attach the file itself.",
+                           field="evidence")
     return content
 
 
