@@ -31,6 +31,7 @@ ROUTER_MODULES = [
 
 # "module:function" taking (app_state) and returning an object with async start()/stop().
 SERVICE_FACTORIES: list[str] = [
+    "tangkal.rpz.server:create_service",
     "tangkal.blocklist.expiry:create_service",
     "tangkal.delivery.worker:create_service",
     "tangkal.orders.scheduler:create_service",
