@@ -1,0 +1,47 @@
+"""The new-order form reports each bad locator line by its number."""
+
+from __future__ import annotations
+
+import pytest
+
+from tangkal.errors import InvalidInput
+from tangkal.web.forms import OrderForm, response_in
+
+
+def _form(locators: str, **kw: str) -> OrderForm:
+    data = {"platform": "telegram", "category": "terrorism", "legal_basis": "UU 5/2018",
+            "reason": "propaganda", "locators": locators, **kw}
+    f = OrderForm(**data)
+    f.check({"terrorism"}, {"telegram"})
+    return f
+
+
+def test_each_bad_line_is_reported_with_its_line_number() -> None:
+    f = _form("https://t.me/jihad_channel/1\n\nnot a domain\nco.id\nt.me/jihad_channel/2")
+    assert [e.line for e in f.line_errors] == [3, 4]
+    assert "public suffix" in f.line_errors[1].message
+    assert not f.ok
+
+
+def test_a_good_form_becomes_an_order_without_blank_lines() -> None:
+    f = _form("  https://t.me/jihad_channel/1  \n\nweb.telegram.org\n")
+    assert f.ok
+    order = f.to_order([])
+    assert order.locators == ["https://t.me/jihad_channel/1", "web.telegram.org"]
+
+
+def test_missing_fields_are_each_named() -> None:
+    f = _form("", platform="nobody", category="", legal_basis=" ", reason="")
+    assert set(f.errors) == {"platform", "category", "legal_basis", "reason", "locators"}
+
+
+def test_response_needs_facts_and_known_options() -> None:
+    ok = response_in("removed", "Removed both posts", ["DECISION_VISIBILITY_CONTENT_REMOVED"],
+                     False, "AUTOMATED_DECISION_NOT_AUTOMATED", "")
+    assert ok.action == "removed"
+    with pytest.raises(InvalidInput):
+        response_in("removed", "  ", [], False, "AUTOMATED_DECISION_NOT_AUTOMATED", "")
+    with pytest.raises(InvalidInput):
+        response_in("burned", "x", [], False, "AUTOMATED_DECISION_NOT_AUTOMATED", "")
+    with pytest.raises(InvalidInput):
+        response_in("removed", "x", ["<script>"], False, "AUTOMATED_DECISION_NOT_AUTOMATED", "")

@@ -1,0 +1,89 @@
+"""Language choice, and dates, numbers and deadlines formatted per language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tangkal.web.i18n import (
+    Formatter,
+    choose_language,
+    from_accept_language,
+    normalise,
+    translations,
+)
+
+NOW = datetime(2017, 7, 14, 7, 5, tzinfo=UTC)  # 14:05 WIB, the day of the 2017 block
+
+
+def test_query_beats_cookie_beats_browser_beats_indonesian_default() -> None:
+    assert choose_language("en", "id", "id") == "en"
+    assert choose_language(None, "en", "id") == "en"
+    assert choose_language(None, None, "en-GB,en;q=0.9") == "en"
+    assert choose_language(None, None, None) == "id"
+    assert choose_language(None, None, "de-DE,fr;q=0.8") == "id"
+
+
+def test_unknown_query_language_falls_through_to_the_remembered_one() -> None:
+    assert choose_language("xx", "en", None) == "en"
+
+
+def test_accept_language_honours_quality_values() -> None:
+    assert from_accept_language("en;q=0.5, id;q=0.9") == "id"
+    assert from_accept_language("fr, en;q=0.1, id;q=0") == "en"
+    assert from_accept_language("*") is None
+
+
+def test_old_indonesian_code_in_is_understood() -> None:
+    assert normalise("in-ID") == "id"
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("id", "14 Jul 2017 14.05 WIB"),
+    ("en", "Jul 14, 2017 2:05\u202fPM WIB"),
+])
+def test_times_are_shown_in_wib_with_the_zone_named(lang: str, text: str) -> None:
+    assert Formatter(lang).when(NOW).replace(" ", " ") == text.replace(" ", " ")
+
+
+def test_naive_and_iso_inputs_are_read_as_utc() -> None:
+    f = Formatter("id")
+    assert f.when("2017-07-14T07:05:00+00:00") == f.when(NOW)
+    assert f.when(datetime(2017, 7, 14, 7, 5)) == f.when(NOW)
+    assert f.when(None) == "—"
+
+
+def test_numbers_use_the_locale_separators() -> None:
+    assert Formatter("id").number(6_700_000.5) == "6.700.000,5"
+    assert Formatter("en").number(6_700_000.5) == "6,700,000.5"
+
+
+def test_month_names_per_language() -> None:
+    assert Formatter("id").month("2017-08") == "Agustus 2017"
+    assert Formatter("en").month("2017-08") == "August 2017"
+
+
+@pytest.mark.parametrize(("lang", "left", "overdue"), [
+    ("id", "sisa 3 jam 12 menit", "TERLAMBAT 1 hari 2 jam"),
+    ("en", "3 h 12 min left", "OVERDUE by 1 d 2 h"),
+])
+def test_deadline_countdown_and_overdue(lang: str, left: str, overdue: str) -> None:
+    f = Formatter(lang)
+    c = f.countdown(NOW + timedelta(hours=3, minutes=12, seconds=40), NOW)
+    assert (c.text, c.state) == (left, "ok")
+    late = f.countdown(NOW - timedelta(days=1, hours=2, minutes=5), NOW)
+    assert (late.text, late.state) == (overdue, "overdue")
+
+
+def test_last_hour_is_marked_soon_and_a_paused_clock_says_so() -> None:
+    f = Formatter("en")
+    assert f.countdown(NOW + timedelta(minutes=20), NOW).state == "soon"
+    paused = f.countdown(NOW + timedelta(hours=2), NOW, paused=True)
+    assert paused.state == "paused"
+    assert "paused" in paused.text
+
+
+def test_catalogue_is_compiled_from_the_po_file() -> None:
+    assert translations("id").gettext("Sign in") == "Masuk"
+    assert translations("en").gettext("Sign in") == "Sign in"
