@@ -93,7 +93,22 @@ def load_demo(session: Session) -> list[str]:
     # 4. just issued, waiting for the platform
     file(["https://t.me/contoh_hoaks_bencana/2210"], "disinformation",
          "A fabricated evacuation order during a flood.")
+    # The eleven web names of 14 July 2017: a whole-service block, so two officials approve.
+    from tangkal.blocklist import services as blocks
+
+    official = _principal(kominfo, Role.OFFICIAL, "pejabat")
+    second = _principal(kominfo, Role.OFFICIAL, "pejabat2")
+    for name in TELEGRAM_NAMES:
+        entry, _ = blocks.create_block(session, official, blocks.BlockRequest.build(
+            domain=name, action="landing", legal_basis=LEGAL_BASIS, category="terrorism",
+            reason="Six requests since March 2016 to remove terrorist propaganda went "
+                   "unanswered; access blocked pending a joint procedure (14 July 2017)."))
+        if entry.status.value == "pending_approval":
+            blocks.approve(session, second, entry.id)
     lines += ["", "Orders: 4 (complied, acknowledged, clarification requested, issued).",
-              "Telegram's eleven 2017 web names: " + ", ".join(TELEGRAM_NAMES),
+              "Blocked, as on 14 July 2017 (landing page, approved by two officials): "
+              + ", ".join(TELEGRAM_NAMES),
+              "Restore them (normalisasi) from the console or: tangkal block restore ID "
+              "--reason ...",
               "", "Start the server with:  tangkal serve   then open http://127.0.0.1:8080/"]
     return lines

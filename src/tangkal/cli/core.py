@@ -109,7 +109,7 @@ def audit_verify() -> None:
     with database().read_only() as session:
         result = verify(session)
     if result.ok:
-        out.print(f"audit chain intact: {result.checked} entries, head {result.head_hash}")
+        typer.echo(f"audit chain intact: {result.checked} entries, head {result.head_hash}")
         return
     Console(stderr=True).print(
         f"[bold red]audit chain broken[/] at entry {result.first_bad_seq}: {result.problem} "
