@@ -24,8 +24,11 @@ BACKENDS = support.backends()
 
 def pytest_report_header(config: pytest.Config) -> str:
     if "postgresql" not in BACKENDS:
-        return ("!!! PostgreSQL NOT REACHABLE at " + support.PG_ADMIN_URL +
-                ": database tests run on SQLite ONLY !!!")
+        return (
+            "!!! PostgreSQL NOT REACHABLE at "
+            + support.PG_ADMIN_URL
+            + ": database tests run on SQLite ONLY !!!"
+        )
     return "database backends: " + ", ".join(BACKENDS)
 
 

@@ -23,16 +23,33 @@ class Factory:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def org(self, kind: OrgKind | str = OrgKind.PLATFORM, *, name: str | None = None,
-            domains: list[str] | None = None, webhook_url: str | None = None) -> Organization:
+    def org(
+        self,
+        kind: OrgKind | str = OrgKind.PLATFORM,
+        *,
+        name: str | None = None,
+        domains: list[str] | None = None,
+        webhook_url: str | None = None,
+    ) -> Organization:
         kind = OrgKind(kind)
         with self.db.unit_of_work() as s:
-            return accounts.create_org(s, SYSTEM, kind=kind, name=name or unique(kind.value),
-                                       domains=domains, webhook_url=webhook_url)
+            return accounts.create_org(
+                s,
+                SYSTEM,
+                kind=kind,
+                name=name or unique(kind.value),
+                domains=domains,
+                webhook_url=webhook_url,
+            )
 
     def principal(self, org: Organization, role: Role | str) -> Principal:
-        return Principal(org_id=org.id, org_name=org.name, org_kind=org.kind, role=Role(role),
-                         username=f"{role}-user")
+        return Principal(
+            org_id=org.id,
+            org_name=org.name,
+            org_kind=org.kind,
+            role=Role(role),
+            username=f"{role}-user",
+        )
 
     def token(self, org: Organization, role: Role | str) -> str:
         with self.db.unit_of_work() as s:

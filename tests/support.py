@@ -31,8 +31,10 @@ PG_ADMIN_URL = os.environ.get("TANGKAL_TEST_PG", "postgresql://postgres@127.0.0.
 
 def pg_available() -> bool:
     try:
-        engine = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
-                               connect_args={"connect_timeout": 3})
+        engine = create_engine(
+            PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
+            connect_args={"connect_timeout": 3},
+        )
         with engine.connect() as conn:
             conn.execute(text("select 1"))
         engine.dispose()
@@ -51,8 +53,9 @@ def backends() -> list[str]:
 def create_pg_database(prefix: str = "tangkal_t") -> str:
     """A brand-new PostgreSQL database for this run; returns its URL."""
     name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
@@ -62,8 +65,9 @@ def create_pg_database(prefix: str = "tangkal_t") -> str:
 
 def drop_pg_database(url: str) -> None:
     name = url.rpartition("/")[2]
-    admin = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -82,13 +86,22 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{os.getpid()}-{next(_counter)}"
 
 
-def run_cli(*args: str, env: dict[str, str], input: str | None = None,
-            cwd: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    env: dict[str, str],
+    input: str | None = None,
+    cwd: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Run the real ``tangkal`` command line as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "tangkal.cli.main", *args],
-        env={**os.environ, **env}, input=input, capture_output=True, text=True,
-        cwd=cwd, timeout=timeout,
+        env={**os.environ, **env},
+        input=input,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
     )
 
 
@@ -139,9 +152,22 @@ def live_server(database_url: str, extra_env: dict[str, str] | None = None) -> I
     assert upgrade.returncode == 0, upgrade.stderr
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tangkal.cli.main", "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--dns-port", str(dns_port)],
-            env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
+            [
+                sys.executable,
+                "-m",
+                "tangkal.cli.main",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dns-port",
+                str(dns_port),
+            ],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
         )
     server = LiveServer(f"http://127.0.0.1:{port}", dns_port, env, proc, workdir, log_path)
     deadline = time.monotonic() + 60

@@ -25,7 +25,9 @@ class Settings(BaseSettings):
         default=None,
         description="Key for signing sessions; generated per data directory when absent.",
     )
-    data_dir: Path = Field(default=Path("."), description="Where state files (RPZ snapshots...) live.")
+    data_dir: Path = Field(
+        default=Path("."), description="Where state files (RPZ snapshots...) live."
+    )
     rpz_zone: str = "rpz.tangkal."
     landing_host: str = "laman-labuh.tangkal.id."
     public_base_url: str = "http://127.0.0.1:8080"

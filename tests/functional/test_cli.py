@@ -9,8 +9,10 @@ from tests.support import run_cli
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    return {"TANGKAL_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
-            "TANGKAL_DATA_DIR": str(tmp_path)}
+    return {
+        "TANGKAL_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+        "TANGKAL_DATA_DIR": str(tmp_path),
+    }
 
 
 def test_demo_loads_the_2017_case_and_the_audit_chain_verifies(tmp_path: Path) -> None:
@@ -64,12 +66,13 @@ def test_import_orders_reports_bad_rows_and_files_good_ones(tmp_path: Path) -> N
         "telegram,terrorism,t.me..,UU 5/2018,bad locator\n"
         "nobody,gambling,judi.example.com,KUHP 303,unknown platform\n"
         "telegram,radicalism,https://t.me/s/kanal_b/5,UU ITE,incitement\n"
-        "telegram,,t.me/kanal_c/1,UU ITE,no category\n", encoding="utf-8")
+        "telegram,,t.me/kanal_c/1,UU ITE,no category\n",
+        encoding="utf-8",
+    )
     errors = tmp_path / "errors.csv"
     checked = run_cli("import", "orders", str(csv), "--org", "kominfo", "--check", env=env)
     assert checked.returncode != 0 and "nothing was imported" in checked.stderr
-    r = run_cli("import", "orders", str(csv), "--org", "kominfo", "--errors", str(errors),
-                env=env)
+    r = run_cli("import", "orders", str(csv), "--org", "kominfo", "--errors", str(errors), env=env)
     assert "imported 2 of 5 rows; 3 rejected" in r.stdout
     for line in ("line 3", "line 4", "line 6"):
         assert line in r.stderr

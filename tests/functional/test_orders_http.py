@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -17,8 +17,11 @@ import pytest
 from tangkal.delivery.signing import verify
 from tests.support import LiveServer, free_port, unique
 
-TERROR = {"category": "terrorism", "legal_basis": "UU 5/2018 Pasal 13A",
-          "reason": "Public channel posting bomb-making instructions."}
+TERROR = {
+    "category": "terrorism",
+    "legal_basis": "UU 5/2018 Pasal 13A",
+    "reason": "Public channel posting bomb-making instructions.",
+}
 
 
 @dataclass
@@ -36,14 +39,21 @@ def _parties(live: LiveServer, webhook: str | None = None) -> Parties:
     assert live.cli("org", "create", "--kind", "regulator", "--name", reg).returncode == 0
     args = ["org", "create", "--kind", "platform", "--name", plat]
     assert live.cli(*args).returncode == 0
-    return Parties(reg, plat, live.token(reg, "analyst"), live.token(reg, "official"),
-                   live.token(plat, "moderator"), live.token(plat, "admin"))
+    return Parties(
+        reg,
+        plat,
+        live.token(reg, "analyst"),
+        live.token(reg, "official"),
+        live.token(plat, "moderator"),
+        live.token(plat, "admin"),
+    )
 
 
 def _file(live: LiveServer, p: Parties, locators: list[str], **extra: Any) -> dict[str, Any]:
     with live.client(p.analyst) as c:
-        r = c.post("/api/v1/orders", json={"platform": p.platform, "locators": locators,
-                                           **TERROR, **extra})
+        r = c.post(
+            "/api/v1/orders", json={"platform": p.platform, "locators": locators, **TERROR, **extra}
+        )
     assert r.status_code == 201, r.text
     return dict(r.json())
 
@@ -64,28 +74,49 @@ def test_order_lifecycle_over_http(live: LiveServer) -> None:
         r = c.post(f"/api/v1/orders/{order['id']}/clarification", json={"question": "Which?"})
         assert r.json()["status"] == "clarification_requested" and r.json()["clock_paused"]
     with live.client(p.analyst) as c:
-        r = c.post(f"/api/v1/orders/{order['id']}/clarification/answer",
-                   json={"answer": "Post 101."})
+        r = c.post(
+            f"/api/v1/orders/{order['id']}/clarification/answer", json={"answer": "Post 101."}
+        )
         assert r.json()["status"] == "acknowledged" and not r.json()["clock_paused"]
-    body = {"action": "removed", "statement": {
-        "decision_facts": "Channel removed.", "automated_detection": False,
-        "territorial_scope": ["ID"]}}
+    body = {
+        "action": "removed",
+        "statement": {
+            "decision_facts": "Channel removed.",
+            "automated_detection": False,
+            "territorial_scope": ["ID"],
+        },
+    }
     with live.client(p.moderator) as c:
-        first = c.post(f"/api/v1/orders/{order['id']}/response", json=body,
-                       headers={"Idempotency-Key": "resp-1"})
-        again = c.post(f"/api/v1/orders/{order['id']}/response", json=body,
-                       headers={"Idempotency-Key": "resp-1"})
-        other = c.post(f"/api/v1/orders/{order['id']}/response",
-                       json={**body, "action": "partially_done"},
-                       headers={"Idempotency-Key": "resp-1"})
+        first = c.post(
+            f"/api/v1/orders/{order['id']}/response",
+            json=body,
+            headers={"Idempotency-Key": "resp-1"},
+        )
+        again = c.post(
+            f"/api/v1/orders/{order['id']}/response",
+            json=body,
+            headers={"Idempotency-Key": "resp-1"},
+        )
+        other = c.post(
+            f"/api/v1/orders/{order['id']}/response",
+            json={**body, "action": "partially_done"},
+            headers={"Idempotency-Key": "resp-1"},
+        )
     assert first.status_code == 200 and first.json()["status"] == "complied"
     assert again.status_code == 200 and again.headers.get("Idempotent-Replayed") == "true"
     assert again.json()["responses"] == first.json()["responses"]
     assert other.status_code == 409 and "Idempotency-Key" in other.json()["message"]
     sor = first.json()["responses"][0]["statement"]
-    for key in ("decision_visibility", "decision_ground", "illegal_content_legal_ground",
-                "decision_facts", "automated_detection", "automated_decision",
-                "territorial_scope", "application_date"):
+    for key in (
+        "decision_visibility",
+        "decision_ground",
+        "illegal_content_legal_ground",
+        "decision_facts",
+        "automated_detection",
+        "automated_decision",
+        "territorial_scope",
+        "application_date",
+    ):
         assert key in sor
     # a second order about the same item shows the first
     second = _file(live, p, ["tg://resolve?domain=KANAL_BOM&post=101"])
@@ -113,8 +144,7 @@ class _Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.lock:
                     receiver.calls += 1
-                    if not verify(receiver.secret, self.headers.get("Tangkal-Signature", ""),
-                                  body):
+                    if not verify(receiver.secret, self.headers.get("Tangkal-Signature", ""), body):
                         receiver.bad_signatures += 1
                         self.send_response(401)
                         self.end_headers()
@@ -123,8 +153,7 @@ class _Receiver:
                         self.send_response(503)
                         self.end_headers()
                         return
-                    receiver.applied.setdefault(self.headers["Tangkal-Delivery"],
-                                                json.loads(body))
+                    receiver.applied.setdefault(self.headers["Tangkal-Delivery"], json.loads(body))
                 self.send_response(204)
                 self.end_headers()
 
@@ -147,8 +176,9 @@ def receiver() -> Iterator[_Receiver]:
     r.close()
 
 
-def test_webhook_delivery_is_signed_retried_and_applied_once(live: LiveServer,
-                                                            receiver: _Receiver) -> None:
+def test_webhook_delivery_is_signed_retried_and_applied_once(
+    live: LiveServer, receiver: _Receiver
+) -> None:
     p = _parties(live)
     with live.client(p.admin) as c:
         r = c.put("/api/v1/orgs/me/delivery", json={"webhook_url": receiver.url})
@@ -193,15 +223,13 @@ def test_one_platform_never_sees_another_platforms_orders(live: LiveServer) -> N
     for tok in (b_mod, b_admin, isp_tok):
         with live.client(tok) as c:
             assert c.get("/api/v1/orders").json()["orders"] == []
-            assert c.get("/api/v1/orders", params={"platform": a.platform}).json()[
-                "orders"] == []
+            assert c.get("/api/v1/orders", params={"platform": a.platform}).json()["orders"] == []
             for method, path, body in [
                 ("GET", f"/api/v1/orders/{oid}", None),
                 ("GET", f"/api/v1/orders/{oid}/deliveries", None),
                 ("POST", f"/api/v1/orders/{oid}/ack", None),
                 ("POST", f"/api/v1/orders/{oid}/clarification", {"question": "?"}),
-                ("POST", f"/api/v1/orders/{oid}/response",
-                 {"action": "removed", "statement": "x"}),
+                ("POST", f"/api/v1/orders/{oid}/response", {"action": "removed", "statement": "x"}),
                 ("POST", f"/api/v1/orders/{oid}/clarification/answer", {"answer": "x"}),
                 ("POST", f"/api/v1/orders/{oid}/withdraw", {"reason": "x"}),
             ]:
@@ -222,31 +250,69 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(live: LiveServer) -> None
     with live.client(p.analyst) as c:
         before = len(c.get("/api/v1/orders").json()["orders"])
         cases = {
-            "malformed json": c.post("/api/v1/orders", content=b'{"platform": ',
-                                     headers={"Content-Type": "application/json"}),
-            "unknown platform": c.post("/api/v1/orders", json={
-                "platform": "no-such-platform", "locators": ["t.me/abcd_e"], **TERROR}),
-            "t.me..": c.post("/api/v1/orders", json={
-                "platform": p.platform, "locators": ["t.me.."], **TERROR}),
-            "64-char label": c.post("/api/v1/orders", json={
-                "platform": p.platform, "locators": ["a" * 64 + ".example.com"], **TERROR}),
-            "public suffix": c.post("/api/v1/orders", json={
-                "platform": p.platform, "locators": ["co.id"], **TERROR}),
-            "no locators": c.post("/api/v1/orders", json={
-                "platform": p.platform, "locators": [], **TERROR}),
-            "unknown category": c.post("/api/v1/orders", json={
-                "platform": p.platform, "locators": ["t.me/abcd_e"], **TERROR,
-                "category": "jaywalking"}),
-            "empty evidence": c.post("/api/v1/orders", json={
-                "platform": p.platform, "locators": ["t.me/abcd_e"], **TERROR,
-                "evidence": [{"filename": "e.png", "content_base64": ""}]}),
-            "bad base64": c.post("/api/v1/orders", json={
-                "platform": p.platform, "locators": ["t.me/abcd_e"], **TERROR,
-                "evidence": [{"filename": "e.png", "content_base64": "!!!"}]}),
-            "oversized evidence": c.post("/api/v1/orders", json={
-                "platform": p.platform, "locators": ["t.me/abcd_e"], **TERROR,
-                "evidence": [{"filename": "big.bin", "content_base64":
-                              base64.b64encode(b"\0" * (21 * 1024 * 1024)).decode()}]}),
+            "malformed json": c.post(
+                "/api/v1/orders",
+                content=b'{"platform": ',
+                headers={"Content-Type": "application/json"},
+            ),
+            "unknown platform": c.post(
+                "/api/v1/orders",
+                json={"platform": "no-such-platform", "locators": ["t.me/abcd_e"], **TERROR},
+            ),
+            "t.me..": c.post(
+                "/api/v1/orders", json={"platform": p.platform, "locators": ["t.me.."], **TERROR}
+            ),
+            "64-char label": c.post(
+                "/api/v1/orders",
+                json={"platform": p.platform, "locators": ["a" * 64 + ".example.com"], **TERROR},
+            ),
+            "public suffix": c.post(
+                "/api/v1/orders", json={"platform": p.platform, "locators": ["co.id"], **TERROR}
+            ),
+            "no locators": c.post(
+                "/api/v1/orders", json={"platform": p.platform, "locators": [], **TERROR}
+            ),
+            "unknown category": c.post(
+                "/api/v1/orders",
+                json={
+                    "platform": p.platform,
+                    "locators": ["t.me/abcd_e"],
+                    **TERROR,
+                    "category": "jaywalking",
+                },
+            ),
+            "empty evidence": c.post(
+                "/api/v1/orders",
+                json={
+                    "platform": p.platform,
+                    "locators": ["t.me/abcd_e"],
+                    **TERROR,
+                    "evidence": [{"filename": "e.png", "content_base64": ""}],
+                },
+            ),
+            "bad base64": c.post(
+                "/api/v1/orders",
+                json={
+                    "platform": p.platform,
+                    "locators": ["t.me/abcd_e"],
+                    **TERROR,
+                    "evidence": [{"filename": "e.png", "content_base64": "!!!"}],
+                },
+            ),
+            "oversized evidence": c.post(
+                "/api/v1/orders",
+                json={
+                    "platform": p.platform,
+                    "locators": ["t.me/abcd_e"],
+                    **TERROR,
+                    "evidence": [
+                        {
+                            "filename": "big.bin",
+                            "content_base64": base64.b64encode(b"\0" * (21 * 1024 * 1024)).decode(),
+                        }
+                    ],
+                },
+            ),
             "bad status filter": c.get("/api/v1/orders", params={"status": "lost"}),
         }
         after = len(c.get("/api/v1/orders").json()["orders"])
@@ -263,21 +329,35 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(live: LiveServer) -> None
     with live.client("tk_000000000000_nope") as c:
         assert c.get("/api/v1/orders").status_code == 401
     with live.client(p.moderator) as c:
-        r = c.post("/api/v1/orders", json={"platform": p.platform, "locators": ["t.me/abcd_e"],
-                                           **TERROR})
+        r = c.post(
+            "/api/v1/orders", json={"platform": p.platform, "locators": ["t.me/abcd_e"], **TERROR}
+        )
         assert r.status_code == 403 and "analyst" in r.json()["message"]
 
 
 def test_evidence_upload_is_hashed_and_size_checked(live: LiveServer) -> None:
     p = _parties(live)
-    order = _file(live, p, ["t.me/bukti_kanal/9"], evidence=[
-        {"filename": "shot.png", "content_type": "image/png",
-         "content_base64": base64.b64encode(b"\x89PNG fake").decode()}])
+    order = _file(
+        live,
+        p,
+        ["t.me/bukti_kanal/9"],
+        evidence=[
+            {
+                "filename": "shot.png",
+                "content_type": "image/png",
+                "content_base64": base64.b64encode(b"\x89PNG fake").decode(),
+            }
+        ],
+    )
     assert len(order["evidence"]) == 1 and len(order["evidence"][0]["sha256"]) == 64
     with live.client(p.analyst) as c:
-        ok = c.post(f"/api/v1/orders/{order['id']}/evidence",
-                    files={"file": ("note.txt", b"evidence text", "text/plain")})
-        empty = c.post(f"/api/v1/orders/{order['id']}/evidence",
-                       files={"file": ("empty.txt", b"", "text/plain")})
+        ok = c.post(
+            f"/api/v1/orders/{order['id']}/evidence",
+            files={"file": ("note.txt", b"evidence text", "text/plain")},
+        )
+        empty = c.post(
+            f"/api/v1/orders/{order['id']}/evidence",
+            files={"file": ("empty.txt", b"", "text/plain")},
+        )
     assert ok.status_code == 201 and ok.json()["size"] == 13
     assert empty.status_code == 422 and "empty" in empty.json()["message"]

@@ -37,6 +37,4 @@ class Principal:
             raise Forbidden(f"Only a {wanted} organisation may do this.")
 
 
-SYSTEM = Principal(
-    org_id="system", org_name="tangkal", org_kind=OrgKind.REGULATOR, role=Role.ADMIN
-)
+SYSTEM = Principal(org_id="system", org_name="tangkal", org_kind=OrgKind.REGULATOR, role=Role.ADMIN)

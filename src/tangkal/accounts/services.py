@@ -138,8 +138,14 @@ def set_webhook(
         org.webhook_url = None
         org.webhook_secret = None
     session.flush()
-    record(session, actor, "org.delivery_changed", "organization", org.id,
-           {"channel": org.delivery_channel, "webhook_url": org.webhook_url})
+    record(
+        session,
+        actor,
+        "org.delivery_changed",
+        "organization",
+        org.id,
+        {"channel": org.delivery_channel, "webhook_url": org.webhook_url},
+    )
     return org
 
 
@@ -178,8 +184,14 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    record(session, actor, "user.created", "user", user.id,
-           {"org": org.name, "username": username, "role": role.value})
+    record(
+        session,
+        actor,
+        "user.created",
+        "user",
+        user.id,
+        {"org": org.name, "username": username, "role": role.value},
+    )
     return user
 
 
@@ -205,8 +217,14 @@ def create_token(
     )
     session.add(row)
     session.flush()
-    record(session, actor, "token.created", "api_token", row.id,
-           {"org": org.name, "role": role.value, "prefix": prefix})
+    record(
+        session,
+        actor,
+        "token.created",
+        "api_token",
+        row.id,
+        {"org": org.name, "role": role.value, "prefix": prefix},
+    )
     return token
 
 

@@ -58,15 +58,20 @@ def install(app: FastAPI) -> None:
             message = "There is no such endpoint; see /openapi.json for the API."
         if exc.status_code == 405:
             message = "This endpoint does not accept that method; see /openapi.json."
-        return JSONResponse({"error": "http_error", "message": message},
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"error": "http_error", "message": message},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         ref = uuid.uuid4().hex[:12]
         log.error("unhandled_error", ref=ref, path=request.url.path, exc_info=exc)
         return JSONResponse(
-            {"error": "internal_error",
-             "message": f"Something went wrong on our side; quote reference {ref} to the operator."},
+            {
+                "error": "internal_error",
+                "message": f"Something went wrong on our side; quote reference {ref} to the operator.",
+            },
             status_code=500,
         )

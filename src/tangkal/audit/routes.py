@@ -17,8 +17,13 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 def verify(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     principal.require(Role.AUDITOR, Role.OFFICIAL, Role.ADMIN)
     r = services.verify(session)
-    return {"ok": r.ok, "checked": r.checked, "first_bad_seq": r.first_bad_seq,
-            "problem": r.problem, "head_hash": r.head_hash}
+    return {
+        "ok": r.ok,
+        "checked": r.checked,
+        "first_bad_seq": r.first_bad_seq,
+        "problem": r.problem,
+        "head_hash": r.head_hash,
+    }
 
 
 @router.get("")
@@ -31,9 +36,22 @@ def list_events(
     """Regulator auditors and officials read the whole chain; others read their own acts."""
     principal.require(Role.AUDITOR, Role.OFFICIAL, Role.ADMIN)
     own_only = principal.org_kind is not OrgKind.REGULATOR
-    events = services.page(session, after=after, limit=limit,
-                           org_id=principal.org_id if own_only else None)
-    return {"events": [
-        {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
-         "object_type": e.object_type, "object_id": e.object_id, "data": e.data,
-         "prev_hash": e.prev_hash, "hash": e.hash} for e in events]}
+    events = services.page(
+        session, after=after, limit=limit, org_id=principal.org_id if own_only else None
+    )
+    return {
+        "events": [
+            {
+                "seq": e.seq,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "object_type": e.object_type,
+                "object_id": e.object_id,
+                "data": e.data,
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            }
+            for e in events
+        ]
+    }

@@ -14,8 +14,9 @@ from tangkal.settings import get_settings
 
 out = Console()
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-org_app = typer.Typer(help="Organisations: the regulator, platforms and ISPs.",
-                      no_args_is_help=True)
+org_app = typer.Typer(
+    help="Organisations: the regulator, platforms and ISPs.", no_args_is_help=True
+)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 user_app = typer.Typer(help="People who sign in to the web console.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
@@ -45,8 +46,13 @@ def org_create(
     """Register an organisation."""
     with unit_of_work() as session:
         org = accounts.create_org(
-            session, SYSTEM, kind=accounts.parse_kind(kind), name=name,
-            display_name=display_name, domains=domain, webhook_url=webhook,
+            session,
+            SYSTEM,
+            kind=accounts.parse_kind(kind),
+            name=name,
+            display_name=display_name,
+            domains=domain,
+            webhook_url=webhook,
             contact_email=contact_email,
         )
         out.print(f"created {org.kind.value} {org.name} ({org.id})")
@@ -72,14 +78,17 @@ def org_list() -> None:
 @friendly
 def token_create(
     org: str = typer.Option(..., "--org", help="Organisation name"),
-    role: str = typer.Option(..., "--role", help="analyst, official, moderator, isp, auditor, admin"),
+    role: str = typer.Option(
+        ..., "--role", help="analyst, official, moderator, isp, auditor, admin"
+    ),
     label: str | None = typer.Option(None, "--label"),
 ) -> None:
     """Make an API token; prints only the token, on stdout."""
     with unit_of_work() as session:
         organisation = accounts.get_org_by_name(session, org)
-        token = accounts.create_token(session, SYSTEM, organisation, accounts.parse_role(role),
-                                      label=label)
+        token = accounts.create_token(
+            session, SYSTEM, organisation, accounts.parse_role(role), label=label
+        )
     sys.stdout.write(token + "\n")
 
 
@@ -89,14 +98,21 @@ def user_create(
     org: str = typer.Option(..., "--org"),
     username: str = typer.Option(..., "--username"),
     role: str = typer.Option(..., "--role"),
-    password: str = typer.Option(..., "--password", prompt=True, hide_input=True,
-                                 confirmation_prompt=True),
+    password: str = typer.Option(
+        ..., "--password", prompt=True, hide_input=True, confirmation_prompt=True
+    ),
 ) -> None:
     """Add a person who signs in to the web console."""
     with unit_of_work() as session:
         organisation = accounts.get_org_by_name(session, org)
-        accounts.create_user(session, SYSTEM, organisation, username=username,
-                             role=accounts.parse_role(role), password=password)
+        accounts.create_user(
+            session,
+            SYSTEM,
+            organisation,
+            username=username,
+            role=accounts.parse_role(role),
+            password=password,
+        )
     out.print(f"created user {username} in {org}")
 
 
@@ -113,7 +129,9 @@ def audit_verify() -> None:
         return
     Console(stderr=True).print(
         f"[bold red]audit chain broken[/] at entry {result.first_bad_seq}: {result.problem} "
-        f"({result.checked} entries verified before it)", highlight=False)
+        f"({result.checked} entries verified before it)",
+        highlight=False,
+    )
     raise typer.Exit(1)
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import UTC, datetime
 from typing import Any
-
-import enum
 
 from sqlalchemy import JSON, DateTime, Enum, MetaData, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB

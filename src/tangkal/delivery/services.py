@@ -23,13 +23,22 @@ MAX_BACKOFF = 300.0
 LEASE = timedelta(seconds=60)
 
 
-def enqueue(session: Session, platform: Organization, order: Order | None, event: str,
-            payload: dict[str, Any]) -> OutboxMessage:
+def enqueue(
+    session: Session,
+    platform: Organization,
+    order: Order | None,
+    event: str,
+    payload: dict[str, Any],
+) -> OutboxMessage:
     """Queue a message in the caller's transaction: it exists if and only if the change does."""
     push = platform.delivery_channel == "webhook" and bool(platform.webhook_url)
-    msg = OutboxMessage(platform_org_id=platform.id, order_id=order.id if order else None,
-                        event=event, payload={"event": event, "data": payload},
-                        status=DeliveryStatus.PENDING if push else DeliveryStatus.INBOX)
+    msg = OutboxMessage(
+        platform_org_id=platform.id,
+        order_id=order.id if order else None,
+        event=event,
+        payload={"event": event, "data": payload},
+        status=DeliveryStatus.PENDING if push else DeliveryStatus.INBOX,
+    )
     session.add(msg)
     session.flush()
     return msg
@@ -54,10 +63,12 @@ class Leased:
 def lease_due(session: Session, limit: int = 20, now: datetime | None = None) -> list[Leased]:
     """Take due messages for one worker: each is hidden from other workers for ``LEASE``."""
     now = now or utcnow()
-    q = (select(OutboxMessage)
-         .where(OutboxMessage.status == DeliveryStatus.PENDING,
-                OutboxMessage.next_attempt_at <= now)
-         .order_by(OutboxMessage.next_attempt_at).limit(limit))
+    q = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == DeliveryStatus.PENDING, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(limit)
+    )
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
     out = []
@@ -67,14 +78,23 @@ def lease_due(session: Session, limit: int = 20, now: datetime | None = None) ->
             msg.status = DeliveryStatus.INBOX  # channel switched to pull meanwhile
             continue
         msg.next_attempt_at = now + LEASE
-        out.append(Leased(msg.id, org.webhook_url, org.webhook_secret, msg.event, msg.payload,
-                          msg.attempts))
+        out.append(
+            Leased(
+                msg.id, org.webhook_url, org.webhook_secret, msg.event, msg.payload, msg.attempts
+            )
+        )
     session.flush()
     return out
 
 
-def record_attempt(session: Session, message_id: str, url: str, status_code: int | None,
-                   error: str | None, duration_ms: float) -> bool:
+def record_attempt(
+    session: Session,
+    message_id: str,
+    url: str,
+    status_code: int | None,
+    error: str | None,
+    duration_ms: float,
+) -> bool:
     """Store one attempt's outcome; a 2xx delivers the message and starts the order's clock."""
     msg = session.get(OutboxMessage, message_id)
     if msg is None or msg.status is DeliveryStatus.DELIVERED:
@@ -82,8 +102,16 @@ def record_attempt(session: Session, message_id: str, url: str, status_code: int
     now = utcnow()
     ok = status_code is not None and 200 <= status_code < 300
     msg.attempts += 1
-    session.add(DeliveryAttempt(message_id=msg.id, at=now, url=url, status_code=status_code,
-                                error=error, duration_ms=duration_ms))
+    session.add(
+        DeliveryAttempt(
+            message_id=msg.id,
+            at=now,
+            url=url,
+            status_code=status_code,
+            error=error,
+            duration_ms=duration_ms,
+        )
+    )
     if ok:
         msg.status = DeliveryStatus.DELIVERED
         msg.delivered_at = now
@@ -99,11 +127,23 @@ def record_attempt(session: Session, message_id: str, url: str, status_code: int
         order = session.get(Order, msg.order_id)
         if order is not None:
             mark_received(session, order, SYSTEM, "webhook", now)
-    record(session, SYSTEM, "delivery.attempt", "order", msg.order_id or msg.id, {
-        "message_id": msg.id, "event": msg.event, "attempt": msg.attempts, "url": url,
-        "status_code": status_code, "error": error, "delivered": ok,
-        "next_attempt_at": None if ok else msg.next_attempt_at.isoformat(),
-    })
+    record(
+        session,
+        SYSTEM,
+        "delivery.attempt",
+        "order",
+        msg.order_id or msg.id,
+        {
+            "message_id": msg.id,
+            "event": msg.event,
+            "attempt": msg.attempts,
+            "url": url,
+            "status_code": status_code,
+            "error": error,
+            "delivered": ok,
+            "next_attempt_at": None if ok else msg.next_attempt_at.isoformat(),
+        },
+    )
     return ok
 
 
@@ -112,10 +152,15 @@ def fetch_inbox(session: Session, principal: Principal, limit: int = 100) -> lis
     from tangkal.accounts.models import Role
 
     principal.require(Role.MODERATOR, Role.ADMIN)
-    q = (select(OutboxMessage)
-         .where(OutboxMessage.platform_org_id == principal.org_id,
-                OutboxMessage.status.in_([DeliveryStatus.INBOX, DeliveryStatus.PENDING]))
-         .order_by(OutboxMessage.created_at).limit(limit))
+    q = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.platform_org_id == principal.org_id,
+            OutboxMessage.status.in_([DeliveryStatus.INBOX, DeliveryStatus.PENDING]),
+        )
+        .order_by(OutboxMessage.created_at)
+        .limit(limit)
+    )
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
     msgs = list(session.scalars(q))
@@ -132,8 +177,14 @@ def fetch_inbox(session: Session, principal: Principal, limit: int = 100) -> lis
                 mark_received(session, order, principal, "inbox", now)
     session.flush()
     if msgs:
-        record(session, principal, "delivery.inbox_fetched", "organization", principal.org_id,
-               {"messages": [m.id for m in msgs]})
+        record(
+            session,
+            principal,
+            "delivery.inbox_fetched",
+            "organization",
+            principal.org_id,
+            {"messages": [m.id for m in msgs]},
+        )
     return msgs
 
 
@@ -142,11 +193,18 @@ def delivery_log(session: Session, order_id: str) -> list[dict[str, Any]]:
         select(OutboxMessage, DeliveryAttempt)
         .join(DeliveryAttempt, DeliveryAttempt.message_id == OutboxMessage.id, isouter=True)
         .where(OutboxMessage.order_id == order_id)
-        .order_by(OutboxMessage.created_at, DeliveryAttempt.at)).all()
+        .order_by(OutboxMessage.created_at, DeliveryAttempt.at)
+    ).all()
     out = []
     for msg, att in rows:
-        out.append({"message_id": msg.id, "event": msg.event, "status": msg.status.value,
-                    "attempt_at": att.at.isoformat() if att else None,
-                    "status_code": att.status_code if att else None,
-                    "error": att.error if att else None})
+        out.append(
+            {
+                "message_id": msg.id,
+                "event": msg.event,
+                "status": msg.status.value,
+                "attempt_at": att.at.isoformat() if att else None,
+                "status_code": att.status_code if att else None,
+                "error": att.error if att else None,
+            }
+        )
     return out

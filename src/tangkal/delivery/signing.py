@@ -24,8 +24,9 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
     return f"t={ts},v1={mac}"
 
 
-def verify(secret: str, header: str, body: bytes, *, now: float | None = None,
-           window: int = REPLAY_WINDOW) -> bool:
+def verify(
+    secret: str, header: str, body: bytes, *, now: float | None = None, window: int = REPLAY_WINDOW
+) -> bool:
     """True when ``header`` is a valid signature of ``body`` made within the window."""
     try:
         parts = dict(p.split("=", 1) for p in header.split(","))

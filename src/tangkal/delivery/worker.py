@@ -67,9 +67,13 @@ class DeliveryWorker:
 
     async def _send(self, msg: Leased) -> None:
         body = json.dumps({"id": msg.id, **msg.payload}, separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(msg.secret, body),
-                   DELIVERY_HEADER: msg.id, EVENT_HEADER: msg.event,
-                   "User-Agent": "tangkal-delivery/1"}
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(msg.secret, body),
+            DELIVERY_HEADER: msg.id,
+            EVENT_HEADER: msg.event,
+            "User-Agent": "tangkal-delivery/1",
+        }
         start = time.perf_counter()
         status: int | None = None
         error: str | None = None
@@ -90,5 +94,6 @@ class DeliveryWorker:
 
 
 def create_service(state: Any) -> DeliveryWorker:
-    return DeliveryWorker(state.db, state.settings.scheduler_interval,
-                          state.settings.delivery_timeout)
+    return DeliveryWorker(
+        state.db, state.settings.scheduler_interval, state.settings.delivery_timeout
+    )

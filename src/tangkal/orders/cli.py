@@ -37,10 +37,14 @@ def _row_to_order(row: dict[str, str]) -> OrderIn:
         raise TangkalError(f"missing {', '.join(missing)}")
     locs = [x for x in _SPLIT.split(row["locators"].strip()) if x]
     try:
-        return OrderIn(platform=row["platform"].strip(), category=row["category"].strip(),
-                       locators=locs, legal_basis=row["legal_basis"].strip(),
-                       reason=row["reason"].strip(),
-                       urgency=(row.get("urgency") or "").strip() or None)
+        return OrderIn(
+            platform=row["platform"].strip(),
+            category=row["category"].strip(),
+            locators=locs,
+            legal_basis=row["legal_basis"].strip(),
+            reason=row["reason"].strip(),
+            urgency=(row.get("urgency") or "").strip() or None,
+        )
     except Exception as exc:  # pydantic's message, shortened
         raise TangkalError(str(exc).splitlines()[0]) from None
 
@@ -48,12 +52,18 @@ def _row_to_order(row: dict[str, str]) -> OrderIn:
 @app.command("orders")
 @friendly
 def import_orders(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
-                                help="CSV with columns platform, category, locators "
-                                "(separated by spaces or |), legal_basis, reason[, urgency]"),
+    file: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="CSV with columns platform, category, locators "
+        "(separated by spaces or |), legal_basis, reason[, urgency]",
+    ),
     org: str = typer.Option(..., "--org", help="The regulator filing the orders"),
-    check: bool = typer.Option(False, "--check",
-                               help="Validate every row first; file nothing if any is bad"),
+    check: bool = typer.Option(
+        False, "--check", help="Validate every row first; file nothing if any is bad"
+    ),
     errors: Path | None = typer.Option(None, "--errors", help="Write bad rows with reasons here"),
 ) -> None:
     """File orders from a CSV file."""
@@ -62,8 +72,13 @@ def import_orders(
         regulator = get_org_by_name(s, org)
         if regulator.kind is not OrgKind.REGULATOR:
             fail(f"{org} is not a regulator; only a regulator files orders.")
-        actor = Principal(org_id=regulator.id, org_name=regulator.name, org_kind=regulator.kind,
-                          role=Role.ANALYST, username="csv-import")
+        actor = Principal(
+            org_id=regulator.id,
+            org_name=regulator.name,
+            org_kind=regulator.kind,
+            role=Role.ANALYST,
+            username="csv-import",
+        )
     profile = active_profile()
     with file.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)

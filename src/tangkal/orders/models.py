@@ -24,10 +24,15 @@ class OrderStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-OPEN_STATUSES = frozenset({
-    OrderStatus.ISSUED, OrderStatus.DELIVERED, OrderStatus.ACKNOWLEDGED,
-    OrderStatus.CLARIFICATION_REQUESTED, OrderStatus.OVERDUE,
-})
+OPEN_STATUSES = frozenset(
+    {
+        OrderStatus.ISSUED,
+        OrderStatus.DELIVERED,
+        OrderStatus.ACKNOWLEDGED,
+        OrderStatus.CLARIFICATION_REQUESTED,
+        OrderStatus.OVERDUE,
+    }
+)
 
 
 class ResponseAction(enum.StrEnum):

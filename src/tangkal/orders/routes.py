@@ -33,81 +33,107 @@ def _platform_name(session: UnitOfWork, org_id: str) -> str | None:
 
 
 @router.post("/orders", status_code=201)
-def create_order(body: OrderIn, principal: CurrentPrincipal, session: UnitOfWork,
-                 idempotency_key: IdemKey = None) -> JSONResponse:
+def create_order(
+    body: OrderIn, principal: CurrentPrincipal, session: UnitOfWork, idempotency_key: IdemKey = None
+) -> JSONResponse:
     """File an order. The deadline is provisional until the platform's authenticated receipt."""
 
     def _do() -> dict[str, Any]:
         order = services.file_order(session, principal, body)
         related = services.related_orders(session, principal, order)
-        return services.order_dict(order, related=related,
-                                   platform_name=_platform_name(session, order.platform_org_id))
+        return services.order_dict(
+            order, related=related, platform_name=_platform_name(session, order.platform_org_id)
+        )
 
-    status, out, replayed = run_once(session, principal, idempotency_key, "orders.create",
-                                     body.model_dump(mode="json"), _do, 201)
-    return JSONResponse(out, status_code=status,
-                        headers={"Idempotent-Replayed": "true"} if replayed else None)
+    status, out, replayed = run_once(
+        session, principal, idempotency_key, "orders.create", body.model_dump(mode="json"), _do, 201
+    )
+    return JSONResponse(
+        out, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else None
+    )
 
 
 @router.get("/orders")
-def list_orders(principal: CurrentPrincipal, session: UnitOfWork,
-                status: str | None = None, platform: str | None = None,
-                limit: int = Query(100, ge=1, le=1000),
-                offset: int = Query(0, ge=0)) -> dict[str, Any]:
-    orders = services.list_orders(session, principal, status=status, platform=platform,
-                                  limit=limit, offset=offset)
-    return {"orders": [services.order_dict(o) for o in orders], "limit": limit,
-            "offset": offset}
+def list_orders(
+    principal: CurrentPrincipal,
+    session: UnitOfWork,
+    status: str | None = None,
+    platform: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    orders = services.list_orders(
+        session, principal, status=status, platform=platform, limit=limit, offset=offset
+    )
+    return {"orders": [services.order_dict(o) for o in orders], "limit": limit, "offset": offset}
 
 
 @router.get("/orders/{order_id}")
 def get_order(order_id: str, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     order = services.get_order(session, principal, order_id)
-    return services.order_dict(order, related=services.related_orders(session, principal, order),
-                               platform_name=_platform_name(session, order.platform_org_id))
+    return services.order_dict(
+        order,
+        related=services.related_orders(session, principal, order),
+        platform_name=_platform_name(session, order.platform_org_id),
+    )
 
 
 @router.get("/orders/{order_id}/deliveries")
-def order_deliveries(order_id: str, principal: CurrentPrincipal,
-                     session: UnitOfWork) -> dict[str, Any]:
+def order_deliveries(
+    order_id: str, principal: CurrentPrincipal, session: UnitOfWork
+) -> dict[str, Any]:
     order = services.get_order(session, principal, order_id)
     return {"deliveries": delivery.delivery_log(session, order.id)}
 
 
 @router.post("/orders/{order_id}/ack")
-def acknowledge(order_id: str, principal: CurrentPrincipal,
-                session: UnitOfWork) -> dict[str, Any]:
+def acknowledge(order_id: str, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     return services.order_dict(services.acknowledge(session, principal, order_id))
 
 
 @router.post("/orders/{order_id}/clarification")
-def ask_clarification(order_id: str, body: ClarificationIn, principal: CurrentPrincipal,
-                      session: UnitOfWork) -> dict[str, Any]:
+def ask_clarification(
+    order_id: str, body: ClarificationIn, principal: CurrentPrincipal, session: UnitOfWork
+) -> dict[str, Any]:
     """The platform asks; the clock pauses until the regulator answers."""
     return services.order_dict(
-        services.request_clarification(session, principal, order_id, body.question))
+        services.request_clarification(session, principal, order_id, body.question)
+    )
 
 
 @router.post("/orders/{order_id}/clarification/answer")
-def answer_clarification(order_id: str, body: ClarificationAnswerIn,
-                         principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
+def answer_clarification(
+    order_id: str, body: ClarificationAnswerIn, principal: CurrentPrincipal, session: UnitOfWork
+) -> dict[str, Any]:
     return services.order_dict(
-        services.answer_clarification(session, principal, order_id, body.answer))
+        services.answer_clarification(session, principal, order_id, body.answer)
+    )
 
 
 @router.post("/orders/{order_id}/response")
-def respond(order_id: str, body: ResponseIn, principal: CurrentPrincipal, session: UnitOfWork,
-            idempotency_key: IdemKey = None) -> JSONResponse:
+def respond(
+    order_id: str,
+    body: ResponseIn,
+    principal: CurrentPrincipal,
+    session: UnitOfWork,
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
     """The platform's answer and statement of reasons; safe to retry with Idempotency-Key."""
 
     def _do() -> dict[str, Any]:
         return services.order_dict(services.respond(session, principal, order_id, body))
 
-    status, out, replayed = run_once(session, principal, idempotency_key,
-                                     f"orders.response:{order_id}",
-                                     body.model_dump(mode="json"), _do)
-    return JSONResponse(out, status_code=status,
-                        headers={"Idempotent-Replayed": "true"} if replayed else None)
+    status, out, replayed = run_once(
+        session,
+        principal,
+        idempotency_key,
+        f"orders.response:{order_id}",
+        body.model_dump(mode="json"),
+        _do,
+    )
+    return JSONResponse(
+        out, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else None
+    )
 
 
 class WithdrawIn(BaseModel):
@@ -115,34 +141,58 @@ class WithdrawIn(BaseModel):
 
 
 @router.post("/orders/{order_id}/withdraw")
-def withdraw(order_id: str, body: WithdrawIn, principal: CurrentPrincipal,
-             session: UnitOfWork) -> dict[str, Any]:
+def withdraw(
+    order_id: str, body: WithdrawIn, principal: CurrentPrincipal, session: UnitOfWork
+) -> dict[str, Any]:
     return services.order_dict(services.withdraw(session, principal, order_id, body.reason))
 
 
 @router.post("/orders/{order_id}/evidence", status_code=201)
-async def upload_evidence(order_id: str, principal: CurrentPrincipal, session: UnitOfWork,
-                          file: UploadFile = File(...)) -> dict[str, Any]:
+async def upload_evidence(
+    order_id: str, principal: CurrentPrincipal, session: UnitOfWork, file: UploadFile = File(...)
+) -> dict[str, Any]:
     principal.require(Role.ANALYST, Role.OFFICIAL)
     limit = get_settings().max_evidence_bytes
     content = await file.read(limit + 1)
     if len(content) > limit:
         raise TooLarge(f"The file is larger than the limit of {limit} bytes.", field="file")
     order = services.get_order(session, principal, order_id)
-    ev = services.add_evidence(session, principal, order, file.filename or "evidence",
-                               file.content_type or "application/octet-stream", content)
-    return {"id": ev.id, "filename": ev.filename, "size": ev.size, "sha256": ev.sha256,
-            "md5": ev.md5}
+    ev = services.add_evidence(
+        session,
+        principal,
+        order,
+        file.filename or "evidence",
+        file.content_type or "application/octet-stream",
+        content,
+    )
+    return {
+        "id": ev.id,
+        "filename": ev.filename,
+        "size": ev.size,
+        "sha256": ev.sha256,
+        "md5": ev.md5,
+    }
 
 
 @router.get("/inbox")
-def inbox(principal: CurrentPrincipal, session: UnitOfWork,
-          limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+def inbox(
+    principal: CurrentPrincipal, session: UnitOfWork, limit: int = Query(100, ge=1, le=1000)
+) -> dict[str, Any]:
     """The pull channel. Fetching is the platform's authenticated receipt of each order."""
     principal.require_kind(OrgKind.PLATFORM)
     msgs = delivery.fetch_inbox(session, principal, limit)
-    return {"messages": [{"id": m.id, "event": m.event, "order_id": m.order_id,
-                          "created_at": m.created_at.isoformat(), **m.payload} for m in msgs]}
+    return {
+        "messages": [
+            {
+                "id": m.id,
+                "event": m.event,
+                "order_id": m.order_id,
+                "created_at": m.created_at.isoformat(),
+                **m.payload,
+            }
+            for m in msgs
+        ]
+    }
 
 
 @router.get("/sop")

@@ -41,17 +41,21 @@ class StatementOfReasons(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     decision_visibility: list[DecisionVisibility] | None = None
-    decision_ground: Literal[
-        "DECISION_GROUND_ILLEGAL_CONTENT", "DECISION_GROUND_INCOMPATIBLE_CONTENT"
-    ] | None = None
+    decision_ground: (
+        Literal["DECISION_GROUND_ILLEGAL_CONTENT", "DECISION_GROUND_INCOMPATIBLE_CONTENT"] | None
+    ) = None
     illegal_content_legal_ground: str | None = Field(default=None, max_length=5000)
     illegal_content_explanation: str | None = Field(default=None, max_length=20000)
     decision_facts: str | None = Field(default=None, max_length=20000)
     automated_detection: bool | None = None
-    automated_decision: Literal[
-        "AUTOMATED_DECISION_FULLY", "AUTOMATED_DECISION_PARTIALLY",
-        "AUTOMATED_DECISION_NOT_AUTOMATED",
-    ] | None = None
+    automated_decision: (
+        Literal[
+            "AUTOMATED_DECISION_FULLY",
+            "AUTOMATED_DECISION_PARTIALLY",
+            "AUTOMATED_DECISION_NOT_AUTOMATED",
+        ]
+        | None
+    ) = None
     territorial_scope: list[str] | None = None
     application_date: date | None = None
     source_type: str | None = None
@@ -60,12 +64,15 @@ class StatementOfReasons(BaseModel):
 
 class ResponseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    action: Literal["removed", "restricted_in_country", "account_suspended", "partially_done",
-                    "not_done"]
+    action: Literal[
+        "removed", "restricted_in_country", "account_suspended", "partially_done", "not_done"
+    ]
     statement: StatementOfReasons | str = Field(
-        description="A statement of reasons: the DSA fields, or free text taken as the facts")
-    reason: str | None = Field(default=None, max_length=20000,
-                               description="Required when the action is not_done")
+        description="A statement of reasons: the DSA fields, or free text taken as the facts"
+    )
+    reason: str | None = Field(
+        default=None, max_length=20000, description="Required when the action is not_done"
+    )
 
 
 class ClarificationIn(BaseModel):

@@ -45,16 +45,52 @@ S = OrderStatus
 
 # Which states each state may move to; anything else is an InvalidTransition.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.ISSUED: frozenset({S.DELIVERED, S.ACKNOWLEDGED, S.CLARIFICATION_REQUESTED, S.COMPLIED,
-                         S.PARTIALLY_COMPLIED, S.DISPUTED, S.OVERDUE, S.WITHDRAWN}),
-    S.DELIVERED: frozenset({S.ACKNOWLEDGED, S.CLARIFICATION_REQUESTED, S.COMPLIED,
-                            S.PARTIALLY_COMPLIED, S.DISPUTED, S.OVERDUE, S.WITHDRAWN}),
-    S.ACKNOWLEDGED: frozenset({S.CLARIFICATION_REQUESTED, S.COMPLIED, S.PARTIALLY_COMPLIED,
-                               S.DISPUTED, S.OVERDUE, S.WITHDRAWN}),
-    S.CLARIFICATION_REQUESTED: frozenset({S.ACKNOWLEDGED, S.COMPLIED, S.PARTIALLY_COMPLIED,
-                                          S.DISPUTED, S.WITHDRAWN}),
-    S.OVERDUE: frozenset({S.CLARIFICATION_REQUESTED, S.ACKNOWLEDGED, S.COMPLIED,
-                          S.PARTIALLY_COMPLIED, S.DISPUTED, S.WITHDRAWN}),
+    S.ISSUED: frozenset(
+        {
+            S.DELIVERED,
+            S.ACKNOWLEDGED,
+            S.CLARIFICATION_REQUESTED,
+            S.COMPLIED,
+            S.PARTIALLY_COMPLIED,
+            S.DISPUTED,
+            S.OVERDUE,
+            S.WITHDRAWN,
+        }
+    ),
+    S.DELIVERED: frozenset(
+        {
+            S.ACKNOWLEDGED,
+            S.CLARIFICATION_REQUESTED,
+            S.COMPLIED,
+            S.PARTIALLY_COMPLIED,
+            S.DISPUTED,
+            S.OVERDUE,
+            S.WITHDRAWN,
+        }
+    ),
+    S.ACKNOWLEDGED: frozenset(
+        {
+            S.CLARIFICATION_REQUESTED,
+            S.COMPLIED,
+            S.PARTIALLY_COMPLIED,
+            S.DISPUTED,
+            S.OVERDUE,
+            S.WITHDRAWN,
+        }
+    ),
+    S.CLARIFICATION_REQUESTED: frozenset(
+        {S.ACKNOWLEDGED, S.COMPLIED, S.PARTIALLY_COMPLIED, S.DISPUTED, S.WITHDRAWN}
+    ),
+    S.OVERDUE: frozenset(
+        {
+            S.CLARIFICATION_REQUESTED,
+            S.ACKNOWLEDGED,
+            S.COMPLIED,
+            S.PARTIALLY_COMPLIED,
+            S.DISPUTED,
+            S.WITHDRAWN,
+        }
+    ),
     S.PARTIALLY_COMPLIED: frozenset({S.COMPLIED, S.DISPUTED}),
     S.DISPUTED: frozenset({S.COMPLIED, S.PARTIALLY_COMPLIED, S.WITHDRAWN}),
     S.COMPLIED: frozenset(),
@@ -78,8 +114,14 @@ ACTION_VISIBILITY = {
 }
 
 
-def _transition(session: Session, order: Order, to: OrderStatus, actor: Principal,
-                action: str, data: dict[str, Any] | None = None) -> None:
+def _transition(
+    session: Session,
+    order: Order,
+    to: OrderStatus,
+    actor: Principal,
+    action: str,
+    data: dict[str, Any] | None = None,
+) -> None:
     if to is not order.status and to not in TRANSITIONS[order.status]:
         raise InvalidTransition(
             f"Order {order.reference} is {order.status.value}; it cannot become {to.value}."
@@ -88,20 +130,31 @@ def _transition(session: Session, order: Order, to: OrderStatus, actor: Principa
     order.status = to
     order.updated_at = utcnow()
     session.flush()
-    record(session, actor, action, "order", order.id,
-           {"reference": order.reference, "from": before.value, "to": to.value, **(data or {})})
+    record(
+        session,
+        actor,
+        action,
+        "order",
+        order.id,
+        {"reference": order.reference, "from": before.value, "to": to.value, **(data or {})},
+    )
 
 
 # ---------------------------------------------------------------- filing
 
 
 def _platform(session: Session, name_or_id: str) -> Organization:
-    org = session.scalar(select(Organization).where(
-        or_(Organization.name == name_or_id, Organization.id == name_or_id)))
+    org = session.scalar(
+        select(Organization).where(
+            or_(Organization.name == name_or_id, Organization.id == name_or_id)
+        )
+    )
     if org is None or org.kind is not OrgKind.PLATFORM:
         raise InvalidInput(
             f"No platform named {name_or_id!r} is registered; check the name in the "
-            "organisation directory (GET /api/v1/orgs).", field="platform")
+            "organisation directory (GET /api/v1/orgs).",
+            field="platform",
+        )
     return org
 
 
@@ -128,35 +181,60 @@ def parse_locators(texts: list[str]) -> list[tuple[str, Locator]]:
 def decode_evidence(item: EvidenceIn) -> bytes:
     limit = get_settings().max_evidence_bytes
     if len(item.content_base64) > (limit * 4) // 3 + 8:
-        raise TooLarge(f"Evidence {item.filename!r} is larger than the limit of {limit} bytes.",
-                       field="evidence")
+        raise TooLarge(
+            f"Evidence {item.filename!r} is larger than the limit of {limit} bytes.",
+            field="evidence",
+        )
     try:
         content = base64.b64decode(item.content_base64, validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidInput(f"Evidence {item.filename!r} is not valid base64.",
-                           field="evidence") from None
+        raise InvalidInput(
+            f"Evidence {item.filename!r} is not valid base64.", field="evidence"
+        ) from None
     if not content:
-        raise InvalidInput(f"Evidence {item.filename!r} is empty; attach the file itself.",
-                           field="evidence")
+        raise InvalidInput(
+            f"Evidence {item.filename!r} is empty; attach the file itself.", field="evidence"
+        )
     return content
 
 
-def add_evidence(session: Session, actor: Principal, order: Order, filename: str,
-                 content_type: str, content: bytes) -> Evidence:
+def add_evidence(
+    session: Session,
+    actor: Principal,
+    order: Order,
+    filename: str,
+    content_type: str,
+    content: bytes,
+) -> Evidence:
     limit = get_settings().max_evidence_bytes
     if not content:
-        raise InvalidInput(f"Evidence {filename!r} is empty; attach the file itself.",
-                           field="evidence")
+        raise InvalidInput(
+            f"Evidence {filename!r} is empty; attach the file itself.", field="evidence"
+        )
     if len(content) > limit:
-        raise TooLarge(f"Evidence {filename!r} is {len(content)} bytes; the limit is {limit}.",
-                       field="evidence")
-    ev = Evidence(order_id=order.id, filename=filename[:300], content_type=content_type[:200],
-                  size=len(content), sha256=hashlib.sha256(content).hexdigest(),
-                  md5=hashlib.md5(content, usedforsecurity=False).hexdigest(), content=content)
+        raise TooLarge(
+            f"Evidence {filename!r} is {len(content)} bytes; the limit is {limit}.",
+            field="evidence",
+        )
+    ev = Evidence(
+        order_id=order.id,
+        filename=filename[:300],
+        content_type=content_type[:200],
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        md5=hashlib.md5(content, usedforsecurity=False).hexdigest(),
+        content=content,
+    )
     order.evidence.append(ev)
     session.flush()
-    record(session, actor, "order.evidence_added", "order", order.id,
-           {"evidence_id": ev.id, "filename": ev.filename, "sha256": ev.sha256, "size": ev.size})
+    record(
+        session,
+        actor,
+        "order.evidence_added",
+        "order",
+        order.id,
+        {"evidence_id": ev.id, "filename": ev.filename, "sha256": ev.sha256, "size": ev.size},
+    )
     return ev
 
 
@@ -164,8 +242,9 @@ def _reference(now: datetime) -> str:
     return f"ORD-{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
 
 
-def file_order(session: Session, actor: Principal, data: OrderIn,
-               profile: SopProfile | None = None) -> Order:
+def file_order(
+    session: Session, actor: Principal, data: OrderIn, profile: SopProfile | None = None
+) -> Order:
     actor.require(Role.ANALYST, Role.OFFICIAL)
     actor.require_kind(OrgKind.REGULATOR)
     profile = profile or active_profile()
@@ -193,9 +272,17 @@ def file_order(session: Session, actor: Principal, data: OrderIn,
         updated_at=now,
     )
     for pos, (text, loc) in enumerate(locators):
-        order.locators.append(OrderLocator(
-            position=pos, kind=loc.kind.value, canonical=loc.canonical, display=loc.display,
-            url=loc.url, domain=loc.domain.name if loc.domain else None, submitted=text[:2100]))
+        order.locators.append(
+            OrderLocator(
+                position=pos,
+                kind=loc.kind.value,
+                canonical=loc.canonical,
+                display=loc.display,
+                url=loc.url,
+                domain=loc.domain.name if loc.domain else None,
+                submitted=text[:2100],
+            )
+        )
     session.add(order)
     session.flush()
     keys: dict[str, bool] = {}
@@ -209,18 +296,29 @@ def file_order(session: Session, actor: Principal, data: OrderIn,
     from tangkal.delivery.services import enqueue
 
     enqueue(session, platform, order, "order.issued", order_payload(order))
-    record(session, actor, "order.issued", "order", order.id, {
-        "reference": order.reference, "platform": platform.name, "category": category.key,
-        "urgency": urgency, "deadline_seconds": order.deadline_seconds,
-        "locators": [loc.canonical for _, loc in locators], "sop_profile": profile.name,
-    })
+    record(
+        session,
+        actor,
+        "order.issued",
+        "order",
+        order.id,
+        {
+            "reference": order.reference,
+            "platform": platform.name,
+            "category": category.key,
+            "urgency": urgency,
+            "deadline_seconds": order.deadline_seconds,
+            "locators": [loc.canonical for _, loc in locators],
+            "sop_profile": profile.name,
+        },
+    )
     return order
 
 
 # ---------------------------------------------------------------- reading
 
 
-def _scoped(principal: Principal) -> Select[tuple[Order]]:
+def _scoped(principal: Principal) -> Select[Order]:
     """Orders the caller may see: the regulator its own filings, a platform its own orders."""
     q = select(Order)
     if principal.org_kind is OrgKind.PLATFORM:
@@ -230,12 +328,20 @@ def _scoped(principal: Principal) -> Select[tuple[Order]]:
     return q.where(Order.id.is_(None))  # ISPs see no orders
 
 
-def get_order(session: Session, principal: Principal, order_id: str, *,
-              for_update: bool = False) -> Order:
-    q = _scoped(principal).where(Order.id == order_id).options(
-        selectinload(Order.locators), selectinload(Order.clarifications),
-        selectinload(Order.responses), selectinload(Order.warnings),
-        selectinload(Order.evidence))
+def get_order(
+    session: Session, principal: Principal, order_id: str, *, for_update: bool = False
+) -> Order:
+    q = (
+        _scoped(principal)
+        .where(Order.id == order_id)
+        .options(
+            selectinload(Order.locators),
+            selectinload(Order.clarifications),
+            selectinload(Order.responses),
+            selectinload(Order.warnings),
+            selectinload(Order.evidence),
+        )
+    )
     if for_update and session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(of=Order)
     order = session.scalar(q)
@@ -245,19 +351,30 @@ def get_order(session: Session, principal: Principal, order_id: str, *,
     return order
 
 
-def list_orders(session: Session, principal: Principal, *, status: str | None = None,
-                platform: str | None = None, limit: int = 100, offset: int = 0) -> list[Order]:
+def list_orders(
+    session: Session,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    platform: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Order]:
     q = _scoped(principal)
     if status:
         try:
             q = q.where(Order.status == OrderStatus(status))
         except ValueError:
             known = ", ".join(s.value for s in OrderStatus)
-            raise InvalidInput(f"Unknown status {status!r}; use one of: {known}.",
-                               field="status") from None
+            raise InvalidInput(
+                f"Unknown status {status!r}; use one of: {known}.", field="status"
+            ) from None
     if platform:
-        org = session.scalar(select(Organization).where(
-            or_(Organization.name == platform, Organization.id == platform)))
+        org = session.scalar(
+            select(Organization).where(
+                or_(Organization.name == platform, Organization.id == platform)
+            )
+        )
         if org is None:
             raise InvalidInput(f"No organisation named {platform!r}.", field="platform")
         q = q.where(Order.platform_org_id == org.id)
@@ -275,8 +392,9 @@ class RelatedOrder:
     same_item: bool
 
 
-def related_orders(session: Session, principal: Principal, order: Order,
-                   limit: int = 50) -> list[RelatedOrder]:
+def related_orders(
+    session: Session, principal: Principal, order: Order, limit: int = 50
+) -> list[RelatedOrder]:
     """Other visible orders about the same item (or the same channel or domain)."""
     keys = select(LocatorKey.key).where(LocatorKey.order_id == order.id)
     rows = session.execute(
@@ -290,16 +408,25 @@ def related_orders(session: Session, principal: Principal, order: Order,
     by_order: dict[str, list[tuple[str, bool]]] = {}
     for oid, key, primary in rows:
         by_order.setdefault(oid, []).append((key, primary))
-    visible = {o.id: o for o in session.scalars(
-        _scoped(principal).where(Order.id.in_(list(by_order))))}
+    visible = {
+        o.id: o for o in session.scalars(_scoped(principal).where(Order.id.in_(list(by_order))))
+    }
     out = []
     for oid, shared in by_order.items():
         o = visible.get(oid)
         if o is None:
             continue
         same = any(p and k in own_primary for k, p in shared)
-        out.append(RelatedOrder(o.id, o.reference, o.status.value, o.issued_at,
-                                tuple(sorted({k for k, _ in shared})), same))
+        out.append(
+            RelatedOrder(
+                o.id,
+                o.reference,
+                o.status.value,
+                o.issued_at,
+                tuple(sorted({k for k, _ in shared})),
+                same,
+            )
+        )
     out.sort(key=lambda r: r.issued_at, reverse=True)
     return out[:limit]
 
@@ -307,8 +434,9 @@ def related_orders(session: Session, principal: Principal, order: Order,
 # ---------------------------------------------------------------- the clock
 
 
-def mark_received(session: Session, order: Order, actor: Principal, basis: str,
-                  at: datetime | None = None) -> bool:
+def mark_received(
+    session: Session, order: Order, actor: Principal, basis: str, at: datetime | None = None
+) -> bool:
     """Start the clock once, at the first authenticated receipt; later ones change nothing."""
     if order.received_at is not None or order.status not in OPEN_STATUSES:
         return False
@@ -319,12 +447,24 @@ def mark_received(session: Session, order: Order, actor: Principal, basis: str,
         order.delivered_at = at
     order.deadline_at = compute_deadline(order, at)
     if order.status is S.ISSUED:
-        _transition(session, order, S.DELIVERED, actor, "order.received",
-                    {"basis": basis, "deadline_at": order.deadline_at.isoformat()})
+        _transition(
+            session,
+            order,
+            S.DELIVERED,
+            actor,
+            "order.received",
+            {"basis": basis, "deadline_at": order.deadline_at.isoformat()},
+        )
     else:
         session.flush()
-        record(session, actor, "order.received", "order", order.id,
-               {"basis": basis, "deadline_at": order.deadline_at.isoformat()})
+        record(
+            session,
+            actor,
+            "order.received",
+            "order",
+            order.id,
+            {"basis": basis, "deadline_at": order.deadline_at.isoformat()},
+        )
     return True
 
 
@@ -345,31 +485,47 @@ def acknowledge(session: Session, principal: Principal, order_id: str) -> Order:
     if order.status in (S.ISSUED, S.DELIVERED):
         _transition(session, order, S.ACKNOWLEDGED, principal, "order.acknowledged")
     else:
-        record(session, principal, "order.acknowledged", "order", order.id,
-               {"status": order.status.value})
+        record(
+            session,
+            principal,
+            "order.acknowledged",
+            "order",
+            order.id,
+            {"status": order.status.value},
+        )
     return order
 
 
-def request_clarification(session: Session, principal: Principal, order_id: str,
-                          question: str) -> Order:
+def request_clarification(
+    session: Session, principal: Principal, order_id: str, question: str
+) -> Order:
     order = get_order(session, principal, order_id, for_update=True)
     _require_platform(principal, order)
     if order.status not in OPEN_STATUSES or order.status is S.CLARIFICATION_REQUESTED:
         raise InvalidTransition(
             f"Order {order.reference} is {order.status.value}; a clarification can be asked "
-            "only while it is open and no other question is pending.")
+            "only while it is open and no other question is pending."
+        )
     now = utcnow()
     mark_received(session, order, principal, "clarification_requested", now)
     order.paused_at = now
-    order.clarifications.append(Clarification(question=question.strip(),
-                                              asked_by=principal.actor, asked_at=now))
-    _transition(session, order, S.CLARIFICATION_REQUESTED, principal,
-                "order.clarification_requested", {"question": question.strip()[:2000]})
+    order.clarifications.append(
+        Clarification(question=question.strip(), asked_by=principal.actor, asked_at=now)
+    )
+    _transition(
+        session,
+        order,
+        S.CLARIFICATION_REQUESTED,
+        principal,
+        "order.clarification_requested",
+        {"question": question.strip()[:2000]},
+    )
     return order
 
 
-def answer_clarification(session: Session, principal: Principal, order_id: str,
-                         answer: str) -> Order:
+def answer_clarification(
+    session: Session, principal: Principal, order_id: str, answer: str
+) -> Order:
     principal.require(Role.ANALYST, Role.OFFICIAL)
     order = get_order(session, principal, order_id, for_update=True)
     if order.status is not S.CLARIFICATION_REQUESTED:
@@ -382,8 +538,14 @@ def answer_clarification(session: Session, principal: Principal, order_id: str,
         order.paused_seconds += max(0.0, (now - order.paused_at).total_seconds())
         order.paused_at = None
     order.deadline_at = compute_deadline(order, now)
-    _transition(session, order, S.ACKNOWLEDGED, principal, "order.clarification_answered",
-                {"answer": answer.strip()[:2000], "deadline_at": order.deadline_at.isoformat()})
+    _transition(
+        session,
+        order,
+        S.ACKNOWLEDGED,
+        principal,
+        "order.clarification_answered",
+        {"answer": answer.strip()[:2000], "deadline_at": order.deadline_at.isoformat()},
+    )
     platform = session.get(Organization, order.platform_org_id)
     assert platform is not None
     from tangkal.delivery.services import enqueue
@@ -395,8 +557,9 @@ def answer_clarification(session: Session, principal: Principal, order_id: str,
 # ---------------------------------------------------------------- the answer
 
 
-def build_statement(order: Order, action: ResponseAction, data: ResponseIn,
-                    profile_jurisdiction: str | None) -> dict[str, Any]:
+def build_statement(
+    order: Order, action: ResponseAction, data: ResponseIn, profile_jurisdiction: str | None
+) -> dict[str, Any]:
     if isinstance(data.statement, str):
         sor = StatementOfReasons(decision_facts=data.statement)
     else:
@@ -408,16 +571,18 @@ def build_statement(order: Order, action: ResponseAction, data: ResponseIn,
     filled.setdefault("illegal_content_explanation", order.reason)
     filled.setdefault("automated_detection", False)
     filled.setdefault("automated_decision", "AUTOMATED_DECISION_NOT_AUTOMATED")
-    filled.setdefault("territorial_scope",
-                      [profile_jurisdiction] if profile_jurisdiction else [])
+    filled.setdefault("territorial_scope", [profile_jurisdiction] if profile_jurisdiction else [])
     filled.setdefault("application_date", utcnow().date().isoformat())
     filled.setdefault("source_type", "SOURCE_TYPE_OTHER_NOTIFICATION")
     if not filled.get("decision_facts"):
-        raise InvalidInput("The statement of reasons needs the facts (decision_facts): what "
-                           "was done and why.", field="statement")
+        raise InvalidInput(
+            "The statement of reasons needs the facts (decision_facts): what was done and why.",
+            field="statement",
+        )
     if action is ResponseAction.NOT_DONE and not (data.reason and data.reason.strip()):
-        raise InvalidInput("An answer of not_done needs a reason (the objection, sanggah).",
-                           field="reason")
+        raise InvalidInput(
+            "An answer of not_done needs a reason (the objection, sanggah).", field="reason"
+        )
     if data.reason:
         filled["reason"] = data.reason.strip()
     return filled
@@ -431,7 +596,8 @@ def respond(session: Session, principal: Principal, order_id: str, data: Respons
     if target is not order.status and target not in TRANSITIONS[order.status]:
         raise InvalidTransition(
             f"Order {order.reference} is {order.status.value}; it can no longer be answered "
-            f"with {action.value}.")
+            f"with {action.value}."
+        )
     from tangkal.sop.profile import get_profile
 
     try:
@@ -445,13 +611,25 @@ def respond(session: Session, principal: Principal, order_id: str, data: Respons
         order.paused_seconds += max(0.0, (now - order.paused_at).total_seconds())
         order.paused_at = None
     late = order.status is S.OVERDUE or now > compute_deadline(order, now)
-    order.responses.append(OrderResponse(action=action, statement=statement,
-                                         responded_by=principal.actor, late=late,
-                                         created_at=now))
+    order.responses.append(
+        OrderResponse(
+            action=action,
+            statement=statement,
+            responded_by=principal.actor,
+            late=late,
+            created_at=now,
+        )
+    )
     order.responded_at = now
     order.next_warning_at = None
-    _transition(session, order, target, principal, "order.responded",
-                {"action": action.value, "late": late, "statement": statement})
+    _transition(
+        session,
+        order,
+        target,
+        principal,
+        "order.responded",
+        {"action": action.value, "late": late, "statement": statement},
+    )
     return order
 
 
@@ -478,7 +656,7 @@ def tick(session: Session, now: datetime | None = None, batch: int = 200) -> dic
     counts = {"deemed_received": 0, "overdue": 0, "warnings": 0}
     pg = session.get_bind().dialect.name == "postgresql"
 
-    def lease(q: Select[tuple[Order]]) -> list[Order]:
+    def lease(q: Select[Order]) -> list[Order]:
         q = q.limit(batch)
         if pg:
             q = q.with_for_update(skip_locked=True)
@@ -492,28 +670,41 @@ def tick(session: Session, now: datetime | None = None, batch: int = 200) -> dic
         return profiles[name]
 
     # 1. deemed receipt: nobody fetched or acknowledged the order in time
-    for order in lease(select(Order).where(Order.status == S.ISSUED,
-                                           Order.received_at.is_(None))):
+    for order in lease(select(Order).where(Order.status == S.ISSUED, Order.received_at.is_(None))):
         grace = prof(order.sop_profile).deemed_receipt_after
         if order.issued_at + grace <= now:
             mark_received(session, order, SYSTEM, "deemed", order.issued_at + grace)
             counts["deemed_received"] += 1
     # 2. overdue
-    for order in lease(select(Order).where(
+    for order in lease(
+        select(Order).where(
             Order.status.in_([S.ISSUED, S.DELIVERED, S.ACKNOWLEDGED]),
-            Order.deadline_at <= now, Order.received_at.is_not(None))):
+            Order.deadline_at <= now,
+            Order.received_at.is_not(None),
+        )
+    ):
         if compute_deadline(order, now) > now:
             continue
         order.overdue_at = now
         p = prof(order.sop_profile)
         order.next_warning_at = now if p.warnings else None
-        _transition(session, order, S.OVERDUE, SYSTEM, "order.overdue",
-                    {"deadline_at": order.deadline_at.isoformat()})
+        _transition(
+            session,
+            order,
+            S.OVERDUE,
+            SYSTEM,
+            "order.overdue",
+            {"deadline_at": order.deadline_at.isoformat()},
+        )
         counts["overdue"] += 1
     # 3. warning letters, one per interval
-    for order in lease(select(Order).where(Order.status == S.OVERDUE,
-                                           Order.next_warning_at.is_not(None),
-                                           Order.next_warning_at <= now)):
+    for order in lease(
+        select(Order).where(
+            Order.status == S.OVERDUE,
+            Order.next_warning_at.is_not(None),
+            Order.next_warning_at <= now,
+        )
+    ):
         p = prof(order.sop_profile)
         if order.warnings_issued >= len(p.warnings):
             order.next_warning_at = None
@@ -522,21 +713,39 @@ def tick(session: Session, now: datetime | None = None, batch: int = 200) -> dic
         order.warnings.append(OrderWarning(code=w.code, fine=w.fine, issued_at=now))
         order.warnings_issued += 1
         interval = p.warning_interval or timedelta(seconds=order.deadline_seconds)
-        order.next_warning_at = (now + interval) if order.warnings_issued < len(p.warnings) \
-            else None
+        order.next_warning_at = (
+            (now + interval) if order.warnings_issued < len(p.warnings) else None
+        )
         session.flush()
-        record(session, SYSTEM, "order.warning_issued", "order", order.id,
-               {"reference": order.reference, "code": w.code, "fine": w.fine,
+        record(
+            session,
+            SYSTEM,
+            "order.warning_issued",
+            "order",
+            order.id,
+            {
+                "reference": order.reference,
+                "code": w.code,
+                "fine": w.fine,
                 "currency": p.currency,
                 "block_recommended": p.block_after_warnings
-                and order.warnings_issued == len(p.warnings)})
+                and order.warnings_issued == len(p.warnings),
+            },
+        )
         platform = session.get(Organization, order.platform_org_id)
         if platform is not None:
             from tangkal.delivery.services import enqueue
 
-            enqueue(session, platform, order, "order.warning_issued",
-                    {**order_payload(order), "warning": {"code": w.code, "fine": w.fine,
-                                                         "currency": p.currency}})
+            enqueue(
+                session,
+                platform,
+                order,
+                "order.warning_issued",
+                {
+                    **order_payload(order),
+                    "warning": {"code": w.code, "fine": w.fine, "currency": p.currency},
+                },
+            )
         counts["warnings"] += 1
     return counts
 
@@ -558,48 +767,90 @@ def order_payload(order: Order) -> dict[str, Any]:
         "deadline_at": order.deadline_at.isoformat(),
         "deadline_seconds": order.deadline_seconds,
         "clock_started_at": order.received_at.isoformat() if order.received_at else None,
-        "locators": [{"kind": loc.kind, "canonical": loc.canonical, "display": loc.display,
-                      "url": loc.url, "submitted": loc.submitted} for loc in order.locators],
-        "evidence": [{"id": e.id, "filename": e.filename, "sha256": e.sha256, "size": e.size}
-                     for e in order.evidence],
+        "locators": [
+            {
+                "kind": loc.kind,
+                "canonical": loc.canonical,
+                "display": loc.display,
+                "url": loc.url,
+                "submitted": loc.submitted,
+            }
+            for loc in order.locators
+        ],
+        "evidence": [
+            {"id": e.id, "filename": e.filename, "sha256": e.sha256, "size": e.size}
+            for e in order.evidence
+        ],
     }
 
 
-def order_dict(order: Order, *, now: datetime | None = None,
-               related: list[RelatedOrder] | None = None,
-               platform_name: str | None = None) -> dict[str, Any]:
+def order_dict(
+    order: Order,
+    *,
+    now: datetime | None = None,
+    related: list[RelatedOrder] | None = None,
+    platform_name: str | None = None,
+) -> dict[str, Any]:
     now = now or utcnow()
     body = order_payload(order)
-    body.update({
-        "platform_org_id": order.platform_org_id,
-        "platform": platform_name,
-        "regulator_org_id": order.regulator_org_id,
-        "sop_profile": order.sop_profile,
-        "deadline_provisional": order.received_at is None,
-        "receipt_basis": order.receipt_basis,
-        "delivered_at": order.delivered_at.isoformat() if order.delivered_at else None,
-        "acknowledged_at": order.acknowledged_at.isoformat() if order.acknowledged_at else None,
-        "clock_paused": order.paused_at is not None,
-        "paused_seconds": round(order.paused_seconds + (
-            (now - order.paused_at).total_seconds() if order.paused_at else 0.0), 3),
-        "responded_at": order.responded_at.isoformat() if order.responded_at else None,
-        "overdue_at": order.overdue_at.isoformat() if order.overdue_at else None,
-        "created_by": order.created_by,
-        "clarifications": [{"id": c.id, "question": c.question, "asked_at": c.asked_at.isoformat(),
-                            "answer": c.answer,
-                            "answered_at": c.answered_at.isoformat() if c.answered_at else None}
-                           for c in order.clarifications],
-        "responses": [{"id": r.id, "action": r.action.value, "statement": r.statement,
-                       "late": r.late, "created_at": r.created_at.isoformat(),
-                       "responded_by": r.responded_by} for r in order.responses],
-        "warnings": [{"code": w.code, "fine": w.fine, "issued_at": w.issued_at.isoformat()}
-                     for w in order.warnings],
-    })
+    body.update(
+        {
+            "platform_org_id": order.platform_org_id,
+            "platform": platform_name,
+            "regulator_org_id": order.regulator_org_id,
+            "sop_profile": order.sop_profile,
+            "deadline_provisional": order.received_at is None,
+            "receipt_basis": order.receipt_basis,
+            "delivered_at": order.delivered_at.isoformat() if order.delivered_at else None,
+            "acknowledged_at": order.acknowledged_at.isoformat() if order.acknowledged_at else None,
+            "clock_paused": order.paused_at is not None,
+            "paused_seconds": round(
+                order.paused_seconds
+                + ((now - order.paused_at).total_seconds() if order.paused_at else 0.0),
+                3,
+            ),
+            "responded_at": order.responded_at.isoformat() if order.responded_at else None,
+            "overdue_at": order.overdue_at.isoformat() if order.overdue_at else None,
+            "created_by": order.created_by,
+            "clarifications": [
+                {
+                    "id": c.id,
+                    "question": c.question,
+                    "asked_at": c.asked_at.isoformat(),
+                    "answer": c.answer,
+                    "answered_at": c.answered_at.isoformat() if c.answered_at else None,
+                }
+                for c in order.clarifications
+            ],
+            "responses": [
+                {
+                    "id": r.id,
+                    "action": r.action.value,
+                    "statement": r.statement,
+                    "late": r.late,
+                    "created_at": r.created_at.isoformat(),
+                    "responded_by": r.responded_by,
+                }
+                for r in order.responses
+            ],
+            "warnings": [
+                {"code": w.code, "fine": w.fine, "issued_at": w.issued_at.isoformat()}
+                for w in order.warnings
+            ],
+        }
+    )
     if related is not None:
         body["related_orders"] = [
-            {"id": r.id, "reference": r.reference, "status": r.status,
-             "issued_at": r.issued_at.isoformat(), "shared_keys": list(r.shared),
-             "same_item": r.same_item} for r in related]
+            {
+                "id": r.id,
+                "reference": r.reference,
+                "status": r.status,
+                "issued_at": r.issued_at.isoformat(),
+                "shared_keys": list(r.shared),
+                "same_item": r.same_item,
+            }
+            for r in related
+        ]
     return body
 
 

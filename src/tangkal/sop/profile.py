@@ -102,8 +102,9 @@ class SopProfile:
         urgency = requested or self.category(category).urgency
         if urgency not in self.deadlines:
             known = ", ".join(sorted(self.deadlines))
-            raise InvalidInput(f"Unknown urgency {urgency!r}; use one of: {known}.",
-                               field="urgency")
+            raise InvalidInput(
+                f"Unknown urgency {urgency!r}; use one of: {known}.", field="urgency"
+            )
         return urgency
 
     def deadline(self, urgency: str) -> timedelta:
@@ -120,8 +121,9 @@ class SopProfile:
                 {"code": w.code, "label_en": w.label_en, "label_id": w.label_id, "fine": w.fine}
                 for w in self.warnings
             ],
-            "warning_interval": (format_duration(self.warning_interval)
-                                 if self.warning_interval else None),
+            "warning_interval": (
+                format_duration(self.warning_interval) if self.warning_interval else None
+            ),
             "block_after_warnings": self.block_after_warnings,
             "normalisation": {
                 "decide_within": format_duration(self.normalisation_decision),
@@ -129,8 +131,12 @@ class SopProfile:
             },
             "second_approval_for": list(self.second_approval_for),
             "categories": {
-                k: {"label_en": c.label_en, "label_id": c.label_id, "urgency": c.urgency,
-                    "legal_basis": c.legal_basis}
+                k: {
+                    "label_en": c.label_en,
+                    "label_id": c.label_id,
+                    "urgency": c.urgency,
+                    "legal_basis": c.legal_basis,
+                }
                 for k, c in self.categories.items()
             },
             "source": self.source,
@@ -168,8 +174,12 @@ def parse_profile(data: dict[str, Any], source: str) -> SopProfile:
         raise ConfigurationError(f"SOP profile {where}: no categories.")
     esc = dict(data.get("escalation", {}))
     warnings = tuple(
-        Warning(code=str(_need(w, "code", where)), label_en=str(w.get("label_en", w["code"])),
-                label_id=str(w.get("label_id", w["code"])), fine=int(w.get("fine", 0)))
+        Warning(
+            code=str(_need(w, "code", where)),
+            label_en=str(w.get("label_en", w["code"])),
+            label_id=str(w.get("label_id", w["code"])),
+            fine=int(w.get("fine", 0)),
+        )
         for w in esc.get("warnings", [])
     )
     interval = esc.get("interval")

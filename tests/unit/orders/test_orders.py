@@ -35,10 +35,16 @@ def world(factory: Factory) -> dict[str, object]:
     }
 
 
-def _order(platform: str, locators: list[str] | None = None, category: str = "terrorism") -> OrderIn:
-    return OrderIn(platform=platform, category=category,
-                   locators=locators or ["https://t.me/s/kanal_x/1"],
-                   legal_basis="UU 5/2018", reason="bomb-making instructions")
+def _order(
+    platform: str, locators: list[str] | None = None, category: str = "terrorism"
+) -> OrderIn:
+    return OrderIn(
+        platform=platform,
+        category=category,
+        locators=locators or ["https://t.me/s/kanal_x/1"],
+        legal_basis="UU 5/2018",
+        reason="bomb-making instructions",
+    )
 
 
 def test_filing_sets_deadline_from_the_profile_and_queues_delivery(db: Database, world) -> None:
@@ -49,19 +55,25 @@ def test_filing_sets_deadline_from_the_profile_and_queues_delivery(db: Database,
         msgs = s.query(OutboxMessage).filter_by(order_id=o.id).all()
         assert [m.status for m in msgs] == [DeliveryStatus.INBOX]
     with db.unit_of_work() as s:
-        gambling = services.file_order(s, world["analyst"],
-                                       _order(world["platform"].name, ["judi.example.com"],
-                                              "gambling"))
+        gambling = services.file_order(
+            s, world["analyst"], _order(world["platform"].name, ["judi.example.com"], "gambling")
+        )
         assert gambling.deadline_seconds == 24 * 3600
 
 
 def test_same_item_reported_twice_is_linked(db: Database, world) -> None:
     with db.unit_of_work() as s:
-        first = services.file_order(s, world["analyst"],
-                                    _order(world["platform"].name, ["t.me/s/Kanal_X/1"]))
+        first = services.file_order(
+            s, world["analyst"], _order(world["platform"].name, ["t.me/s/Kanal_X/1"])
+        )
     with db.unit_of_work() as s:
-        second = services.file_order(s, world["analyst"], _order(
-            world["platform"].name, ["tg://resolve?domain=kanal_x&post=1", "t.me/kanal_x/2"]))
+        second = services.file_order(
+            s,
+            world["analyst"],
+            _order(
+                world["platform"].name, ["tg://resolve?domain=kanal_x&post=1", "t.me/kanal_x/2"]
+            ),
+        )
         related = services.related_orders(s, world["analyst"], second)
         assert [r.id for r in related] == [first.id] and related[0].same_item
         # the platform sees the link too, since both orders are its own
@@ -70,8 +82,11 @@ def test_same_item_reported_twice_is_linked(db: Database, world) -> None:
 
 def test_duplicate_locators_in_one_order_collapse(db: Database, world) -> None:
     with db.unit_of_work() as s:
-        o = services.file_order(s, world["analyst"], _order(
-            world["platform"].name, ["t.me/kanal_x/1", "https://T.ME/s/kanal_x/1?single"]))
+        o = services.file_order(
+            s,
+            world["analyst"],
+            _order(world["platform"].name, ["t.me/kanal_x/1", "https://T.ME/s/kanal_x/1?single"]),
+        )
         assert len(o.locators) == 1
 
 
@@ -93,8 +108,11 @@ def test_only_the_regulator_files_orders(db: Database, world) -> None:
 
 def test_bad_locators_are_all_reported_and_nothing_is_written(db: Database, world) -> None:
     with db.unit_of_work() as s, pytest.raises(InvalidInput) as exc:
-        services.file_order(s, world["analyst"], _order(world["platform"].name,
-                                                        ["t.me..", "ok.example.com", "co.id"]))
+        services.file_order(
+            s,
+            world["analyst"],
+            _order(world["platform"].name, ["t.me..", "ok.example.com", "co.id"]),
+        )
     assert "locators[0]" in exc.value.message and "locators[2]" in exc.value.message
     with db.read_only() as s:
         assert services.list_orders(s, world["analyst"]) == []
@@ -127,16 +145,18 @@ def test_response_moves_to_complied_and_fills_the_statement(db: Database, world)
     with db.unit_of_work() as s:
         o = services.file_order(s, world["analyst"], _order(world["platform"].name))
     with db.unit_of_work() as s:
-        o = services.respond(s, world["mod"], o.id,
-                             ResponseIn(action="removed", statement="Removed the channel."))
+        o = services.respond(
+            s, world["mod"], o.id, ResponseIn(action="removed", statement="Removed the channel.")
+        )
         st = o.responses[0].statement
         assert o.status is OrderStatus.COMPLIED
         assert st["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_REMOVED"]
         assert st["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT"
         assert st["territorial_scope"] == ["ID"] and st["illegal_content_legal_ground"]
     with db.unit_of_work() as s, pytest.raises(InvalidTransition):
-        services.respond(s, world["mod"], o.id,
-                         ResponseIn(action="not_done", statement="x", reason="no"))
+        services.respond(
+            s, world["mod"], o.id, ResponseIn(action="not_done", statement="x", reason="no")
+        )
 
 
 def test_not_done_needs_a_reason(db: Database, world) -> None:
@@ -147,7 +167,8 @@ def test_not_done_needs_a_reason(db: Database, world) -> None:
 
 
 def test_webhook_delivery_attempts_are_audited_and_2xx_starts_the_clock(
-        db: Database, factory: Factory, world) -> None:
+    db: Database, factory: Factory, world
+) -> None:
     hooked = factory.org("platform", webhook_url="http://127.0.0.1:9/hook")
     with db.unit_of_work() as s:
         o = services.file_order(s, world["analyst"], _order(hooked.name))
@@ -170,10 +191,12 @@ def test_webhook_delivery_attempts_are_audited_and_2xx_starts_the_clock(
 
 def test_escalation_overdue_then_warning_letters(db: Database, world, tmp_path: Path) -> None:
     f = tmp_path / "fast.toml"
-    f.write_text('name = "fast"\ndeemed_receipt_after = "1s"\n[deadlines]\nurgent = "2s"\n'
-                 '[escalation]\ninterval = "1s"\nblock_after_warnings = true\n'
-                 'warnings = [{code = "ST1"}, {code = "ST2", fine = 10}, {code = "ST3"}]\n'
-                 '[categories.terrorism]\nurgency = "urgent"\nlegal_basis = "test"\n')
+    f.write_text(
+        'name = "fast"\ndeemed_receipt_after = "1s"\n[deadlines]\nurgent = "2s"\n'
+        '[escalation]\ninterval = "1s"\nblock_after_warnings = true\n'
+        'warnings = [{code = "ST1"}, {code = "ST2", fine = 10}, {code = "ST3"}]\n'
+        '[categories.terrorism]\nurgency = "urgent"\nlegal_basis = "test"\n'
+    )
     profile = load_profile(str(f))
     with db.unit_of_work() as s:
         o = services.file_order(s, world["analyst"], _order(world["platform"].name), profile)
@@ -182,7 +205,10 @@ def test_escalation_overdue_then_warning_letters(db: Database, world, tmp_path: 
         assert services.tick(s, t0 + timedelta(seconds=1.5))["deemed_received"] == 1
     with db.unit_of_work() as s:  # missing the deadline brings the first letter at once
         assert services.tick(s, t0 + timedelta(seconds=4)) == {
-            "deemed_received": 0, "overdue": 1, "warnings": 1}
+            "deemed_received": 0,
+            "overdue": 1,
+            "warnings": 1,
+        }
     for step in (1, 2):
         with db.unit_of_work() as s:
             assert services.tick(s, t0 + timedelta(seconds=4 + 1.1 * step))["warnings"] == 1
@@ -192,6 +218,7 @@ def test_escalation_overdue_then_warning_letters(db: Database, world, tmp_path: 
         assert [w.code for w in order.warnings] == ["ST1", "ST2", "ST3"]
         assert order.warnings[1].fine == 10 and order.status is OrderStatus.OVERDUE
     with db.unit_of_work() as s:  # a late answer is still taken, and marked late
-        order = services.respond(s, world["mod"], o.id,
-                                 ResponseIn(action="removed", statement="Done late."))
+        order = services.respond(
+            s, world["mod"], o.id, ResponseIn(action="removed", statement="Done late.")
+        )
         assert order.responses[0].late and order.status is OrderStatus.COMPLIED

@@ -35,8 +35,10 @@ def test_eu_tco_is_one_hour_and_netzdg_is_24h_or_7_days() -> None:
     assert n.deadline("other") == timedelta(days=7)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("4h", 14400), ("1h30m", 5400), ("2d", 172800),
-                                               ("45s", 45), (" 90 m ", 5400), (3, 3)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("4h", 14400), ("1h30m", 5400), ("2d", 172800), ("45s", 45), (" 90 m ", 5400), (3, 3)],
+)
 def test_durations_parse(text: str | int, seconds: float) -> None:
     assert parse_duration(text).total_seconds() == seconds
 
@@ -54,16 +56,20 @@ def test_unknown_category_lists_the_known_ones() -> None:
 
 def test_profile_file_with_short_durations_loads(tmp_path: Path) -> None:
     f = tmp_path / "fast.toml"
-    f.write_text('name = "fast"\n[deadlines]\nurgent = "2s"\n[escalation]\ninterval = "1s"\n'
-                 'warnings = [{code = "ST1"}, {code = "ST2", fine = 10}]\n'
-                 '[categories.terrorism]\nurgency = "urgent"\nlegal_basis = "test"\n')
+    f.write_text(
+        'name = "fast"\n[deadlines]\nurgent = "2s"\n[escalation]\ninterval = "1s"\n'
+        'warnings = [{code = "ST1"}, {code = "ST2", fine = 10}]\n'
+        '[categories.terrorism]\nurgency = "urgent"\nlegal_basis = "test"\n'
+    )
     p = load_profile(str(f))
     assert p.deadline("urgent") == timedelta(seconds=2) and len(p.warnings) == 2
 
 
 def test_category_with_unknown_urgency_fails_at_load(tmp_path: Path) -> None:
     f = tmp_path / "bad.toml"
-    f.write_text('name = "bad"\n[deadlines]\nurgent = "4h"\n'
-                 '[categories.x]\nurgency = "slow"\nlegal_basis = "b"\n')
+    f.write_text(
+        'name = "bad"\n[deadlines]\nurgent = "4h"\n'
+        '[categories.x]\nurgency = "slow"\nlegal_basis = "b"\n'
+    )
     with pytest.raises(ConfigurationError, match="slow"):
         load_profile(str(f))
