@@ -71,7 +71,9 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             {
                 "error": "internal_error",
-                "message": f"Something went wrong on our side; quote reference {ref} to the operator.",
+                "message": (
+                    f"Something went wrong on our side; quote reference {ref} to the operator."
+                ),
             },
             status_code=500,
         )

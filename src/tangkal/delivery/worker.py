@@ -8,6 +8,7 @@ out, which is why every delivery carries a stable ``Tangkal-Delivery`` id for th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
@@ -50,10 +51,8 @@ class DeliveryWorker:
                 log.error("delivery_tick_failed", error=str(exc))
                 sent = 0
             if sent == 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.interval)
-                except TimeoutError:
-                    pass
 
     async def run_once(self) -> int:
         def _lease() -> list[Leased]:

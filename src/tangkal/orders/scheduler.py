@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import structlog
@@ -42,10 +43,8 @@ class OrderScheduler:
                     log.info("scheduler_tick", **counts)
             except Exception as exc:
                 log.error("scheduler_tick_failed", error=str(exc))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.interval)
-            except TimeoutError:
-                pass
 
 
 def create_service(state: Any) -> OrderScheduler:
