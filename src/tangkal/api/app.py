@@ -22,6 +22,7 @@ from tangkal.db.session import Database
 from tangkal.settings import Settings
 
 ROUTER_MODULES = [
+    "tangkal.rpz.routes",
     "tangkal.accounts.routes",
     "tangkal.orders.routes",
     "tangkal.audit.routes",
@@ -94,8 +95,7 @@ def create_app(
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__,
-                "services": [s.name for s in services]}
+        return {"status": "ok", "version": __version__, "services": [s.name for s in services]}
 
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     def metrics() -> Response:

@@ -20,6 +20,7 @@ core.register(app)
 
 # "module:attribute" of a typer.Typer, and its group name.
 COMMAND_GROUPS: list[tuple[str, str]] = [
+    ("tangkal.rpz.cli:app", ""),  # no group name: adds "tsig", "subscriber", "rpz"
     ("tangkal.blocklist.cli:app", "block"),
     ("tangkal.orders.cli:app", "import"),
     ("tangkal.sop.cli:app", "sop"),
