@@ -27,6 +27,7 @@ ROUTER_MODULES = [
     "tangkal.orders.routes",
     "tangkal.audit.routes",
     "tangkal.blocklist.routes",
+    "tangkal.hashing.routes",
     "tangkal.web.routes",
 ]
 
@@ -36,6 +37,7 @@ SERVICE_FACTORIES: list[str] = [
     "tangkal.blocklist.expiry:create_service",
     "tangkal.delivery.worker:create_service",
     "tangkal.orders.scheduler:create_service",
+    "tangkal.hashing.worker:create_service",
 ]
 
 

@@ -15,6 +15,7 @@ MODEL_MODULES = [
     "tangkal.delivery.models",
     "tangkal.rpz.models",
     "tangkal.blocklist.models",
+    "tangkal.hashing.models",
 ]
 
 

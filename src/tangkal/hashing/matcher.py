@@ -76,8 +76,15 @@ class BankIndexes:
             self.dir.mkdir(parents=True, exist_ok=True)
             self.pdq.save(self.dir / "pdq.idx")
             tmp = self._meta_path().with_suffix(".tmp")
-            tmp.write_text(json.dumps({"database": self.db.url, "applied_seq": self.applied_seq,
-                                       "gaps": sorted(self._gaps)}))
+            tmp.write_text(
+                json.dumps(
+                    {
+                        "database": self.db.url,
+                        "applied_seq": self.applied_seq,
+                        "gaps": sorted(self._gaps),
+                    }
+                )
+            )
             tmp.replace(self._meta_path())
             self._since_save = 0
 
@@ -114,10 +121,20 @@ class BankIndexes:
         low = min([self.applied_seq, *self._gaps]) if self._gaps else self.applied_seq
 
         def fetch(s: Session) -> list[Any]:
-            return list(s.execute(
-                select(HashChange.seq, HashChange.content_id, HashChange.op,
-                       HashChange.signal_type, HashChange.signal)
-                .where(HashChange.seq > low).order_by(HashChange.seq).limit(100_000)).all())
+            return list(
+                s.execute(
+                    select(
+                        HashChange.seq,
+                        HashChange.content_id,
+                        HashChange.op,
+                        HashChange.signal_type,
+                        HashChange.signal,
+                    )
+                    .where(HashChange.seq > low)
+                    .order_by(HashChange.seq)
+                    .limit(100_000)
+                ).all()
+            )
 
         if session is not None:
             rows = fetch(session)
@@ -142,10 +159,7 @@ class BankIndexes:
                     if pdq_add:
                         self._flush_pdq(pdq_add)
                         pdq_add = []
-                    try:
-                        self.pdq.remove([cid])
-                    except Exception:  # already absent: removal is idempotent
-                        pass
+                    self.pdq.remove([cid])
             elif stype == "text_near":
                 self._apply_text(cid, op, signal)
         if pdq_add:
@@ -158,15 +172,16 @@ class BankIndexes:
 
     def _flush_pdq(self, items: list[tuple[str, int]]) -> None:
         ids = np.array([cid for _, cid in items], dtype=np.int64)
-        try:
-            self.pdq.remove(ids)
-        except Exception:
-            pass
+        self.pdq.remove(ids)  # re-adding after a restart replays: replace, never duplicate
         self.pdq.add([sig for sig, _ in items], ids)
 
     def stats(self) -> dict[str, Any]:
-        return {"pdq": self.pdq.stats(), "text_near": len(self.text),
-                "applied_seq": self.applied_seq, "gaps": len(self._gaps)}
+        return {
+            "pdq": self.pdq.stats(),
+            "text_near": len(self.text),
+            "applied_seq": self.applied_seq,
+            "gaps": len(self._gaps),
+        }
 
 
 _instances: dict[str, BankIndexes] = {}

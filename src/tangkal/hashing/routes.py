@@ -1,0 +1,243 @@
+"""HTTP routes for hash banks and matching."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+from tangkal.api.deps import CurrentPrincipal, UnitOfWork
+from tangkal.errors import InvalidInput, TooLarge
+from tangkal.hashing import services
+from tangkal.hashing.matcher import BankIndexes, indexes_for
+from tangkal.settings import get_settings
+
+router = APIRouter(prefix="/api/v1", tags=["hash banks"])
+
+
+def _indexes(request: Request) -> BankIndexes:
+    settings = request.app.state.settings
+    return indexes_for(request.app.state.db, settings.data_dir)
+
+
+async def _read_upload(file: UploadFile) -> bytes:
+    limit = get_settings().max_upload_bytes
+    content = await file.read(limit + 1)
+    if len(content) > limit:
+        raise TooLarge(f"The upload is larger than the limit of {limit} bytes.", field="file")
+    if not content:
+        raise InvalidInput("The upload is empty: attach the file itself.", field="file")
+    return content
+
+
+class BankIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=5000)
+    kind: str = "own"
+    source: str | None = Field(default=None, max_length=200)
+    shared: bool | None = None
+    allowlist: bool = False
+    pdq_threshold: int | None = None
+    text_threshold: int | None = None
+
+
+class BankPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool | None = None
+    allowlist: bool | None = None
+    shared: bool | None = None
+    description: str | None = Field(default=None, max_length=5000)
+    pdq_threshold: int | None = None
+    text_threshold: int | None = None
+
+
+class SignalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    signal_type: str = Field(min_length=1, max_length=32)
+    signal: str = Field(min_length=1, max_length=10000)
+    label: str | None = Field(default=None, max_length=300)
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    verdict: str
+    query_signal: str | None = Field(default=None, max_length=1024)
+    note: str | None = Field(default=None, max_length=5000)
+
+
+@router.post("/banks", status_code=201)
+def create_bank(body: BankIn, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
+    bank = services.create_bank(session, principal, **body.model_dump())
+    return services.bank_dict(bank)
+
+
+@router.get("/banks")
+def list_banks(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
+    banks = services.visible_banks(session, principal)
+    counts = services.bank_stats(session, [b.id for b in banks])
+    return {"banks": [services.bank_dict(b, counts.get(b.id)) for b in banks]}
+
+
+@router.get("/banks/{name}")
+def get_bank(name: str, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
+    bank = services.get_bank(session, principal, name)
+    return services.bank_dict(bank, services.bank_stats(session, [bank.id]).get(bank.id))
+
+
+@router.patch("/banks/{name}")
+def update_bank(
+    name: str, body: BankPatch, principal: CurrentPrincipal, session: UnitOfWork
+) -> dict[str, Any]:
+    bank = services.update_bank(session, principal, name, **body.model_dump())
+    return services.bank_dict(bank)
+
+
+@router.post("/banks/{name}/content", status_code=201)
+async def add_content(
+    name: str, request: Request, principal: CurrentPrincipal, session: UnitOfWork
+) -> dict[str, Any]:
+    """Multipart ``file`` (hashed with every applicable signal type; ``text=true`` to hash a
+    text file as a message too), or JSON ``{signal_type, signal, label}``."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) and not hasattr(upload, "read"):
+            raise InvalidInput("Send the file in a multipart field named 'file'.", field="file")
+        content = await _read_upload(upload)  # type: ignore[arg-type]
+        label = form.get("label")
+        result = services.add_file(
+            session,
+            principal,
+            name,
+            content,
+            label=label if isinstance(label, str) else None,
+            filename=getattr(upload, "filename", None),
+            text=str(form.get("text", "")).lower() in ("1", "true"),
+        )
+    elif ctype.startswith("application/json"):
+        try:
+            body = SignalIn.model_validate(await request.json())
+        except ValueError as exc:
+            raise InvalidInput(
+                f"Send JSON {{signal_type, signal}}: {str(exc).splitlines()[0]}", field="body"
+            ) from None
+        result = services.add_signal(
+            session, principal, name, body.signal_type, body.signal, label=body.label
+        )
+    else:
+        raise InvalidInput(
+            "Send multipart/form-data with a 'file', or JSON {signal_type, signal}.", field="body"
+        )
+    return {
+        "added": [services.content_dict(c) for c in result.added],
+        "duplicates": result.duplicates,
+        "not_hashed": [
+            {"signal_type": r.signal_type, "reason": r.reason} for r in result.not_hashed
+        ],
+    }
+
+
+@router.get("/banks/{name}/content")
+def list_content(
+    name: str,
+    principal: CurrentPrincipal,
+    session: UnitOfWork,
+    after: int = Query(0, ge=0),
+    limit: int = Query(1000, ge=1, le=10000),
+) -> dict[str, Any]:
+    rows = services.list_content(session, principal, name, after=after, limit=limit)
+    return {
+        "content": [services.content_dict(c) for c in rows],
+        "next_after": rows[-1].id if rows else None,
+    }
+
+
+@router.delete("/banks/{name}/content/{content_id}")
+def remove_content(
+    name: str, content_id: int, principal: CurrentPrincipal, session: UnitOfWork
+) -> dict[str, Any]:
+    services.remove_content(session, principal, name, content_id)
+    return {"removed": content_id}
+
+
+def _match_answer(
+    session: UnitOfWork,
+    principal: CurrentPrincipal,
+    idx: BankIndexes,
+    queries: list[services.Query],
+    not_hashed: list[Any],
+) -> dict[str, Any]:
+    matches = services.match(session, principal, idx, queries)
+    services.note_order_matches(session, principal, matches)
+    return {
+        "matches": matches,
+        "signals": [{"signal_type": q.signal_type, "signal": q.signal} for q in queries],
+        "not_hashed": not_hashed,
+    }
+
+
+@router.post("/match")
+async def match_file(
+    request: Request,
+    principal: CurrentPrincipal,
+    session: UnitOfWork,
+    file: Annotated[UploadFile, File()],
+    text: Annotated[bool, Form()] = False,
+) -> dict[str, Any]:
+    content = await _read_upload(file)
+    results = services.hash_content(content, text=text)
+    queries = [services.Query(r.signal_type, r.signal) for r in results if r.signal]
+    not_hashed = [
+        {"signal_type": r.signal_type, "reason": r.reason} for r in results if r.signal is None
+    ]
+    return _match_answer(session, principal, _indexes(request), queries, not_hashed)
+
+
+@router.get("/match")
+def match_signal(
+    request: Request,
+    principal: CurrentPrincipal,
+    session: UnitOfWork,
+    signal_type: str,
+    signal: str,
+) -> dict[str, Any]:
+    queries = services.queries_for_signal(signal_type, signal)
+    return _match_answer(session, principal, _indexes(request), queries, [])
+
+
+@router.post("/match/{content_id}/feedback", status_code=201)
+def feedback(
+    content_id: int, body: FeedbackIn, principal: CurrentPrincipal, session: UnitOfWork
+) -> dict[str, Any]:
+    fb = services.give_feedback(
+        session, principal, content_id, body.verdict, query_signal=body.query_signal, note=body.note
+    )
+    return {"id": fb.id, "content_id": content_id, "verdict": fb.verdict}
+
+
+class BankEvidenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bank: str = Field(min_length=1, max_length=100)
+
+
+@router.post("/orders/{order_id}/evidence/{evidence_id}/bank", status_code=201)
+def bank_evidence(
+    order_id: str,
+    evidence_id: str,
+    body: BankEvidenceIn,
+    request: Request,
+    principal: CurrentPrincipal,
+    session: UnitOfWork,
+) -> dict[str, Any]:
+    """Put an order's evidence in a bank; earlier orders with matching content are linked."""
+    return services.bank_order_evidence(
+        session, principal, _indexes(request), order_id, evidence_id, body.bank
+    )
+
+
+@router.get("/hashing/stats")
+def stats(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    return _indexes(request).stats()

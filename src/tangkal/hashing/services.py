@@ -1,0 +1,603 @@
+"""Banks: creating them, adding and removing content, matching, feedback, links to orders.
+
+Who may do what: a bank belongs to one organisation, which alone changes it. A shared bank is
+matched by everyone (the regulator's banks of reported propaganda, typically); a private bank
+only by its owner. Matches come back with everything a moderator needs at once: the bank, its
+provenance, the distance, the order the content came from, and the feedback so far.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tangkal.accounts.models import OrgKind, Role
+from tangkal.accounts.principal import Principal
+from tangkal.audit.services import record
+from tangkal.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tangkal.hashing import signals
+from tangkal.hashing.matcher import MAX_PDQ_SEARCH, BankIndexes
+from tangkal.hashing.models import Bank, BankContent, BankKind, HashChange, MatchFeedback
+from tangkal.hashing.signals import SignalResult
+
+WRITE_ROLES = (Role.ANALYST, Role.OFFICIAL, Role.MODERATOR, Role.ADMIN)
+READ_ROLES = (Role.ANALYST, Role.OFFICIAL, Role.MODERATOR, Role.ADMIN, Role.AUDITOR)
+_BANK_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,99}")
+EXACT_TYPES = ("md5", "sha256", "text")
+
+
+def check_bank_name(name: str) -> str:
+    n = name.strip().lower()
+    if not _BANK_NAME.fullmatch(n):
+        raise InvalidInput(
+            "A bank name is 2 to 100 characters of a-z, 0-9, '.', '_' or '-', "
+            "starting with a letter or digit, e.g. 'tat-islamist'.",
+            field="name",
+        )
+    return n
+
+
+def create_bank(
+    session: Session,
+    principal: Principal,
+    name: str,
+    *,
+    description: str | None = None,
+    kind: str = "own",
+    source: str | None = None,
+    shared: bool | None = None,
+    allowlist: bool = False,
+    pdq_threshold: int | None = None,
+    text_threshold: int | None = None,
+    order_id: str | None = None,
+) -> Bank:
+    principal.require(*WRITE_ROLES)
+    n = check_bank_name(name)
+    try:
+        k = BankKind(kind)
+    except ValueError:
+        raise InvalidInput(
+            f"Unknown bank kind {kind!r}; use own, imported or order.", field="kind"
+        ) from None
+    if session.scalar(select(Bank.id).where(Bank.name == n)):
+        raise Conflict(f"A bank named {n!r} already exists; choose another name.", field="name")
+    bank = Bank(
+        name=n,
+        owner_org_id=principal.org_id,
+        kind=k,
+        source=source,
+        description=description,
+        shared=principal.org_kind is OrgKind.REGULATOR if shared is None else shared,
+        allowlist=allowlist,
+        created_by=principal.actor,
+        pdq_threshold=signals.get("pdq").check_threshold(
+            31 if pdq_threshold is None else pdq_threshold
+        ),
+        text_threshold=signals.get("text_near").check_threshold(
+            signals.get("text_near").default_threshold if text_threshold is None else text_threshold
+        ),
+    )
+    session.add(bank)
+    session.flush()
+    record(
+        session,
+        principal,
+        "bank.created",
+        "bank",
+        bank.id,
+        {"name": n, "kind": k.value, "shared": bank.shared, "allowlist": allowlist},
+    )
+    return bank
+
+
+def visible_banks(session: Session, principal: Principal) -> list[Bank]:
+    principal.require(*READ_ROLES)
+    return list(
+        session.scalars(
+            select(Bank)
+            .where(or_(Bank.shared.is_(True), Bank.owner_org_id == principal.org_id))
+            .order_by(Bank.name)
+        )
+    )
+
+
+def get_bank(session: Session, principal: Principal, name: str, *, write: bool = False) -> Bank:
+    bank = session.scalar(select(Bank).where(Bank.name == name.strip().lower()))
+    if bank is None or (not bank.shared and bank.owner_org_id != principal.org_id):
+        raise NotFound(f"No bank named {name!r} that your organisation can see.")
+    if write:
+        principal.require(*WRITE_ROLES)
+        if bank.owner_org_id != principal.org_id:
+            raise Forbidden(
+                f"The bank {bank.name} belongs to another organisation; only its "
+                "owner adds or removes content."
+            )
+    else:
+        principal.require(*READ_ROLES)
+    return bank
+
+
+def update_bank(session: Session, principal: Principal, name: str, **changes: Any) -> Bank:
+    bank = get_bank(session, principal, name, write=True)
+    allowed = {"enabled", "allowlist", "shared", "description", "pdq_threshold", "text_threshold"}
+    applied = {}
+    for key, value in changes.items():
+        if value is None:
+            continue
+        if key not in allowed:
+            raise InvalidInput(f"{key} cannot be changed.", field=key)
+        if key == "pdq_threshold":
+            value = signals.get("pdq").check_threshold(value)
+        if key == "text_threshold":
+            value = signals.get("text_near").check_threshold(value)
+        setattr(bank, key, value)
+        applied[key] = value
+    session.flush()
+    record(session, principal, "bank.updated", "bank", bank.id, {"name": bank.name, **applied})
+    return bank
+
+
+def bank_stats(session: Session, bank_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    rows = session.execute(
+        select(BankContent.bank_id, BankContent.signal_type, func.count())
+        .where(BankContent.bank_id.in_(bank_ids))
+        .group_by(BankContent.bank_id, BankContent.signal_type)
+    ).all()
+    out: dict[str, dict[str, int]] = {}
+    for bid, st, n in rows:
+        out.setdefault(bid, {})[st] = n
+    return out
+
+
+def bank_dict(bank: Bank, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    return {
+        "id": bank.id,
+        "name": bank.name,
+        "kind": bank.kind.value,
+        "source": bank.source,
+        "description": bank.description,
+        "shared": bank.shared,
+        "enabled": bank.enabled,
+        "allowlist": bank.allowlist,
+        "pdq_threshold": bank.pdq_threshold,
+        "text_threshold": bank.text_threshold,
+        "owner_org_id": bank.owner_org_id,
+        "created_at": bank.created_at.isoformat(),
+        "content": counts or {},
+    }
+
+
+# ---------------------------------------------------------------- content
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    added: list[BankContent]
+    duplicates: int
+    not_hashed: list[SignalResult] = field(default_factory=list)
+
+
+def _add_signals(
+    session: Session,
+    principal: Principal,
+    bank: Bank,
+    items: Iterable[tuple[str, str]],
+    *,
+    label: str | None = None,
+    source_ref: str | None = None,
+    order_id: str | None = None,
+    evidence_id: str | None = None,
+) -> tuple[list[BankContent], int]:
+    pairs = list(dict.fromkeys(items))
+    existing = set()
+    if pairs:
+        for st, sig in session.execute(
+            select(BankContent.signal_type, BankContent.signal).where(
+                BankContent.bank_id == bank.id, BankContent.signal.in_([sig for _, sig in pairs])
+            )
+        ):
+            existing.add((st, sig))
+    fresh = [p for p in pairs if p not in existing]
+    rows = [
+        BankContent(
+            bank_id=bank.id,
+            signal_type=st,
+            signal=sig,
+            label=label,
+            source_ref=source_ref,
+            order_id=order_id,
+            evidence_id=evidence_id,
+            added_by=principal.actor,
+        )
+        for st, sig in fresh
+    ]
+    session.add_all(rows)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(
+            "Another request added the same content to this bank at the same moment; try again."
+        ) from None
+    session.add_all(
+        HashChange(content_id=r.id, op="add", signal_type=r.signal_type, signal=r.signal)
+        for r in rows
+    )
+    session.flush()
+    return rows, len(pairs) - len(fresh)
+
+
+def add_signal(
+    session: Session,
+    principal: Principal,
+    bank_name: str,
+    signal_type: str,
+    signal: str,
+    *,
+    label: str | None = None,
+) -> AddResult:
+    bank = get_bank(session, principal, bank_name, write=True)
+    st = signals.get(signal_type)
+    value = st.validate(signal)
+    rows, dup = _add_signals(session, principal, bank, [(st.name, value)], label=label)
+    record(
+        session,
+        principal,
+        "bank.content_added",
+        "bank",
+        bank.id,
+        {"bank": bank.name, "signal_type": st.name, "signal": value, "duplicate": bool(dup)},
+    )
+    return AddResult(rows, dup)
+
+
+def hash_content(content: bytes, *, text: bool = False) -> list[SignalResult]:
+    """Every signal of an upload; PDQ's reason is kept when the file is not a usable image."""
+    results = signals.hash_file(content)
+    if text:
+        results += [st.hash_bytes(content) for st in signals.REGISTRY.for_media("text")]
+    return results
+
+
+def add_file(
+    session: Session,
+    principal: Principal,
+    bank_name: str,
+    content: bytes,
+    *,
+    label: str | None = None,
+    filename: str | None = None,
+    text: bool = False,
+    order_id: str | None = None,
+    evidence_id: str | None = None,
+) -> AddResult:
+    bank = get_bank(session, principal, bank_name, write=True)
+    results = hash_content(content, text=text)
+    good = [(r.signal_type, r.signal) for r in results if r.signal is not None]
+    rows, dup = _add_signals(
+        session,
+        principal,
+        bank,
+        good,
+        label=label or filename,
+        source_ref=filename,
+        order_id=order_id,
+        evidence_id=evidence_id,
+    )
+    record(
+        session,
+        principal,
+        "bank.content_added",
+        "bank",
+        bank.id,
+        {
+            "bank": bank.name,
+            "filename": filename,
+            "order_id": order_id,
+            "signals": {r.signal_type: r.signal for r in results if r.signal},
+            "not_hashed": {r.signal_type: r.reason for r in results if r.signal is None},
+        },
+    )
+    return AddResult(rows, dup, [r for r in results if r.signal is None])
+
+
+def remove_content(session: Session, principal: Principal, bank_name: str, content_id: int) -> None:
+    bank = get_bank(session, principal, bank_name, write=True)
+    row = session.get(BankContent, content_id)
+    if row is None or row.bank_id != bank.id:
+        raise NotFound(f"No content {content_id} in bank {bank.name}.")
+    session.add(
+        HashChange(content_id=row.id, op="remove", signal_type=row.signal_type, signal=row.signal)
+    )
+    session.delete(row)
+    session.flush()
+    record(
+        session,
+        principal,
+        "bank.content_removed",
+        "bank",
+        bank.id,
+        {
+            "bank": bank.name,
+            "content_id": content_id,
+            "signal_type": row.signal_type,
+            "signal": row.signal,
+        },
+    )
+
+
+def list_content(
+    session: Session, principal: Principal, bank_name: str, *, after: int = 0, limit: int = 1000
+) -> list[BankContent]:
+    bank = get_bank(session, principal, bank_name)
+    return list(
+        session.scalars(
+            select(BankContent)
+            .where(BankContent.bank_id == bank.id, BankContent.id > after)
+            .order_by(BankContent.id)
+            .limit(limit)
+        )
+    )
+
+
+# ---------------------------------------------------------------- matching
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    signal_type: str
+    signal: str
+
+
+def _candidates(session: Session, idx: BankIndexes, q: Query) -> list[tuple[int, int]]:
+    """(content id, distance) of stored signals near one query signal."""
+    if q.signal_type in EXACT_TYPES:
+        ids = session.scalars(
+            select(BankContent.id).where(
+                BankContent.signal_type == q.signal_type, BankContent.signal == q.signal
+            )
+        )
+        return [(i, 0) for i in ids]
+    if q.signal_type == "pdq":
+        return [(m.id, m.distance) for m in idx.pdq.search(q.signal, MAX_PDQ_SEARCH)]
+    if q.signal_type == "text_near":
+        limit = signals.get("text_near").max_distance
+        return [(m.id, m.distance) for m in idx.text.search(q.signal, limit)]
+    return []
+
+
+def match(
+    session: Session,
+    principal: Principal,
+    idx: BankIndexes,
+    queries: Sequence[Query],
+    *,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Matches of every query signal in the banks the caller may see, enabled banks only,
+    each bank's own threshold applied; allow-list matches suppress the others."""
+    principal.require(*READ_ROLES)
+    idx.sync(session)
+    found: list[tuple[Query, BankContent, int]] = []
+    for q in queries:
+        cands = _candidates(session, idx, q)
+        if not cands:
+            continue
+        dist = dict(cands)
+        rows = session.execute(
+            select(BankContent, Bank)
+            .join(Bank)
+            .where(
+                BankContent.id.in_(list(dist)),
+                Bank.enabled.is_(True),
+                or_(Bank.shared.is_(True), Bank.owner_org_id == principal.org_id),
+            )
+        ).all()
+        for content, bank in rows:
+            d = dist[content.id]
+            limit_for_bank = (
+                bank.pdq_threshold
+                if q.signal_type == "pdq"
+                else bank.text_threshold
+                if q.signal_type == "text_near"
+                else 0
+            )
+            if d <= limit_for_bank:
+                found.append((q, content, d))
+    allowed_queries = {(q.signal_type, q.signal) for q, c, _ in found if c.bank.allowlist}
+    feedback = _feedback_counts(session, [c.id for _, c, _ in found])
+    out = []
+    for q, c, d in sorted(found, key=lambda f: (f[2], f[1].id)):
+        suppressed = (q.signal_type, q.signal) in allowed_queries and not c.bank.allowlist
+        out.append(
+            {
+                "bank": c.bank.name,
+                "bank_id": c.bank_id,
+                "content_id": c.id,
+                "signal_type": c.signal_type,
+                "signal": c.signal,
+                "query_signal": q.signal,
+                "distance": d,
+                "label": c.label,
+                "allowlist": c.bank.allowlist,
+                "suppressed_by_allowlist": suppressed,
+                "provenance": {
+                    "kind": c.bank.kind.value,
+                    "source": c.bank.source,
+                    "owner_org_id": c.bank.owner_org_id,
+                    "order_id": c.order_id,
+                    "evidence_id": c.evidence_id,
+                    "source_ref": c.source_ref,
+                    "added_by": c.added_by,
+                    "added_at": c.created_at.isoformat(),
+                },
+                "order_id": c.order_id,
+                "feedback": feedback.get(c.id, {}),
+            }
+        )
+    return out[:limit]
+
+
+def _feedback_counts(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(MatchFeedback.content_id, MatchFeedback.verdict, func.count())
+        .where(MatchFeedback.content_id.in_(ids))
+        .group_by(MatchFeedback.content_id, MatchFeedback.verdict)
+    ).all()
+    out: dict[int, dict[str, int]] = {}
+    for cid, verdict, n in rows:
+        out.setdefault(cid, {})[verdict] = n
+    return out
+
+
+def queries_for_signal(signal_type: str, signal: str) -> list[Query]:
+    st = signals.get(signal_type)
+    return [Query(st.name, st.validate(signal))]
+
+
+def give_feedback(
+    session: Session,
+    principal: Principal,
+    content_id: int,
+    verdict: str,
+    *,
+    query_signal: str | None = None,
+    note: str | None = None,
+) -> MatchFeedback:
+    principal.require(*READ_ROLES)
+    if verdict not in ("confirmed", "false_positive"):
+        raise InvalidInput("verdict is 'confirmed' or 'false_positive'.", field="verdict")
+    row = session.execute(
+        select(BankContent, Bank).join(Bank).where(BankContent.id == content_id)
+    ).first()
+    if row is None or (not row[1].shared and row[1].owner_org_id != principal.org_id):
+        raise NotFound(f"No bank content {content_id} that your organisation can see.")
+    fb = MatchFeedback(
+        content_id=content_id,
+        org_id=principal.org_id,
+        verdict=verdict,
+        query_signal=query_signal,
+        note=note,
+        given_by=principal.actor,
+    )
+    session.add(fb)
+    session.flush()
+    record(
+        session,
+        principal,
+        "bank.match_feedback",
+        "bank",
+        row[1].id,
+        {"content_id": content_id, "verdict": verdict, "note": note},
+    )
+    return fb
+
+
+# ---------------------------------------------------------------- orders
+
+
+def bank_order_evidence(
+    session: Session,
+    principal: Principal,
+    idx: BankIndexes,
+    order_id: str,
+    evidence_id: str,
+    bank_name: str,
+) -> dict[str, Any]:
+    """Put an order's evidence into a bank, and link the order to every earlier order whose
+    banked content it matches, so both orders show the other among related orders."""
+    from tangkal.orders.models import Evidence, LocatorKey
+    from tangkal.orders.services import get_order
+
+    principal.require(Role.ANALYST, Role.OFFICIAL)
+    order = get_order(session, principal, order_id)
+    ev = session.get(Evidence, evidence_id)
+    if ev is None or ev.order_id != order.id:
+        raise NotFound(f"No evidence {evidence_id} on order {order.reference}.")
+    result = add_file(
+        session,
+        principal,
+        bank_name,
+        ev.content,
+        filename=ev.filename,
+        order_id=order.id,
+        evidence_id=ev.id,
+        label=order.reference,
+    )
+    queries = [Query(r.signal_type, r.signal) for r in hash_content(ev.content) if r.signal]
+    matches = match(session, principal, idx, queries)
+    keys = {f"content:{c.id}" for c in result.added}
+    linked = sorted({m["order_id"] for m in matches if m["order_id"] and m["order_id"] != order.id})
+    keys |= {f"content:{m['content_id']}" for m in matches if m["order_id"] in linked}
+    have = set(session.scalars(select(LocatorKey.key).where(LocatorKey.order_id == order.id)))
+    session.add_all(LocatorKey(order_id=order.id, key=k, primary=False) for k in keys - have)
+    session.flush()
+    record(
+        session,
+        principal,
+        "order.evidence_banked",
+        "order",
+        order.id,
+        {
+            "evidence_id": ev.id,
+            "bank": bank_name,
+            "content_ids": [c.id for c in result.added],
+            "linked_orders": linked,
+        },
+    )
+    return {
+        "added": [content_dict(c) for c in result.added],
+        "duplicates": result.duplicates,
+        "not_hashed": [
+            {"signal_type": r.signal_type, "reason": r.reason} for r in result.not_hashed
+        ],
+        "linked_orders": linked,
+    }
+
+
+def note_order_matches(
+    session: Session, principal: Principal, matches: list[dict[str, Any]]
+) -> None:
+    """An upload that matched an order's banked evidence is put on that order's record, so the
+    regulator sees who found a copy, and when."""
+    for order_id in sorted({m["order_id"] for m in matches if m.get("order_id")}):
+        hits = [m for m in matches if m.get("order_id") == order_id]
+        record(
+            session,
+            principal,
+            "order.copy_matched",
+            "order",
+            order_id,
+            {
+                "by_org": principal.org_name,
+                "matches": [
+                    {
+                        "content_id": m["content_id"],
+                        "signal_type": m["signal_type"],
+                        "distance": m["distance"],
+                    }
+                    for m in hits
+                ],
+            },
+        )
+
+
+def content_dict(c: BankContent) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "signal_type": c.signal_type,
+        "signal": c.signal,
+        "label": c.label,
+        "source_ref": c.source_ref,
+        "order_id": c.order_id,
+        "evidence_id": c.evidence_id,
+        "added_by": c.added_by,
+        "created_at": c.created_at.isoformat(),
+    }
