@@ -1,0 +1,64 @@
+"""Organisations and console users for web tests, made through the real command line."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import httpx
+
+from tests.support import LiveServer, unique
+
+PASSWORD = "kata-sandi-rahasia-2017"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Cast:
+    regulator: str
+    platform: str
+    other_platform: str
+    analyst: str = "analis"
+    official: str = "pejabat"
+    moderator: str = "moderator"
+
+
+_casts: dict[str, Cast] = {}
+
+
+def cast(live: LiveServer) -> Cast:
+    """A regulator with an analyst and an official, and two platforms with a moderator each;
+    made once per server (each CLI call costs a second), tests keep their data apart by
+    unique names of their own."""
+    if live.url in _casts:
+        return _casts[live.url]
+    c = Cast(unique("kominfo"), unique("telegram"), unique("lain"))
+    for kind, name in (("regulator", c.regulator), ("platform", c.platform),
+                       ("platform", c.other_platform)):
+        r = live.cli("org", "create", "--kind", kind, "--name", name)
+        assert r.returncode == 0, r.stderr
+    for org, user, role in ((c.regulator, c.analyst, "analyst"),
+                            (c.regulator, c.official, "official"),
+                            (c.platform, c.moderator, "moderator"),
+                            (c.other_platform, c.moderator, "moderator")):
+        r = live.cli("user", "create", "--org", org, "--username", user, "--role", role,
+                     "--password", PASSWORD)
+        assert r.returncode == 0, r.stderr
+    _casts[live.url] = c
+    return c
+
+
+def csrf(html: str) -> str:
+    m = _CSRF.search(html)
+    assert m, "no CSRF field on the page"
+    return m.group(1)
+
+
+def browser_client(live: LiveServer) -> httpx.Client:
+    return httpx.Client(base_url=live.url, timeout=30, follow_redirects=False)
+
+
+def sign_in(client: httpx.Client, org: str, user: str, password: str = PASSWORD) -> httpx.Response:
+    token = csrf(client.get("/login").text)
+    return client.post("/login", data={"org": org, "username": user, "password": password,
+                                       "csrf_token": token, "next": "/console"})

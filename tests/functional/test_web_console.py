@@ -1,0 +1,141 @@
+"""The signed-in console over real HTTP: sign-in, CSRF, and who may see which order."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.functional.browser.people import (
+    PASSWORD,
+    Cast,
+    browser_client,
+    cast,
+    csrf,
+    sign_in,
+)
+from tests.support import LiveServer, unique
+
+
+def _file_order(web: httpx.Client, people: Cast, channel: str) -> str:
+    form = web.get("/console/orders/new")
+    assert form.status_code == 200
+    r = web.post("/console/orders/new", data={
+        "platform": people.platform, "category": "terrorism",
+        "legal_basis": "UU 5/2018 Pasal 13A", "reason": "Bomb-making instructions",
+        "locators": f"https://t.me/{channel}/101\nt.me/{channel}/102",
+        "csrf_token": csrf(form.text)},
+        files=[("evidence", ("screenshot.png", b"\x89PNG fake", "image/png"))])
+    assert r.status_code == 303, r.text
+    return str(r.headers["location"]).rsplit("/", 1)[1]
+
+
+def test_wrong_password_says_so_and_sets_no_signed_in_session(live: LiveServer) -> None:
+    people = cast(live)
+    with browser_client(live) as web:
+        r = sign_in(web, people.regulator, people.analyst, "not-the-password")
+        assert r.status_code == 401
+        assert "Organisasi, nama pengguna, atau kata sandi salah." in r.text
+        assert web.get("/console/orders").status_code == 303  # still sent to /login
+
+
+def test_sign_in_gives_an_httponly_lax_cookie_and_the_dashboard(live: LiveServer) -> None:
+    people = cast(live)
+    with browser_client(live) as web:
+        r = sign_in(web, people.regulator, people.analyst)
+        assert r.status_code == 303 and r.headers["location"] == "/console"
+        cookie = r.headers["set-cookie"].lower()
+        assert "tangkal_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+        dash = web.get("/console/orders", params={"lang": "en"})
+        assert dash.status_code == 200
+        assert "Orders filed by" in dash.text
+        assert web.get("/").headers["location"] == "/console"
+
+
+def test_console_sends_strangers_to_sign_in_and_back(live: LiveServer) -> None:
+    with browser_client(live) as web:
+        r = web.get("/console/orders/new")
+        assert r.status_code == 303
+        assert r.headers["location"] == "/login?next=%2Fconsole%2Forders%2Fnew"
+
+
+def test_sign_in_refuses_to_redirect_off_site(live: LiveServer) -> None:
+    people = cast(live)
+    with browser_client(live) as web:
+        token = csrf(web.get("/login").text)
+        r = web.post("/login", data={"org": people.regulator, "username": people.analyst,
+                                     "password": PASSWORD, "csrf_token": token,
+                                     "next": "//evil.example/steal"})
+        assert r.headers["location"] == "/console"
+
+
+def test_forms_without_the_csrf_token_are_refused(live: LiveServer) -> None:
+    people = cast(live)
+    with browser_client(live) as web:
+        r = web.post("/login", data={"org": people.regulator, "username": people.analyst,
+                                     "password": PASSWORD, "csrf_token": "guess"})
+        assert r.status_code == 403
+        assert sign_in(web, people.regulator, people.analyst).status_code == 303
+        channel = unique("csrf_case").replace("-", "_")
+        r = web.post("/console/orders/new", data={
+            "platform": people.platform, "category": "terrorism", "legal_basis": "x",
+            "reason": "y", "locators": f"t.me/{channel}/1"})
+        assert r.status_code == 403
+        listing = web.get("/console/orders").text
+        assert channel not in listing
+
+
+def test_the_json_api_ignores_the_console_cookie(live: LiveServer) -> None:
+    people = cast(live)
+    with browser_client(live) as web:
+        sign_in(web, people.regulator, people.analyst)
+        assert web.get("/api/v1/me").status_code == 401
+
+
+def test_order_form_shows_each_bad_locator_line(live: LiveServer) -> None:
+    people = cast(live)
+    with browser_client(live) as web:
+        sign_in(web, people.regulator, people.analyst)
+        form = web.get("/console/orders/new", params={"lang": "en"})
+        r = web.post("/console/orders/new", data={
+            "platform": people.platform, "category": "terrorism", "legal_basis": "UU 5/2018",
+            "reason": "propaganda", "locators": "https://t.me/valid_channel/1\nco.id\nbad domain",
+            "csrf_token": csrf(form.text)})
+        assert r.status_code == 422
+        assert re.findall(r'class="lineno">([^<]+)<', r.text) == ["line 2", "line 3"]
+        assert "public suffix" in r.text
+        assert "https://t.me/valid_channel/1" in r.text  # what was typed is kept
+
+
+def test_a_platform_cannot_open_another_platforms_order(live: LiveServer) -> None:
+    people = cast(live)
+    channel = unique("propaganda").replace("-", "_")
+    with browser_client(live) as regulator:
+        sign_in(regulator, people.regulator, people.analyst)
+        order_id = _file_order(regulator, people, channel)
+        detail = regulator.get(f"/console/orders/{order_id}", params={"lang": "en"})
+        assert detail.status_code == 200
+        assert "Order issued" in detail.text and "screenshot.png" in detail.text
+    with browser_client(live) as stranger:
+        sign_in(stranger, people.other_platform, people.moderator)
+        r = stranger.get(f"/console/orders/{order_id}")
+        assert r.status_code == 404
+        assert channel not in r.text
+        assert order_id not in stranger.get("/console/orders").text
+        token = csrf(stranger.get("/console/orders").text)
+        assert stranger.post(f"/console/orders/{order_id}/ack",
+                             data={"csrf_token": token}).status_code == 404
+    with browser_client(live) as addressee:
+        sign_in(addressee, people.platform, people.moderator)
+        assert order_id in addressee.get("/console/orders").text
+        page = addressee.get(f"/console/orders/{order_id}", params={"lang": "en"})
+        assert "Acknowledge receipt" in page.text
+        r = addressee.post(f"/console/orders/{order_id}/ack", data={"csrf_token": csrf(page.text)})
+        assert r.status_code == 303
+        r = addressee.post(f"/console/orders/{order_id}/response", data={
+            "csrf_token": csrf(page.text), "action": "removed",
+            "decision_facts": "Both posts removed; channel banned.",
+            "automated_detection": "no", "automated_decision": "AUTOMATED_DECISION_NOT_AUTOMATED"})
+        assert r.status_code == 303
+        done = addressee.get(f"/console/orders/{order_id}", params={"lang": "en"}).text
+        assert "Complied" in done and "Both posts removed; channel banned." in done
