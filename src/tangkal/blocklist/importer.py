@@ -14,9 +14,9 @@ import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from tangkal.accounts.models import Organization, PlatformDomain, Role
@@ -262,7 +262,7 @@ def apply_import(
     # Core executemany on the session's connection: the ORM's bulk path costs several times
     # more per row, and these rows need no identity map.
     conn = session.connection()
-    table = BlockEntry.__table__
+    table = cast(Table, BlockEntry.__table__)
     for i in range(0, len(values), INSERT_CHUNK):
         conn.execute(insert(table), values[i:i + INSERT_CHUNK])
         if progress is not None:
