@@ -145,10 +145,11 @@ def import_(
                 bar.stop()
                 for e in errors[:max_errors]:
                     err.print(f"{file}:{e.line}: {e.text!r}: {e.message}", highlight=False,
-                              markup=False)
+                              markup=False, soft_wrap=True)
                 if len(errors) > max_errors:
                     err.print(f"... and {len(errors) - max_errors} more bad line(s)")
-                err.print(f"[bold red]error:[/] {len(errors)} bad line(s); nothing was imported.")
+                err.print(f"[bold red]error:[/] {len(errors)} bad line(s); nothing was imported.",
+                          soft_wrap=True)
                 sys.exit(2)
             tasks["insert"] = bar.add_task("writing entries", total=len(rows))
             tasks["publish"] = bar.add_task("publishing to the RPZ", total=len(rows))
