@@ -175,12 +175,17 @@ DIHEDRAL_NAMES = (
     "rotate90",
     "rotate180",
     "rotate270",
-    "flip_horizontal",
-    "flip_vertical",
-    "flip_main_diagonal",
-    "flip_anti_diagonal",
+    "flip_x",
+    "flip_y",
+    "flip_plus",
+    "flip_minus",
 )
-"""Names of the 8 variants returned by :meth:`PdqSignal.hash_dihedral`, in pdqhash's order."""
+"""Names of the 8 variants pdqhash derives from one DCT (PDQ reference naming), in its order.
+They are computed by flipping DCT coefficient signs, which is exact only for images whose
+64x64 downsample is itself symmetric under the transform; fine textures lose it."""
+
+MIRROR_PIXELS = "mirror_pixels"
+"""Name of the extra query variant hashed from the left-right mirrored pixels."""
 
 
 class PdqSignal(SignalType):
@@ -271,9 +276,18 @@ class PdqSignal(SignalType):
             )
         return SignalResult(self.name, pdq_bits_to_hex(bits), quality=quality)
 
-    def hash_dihedral(self, content: bytes | np.ndarray) -> list[tuple[str, SignalResult]]:
-        """The 8 dihedral variants (rotations by 90 degrees and mirrors) of an image, named as in
-        :data:`DIHEDRAL_NAMES`. Used on the query side to find mirrored or rotated copies."""
+    def hash_dihedral(
+        self, content: bytes | np.ndarray, *, pixel_mirror: bool = True
+    ) -> list[tuple[str, SignalResult]]:
+        """Query-side variants of an image: the 8 dihedral hashes (rotations by 90 degrees and
+        mirrors, named as in :data:`DIHEDRAL_NAMES`) and, with ``pixel_mirror``, the hash of the
+        left-right mirrored pixels (:data:`MIRROR_PIXELS`).
+
+        The DCT-derived dihedral hashes are nearly free but miss mirrored copies of fine
+        textures (measured in tests/unit/hashing/test_pdq_photos.py); mirroring is the most
+        common evasion, so one real extra hash of the mirrored pixels closes that gap for one
+        more PDQ computation.
+        """
         import pdqhash
 
         if isinstance(content, np.ndarray):
@@ -284,11 +298,16 @@ class PdqSignal(SignalType):
             if rgb is None:
                 return [("original", self._not_hashed(reason or "not a decodable image"))]
         assert rgb is not None
-        hashes, quality = pdqhash.compute_dihedral(_as_rgb(rgb))
-        return [
+        rgb = _as_rgb(rgb)
+        hashes, quality = pdqhash.compute_dihedral(rgb)
+        out = [
             (n, self._result(bits, int(quality)))
             for n, bits in zip(DIHEDRAL_NAMES, hashes, strict=True)
         ]
+        if pixel_mirror:
+            bits, mq = pdqhash.compute(np.ascontiguousarray(rgb[:, ::-1]))
+            out.append((MIRROR_PIXELS, self._result(bits, int(mq))))
+        return out
 
 
 def _as_rgb(img: np.ndarray) -> np.ndarray:
