@@ -7,7 +7,8 @@ punctuation. None of that changes what the message *is*, so both text signal typ
 reduce a message to a canonical form:
 
 * Unicode NFKC (styled letters such as mathematical bold fold to plain ones) and case folding;
-* forward headers ("Forwarded from", "Diteruskan dari", "Fwd:", ...) removed as whole lines;
+* forward headers ("Forwarded from ...", "Diteruskan dari ...") removed when they are a short line
+  of their own, and "Fwd:"/"Fw:"/"Re:" prefixes removed;
 * URLs reduced to host and path (scheme, ``www.``, query string and fragment dropped), because
   the *target* of a link matters (a t.me channel) but its tracking parameters do not;
 * @mentions removed (each hop re-attributes), emoji and other pictographs removed;
@@ -26,12 +27,16 @@ import unicodedata
 
 import numpy as np
 
-# A whole line that only says where the message came from. Matched on the case-folded line.
+# A whole line that only says where the message came from ("Forwarded from @kanal",
+# "Diteruskan dari grup RT 05", "[Forwarded message]"). Only short lines count, so a message
+# that merely *starts* with "Forwarded ..." keeps its content.
 _FORWARD_HEADER = re.compile(
-    r"^\s*(?:\[?\s*(?:forwarded(?:\s+message)?|fwd?|diteruskan|pesan\s+diteruskan|"
-    r"pesan\s+berantai|copas|copy\s*paste|dari\s+grup\s+sebelah)\b.*)$",
+    r"^\s*\[?\s*(?:forwarded(?:\s+message)?(?:\s+from)?|(?:pesan\s+)?diteruskan(?:\s+dari)?|"
+    r"pesan\s+berantai|copas(?:\s+dari)?|dari\s+grup\s+sebelah)\b[^\n]{0,48}$",
     re.IGNORECASE,
 )
+# "Fwd:" / "Fw:" / "Re:" prefixes at the start of a line: dropped, the rest of the line kept.
+_FORWARD_PREFIX = re.compile(r"^\s*(?:(?:fwd?|fw|re)\s*:\s*)+", re.IGNORECASE | re.MULTILINE)
 _URL = re.compile(
     r"(?:(?:https?|ftp)://|www\.)[^\s<>\"']+|\b(?:t\.me|telegram\.me|bit\.ly|wa\.me)/[^\s<>\"']*",
     re.IGNORECASE,
@@ -78,7 +83,12 @@ def normalise(text: str) -> str:
     empty canonical form is hashable.
     """
     text = unicodedata.normalize("NFKC", text).casefold()
-    lines = [line for line in text.splitlines() if not _FORWARD_HEADER.match(line)]
+    text = _FORWARD_PREFIX.sub("", text)
+    lines = [
+        line
+        for line in text.splitlines()
+        if not (_FORWARD_HEADER.match(line) and len(line.split()) <= 8)
+    ]
     text = "\n".join(lines)
     text = _URL.sub(_url_core, text)
     text = _MENTION.sub(" ", text)
