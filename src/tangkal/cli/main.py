@@ -24,6 +24,7 @@ COMMAND_GROUPS: list[tuple[str, str]] = [
     ("tangkal.blocklist.cli:app", "block"),
     ("tangkal.orders.cli:app", "import"),
     ("tangkal.sop.cli:app", "sop"),
+    ("tangkal.hashing.cli:app", "bank"),
 ]
 
 for ref, name in COMMAND_GROUPS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
@@ -241,3 +242,52 @@ def bank_evidence(
 @router.get("/hashing/stats")
 def stats(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     return _indexes(request).stats()
+
+
+class TextIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=100_000)
+
+
+@router.post("/match/text")
+def match_text(
+    body: TextIn, request: Request, principal: CurrentPrincipal, session: UnitOfWork
+) -> dict[str, Any]:
+    """Match a message (exact after normalisation, and near-duplicates) against the banks."""
+    results = services.hash_content(body.text.encode(), text=True, files=False)
+    queries = [services.Query(r.signal_type, r.signal) for r in results if r.signal]
+    not_hashed = [
+        {"signal_type": r.signal_type, "reason": r.reason} for r in results if r.signal is None
+    ]
+    return _match_answer(session, principal, _indexes(request), queries, not_hashed)
+
+
+@router.post("/banks/{name}/import")
+async def import_bank(
+    name: str,
+    principal: CurrentPrincipal,
+    session: UnitOfWork,
+    file: Annotated[UploadFile, File()],
+    format: Annotated[str, Form()] = "te",
+) -> dict[str, Any]:
+    """Bulk import (te, csv or tat); a file with any bad row is refused whole."""
+    from tangkal.hashing import exchange
+
+    content = await _read_upload(file)
+    r = exchange.import_into(session, principal, name, content, format)
+    return {"added": r.added, "duplicates": r.duplicates, "removed": r.removed}
+
+
+@router.get("/banks/{name}/export")
+def export_bank(
+    name: str, principal: CurrentPrincipal, session: UnitOfWork, format: str = "te"
+) -> StreamingResponse:
+    from tangkal.hashing import exchange
+
+    chunks = list(exchange.export(session, principal, name, format))
+    media = {"te": "text/plain", "csv": "text/csv", "tat": "application/json"}[format]
+    return StreamingResponse(
+        iter(chunks),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
+    )

@@ -256,9 +256,9 @@ def add_signal(
     return AddResult(rows, dup)
 
 
-def hash_content(content: bytes, *, text: bool = False) -> list[SignalResult]:
+def hash_content(content: bytes, *, text: bool = False, files: bool = True) -> list[SignalResult]:
     """Every signal of an upload; PDQ's reason is kept when the file is not a usable image."""
-    results = signals.hash_file(content)
+    results = signals.hash_file(content) if files else []
     if text:
         results += [st.hash_bytes(content) for st in signals.REGISTRY.for_media("text")]
     return results
