@@ -48,16 +48,36 @@ def _pg_url() -> Iterator[str]:
     url = support.create_pg_database()
     db = Database(url)
     upgrade(db)
+    _SEEDS.update(_capture_seeds(db))
     db.dispose()
     yield url
     support.drop_pg_database(url)
+
+
+# Rows that migrations seed (the default protected names, ...): a truncated PostgreSQL
+# database gets them back, so both backends start every test from the same state.
+_SEEDS: dict[str, list[dict[str, object]]] = {}
+
+
+def _capture_seeds(db: Database) -> dict[str, list[dict[str, object]]]:
+    load_all_models()
+    seeds: dict[str, list[dict[str, object]]] = {}
+    with db.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            rows = [dict(r._mapping) for r in conn.execute(table.select())]
+            if rows:
+                seeds[table.name] = rows
+    return seeds
 
 
 def _truncate_pg(db: Database) -> None:
     load_all_models()
     names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"TRUNCATE {names} CASCADE"))
+        for table in Base.metadata.sorted_tables:
+            if table.name in _SEEDS:
+                conn.execute(table.insert(), _SEEDS[table.name])
 
 
 @pytest.fixture(params=BACKENDS)

@@ -76,6 +76,13 @@ class Conflict(TangkalError):
     code = "conflict"
 
 
+class RateLimited(TangkalError):
+    """Too many requests from one source in a window (public forms, sign-in)."""
+
+    status_code = 429
+    code = "rate_limited"
+
+
 class InvalidTransition(Conflict):
     code = "invalid_transition"
 

@@ -16,7 +16,7 @@ from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
 from tangkal.blocklist import services
 from tangkal.blocklist.rails import assess
-from tangkal.errors import Forbidden, TangkalError
+from tangkal.errors import Forbidden, RateLimited
 from tangkal.locators import Domain
 
 router = APIRouter(prefix="/api/v1", tags=["blocks"])
@@ -177,16 +177,11 @@ class RateLimiter:
 appeal_limiter = RateLimiter(limit=5, window=600.0)
 
 
-class _RateLimited(TangkalError):
-    status_code = 429
-    code = "rate_limited"
-
-
 @router.post("/public/appeals", status_code=202, tags=["public"])
 def submit_appeal(body: AppealIn, request: Request, session: UnitOfWork) -> JSONResponse:
     ip = request.client.host if request.client else "unknown"
     if not appeal_limiter.allow(ip):
-        raise _RateLimited("Too many appeals from your address; please wait ten minutes and "
+        raise RateLimited("Too many appeals from your address; please wait ten minutes and "
                            "try again.")
     appeal = services.submit_appeal(session, body.domain, body.contact_email, body.statement)
     return JSONResponse(status_code=202, content={
