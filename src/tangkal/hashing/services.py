@@ -143,16 +143,22 @@ def update_bank(session: Session, principal: Principal, name: str, **changes: An
     return bank
 
 
-def bank_stats(session: Session, bank_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+def _counts_by(session: Session, key: Any, sub: Any, keys: Sequence[Any]) -> dict[Any, Any]:
+    """``{key: {sub: count}}`` for the rows whose ``key`` is in ``keys``."""
+    if not keys:
+        return {}
     rows = session.execute(
-        select(BankContent.bank_id, BankContent.signal_type, func.count())
-        .where(BankContent.bank_id.in_(bank_ids))
-        .group_by(BankContent.bank_id, BankContent.signal_type)
+        select(key, sub, func.count()).where(key.in_(keys)).group_by(key, sub)
     ).all()
-    out: dict[str, dict[str, int]] = {}
-    for bid, st, n in rows:
-        out.setdefault(bid, {})[st] = n
+    out: dict[Any, dict[str, int]] = {}
+    for k, s, n in rows:
+        out.setdefault(k, {})[s] = n
     return out
+
+
+def bank_stats(session: Session, bank_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Content counts per signal type of each bank."""
+    return _counts_by(session, BankContent.bank_id, BankContent.signal_type, bank_ids)
 
 
 def bank_dict(bank: Bank, counts: dict[str, int] | None = None) -> dict[str, Any]:
@@ -444,17 +450,8 @@ def match(
 
 
 def _feedback_counts(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(MatchFeedback.content_id, MatchFeedback.verdict, func.count())
-        .where(MatchFeedback.content_id.in_(ids))
-        .group_by(MatchFeedback.content_id, MatchFeedback.verdict)
-    ).all()
-    out: dict[int, dict[str, int]] = {}
-    for cid, verdict, n in rows:
-        out.setdefault(cid, {})[verdict] = n
-    return out
+    """Verdicts given so far on each matched content row."""
+    return _counts_by(session, MatchFeedback.content_id, MatchFeedback.verdict, ids)
 
 
 def queries_for_signal(signal_type: str, signal: str) -> list[Query]:
