@@ -1,8 +1,13 @@
 """Appending to and verifying the audit chain.
 
 Appends are serialised (an advisory transaction lock on PostgreSQL, the single writer lock
-on SQLite) so two transactions can never both build on the same predecessor. Callers should
-append as late in their unit of work as they can: the lock is held until commit.
+on SQLite) so two transactions can never both build on the same predecessor. The lock is
+held until commit, so every append serialises with every other: its hold time bounds the
+write rate of the whole system. That is why :func:`record` only *stages* an event in the
+caller's session, and the staged events are chained and written in one batch just before
+the unit of work commits (a ``before_commit`` hook): the lock is then held for a select,
+one insert and the commit, never for the rest of a request. The event is still in the
+caller's transaction: it commits with the change it records, or neither does.
 """
 
 from __future__ import annotations
@@ -10,10 +15,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from tangkal.audit.chain import GENESIS, canonical_json, entry_hash
 from tangkal.audit.models import AuditEvent
@@ -30,6 +36,20 @@ def _lock(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
 
 
+_PENDING = "tangkal.audit.pending"
+
+
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    tx: SessionTransaction | None  # the (nested) transaction it was recorded in
+    actor: str
+    actor_org_id: str | None
+    action: str
+    object_type: str
+    object_id: str
+    data: dict[str, Any]
+
+
 def record(
     session: Session,
     actor: Principal,
@@ -37,41 +57,97 @@ def record(
     object_type: str,
     object_id: str,
     data: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one event; it becomes visible with the caller's commit, or never."""
+) -> None:
+    """Record one event; it is chained and written just before the caller's commit, or
+    never (a rollback, also of a savepoint it was recorded in, discards it)."""
+    # Round-trip through JSON so what we hash is exactly what the database returns later.
+    payload: dict[str, Any] = json.loads(canonical_json(data or {}))
+    # Begin the unit's transaction now if nothing has yet, so that rolling it back (which
+    # is what discards the staged events) is an event we hear of.
+    tx = session.get_nested_transaction() or session.get_transaction() or session.begin()
+    session.info.setdefault(_PENDING, []).append(
+        _Staged(
+            tx,
+            actor.actor,
+            None if actor.org_id == "system" else actor.org_id,
+            action,
+            object_type,
+            str(object_id),
+            payload,
+        )
+    )
+
+
+def flush_pending(session: Session) -> int:
+    """Chain and write the staged events now; returns how many. Called before commit, and
+    by readers of the chain so a unit of work sees its own events."""
+    staged: list[_Staged] = session.info.pop(_PENDING, [])
+    if not staged:
+        return 0
     _lock(session)
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    # Round-trip through JSON so what we hash is exactly what the database returns later.
-    payload: dict[str, Any] = json.loads(canonical_json(data or {}))
-    at = utcnow()
-    event = AuditEvent(
-        seq=seq,
-        at=at,
-        actor=actor.actor,
-        actor_org_id=None if actor.org_id == "system" else actor.org_id,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        data=payload,
-        prev_hash=prev,
-        hash=entry_hash(
+    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    at: datetime = utcnow()
+    events = []
+    for item in staged:
+        seq += 1
+        h = entry_hash(
             prev_hash=prev,
             seq=seq,
             at=at,
-            actor=actor.actor,
-            actor_org_id=None if actor.org_id == "system" else actor.org_id,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            data=payload,
-        ),
-    )
-    session.add(event)
+            actor=item.actor,
+            actor_org_id=item.actor_org_id,
+            action=item.action,
+            object_type=item.object_type,
+            object_id=item.object_id,
+            data=item.data,
+        )
+        events.append(
+            AuditEvent(
+                seq=seq,
+                at=at,
+                actor=item.actor,
+                actor_org_id=item.actor_org_id,
+                action=item.action,
+                object_type=item.object_type,
+                object_id=item.object_id,
+                data=item.data,
+                prev_hash=prev,
+                hash=h,
+            )
+        )
+        prev = h
+    session.add_all(events)
     session.flush()
-    return event
+    return len(events)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # releasing a savepoint: the outermost commit writes them
+    flush_pending(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous: SessionTransaction) -> None:
+    staged: list[_Staged] | None = session.info.get(_PENDING)
+    if not staged:
+        return
+    if previous.parent is None:  # the whole unit of work rolled back
+        session.info.pop(_PENDING, None)
+    elif previous.nested:  # a savepoint: drop what was recorded inside it
+
+        def inside(tx: SessionTransaction | None) -> bool:
+            while tx is not None:
+                if tx is previous:
+                    return True
+                tx = tx.parent
+            return False
+
+        session.info[_PENDING] = [s for s in staged if not inside(s.tx)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,16 +174,22 @@ def _iter_events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
 
 def verify(session: Session) -> VerifyResult:
     """Walk the chain from the start; report the first entry that is altered or missing."""
+    flush_pending(session)
     expected_seq = 1
     prev = GENESIS
     checked = 0
     for ev in _iter_events(session):
         if ev.seq != expected_seq:
-            return VerifyResult(False, checked, expected_seq,
-                                f"entry {expected_seq} is missing (next present is {ev.seq})")
+            return VerifyResult(
+                False,
+                checked,
+                expected_seq,
+                f"entry {expected_seq} is missing (next present is {ev.seq})",
+            )
         if ev.prev_hash != prev:
-            return VerifyResult(False, checked, ev.seq,
-                                f"entry {ev.seq} does not link to entry {ev.seq - 1}")
+            return VerifyResult(
+                False, checked, ev.seq, f"entry {ev.seq} does not link to entry {ev.seq - 1}"
+            )
         want = entry_hash(
             prev_hash=ev.prev_hash,
             seq=ev.seq,
@@ -128,6 +210,7 @@ def verify(session: Session) -> VerifyResult:
 
 
 def events_for(session: Session, object_type: str, object_id: str) -> list[AuditEvent]:
+    flush_pending(session)
     return list(
         session.scalars(
             select(AuditEvent)
@@ -138,10 +221,12 @@ def events_for(session: Session, object_type: str, object_id: str) -> list[Audit
 
 
 def count(session: Session) -> int:
+    flush_pending(session)
     return int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
 
 
 def page(session: Session, *, after: int, limit: int, org_id: str | None) -> list[AuditEvent]:
+    flush_pending(session)
     q = select(AuditEvent).where(AuditEvent.seq > after)
     if org_id is not None:
         q = q.where(AuditEvent.actor_org_id == org_id)
