@@ -270,6 +270,11 @@ def file_order(
         issued_at=now,
         deadline_at=now + deadline,
         updated_at=now,
+        # A new order has none of these; saying so spares four lazy-load queries later.
+        evidence=[],
+        clarifications=[],
+        responses=[],
+        warnings=[],
     )
     for pos, (text, loc) in enumerate(locators):
         order.locators.append(
@@ -396,33 +401,37 @@ def related_orders(
     session: Session, principal: Principal, order: Order, limit: int = 50
 ) -> list[RelatedOrder]:
     """Other visible orders about the same item (or the same channel or domain)."""
+    # One query with a fixed text (so its plan and parse are cached), the caller's scope
+    # applied before the limit; not a second query with an IN list of hundreds of ids.
     keys = select(LocatorKey.key).where(LocatorKey.order_id == order.id)
-    rows = session.execute(
-        select(LocatorKey.order_id, LocatorKey.key, LocatorKey.primary)
+    scope = _scoped(principal).whereclause
+    q = (
+        select(LocatorKey.order_id, LocatorKey.key, LocatorKey.primary, Order.reference,
+               Order.status, Order.issued_at)
+        .join(Order, Order.id == LocatorKey.order_id)
         .where(LocatorKey.key.in_(keys), LocatorKey.order_id != order.id)
-        .limit(limit * 10)
-    ).all()
+    )
+    if scope is not None:
+        q = q.where(scope)
+    rows = session.execute(q.limit(limit * 10)).all()
     if not rows:
         return []
     own_primary = {k.canonical for k in order.locators}
     by_order: dict[str, list[tuple[str, bool]]] = {}
-    for oid, key, primary in rows:
+    heads: dict[str, tuple[str, OrderStatus, datetime]] = {}
+    for oid, key, primary, reference, status, issued_at in rows:
         by_order.setdefault(oid, []).append((key, primary))
-    visible = {
-        o.id: o for o in session.scalars(_scoped(principal).where(Order.id.in_(list(by_order))))
-    }
+        heads[oid] = (reference, status, issued_at)
     out = []
     for oid, shared in by_order.items():
-        o = visible.get(oid)
-        if o is None:
-            continue
+        reference, status, issued_at = heads[oid]
         same = any(p and k in own_primary for k, p in shared)
         out.append(
             RelatedOrder(
-                o.id,
-                o.reference,
-                o.status.value,
-                o.issued_at,
+                oid,
+                reference,
+                status.value,
+                issued_at,
                 tuple(sorted({k for k, _ in shared})),
                 same,
             )
