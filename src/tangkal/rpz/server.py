@@ -130,7 +130,9 @@ class RpzPrimary:
         self.recent: collections.deque[ChangeSet] = collections.deque()
         self.recent_changes = 0
         self.transfer_log: collections.deque[dict[str, Any]] = collections.deque(maxlen=1000)
-        self._pending_transfers: list[tuple[str, int, str, datetime]] = []
+        self._pending_transfers: list[tuple[str | None, str | None, str, int, str,
+                                            datetime]] = []
+        self._access_stale = False
         self._pending_lock = threading.Lock()
         self._tasks: list[asyncio.Task[Any]] = []
         self._tcp: asyncio.base_events.Server | None = None
@@ -306,7 +308,10 @@ class RpzPrimary:
     async def _housekeeping(self) -> None:
         last_snapshot = time.monotonic()
         while not self._stopping.is_set():
-            await asyncio.sleep(1)
+            await asyncio.sleep(0.25)
+            if self._access_stale:
+                self._access_stale = False
+                await self._refresh_access(force=True)
             await self._refresh_access()
             if self._pending_transfers:
                 await asyncio.to_thread(self._flush_transfers)
@@ -371,6 +376,7 @@ class RpzPrimary:
         if q.tsig is not None:
             key = self.access.keys.get(q.tsig.key_name)
             if key is None:
+                self._access_stale = True
                 REFUSED.labels("badkey").inc()
                 log.info("rpz tsig key unknown", peer=peer,
                          key=wire.wire_to_text(q.tsig.key_name))
@@ -395,6 +401,7 @@ class RpzPrimary:
             return
         sub = self.access.for_key(key, peer) if key else self.access.by_address(peer)
         if key is None and sub is None:
+            self._access_stale = True  # perhaps just added: look again soon
             REFUSED.labels("not_allowed").inc()
             log.info("rpz transfer refused", peer=peer, qtype=q.qtype)
             yield self._refuse(q)
@@ -507,10 +514,11 @@ class RpzPrimary:
         self.transfer_log.append(entry)
         if kind != "UPTODATE":
             log.info("rpz transfer", **entry)
-        if sub is not None:
+        if sub is not None or key is not None:
             with self._pending_lock:
                 self._pending_transfers.append(
-                    (sub.id, serial, "IXFR" if kind == "UPTODATE" else kind, utcnow()))
+                    (sub.id if sub else None, key.org_id if key else None, peer, serial,
+                     "IXFR" if kind == "UPTODATE" else kind, utcnow()))
 
     # -- sockets -------------------------------------------------------------------------------
     async def _serve_tcp(self, reader: asyncio.StreamReader,

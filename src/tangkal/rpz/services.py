@@ -175,9 +175,22 @@ def zone_status(session: Session, settings: Settings) -> dict[str, Any]:
     }
 
 
-def record_transfers(session: Session, updates: list[tuple[str, int, str, datetime]]) -> None:
-    """What each subscriber last transferred (from the DNS server, batched)."""
-    for sub_id, serial, kind, at in updates:
+def record_transfers(session: Session,
+                     updates: list[tuple[str | None, str | None, str, int, str, datetime]]
+                     ) -> None:
+    """What each subscriber last transferred (from the DNS server, batched).
+
+    An update names the subscriber, or (for a signed transfer the server could not yet
+    match) the key's organisation and the peer address: then the organisation's subscriber
+    at that address, or its only subscriber, is meant.
+    """
+    for sub_id, org_id, peer, serial, kind, at in updates:
+        if sub_id is None and org_id is not None:
+            subs = session.scalars(select(Subscriber).where(Subscriber.org_id == org_id)).all()
+            match = [s for s in subs if s.notify_host == peer] or subs
+            sub_id = match[0].id if match else None
+        if sub_id is None:
+            continue
         session.execute(update(Subscriber).where(Subscriber.id == sub_id).values(
             last_serial=serial, last_transfer_kind=kind, last_transfer_at=at))
 

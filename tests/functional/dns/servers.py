@@ -1,0 +1,305 @@
+"""Real DNS software from Debian packages on loopback, for the RPZ functional tests and the
+benchmark: NSD (the authoritative "internet"), Unbound, BIND and PowerDNS Recursor.
+
+Each process gets its own temporary directory, pidfile and ports, runs in the foreground as
+a child of the test, and is killed on exit. Nothing here needs the network.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
+
+from tests.support import free_port
+
+AUTH_ZONE = "contoh-uji.net."
+AUTH_ANSWER = "192.0.2.20"  # every name under AUTH_ZONE (wildcard)
+LANDING_HOST = "landing.contoh-uji.net."
+LANDING_ADDRESS = "192.0.2.99"
+
+
+def binary(name: str) -> str | None:
+    return shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists()
+                                  else None)
+
+
+@dataclass
+class Process:
+    name: str
+    host: str
+    port: int
+    workdir: Path
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def query(self, name: str, rdtype: str = "A", timeout: float = 2) -> dns.message.Message:
+        q = dns.message.make_query(name, rdtype)
+        return dns.query.udp(q, self.host, port=self.port, timeout=timeout)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@contextmanager
+def _run(name: str, host: str, port: int, workdir: Path, argv: list[str], log_path: Path,
+         ready: str, **extra: str) -> Iterator[Process]:
+    """Start ``argv``; wait (bounded) until the server answers ``ready`` over UDP."""
+    out = open(workdir / f"{name}.out", "wb")  # noqa: SIM115 - closed in finally
+    proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=workdir)
+    p = Process(name, host, port, workdir, proc, log_path, dict(extra))
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n"
+                                   + (workdir / f"{name}.out").read_text(errors="replace")
+                                   + p.log())
+            try:
+                p.query(ready, "SOA" if ready == AUTH_ZONE else "A", timeout=0.5)
+                break
+            except (dns.exception.Timeout, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not answer within 30 s:\n" + p.log())
+            time.sleep(0.1)
+        yield p
+    finally:
+        p.stop()
+        out.close()
+
+
+def tempdir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"tangkal-{prefix}-"))
+
+
+@contextmanager
+def nsd(zones: dict[str, str], *, host: str = "127.0.0.1", port: int | None = None,
+        workdir: Path | None = None, ready: str | None = None) -> Iterator[Process]:
+    """NSD serving ``zones`` ({origin: zone file text}) on host:port."""
+    port = port or free_port()
+    own = workdir is None
+    d = workdir or tempdir("nsd")
+    zone_conf = ""
+    for origin, text in zones.items():
+        fname = origin.rstrip(".") + ".zone"
+        (d / fname).write_text(text)
+        zone_conf += f"zone:\n  name: {origin}\n  zonefile: {fname}\n"
+    conf = d / "nsd.conf"
+    conf.write_text(f"""server:
+  ip-address: {host}@{port}
+  port: {port}
+  username: ""
+  chroot: ""
+  zonesdir: "{d}"
+  database: ""
+  pidfile: "{d}/nsd.pid"
+  xfrdfile: "{d}/xfrd.state"
+  xfrdir: "{d}"
+  zonelistfile: "{d}/zone.list"
+  logfile: "{d}/nsd.log"
+  verbosity: 1
+  server-count: 1
+  tcp-count: 100
+  reuseport: no
+remote-control:
+  control-enable: no
+{zone_conf}""")
+    try:
+        with _run("nsd", host, port, d, [binary("nsd") or "nsd", "-d", "-c", str(conf)],
+                  d / "nsd.log", ready or next(iter(zones))) as p:
+            yield p
+    finally:
+        if own:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def auth_zone_text() -> str:
+    return f"""$ORIGIN {AUTH_ZONE}
+$TTL 5
+@ SOA ns hostmaster 1 60 60 3600 5
+@ NS ns
+ns A 127.0.0.1
+landing A {LANDING_ADDRESS}
+* A {AUTH_ANSWER}
+"""
+
+
+@contextmanager
+def unbound(*, host: str, rpz_zone: str, primary: tuple[str, int], auth: tuple[str, int],
+            port: int | None = None) -> Iterator[Process]:
+    """Unbound following the RPZ with ``rpz: primary:`` and ``allow-notify``, no TSIG."""
+    port = port or free_port()
+    d = tempdir("unbound")
+    conf = d / "unbound.conf"
+    conf.write_text(f"""server:
+  interface: {host}@{port}
+  port: {port}
+  outgoing-interface: {host}
+  do-ip6: no
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "{d}"
+  pidfile: "{d}/unbound.pid"
+  logfile: "{d}/unbound.log"
+  use-syslog: no
+  verbosity: 2
+  log-time-ascii: yes
+  do-not-query-localhost: no
+  module-config: "respip iterator"
+  access-control: 127.0.0.0/8 allow
+  qname-minimisation: no
+  cache-max-ttl: 5
+  cache-max-negative-ttl: 1
+  local-zone: "test." nodefault
+stub-zone:
+  name: "{AUTH_ZONE}"
+  stub-addr: {auth[0]}@{auth[1]}
+rpz:
+  name: "{rpz_zone}"
+  primary: {primary[0]}@{primary[1]}
+  allow-notify: {primary[0]}
+  zonefile: "{d}/rpz.zone"
+  rpz-log: yes
+  rpz-log-name: "tangkal"
+""")
+    try:
+        with _run("unbound", host, port, d, [binary("unbound") or "unbound", "-d", "-c",
+                                             str(conf)], d / "unbound.log",
+                  "ready." + AUTH_ZONE) as p:
+            yield p
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@contextmanager
+def bind(*, host: str, rpz_zone: str, primary: tuple[str, int], auth: tuple[str, int],
+         key_name: str, secret: str, port: int | None = None) -> Iterator[Process]:
+    """BIND with ``response-policy`` over a secondary zone transferred with TSIG.
+
+    BIND listens only on addresses configured on an interface, so ``host`` must be one
+    (127.0.0.1 on a plain loopback); ports keep instances apart.
+    """
+    port = port or free_port()
+    d = tempdir("bind")
+    zone = rpz_zone.rstrip(".")
+    conf = d / "named.conf"
+    conf.write_text(f"""options {{
+  directory "{d}";
+  pid-file "{d}/named.pid";
+  listen-on port {port} {{ {host}; }};
+  listen-on-v6 {{ none; }};
+  query-source address {host};
+  transfer-source {host};
+  notify-source {host};
+  recursion yes;
+  allow-query {{ any; }};
+  allow-recursion {{ any; }};
+  dnssec-validation no;
+  notify no;
+  max-cache-ttl 5;
+  max-ncache-ttl 1;
+  max-cache-size 64m;
+  # min-update-interval: BIND otherwise applies RPZ updates at most once a minute
+  response-policy {{ zone "{zone}" min-update-interval 0; }} qname-wait-recurse no;
+}};
+key "{key_name}" {{ algorithm hmac-sha256; secret "{secret}"; }};
+server {primary[0]} {{ keys {{ "{key_name}"; }}; }};
+controls {{ }};
+logging {{
+  channel main {{ file "{d}/named.log"; severity info; print-time yes; }};
+  category default {{ main; }};
+  category xfer-in {{ main; }};
+  category notify {{ main; }};
+  category rpz {{ main; }};
+}};
+zone "{zone}" {{
+  type secondary;
+  primaries port {primary[1]} {{ {primary[0]} key "{key_name}"; }};
+  file "{d}/rpz.db";
+  allow-notify {{ {primary[0]}; }};
+  request-ixfr yes;
+}};
+zone "{AUTH_ZONE.rstrip('.')}" {{
+  type forward;
+  forward only;
+  forwarders {{ {auth[0]} port {auth[1]}; }};
+}};
+""")
+    try:
+        with _run("bind", host, port, d, [binary("named") or "named", "-f", "-n", "1",
+                                          "-c", str(conf)], d / "named.log",
+                  "ready." + AUTH_ZONE) as p:
+            yield p
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@contextmanager
+def pdns_recursor(*, host: str, rpz_zone: str, primary: tuple[str, int],
+                  auth: tuple[str, int], key_name: str | None = None,
+                  secret: str | None = None, port: int | None = None) -> Iterator[Process]:
+    """PowerDNS Recursor (4.x Lua config) with ``rpzPrimary``; it polls the SOA every second
+    (it does not take NOTIFY for RPZ) and updates by IXFR."""
+    port = port or free_port()
+    d = tempdir("pdns")
+    tsig = (f', tsigname="{key_name}", tsigalgo="hmac-sha256", tsigsecret="{secret}"'
+            if key_name else "")
+    (d / "rpz.lua").write_text(
+        f'rpzPrimary("{primary[0]}:{primary[1]}", "{rpz_zone}", {{refresh=1, '
+        f'policyName="tangkal", localAddress="{host}"{tsig}}})\n')
+    conf = d / "recursor.conf"
+    conf.write_text(f"""local-address={host}
+local-port={port}
+socket-dir={d}
+daemon=no
+write-pid=no
+lua-config-file={d}/rpz.lua
+forward-zones={AUTH_ZONE.rstrip('.')}={auth[0]}:{auth[1]}
+dont-query=
+query-local-address={host}
+max-cache-ttl=5
+max-negative-ttl=1
+# the packet cache would keep serving answers from before an RPZ update until they expire
+disable-packetcache=yes
+loglevel=6
+disable-syslog=yes
+dnssec=off
+threads=1
+""")
+    try:
+        with _run("pdns_recursor", host, port, d, [binary("pdns_recursor") or "pdns_recursor",
+                                                  f"--config-dir={d}"],
+                  d / "pdns_recursor.out", "ready." + AUTH_ZONE) as p:
+            yield p
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def answer_of(msg: dns.message.Message) -> tuple[str, list[str]]:
+    """(rcode, [rdata texts]) of a response, for assertions."""
+    return dns.rcode.to_text(msg.rcode()), [rd.to_text() for rr in msg.answer for rd in rr]
