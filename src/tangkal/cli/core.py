@@ -9,7 +9,7 @@ from rich.console import Console
 
 from tangkal.accounts import services as accounts
 from tangkal.accounts.principal import SYSTEM
-from tangkal.cli.common import database, friendly, unit_of_work
+from tangkal.cli.common import database, fail, friendly, unit_of_work
 from tangkal.settings import get_settings
 
 out = Console()
@@ -139,8 +139,11 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8080, "--port"),
     dns_port: int = typer.Option(5353, "--dns-port", help="RPZ primary (TCP and UDP); 0 = off"),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=64,
+        help="HTTP worker processes (PostgreSQL); background services run in exactly one."),
 ) -> None:
-    """API, web console, RPZ primary and scheduler in one process."""
+    """API, web console, RPZ primary and scheduler in one process (or N HTTP workers)."""
     import uvicorn
 
     from tangkal.api.app import create_app
@@ -149,9 +152,30 @@ def serve(
     configure_logging()
     db = database()
     settings = get_settings()
-    app = create_app(db, settings, dns_port=dns_port or None, dns_host=host)
+    if workers > 1 and db.is_sqlite:
+        fail("--workers needs PostgreSQL: SQLite has a single writer; use one process.")
     typer.echo(f"tangkal on http://{host}:{port}  (RPZ {settings.rpz_zone} on {host}:{dns_port})")
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level, access_log=False)
+    if workers == 1:
+        app = create_app(db, settings, dns_port=dns_port or None, dns_host=host)
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level, access_log=False)
+        return
+    import os
+    import tempfile
+
+    from tangkal.api import asgi
+
+    # Each worker builds its own app from the environment; the lock file elects the one
+    # that runs the background services (see tangkal.api.asgi).
+    fd, lock = tempfile.mkstemp(prefix="tangkal-primary-", suffix=".lock")
+    os.close(fd)
+    os.environ.update({asgi.ENV_PRIMARY_LOCK: lock, asgi.ENV_DNS_PORT: str(dns_port or 0),
+                       asgi.ENV_DNS_HOST: host})
+    db.dispose()  # no connections inherited by the workers
+    try:
+        uvicorn.run("tangkal.api.asgi:create", factory=True, workers=workers, host=host,
+                    port=port, log_level=settings.log_level, access_log=False)
+    finally:
+        os.unlink(lock)
 
 
 def demo() -> None:
