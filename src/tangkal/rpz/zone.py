@@ -144,6 +144,12 @@ def decode_chunk(blob: bytes, encoder: Encoder) -> list[tuple[str, bytes]]:
     return out
 
 
+def decode_chunk_entries(chunks: Iterable[Chunk], encoder: Encoder
+                         ) -> Iterator[tuple[str, bytes]]:
+    for chunk in chunks:
+        yield from decode_chunk(chunk.blob, encoder)
+
+
 def entry_action(entry: bytes, encoder: Encoder) -> RpzAction:
     pos = 0
     while entry[pos] != 0xC0:
@@ -211,26 +217,42 @@ class ZoneStore:
     @classmethod
     def build(cls, config: ZoneConfig, entries: Iterable[tuple[str, RpzAction]], *,
               serial: int, seq: int) -> ZoneStore:
-        """Build from (name, action) pairs; sorted input streams in one pass, otherwise the
-        encoded entries are sorted first."""
+        """Build from (name, action) pairs.
+
+        Sorted input (the database's primary key order) streams straight into chunks, so a
+        build never holds more than the finished zone plus one chunk; unsorted input is
+        sorted first (and the last of duplicate names wins).
+        """
         store = cls(config)
         enc = store.encoder.entry
-        encoded: list[tuple[str, bytes]] = []
-        last = ""
-        ordered = True
-        for name, action in entries:
-            if name <= last:
-                ordered = False
+        chunks: list[Chunk] = []
+        parts: list[bytes] = []
+        size = 0
+        first = last = ""
+        rest: list[tuple[str, RpzAction]] = []
+        it = iter(entries)
+        for name, action in it:
+            if name <= last:  # out of order: finish on the slow path
+                rest = [(name, action), *it]
+                break
+            if not parts:
+                first = name
+            data = enc(name, action)
+            parts.append(data)
+            size += len(data)
             last = name
-            encoded.append((name, enc(name, action)))
-        if not ordered:
-            encoded.sort()
-            # Duplicates would be two triggers for one name: keep the last one given.
-            deduped: dict[str, bytes] = dict(encoded)
-            encoded = sorted(deduped.items())
-        chunks = _cut(encoded)
+            if size >= TARGET_CHUNK_BYTES:
+                chunks.append(Chunk(first, b"".join(parts), len(parts)))
+                parts, size = [], 0
+        if parts:
+            chunks.append(Chunk(first, b"".join(parts), len(parts)))
+        if rest:
+            merged = dict(decode_chunk_entries(chunks, store.encoder))
+            merged.update((n, enc(n, a)) for n, a in rest)
+            chunks = _cut(sorted(merged.items()))
         store.view = ZoneView(serial, seq, [c.first for c in chunks], chunks,
-                              names=len(encoded), wire_bytes=sum(len(c.blob) for c in chunks))
+                              names=sum(c.names for c in chunks),
+                              wire_bytes=sum(len(c.blob) for c in chunks))
         return store
 
     # -- changing ---------------------------------------------------------------------------
