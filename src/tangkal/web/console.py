@@ -17,7 +17,8 @@ from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import UnitOfWork
 from tangkal.audit.services import events_for
 from tangkal.delivery.services import delivery_log
-from tangkal.errors import Forbidden, InvalidInput, NotFound, TangkalError, TooLarge
+from tangkal.errors import Forbidden, InvalidInput, NotFound, TooLarge
+from tangkal.hashing import services as hashing
 from tangkal.orders import services as orders
 from tangkal.orders.models import OPEN_STATUSES, OrderStatus
 from tangkal.settings import get_settings
@@ -196,6 +197,10 @@ def order_detail(order_id: str, page: ConsolePage, session: UnitOfWork) -> Respo
         "can_withdraw": is_regulator and p.role is Role.OFFICIAL
         and order.status not in (OrderStatus.COMPLIED, OrderStatus.WITHDRAWN),
         "actions": forms.ACTIONS, "visibility": forms.VISIBILITY, "automated": forms.AUTOMATED,
+        # the regulator's own banks, for "put evidence into bank" (owners alone add content)
+        "evidence_banks": [b.name for b in hashing.visible_banks(session, p)
+                           if b.owner_org_id == p.org_id]
+        if is_regulator and p.role in (Role.ANALYST, Role.OFFICIAL) and order.evidence else [],
     }
     return page.render("order_detail.html", ctx)
 
@@ -285,62 +290,22 @@ def evidence_file(order_id: str, evidence_id: str, page: ConsolePage,
     raise NotFound("No such evidence file on this order.")
 
 
-# ------------------------------------------------------------------ blocks (officials)
-
-
-@router.get("/blocks")
-def blocks_pending(page: ConsolePage, session: UnitOfWork) -> Response:
-    """Blocks waiting for an official, each with its proportionality assessment."""
-    from tangkal.blocklist import services as blocklist
-
-    p = page.principal
-    assert p is not None
-    p.require_kind(OrgKind.REGULATOR)
-    entries = blocklist.list_blocks(session, p, status="pending_approval", limit=200)
-    return page.render("blocks_pending.html", {
-        "entries": [blocklist.to_dict(e) for e in entries],
-        "can_decide": p.role is Role.OFFICIAL,
-    })
-
-
-@router.post("/blocks/{block_id}/approve")
-def block_approve(block_id: str, page: ConsolePage, session: UnitOfWork,
-                  csrf_token: str = Form("")) -> Response:
-    from tangkal.blocklist import services as blocklist
-
-    page.check_csrf(csrf_token)
-    assert page.principal is not None
-    entry = blocklist.approve(session, page.principal, block_id)
-    page.flash(page._("Approved: %(name)s is now %(status)s.", name=entry.domain,
-                      status=entry.status.value))
-    return page.redirect("/console/blocks")
-
-
-@router.post("/blocks/{block_id}/reject")
-def block_reject(block_id: str, page: ConsolePage, session: UnitOfWork,
-                 reason: str = Form("", max_length=5000),
-                 csrf_token: str = Form("")) -> Response:
-    from tangkal.blocklist import services as blocklist
-
-    page.check_csrf(csrf_token)
-    assert page.principal is not None
-    entry = blocklist.reject(session, page.principal, block_id, reason)
-    page.flash(page._("Rejected the block on %(name)s.", name=entry.domain))
-    return page.redirect("/console/blocks")
-
-
 # ------------------------------------------------------------------ RPZ (ISPs)
 
 
 @router.get("/rpz")
 def rpz(page: ConsolePage, session: UnitOfWork) -> Response:
-    """The zone's serial and size, and the caller's own resolvers with their lag."""
+    """The zone's serial and size and, for an ISP, its own resolvers with their lag (the
+    regulator's officials see every subscriber), read through the RPZ service."""
+    from tangkal.rpz import services as rpz_services
+
     p = page.principal
     assert p is not None
-    if p.org_kind is OrgKind.PLATFORM:
-        raise Forbidden("The RPZ page is for ISPs and the regulator.")
-    try:
-        status = queries.rpz_status(session, p, page.settings.rpz_zone)
-    except (ImportError, TangkalError) as exc:  # the RPZ package is not installed here
-        raise NotFound(f"The RPZ status is not available: {exc}") from None
-    return page.render("rpz_status.html", {"s": status})
+    p.require_kind(OrgKind.REGULATOR, OrgKind.ISP)
+    p.require(Role.ISP, Role.OFFICIAL, Role.AUDITOR, Role.ADMIN, Role.ANALYST)
+    zone = rpz_services.zone_status(session, page.settings)
+    sees_subscribers = p.org_kind is OrgKind.ISP or p.role in (Role.OFFICIAL, Role.AUDITOR,
+                                                               Role.ADMIN)
+    subs = rpz_services.subscriber_status(session, p) if sees_subscribers else []
+    return page.render("rpz_status.html", {
+        "s": zone, "subscribers": subs, "sees_subscribers": sees_subscribers})

@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 
+from tangkal.blocklist.services import BlockRequest
 from tangkal.errors import InvalidInput
-from tangkal.locators import parse_locator
+from tangkal.locators import Domain, parse_locator
 from tangkal.orders.schemas import EvidenceIn, OrderIn, ResponseIn, StatementOfReasons
+from tangkal.web.display import parse_wib
 
 MAX_LINES = 500
 
@@ -125,3 +127,67 @@ def response_in(action: str, facts: str, visibility: list[str], automated_detect
     })
     return ResponseIn.model_validate({"action": action, "statement": sor,
                                       "reason": reason.strip()[:20000] or None})
+
+
+BLOCK_ACTIONS = ("nxdomain", "nodata", "landing", "passthru")
+
+
+@dataclass
+class BlockForm:
+    """The new-block form as submitted; every problem is kept next to its field.
+
+    ``assessed`` is the name whose proportionality assessment the analyst last saw (the
+    assessment panel carries it as a hidden field): a block is only created for the name
+    that was assessed, so nobody files a whole-service block without having seen it.
+    """
+
+    domain: str = ""
+    action: str = "nxdomain"
+    legal_basis: str = ""
+    reason: str = ""
+    category: str = ""
+    order_id: str = ""
+    expires_at: str = ""
+    assessed: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def seen_assessment(self) -> bool:
+        return bool(self.domain.strip()) and self.assessed.strip() == self.domain.strip()
+
+    def build(self, categories: set[str]) -> BlockRequest | None:
+        """The checked request, or None with ``errors`` filled in."""
+        if not self.domain.strip():
+            self.errors["domain"] = N_("Give the domain name to block, e.g. example.com.")
+        else:
+            try:
+                Domain.parse(self.domain.strip())
+            except InvalidInput as exc:
+                self.errors["domain"] = exc.message
+        if self.action not in BLOCK_ACTIONS:
+            self.errors["action"] = N_("Choose what resolvers should answer.")
+        if self.category and self.category not in categories:
+            self.errors["category"] = N_("Choose a category from the SOP.")
+        if not self.legal_basis.strip():
+            self.errors["legal_basis"] = N_("Give the legal basis; it is shown to the public.")
+        if not self.reason.strip():
+            self.errors["reason"] = N_("Say why the name is blocked; it is kept in the record.")
+        expires = None
+        try:
+            expires = parse_wib(self.expires_at, "expires_at")
+        except InvalidInput as exc:
+            self.errors["expires_at"] = exc.message
+        if self.errors:
+            return None
+        try:
+            return BlockRequest.build(
+                domain=self.domain.strip(), action=self.action, legal_basis=self.legal_basis,
+                reason=self.reason, category=self.category or None,
+                order_id=self.order_id or None, expires_at=expires)
+        except InvalidInput as exc:
+            self.errors[exc.field or "form"] = exc.message
+            return None

@@ -7,13 +7,15 @@ the services scope theirs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tangkal.accounts.models import Organization, OrgKind, User
 from tangkal.accounts.principal import Principal
+from tangkal.blocklist.models import Appeal, BlockEntry
+from tangkal.blocklist.services import parse_status
+from tangkal.errors import NotFound
 
 
 def signed_in_person(session: Session, user_id: str,
@@ -55,52 +57,68 @@ def org_names(session: Session, ids: set[str]) -> dict[str, str]:
     return {i: n for i, n in rows}
 
 
+# ------------------------------------------------------------------ blocks (regulator only)
+
+
+def search_blocks(session: Session, principal: Principal, text: str, *,
+                  status: str | None = None, limit: int = 50,
+                  offset: int = 0) -> list[BlockEntry]:
+    """Entries whose name contains a fragment ("telegram"), for the regulator's list; the
+    service's own search takes whole names only."""
+    principal.require_kind(OrgKind.REGULATOR)
+    fragment = text.strip().lower()
+    q = select(BlockEntry).where(BlockEntry.domain.contains(fragment, autoescape=True))
+    if status:
+        q = q.where(BlockEntry.status == parse_status(status))
+    q = q.order_by(BlockEntry.requested_at.desc(), BlockEntry.id).limit(limit).offset(offset)
+    return list(session.scalars(q))
+
+
+def block_counts(session: Session, principal: Principal) -> dict[str, int]:
+    """Entries per status, for the filter chips of the regulator's list."""
+    principal.require_kind(OrgKind.REGULATOR)
+    rows = session.execute(select(BlockEntry.status, func.count())
+                           .group_by(BlockEntry.status)).all()
+    return {s.value: int(n) for s, n in rows}
+
+
 @dataclass(frozen=True, slots=True)
-class SubscriberStatus:
+class BlockSummary:
     id: str
-    notify: str
-    allow_ips: tuple[str, ...]
-    last_serial: int | None
-    behind: int | None  # change sets behind the current serial (None: never transferred)
-    last_transfer_at: datetime | None
-    last_transfer_kind: str | None
-    last_notify_ack_serial: int | None
+    domain: str
+    status: str
+    action: str
 
 
-@dataclass(frozen=True, slots=True)
-class RpzStatus:
-    zone: str
-    serial: int | None
-    names: int
-    last_change_at: datetime | None
-    subscribers: tuple[SubscriberStatus, ...]
+def block_summaries(session: Session, ids: set[str]) -> dict[str, BlockSummary]:
+    """The entries appeals point at, for the appeals table (regulator pages only)."""
+    if not ids:
+        return {}
+    rows = session.execute(select(BlockEntry.id, BlockEntry.domain, BlockEntry.status,
+                                  BlockEntry.action).where(BlockEntry.id.in_(list(ids)))).all()
+    return {i: BlockSummary(i, d, s.value, a.value) for i, d, s, a in rows}
 
 
-def rpz_status(session: Session, principal: Principal, zone: str) -> RpzStatus:
-    """The zone as it stands and, for an ISP, its own resolvers' lag; nobody else's."""
-    from tangkal.rpz.journal import current_serial
-    from tangkal.rpz.models import RpzChangeSet, RpzEntry, Subscriber
-    from tangkal.rpz.values import serial_distance
+def appeals_for_block(session: Session, block_id: str) -> list[Appeal]:
+    """Appeals against one entry, shown on its page (regulator pages only)."""
+    return list(session.scalars(select(Appeal).where(Appeal.block_id == block_id)
+                                .order_by(Appeal.created_at.desc()).limit(100)))
 
-    serial = current_serial(session)
-    names = int(session.scalar(select(func.count()).select_from(RpzEntry)) or 0)
-    last_change = session.scalar(select(func.max(RpzChangeSet.committed_at)))
-    subs: list[SubscriberStatus] = []
-    q = select(Subscriber).order_by(Subscriber.created_at)
-    if principal.org_kind is not OrgKind.REGULATOR:
-        q = q.where(Subscriber.org_id == principal.org_id)
-    for s in session.scalars(q):
-        behind = None
-        if s.last_serial is not None:
-            try:
-                behind = serial_distance(s.last_serial, serial)
-            except Exception:
-                behind = None
-        subs.append(SubscriberStatus(
-            id=s.id, notify=f"{s.notify_host}:{s.notify_port}",
-            allow_ips=tuple(str(a) for a in (s.allow_ips or [])), last_serial=s.last_serial,
-            behind=behind, last_transfer_at=s.last_transfer_at,
-            last_transfer_kind=s.last_transfer_kind,
-            last_notify_ack_serial=s.last_notify_ack_serial))
-    return RpzStatus(zone=zone, serial=serial, names=names, last_change_at=last_change,
-                     subscribers=tuple(subs))
+
+# ------------------------------------------------------------------ orders named by matches
+
+
+def visible_order_refs(session: Session, principal: Principal,
+                       ids: set[str], limit: int = 50) -> dict[str, str]:
+    """References of those orders the caller may open (through the orders service, which
+    scopes by organisation); the others are shown without a link."""
+    from tangkal.orders.services import get_order
+
+    out: dict[str, str] = {}
+    for oid in sorted(ids)[:limit]:
+        try:
+            out[oid] = get_order(session, principal, oid).reference
+        except NotFound:
+            continue
+    return out
+

@@ -17,12 +17,14 @@ from tangkal.accounts.services import authenticate_password
 from tangkal.api.deps import UnitOfWork
 from tangkal.blocklist.routes import RateLimiter
 from tangkal.errors import NotFound, Unauthenticated
-from tangkal.web import console, public
+from tangkal.web import banks, blocks, console, public
 from tangkal.web.deps import HtmlRoute, PublicPage
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 router.include_router(public.router)
 router.include_router(console.router)
+router.include_router(blocks.router)
+router.include_router(banks.router)
 
 STATIC_DIR = Path(__file__).parent / "static"
 _TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from tangkal.web.display import nav_items
 from tangkal.web.i18n import LANGUAGES, Formatter, as_datetime, translations
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -43,7 +44,7 @@ def environment(lang: str) -> Environment:
     )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     fmt = Formatter(lang)
-    env.globals.update(lang=lang, fmt=fmt, languages=LANGUAGES, query=_query)
+    env.globals.update(lang=lang, fmt=fmt, languages=LANGUAGES, query=_query, nav_items=nav_items)
     env.filters.update(
         dt=fmt.when,
         dts=lambda v: fmt.when(v, seconds=True),

@@ -1,0 +1,398 @@
+"""Hash banks and matching in the console, for the regulator and platform moderators.
+
+Everything goes through ``tangkal.hashing.services`` and ``tangkal.hashing.exchange``: a bank
+another platform keeps private answers 404 here exactly as it does on the API, only the owner
+changes a bank, and matching sees only shared banks and the caller's own. The export link
+streams the same file as ``/api/v1/banks/{name}/export`` but with the console session, since
+a browser cannot send the API's Bearer token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import Response, StreamingResponse
+
+from tangkal.accounts.models import OrgKind
+from tangkal.api.deps import UnitOfWork
+from tangkal.errors import Conflict, InvalidInput, TooLarge
+from tangkal.hashing import exchange
+from tangkal.hashing import services as banks
+from tangkal.hashing.matcher import BankIndexes, indexes_for
+from tangkal.hashing.models import Bank
+from tangkal.web import queries
+from tangkal.web.deps import ConsolePage, HtmlRoute, Page
+from tangkal.web.display import closeness, short_signal
+
+router = APIRouter(prefix="/console", route_class=HtmlRoute, include_in_schema=False)
+
+PAGE_SIZE = 100
+MAX_TEXT = 100_000
+_MEDIA = {"te": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8",
+          "tat": "application/json"}
+
+
+def _indexes(page: Page) -> BankIndexes:
+    app = page.request.app
+    return indexes_for(app.state.db, page.settings.data_dir)
+
+
+def _users(page: Page) -> None:
+    """Banks are for the regulator and the platforms; ISPs only receive the RPZ."""
+    p = page.principal
+    assert p is not None
+    p.require_kind(OrgKind.REGULATOR, OrgKind.PLATFORM)
+    p.require(*banks.READ_ROLES)
+
+
+async def _read(upload: UploadFile | None, limit: int) -> bytes:
+    if upload is None or not upload.filename:
+        raise InvalidInput("Choose a file to upload.", field="file")
+    content = await upload.read(limit + 1)
+    if len(content) > limit:
+        raise TooLarge(f"The file is larger than the limit of {limit:,} bytes.", field="file")
+    if not content:
+        raise InvalidInput("The file is empty.", field="file")
+    return content
+
+
+def _bank_row(bank: Bank, counts: dict[str, int], owners: dict[str, str],
+              org_id: str) -> dict[str, Any]:
+    d = banks.bank_dict(bank, counts)
+    d["owner"] = owners.get(bank.owner_org_id, "?")
+    d["own"] = bank.owner_org_id == org_id
+    d["total"] = sum(counts.values())
+    return d
+
+
+# ------------------------------------------------------------------ list and create
+
+
+def _list_page(page: Page, session: UnitOfWork, *, form: dict[str, Any] | None = None,
+               error: str | None = None, status: int = 200) -> Response:
+    p = page.principal
+    assert p is not None
+    visible = banks.visible_banks(session, p)
+    counts = banks.bank_stats(session, [b.id for b in visible])
+    owners = queries.org_names(session, {b.owner_org_id for b in visible})
+    return page.render("banks_list.html", {
+        "banks": [_bank_row(b, counts.get(b.id, {}), owners, p.org_id) for b in visible],
+        "can_create": p.role in banks.WRITE_ROLES,
+        "form": form or {"name": "", "description": "", "kind": "own", "source": "",
+                         "shared": p.org_kind is OrgKind.REGULATOR, "allowlist": False,
+                         "pdq_threshold": "31", "text_threshold": "20"},
+        "error": error,
+    }, status=status)
+
+
+@router.get("/banks")
+def bank_list(page: ConsolePage, session: UnitOfWork) -> Response:
+    _users(page)
+    return _list_page(page, session)
+
+
+def _int(value: str, field: str, what: str) -> int | None:
+    v = value.strip()
+    if not v:
+        return None
+    try:
+        return int(v)
+    except ValueError:
+        raise InvalidInput(f"The {what} is a whole number, e.g. 31.", field=field) from None
+
+
+@router.post("/banks")
+def bank_create(page: ConsolePage, session: UnitOfWork,
+                name: str = Form("", max_length=100),
+                description: str = Form("", max_length=5000),
+                kind: str = Form("own", max_length=20),
+                source: str = Form("", max_length=200),
+                shared: str = Form(""), allowlist: str = Form(""),
+                pdq_threshold: str = Form("", max_length=10),
+                text_threshold: str = Form("", max_length=10),
+                csrf_token: str = Form("")) -> Response:
+    page.check_csrf(csrf_token)
+    _users(page)
+    p = page.principal
+    assert p is not None
+    form: dict[str, Any] = {
+        "name": name.strip(), "description": description.strip(), "kind": kind,
+        "source": source.strip(), "shared": shared == "on", "allowlist": allowlist == "on",
+        "pdq_threshold": pdq_threshold, "text_threshold": text_threshold}
+    try:
+        with session.begin_nested():
+            bank = banks.create_bank(
+                session, p, name.strip(), description=description.strip() or None,
+                kind=kind, source=source.strip() or None, shared=shared == "on",
+                allowlist=allowlist == "on",
+                pdq_threshold=_int(pdq_threshold, "pdq_threshold", "PDQ threshold"),
+                text_threshold=_int(text_threshold, "text_threshold", "text threshold"))
+    except (InvalidInput, Conflict) as exc:
+        return _list_page(page, session, form=form, error=exc.message, status=exc.status_code)
+    page.flash(page._("The bank %(name)s was created.", name=bank.name))
+    return page.redirect(f"/console/banks/{bank.name}")
+
+
+# ------------------------------------------------------------------ one bank
+
+
+def _bank_page(page: Page, session: UnitOfWork, name: str, *, after: int = 0,
+               added: dict[str, Any] | None = None, error: str | None = None,
+               error_field: str | None = None, status: int = 200) -> Response:
+    p = page.principal
+    assert p is not None
+    bank = banks.get_bank(session, p, name)  # 404 for another platform's private bank
+    counts = banks.bank_stats(session, [bank.id]).get(bank.id, {})
+    owners = queries.org_names(session, {bank.owner_org_id})
+    rows = banks.list_content(session, p, bank.name, after=after, limit=PAGE_SIZE + 1)
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return page.render("bank_detail.html", {
+        "b": _bank_row(bank, counts, owners, p.org_id),
+        "content": [{**banks.content_dict(c), "short": short_signal(c.signal)} for c in rows],
+        "after": after, "next_after": rows[-1].id if more and rows else None,
+        "can_write": bank.owner_org_id == p.org_id and p.role in banks.WRITE_ROLES,
+        "formats": exchange.FORMATS, "added": added, "error": error,
+        "error_field": error_field,
+    }, status=status)
+
+
+@router.get("/banks/{name}")
+def bank_detail(name: str, page: ConsolePage, session: UnitOfWork,
+                after: int = Query(0, ge=0)) -> Response:
+    _users(page)
+    return _bank_page(page, session, name, after=after)
+
+
+@router.post("/banks/{name}/settings")
+def bank_settings(name: str, page: ConsolePage, session: UnitOfWork,
+                  enabled: str = Form(""), allowlist: str = Form(""), shared: str = Form(""),
+                  pdq_threshold: str = Form("", max_length=10),
+                  text_threshold: str = Form("", max_length=10),
+                  description: str = Form("", max_length=5000),
+                  csrf_token: str = Form("")) -> Response:
+    """The owner's switches: enabled, shared, allow-list, thresholds."""
+    page.check_csrf(csrf_token)
+    _users(page)
+    assert page.principal is not None
+    try:
+        with session.begin_nested():
+            bank = banks.update_bank(
+                session, page.principal, name, enabled=enabled == "on",
+                allowlist=allowlist == "on", shared=shared == "on",
+                description=description.strip(),
+                pdq_threshold=_int(pdq_threshold, "pdq_threshold", "PDQ threshold"),
+                text_threshold=_int(text_threshold, "text_threshold", "text threshold"))
+    except InvalidInput as exc:
+        return _bank_page(page, session, name, error=exc.message, error_field="settings",
+                          status=exc.status_code)
+    page.flash(page._("The settings of %(name)s were saved.", name=bank.name))
+    return page.redirect(f"/console/banks/{bank.name}")
+
+
+@router.post("/banks/{name}/enabled")
+def bank_enabled(name: str, page: ConsolePage, session: UnitOfWork,
+                 enabled: str = Form(""), csrf_token: str = Form("")) -> Response:
+    """The one-click switch on the list: a disabled bank is kept but not matched."""
+    page.check_csrf(csrf_token)
+    _users(page)
+    assert page.principal is not None
+    bank = banks.update_bank(session, page.principal, name, enabled=enabled == "on")
+    page.flash(page._("%(name)s is now enabled.", name=bank.name) if bank.enabled
+               else page._("%(name)s is now disabled; it is not matched.", name=bank.name))
+    return page.redirect("/console/banks")
+
+
+@router.post("/banks/{name}/content/{content_id}/remove")
+def bank_remove(name: str, content_id: int, page: ConsolePage, session: UnitOfWork,
+                csrf_token: str = Form("")) -> Response:
+    page.check_csrf(csrf_token)
+    _users(page)
+    assert page.principal is not None
+    banks.remove_content(session, page.principal, name, content_id)
+    page.flash(page._("Item %(id)s was removed from the bank.", id=content_id))
+    return page.redirect(f"/console/banks/{name.strip().lower()}")
+
+
+@router.post("/banks/{name}/upload")
+async def bank_upload(name: str, page: ConsolePage, session: UnitOfWork,
+                      file: UploadFile | None = File(None),
+                      label: str = Form("", max_length=300), text: str = Form(""),
+                      csrf_token: str = Form("")) -> Response:
+    """Hash a file into the bank, and show what was hashed and why a type was not."""
+    page.check_csrf(csrf_token)
+    _users(page)
+    assert page.principal is not None
+    try:
+        content = await _read(file, page.settings.max_upload_bytes)
+        with session.begin_nested():
+            result = banks.add_file(session, page.principal, name, content,
+                                    label=label.strip() or None,
+                                    filename=file.filename if file else None,
+                                    text=text == "on")
+    except InvalidInput as exc:
+        return _bank_page(page, session, name, error=exc.message, error_field="upload",
+                          status=exc.status_code)
+    added = {"filename": file.filename if file else "",
+             "signals": [{"signal_type": c.signal_type, "signal": c.signal}
+                         for c in result.added],
+             "duplicates": result.duplicates,
+             "not_hashed": [{"signal_type": r.signal_type, "reason": r.reason}
+                            for r in result.not_hashed]}
+    return _bank_page(page, session, name, added=added, status=201 if result.added else 200)
+
+
+@router.post("/banks/{name}/import")
+async def bank_import(name: str, page: ConsolePage, session: UnitOfWork,
+                      file: UploadFile | None = File(None),
+                      format: str = Form("te", max_length=10),
+                      csrf_token: str = Form("")) -> Response:
+    """Bulk import: a file with one bad row is refused whole, and every bad row is named."""
+    page.check_csrf(csrf_token)
+    _users(page)
+    assert page.principal is not None
+    try:
+        content = await _read(file, page.settings.max_upload_bytes)
+        with session.begin_nested():
+            r = exchange.import_into(session, page.principal, name, content, format)
+    except InvalidInput as exc:
+        return _bank_page(page, session, name, error=exc.message, error_field="import",
+                          status=exc.status_code)
+    page.flash(page._("Imported: %(added)s added, %(dup)s already there, %(removed)s removed.",
+                      added=page.fmt.number(r.added), dup=page.fmt.number(r.duplicates),
+                      removed=page.fmt.number(r.removed)))
+    return page.redirect(f"/console/banks/{name.strip().lower()}")
+
+
+@router.get("/banks/{name}/export")
+def bank_export(name: str, page: ConsolePage, session: UnitOfWork,
+                format: str = Query("te", max_length=10)) -> Response:
+    """The API's export, with the console session instead of a Bearer token."""
+    _users(page)
+    assert page.principal is not None
+    if format not in exchange.FORMATS:
+        raise InvalidInput(f"Unknown format {format!r}; use one of: "
+                           f"{', '.join(exchange.FORMATS)}.", field="format")
+    # Read inside the unit of work (the session closes when the route returns); the first
+    # chunk raises NotFound before any byte is sent for a bank the caller cannot see.
+    chunks = list(exchange.export(session, page.principal, name, format))
+    safe = "".join(ch for ch in name.strip().lower() if ch.isalnum() or ch in "._-")
+    return StreamingResponse(iter(chunks), media_type=_MEDIA[format], headers={
+        "Content-Disposition": f'attachment; filename="{safe}.{format}"',
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+# ------------------------------------------------------------------ matching
+
+
+def _match_page(page: Page, *, result: dict[str, Any] | None = None,
+                error: str | None = None, message: str = "", status: int = 200) -> Response:
+    return page.render("match.html", {"result": result, "error": error, "message": message},
+                       status=status)
+
+
+@router.get("/match")
+def match_form(page: ConsolePage) -> Response:
+    _users(page)
+    return _match_page(page)
+
+
+def _present(page: Page, session: UnitOfWork, matches: list[dict[str, Any]],
+             queries_: list[banks.Query], not_hashed: list[dict[str, Any]],
+             source: str) -> dict[str, Any]:
+    p = page.principal
+    assert p is not None
+    refs = queries.visible_order_refs(session, p, {m["order_id"] for m in matches
+                                                   if m.get("order_id")})
+    owners = queries.org_names(session, {m["provenance"]["owner_org_id"] for m in matches})
+    rows = []
+    for m in matches:
+        c = closeness(m["signal_type"], m["distance"])
+        rows.append({**m, "closeness": c, "order_ref": refs.get(m["order_id"] or ""),
+                     "owner": owners.get(m["provenance"]["owner_org_id"], "?"),
+                     "short": short_signal(m["signal"])})
+    return {"source": source, "matches": rows,
+            "signals": [{"signal_type": q.signal_type, "signal": q.signal,
+                         "short": short_signal(q.signal)} for q in queries_],
+            "not_hashed": not_hashed,
+            "active": [r for r in rows if not r["suppressed_by_allowlist"]]}
+
+
+@router.post("/match")
+async def match_submit(page: ConsolePage, session: UnitOfWork,
+                       file: UploadFile | None = File(None),
+                       message: str = Form("", max_length=MAX_TEXT),
+                       text: str = Form(""),
+                       csrf_token: str = Form("")) -> Response:
+    """Hash the upload (or the pasted message) and show every match in the visible banks."""
+    page.check_csrf(csrf_token)
+    _users(page)
+    p = page.principal
+    assert p is not None
+    try:
+        if file is not None and file.filename:
+            content = await _read(file, page.settings.max_upload_bytes)
+            results = banks.hash_content(content, text=text == "on")
+            source = file.filename
+        elif message.strip():
+            results = banks.hash_content(message.encode(), text=True, files=False)
+            source = ""
+        else:
+            raise InvalidInput("Choose a file, or paste a message, to match.", field="file")
+    except InvalidInput as exc:
+        return _match_page(page, error=exc.message, message=message,
+                           status=exc.status_code)
+    queries_ = [banks.Query(r.signal_type, r.signal) for r in results if r.signal]
+    not_hashed = [{"signal_type": r.signal_type, "reason": r.reason}
+                  for r in results if r.signal is None]
+    found = banks.match(session, p, _indexes(page), queries_) if queries_ else []
+    banks.note_order_matches(session, p, found)
+    return _match_page(page, message=message,
+                       result=_present(page, session, found, queries_, not_hashed, source))
+
+
+@router.post("/match/feedback")
+def match_feedback(page: ConsolePage, session: UnitOfWork,
+                   content_id: int = Form(..., ge=1),
+                   verdict: str = Form("", max_length=20),
+                   query_signal: str = Form("", max_length=1024),
+                   csrf_token: str = Form("")) -> Response:
+    """Confirmed / false positive on one match; htmx swaps the buttons for the answer."""
+    page.check_csrf(csrf_token)
+    _users(page)
+    assert page.principal is not None
+    fb = banks.give_feedback(session, page.principal, content_id, verdict,
+                             query_signal=query_signal or None)
+    if page.request.headers.get("hx-request") == "true":
+        return page.render("match_feedback.html", {"verdict": fb.verdict})
+    page.flash(page._("Thank you: your feedback was recorded."))
+    return page.redirect("/console/match")
+
+
+# ------------------------------------------------------------------ order evidence
+
+
+@router.post("/orders/{order_id}/evidence/{evidence_id}/bank")
+def evidence_to_bank(order_id: str, evidence_id: str, page: ConsolePage, session: UnitOfWork,
+                     bank: str = Form("", max_length=100),
+                     csrf_token: str = Form("")) -> Response:
+    """Put one evidence file of an order into one of the regulator's banks; orders whose
+    banked content matches it become related orders."""
+    page.check_csrf(csrf_token)
+    assert page.principal is not None
+    if not bank.strip():
+        raise InvalidInput("Choose the bank to put the evidence into.", field="bank")
+    out = banks.bank_order_evidence(session, page.principal, _indexes(page), order_id,
+                                    evidence_id, bank)
+    reasons = "; ".join(f"{n['signal_type']}: {n['reason']}" for n in out["not_hashed"])
+    text = page._("%(n)s signal(s) added to %(bank)s, %(dup)s already there.",
+                  n=len(out["added"]), bank=bank.strip().lower(), dup=out["duplicates"])
+    if out["linked_orders"]:
+        text += " " + page._("Linked to %(n)s earlier order(s) with the same content.",
+                             n=len(out["linked_orders"]))
+    if reasons:
+        text += " " + page._("Not hashed: %(reasons)s", reasons=reasons)
+    page.flash(text)
+    return page.redirect(f"/console/orders/{order_id}")
+
