@@ -197,20 +197,25 @@ def _byte_permutation() -> np.ndarray:
 _BYTE_PERM = _byte_permutation()
 
 
-def _keys(words: np.ndarray, lens: list[int], chunk: int = 1 << 20) -> np.ndarray:
+def _keys(
+    words: np.ndarray, lens: list[int], chunk: int = 1 << 20, *, only: int | None = None
+) -> np.ndarray:
     """Substring keys ``(n, m)`` uint32 of ``(n, 4)`` uint64 hashes, in bounded-memory chunks.
 
     The bytes are shuffled by :data:`_BYTE_PERM`, read as one 256-bit big-endian number, and
     cut into consecutive bit ranges of the given lengths (shifts and masks, no Python loop per
-    hash).
+    hash). With ``only``, just that table's column is computed.
     """
     n = words.shape[0]
-    out = np.empty((n, len(lens)), dtype=np.uint32)
+    out = np.empty((n, 1 if only is not None else len(lens)), dtype=np.uint32)
     raw = words.view(np.uint8).reshape(n, PDQ_BYTES)
     for lo in range(0, n, chunk):
         w = np.ascontiguousarray(raw[lo : lo + chunk][:, _BYTE_PERM]).view(">u8").astype(np.uint64)
         start = 0
         for t, s in enumerate(lens):
+            if only is not None and t != only:
+                start += s
+                continue
             word, off = divmod(start, 64)
             if off + s <= 64:
                 key = (w[:, word] >> np.uint64(64 - off - s)) & np.uint64((1 << s) - 1)
@@ -219,22 +224,9 @@ def _keys(words: np.ndarray, lens: list[int], chunk: int = 1 << 20) -> np.ndarra
                 low = s - high
                 key = (w[:, word] & np.uint64((1 << high) - 1)) << np.uint64(low)
                 key |= w[:, word + 1] >> np.uint64(64 - low)
-            out[lo : lo + chunk, t] = key
+            out[lo : lo + chunk, 0 if only is not None else t] = key
             start += s
     return out
-
-
-def _sort_table(keys: np.ndarray, t: int) -> np.ndarray:
-    """Row numbers ordered by the substring key of table ``t``.
-
-    Sorting ``key << 32 | row`` as one uint64 is about 30% faster than a stable argsort and
-    gives the same order (ties broken by row).
-    """
-    n = keys.shape[0]
-    packed = keys[:, t].astype(np.uint64) << np.uint64(32)
-    packed |= np.arange(n, dtype=np.uint64)
-    packed.sort()
-    return packed.astype(np.uint32)  # keeps the low 32 bits: the row
 
 
 _FLIP_CACHE: dict[tuple[int, int], np.ndarray] = {}
@@ -295,21 +287,29 @@ class _Segment:
             empty = np.zeros(0, dtype=np.uint32)
             return cls(words, ids, id_order, alive, [], np.zeros(1, np.int64), empty)
         lens = choose_tables(n, threshold)
-        keys = _keys(words, lens)
         total_buckets = sum(1 << s for s in lens)
         off_dtype = np.uint32 if len(lens) * n < 2**32 else np.int64
         offsets = np.zeros(total_buckets + 1, dtype=off_dtype)
         postings = np.empty(len(lens) * n, dtype=np.uint32)
-        base = 0
-        # Tables are independent: sort them on two threads (numpy releases the GIL in argsort).
+        bases = np.concatenate([[0], np.cumsum([1 << s for s in lens])]).astype(np.int64)
+
+        def build_table(t: int) -> None:
+            # One table at a time keeps the build's peak memory near the final size: the keys
+            # of one table (4 bytes per hash) and one sort buffer (8 bytes per hash) per thread.
+            key = _keys(words, lens, only=t)[:, 0]
+            counts = np.bincount(key, minlength=1 << lens[t])
+            lo = int(bases[t])
+            offsets[lo + 1 : lo + (1 << lens[t]) + 1] = np.cumsum(counts) + t * n
+            del counts
+            packed = key.astype(np.uint64) << np.uint64(32)
+            del key
+            packed |= np.arange(n, dtype=np.uint64)
+            packed.sort()  # by key, ties by row: same order as a stable argsort, ~30% faster
+            np.copyto(postings[t * n : (t + 1) * n], packed, casting="unsafe")  # low 32 bits
+
+        # Tables are independent: build them on two threads (numpy releases the GIL in sort).
         with ThreadPoolExecutor(max_workers=2) as pool:
-            orders = list(pool.map(_sort_table, [keys] * len(lens), range(len(lens))))
-        for t, s in enumerate(lens):
-            counts = np.bincount(keys[:, t], minlength=1 << s)
-            offsets[base + 1 : base + (1 << s) + 1] = np.cumsum(counts) + t * n
-            postings[t * n : (t + 1) * n] = orders[t]
-            base += 1 << s
-        del keys, orders
+            list(pool.map(build_table, range(len(lens))))
         return cls(words, ids, id_order, alive, lens, offsets, postings)
 
     # Lookups ------------------------------------------------------------------------------
@@ -719,8 +719,9 @@ class PdqIndex:
                 pos, rows = s.locate(id_arr)
                 for p, r in zip(pos, rows, strict=True):
                     out[int(id_arr[p])] = s.words[r].view(np.uint8).tobytes().hex()
+            wanted = set(id_arr.tolist())
             for i in range(self._buf_n):
-                if self._buf_alive[i] and int(self._buf_ids[i]) in set(id_arr.tolist()):
+                if self._buf_alive[i] and int(self._buf_ids[i]) in wanted:
                     out[int(self._buf_ids[i])] = self._buf_words[i].view(np.uint8).tobytes().hex()
         return out
 
