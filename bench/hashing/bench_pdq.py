@@ -344,8 +344,25 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
     report = render(rows, args)
     print(report)
-    Path(args.out).write_text(report)
+    write_section(Path(args.out), report)
     return 0
+
+
+START, END = "<!-- bench_pdq:start -->", "<!-- bench_pdq:end -->"
+
+
+def write_section(path: Path, report: str) -> None:
+    """Replace the benchmark's own section of the document, keeping everything else (the
+    photograph and text results are written by hand around it)."""
+    block = f"{START}\n{report.rstrip()}\n{END}\n"
+    text = path.read_text() if path.exists() else ""
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        tail = rest.split(END, 1)[1].lstrip("\n")
+        text = head + block + tail
+    else:
+        text = (text.rstrip() + "\n\n" if text.strip() else "") + block
+    path.write_text(text)
 
 
 def render(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
@@ -354,7 +371,7 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     )
     load = os.getloadavg()
     lines = [
-        "# PDQ index benchmark",
+        "## PDQ index: tangkal against threatexchange (HMA) and brute force",
         "",
         f"Command: `{cmd.strip()}` (threshold {THRESHOLD}; {args.queries_n} queries per data set, "
         f"half near-copies at distance 0..31, half unrelated; recall on the first "
