@@ -19,6 +19,7 @@ from tangkal.hashing.index import PdqIndex
 from tangkal.hashing.signals import PdqSignal
 
 skdata = pytest.importorskip("skimage.data")
+pytestmark = pytest.mark.slow  # about 240 PDQ computations on photographs up to 1411x1411
 
 # Photographs bundled inside scikit-image (no download): the pooch-fetched ones are left out.
 PHOTOS = [
