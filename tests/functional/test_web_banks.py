@@ -108,12 +108,12 @@ def test_a_file_that_is_not_an_image_says_why_pdq_did_not_hash_it(live: LiveServ
     with browser_client(live) as web:
         sign_in(web, people.platform, people.moderator)
         _new_bank(web, bank, shared=False)
-        r = _upload(web, bank, "manifesto.txt", "Bergabunglah dengan kami".encode())
+        r = _upload(web, bank, "manifesto.txt", b"Bergabunglah dengan kami")
         assert r.status_code == 201
         section = r.text.split('id="added-title"')[1]
         assert "Not hashed" in section and '<span class="tag off">pdq</span>' in section
         assert '<span class="tag">md5</span>' in section
-        m = _match(web, "manifesto.txt", "Bergabunglah dengan kami".encode())
+        m = _match(web, "manifesto.txt", b"Bergabunglah dengan kami")
         assert "not hashed because" in m.text and "exact copy" in m.text
         empty = _match(web, "", b"")
         assert empty.status_code == 422 and "Choose a file, or paste a message" in empty.text

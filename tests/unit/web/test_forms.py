@@ -45,3 +45,28 @@ def test_response_needs_facts_and_known_options() -> None:
         response_in("burned", "x", [], False, "AUTOMATED_DECISION_NOT_AUTOMATED", "")
     with pytest.raises(InvalidInput):
         response_in("removed", "x", ["<script>"], False, "AUTOMATED_DECISION_NOT_AUTOMATED", "")
+
+
+def test_block_form_keeps_every_problem_next_to_its_field() -> None:
+    from tangkal.web.forms import BlockForm
+
+    form = BlockForm(domain="co.id", action="bogus", legal_basis=" ", reason="",
+                     category="nope", expires_at="soon")
+    assert form.build({"terrorism"}) is None
+    assert set(form.errors) == {"domain", "action", "legal_basis", "reason", "category",
+                                "expires_at"}
+
+
+def test_block_form_builds_a_request_and_knows_whether_the_assessment_was_seen() -> None:
+    from tangkal.web.forms import BlockForm
+
+    form = BlockForm(domain="Bücher.example.com", action="landing", legal_basis="UU 5/2018",
+                     reason="propaganda", category="terrorism", expires_at="2099-01-01T00:00",
+                     assessed="other.example.com")
+    req = form.build({"terrorism"})
+    assert req is not None and form.ok
+    assert req.domain.name == "xn--bcher-kva.example.com"
+    assert req.expires_at is not None and req.expires_at.hour == 17  # midnight WIB
+    assert not form.seen_assessment
+    form.assessed = "Bücher.example.com"
+    assert form.seen_assessment
