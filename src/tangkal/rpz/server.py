@@ -34,11 +34,13 @@ from tangkal.db.base import utcnow
 from tangkal.db.session import Database
 from tangkal.rpz import wire
 from tangkal.rpz.journal import (
+    JOURNAL_RETENTION_DAYS,
     ChangeSet,
     changesets_after,
     ensure_state,
     latest_seq,
     oldest_journal_seq,
+    prune_journal,
     seq_for_serial,
 )
 from tangkal.rpz.models import RpzEntry, Subscriber, TsigKey
@@ -59,7 +61,8 @@ APPLY_LATENCY = Histogram("tangkal_rpz_commit_to_served_seconds",
                           buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 
 MAX_BODY = 65535 - 400  # room for the header, question and a TSIG record
-RECENT_CHANGES = 1_000_000  # change rows kept in memory for IXFR without a database read
+RECENT_CHANGES = 200_000  # change rows kept in memory for IXFR without a database read
+PRUNE_EVERY = 3600.0  # seconds between journal prunes (keeps JOURNAL_RETENTION_DAYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,8 +310,20 @@ class RpzPrimary:
         except Exception as exc:
             log.warning("rpz access list not refreshed", error=str(exc))
 
+    def _prune(self) -> None:
+        """Keep the journal to its retention (90 days); idempotent, so several server
+        processes pruning the same database is harmless."""
+        try:
+            with self.db.unit_of_work() as s:
+                gone = prune_journal(s, keep_days=JOURNAL_RETENTION_DAYS)
+            if gone:
+                log.info("rpz journal pruned", changesets=gone, keep_days=JOURNAL_RETENTION_DAYS)
+        except Exception as exc:
+            log.warning("rpz journal prune failed", error=str(exc))
+
     async def _housekeeping(self) -> None:
         last_snapshot = time.monotonic()
+        last_prune = 0.0
         while not self._stopping.is_set():
             await asyncio.sleep(0.25)
             if self._access_stale:
@@ -317,6 +332,9 @@ class RpzPrimary:
             await self._refresh_access()
             if self._pending_transfers:
                 await asyncio.to_thread(self._flush_transfers)
+            if time.monotonic() - last_prune > PRUNE_EVERY:
+                last_prune = time.monotonic()
+                await asyncio.to_thread(self._prune)
             if (self.store.view.seq != self._snapshot_seq and
                     time.monotonic() - last_snapshot > 300):
                 last_snapshot = time.monotonic()
