@@ -67,10 +67,10 @@ def test_official_sees_the_assessment_creates_a_block_and_restores_access(
         done = web.post(f"{detail_url}/restore",
                         data={"csrf_token": token, "reason": "The platform removed the channels."})
         assert done.status_code == 303
-        page = web.get(detail_url, params={"lang": "en"}).text
-        assert "Access to" in page and "is restored" in page
-        assert "The platform removed the channels." in page
-        assert "Restore access (normalisasi)" not in page
+        after = web.get(detail_url, params={"lang": "en"}).text
+        assert "Access to" in after and "is restored" in after
+        assert "The platform removed the channels." in after
+        assert "Restore access (normalisasi)" not in after
         assert f"{name} is not blocked" in web.get(
             "/public/lookup", params={"domain": name, "lang": "en"}).text
         # blocking it again makes a second entry; the history shows both
@@ -86,8 +86,8 @@ def test_a_whole_service_block_needs_two_officials(live: LiveServer) -> None:
     people = cast(live)
     platform = unique("platform")
     domain = f"{platform}.example.org"
-    r = live.cli("org", "create", "--kind", "platform", "--name", platform, "--domain", domain)
-    assert r.returncode == 0, r.stderr
+    made = live.cli("org", "create", "--kind", "platform", "--name", platform, "--domain", domain)
+    assert made.returncode == 0, made.stderr
     second = _official(live, people.regulator)
     with browser_client(live) as analyst:
         sign_in(analyst, people.regulator, people.analyst)

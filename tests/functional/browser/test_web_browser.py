@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,3 +112,80 @@ def test_public_lookup_in_both_languages(page: Any, live: LiveServer) -> None:
     page.goto(f"{live.url}/public/transparency")
     assert "Transparency report" in page.locator("h1").inner_text()  # remembered: English
     shoot(page, "transparency-en")
+
+
+def test_official_creates_a_block_seeing_the_assessment_then_restores_it(
+        page: Any, live: LiveServer) -> None:
+    people = cast(live)
+    platform = unique("layanan")
+    domain = f"{platform}.example.org"
+    assert live.cli("org", "create", "--kind", "platform", "--name", platform,
+                    "--domain", domain).returncode == 0
+    _sign_in(page, live, people.regulator, people.official)
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Blocks").click()
+    page.get_by_role("link", name="New block").click()
+    # typing a platform's own domain shows the whole-service warning as the official types
+    page.get_by_label("Domain name").fill(f"web.{domain}")
+    panel = page.locator("#assessment")
+    panel.locator(".assess-head").wait_for()
+    assert "Whole-service block" in panel.inner_text()
+    assert "needs a second official" in panel.inner_text()
+    # a name of its own: one official may decide
+    name = f"{unique('propaganda')}.example.net"
+    page.get_by_label("Domain name").fill(name)
+    page.wait_for_function(
+        "n => document.querySelector('#assessment .big-name')?.textContent === n", arg=name)
+    assert "one official may decide" in panel.inner_text()
+    shoot(page, "block-new-assessment")
+    page.get_by_label("Category").select_option("terrorism")
+    assert "UU 5/2018" in page.get_by_label("Legal basis", exact=True).input_value()
+    page.get_by_label("Reason", exact=True).fill("Bomb-making manuals in public channels.")
+    page.get_by_role("button", name="Create block").click()
+    page.wait_for_url(re.compile(r"/console/blocks/[0-9a-f-]{36}$"))
+    assert "the RPZ was updated" in page.locator(".flash").inner_text()
+    assert "Active" in page.locator("h1 .badge").inner_text()
+    shoot(page, "block-detail-active")
+    page.get_by_label("Reason for restoring access").fill(
+        "The platform removed the channels and opened a direct line.")
+    page.get_by_role("button", name="Restore access (normalisasi)").click()
+    assert "is restored" in page.locator(".flash").inner_text()
+    assert "Restored" in page.locator("h1 .badge").inner_text()
+    assert "opened a direct line" in page.locator("#hist-title + p + table").inner_text()
+    shoot(page, "block-detail-restored")
+
+
+def test_moderator_uploads_a_photo_and_sees_the_match_in_the_analysts_bank(
+        page: Any, live: LiveServer, tmp_path: Path) -> None:
+    from PIL import Image
+    from skimage import data as samples
+
+    people = cast(live)
+    original, copy = tmp_path / "astronaut.png", tmp_path / "forwarded.jpg"
+    Image.fromarray(samples.astronaut()).save(original, "PNG")
+    Image.open(original).convert("RGB").resize((300, 300)).save(copy, "JPEG", quality=60)
+    bank = unique("tat-propaganda")
+    _sign_in(page, live, people.regulator, people.analyst)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Hash banks").click()
+    page.locator("summary", has_text="Create a bank").click()
+    page.get_by_label("Name", exact=True).fill(bank)
+    page.get_by_label("Source (provenance)").fill("Tech Against Terrorism")
+    page.get_by_role("button", name="Create bank").click()
+    page.wait_for_url(re.compile(f"/console/banks/{bank}$"))
+    page.get_by_label("File", exact=True).set_input_files(str(original))
+    page.get_by_role("button", name="Hash and add").click()
+    assert "Hashed astronaut.png" in page.locator("#added").inner_text()
+    shoot(page, "bank-after-upload")
+    page.context.clear_cookies()
+    _sign_in(page, live, people.platform, people.moderator)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Match a file").click()
+    page.get_by_label("File", exact=True).set_input_files(str(copy))
+    page.get_by_role("button", name="Match", exact=True).click()
+    card = page.locator("article.match", has_text=bank)
+    assert card.count() == 1
+    assert card.locator(".near-label").inner_text() in ("very close", "similar")
+    assert "Tech Against Terrorism" in card.inner_text()
+    shoot(page, "match-result")
+    card.get_by_role("button", name="Confirmed copy").click()
+    card.locator(".feedback.done").wait_for()
+    assert "You confirmed this match" in card.inner_text()
