@@ -45,6 +45,13 @@ def _categories(lang: str) -> list[dict[str, str]]:
             for c in active_profile().categories.values()]
 
 
+def _category_label(key: str | None, lang: str) -> str | None:
+    c = active_profile().categories.get(key or "")
+    if c is None:
+        return key
+    return c.label_id if lang == "id" else c.label_en
+
+
 # ------------------------------------------------------------------ list
 
 
@@ -271,6 +278,7 @@ def _detail_page(page: Page, session: UnitOfWork, block_id: str, *,
         "can_decide": p.role is Role.OFFICIAL and entry.status is BlockStatus.PENDING_APPROVAL,
         "restore_error": restore_error, "restore_reason": restore_reason,
         "appeals": queries.appeals_for_block(session, entry.id),
+        "category": _category_label(entry.category, page.lang),
     }, status=status)
 
 
