@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from tangkal.audit.chain import GENESIS, canonical_json, entry_hash
@@ -90,7 +90,7 @@ def flush_pending(session: Session) -> int:
     ).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     at: datetime = utcnow()
-    events = []
+    rows = []
     for item in staged:
         seq += 1
         h = entry_hash(
@@ -104,24 +104,25 @@ def flush_pending(session: Session) -> int:
             object_id=item.object_id,
             data=item.data,
         )
-        events.append(
-            AuditEvent(
-                seq=seq,
-                at=at,
-                actor=item.actor,
-                actor_org_id=item.actor_org_id,
-                action=item.action,
-                object_type=item.object_type,
-                object_id=item.object_id,
-                data=item.data,
-                prev_hash=prev,
-                hash=h,
-            )
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": item.actor,
+                "actor_org_id": item.actor_org_id,
+                "action": item.action,
+                "object_type": item.object_type,
+                "object_id": item.object_id,
+                "data": item.data,
+                "prev_hash": prev,
+                "hash": h,
+            }
         )
         prev = h
-    session.add_all(events)
-    session.flush()
-    return len(events)
+    # One bulk INSERT, no ORM objects: nothing reads them back as objects in this unit of
+    # work, and every statement here runs under the lock.
+    session.execute(insert(AuditEvent), rows)
+    return len(rows)
 
 
 @event.listens_for(Session, "before_commit")

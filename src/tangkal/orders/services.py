@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from tangkal.accounts.models import Organization, OrgKind, Role
 from tangkal.accounts.principal import Principal
 from tangkal.audit.services import record
-from tangkal.db.base import utcnow
+from tangkal.db.base import new_id, utcnow
 from tangkal.errors import InvalidInput, InvalidTransition, NotFound, TooLarge
 from tangkal.locators import Locator, parse_locator
 from tangkal.orders.clock import compute_deadline
@@ -256,6 +256,7 @@ def file_order(
     now = utcnow()
     deadline = profile.deadline(urgency)
     order = Order(
+        id=new_id(),  # known before the flush, so locators, keys and outbox need no extra one
         reference=_reference(now),
         regulator_org_id=actor.org_id,
         platform_org_id=platform.id,
@@ -289,18 +290,21 @@ def file_order(
             )
         )
     session.add(order)
-    session.flush()
+    for item, content in evidence:
+        add_evidence(session, actor, order, item.filename, item.content_type, content)
+    from tangkal.delivery.services import enqueue
+
+    # The order, its locators and the outbox message go in one flush; the lookup keys,
+    # never read back as objects, in one bulk INSERT.
+    enqueue(session, platform, order, "order.issued", order_payload(order))
     keys: dict[str, bool] = {}
     for _, loc in locators:
         keys[loc.canonical] = True
         for k in loc.related_keys():
             keys.setdefault(k, False)
-    session.add_all(LocatorKey(order_id=order.id, key=k, primary=p) for k, p in keys.items())
-    for item, content in evidence:
-        add_evidence(session, actor, order, item.filename, item.content_type, content)
-    from tangkal.delivery.services import enqueue
-
-    enqueue(session, platform, order, "order.issued", order_payload(order))
+    if keys:
+        rows = [{"order_id": order.id, "key": k, "primary": p} for k, p in keys.items()]
+        session.execute(insert(LocatorKey), rows)
     record(
         session,
         actor,
@@ -406,8 +410,14 @@ def related_orders(
     keys = select(LocatorKey.key).where(LocatorKey.order_id == order.id)
     scope = _scoped(principal).whereclause
     q = (
-        select(LocatorKey.order_id, LocatorKey.key, LocatorKey.primary, Order.reference,
-               Order.status, Order.issued_at)
+        select(
+            LocatorKey.order_id,
+            LocatorKey.key,
+            LocatorKey.primary,
+            Order.reference,
+            Order.status,
+            Order.issued_at,
+        )
         .join(Order, Order.id == LocatorKey.order_id)
         .where(LocatorKey.key.in_(keys), LocatorKey.order_id != order.id)
     )
