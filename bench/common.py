@@ -167,8 +167,14 @@ class LatencySummary:
         ordered = sorted(values)
         if not ordered:
             return cls(0, math.nan, math.nan, math.nan, math.nan, math.nan)
-        return cls(len(ordered), percentile(ordered, 50), percentile(ordered, 90),
-                   percentile(ordered, 99), ordered[-1], sum(ordered) / len(ordered))
+        return cls(
+            len(ordered),
+            percentile(ordered, 50),
+            percentile(ordered, 90),
+            percentile(ordered, 99),
+            ordered[-1],
+            sum(ordered) / len(ordered),
+        )
 
 
 # ---------------------------------------------------------------- markdown
@@ -177,8 +183,9 @@ class LatencySummary:
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A GitHub-flavoured table; numbers right-aligned so columns of figures read well."""
     rows = [[_cell(c) for c in r] for r in rows]
-    align = ["---:" if rows and all(_numeric(r[i]) for r in rows) else "---"
-             for i in range(len(headers))]
+    align = [
+        "---:" if rows and all(_numeric(r[i]) for r in rows) else "---" for i in range(len(headers))
+    ]
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
@@ -221,8 +228,14 @@ def pg_execute(url: str, *statements: str) -> list[Any]:
 
 
 def pg_server_info(url: str = PG_ADMIN_URL) -> dict[str, str]:
-    names = ["server_version", "max_connections", "shared_buffers", "synchronous_commit",
-             "fsync", "wal_level"]
+    names = [
+        "server_version",
+        "max_connections",
+        "shared_buffers",
+        "synchronous_commit",
+        "fsync",
+        "wal_level",
+    ]
     out = {}
     for n in names:
         out[f"postgres {n}"] = str(pg_execute(url, f"SHOW {n}")[0][0])
@@ -230,8 +243,9 @@ def pg_server_info(url: str = PG_ADMIN_URL) -> dict[str, str]:
 
 
 @contextmanager
-def fresh_pg_database(prefix: str = "tangkal_bench",
-                      admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
+def fresh_pg_database(
+    prefix: str = "tangkal_bench", admin_url: str = PG_ADMIN_URL
+) -> Iterator[str]:
     """A new, empty database for one run, dropped afterwards whatever happens."""
     name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     pg_execute(admin_url, f'CREATE DATABASE "{name}"')
@@ -247,8 +261,15 @@ def pgbench_args(url: str) -> tuple[list[str], dict[str, str]]:
     from urllib.parse import urlsplit
 
     u = urlsplit(url)
-    args = ["-h", u.hostname or "127.0.0.1", "-p", str(u.port or 5432),
-            "-U", u.username or "postgres", u.path.lstrip("/")]
+    args = [
+        "-h",
+        u.hostname or "127.0.0.1",
+        "-p",
+        str(u.port or 5432),
+        "-U",
+        u.username or "postgres",
+        u.path.lstrip("/"),
+    ]
     env = dict(os.environ)
     if u.password:
         env["PGPASSWORD"] = u.password
@@ -267,18 +288,46 @@ class PgbenchResult:
     script: str
 
 
-def run_pgbench(url: str, script: str, *, clients: int, threads: int, duration: int,
-                mode: str = "prepared", timeout_extra: float = 60.0) -> PgbenchResult:
+def run_pgbench(
+    url: str,
+    script: str,
+    *,
+    clients: int,
+    threads: int,
+    duration: int,
+    mode: str = "prepared",
+    timeout_extra: float = 60.0,
+) -> PgbenchResult:
     """Run one pgbench custom script (``-n``: no vacuum of the standard tables)."""
     conn, env = pgbench_args(url)
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
         f.write(script)
         path = f.name
     try:
-        cmd = ["pgbench", "-n", "-c", str(clients), "-j", str(threads), "-T", str(duration),
-               "-M", mode, "-f", path, *conn[:-1], conn[-1]]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                              timeout=duration + timeout_extra, check=False)
+        cmd = [
+            "pgbench",
+            "-n",
+            "-c",
+            str(clients),
+            "-j",
+            str(threads),
+            "-T",
+            str(duration),
+            "-M",
+            mode,
+            "-f",
+            path,
+            *conn[:-1],
+            conn[-1],
+        ]
+        proc = subprocess.run(
+            cmd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=duration + timeout_extra,
+            check=False,
+        )
     finally:
         os.unlink(path)
     if proc.returncode != 0:
@@ -288,8 +337,16 @@ def run_pgbench(url: str, script: str, *, clients: int, threads: int, duration: 
     done = int(_grab(r"number of transactions actually processed: (\d+)", text))
     failed_m = re.search(r"number of failed transactions: (\d+)", text)
     lat = _grab(r"latency average = ([\d.]+) ms", text)
-    return PgbenchResult(tps, done, int(failed_m.group(1)) if failed_m else 0, lat, clients,
-                         threads, float(duration), script)
+    return PgbenchResult(
+        tps,
+        done,
+        int(failed_m.group(1)) if failed_m else 0,
+        lat,
+        clients,
+        threads,
+        float(duration),
+        script,
+    )
 
 
 def _grab(pattern: str, text: str) -> float:
@@ -308,8 +365,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None,
-              timeout: float = 60.0) -> None:
+def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 60.0) -> None:
     """Wait until ``url`` answers 200, failing early if ``proc`` dies."""
     deadline = time.monotonic() + timeout
     while True:

@@ -149,15 +149,28 @@ class ServerRun:
 
 
 def _env(url: str, workdir: Path) -> dict[str, str]:
-    return {**os.environ, "TANGKAL_DATABASE_URL": url, "TANGKAL_DATA_DIR": str(workdir),
-            "TANGKAL_LOG_LEVEL": "warning", "TANGKAL_SCHEDULER_INTERVAL": "1.0",
-            "PYTHONPATH": os.pathsep.join(
-                p for p in [str(REPO), os.environ.get("PYTHONPATH", "")] if p)}
+    return {
+        **os.environ,
+        "TANGKAL_DATABASE_URL": url,
+        "TANGKAL_DATA_DIR": str(workdir),
+        "TANGKAL_LOG_LEVEL": "warning",
+        "TANGKAL_SCHEDULER_INTERVAL": "1.0",
+        "PYTHONPATH": os.pathsep.join(
+            p for p in [str(REPO), os.environ.get("PYTHONPATH", "")] if p
+        ),
+    }
 
 
 def _cli(env: dict[str, str], *args: str, cwd: Path) -> str:
-    proc = subprocess.run([sys.executable, "-m", "tangkal.cli.main", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tangkal.cli.main", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"tangkal {' '.join(args)} failed:\n{proc.stderr}{proc.stdout}")
     return proc.stdout
@@ -169,19 +182,43 @@ def run_tangkal(url: str, a: argparse.Namespace, log: Any) -> ServerRun:
     try:
         _cli(env, "db", "upgrade", cwd=workdir)
         _cli(env, "org", "create", "--kind", "regulator", "--name", "Kominfo", cwd=workdir)
-        _cli(env, "org", "create", "--kind", "platform", "--name", "Telegram",
-             "--domain", "t.me", "--domain", "telegram.org", cwd=workdir)
-        token = _cli(env, "token", "create", "--org", "Kominfo", "--role", "analyst",
-                     cwd=workdir).strip()
+        _cli(
+            env,
+            "org",
+            "create",
+            "--kind",
+            "platform",
+            "--name",
+            "Telegram",
+            "--domain",
+            "t.me",
+            "--domain",
+            "telegram.org",
+            cwd=workdir,
+        )
+        token = _cli(
+            env, "token", "create", "--org", "Kominfo", "--role", "analyst", cwd=workdir
+        ).strip()
         port = free_port()
-        cmd = [sys.executable, "-m", "tangkal.cli.main", "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--dns-port", "0"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "tangkal.cli.main",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dns-port",
+            "0",
+        ]
         if a.workers:
             cmd += ["--workers", str(a.workers)]
         server_log = workdir / "server.log"
         with open(server_log, "wb") as out:
-            server = subprocess.Popen(cmd, env=env, cwd=workdir, stdout=out,
-                                      stderr=subprocess.STDOUT)
+            server = subprocess.Popen(
+                cmd, env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT
+            )
         try:
             base = f"http://127.0.0.1:{port}"
             wait_http(base + "/healthz", server)
@@ -189,15 +226,36 @@ def run_tangkal(url: str, a: argparse.Namespace, log: Any) -> ServerRun:
             rss_before = rss_bytes(server.pid)
             load_before = load_average()
             cpu_before = cpu_seconds(server.pid)
-            log(f"server pid {server.pid} on {base}; load: {a.clients} clients, "
-                f"{a.warmup:.0f} s warm-up, {a.duration:.0f} s measured")
-            load_cmd = [sys.executable, "-m", "bench.orders.load", "--url", base,
-                        "--platform", "Telegram", "--clients", str(a.clients),
-                        "--duration", str(a.duration), "--warmup", str(a.warmup),
-                        "--max-requests", str(a.max_requests)]
-            load = subprocess.run(load_cmd, env={**env, "TANGKAL_BENCH_TOKEN": token},
-                                  cwd=REPO, capture_output=True, text=True,
-                                  timeout=a.warmup + a.duration + 300, check=False)
+            log(
+                f"server pid {server.pid} on {base}; load: {a.clients} clients, "
+                f"{a.warmup:.0f} s warm-up, {a.duration:.0f} s measured"
+            )
+            load_cmd = [
+                sys.executable,
+                "-m",
+                "bench.orders.load",
+                "--url",
+                base,
+                "--platform",
+                "Telegram",
+                "--clients",
+                str(a.clients),
+                "--duration",
+                str(a.duration),
+                "--warmup",
+                str(a.warmup),
+                "--max-requests",
+                str(a.max_requests),
+            ]
+            load = subprocess.run(
+                load_cmd,
+                env={**env, "TANGKAL_BENCH_TOKEN": token},
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=a.warmup + a.duration + 300,
+                check=False,
+            )
             if load.returncode != 0:
                 raise RuntimeError(f"the load generator failed:\n{load.stderr}")
             result = json.loads(load.stdout)
@@ -212,57 +270,108 @@ def run_tangkal(url: str, a: argparse.Namespace, log: Any) -> ServerRun:
                 server.kill()
                 server.wait()
         if server.returncode not in (0, -15):
-            log(f"server exited with {server.returncode}; log:\n"
-                + server_log.read_text(errors="replace")[-3000:])
+            log(
+                f"server exited with {server.returncode}; log:\n"
+                + server_log.read_text(errors="replace")[-3000:]
+            )
         counts = {}
-        for table in ("orders", "order_locators", "order_locator_keys", "outbox_messages",
-                      "audit_events"):
+        for table in (
+            "orders",
+            "order_locators",
+            "order_locator_keys",
+            "outbox_messages",
+            "audit_events",
+        ):
             counts[table] = int(pg_execute(url, f"SELECT count(*) FROM {table}")[0][0])
-        verify = subprocess.run([sys.executable, "-m", "tangkal.cli.main", "audit", "verify"],
-                                env=env, cwd=workdir, capture_output=True, text=True,
-                                timeout=600, check=False)
+        verify = subprocess.run(
+            [sys.executable, "-m", "tangkal.cli.main", "audit", "verify"],
+            env=env,
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         verdict = (verify.stdout + verify.stderr).strip().splitlines()
-        return ServerRun(result, rss_before, rss_after, server_cpu, load_before, load_after,
-                         counts,
-                         ("ok: " if verify.returncode == 0 else "FAILED: ")
-                         + (verdict[-1] if verdict else ""))
+        return ServerRun(
+            result,
+            rss_before,
+            rss_after,
+            server_cpu,
+            load_before,
+            load_after,
+            counts,
+            ("ok: " if verify.returncode == 0 else "FAILED: ") + (verdict[-1] if verdict else ""),
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run_raw(url: str, a: argparse.Namespace, log: Any) -> tuple[PgbenchResult,
-                                                               PgbenchResult | None]:
+def run_raw(
+    url: str, a: argparse.Namespace, log: Any
+) -> tuple[PgbenchResult, PgbenchResult | None]:
     pg_execute(url, RAW_TABLES)
-    log(f"pgbench raw single-row INSERT: {a.clients} clients, -j {a.pgbench_threads}, "
-        f"{a.duration:.0f} s")
-    raw = run_pgbench(url, RAW_INSERT, clients=a.clients, threads=a.pgbench_threads,
-                      duration=int(a.duration))
+    log(
+        f"pgbench raw single-row INSERT: {a.clients} clients, -j {a.pgbench_threads}, "
+        f"{a.duration:.0f} s"
+    )
+    raw = run_pgbench(
+        url, RAW_INSERT, clients=a.clients, threads=a.pgbench_threads, duration=int(a.duration)
+    )
     shape = None
     if not a.no_shape:
         log("pgbench order-shaped transaction (4 tables + audit lock)")
-        shape = run_pgbench(url, ORDER_SHAPE, clients=a.clients, threads=a.pgbench_threads,
-                            duration=int(a.duration))
+        shape = run_pgbench(
+            url, ORDER_SHAPE, clients=a.clients, threads=a.pgbench_threads, duration=int(a.duration)
+        )
     return raw, shape
 
 
-def report(a: argparse.Namespace, run: ServerRun, raw: PgbenchResult,
-           shape: PgbenchResult | None, pg: dict[str, str]) -> str:
+def report(
+    a: argparse.Namespace,
+    run: ServerRun,
+    raw: PgbenchResult,
+    shape: PgbenchResult | None,
+    pg: dict[str, str],
+) -> str:
     r = run.result
     lat = LatencySummary.of(r["latencies_ms"])
     rate = r["ok"] / r["elapsed"] if r["elapsed"] else 0.0
     ratio = rate / raw.tps if raw.tps else 0.0
     expected = r["ok"] + r["warmup_requests"]
     rows: list[list[Any]] = [
-        ["tangkal `POST /api/v1/orders` (201s)", f"{rate:,.0f} orders/s",
-         f"{lat.p50:.1f}", f"{lat.p99:.1f}", f"{lat.max:.1f}", r["errors"],
-         f"{r['ok']:,} in {r['elapsed']:.1f} s"],
-        ["pgbench raw single-row INSERT", f"{raw.tps:,.0f} inserts/s",
-         "", "", "", raw.failed, f"avg {raw.latency_avg_ms:.2f} ms"],
+        [
+            "tangkal `POST /api/v1/orders` (201s)",
+            f"{rate:,.0f} orders/s",
+            f"{lat.p50:.1f}",
+            f"{lat.p99:.1f}",
+            f"{lat.max:.1f}",
+            r["errors"],
+            f"{r['ok']:,} in {r['elapsed']:.1f} s",
+        ],
+        [
+            "pgbench raw single-row INSERT",
+            f"{raw.tps:,.0f} inserts/s",
+            "",
+            "",
+            "",
+            raw.failed,
+            f"avg {raw.latency_avg_ms:.2f} ms",
+        ],
     ]
     if shape is not None:
-        rows.append(["pgbench order-shaped tx (4 tables + audit lock)",
-                     f"{shape.tps:,.0f} tx/s", "", "", "", shape.failed,
-                     f"avg {shape.latency_avg_ms:.2f} ms"])
+        rows.append(
+            [
+                "pgbench order-shaped tx (4 tables + audit lock)",
+                f"{shape.tps:,.0f} tx/s",
+                "",
+                "",
+                "",
+                shape.failed,
+                f"avg {shape.latency_avg_ms:.2f} ms",
+            ]
+        )
+    cpu_ms_per_order = run.server_cpu_s * 1000 / max(1, expected)
     aim_ratio = "met" if ratio >= 0.25 else "NOT met"
     aim_p99 = "met" if lat.p99 < 100 else "NOT met"
     lines = [
@@ -278,8 +387,11 @@ def report(a: argparse.Namespace, run: ServerRun, raw: PgbenchResult,
         f"**p99 {lat.p99:.1f} ms** (aim < 100 ms: {aim_p99})"
         + (f"; tangkal ÷ order-shaped tx: {rate / shape.tps:.3f}" if shape else ""),
         f"- errors: {r['errors']} (any non-201 is an error)"
-        + ("" if not r["first_errors"] else "; first: " + " / ".join(
-            f"`{e[:160]}`" for e in r["first_errors"][:3])),
+        + (
+            ""
+            if not r["first_errors"]
+            else "; first: " + " / ".join(f"`{e[:160]}`" for e in r["first_errors"][:3])
+        ),
         f"- warm-up: {a.warmup:.0f} s, {r['warmup_requests']:,} requests (not measured); "
         f"max requests {a.max_requests:,}",
         f"- afterwards in the database: {run.db_counts['orders']:,} orders "
@@ -292,6 +404,8 @@ def report(a: argparse.Namespace, run: ServerRun, raw: PgbenchResult,
         f"after (all processes); CPU {run.server_cpu_s:.1f} s "
         f"({run.server_cpu_s / r['elapsed'] / (os.cpu_count() or 1) * 100:.0f}% of the "
         f"machine over the measured window, warm-up included)",
+        f"- server CPU per order: {cpu_ms_per_order:.1f} ms (all server processes, warm-up "
+        f"and measured requests; the figure least skewed by other load on the machine)",
         f"- load generator: CPU {r['client_cpu_s']:.1f} s in the measured window "
         f"(it shares the {os.cpu_count()} cores with the server and PostgreSQL)",
         f"- load average (1/5/15 min) before the load: {run.load_before}, after: "
@@ -311,11 +425,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=30.0, help="measured seconds")
     p.add_argument("--warmup", type=float, default=5.0)
     p.add_argument("--max-requests", type=int, default=200_000)
-    p.add_argument("--workers", type=int, default=None,
-                   help="tangkal serve --workers N (default: not passed, one process)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="tangkal serve --workers N (default: not passed, one process)",
+    )
     p.add_argument("--pgbench-threads", type=int, default=2)
-    p.add_argument("--no-shape", action="store_true",
-                   help="skip the order-shaped pgbench transaction")
+    p.add_argument(
+        "--no-shape", action="store_true", help="skip the order-shaped pgbench transaction"
+    )
     p.add_argument("--pg", default=PG_ADMIN_URL, help="admin URL of the PostgreSQL to use")
     p.add_argument("--out", default=str(DOC), help="markdown file to write ('-': none)")
     a = p.parse_args(argv)

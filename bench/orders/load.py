@@ -24,11 +24,20 @@ from typing import Any
 
 import httpx
 
-CATEGORIES = ["terrorism", "terrorism", "terrorism", "radicalism", "public_order", "gambling",
-              "fraud", "hate_speech", "disinformation"]
+CATEGORIES = [
+    "terrorism",
+    "terrorism",
+    "terrorism",
+    "radicalism",
+    "public_order",
+    "gambling",
+    "fraud",
+    "hate_speech",
+    "disinformation",
+]
 LEGAL = {
     "terrorism": "UU 5/2018 (Pemberantasan Tindak Pidana Terorisme) jo. UU ITE Pasal 40 ayat 2b; "
-                 "Permenkominfo 5/2020 Pasal 13",
+    "Permenkominfo 5/2020 Pasal 13",
     "radicalism": "UU ITE Pasal 40 ayat 2a; Permenkominfo 5/2020 Pasal 9 ayat 4",
     "public_order": "Permenkominfo 5/2020 Pasal 9 ayat 4 huruf b",
     "gambling": "UU ITE Pasal 27 ayat 2; KUHP Pasal 303",
@@ -58,8 +67,9 @@ def order_body(seq: int, client: int, platform: str, rng: random.Random) -> dict
         lambda: f"tg://resolve?domain=chan{tag}&post={rng.randint(1, 99999)}",
         lambda: f"https://t.me/+Inv{tag}AbCdEf",
         lambda: f"https://t.me/chan{tag}",
-        lambda: (f"https://www.example{rng.randint(1, 50)}.com/forum/thread-{tag}"
-                 "?page=2&utm_source=x"),
+        lambda: (
+            f"https://www.example{rng.randint(1, 50)}.com/forum/thread-{tag}?page=2&utm_source=x"
+        ),
         lambda: f"http://blog-{tag}.wordpress.com/2017/07/{rng.randint(1, 28)}/post-{tag}/",
         lambda: f"https://files{rng.randint(1, 9)}.example.org/dl/{tag}.pdf",
     ]
@@ -91,8 +101,16 @@ class Result:
     client_cpu_s: float = 0.0
 
 
-async def run(url: str, token: str, platform: str, clients: int, duration: float,
-              warmup: float, max_requests: int, seed: int) -> Result:
+async def run(
+    url: str,
+    token: str,
+    platform: str,
+    clients: int,
+    duration: float,
+    warmup: float,
+    max_requests: int,
+    seed: int,
+) -> Result:
     res = Result(clients, duration, warmup, max_requests)
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -100,8 +118,9 @@ async def run(url: str, token: str, platform: str, clients: int, duration: float
     measuring = False
     stop_at = 0.0
 
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits,
-                                 timeout=httpx.Timeout(60.0)) as http:
+    async with httpx.AsyncClient(
+        base_url=url, headers=headers, limits=limits, timeout=httpx.Timeout(60.0)
+    ) as http:
 
         async def worker(idx: int) -> None:
             nonlocal issued
@@ -167,8 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if not a.token:
         p.error("--token (or TANGKAL_BENCH_TOKEN) is required")
-    coro = run(a.url, a.token, a.platform, a.clients, a.duration, a.warmup, a.max_requests,
-               a.seed)
+    coro = run(a.url, a.token, a.platform, a.clients, a.duration, a.warmup, a.max_requests, a.seed)
     try:
         import uvloop
 

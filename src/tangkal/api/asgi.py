@@ -54,6 +54,10 @@ def create() -> FastAPI:
     lock = os.environ.get(ENV_PRIMARY_LOCK)
     primary = claim_primary(lock) if lock else True
     dns_port = int(os.environ.get(ENV_DNS_PORT) or 0) or None
-    return create_app(get_database(), get_settings(), background=primary,
-                      dns_port=dns_port if primary else None,
-                      dns_host=os.environ.get(ENV_DNS_HOST, "127.0.0.1"))
+    return create_app(
+        get_database(),
+        get_settings(),
+        background=primary,
+        dns_port=dns_port if primary else None,
+        dns_host=os.environ.get(ENV_DNS_HOST, "127.0.0.1"),
+    )

@@ -140,8 +140,12 @@ def serve(
     port: int = typer.Option(8080, "--port"),
     dns_port: int = typer.Option(5353, "--dns-port", help="RPZ primary (TCP and UDP); 0 = off"),
     workers: int = typer.Option(
-        1, "--workers", min=1, max=64,
-        help="HTTP worker processes (PostgreSQL); background services run in exactly one."),
+        1,
+        "--workers",
+        min=1,
+        max=64,
+        help="HTTP worker processes (PostgreSQL); background services run in exactly one.",
+    ),
 ) -> None:
     """API, web console, RPZ primary and scheduler in one process (or N HTTP workers)."""
     import uvicorn
@@ -168,12 +172,24 @@ def serve(
     # that runs the background services (see tangkal.api.asgi).
     fd, lock = tempfile.mkstemp(prefix="tangkal-primary-", suffix=".lock")
     os.close(fd)
-    os.environ.update({asgi.ENV_PRIMARY_LOCK: lock, asgi.ENV_DNS_PORT: str(dns_port or 0),
-                       asgi.ENV_DNS_HOST: host})
+    os.environ.update(
+        {
+            asgi.ENV_PRIMARY_LOCK: lock,
+            asgi.ENV_DNS_PORT: str(dns_port or 0),
+            asgi.ENV_DNS_HOST: host,
+        }
+    )
     db.dispose()  # no connections inherited by the workers
     try:
-        uvicorn.run("tangkal.api.asgi:create", factory=True, workers=workers, host=host,
-                    port=port, log_level=settings.log_level, access_log=False)
+        uvicorn.run(
+            "tangkal.api.asgi:create",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level=settings.log_level,
+            access_log=False,
+        )
     finally:
         os.unlink(lock)
 

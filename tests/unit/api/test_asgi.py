@@ -16,21 +16,23 @@ HOLD = (
 )
 
 
-def test_only_one_process_is_primary_and_another_takes_over_when_it_dies(
-        tmp_path: Path) -> None:
+def test_only_one_process_is_primary_and_another_takes_over_when_it_dies(tmp_path: Path) -> None:
     lock = str(tmp_path / "primary.lock")
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, lock], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, lock], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "True"
-        other = subprocess.run([sys.executable, "-c", HOLD, lock], input="",
-                               capture_output=True, text=True, timeout=60)
+        other = subprocess.run(
+            [sys.executable, "-c", HOLD, lock], input="", capture_output=True, text=True, timeout=60
+        )
         assert other.stdout.strip() == "False"
     finally:
         holder.kill()
         holder.wait(timeout=30)
-    again = subprocess.run([sys.executable, "-c", HOLD, lock], input="",
-                           capture_output=True, text=True, timeout=60)
+    again = subprocess.run(
+        [sys.executable, "-c", HOLD, lock], input="", capture_output=True, text=True, timeout=60
+    )
     assert again.stdout.strip() == "True"
 
 

@@ -30,8 +30,7 @@ def test_a_unit_of_work_reads_its_own_events_before_commit(db: Database) -> None
     assert _actions(db) == ["a.first", "a.second"]
 
 
-def test_a_rolled_back_savepoint_discards_only_the_events_recorded_inside_it(
-        db: Database) -> None:
+def test_a_rolled_back_savepoint_discards_only_the_events_recorded_inside_it(db: Database) -> None:
     with db.unit_of_work() as s:
         record(s, SYSTEM, "a.before", "thing", "1")
         try:
