@@ -378,6 +378,68 @@ def change_latency(url: str, dns_port: int, notify_sock: socket.socket, names: l
     return results
 
 
+def resolver_latency(url: str, dns_port: int, listed: str, rounds: int, *,
+                     zonefile: bool) -> dict[str, Any]:
+    """Unbound following the zone like an ISP resolver: how long it takes to load the whole
+    zone at first, and from a committed one-name block until it answers NXDOMAIN for it."""
+    from tests.functional.dns import servers as S
+
+    from tangkal.db.session import Database
+    from tangkal.rpz.journal import RpzAction, ZoneChange, publish
+
+    out: dict[str, Any] = {}
+    port = free_port()
+    from tangkal.accounts import services as accounts
+    from tangkal.accounts.models import OrgKind
+    from tangkal.accounts.principal import SYSTEM
+    from tangkal.rpz import services
+
+    db = Database(url)
+    with db.unit_of_work() as s:
+        accounts.create_org(s, SYSTEM, kind=OrgKind.ISP, name="bench-unbound")
+        services.add_subscriber(s, SYSTEM, "bench-unbound", f"127.0.0.2:{port}",
+                                ["127.0.0.1/32"])
+    time.sleep(3)  # the server refreshes its subscriber list every 2 s
+
+    def rcode(r: S.Process, name: str) -> str:
+        try:
+            return S.answer_of(r.query(name, "A", timeout=0.5))[0]
+        except Exception:
+            return "timeout"
+
+    with S.nsd({S.AUTH_ZONE: S.auth_zone_text()}, host="127.0.0.9") as auth:
+        t0 = time.monotonic()
+        with S.unbound(host="127.0.0.2", port=port, rpz_zone=ZONE,
+                       primary=("127.0.0.1", dns_port), auth=(auth.host, auth.port),
+                       zonefile=zonefile) as ub:
+            while rcode(ub, listed + ".") != "NXDOMAIN":
+                if time.monotonic() - t0 > 900:
+                    raise RuntimeError("Unbound never loaded the zone:\n" + ub.log()[-3000:])
+                time.sleep(0.2)
+            out["unbound_load_s"] = time.monotonic() - t0
+            out["unbound_peak_rss_mb"] = rss(ub.proc.pid)[0] / 1024
+            log(f"Unbound enforcing the zone {out['unbound_load_s']:.1f}s after start, "
+                f"{out['unbound_peak_rss_mb']:.0f} MB")
+            lat = []
+            for i in range(rounds):
+                name = f"bench-{i}-{random.randrange(1 << 30)}.{S.AUTH_ZONE.rstrip('.')}"
+                assert rcode(ub, name + ".") == "NOERROR"
+                with db.unit_of_work() as s:
+                    publish(s, [ZoneChange(name, RpzAction.NXDOMAIN)], reason="bench")
+                t = time.monotonic()
+                while rcode(ub, name + ".") != "NXDOMAIN":
+                    if time.monotonic() - t > 30:
+                        raise RuntimeError("Unbound never enforced a change")
+                    time.sleep(0.002)
+                lat.append(time.monotonic() - t)
+            out["unbound_enforce"] = lat
+            out["unbound_peak_rss_mb"] = rss(ub.proc.pid)[0] / 1024
+            log(f"Unbound enforcing a committed change: median {1000 * median(lat):.1f} ms, "
+                f"max {1000 * max(lat):.1f} ms")
+    db.dispose()
+    return out
+
+
 # ------------------------------------------------------------------------------ main
 
 def run(args: argparse.Namespace) -> str:
@@ -437,7 +499,12 @@ def run(args: argparse.Namespace) -> str:
     results["changes"] = lat
     log("change -> IXFR median {:.1f} ms, max {:.1f} ms".format(
         1000 * median(x["ixfr"] for x in lat), 1000 * max(x["ixfr"] for x in lat)))
+    if args.resolver == "unbound":
+        results.update(resolver_latency(url, dns_port, sample_names[1], args.changes,
+                                        zonefile=not args.unbound_no_zonefile))
+        tk.sample()
     results["tangkal_pss_mb"] = tk.total_pss_kib() / 1024
+    expected += 2 * len(results.get("unbound_enforce", []))  # names the resolver test added
     tk.stop()
     serial_now = None
     # -- tangkal, restart (snapshot + journal)
@@ -500,16 +567,18 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> str:
 
     lines.append(f"| full transfer (AXFR, raw-socket client, best of {args.repeat}) | "
                  f"{rate(tk)} | {rate(nsd) if nsd else 'not run'} |")
+    def nsd_fig(key: str, fmt: str) -> str:
+        return fmt.format(r[key]) if key in r else "not run"
+
     lines.append(f"| start until answering SOA, cold | {r['tangkal_cold_start_s']:.1f} s "
                  f"(zone built from the database) | "
-                 f"{r.get('nsd_start_s', float('nan')):.1f} s (zone file) |")
+                 f"{nsd_fig('nsd_start_s', '{:.1f} s (zone file)')} |")
     lines.append(f"| restart until answering SOA | {r['tangkal_restart_s']:.2f} s "
-                 f"(snapshot + journal) | {r.get('nsd_start_s', float('nan')):.1f} s |")
+                 f"(snapshot + journal) | {nsd_fig('nsd_start_s', '{:.1f} s')} |")
     lines.append(f"| peak resident memory (VmHWM, largest process) | "
-                 f"{r['tangkal_peak_rss_mb']:.0f} MB | "
-                 f"{r.get('nsd_peak_rss_mb', float('nan')):.0f} MB |")
+                 f"{r['tangkal_peak_rss_mb']:.0f} MB | {nsd_fig('nsd_peak_rss_mb', '{:.0f} MB')} |")
     lines.append(f"| proportional set size, all processes, at the end | "
-                 f"{r['tangkal_pss_mb']:.0f} MB | {r.get('nsd_pss_mb', float('nan')):.0f} MB |")
+                 f"{r['tangkal_pss_mb']:.0f} MB | {nsd_fig('nsd_pss_mb', '{:.0f} MB')} |")
     ch = r["changes"]
     ixfr = sorted(1000 * x["ixfr"] for x in ch)
     notify = sorted(1000 * x["notify"] for x in ch)
@@ -517,6 +586,13 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> str:
                  f"median {median(notify):.1f} ms, max {max(notify):.1f} ms | - |")
     lines.append(f"| one change: commit -> IXFR received by the client | "
                  f"median {median(ixfr):.1f} ms, max {max(ixfr):.1f} ms | - |")
+    if "unbound_enforce" in r:
+        ub = sorted(1000 * x for x in r["unbound_enforce"])
+        lines.append(f"| one change: commit -> Unbound 1.17 answering NXDOMAIN (NOTIFY, IXFR; "
+                     f"{len(ub)} changes) | median {median(ub):.1f} ms, max {max(ub):.1f} ms "
+                     f"| - |")
+        lines.append(f"| Unbound: start until enforcing the whole zone (AXFR, load) | "
+                     f"{r['unbound_load_s']:.1f} s, {r['unbound_peak_rss_mb']:.0f} MB peak | - |")
     lines += [
         "",
         f"Preparation (not part of the comparison): names made in {r['make_names_s']:.1f} s, "
@@ -535,6 +611,10 @@ def main() -> None:
     p.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     p.add_argument("--workdir", default=None, help="where the temp directory goes")
     p.add_argument("--skip-nsd", action="store_true")
+    p.add_argument("--resolver", choices=["none", "unbound"], default="none",
+                   help="also time a real Unbound following the zone")
+    p.add_argument("--unbound-no-zonefile", action="store_true",
+                   help="Unbound keeps the zone in memory only (no zonefile: written per update)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     p.add_argument("--output", default=None, help="append the markdown result to this file")
     args = p.parse_args()

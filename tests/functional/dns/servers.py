@@ -150,8 +150,12 @@ landing A {LANDING_ADDRESS}
 
 @contextmanager
 def unbound(*, host: str, rpz_zone: str, primary: tuple[str, int], auth: tuple[str, int],
-            port: int | None = None) -> Iterator[Process]:
-    """Unbound following the RPZ with ``rpz: primary:`` and ``allow-notify``, no TSIG."""
+            port: int | None = None, zonefile: bool = True) -> Iterator[Process]:
+    """Unbound following the RPZ with ``rpz: primary:`` and ``allow-notify``, no TSIG.
+
+    With ``zonefile`` Unbound also keeps the zone on disk (as an ISP would, to survive a
+    restart); it rewrites that whole file after every transfer.
+    """
     port = port or free_port()
     d = tempdir("unbound")
     conf = d / "unbound.conf"
@@ -183,7 +187,7 @@ rpz:
   name: "{rpz_zone}"
   primary: {primary[0]}@{primary[1]}
   allow-notify: {primary[0]}
-  zonefile: "{d}/rpz.zone"
+{f'  zonefile: "{d}/rpz.zone"' if zonefile else ""}
   rpz-log: yes
   rpz-log-name: "tangkal"
 """)
