@@ -29,8 +29,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    # Take the write lock at BEGIN so two writers never deadlock upgrading read locks.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers take the write lock at BEGIN so two of them never deadlock upgrading read
+    # locks; read-only units begin deferred, so under WAL they never wait for a writer.
+    if conn.get_execution_options().get("tangkal_read_only"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def normalise_url(url: str) -> str:
@@ -63,6 +67,7 @@ class Database:
             )
             event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        self._reader = self.engine.execution_options(tangkal_read_only=True)
 
     @property
     def is_sqlite(self) -> bool:
@@ -83,7 +88,8 @@ class Database:
 
     @contextmanager
     def read_only(self) -> Iterator[Session]:
-        session = self.sessions()
+        """A session for reading only: it never takes SQLite's write lock."""
+        session = self.sessions(bind=self._reader)
         try:
             yield session
         finally:

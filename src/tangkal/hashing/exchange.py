@@ -112,15 +112,15 @@ def parse(data: bytes, fmt: str) -> Parsed:
             if not isinstance(e, dict) or "hash_digest" not in e or "algorithm" not in e:
                 out.errors.append(f"entry {i}: needs hash_digest and algorithm")
                 continue
-            stype = TAT_ALGORITHMS.get(str(e["algorithm"]).upper())
-            if stype is None:
+            tat_type = TAT_ALGORITHMS.get(str(e["algorithm"]).upper())
+            if tat_type is None:
                 out.errors.append(
                     f"entry {i}: algorithm {e['algorithm']!r} is not supported "
                     f"(known: {', '.join(TAT_ALGORITHMS)})"
                 )
                 continue
             label = "/".join(str(e[k]) for k in ("ideology", "file_type") if e.get(k)) or None
-            _check(out, i, stype, str(e["hash_digest"]), label, bool(e.get("deleted")))
+            _check(out, i, tat_type, str(e["hash_digest"]), label, bool(e.get("deleted")))
     return out
 
 

@@ -107,40 +107,47 @@ class BankIndexes:
             self.text.remove(cid)
 
     def sync(self, session: Session | None = None, *, max_age: float = 0.0) -> int:
-        """Apply committed changes not yet seen; returns how many were applied."""
+        """Apply committed changes not yet seen; returns how many were applied.
+
+        The log is read *without* holding the index lock: on SQLite a reader may wait for the
+        writer, and the writer may be a request that is itself waiting to sync. Applying is
+        idempotent (already-applied sequence numbers are skipped), so two concurrent syncs are
+        harmless.
+        """
         if max_age and time.monotonic() - self._last_sync < max_age:
             return 0
         with self._lock:
-            applied = self._sync_locked(session)
+            low = min([self.applied_seq, *self._gaps]) if self._gaps else self.applied_seq
+        if session is not None:
+            rows = self._fetch(session, low)
+        else:
+            with self.db.read_only() as s:
+                rows = self._fetch(s, low)
+        with self._lock:
+            applied = self._apply(rows)
             self._last_sync = time.monotonic()
         if self._since_save >= SAVE_EVERY:
             self.save()
         return applied
 
-    def _sync_locked(self, session: Session | None) -> int:
-        low = min([self.applied_seq, *self._gaps]) if self._gaps else self.applied_seq
+    @staticmethod
+    def _fetch(session: Session, low: int) -> list[Any]:
+        return list(
+            session.execute(
+                select(
+                    HashChange.seq,
+                    HashChange.content_id,
+                    HashChange.op,
+                    HashChange.signal_type,
+                    HashChange.signal,
+                )
+                .where(HashChange.seq > low)
+                .order_by(HashChange.seq)
+                .limit(100_000)
+            ).all()
+        )
 
-        def fetch(s: Session) -> list[Any]:
-            return list(
-                s.execute(
-                    select(
-                        HashChange.seq,
-                        HashChange.content_id,
-                        HashChange.op,
-                        HashChange.signal_type,
-                        HashChange.signal,
-                    )
-                    .where(HashChange.seq > low)
-                    .order_by(HashChange.seq)
-                    .limit(100_000)
-                ).all()
-            )
-
-        if session is not None:
-            rows = fetch(session)
-        else:
-            with self.db.read_only() as s:
-                rows = fetch(s)
+    def _apply(self, rows: list[Any]) -> int:
         now = time.monotonic()
         pdq_add: list[tuple[str, int]] = []
         count = 0
