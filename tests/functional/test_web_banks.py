@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from skimage import data as samples
 
-from tests.functional.browser.people import Cast, browser_client, cast, csrf, sign_in
+from tests.functional.browser.people import Cast, browser_client, csrf, fresh_cast, sign_in
 from tests.support import LiveServer, unique
 
 
@@ -60,7 +60,7 @@ def _match(web: httpx.Client, filename: str, content: bytes) -> httpx.Response:
 
 def test_a_moderator_finds_a_resized_copy_with_its_closeness_and_gives_feedback(
         live: LiveServer, photo: bytes) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     bank = unique("tat-propaganda")
     with browser_client(live) as analyst:
         sign_in(analyst, people.regulator, people.analyst)
@@ -103,7 +103,7 @@ def test_a_moderator_finds_a_resized_copy_with_its_closeness_and_gives_feedback(
 
 
 def test_a_file_that_is_not_an_image_says_why_pdq_did_not_hash_it(live: LiveServer) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     bank = unique("leaflets")
     with browser_client(live) as web:
         sign_in(web, people.platform, people.moderator)
@@ -120,7 +120,7 @@ def test_a_file_that_is_not_an_image_says_why_pdq_did_not_hash_it(live: LiveServ
 
 
 def test_another_platforms_private_bank_is_not_found(live: LiveServer) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     bank = unique("private")
     with browser_client(live) as owner:
         sign_in(owner, people.platform, people.moderator)
@@ -142,7 +142,7 @@ def test_another_platforms_private_bank_is_not_found(live: LiveServer) -> None:
 
 
 def test_only_the_owner_switches_a_shared_bank_off(live: LiveServer, photo: bytes) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     bank = unique("shared")
     with browser_client(live) as analyst:
         sign_in(analyst, people.regulator, people.analyst)
@@ -178,7 +178,7 @@ def test_only_the_owner_switches_a_shared_bank_off(live: LiveServer, photo: byte
 
 
 def test_import_is_all_or_nothing_and_the_export_matches_the_api(live: LiveServer) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     bank = unique("imported")
     md5s = [f"{i:032x}" for i in range(1, 4)]
     with browser_client(live) as web:
@@ -230,7 +230,7 @@ def _order_with_evidence(web: httpx.Client, people: Cast, photo: bytes) -> str:
 
 def test_evidence_goes_into_a_bank_and_matches_link_back_to_the_order(
         live: LiveServer, photo: bytes) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     bank = unique("order-evidence")
     with browser_client(live) as analyst:
         sign_in(analyst, people.regulator, people.analyst)
@@ -266,7 +266,7 @@ def test_evidence_goes_into_a_bank_and_matches_link_back_to_the_order(
 
 
 def test_bank_forms_refuse_missing_csrf_and_show_bad_input(live: LiveServer) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     with browser_client(live) as web:
         sign_in(web, people.platform, people.moderator)
         assert web.post("/console/banks", data={"name": unique("x")}).status_code == 403

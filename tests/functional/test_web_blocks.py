@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from tests.functional.browser.people import PASSWORD, browser_client, cast, csrf, sign_in
+from tests.functional.browser.people import PASSWORD, browser_client, csrf, fresh_cast, sign_in
 from tests.support import LiveServer, unique
 
 BLOCK = {"action": "nxdomain", "legal_basis": "UU 5/2018 Pasal 13A",
@@ -31,7 +31,7 @@ def _create(web: httpx.Client, name: str) -> httpx.Response:
 
 def test_official_sees_the_assessment_creates_a_block_and_restores_access(
         live: LiveServer) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     name = f"{unique('bom')}.example.net"
     with browser_client(live) as web:
         sign_in(web, people.regulator, people.official)
@@ -83,7 +83,7 @@ def test_official_sees_the_assessment_creates_a_block_and_restores_access(
 
 
 def test_a_whole_service_block_needs_two_officials(live: LiveServer) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     platform = unique("platform")
     domain = f"{platform}.example.org"
     made = live.cli("org", "create", "--kind", "platform", "--name", platform, "--domain", domain)
@@ -119,7 +119,7 @@ def test_a_whole_service_block_needs_two_officials(live: LiveServer) -> None:
 
 
 def test_bad_block_input_is_shown_in_the_form_never_a_500(live: LiveServer) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     name = f"{unique('dup')}.example.net"
     with browser_client(live) as web:
         sign_in(web, people.regulator, people.official)
@@ -147,7 +147,7 @@ def test_bad_block_input_is_shown_in_the_form_never_a_500(live: LiveServer) -> N
 
 
 def test_block_list_filters_by_status_and_searches_names(live: LiveServer) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     stem = unique("cari")
     with browser_client(live) as web:
         sign_in(web, people.regulator, people.official)
@@ -162,7 +162,7 @@ def test_block_list_filters_by_status_and_searches_names(live: LiveServer) -> No
 
 
 def test_protected_names_are_kept_by_officials_only(live: LiveServer) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     name = f"{unique('pemda')}.example.id"
     with browser_client(live) as analyst:
         sign_in(analyst, people.regulator, people.analyst)
@@ -196,7 +196,7 @@ def test_protected_names_are_kept_by_officials_only(live: LiveServer) -> None:
 
 
 def test_officials_read_the_publics_appeals(live: LiveServer) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     name = f"{unique('banding')}.example.net"
     with browser_client(live) as web:
         sign_in(web, people.regulator, people.official)
@@ -219,7 +219,7 @@ def test_officials_read_the_publics_appeals(live: LiveServer) -> None:
 
 
 def test_platforms_and_isps_cannot_open_the_block_pages(live: LiveServer) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     isp = unique("isp")
     assert live.cli("org", "create", "--kind", "isp", "--name", isp).returncode == 0
     assert live.cli("user", "create", "--org", isp, "--username", "noc", "--role", "isp",
@@ -240,7 +240,7 @@ def test_platforms_and_isps_cannot_open_the_block_pages(live: LiveServer) -> Non
 
 
 def test_block_forms_without_the_csrf_token_are_refused(live: LiveServer) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     name = f"{unique('csrf')}.example.net"
     with browser_client(live) as web:
         sign_in(web, people.regulator, people.official)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.functional.browser.people import PASSWORD, browser_client, cast, sign_in
+from tests.functional.browser.people import PASSWORD, browser_client, fresh_cast, sign_in
 from tests.support import LiveServer, unique
 
 
@@ -36,7 +36,7 @@ def test_an_isp_sees_the_zone_and_only_its_own_resolvers(live: LiveServer) -> No
 
 
 def test_officials_see_every_subscriber_and_platforms_are_refused(live: LiveServer) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     isp = _isp(live, "127.0.0.1:53993")
     with browser_client(live) as web:
         sign_in(web, people.regulator, people.official)

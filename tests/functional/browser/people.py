@@ -62,3 +62,21 @@ def sign_in(client: httpx.Client, org: str, user: str, password: str = PASSWORD)
     token = csrf(client.get("/login").text)
     return client.post("/login", data={"org": org, "username": user, "password": password,
                                        "csrf_token": token, "next": "/console"})
+
+
+def fresh_cast(live: LiveServer) -> Cast:
+    """The same organisations as :func:`cast`, with console users of this test's own.
+
+    Sign-in is rate limited per account (ten attempts in five minutes), so tests that sign in
+    often must not share one account: each gets its own analyst, official and moderators."""
+    base = cast(live)
+    names = {"analyst": unique("analis"), "official": unique("pejabat"),
+             "moderator": unique("moderator")}
+    for org, field_, role in ((base.regulator, "analyst", "analyst"),
+                              (base.regulator, "official", "official"),
+                              (base.platform, "moderator", "moderator"),
+                              (base.other_platform, "moderator", "moderator")):
+        r = live.cli("user", "create", "--org", org, "--username", names[field_], "--role",
+                     role, "--password", PASSWORD)
+        assert r.returncode == 0, r.stderr
+    return Cast(base.regulator, base.platform, base.other_platform, **names)

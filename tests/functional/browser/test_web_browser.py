@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.functional.browser.conftest import shoot
-from tests.functional.browser.people import PASSWORD, Cast, cast
+from tests.functional.browser.people import PASSWORD, Cast, cast, fresh_cast
 from tests.support import LiveServer, unique
 
 pytestmark = pytest.mark.browser
@@ -116,7 +116,7 @@ def test_public_lookup_in_both_languages(page: Any, live: LiveServer) -> None:
 
 def test_official_creates_a_block_seeing_the_assessment_then_restores_it(
         page: Any, live: LiveServer) -> None:
-    people = cast(live)
+    people = fresh_cast(live)
     platform = unique("layanan")
     domain = f"{platform}.example.org"
     assert live.cli("org", "create", "--kind", "platform", "--name", platform,
@@ -160,7 +160,7 @@ def test_moderator_uploads_a_photo_and_sees_the_match_in_the_analysts_bank(
     from PIL import Image
     from skimage import data as samples
 
-    people = cast(live)
+    people = fresh_cast(live)
     original, copy = tmp_path / "astronaut.png", tmp_path / "forwarded.jpg"
     Image.fromarray(samples.astronaut()).save(original, "PNG")
     Image.open(original).convert("RGB").resize((300, 300)).save(copy, "JPEG", quality=60)
