@@ -70,6 +70,11 @@ def test_a_resized_recompressed_copy_matches_with_provenance(
         assert fb.status_code == 201
         again = c.post("/api/v1/match", files={"file": ("copy.jpg", _jpeg_copy(photo))})
     assert {m["signal_type"] for m in exact if m["bank"] == bank} == {"pdq", "md5", "sha256"}
+    mirrored = io.BytesIO()
+    Image.open(io.BytesIO(photo)).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(mirrored, "PNG")
+    with live.client(mod) as c:  # a mirrored copy is found through the query-side variants
+        flipped = c.post("/api/v1/match", files={"file": ("m.png", mirrored.getvalue())})
+    assert [m["signal_type"] for m in flipped.json()["matches"] if m["bank"] == bank] == ["pdq"]
     mine = [m for m in again.json()["matches"] if m["bank"] == bank]
     assert mine[0]["feedback"] == {"confirmed": 1}
 

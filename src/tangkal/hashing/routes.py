@@ -189,11 +189,8 @@ async def match_file(
     text: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
     content = await _read_upload(file)
-    results = services.hash_content(content, text=text)
-    queries = [services.Query(r.signal_type, r.signal) for r in results if r.signal]
-    not_hashed = [
-        {"signal_type": r.signal_type, "reason": r.reason} for r in results if r.signal is None
-    ]
+    queries, failed = services.queries_for_upload(content, text=text)
+    not_hashed = [{"signal_type": r.signal_type, "reason": r.reason} for r in failed]
     return _match_answer(session, principal, _indexes(request), queries, not_hashed)
 
 

@@ -415,11 +415,18 @@ def match(
             )
             if d <= limit_for_bank:
                 found.append((q, content, d))
-    allowed_queries = {(q.signal_type, q.signal) for q, c, _ in found if c.bank.allowlist}
+    nearest: dict[int, tuple[Query, BankContent, int]] = {}
+    for q, c, d in found:
+        if c.id not in nearest or d < nearest[c.id][2]:
+            nearest[c.id] = (q, c, d)
+    found = list(nearest.values())
+    # An allow-list hit vouches for the upload as a whole under that signal type (all of its
+    # PDQ variants are the same picture), so it suppresses that type's other matches.
+    allowed_types = {q.signal_type for q, c, _ in found if c.bank.allowlist}
     feedback = _feedback_counts(session, [c.id for _, c, _ in found])
     out = []
     for q, c, d in sorted(found, key=lambda f: (f[2], f[1].id)):
-        suppressed = (q.signal_type, q.signal) in allowed_queries and not c.bank.allowlist
+        suppressed = q.signal_type in allowed_types and not c.bank.allowlist
         out.append(
             {
                 "bank": c.bank.name,
@@ -452,6 +459,25 @@ def match(
 def _feedback_counts(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
     """Verdicts given so far on each matched content row."""
     return _counts_by(session, MatchFeedback.content_id, MatchFeedback.verdict, ids)
+
+
+def queries_for_upload(
+    content: bytes, *, text: bool = False, files: bool = True
+) -> tuple[list[Query], list[SignalResult]]:
+    """The query signals of an upload, and the types that could not hash it (with reasons).
+
+    Banks store one PDQ hash per image; the query side adds the rotated and mirrored
+    variants (PDQ's dihedral hashes plus a real hash of the mirrored pixels), so a flipped
+    copy still matches. The answer reports each match once, at its nearest variant.
+    """
+    results = hash_content(content, text=text, files=files)
+    queries = [Query(r.signal_type, r.signal) for r in results if r.signal]
+    if any(q.signal_type == "pdq" for q in queries):
+        pdq = signals.get("pdq")
+        for _, variant in pdq.hash_dihedral(content):  # type: ignore[attr-defined]
+            if variant.signal and Query("pdq", variant.signal) not in queries:
+                queries.append(Query("pdq", variant.signal))
+    return queries, [r for r in results if r.signal is None]
 
 
 def queries_for_signal(signal_type: str, signal: str) -> list[Query]:
