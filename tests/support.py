@@ -136,6 +136,18 @@ class LiveServer:
         return self.log_path.read_text(errors="replace")
 
 
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM when the test process dies, even if it is killed, so an
+    interrupted run never leaves servers behind."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 @contextmanager
 def live_server(database_url: str, extra_env: dict[str, str] | None = None) -> Iterator[LiveServer]:
     workdir = Path(tempfile.mkdtemp(prefix="tangkal-live-"))
@@ -168,6 +180,7 @@ def live_server(database_url: str, extra_env: dict[str, str] | None = None) -> I
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=workdir,
+            preexec_fn=_die_with_parent,
         )
     server = LiveServer(f"http://127.0.0.1:{port}", dns_port, env, proc, workdir, log_path)
     deadline = time.monotonic() + 60
