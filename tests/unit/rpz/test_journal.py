@@ -92,3 +92,28 @@ def test_serial_arithmetic_follows_rfc_1982_across_the_wrap() -> None:
     assert serial_lt(2**32 - 5, 3)
     assert not serial_lt(3, 2**32 - 5)
     assert serial_lt(1, 2)
+
+
+def test_pruning_keeps_at_least_30_days_and_drops_older_change_sets(db: Database) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from tangkal.db.base import utcnow
+    from tangkal.rpz.journal import prune_journal
+    from tangkal.rpz.models import RpzChangeSet
+
+    with db.unit_of_work() as s:
+        publish(s, [ZoneChange("t.me", RpzAction.NXDOMAIN)])
+    with db.unit_of_work() as s:
+        publish(s, [ZoneChange("telegram.org", RpzAction.NXDOMAIN)])
+    with db.unit_of_work() as s:
+        s.execute(update(RpzChangeSet).where(RpzChangeSet.seq == 1)
+                  .values(committed_at=utcnow() - timedelta(days=100)))
+    with pytest.raises(InvalidInput), db.unit_of_work() as s:
+        prune_journal(s, keep_days=7)
+    with db.unit_of_work() as s:
+        assert prune_journal(s, keep_days=90) == 1
+    with db.read_only() as s:
+        assert [c.seq for c in changesets_after(s, 0)] == [2]
+    assert entries(db) == {"t.me": RpzAction.NXDOMAIN, "telegram.org": RpzAction.NXDOMAIN}

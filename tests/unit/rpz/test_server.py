@@ -15,6 +15,7 @@ import dns.opcode
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
 import dns.tsig
 import dns.tsigkeyring
 import pytest
@@ -221,3 +222,17 @@ def test_a_restart_serves_from_the_snapshot_plus_later_journal(db: Database,
         assert soa_serial(again.port) == later
         assert again.store.view.names == 2001
         assert isinstance(again, RpzPrimary)
+
+
+def test_ixfr_over_udp_gets_the_current_soa_so_the_client_moves_to_tcp(
+        db: Database, tmp_path: Path, isp: tuple[str, str, str]) -> None:
+    first = block(db, ("t.me", RpzAction.NXDOMAIN))
+    second = block(db, ("web.telegram.org", RpzAction.NXDOMAIN))
+    with running_primary(db, tmp_path) as primary:
+        q = dns.message.make_query(ZONE, "IXFR")
+        q.authority.append(dns.rrset.from_text(ZONE, 0, "IN", "SOA",
+                                               f". . {first} 0 0 0 0"))
+        r = dns.query.udp(q, "127.0.0.1", port=primary.port, timeout=2)
+        assert r.rcode() == dns.rcode.NOERROR
+        assert [rr.rdtype for rr in r.answer] == [dns.rdatatype.SOA]
+        assert r.answer[0][0].serial == second
