@@ -291,8 +291,11 @@ def authenticate_token(session: Session, token: str) -> Principal:
         raise Unauthenticated(_BAD_TOKEN)
     cached = _cache.get(token)
     if cached is not None:
-        revoked = session.scalar(select(ApiToken.revoked_at).where(ApiToken.id == cached.token_id))
-        if revoked is None and session.get(ApiToken, cached.token_id) is not None:
+        # One primary-key read: the token must still exist and not be revoked.
+        live = session.execute(
+            select(ApiToken.revoked_at).where(ApiToken.id == cached.token_id)
+        ).first()
+        if live is not None and live.revoked_at is None:
             return cached
         raise Unauthenticated(_BAD_TOKEN)
     row = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))

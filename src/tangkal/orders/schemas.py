@@ -17,6 +17,17 @@ DecisionVisibility = Literal[
     "DECISION_VISIBILITY_OTHER",
 ]
 
+AutomatedDecision = Literal[
+    "AUTOMATED_DECISION_NOT_AUTOMATED",
+    "AUTOMATED_DECISION_PARTIALLY",
+    "AUTOMATED_DECISION_FULLY",
+]
+
+# What a platform did about an order (``ResponseAction`` in the models, as form values).
+ActionName = Literal[
+    "removed", "restricted_in_country", "account_suspended", "partially_done", "not_done"
+]
+
 
 class EvidenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -48,14 +59,7 @@ class StatementOfReasons(BaseModel):
     illegal_content_explanation: str | None = Field(default=None, max_length=20000)
     decision_facts: str | None = Field(default=None, max_length=20000)
     automated_detection: bool | None = None
-    automated_decision: (
-        Literal[
-            "AUTOMATED_DECISION_FULLY",
-            "AUTOMATED_DECISION_PARTIALLY",
-            "AUTOMATED_DECISION_NOT_AUTOMATED",
-        ]
-        | None
-    ) = None
+    automated_decision: AutomatedDecision | None = None
     territorial_scope: list[str] | None = None
     application_date: date | None = None
     source_type: str | None = None
@@ -64,9 +68,7 @@ class StatementOfReasons(BaseModel):
 
 class ResponseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    action: Literal[
-        "removed", "restricted_in_country", "account_suspended", "partially_done", "not_done"
-    ]
+    action: ActionName
     statement: StatementOfReasons | str = Field(
         description="A statement of reasons: the DSA fields, or free text taken as the facts"
     )

@@ -423,7 +423,10 @@ def related_orders(
     )
     if scope is not None:
         q = q.where(scope)
-    rows = session.execute(q.limit(limit * 10)).all()
+    # Newest first, so a popular channel or domain shows its latest orders, not any subset.
+    rows = session.execute(
+        q.order_by(Order.issued_at.desc(), LocatorKey.order_id).limit(limit * 10)
+    ).all()
     if not rows:
         return []
     own_primary = {k.canonical for k in order.locators}

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from typing import get_args
 
 from tangkal.blocklist.services import BlockRequest
 from tangkal.errors import InvalidInput
 from tangkal.locators import Domain, parse_locator
-from tangkal.orders.schemas import EvidenceIn, OrderIn, ResponseIn, StatementOfReasons
+from tangkal.orders.schemas import (
+    ActionName,
+    AutomatedDecision,
+    DecisionVisibility,
+    EvidenceIn,
+    OrderIn,
+    ResponseIn,
+    StatementOfReasons,
+)
 from tangkal.web.display import parse_wib
 
 MAX_LINES = 500
@@ -92,19 +101,10 @@ def evidence_item(filename: str, content_type: str, content: bytes) -> EvidenceI
                       content_base64=base64.b64encode(content).decode())
 
 
-ACTIONS = ("removed", "restricted_in_country", "account_suspended", "partially_done",
-           "not_done")
-VISIBILITY = (
-    "DECISION_VISIBILITY_CONTENT_REMOVED",
-    "DECISION_VISIBILITY_CONTENT_DISABLED",
-    "DECISION_VISIBILITY_CONTENT_DEMOTED",
-    "DECISION_VISIBILITY_CONTENT_AGE_RESTRICTED",
-    "DECISION_VISIBILITY_CONTENT_INTERACTION_RESTRICTED",
-    "DECISION_VISIBILITY_CONTENT_LABELLED",
-    "DECISION_VISIBILITY_OTHER",
-)
-AUTOMATED = ("AUTOMATED_DECISION_NOT_AUTOMATED", "AUTOMATED_DECISION_PARTIALLY",
-             "AUTOMATED_DECISION_FULLY")
+# The choices the response form offers are exactly what the API accepts.
+ACTIONS: tuple[str, ...] = get_args(ActionName)
+VISIBILITY: tuple[str, ...] = get_args(DecisionVisibility)
+AUTOMATED: tuple[str, ...] = get_args(AutomatedDecision)
 
 
 def response_in(action: str, facts: str, visibility: list[str], automated_detection: bool,
