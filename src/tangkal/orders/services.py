@@ -44,53 +44,15 @@ from tangkal.sop.profile import SopProfile, active_profile
 S = OrderStatus
 
 # Which states each state may move to; anything else is an InvalidTransition.
+# Any open order may be answered (or withdrawn by the regulator).
+_ANSWERS = frozenset({S.COMPLIED, S.PARTIALLY_COMPLIED, S.DISPUTED, S.WITHDRAWN})
+
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.ISSUED: frozenset(
-        {
-            S.DELIVERED,
-            S.ACKNOWLEDGED,
-            S.CLARIFICATION_REQUESTED,
-            S.COMPLIED,
-            S.PARTIALLY_COMPLIED,
-            S.DISPUTED,
-            S.OVERDUE,
-            S.WITHDRAWN,
-        }
-    ),
-    S.DELIVERED: frozenset(
-        {
-            S.ACKNOWLEDGED,
-            S.CLARIFICATION_REQUESTED,
-            S.COMPLIED,
-            S.PARTIALLY_COMPLIED,
-            S.DISPUTED,
-            S.OVERDUE,
-            S.WITHDRAWN,
-        }
-    ),
-    S.ACKNOWLEDGED: frozenset(
-        {
-            S.CLARIFICATION_REQUESTED,
-            S.COMPLIED,
-            S.PARTIALLY_COMPLIED,
-            S.DISPUTED,
-            S.OVERDUE,
-            S.WITHDRAWN,
-        }
-    ),
-    S.CLARIFICATION_REQUESTED: frozenset(
-        {S.ACKNOWLEDGED, S.COMPLIED, S.PARTIALLY_COMPLIED, S.DISPUTED, S.WITHDRAWN}
-    ),
-    S.OVERDUE: frozenset(
-        {
-            S.CLARIFICATION_REQUESTED,
-            S.ACKNOWLEDGED,
-            S.COMPLIED,
-            S.PARTIALLY_COMPLIED,
-            S.DISPUTED,
-            S.WITHDRAWN,
-        }
-    ),
+    S.ISSUED: _ANSWERS | {S.DELIVERED, S.ACKNOWLEDGED, S.CLARIFICATION_REQUESTED, S.OVERDUE},
+    S.DELIVERED: _ANSWERS | {S.ACKNOWLEDGED, S.CLARIFICATION_REQUESTED, S.OVERDUE},
+    S.ACKNOWLEDGED: _ANSWERS | {S.CLARIFICATION_REQUESTED, S.OVERDUE},
+    S.CLARIFICATION_REQUESTED: _ANSWERS | {S.ACKNOWLEDGED},
+    S.OVERDUE: _ANSWERS | {S.CLARIFICATION_REQUESTED, S.ACKNOWLEDGED},
     S.PARTIALLY_COMPLIED: frozenset({S.COMPLIED, S.DISPUTED}),
     S.DISPUTED: frozenset({S.COMPLIED, S.PARTIALLY_COMPLIED, S.WITHDRAWN}),
     S.COMPLIED: frozenset(),
