@@ -39,3 +39,25 @@ def test_import_reports_every_bad_line_and_writes_nothing_then_imports_all(
     assert r.returncode == 2 and "not blocked" in " ".join(r.stderr.split())
     r = live.cli("block", "list", "--domain", good[3])
     assert r.returncode == 0 and "\trestored\t" in r.stdout
+
+
+def test_cli_approval_and_the_two_person_rule(live: LiveServer) -> None:
+    name = f"{unique('judi')}.com"
+    r = live.cli("block", "add", name, "--action", "nxdomain", "--legal-basis", "KUHP 303",
+                 "--reason", "online gambling")
+    assert r.returncode == 0 and "pending_approval" in r.stdout, r.stderr
+    block_id = r.stdout.split()[0]
+    ok = live.cli("block", "approve", block_id)
+    assert ok.returncode == 0 and "active" in ok.stdout, ok.stderr
+    again = live.cli("block", "approve", block_id)
+    assert again.returncode != 0 and "only entries pending approval" in again.stderr
+    # a whole-service block needs two different officials: one operator cannot be both
+    platform = unique("platform")
+    domain = f"{unique('svc')}.com"
+    assert live.cli("org", "create", "--kind", "platform", "--name", platform,
+                    "--domain", domain).returncode == 0
+    r = live.cli("block", "add", domain, "--action", "nxdomain", "--legal-basis", "UU ITE",
+                 "--reason", "whole service", "--by-official")
+    assert r.returncode == 0 and "pending_approval" in r.stdout, r.stderr
+    second = live.cli("block", "approve", r.stdout.split()[0])
+    assert second.returncode != 0 and "second" in second.stderr.lower()

@@ -85,6 +85,21 @@ def restore(
     out.print(f"{entry.id} {entry.domain} restored", highlight=False)
 
 
+@app.command("approve")
+@friendly
+def approve(
+    block_id: str = typer.Argument(..., help="Block entry id (see 'tangkal block list')"),
+    org: str | None = typer.Option(None, "--org"),
+) -> None:
+    """Approve a pending block as an official. The operator is identified by the OS account,
+    so the second approval of a whole-service or protected block must come from another
+    account (or from the console or API), never from the same person twice."""
+    principal = _principal(True, org)
+    with unit_of_work() as session:
+        entry = services.approve(session, principal, block_id)
+    out.print(f"{entry.id} {entry.domain} {entry.status.value}", highlight=False)
+
+
 @app.command("list")
 @friendly
 def list_(
