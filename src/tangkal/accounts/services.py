@@ -32,23 +32,16 @@ from tangkal.accounts.passwords import (
 from tangkal.accounts.principal import Principal
 from tangkal.audit.services import record
 from tangkal.db.base import utcnow
+from tangkal.enums import parse_enum
 from tangkal.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
 
 def parse_kind(value: str) -> OrgKind:
-    try:
-        return OrgKind(value.strip().lower())
-    except ValueError:
-        known = ", ".join(k.value for k in OrgKind)
-        raise InvalidInput(f"Unknown organisation kind {value!r}; use one of: {known}.") from None
+    return parse_enum(OrgKind, value, "organisation kind")
 
 
 def parse_role(value: str) -> Role:
-    try:
-        return Role(value.strip().lower())
-    except ValueError:
-        known = ", ".join(r.value for r in Role)
-        raise InvalidInput(f"Unknown role {value!r}; use one of: {known}.") from None
+    return parse_enum(Role, value, "role")
 
 
 def get_org_by_name(session: Session, name: str) -> Organization:

@@ -37,6 +37,7 @@ from tangkal.blocklist.models import (
 from tangkal.blocklist.publishing import publish
 from tangkal.blocklist.rails import Assessment, assess, beneath_range
 from tangkal.db.base import utcnow
+from tangkal.enums import parse_enum
 from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
 from tangkal.locators import Domain
 
@@ -54,27 +55,11 @@ OBJECT_TYPE = "block_entry"
 
 
 def parse_action(value: str | BlockAction) -> BlockAction:
-    if isinstance(value, BlockAction):
-        return value
-    try:
-        return BlockAction(str(value).strip().lower())
-    except ValueError:
-        known = ", ".join(a.value for a in BlockAction)
-        raise InvalidInput(
-            f"Unknown block action {value!r}; use one of: {known}.", field="action"
-        ) from None
+    return parse_enum(BlockAction, value, "block action", field="action")
 
 
 def parse_status(value: str | BlockStatus) -> BlockStatus:
-    if isinstance(value, BlockStatus):
-        return value
-    try:
-        return BlockStatus(str(value).strip().lower())
-    except ValueError:
-        known = ", ".join(s.value for s in BlockStatus)
-        raise InvalidInput(
-            f"Unknown block status {value!r}; use one of: {known}.", field="status"
-        ) from None
+    return parse_enum(BlockStatus, value, "block status", field="status")
 
 
 def required_text(value: str | None, field: str, limit: int, what: str) -> str:
