@@ -78,6 +78,8 @@ def create_app(
             for service in reversed(services):
                 await service.stop()
             services.clear()
+            while app.state.closing:
+                app.state.closing.pop()()
 
     app = FastAPI(
         title="tangkal",
@@ -93,6 +95,8 @@ def create_app(
     app.state.dns_port = dns_port
     app.state.dns_host = dns_host
     app.state.services = services
+    # Things made on first use (the order-intake writer) that must finish at shutdown.
+    app.state.closing = []
     errors.install(app)
 
     @app.get("/healthz", tags=["ops"])

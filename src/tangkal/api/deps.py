@@ -12,10 +12,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.accounts.principal import Principal
-from tangkal.accounts.services import authenticate_token
+from tangkal.accounts.services import authenticate_token, cached_principal
 from tangkal.db.session import Database
 from tangkal.errors import Unauthenticated
 
@@ -53,6 +54,30 @@ def current_principal(request: Request, session: UnitOfWork) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def _authenticate(db: Database, token: str) -> Principal:
+    with db.read_only() as session:
+        return authenticate_token(session, token)
+
+
+async def principal_checked_at_commit(request: Request) -> Principal:
+    """The caller, without a database read when the token was verified recently.
+
+    Only for routes whose writes re-check the token inside the transaction that writes
+    (see :func:`tangkal.accounts.services.live_token_ids`): the revocation check then
+    happens at commit time instead of here, and costs one query per batch instead of one
+    per request. An unknown token is verified against the database as usual.
+    """
+    token = _bearer(request)
+    principal = cached_principal(token)
+    if principal is None:
+        principal = await run_in_threadpool(_authenticate, get_db(request), token)
+    request.state.principal = principal
+    return principal
+
+
+PrincipalCheckedAtCommit = Annotated[Principal, Depends(principal_checked_at_commit)]
 
 
 def require(*roles: Role, kinds: tuple[OrgKind, ...] = ()) -> Callable[..., Principal]:

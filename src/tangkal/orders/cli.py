@@ -21,8 +21,9 @@ from tangkal.accounts.principal import Principal
 from tangkal.accounts.services import get_org_by_name
 from tangkal.cli.common import database, fail, friendly
 from tangkal.errors import TangkalError
+from tangkal.orders.filing import parse_locators
 from tangkal.orders.schemas import OrderIn
-from tangkal.orders.services import file_order, parse_locators
+from tangkal.orders.services import file_order
 from tangkal.sop.profile import active_profile
 
 app = typer.Typer(help="Bulk imports.", no_args_is_help=True)

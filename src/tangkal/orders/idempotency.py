@@ -4,15 +4,74 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from tangkal.accounts.principal import Principal
 from tangkal.errors import Conflict, InvalidInput
 from tangkal.orders.models import IdempotencyRecord
+
+
+@dataclass(frozen=True, slots=True)
+class IdemKey:
+    """A client's key, checked, scoped to one kind of request, with the request's digest."""
+
+    org_id: str
+    key: str  # "<scope>:<client's key>"
+    digest: str
+
+    @classmethod
+    def of(cls, principal: Principal, key: str, scope: str, request: Any) -> IdemKey:
+        key = key.strip()
+        if not 1 <= len(key) <= 200:
+            raise InvalidInput(
+                "Idempotency-Key must be 1 to 200 characters.", field="Idempotency-Key"
+            )
+        digest = hashlib.sha256(
+            (scope + "\n" + json.dumps(request, sort_keys=True, default=str)).encode()
+        ).hexdigest()
+        return cls(principal.org_id, f"{scope}:{key}", digest)
+
+    def replay(self, record: IdempotencyRecord) -> tuple[int, dict[str, Any]]:
+        """The first answer, if this is the same request again; else a Conflict."""
+        if record.request_hash != self.digest:
+            raise Conflict(
+                "This Idempotency-Key was already used for a different request; "
+                "use a new key for a new request.",
+                field="Idempotency-Key",
+            )
+        return record.status_code, record.body
+
+    def row(self, status_code: int, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "org_id": self.org_id,
+            "key": self.key,
+            "request_hash": self.digest,
+            "status_code": status_code,
+            "body": json.loads(json.dumps(body, default=str)),
+        }
+
+
+def find(session: Session, keys: Iterable[IdemKey]) -> dict[tuple[str, str], IdempotencyRecord]:
+    """The stored records of these keys, in one query."""
+    wanted = sorted({(k.org_id, k.key) for k in keys})
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(IdempotencyRecord).where(
+            tuple_(IdempotencyRecord.org_id, IdempotencyRecord.key).in_(wanted)
+        )
+    )
+    return {(r.org_id, r.key): r for r in rows}
+
+
+def store(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(IdempotencyRecord), rows)
 
 
 def run_once(
@@ -27,35 +86,11 @@ def run_once(
     """Run ``fn`` once per (organisation, key); returns (status, body, replayed)."""
     if key is None:
         return status_code, fn(), False
-    key = key.strip()
-    if not 1 <= len(key) <= 200:
-        raise InvalidInput("Idempotency-Key must be 1 to 200 characters.", field="Idempotency-Key")
-    digest = hashlib.sha256(
-        (scope + "\n" + json.dumps(request, sort_keys=True, default=str)).encode()
-    ).hexdigest()
-    scoped_key = f"{scope}:{key}"
-    existing = session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.org_id == principal.org_id, IdempotencyRecord.key == scoped_key
-        )
-    )
+    idem = IdemKey.of(principal, key, scope, request)
+    existing = find(session, [idem]).get((idem.org_id, idem.key))
     if existing is not None:
-        if existing.request_hash != digest:
-            raise Conflict(
-                "This Idempotency-Key was already used for a different request; "
-                "use a new key for a new request.",
-                field="Idempotency-Key",
-            )
-        return existing.status_code, existing.body, True
+        status, body = idem.replay(existing)
+        return status, body, True
     body = fn()
-    session.add(
-        IdempotencyRecord(
-            org_id=principal.org_id,
-            key=scoped_key,
-            request_hash=digest,
-            status_code=status_code,
-            body=json.loads(json.dumps(body, default=str)),
-        )
-    )
-    session.flush()
+    store(session, [idem.row(status_code, body)])
     return status_code, body, False

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Query, UploadFile
+from fastapi import APIRouter, File, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from tangkal.accounts.models import Organization, OrgKind, Role
-from tangkal.api.deps import CurrentPrincipal, UnitOfWork
+from tangkal.api.deps import CurrentPrincipal, PrincipalCheckedAtCommit, UnitOfWork
+from tangkal.db.groupcommit import GroupCommitter
 from tangkal.delivery import services as delivery
 from tangkal.errors import TooLarge
-from tangkal.orders import services
+from tangkal.orders import services, shapes
+from tangkal.orders.filing import prepare_order
+from tangkal.orders.idempotency import IdemKey as IdempotencyKey
 from tangkal.orders.idempotency import run_once
+from tangkal.orders.intake import IntakeAnswer, IntakeRequest, create_committer
 from tangkal.orders.schemas import (
     ClarificationAnswerIn,
     ClarificationIn,
@@ -32,24 +36,43 @@ def _platform_name(session: UnitOfWork, org_id: str) -> str | None:
     return org.name if org else None
 
 
-@router.post("/orders", status_code=201)
-def create_order(
-    body: OrderIn, principal: CurrentPrincipal, session: UnitOfWork, idempotency_key: IdemKey = None
-) -> JSONResponse:
-    """File an order. The deadline is provisional until the platform's authenticated receipt."""
-
-    def _do() -> dict[str, Any]:
-        order = services.file_order(session, principal, body)
-        related = services.related_orders(session, principal, order)
-        return services.order_dict(
-            order, related=related, platform_name=_platform_name(session, order.platform_org_id)
-        )
-
-    status, out, replayed = run_once(
-        session, principal, idempotency_key, "orders.create", body.model_dump(mode="json"), _do, 201
+def _intake(request: Request) -> GroupCommitter[IntakeRequest, IntakeAnswer]:
+    """The process's one order-intake writer, made on first use and closed at shutdown."""
+    state = request.app.state
+    committer: GroupCommitter[IntakeRequest, IntakeAnswer] | None = getattr(
+        state, "order_intake", None
     )
+    if committer is None:
+        committer = state.order_intake = create_committer(state.db)
+        state.closing.append(committer.close)
+    return committer
+
+
+@router.post("/orders", status_code=201)
+async def create_order(
+    body: OrderIn,
+    request: Request,
+    principal: PrincipalCheckedAtCommit,
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    """File an order. The deadline is provisional until the platform's authenticated receipt.
+
+    Checked here, written by the group commit (:mod:`tangkal.orders.intake`); the answer
+    comes after the commit.
+    """
+    idem = (
+        None
+        if idempotency_key is None
+        else IdempotencyKey.of(
+            principal, idempotency_key, "orders.create", body.model_dump(mode="json")
+        )
+    )
+    order = prepare_order(principal, body)
+    answer = await _intake(request).submit(IntakeRequest(principal, order, idem))
     return JSONResponse(
-        out, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else None
+        answer.body,
+        status_code=answer.status,
+        headers={"Idempotent-Replayed": "true"} if answer.replayed else None,
     )
 
 
@@ -65,13 +88,13 @@ def list_orders(
     orders = services.list_orders(
         session, principal, status=status, platform=platform, limit=limit, offset=offset
     )
-    return {"orders": [services.order_dict(o) for o in orders], "limit": limit, "offset": offset}
+    return {"orders": [shapes.order_dict(o) for o in orders], "limit": limit, "offset": offset}
 
 
 @router.get("/orders/{order_id}")
 def get_order(order_id: str, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     order = services.get_order(session, principal, order_id)
-    return services.order_dict(
+    return shapes.order_dict(
         order,
         related=services.related_orders(session, principal, order),
         platform_name=_platform_name(session, order.platform_org_id),
@@ -88,7 +111,7 @@ def order_deliveries(
 
 @router.post("/orders/{order_id}/ack")
 def acknowledge(order_id: str, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
-    return services.order_dict(services.acknowledge(session, principal, order_id))
+    return shapes.order_dict(services.acknowledge(session, principal, order_id))
 
 
 @router.post("/orders/{order_id}/clarification")
@@ -96,7 +119,7 @@ def ask_clarification(
     order_id: str, body: ClarificationIn, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
     """The platform asks; the clock pauses until the regulator answers."""
-    return services.order_dict(
+    return shapes.order_dict(
         services.request_clarification(session, principal, order_id, body.question)
     )
 
@@ -105,7 +128,7 @@ def ask_clarification(
 def answer_clarification(
     order_id: str, body: ClarificationAnswerIn, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
-    return services.order_dict(
+    return shapes.order_dict(
         services.answer_clarification(session, principal, order_id, body.answer)
     )
 
@@ -121,7 +144,7 @@ def respond(
     """The platform's answer and statement of reasons; safe to retry with Idempotency-Key."""
 
     def _do() -> dict[str, Any]:
-        return services.order_dict(services.respond(session, principal, order_id, body))
+        return shapes.order_dict(services.respond(session, principal, order_id, body))
 
     status, out, replayed = run_once(
         session,
@@ -144,7 +167,7 @@ class WithdrawIn(BaseModel):
 def withdraw(
     order_id: str, body: WithdrawIn, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
-    return services.order_dict(services.withdraw(session, principal, order_id, body.reason))
+    return shapes.order_dict(services.withdraw(session, principal, order_id, body.reason))
 
 
 @router.post("/orders/{order_id}/evidence", status_code=201)

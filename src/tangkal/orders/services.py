@@ -7,39 +7,40 @@ a trace.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import secrets
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from tangkal.accounts.models import Organization, OrgKind, Role
 from tangkal.accounts.principal import Principal
 from tangkal.audit.services import record
-from tangkal.db.base import new_id, utcnow
-from tangkal.errors import InvalidInput, InvalidTransition, NotFound, TooLarge
-from tangkal.locators import Locator, parse_locator
+from tangkal.db.base import utcnow
+from tangkal.errors import InvalidInput, InvalidTransition, NotFound
 from tangkal.orders.clock import compute_deadline
+from tangkal.orders.filing import (
+    NewEvidence,
+    is_platform,
+    prepare_order,
+    unknown_platform,
+    write_orders,
+)
 from tangkal.orders.models import (
     OPEN_STATUSES,
     Clarification,
     Evidence,
     LocatorKey,
     Order,
-    OrderLocator,
     OrderResponse,
     OrderStatus,
     OrderWarning,
     ResponseAction,
 )
-from tangkal.orders.schemas import EvidenceIn, OrderIn, ResponseIn, StatementOfReasons
-from tangkal.settings import get_settings
-from tangkal.sop.profile import SopProfile, active_profile
+from tangkal.orders.schemas import OrderIn, ResponseIn, StatementOfReasons
+from tangkal.orders.shapes import RelatedOrder, order_payload
+from tangkal.sop.profile import SopProfile
 
 S = OrderStatus
 
@@ -111,53 +112,9 @@ def _platform(session: Session, name_or_id: str) -> Organization:
             or_(Organization.name == name_or_id, Organization.id == name_or_id)
         )
     )
-    if org is None or org.kind is not OrgKind.PLATFORM:
-        raise InvalidInput(
-            f"No platform named {name_or_id!r} is registered; check the name in the "
-            "organisation directory (GET /api/v1/orgs).",
-            field="platform",
-        )
+    if org is None or not is_platform(org):
+        raise unknown_platform(name_or_id)
     return org
-
-
-def parse_locators(texts: list[str]) -> list[tuple[str, Locator]]:
-    """Canonicalise every locator, reporting all bad ones at once with their position."""
-    parsed: list[tuple[str, Locator]] = []
-    problems: list[str] = []
-    for i, text in enumerate(texts):
-        try:
-            parsed.append((text, parse_locator(text)))
-        except InvalidInput as exc:
-            problems.append(f"locators[{i}] ({text[:80]!r}): {exc.message}")
-    if problems:
-        raise InvalidInput("; ".join(problems), field="locators")
-    seen: dict[str, int] = {}
-    unique: list[tuple[str, Locator]] = []
-    for text, loc in parsed:
-        if loc.canonical not in seen:
-            seen[loc.canonical] = len(unique)
-            unique.append((text, loc))
-    return unique
-
-
-def decode_evidence(item: EvidenceIn) -> bytes:
-    limit = get_settings().max_evidence_bytes
-    if len(item.content_base64) > (limit * 4) // 3 + 8:
-        raise TooLarge(
-            f"Evidence {item.filename!r} is larger than the limit of {limit} bytes.",
-            field="evidence",
-        )
-    try:
-        content = base64.b64decode(item.content_base64, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidInput(
-            f"Evidence {item.filename!r} is not valid base64.", field="evidence"
-        ) from None
-    if not content:
-        raise InvalidInput(
-            f"Evidence {item.filename!r} is empty; attach the file itself.", field="evidence"
-        )
-    return content
 
 
 def add_evidence(
@@ -168,121 +125,27 @@ def add_evidence(
     content_type: str,
     content: bytes,
 ) -> Evidence:
-    limit = get_settings().max_evidence_bytes
-    if not content:
-        raise InvalidInput(
-            f"Evidence {filename!r} is empty; attach the file itself.", field="evidence"
-        )
-    if len(content) > limit:
-        raise TooLarge(
-            f"Evidence {filename!r} is {len(content)} bytes; the limit is {limit}.",
-            field="evidence",
-        )
-    ev = Evidence(
-        order_id=order.id,
-        filename=filename[:300],
-        content_type=content_type[:200],
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        md5=hashlib.md5(content, usedforsecurity=False).hexdigest(),
-        content=content,
-    )
+    new = NewEvidence.of(filename, content_type, content)
+    ev = Evidence(**new.row(order.id))
     order.evidence.append(ev)
     session.flush()
-    record(
-        session,
-        actor,
-        "order.evidence_added",
-        "order",
-        order.id,
-        {"evidence_id": ev.id, "filename": ev.filename, "sha256": ev.sha256, "size": ev.size},
-    )
+    record(session, actor, "order.evidence_added", "order", order.id, new.audit_data())
     return ev
-
-
-def _reference(now: datetime) -> str:
-    return f"ORD-{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
 
 
 def file_order(
     session: Session, actor: Principal, data: OrderIn, profile: SopProfile | None = None
 ) -> Order:
-    actor.require(Role.ANALYST, Role.OFFICIAL)
-    actor.require_kind(OrgKind.REGULATOR)
-    profile = profile or active_profile()
-    category = profile.category(data.category.strip().lower())
-    urgency = profile.urgency_for(category.key, data.urgency)
-    platform = _platform(session, data.platform.strip())
-    locators = parse_locators(data.locators)
-    evidence = [(e, decode_evidence(e)) for e in data.evidence]
-    now = utcnow()
-    deadline = profile.deadline(urgency)
-    order = Order(
-        id=new_id(),  # known before the flush, so locators, keys and outbox need no extra one
-        reference=_reference(now),
-        regulator_org_id=actor.org_id,
-        platform_org_id=platform.id,
-        category=category.key,
-        urgency=urgency,
-        legal_basis=data.legal_basis.strip(),
-        reason=data.reason.strip(),
-        status=S.ISSUED,
-        sop_profile=profile.name,
-        deadline_seconds=int(deadline.total_seconds()),
-        created_by=actor.actor,
-        issued_at=now,
-        deadline_at=now + deadline,
-        updated_at=now,
-        # A new order has none of these; saying so spares four lazy-load queries later.
-        evidence=[],
-        clarifications=[],
-        responses=[],
-        warnings=[],
-    )
-    for pos, (text, loc) in enumerate(locators):
-        order.locators.append(
-            OrderLocator(
-                position=pos,
-                kind=loc.kind.value,
-                canonical=loc.canonical,
-                display=loc.display,
-                url=loc.url,
-                domain=loc.domain.name if loc.domain else None,
-                submitted=text[:2100],
-            )
-        )
-    session.add(order)
-    for item, content in evidence:
-        add_evidence(session, actor, order, item.filename, item.content_type, content)
-    from tangkal.delivery.services import enqueue
+    """File one order in the caller's unit of work and return it as stored.
 
-    # The order, its locators and the outbox message go in one flush; the lookup keys,
-    # never read back as objects, in one bulk INSERT.
-    enqueue(session, platform, order, "order.issued", order_payload(order))
-    keys: dict[str, bool] = {}
-    for _, loc in locators:
-        keys[loc.canonical] = True
-        for k in loc.related_keys():
-            keys.setdefault(k, False)
-    if keys:
-        rows = [{"order_id": order.id, "key": k, "primary": p} for k, p in keys.items()]
-        session.execute(insert(LocatorKey), rows)
-    record(
-        session,
-        actor,
-        "order.issued",
-        "order",
-        order.id,
-        {
-            "reference": order.reference,
-            "platform": platform.name,
-            "category": category.key,
-            "urgency": urgency,
-            "deadline_seconds": order.deadline_seconds,
-            "locators": [loc.canonical for _, loc in locators],
-            "sop_profile": profile.name,
-        },
-    )
+    The same two steps as the group-committed HTTP intake (:mod:`tangkal.orders.intake`):
+    check and shape in memory, then write; here the batch is just this one order.
+    """
+    new = prepare_order(actor, data, profile)
+    platform = _platform(session, new.platform)
+    write_orders(session, [(actor, new.for_platform(platform.id), platform)])
+    order = session.get(Order, new.id)
+    assert order is not None  # written just above, in this transaction
     return order
 
 
@@ -353,25 +216,34 @@ def list_orders(
     return list(session.scalars(q.limit(limit).offset(offset)))
 
 
-@dataclass(frozen=True, slots=True)
-class RelatedOrder:
-    id: str
-    reference: str
-    status: str
-    issued_at: datetime
-    shared: tuple[str, ...]
-    same_item: bool
-
-
 def related_orders(
     session: Session, principal: Principal, order: Order, limit: int = 50
 ) -> list[RelatedOrder]:
     """Other visible orders about the same item (or the same channel or domain)."""
-    # One query with a fixed text (so its plan and parse are cached), the caller's scope
-    # applied before the limit; not a second query with an IN list of hundreds of ids.
-    keys = select(LocatorKey.key).where(LocatorKey.order_id == order.id)
-    scope = _scoped(principal).whereclause
-    q = (
+    keys = list(session.scalars(select(LocatorKey.key).where(LocatorKey.order_id == order.id)))
+    own = {loc.canonical for loc in order.locators}
+    return related_for(session, principal, [(order.id, keys, own)], limit)[order.id]
+
+
+def related_for(
+    session: Session,
+    principal: Principal,
+    orders: Sequence[tuple[str, Collection[str], Collection[str]]],
+    limit: int = 50,
+) -> dict[str, list[RelatedOrder]]:
+    """For each (order id, its lookup keys, its own items): the other orders the caller may
+    see that share a key, newest first, at most ``limit`` each.
+
+    One query for any number of orders, so a group commit of a hundred new orders looks
+    them all up at once. Per key only the newest ``limit`` (plus the orders asked about)
+    are taken, in the database, so a domain named in ten thousand orders costs no more
+    than one named in ten.
+    """
+    out: dict[str, list[RelatedOrder]] = {oid: [] for oid, _, _ in orders}
+    all_keys = sorted({k for _, keys, _ in orders for k in keys})
+    if not all_keys:
+        return out
+    ranked = (
         select(
             LocatorKey.order_id,
             LocatorKey.key,
@@ -379,40 +251,52 @@ def related_orders(
             Order.reference,
             Order.status,
             Order.issued_at,
+            func.row_number()
+            .over(
+                partition_by=LocatorKey.key,
+                order_by=(Order.issued_at.desc(), LocatorKey.order_id),
+            )
+            .label("rank"),
         )
         .join(Order, Order.id == LocatorKey.order_id)
-        .where(LocatorKey.key.in_(keys), LocatorKey.order_id != order.id)
+        .where(LocatorKey.key.in_(all_keys))
     )
+    scope = _scoped(principal).whereclause
     if scope is not None:
-        q = q.where(scope)
-    # Newest first, so a popular channel or domain shows its latest orders, not any subset.
+        ranked = ranked.where(scope)
+    sub = ranked.subquery()
     rows = session.execute(
-        q.order_by(Order.issued_at.desc(), LocatorKey.order_id).limit(limit * 10)
+        select(
+            sub.c.order_id, sub.c.key, sub.c.primary, sub.c.reference, sub.c.status, sub.c.issued_at
+        ).where(sub.c.rank <= limit + len(orders))
     ).all()
-    if not rows:
-        return []
-    own_primary = {k.canonical for k in order.locators}
-    by_order: dict[str, list[tuple[str, bool]]] = {}
+    holders: dict[str, list[tuple[str, bool]]] = {}  # key -> [(order id, primary)]
     heads: dict[str, tuple[str, OrderStatus, datetime]] = {}
     for oid, key, primary, reference, status, issued_at in rows:
-        by_order.setdefault(oid, []).append((key, primary))
+        holders.setdefault(key, []).append((oid, primary))
         heads[oid] = (reference, status, issued_at)
-    out = []
-    for oid, shared in by_order.items():
-        reference, status, issued_at = heads[oid]
-        same = any(p and k in own_primary for k, p in shared)
-        out.append(
-            RelatedOrder(
-                oid,
-                reference,
-                status.value,
-                issued_at,
-                tuple(sorted({k for k, _ in shared})),
-                same,
+    for oid, keys, own in orders:
+        shared: dict[str, list[tuple[str, bool]]] = {}  # other order -> [(key, primary)]
+        for key in keys:
+            for other, primary in holders.get(key, ()):
+                if other != oid:
+                    shared.setdefault(other, []).append((key, primary))
+        found = []
+        for other, pairs in shared.items():
+            reference, status, issued_at = heads[other]
+            found.append(
+                RelatedOrder(
+                    other,
+                    reference,
+                    status.value,
+                    issued_at,
+                    tuple(sorted({k for k, _ in pairs})),
+                    any(p and k in own for k, p in pairs),
+                )
             )
-        )
-    out.sort(key=lambda r: r.issued_at, reverse=True)
-    return out[:limit]
+        found.sort(key=lambda r: (r.issued_at, r.id), reverse=True)
+        out[oid] = found[:limit]
+    return out
 
 
 # ---------------------------------------------------------------- the clock
@@ -732,110 +616,6 @@ def tick(session: Session, now: datetime | None = None, batch: int = 200) -> dic
             )
         counts["warnings"] += 1
     return counts
-
-
-# ---------------------------------------------------------------- shapes
-
-
-def order_payload(order: Order) -> dict[str, Any]:
-    """What a platform receives: enough to act without another request."""
-    return {
-        "id": order.id,
-        "reference": order.reference,
-        "status": order.status.value,
-        "category": order.category,
-        "urgency": order.urgency,
-        "legal_basis": order.legal_basis,
-        "reason": order.reason,
-        "issued_at": order.issued_at.isoformat(),
-        "deadline_at": order.deadline_at.isoformat(),
-        "deadline_seconds": order.deadline_seconds,
-        "clock_started_at": order.received_at.isoformat() if order.received_at else None,
-        "locators": [
-            {
-                "kind": loc.kind,
-                "canonical": loc.canonical,
-                "display": loc.display,
-                "url": loc.url,
-                "submitted": loc.submitted,
-            }
-            for loc in order.locators
-        ],
-        "evidence": [
-            {"id": e.id, "filename": e.filename, "sha256": e.sha256, "size": e.size}
-            for e in order.evidence
-        ],
-    }
-
-
-def order_dict(
-    order: Order,
-    *,
-    now: datetime | None = None,
-    related: list[RelatedOrder] | None = None,
-    platform_name: str | None = None,
-) -> dict[str, Any]:
-    now = now or utcnow()
-    body = order_payload(order)
-    body.update(
-        {
-            "platform_org_id": order.platform_org_id,
-            "platform": platform_name,
-            "regulator_org_id": order.regulator_org_id,
-            "sop_profile": order.sop_profile,
-            "deadline_provisional": order.received_at is None,
-            "receipt_basis": order.receipt_basis,
-            "delivered_at": order.delivered_at.isoformat() if order.delivered_at else None,
-            "acknowledged_at": order.acknowledged_at.isoformat() if order.acknowledged_at else None,
-            "clock_paused": order.paused_at is not None,
-            "paused_seconds": round(
-                order.paused_seconds
-                + ((now - order.paused_at).total_seconds() if order.paused_at else 0.0),
-                3,
-            ),
-            "responded_at": order.responded_at.isoformat() if order.responded_at else None,
-            "overdue_at": order.overdue_at.isoformat() if order.overdue_at else None,
-            "created_by": order.created_by,
-            "clarifications": [
-                {
-                    "id": c.id,
-                    "question": c.question,
-                    "asked_at": c.asked_at.isoformat(),
-                    "answer": c.answer,
-                    "answered_at": c.answered_at.isoformat() if c.answered_at else None,
-                }
-                for c in order.clarifications
-            ],
-            "responses": [
-                {
-                    "id": r.id,
-                    "action": r.action.value,
-                    "statement": r.statement,
-                    "late": r.late,
-                    "created_at": r.created_at.isoformat(),
-                    "responded_by": r.responded_by,
-                }
-                for r in order.responses
-            ],
-            "warnings": [
-                {"code": w.code, "fine": w.fine, "issued_at": w.issued_at.isoformat()}
-                for w in order.warnings
-            ],
-        }
-    )
-    if related is not None:
-        body["related_orders"] = [
-            {
-                "id": r.id,
-                "reference": r.reference,
-                "status": r.status,
-                "issued_at": r.issued_at.isoformat(),
-                "shared_keys": list(r.shared),
-                "same_item": r.same_item,
-            }
-            for r in related
-        ]
-    return body
 
 
 def count_by_status(session: Session, principal: Principal) -> dict[str, int]:
