@@ -197,25 +197,20 @@ def _byte_permutation() -> np.ndarray:
 _BYTE_PERM = _byte_permutation()
 
 
-def _keys(
-    words: np.ndarray, lens: list[int], chunk: int = 1 << 20, *, only: int | None = None
-) -> np.ndarray:
+def _keys(words: np.ndarray, lens: list[int], chunk: int = 1 << 20) -> np.ndarray:
     """Substring keys ``(n, m)`` uint32 of ``(n, 4)`` uint64 hashes, in bounded-memory chunks.
 
     The bytes are shuffled by :data:`_BYTE_PERM`, read as one 256-bit big-endian number, and
     cut into consecutive bit ranges of the given lengths (shifts and masks, no Python loop per
-    hash). With ``only``, just that table's column is computed.
+    hash).
     """
     n = words.shape[0]
-    out = np.empty((n, 1 if only is not None else len(lens)), dtype=np.uint32)
+    out = np.empty((n, len(lens)), dtype=np.uint32)
     raw = words.view(np.uint8).reshape(n, PDQ_BYTES)
     for lo in range(0, n, chunk):
         w = np.ascontiguousarray(raw[lo : lo + chunk][:, _BYTE_PERM]).view(">u8").astype(np.uint64)
         start = 0
         for t, s in enumerate(lens):
-            if only is not None and t != only:
-                start += s
-                continue
             word, off = divmod(start, 64)
             if off + s <= 64:
                 key = (w[:, word] >> np.uint64(64 - off - s)) & np.uint64((1 << s) - 1)
@@ -224,8 +219,43 @@ def _keys(
                 low = s - high
                 key = (w[:, word] & np.uint64((1 << high) - 1)) << np.uint64(low)
                 key |= w[:, word + 1] >> np.uint64(64 - low)
-            out[lo : lo + chunk, 0 if only is not None else t] = key
+            out[lo : lo + chunk, t] = key
             start += s
+    return out
+
+
+def _table_keys(
+    words: np.ndarray,
+    lens: list[int],
+    t: int,
+    *,
+    rows: np.ndarray | None = None,
+    chunk: int = 1 << 20,
+) -> np.ndarray:
+    """Keys ``(n,)`` uint32 of table ``t`` alone (same values as ``_keys(...)[:, t]``), for the
+    given ``rows`` or all of them.
+
+    Reads only the 3-5 (shuffled) bytes the substring spans, into the top of a big-endian
+    64-bit word: about 15 times faster than cutting all tables from the whole 32 bytes, which
+    matters because building and grouping take one table's keys at a time.
+    """
+    start, s = sum(lens[:t]), lens[t]
+    b0, b1 = start // 8, (start + s - 1) // 8 + 1
+    cols = _BYTE_PERM[b0:b1]
+    shift = np.uint64(64 - (start - 8 * b0) - s)
+    mask = np.uint64((1 << s) - 1)
+    raw = words.view(np.uint8).reshape(words.shape[0], PDQ_BYTES)
+    n = raw.shape[0] if rows is None else rows.shape[0]
+    out = np.empty(n, dtype=np.uint32)
+    buf = np.zeros((min(chunk, n), 8), dtype=np.uint8)
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        b = buf[: hi - lo]
+        if rows is None:
+            b[:, : b1 - b0] = raw[lo:hi, cols]
+        else:
+            b[:, : b1 - b0] = raw[rows[lo:hi, None], cols[None, :]]
+        out[lo:hi] = (b.view(">u8")[:, 0] >> shift) & mask
     return out
 
 
@@ -244,6 +274,91 @@ def _flip_masks(nbits: int, radius: int) -> np.ndarray:
     return _FLIP_CACHE[key]
 
 
+# --- Near-duplicate groups ------------------------------------------------------------------------
+
+_GROUP_RADIUS = 16
+"""Largest distance of a group member from its leader. Re-uploads of one image sit within a few
+bits of each other; 16 keeps whole clusters of them in one group while a group's leader still
+rejects unrelated queries (about 100 bits away) in one comparison."""
+
+_GROUP_PASSES: tuple[tuple[int, int], ...] = ((0, 8), (1, 8), (2, 8), (3, 8), (0, 2), (1, 2))
+"""(table, smallest run that may start a new group) of each grouping pass. Large runs seed the
+groups first, so that a cluster's scattered variants later join its one big group instead of
+forming many small ones; the last passes let pairs and triples group too."""
+
+
+def _group_rows(
+    words: np.ndarray, lens: list[int], radius: int = _GROUP_RADIUS
+) -> np.ndarray | None:
+    """Leader row of every row (a row leads itself), or None when no two rows group.
+
+    Greedy and cheap, because it only decides speed, never correctness: any assignment in which
+    each member is within ``radius`` of its leader keeps lookups exact (see
+    :meth:`_Segment.search`). Each pass sorts the still unassigned rows (plus the existing
+    leaders, placed first) by one table's substring; a run of equal substrings whose first row
+    is a leader, or which is long enough to seed a group, takes in every unassigned row of the
+    run within ``radius`` of that first row. Only rows whose substring is shared are sorted, so
+    on uniform hashes (nothing to group) a pass costs little more than computing one key.
+    """
+    n = int(words.shape[0])
+    leader = np.full(n, -1, dtype=np.int64)
+    is_leader = np.zeros(n, dtype=bool)
+    grouped = False
+    for t, seed_min in _GROUP_PASSES:
+        if t >= len(lens):
+            continue
+        un = np.flatnonzero(leader < 0)
+        if un.size == 0:
+            break
+        size = 1 << lens[t]
+        ku = _table_keys(words, lens, t, rows=un)
+        count = np.bincount(ku, minlength=size)
+        lead = np.flatnonzero(is_leader)
+        if lead.size:
+            kl = _table_keys(words, lens, t, rows=lead)
+            has_leader = np.zeros(size, dtype=bool)
+            has_leader[kl] = True
+            sel = (count[ku] >= seed_min) | has_leader[ku]
+        else:
+            kl = np.zeros(0, dtype=np.uint32)
+            sel = count[ku] >= seed_min
+        un, ku = un[sel], ku[sel]
+        if un.size == 0:
+            continue
+        if lead.size:
+            used = np.bincount(ku, minlength=size)[kl] > 0
+            lead, kl = lead[used], kl[used]
+        # Sort by (substring, unassigned after leaders, row); rows fit in 32 bits.
+        packed = np.concatenate([kl, ku]).astype(np.uint64) << np.uint64(33)
+        packed[lead.size :] |= np.uint64(1 << 32)
+        packed |= np.concatenate([lead, un]).astype(np.uint64)
+        packed.sort()
+        rows = (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        unassigned = ((packed >> np.uint64(32)) & np.uint64(1)).astype(bool)
+        key = packed >> np.uint64(33)
+        del packed
+        start = np.ones(rows.shape[0], dtype=bool)
+        start[1:] = key[1:] != key[:-1]
+        starts = np.flatnonzero(start)
+        run = np.cumsum(start) - 1
+        run_len = np.diff(np.append(starts, rows.shape[0]))[run]
+        pivot = rows[starts][run]
+        pivot_leads = ~unassigned[starts][run]
+        take = unassigned & (pivot_leads | (run_len >= seed_min))
+        cand, piv = rows[take], pivot[take]
+        near = _hamming(words[cand], words[piv]) <= radius
+        cand, piv = cand[near], piv[near]
+        if cand.size > np.count_nonzero(cand == piv):
+            grouped = True
+        leader[cand] = piv
+        is_leader[piv] = True
+    if not grouped:
+        return None
+    alone = leader < 0
+    leader[alone] = np.flatnonzero(alone)
+    return leader
+
+
 # --- Segments ------------------------------------------------------------------------------------
 
 
@@ -257,11 +372,17 @@ class _Segment:
     alive: np.ndarray  # (n,) bool, writable
     lens: list[int]  # substring lengths; empty = exhaustive scan only
     offsets: np.ndarray  # (sum(2**s) + 1,) int64/uint32 CSR offsets over all tables
-    postings: np.ndarray  # (m * n,) uint32 row numbers
+    postings: np.ndarray  # (<= m * n,) uint32 row numbers, or group leader rows with groups
     n_dead: int = 0
+    # Near-duplicate groups (None: every row is its own group and postings hold rows). Rows are
+    # stored group by group, leader first: group g is rows gstart[g] .. gstart[g + 1] - 1, all
+    # within grad[g] bits of its leader, row gstart[g].
+    gstart: np.ndarray | None = None  # (groups + 1,) uint32
+    grad: np.ndarray | None = None  # (groups,) uint8
 
     def __post_init__(self) -> None:
         self._plans: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._max_radius = int(self.grad.max()) if self.grad is not None and self.grad.size else 0
         bases = [0]
         for s in self.lens[:-1]:
             bases.append(bases[-1] + (1 << s))
@@ -277,40 +398,72 @@ class _Segment:
 
     @classmethod
     def build(cls, words: np.ndarray, ids: np.ndarray, threshold: int) -> _Segment:
-        """Build tables for ``words``; small inputs get no tables (a scan is cheaper)."""
+        """Build tables for ``words``; small inputs get no tables (a scan is cheaper).
+
+        Near-duplicates are grouped first (:func:`_group_rows`); the rows are then stored group
+        by group and the tables list each group once per distinct substring of its members,
+        under its leader's row.
+        """
         n = int(words.shape[0])
         words = np.ascontiguousarray(words, dtype=np.uint64)
         ids = np.ascontiguousarray(ids, dtype=np.int64)
-        id_order = np.argsort(ids, kind="stable").astype(np.uint32 if n < 2**32 else np.int64)
         alive = np.ones(n, dtype=bool)
         if n <= _SCAN_MAX:
             empty = np.zeros(0, dtype=np.uint32)
+            id_order = np.argsort(ids, kind="stable").astype(np.uint32)
             return cls(words, ids, id_order, alive, [], np.zeros(1, np.int64), empty)
         lens = choose_tables(n, threshold)
-        total_buckets = sum(1 << s for s in lens)
-        off_dtype = np.uint32 if len(lens) * n < 2**32 else np.int64
-        offsets = np.zeros(total_buckets + 1, dtype=off_dtype)
-        postings = np.empty(len(lens) * n, dtype=np.uint32)
+        leader = _group_rows(words, lens) if n < 2**31 else None
+        gstart = grad = lead_row = None
+        if leader is not None:
+            words, ids, gstart, grad, lead_row = _regroup(words, ids, leader)
+            del leader
+        id_order = np.argsort(ids, kind="stable").astype(np.uint32 if n < 2**32 else np.int64)
+        m = len(lens)
+        off_dtype = np.uint32 if m * n < 2**32 else np.int64
+        offsets: np.ndarray = np.zeros(sum(1 << s for s in lens) + 1, dtype=off_dtype)
+        postings = np.empty(m * n, dtype=np.uint32)
         bases = np.concatenate([[0], np.cumsum([1 << s for s in lens])]).astype(np.int64)
+        used = [0] * m
 
         def build_table(t: int) -> None:
             # One table at a time keeps the build's peak memory near the final size: the keys
             # of one table (4 bytes per hash) and one sort buffer (8 bytes per hash) per thread.
-            key = _keys(words, lens, only=t)[:, 0]
-            counts = np.bincount(key, minlength=1 << lens[t])
-            lo = int(bases[t])
-            offsets[lo + 1 : lo + (1 << lens[t]) + 1] = np.cumsum(counts) + t * n
-            del counts
-            packed = key.astype(np.uint64) << np.uint64(32)
-            del key
-            packed |= np.arange(n, dtype=np.uint64)
+            # Table t is written at postings[t * n:] for now and moved down once all are done.
+            packed = _table_keys(words, lens, t).astype(np.uint64) << np.uint64(32)
+            if lead_row is None:
+                packed |= np.arange(n, dtype=np.uint64)
+            else:
+                packed |= lead_row
             packed.sort()  # by key, ties by row: same order as a stable argsort, ~30% faster
-            np.copyto(postings[t * n : (t + 1) * n], packed, casting="unsafe")  # low 32 bits
+            if lead_row is not None:  # one entry per (substring, group)
+                keep = np.empty(n, dtype=bool)
+                keep[0] = True
+                np.not_equal(packed[1:], packed[:-1], out=keep[1:])
+                packed = packed[keep]
+                del keep
+            counts = np.bincount(
+                (packed >> np.uint64(32)).astype(np.uint32), minlength=1 << lens[t]
+            )
+            lo = int(bases[t])
+            offsets[lo + 1 : lo + (1 << lens[t]) + 1] = np.cumsum(counts)
+            del counts
+            used[t] = int(packed.shape[0])
+            np.copyto(postings[t * n : t * n + used[t]], packed, casting="unsafe")  # low 32 bits
 
         # Tables are independent: build them on two threads (numpy releases the GIL in sort).
         with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(build_table, range(len(lens))))
-        return cls(words, ids, id_order, alive, lens, offsets, postings)
+            list(pool.map(build_table, range(m)))
+        start = 0
+        for t in range(m):
+            lo = int(bases[t])
+            offsets[lo + 1 : lo + (1 << lens[t]) + 1] += start
+            if start != t * n:
+                postings[start : start + used[t]] = postings[t * n : t * n + used[t]]
+            start += used[t]
+        if start < m * n:
+            postings.resize(start, refcheck=False)  # in place: no second copy of the tables
+        return cls(words, ids, id_order, alive, lens, offsets, postings, gstart=gstart, grad=grad)
 
     # Lookups ------------------------------------------------------------------------------
     def _plan(self, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -366,6 +519,9 @@ class _Segment:
             counts = lens.sum(axis=1)
             qidx = np.repeat(np.arange(q.shape[0], dtype=np.int64), counts)
             dist = _hamming(np.take(self.words, cand, axis=0), np.repeat(q, counts, axis=0))
+            if self.gstart is not None:
+                results.append(self._members(q, qidx, cand, dist, threshold))
+                return _concat3(results)
             keep = dist <= threshold
             cand, qidx, dist = cand[keep], qidx[keep], dist[keep]
             keep = self.alive[cand]
@@ -374,11 +530,39 @@ class _Segment:
             pair = qidx * self.n + cand
             _, first = np.unique(pair, return_index=True)
             results.append((qidx[first], cand[first], dist[first]))
-        if not results:
+        return _concat3(results)
+
+    def _members(
+        self, q: np.ndarray, qidx: np.ndarray, lead: np.ndarray, dist: np.ndarray, threshold: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Matches among the groups found by the probes, given each candidate leader's distance.
+
+        Exact by the triangle inequality: a member ``x`` of group ``g`` within ``threshold`` of
+        the query shares a probed substring with it (pigeonhole, as for plain rows), so ``g`` is
+        among the candidates (it is listed under every member's substrings), and its leader is
+        within ``threshold + grad[g]``, so the group passes the filter and ``x`` is verified.
+        Unrelated queries are rejected by one comparison per group instead of one per member.
+        """
+        assert self.gstart is not None and self.grad is not None
+        keep = dist <= threshold + self._max_radius
+        qidx, lead, dist = qidx[keep], lead[keep].astype(np.int64), dist[keep]
+        # A group is found through several tables and probes: keep one of each (query, group).
+        _, first = np.unique(qidx * self.n + lead, return_index=True)
+        qidx, lead, dist = qidx[first], lead[first], dist[first]
+        g = np.searchsorted(self.gstart, lead, side="right") - 1
+        keep = dist <= self.grad[g].astype(np.int32) + threshold
+        qidx, g = qidx[keep], g[keep]
+        lo = self.gstart[g].astype(np.int64)
+        size = self.gstart[g + 1].astype(np.int64) - lo
+        total = int(size.sum())
+        if not total:
             return _EMPTY3()
-        if len(results) == 1:
-            return results[0]
-        return tuple(np.concatenate(parts) for parts in zip(*results, strict=True))  # type: ignore[return-value]
+        ends = np.cumsum(size)
+        rows = np.repeat(lo - (ends - size), size) + np.arange(total, dtype=np.int64)
+        qq = np.repeat(qidx, size)
+        d = _hamming(np.take(self.words, rows, axis=0), np.take(q, qq, axis=0))
+        keep = (d <= threshold) & self.alive[rows]
+        return qq[keep], rows[keep], d[keep]
 
     def locate(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(positions in ``ids`` argument, rows here) of the given ids that are alive here."""
@@ -404,11 +588,15 @@ class _Segment:
             return self.words, self.ids
         return self.words[self.alive], self.ids[self.alive]
 
+    @property
+    def n_groups(self) -> int:
+        return self.n if self.gstart is None else int(self.gstart.shape[0]) - 1
+
     def nbytes(self) -> int:
-        return sum(
-            a.nbytes
-            for a in (self.words, self.ids, self.id_order, self.alive, self.offsets, self.postings)
-        )
+        arrays = [self.words, self.ids, self.id_order, self.alive, self.offsets, self.postings]
+        if self.gstart is not None and self.grad is not None:
+            arrays += [self.gstart, self.grad]
+        return sum(a.nbytes for a in arrays)
 
 
 _SCAN_MAX = 2048
@@ -418,6 +606,47 @@ _SCAN_MAX = 2048
 def _EMPTY3() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     z = np.zeros(0, dtype=np.int64)
     return z, z.copy(), np.zeros(0, dtype=np.int32)
+
+
+def _concat3(
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not parts:
+        return _EMPTY3()
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
+
+
+def _regroup(
+    words: np.ndarray, ids: np.ndarray, leader: np.ndarray, chunk: int = 1 << 20
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows reordered group by group, leader first: (words, ids, gstart, grad, leader row of
+    each new row as uint64, ready to be packed into table sort keys)."""
+    n = int(words.shape[0])
+    rows = np.arange(n, dtype=np.uint64)
+    # Sort by (leader, is a member, row); fits 64 bits because n < 2**31.
+    packed = leader.astype(np.uint64) << np.uint64(33)
+    packed |= (leader != np.arange(n)).astype(np.uint64) << np.uint64(32)
+    packed |= rows
+    packed.sort()
+    order = (packed & np.uint64(0xFFFFFFFF)).astype(np.intp)
+    first = np.empty(n, dtype=bool)
+    first[0] = True
+    np.not_equal(packed[1:] >> np.uint64(33), packed[:-1] >> np.uint64(33), out=first[1:])
+    del packed
+    words, ids = words[order], ids[order]
+    del order
+    starts = np.flatnonzero(first)
+    lead_row = starts[np.cumsum(first) - 1].astype(np.uint64)
+    del first
+    dist = np.empty(n, dtype=np.int32)
+    for lo in range(0, n, chunk):
+        part = lead_row[lo : lo + chunk].astype(np.intp)
+        dist[lo : lo + chunk] = _hamming(words[lo : lo + chunk], words[part])
+    grad = np.maximum.reduceat(dist, starts).astype(np.uint8)
+    gstart = np.append(starts, n).astype(np.uint32)
+    return words, ids, gstart, grad, lead_row
 
 
 def _scan(
@@ -503,6 +732,7 @@ class PdqIndex:
                     "rows": s.n,
                     "dead": s.n_dead,
                     "tables": len(s.lens),
+                    "groups": s.n_groups,
                     "substring_bits": sorted(set(s.lens)),
                     "bytes": s.nbytes(),
                 }
@@ -733,11 +963,14 @@ class PdqIndex:
             if self._buf_n:
                 self._flush_buffer()
             segments = list(self._segments)
-            header: dict[str, Any] = {"version": 1, "threshold": self.threshold, "segments": []}
+            header: dict[str, Any] = {"version": 2, "threshold": self.threshold, "segments": []}
             arrays: list[np.ndarray] = []
             for s in segments:
                 entry: dict[str, Any] = {"lens": s.lens, "n_dead": s.n_dead, "arrays": {}}
-                for name in ("words", "ids", "id_order", "alive", "offsets", "postings"):
+                names = ["words", "ids", "id_order", "alive", "offsets", "postings"]
+                if s.gstart is not None:
+                    names += ["gstart", "grad"]
+                for name in names:
                     a = np.ascontiguousarray(getattr(s, name))
                     entry["arrays"][name] = {
                         "dtype": a.dtype.str,
@@ -787,7 +1020,7 @@ class PdqIndex:
                 header = json.loads(fh.read(size))
         except FileNotFoundError as exc:
             raise NotFound(f"no PDQ index file at {path}") from exc
-        if header.get("version") != 1:
+        if header.get("version") not in (1, 2):  # 1: no groups (written before they existed)
             raise InvalidInput(
                 f"{path}: unsupported PDQ index file version {header.get('version')}"
             )
@@ -816,6 +1049,8 @@ class PdqIndex:
                 arrs["offsets"],
                 arrs["postings"],
                 n_dead=int(entry["n_dead"]),
+                gstart=arrs.get("gstart"),
+                grad=arrs.get("grad"),
             )
             index._segments.append(seg)
         return index

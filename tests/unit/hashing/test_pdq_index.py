@@ -10,7 +10,10 @@ import pytest
 from tangkal.errors import Conflict, InvalidInput, NotFound
 from tangkal.hashing.index import (
     PdqIndex,
+    _as_words,
+    _keys,
     _radii,
+    _table_keys,
     choose_tables,
     pdq_array_to_hex,
     pdq_hex_to_array,
@@ -74,6 +77,46 @@ def test_refined_pigeonhole_radii_cover_the_threshold() -> None:
 def test_cost_model_picks_long_substrings_for_big_indexes() -> None:
     assert len(choose_tables(10_000_000)) == 11
     assert len(choose_tables(100_000)) >= 14
+
+
+def test_one_table_keys_equal_the_full_cut() -> None:
+    words = _as_words(_random(3000, 13))
+    rows = np.array([5, 0, 2999, 17, 17], dtype=np.int64)
+    for lens in (choose_tables(10_000_000), choose_tables(100_000), [16] * 16, [26] * 9 + [22]):
+        full = _keys(words, lens)
+        for t in range(len(lens)):
+            assert (_table_keys(words, lens, t, chunk=1000) == full[:, t]).all()
+            assert (_table_keys(words, lens, t, rows=rows) == full[rows, t]).all()
+
+
+def test_near_duplicate_groups_stay_exact_through_removals() -> None:
+    hashes = _clustered(150, 30, 14)  # members within 0..7 bits of their centre
+    ids = np.arange(len(hashes), dtype=np.int64) + 1000
+    index = PdqIndex()
+    index.add(hashes, ids)
+    seg = index._segments[0]
+    assert seg.gstart is not None and seg.grad is not None
+    assert index.stats()["segments"][0]["groups"] < len(hashes) // 10
+    sizes = np.diff(seg.gstart.astype(np.int64))
+    leaders = seg.words[seg.gstart[:-1].astype(np.int64)]
+    for g in range(len(sizes)):  # every member within its group's radius of the leader
+        lo = int(seg.gstart[g])
+        members = seg.words[lo : lo + sizes[g]]
+        d = np.bitwise_count(members ^ leaders[g]).sum(axis=1)
+        assert d.max() == seg.grad[g] <= 16
+    q = _queries(hashes, 60, 15)
+    for thr in (0, 5, 31, 50):
+        qi, got_ids, dist = index.search_many(q, thr)
+        got = set(zip(qi.tolist(), got_ids.tolist(), dist.tolist(), strict=True))
+        assert got == _brute(hashes, ids, q, thr)
+    # Removing leaders hides them but keeps their groups' other members findable.
+    gone = seg.ids[seg.gstart[:-1][sizes > 1].astype(np.int64)][:40]
+    assert index.remove(gone) == 40
+    keep = ~np.isin(ids, gone)
+    qi, got_ids, dist = index.search_many(q, 31)
+    got = set(zip(qi.tolist(), got_ids.tolist(), dist.tolist(), strict=True))
+    assert got == _brute(hashes[keep], ids[keep], q, 31)
+    assert not set(got_ids.tolist()) & set(gone.tolist())
 
 
 def test_additions_and_removals_are_visible_at_once() -> None:
@@ -153,6 +196,21 @@ def test_save_and_load_round_trip(tmp_path: Path, mmap: bool) -> None:
     loaded.remove([6])
     assert len(loaded) == 3697
     assert loaded.hashes_of([7])[7] == pdq_array_to_hex(hashes[7:8])[0]
+
+
+def test_loads_files_written_before_groups(tmp_path: Path) -> None:
+    hashes = _random(4000, 16)  # nothing to group: the same layout as a version 1 file
+    index = PdqIndex()
+    index.add(hashes, np.arange(4000))
+    path = tmp_path / "pdq.idx"
+    index.save(path)
+    raw = path.read_bytes()
+    assert raw.count(b'"version": 2') == 1 and b"gstart" not in raw
+    path.write_bytes(raw.replace(b'"version": 2', b'"version": 1'))
+    loaded = PdqIndex.load(path)
+    q = _queries(hashes, 40, 17)
+    for a, b in zip(index.search_many(q), loaded.search_many(q), strict=True):
+        assert a.tolist() == b.tolist()
 
 
 def test_load_errors(tmp_path: Path) -> None:
