@@ -334,7 +334,7 @@ def _group_rows(
         if un.size == 0:
             break
         size = 1 << lens[t]
-        ku = _table_keys(words, lens, t, rows=un)
+        ku = _table_keys(words, lens, t, rows=None if un.size == n else un)
         count = np.bincount(ku, minlength=size)
         lead = np.flatnonzero(is_leader)
         if lead.size:
