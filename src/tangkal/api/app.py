@@ -7,6 +7,7 @@ the background (the RPZ primary, the scheduler), its factory to ``SERVICE_FACTOR
 
 from __future__ import annotations
 
+import gc
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,6 +55,19 @@ def _load(ref: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
+def _settle_heap() -> None:
+    """Move everything built at start-up out of the collector's way.
+
+    Modules, routes, models, compiled SQL and the loaded indexes live as long as the
+    process. Left in the oldest generation, each full collection walks all of them again:
+    measured under intake load, 110-130 ms pauses of every thread, about once a second,
+    which was most of the 99th-percentile latency. Frozen objects are never collected
+    (they would not be anyway) and are no longer scanned.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(
     db: Database,
     settings: Settings,
@@ -72,6 +86,7 @@ def create_app(
                 if service is not None:
                     await service.start()
                     services.append(service)
+        _settle_heap()
         try:
             yield
         finally:

@@ -111,6 +111,12 @@ def file_batch(
     return [a if a is not None else RuntimeError("unanswered") for a in answers]
 
 
+# The answer to a new order names its ten newest related orders: enough to see at once that
+# an item was ordered before and what came of it; ``GET /api/v1/orders/{id}`` shows up to
+# fifty. Each one more costs every order of the batch an index lookup per shared key.
+RELATED_IN_ANSWER = 10
+
+
 def _related(
     session: Session, todo: list[tuple[int, Principal, NewOrder, Organization]]
 ) -> dict[str, Any]:
@@ -131,6 +137,7 @@ def _related(
                     (o.id, [k for k, _ in o.keys], {loc.canonical for loc in o.locators})
                     for _, o in group
                 ],
+                limit=RELATED_IN_ANSWER,
             )
         )
     return out
