@@ -131,6 +131,29 @@ def cpu_seconds(pid: int, *, children: bool = True) -> float:
     return total
 
 
+def postgres_cpu_seconds(dbname: str) -> float:
+    """CPU time used so far by PostgreSQL for one database: its backends plus the shared
+    WAL writer, checkpointer and background writer (shared, but busy for this database
+    while a benchmark runs). Only on the same machine as the server (/proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    shared = ("walwriter", "checkpointer", "background writer")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not cmd.startswith("postgres:"):
+                continue
+            if f" {dbname} " not in cmd and not any(s in cmd for s in shared):
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def human_bytes(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if abs(n) < 1024 or unit == "GiB":

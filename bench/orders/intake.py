@@ -52,6 +52,7 @@ from bench.common import (
     now_utc,
     pg_execute,
     pg_server_info,
+    postgres_cpu_seconds,
     rss_bytes,
     run_pgbench,
     wait_http,
@@ -143,6 +144,7 @@ class ServerRun:
     rss_before: int
     rss_after: int
     server_cpu_s: float
+    postgres_cpu_s: float
     load_before: str
     load_after: str
     db_counts: dict[str, int]
@@ -178,6 +180,7 @@ def _cli(env: dict[str, str], *args: str, cwd: Path) -> str:
 
 
 def run_tangkal(url: str, a: argparse.Namespace, log: Any) -> ServerRun:
+    dbname = url.rsplit("/", 1)[-1].split("?", 1)[0]
     workdir = Path(tempfile.mkdtemp(prefix="tangkal-bench-"))
     env = _env(url, workdir)
     try:
@@ -227,6 +230,7 @@ def run_tangkal(url: str, a: argparse.Namespace, log: Any) -> ServerRun:
             rss_before = rss_bytes(server.pid)
             load_before = load_average()
             cpu_before = cpu_seconds(server.pid)
+            pg_before = postgres_cpu_seconds(dbname)
             log(
                 f"server pid {server.pid} on {base}; load: {a.clients} clients, "
                 f"{a.warmup:.0f} s warm-up, {a.duration:.0f} s measured"
@@ -261,6 +265,7 @@ def run_tangkal(url: str, a: argparse.Namespace, log: Any) -> ServerRun:
                 raise RuntimeError(f"the load generator failed:\n{load.stderr}")
             result = json.loads(load.stdout)
             server_cpu = cpu_seconds(server.pid) - cpu_before
+            postgres_cpu = postgres_cpu_seconds(dbname) - pg_before
             rss_after = rss_bytes(server.pid)
             load_after = load_average()
         finally:
@@ -299,6 +304,7 @@ def run_tangkal(url: str, a: argparse.Namespace, log: Any) -> ServerRun:
             rss_before,
             rss_after,
             server_cpu,
+            postgres_cpu,
             load_before,
             load_after,
             counts,
@@ -373,6 +379,8 @@ def report(
             ]
         )
     cpu_ms_per_order = run.server_cpu_s * 1000 / max(1, expected)
+    pg_ms_per_order = run.postgres_cpu_s * 1000 / max(1, expected)
+    ceiling = (os.cpu_count() or 1) * 1000 / max(1e-9, cpu_ms_per_order + pg_ms_per_order)
     aim_ratio = "met" if ratio >= 0.25 else "NOT met"
     aim_p99 = "met" if lat.p99 < 100 else "NOT met"
     lines = [
@@ -407,6 +415,10 @@ def report(
         f"machine over the measured window, warm-up included)",
         f"- server CPU per order: {cpu_ms_per_order:.1f} ms (all server processes, warm-up "
         f"and measured requests; the figure least skewed by other load on the machine)",
+        f"- PostgreSQL CPU per order: {pg_ms_per_order:.2f} ms (its backends for this "
+        f"database plus WAL writer, checkpointer, background writer); so the machine's "
+        f"{os.cpu_count()} cores could serve at most about {ceiling:,.0f} orders/s this way "
+        f"if nothing else ran (server + PostgreSQL CPU per order)",
         f"- load generator: CPU {r['client_cpu_s']:.1f} s in the measured window "
         f"(it shares the {os.cpu_count()} cores with the server and PostgreSQL)",
         f"- load average (1/5/15 min) before the load: {run.load_before}, after: "
