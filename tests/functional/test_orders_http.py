@@ -361,3 +361,52 @@ def test_evidence_upload_is_hashed_and_size_checked(live: LiveServer) -> None:
         )
     assert ok.status_code == 201 and ok.json()["size"] == 13
     assert empty.status_code == 422 and "empty" in empty.json()["message"]
+
+
+def test_concurrent_orders_are_each_committed_once_and_see_each_other(live: LiveServer) -> None:
+    """Forty clients at once: the group commit answers every one with its own order,
+    each order exists once with its audit event, and orders about the same channel
+    filed together list one another."""
+    p = _parties(live)
+    channel = unique("rekrut").replace("-", "_")
+    answers: list[httpx.Response] = []
+    lock = threading.Lock()
+    keys = [f"conc-{i}" for i in range(40)]
+
+    def one(i: int) -> None:
+        with live.client(p.analyst) as c:
+            r = c.post(
+                "/api/v1/orders",
+                json={"platform": p.platform, "locators": [f"t.me/{channel}/{i + 1}"], **TERROR},
+                headers={"Idempotency-Key": keys[i]},
+            )
+        with lock:
+            answers.append(r)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status_code for r in answers) == [201] * 40
+    ids = {r.json()["id"] for r in answers}
+    assert len(ids) == 40
+    with live.client(p.analyst) as c:
+        listed = c.get("/api/v1/orders", params={"platform": p.platform, "limit": 100}).json()
+        assert {o["id"] for o in listed["orders"]} == ids
+        last = answers[-1].json()
+        related = c.get(f"/api/v1/orders/{last['id']}").json()["related_orders"]
+        assert len(related) == 39  # the same channel, filed in the same second
+        # a retry of one of them is answered from the record, not filed again
+        again = c.post(
+            "/api/v1/orders",
+            json={"platform": p.platform, "locators": [f"t.me/{channel}/1"], **TERROR},
+            headers={"Idempotency-Key": keys[0]},
+        )
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json()["id"] in ids
+    with live.client(p.moderator) as c:
+        inbox = c.get("/api/v1/inbox", params={"limit": 1000}).json()["messages"]
+    assert sorted(m["order_id"] for m in inbox if m["event"] == "order.issued") == sorted(ids)
+    verify_out = live.cli("audit", "verify")
+    assert verify_out.returncode == 0, verify_out.stdout + verify_out.stderr
