@@ -64,8 +64,15 @@ def _settle_heap() -> None:
     which was most of the 99th-percentile latency. Frozen objects are never collected
     (they would not be anyway) and are no longer scanned.
     """
+    global _heap_settled
+    if _heap_settled:  # once per process: an app started again (tests) keeps its garbage
+        return
+    _heap_settled = True
     gc.collect()
     gc.freeze()
+
+
+_heap_settled = False
 
 
 def create_app(
