@@ -16,9 +16,9 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import Table, event, func, insert, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from tangkal.audit.chain import GENESIS, canonical_json, entry_hash
@@ -121,7 +121,7 @@ def flush_pending(session: Session) -> int:
         prev = h
     # One bulk INSERT, no ORM objects: nothing reads them back as objects in this unit of
     # work, and every statement here runs under the lock.
-    session.execute(insert(AuditEvent), rows)
+    session.execute(insert(cast(Table, AuditEvent.__table__)), rows)
     return len(rows)
 
 

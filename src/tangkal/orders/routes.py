@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Header, Query, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from pydantic_core import to_json
 
 from tangkal.accounts.models import Organization, OrgKind, Role
 from tangkal.api.deps import CurrentPrincipal, PrincipalCheckedAtCommit, UnitOfWork
@@ -54,7 +55,7 @@ async def create_order(
     request: Request,
     principal: PrincipalCheckedAtCommit,
     idempotency_key: IdemKey = None,
-) -> JSONResponse:
+) -> Response:
     """File an order. The deadline is provisional until the platform's authenticated receipt.
 
     Checked here, written by the group commit (:mod:`tangkal.orders.intake`); the answer
@@ -69,9 +70,12 @@ async def create_order(
     )
     order = prepare_order(principal, body)
     answer = await _intake(request).submit(IntakeRequest(principal, order, idem))
-    return JSONResponse(
-        answer.body,
+    # Encoded by pydantic-core (Rust): the standard library's encoder was about 7 % of the
+    # server's interpreter time under intake load.
+    return Response(
+        to_json(answer.body),
         status_code=answer.status,
+        media_type="application/json",
         headers={"Idempotent-Replayed": "true"} if answer.replayed else None,
     )
 
