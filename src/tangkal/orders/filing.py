@@ -231,7 +231,10 @@ class NewOrder:
 
 
 def _reference(now: datetime) -> str:
-    return f"ORD-{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
+    # 48 random bits a day: at a million orders a day two of them share a reference about
+    # once in five hundred days (32 bits made that a hundred times a day; a benchmark of
+    # 30,000 orders hit it one run in ten).
+    return f"ORD-{now:%Y%m%d}-{secrets.token_hex(6).upper()}"
 
 
 def prepare_order(
