@@ -12,6 +12,7 @@ from tests.functional.browser.people import (
     browser_client,
     cast,
     csrf,
+    fresh_cast,
     sign_in,
 )
 from tests.support import LiveServer, unique
@@ -139,3 +140,42 @@ def test_a_platform_cannot_open_another_platforms_order(live: LiveServer) -> Non
         assert r.status_code == 303
         done = addressee.get(f"/console/orders/{order_id}", params={"lang": "en"}).text
         assert "Complied" in done and "Both posts removed; channel banned." in done
+
+
+def test_a_copied_cookie_stops_working_when_its_owner_signs_out(live: LiveServer) -> None:
+    people = fresh_cast(live)
+    with browser_client(live) as web, browser_client(live) as thief:
+        assert sign_in(web, people.regulator, people.analyst).status_code == 303
+        thief.cookies.set("tangkal_session", web.cookies["tangkal_session"])
+        assert thief.get("/console/orders").status_code == 200  # the copy works for now
+        page = web.get("/console/orders")
+        r = web.post("/logout", data={"csrf_token": csrf(page.text)})
+        assert r.status_code == 303 and r.headers["location"] == "/login"
+        r = thief.get("/console/orders")
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_sign_out_everywhere_ends_the_other_browsers_sessions(live: LiveServer) -> None:
+    people = fresh_cast(live)
+    with browser_client(live) as laptop, browser_client(live) as phone, \
+            browser_client(live) as colleague:
+        for web, user in ((laptop, people.analyst), (phone, people.analyst),
+                          (colleague, people.official)):
+            assert sign_in(web, people.regulator, user).status_code == 303
+        page = laptop.get("/console/orders", params={"lang": "en"})
+        assert "Sign out everywhere" in page.text
+        r = laptop.post("/logout/everywhere", data={"csrf_token": csrf(page.text)})
+        assert r.status_code == 303 and r.headers["location"] == "/login"
+        assert "You are signed out on every device." in laptop.get(
+            "/login", params={"lang": "en"}).text
+        for web in (laptop, phone):
+            assert web.get("/console/orders").status_code == 303
+        assert colleague.get("/console/orders").status_code == 200  # someone else's stays
+
+
+def test_sign_out_everywhere_needs_the_csrf_token(live: LiveServer) -> None:
+    people = fresh_cast(live)
+    with browser_client(live) as web:
+        sign_in(web, people.regulator, people.analyst)
+        assert web.post("/logout/everywhere", data={}).status_code == 403
+        assert web.get("/console/orders").status_code == 200

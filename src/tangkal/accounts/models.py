@@ -128,3 +128,23 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
     organization: Mapped[Organization] = relationship()
+
+
+class WebSessionRecord(Base):
+    """A console sign-in, so that signing out really ends it on the server.
+
+    The browser's cookie carries a random session id; only its SHA-256 is stored (like API
+    tokens, a copy of this table does not let anyone sign in). A record that is missing,
+    ended or past ``expires_at`` is treated as signed out, so a replayed copy of the cookie
+    stops working as soon as its owner signs out, is deactivated or changes password.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)

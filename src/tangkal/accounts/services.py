@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tangkal.accounts import web_sessions
 from tangkal.accounts.models import (
     ROLES_BY_KIND,
     ApiToken,
@@ -185,6 +186,48 @@ def create_user(
         "user",
         user.id,
         {"org": org.name, "username": username, "role": role.value},
+    )
+    return user
+
+
+def _check_same_org(actor: Principal, user: User) -> None:
+    if actor.org_id != "system" and actor.org_id != user.org_id:
+        raise NotFound("No such user in your organisation.")
+
+
+def deactivate_user(session: Session, actor: Principal, user: User) -> User:
+    """Stop a person signing in, and end the console sessions they already have."""
+    _check_same_org(actor, user)
+    user.active = False
+    session.flush()
+    ended = web_sessions.end_all(session, user.id)
+    record(
+        session,
+        actor,
+        "user.deactivated",
+        "user",
+        user.id,
+        {"username": user.username, "sessions_ended": ended},
+    )
+    return user
+
+
+def set_password(session: Session, actor: Principal, user: User, password: str) -> User:
+    """A new password ends every console session signed in with the old one: whoever
+    learned the old password must not stay signed in."""
+    _check_same_org(actor, user)
+    if len(password) < 10:
+        raise InvalidInput("A password needs at least 10 characters.", field="password")
+    user.password_hash = hash_password(password)
+    session.flush()
+    ended = web_sessions.end_all(session, user.id)
+    record(
+        session,
+        actor,
+        "user.password_changed",
+        "user",
+        user.id,
+        {"username": user.username, "sessions_ended": ended},
     )
     return user
 

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
+from tangkal.accounts import web_sessions
 from tangkal.accounts.principal import Principal
 from tangkal.api.deps import UnitOfWork
 from tangkal.errors import TangkalError, Unauthenticated
@@ -76,10 +77,11 @@ class Page:
         header = self.request.headers.get("x-csrf-token")
         check_csrf(self.session, submitted or header)
 
-    def sign_in(self, principal: Principal) -> None:
+    def sign_in(self, principal: Principal, sid: str) -> None:
+        """Sign in with a session record already started (``web_sessions.start``)."""
         assert principal.user_id is not None
         base = self.session or WebSession.anonymous()
-        self.session = base.signed_in(principal.user_id, principal.org_id)
+        self.session = base.signed_in(principal.user_id, principal.org_id, sid)
         self.principal = principal
         self._dirty = True
 
@@ -156,9 +158,11 @@ def _page(request: Request, session: UnitOfWork) -> Page:
     page = Page(request=request, settings=settings, lang=lang, session=ws,
                 _lang_changed=normalise(asked) is not None and normalise(asked) != cookie)
     if ws is not None and ws.user_id:
-        found = queries.signed_in_person(session, ws.user_id, ws.org_id)
+        found = None
+        if web_sessions.is_live(session, ws.sid, ws.user_id, ws.org_id):
+            found = queries.signed_in_person(session, ws.user_id, ws.org_id)
         if found is None:
-            page.sign_out()  # deactivated or deleted since signing in
+            page.sign_out()  # signed out, expired, deactivated or deleted since signing in
         else:
             page.principal, page.display_name, page.org_display = found
     request.state.web_page = page

@@ -7,18 +7,21 @@ Sign-in, sign-out, the landing redirect and the static files live here; the publ
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
+from tangkal.accounts import web_sessions
 from tangkal.accounts.services import authenticate_password
 from tangkal.api.deps import UnitOfWork
 from tangkal.blocklist.routes import RateLimiter
 from tangkal.errors import NotFound, Unauthenticated
 from tangkal.web import banks, blocks, console, public
-from tangkal.web.deps import HtmlRoute, PublicPage
+from tangkal.web.deps import ConsolePage, HtmlRoute, PublicPage
+from tangkal.web.sessions import MAX_AGE
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 router.include_router(public.router)
@@ -81,7 +84,8 @@ def login(page: PublicPage, session: UnitOfWork,
           org: str = Form("", max_length=200), username: str = Form("", max_length=100),
           password: str = Form("", max_length=1000), next: str = Form("", max_length=2000),
           csrf_token: str = Form("")) -> Response:
-    """Check the password on the server, then hand out a signed session cookie."""
+    """Check the password on the server, record the sign-in, then hand out a signed cookie
+    carrying the record's id (``tangkal.accounts.web_sessions``)."""
     page.check_csrf(csrf_token)
     ctx = {"next": _safe_next(next), "org": org.strip(), "username": username.strip()}
     client = page.request.client
@@ -94,13 +98,31 @@ def login(page: PublicPage, session: UnitOfWork,
     except Unauthenticated:
         return page.render("login.html", {**ctx, "error": page._(
             "Wrong organisation, user name or password.")}, status=401)
-    page.sign_in(principal)
+    assert principal.user_id is not None
+    sid = web_sessions.start(session, principal.user_id, principal.org_id,
+                             lifetime=timedelta(seconds=MAX_AGE))
+    page.sign_in(principal, sid)
     return page.redirect(ctx["next"])
 
 
 @router.post("/logout")
-def logout(page: PublicPage, csrf_token: str = Form("")) -> Response:
+def logout(page: PublicPage, session: UnitOfWork, csrf_token: str = Form("")) -> Response:
+    """End this sign-in on the server too, so a copied cookie stops working with it."""
     page.check_csrf(csrf_token)
+    if page.session is not None:
+        web_sessions.end(session, page.session.sid)
     page.sign_out()
     page.flash(page._("You are signed out."))
+    return page.redirect("/login")
+
+
+@router.post("/logout/everywhere")
+def logout_everywhere(page: ConsolePage, session: UnitOfWork,
+                      csrf_token: str = Form("")) -> Response:
+    """End every sign-in of this person: other browsers, a lost laptop, a copied cookie."""
+    page.check_csrf(csrf_token)
+    assert page.principal is not None and page.principal.user_id is not None
+    web_sessions.end_all(session, page.principal.user_id)
+    page.sign_out()
+    page.flash(page._("You are signed out on every device."))
     return page.redirect("/login")

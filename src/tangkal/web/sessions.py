@@ -1,9 +1,10 @@
 """Console sessions: a signed, HttpOnly, SameSite=Lax cookie, and CSRF tokens.
 
-The cookie carries only who signed in (user and organisation ids), when, and a random CSRF
-token; it is signed with HMAC-SHA256 so it cannot be forged or altered. The person behind
-it is looked up again on every request, so a deactivated user or a changed role takes
-effect at once rather than when the cookie runs out.
+The cookie carries only who signed in (user and organisation ids), when, the id of the
+server-side session record (``tangkal.accounts.web_sessions``) and a random CSRF token; it is
+signed with HMAC-SHA256 so it cannot be forged or altered. The record and the person behind
+it are looked up again on every request, so signing out, a deactivated user or a changed
+role takes effect at once for every copy of the cookie rather than when it runs out.
 
 The signing key comes from ``TANGKAL_SECRET_KEY`` or, failing that, from
 ``<data_dir>/secret_key``, created once with mode 0600. There is deliberately no built-in
@@ -89,15 +90,16 @@ class WebSession:
     user_id: str | None = None
     org_id: str | None = None
     flash: str | None = None
+    sid: str | None = None  # the server-side session record's id; None when signed out
 
     @classmethod
     def anonymous(cls) -> WebSession:
         return cls(csrf=secrets.token_urlsafe(24), issued=int(time.time()))
 
-    def signed_in(self, user_id: str, org_id: str) -> WebSession:
+    def signed_in(self, user_id: str, org_id: str, sid: str | None = None) -> WebSession:
         """A fresh CSRF token on sign-in: one learned before cannot be replayed after."""
         return WebSession(csrf=secrets.token_urlsafe(24), issued=int(time.time()),
-                          user_id=user_id, org_id=org_id)
+                          user_id=user_id, org_id=org_id, sid=sid)
 
     def with_flash(self, message: str | None) -> WebSession:
         return replace(self, flash=message)
@@ -106,6 +108,8 @@ class WebSession:
         d: dict[str, Any] = {"c": self.csrf, "i": self.issued}
         if self.user_id:
             d["u"], d["o"] = self.user_id, self.org_id
+            if self.sid:
+                d["s"] = self.sid
         if self.flash:
             d["f"] = self.flash[:300]
         return d
@@ -135,7 +139,7 @@ def decode(value: str | None, key: bytes, *, now: float | None = None) -> WebSes
     if issued > now + 60 or now - issued > MAX_AGE:
         return None
     return WebSession(csrf=csrf, issued=issued, user_id=data.get("u"), org_id=data.get("o"),
-                      flash=data.get("f"))
+                      flash=data.get("f"), sid=data.get("s"))
 
 
 def check_csrf(session: WebSession | None, submitted: str | None) -> None:
