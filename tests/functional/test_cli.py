@@ -91,3 +91,31 @@ def test_sop_show_validates_profiles(tmp_path: Path) -> None:
     bad.write_text('name = "bad"\n[deadlines]\nurgent = "4 fortnights"\n')
     r = run_cli("sop", "show", str(bad), env=env)
     assert r.returncode != 0 and "duration" in r.stderr
+
+
+def test_user_deactivate_and_password_from_the_command_line(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    cwd = str(tmp_path)
+    assert run_cli("db", "upgrade", env=env, cwd=cwd).returncode == 0
+    assert run_cli("org", "create", "--kind", "regulator", "--name", "kominfo", env=env,
+                   cwd=cwd).returncode == 0
+    made = run_cli("user", "create", "--org", "kominfo", "--username", "sari", "--role",
+                   "analyst", "--password", "rahasia-panjang-1", env=env, cwd=cwd)
+    assert made.returncode == 0, made.stderr
+    short = run_cli("user", "password", "--org", "kominfo", "--username", "sari",
+                    "--password", "pendek", env=env, cwd=cwd)
+    assert short.returncode != 0 and "10 characters" in short.stderr
+    new = run_cli("user", "password", "--org", "kominfo", "--username", "sari",
+                  "--password", "rahasia-baru-2026", env=env, cwd=cwd)
+    assert new.returncode == 0, new.stderr
+    nobody = run_cli("user", "deactivate", "--org", "kominfo", "--username", "budi", env=env,
+                     cwd=cwd)
+    assert nobody.returncode != 0 and "No user 'budi'" in nobody.stderr
+    gone = run_cli("user", "deactivate", "--org", "kominfo", "--username", "sari", env=env,
+                   cwd=cwd)
+    assert gone.returncode == 0, gone.stderr
+    with sqlite3.connect(tmp_path / "cli.db") as conn:
+        active, = conn.execute("SELECT active FROM users WHERE username = 'sari'").fetchone()
+        actions = [a for (a,) in conn.execute("SELECT action FROM audit_events ORDER BY seq")]
+    assert active == 0
+    assert "user.password_changed" in actions and "user.deactivated" in actions

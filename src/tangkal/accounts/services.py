@@ -195,6 +195,13 @@ def _check_same_org(actor: Principal, user: User) -> None:
         raise NotFound("No such user in your organisation.")
 
 
+def get_user(session: Session, org: Organization, username: str) -> User:
+    user = session.scalar(select(User).where(User.org_id == org.id, User.username == username))
+    if user is None:
+        raise NotFound(f"No user {username!r} in {org.name}; check the name with the org's admin.")
+    return user
+
+
 def deactivate_user(session: Session, actor: Principal, user: User) -> User:
     """Stop a person signing in, and end the console sessions they already have."""
     _check_same_org(actor, user)

@@ -116,6 +116,38 @@ def user_create(
     out.print(f"created user {username} in {org}")
 
 
+@user_app.command("deactivate")
+@friendly
+def user_deactivate(
+    org: str = typer.Option(..., "--org"),
+    username: str = typer.Option(..., "--username"),
+) -> None:
+    """Stop a person signing in; the console sessions they have end at once."""
+    with unit_of_work() as session:
+        organisation = accounts.get_org_by_name(session, org)
+        person = accounts.get_user(session, organisation, username)
+        accounts.deactivate_user(session, SYSTEM, person)
+    out.print(f"deactivated {username} in {org}; their console sessions are ended")
+
+
+@user_app.command("password")
+@friendly
+def user_password(
+    org: str = typer.Option(..., "--org"),
+    username: str = typer.Option(..., "--username"),
+    password: str = typer.Option(
+        ..., "--password", prompt=True, hide_input=True, confirmation_prompt=True
+    ),
+) -> None:
+    """Set a new password; every console session signed in with the old one ends."""
+    with unit_of_work() as session:
+        organisation = accounts.get_org_by_name(session, org)
+        accounts.set_password(
+            session, SYSTEM, accounts.get_user(session, organisation, username), password
+        )
+    out.print(f"new password set for {username} in {org}; their console sessions are ended")
+
+
 @audit_app.command("verify")
 @friendly
 def audit_verify() -> None:
