@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
 from tangkal.accounts.models import WebSessionRecord
@@ -22,6 +22,10 @@ from tangkal.db.base import utcnow
 # last_seen_at is written at most this often per session, so browsing is not a write each
 # request; it is only a hint for people reading the table, never used to decide anything.
 TOUCH_EVERY = timedelta(minutes=1)
+
+# Ended and expired records are kept this long (who was signed in when, for an inquiry),
+# then removed when the same person signs in again, so the table stays bounded per person.
+KEEP_ENDED = timedelta(days=90)
 
 
 def _digest(session_id: str) -> str:
@@ -32,6 +36,13 @@ def start(session: Session, user_id: str, org_id: str, *, lifetime: timedelta) -
     """Record a new sign-in and return its id in clear (for the cookie only)."""
     session_id = secrets.token_urlsafe(32)
     now = utcnow()
+    cutoff = now - KEEP_ENDED
+    session.execute(
+        delete(WebSessionRecord).where(
+            WebSessionRecord.user_id == user_id,
+            or_(WebSessionRecord.ended_at < cutoff, WebSessionRecord.expires_at < cutoff),
+        )
+    )
     session.add(
         WebSessionRecord(
             id_hash=_digest(session_id),

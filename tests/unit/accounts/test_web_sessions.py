@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tangkal.accounts import services, web_sessions
 from tangkal.accounts.models import OrgKind, Role, User, WebSessionRecord
@@ -123,3 +123,26 @@ def test_a_new_password_ends_the_persons_sessions(db: Database) -> None:
     with db.unit_of_work() as s:
         org = s.get(User, user_id).organization  # type: ignore[union-attr]
         services.authenticate_password(s, org.name, "analis", "another-long-password")
+
+
+
+def test_old_ended_records_are_removed_when_the_person_signs_in_again(db: Database) -> None:
+    user_id, org_id = _person(db)
+    with db.unit_of_work() as s:
+        old = web_sessions.start(s, user_id, org_id, lifetime=DAY)
+        web_sessions.start(s, user_id, org_id, lifetime=DAY)
+        web_sessions.end(s, old)
+    long_ago = utcnow() - web_sessions.KEEP_ENDED - timedelta(days=1)
+    with db.unit_of_work() as s:
+        s.execute(
+            update(WebSessionRecord)
+            .where(WebSessionRecord.ended_at.is_not(None))
+            .values(ended_at=long_ago, expires_at=long_ago)
+        )
+    with db.unit_of_work() as s:
+        web_sessions.start(s, user_id, org_id, lifetime=DAY)
+    with db.unit_of_work() as s:
+        left = list(
+            s.scalars(select(WebSessionRecord.ended_at).where(WebSessionRecord.user_id == user_id))
+        )
+    assert left == [None, None]  # the one still open and the new one
