@@ -206,16 +206,7 @@ def deactivate_user(session: Session, actor: Principal, user: User) -> User:
     """Stop a person signing in, and end the console sessions they already have."""
     _check_same_org(actor, user)
     user.active = False
-    session.flush()
-    ended = web_sessions.end_all(session, user.id)
-    record(
-        session,
-        actor,
-        "user.deactivated",
-        "user",
-        user.id,
-        {"username": user.username, "sessions_ended": ended},
-    )
+    _end_sessions(session, actor, user, "user.deactivated")
     return user
 
 
@@ -226,17 +217,16 @@ def set_password(session: Session, actor: Principal, user: User, password: str) 
     if len(password) < 10:
         raise InvalidInput("A password needs at least 10 characters.", field="password")
     user.password_hash = hash_password(password)
+    _end_sessions(session, actor, user, "user.password_changed")
+    return user
+
+
+def _end_sessions(session: Session, actor: Principal, user: User, action: str) -> None:
+    """End the person's console sessions and record why, with how many were open."""
     session.flush()
     ended = web_sessions.end_all(session, user.id)
-    record(
-        session,
-        actor,
-        "user.password_changed",
-        "user",
-        user.id,
-        {"username": user.username, "sessions_ended": ended},
-    )
-    return user
+    data = {"username": user.username, "sessions_ended": ended}
+    record(session, actor, action, "user", user.id, data)
 
 
 def create_token(
