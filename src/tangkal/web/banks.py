@@ -15,6 +15,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response, StreamingResponse
 
 from tangkal.accounts.models import OrgKind
+from tangkal.accounts.principal import Principal
 from tangkal.api.deps import UnitOfWork
 from tangkal.errors import Conflict, InvalidInput, TooLarge
 from tangkal.hashing import exchange
@@ -38,12 +39,14 @@ def _indexes(page: Page) -> BankIndexes:
     return indexes_for(app.state.db, page.settings.data_dir)
 
 
-def _users(page: Page) -> None:
-    """Banks are for the regulator and the platforms; ISPs only receive the RPZ."""
+def _users(page: Page) -> Principal:
+    """Banks are for the regulator and the platforms; ISPs only receive the RPZ. Returns the
+    signed-in caller, checked."""
     p = page.principal
     assert p is not None
     p.require_kind(OrgKind.REGULATOR, OrgKind.PLATFORM)
     p.require(*banks.READ_ROLES)
+    return p
 
 
 async def _read(upload: UploadFile | None, limit: int) -> bytes:
@@ -113,9 +116,7 @@ def bank_create(page: ConsolePage, session: UnitOfWork,
                 text_threshold: str = Form("", max_length=10),
                 csrf_token: str = Form("")) -> Response:
     page.check_csrf(csrf_token)
-    _users(page)
-    p = page.principal
-    assert p is not None
+    p = _users(page)
     form: dict[str, Any] = {
         "name": name.strip(), "description": description.strip(), "kind": kind,
         "source": source.strip(), "shared": shared == "on", "allowlist": allowlist == "on",
@@ -174,12 +175,11 @@ def bank_settings(name: str, page: ConsolePage, session: UnitOfWork,
                   csrf_token: str = Form("")) -> Response:
     """The owner's switches: enabled, shared, allow-list, thresholds."""
     page.check_csrf(csrf_token)
-    _users(page)
-    assert page.principal is not None
+    p = _users(page)
     try:
         with session.begin_nested():
             bank = banks.update_bank(
-                session, page.principal, name, enabled=enabled == "on",
+                session, p, name, enabled=enabled == "on",
                 allowlist=allowlist == "on", shared=shared == "on",
                 description=description.strip(),
                 pdq_threshold=_int(pdq_threshold, "pdq_threshold", "PDQ threshold"),
@@ -196,9 +196,8 @@ def bank_enabled(name: str, page: ConsolePage, session: UnitOfWork,
                  enabled: str = Form(""), csrf_token: str = Form("")) -> Response:
     """The one-click switch on the list: a disabled bank is kept but not matched."""
     page.check_csrf(csrf_token)
-    _users(page)
-    assert page.principal is not None
-    bank = banks.update_bank(session, page.principal, name, enabled=enabled == "on")
+    p = _users(page)
+    bank = banks.update_bank(session, p, name, enabled=enabled == "on")
     page.flash(page._("%(name)s is now enabled.", name=bank.name) if bank.enabled
                else page._("%(name)s is now disabled; it is not matched.", name=bank.name))
     return page.redirect("/console/banks")
@@ -208,9 +207,8 @@ def bank_enabled(name: str, page: ConsolePage, session: UnitOfWork,
 def bank_remove(name: str, content_id: int, page: ConsolePage, session: UnitOfWork,
                 csrf_token: str = Form("")) -> Response:
     page.check_csrf(csrf_token)
-    _users(page)
-    assert page.principal is not None
-    banks.remove_content(session, page.principal, name, content_id)
+    p = _users(page)
+    banks.remove_content(session, p, name, content_id)
     page.flash(page._("Item %(id)s was removed from the bank.", id=content_id))
     return page.redirect(f"/console/banks/{name.strip().lower()}")
 
@@ -222,12 +220,11 @@ async def bank_upload(name: str, page: ConsolePage, session: UnitOfWork,
                       csrf_token: str = Form("")) -> Response:
     """Hash a file into the bank, and show what was hashed and why a type was not."""
     page.check_csrf(csrf_token)
-    _users(page)
-    assert page.principal is not None
+    p = _users(page)
     try:
         content = await _read(file, page.settings.max_upload_bytes)
         with session.begin_nested():
-            result = banks.add_file(session, page.principal, name, content,
+            result = banks.add_file(session, p, name, content,
                                     label=label.strip() or None,
                                     filename=file.filename if file else None,
                                     text=text == "on")
@@ -250,12 +247,11 @@ async def bank_import(name: str, page: ConsolePage, session: UnitOfWork,
                       csrf_token: str = Form("")) -> Response:
     """Bulk import: a file with one bad row is refused whole, and every bad row is named."""
     page.check_csrf(csrf_token)
-    _users(page)
-    assert page.principal is not None
+    p = _users(page)
     try:
         content = await _read(file, page.settings.max_upload_bytes)
         with session.begin_nested():
-            r = exchange.import_into(session, page.principal, name, content, format)
+            r = exchange.import_into(session, p, name, content, format)
     except InvalidInput as exc:
         return _bank_page(page, session, name, error=exc.message, error_field="import",
                           status=exc.status_code)
@@ -269,14 +265,13 @@ async def bank_import(name: str, page: ConsolePage, session: UnitOfWork,
 def bank_export(name: str, page: ConsolePage, session: UnitOfWork,
                 format: str = Query("te", max_length=10)) -> Response:
     """The API's export, with the console session instead of a Bearer token."""
-    _users(page)
-    assert page.principal is not None
+    p = _users(page)
     if format not in exchange.FORMATS:
         raise InvalidInput(f"Unknown format {format!r}; use one of: "
                            f"{', '.join(exchange.FORMATS)}.", field="format")
     # Read inside the unit of work (the session closes when the route returns); the first
     # chunk raises NotFound before any byte is sent for a bank the caller cannot see.
-    chunks = list(exchange.export(session, page.principal, name, format))
+    chunks = list(exchange.export(session, p, name, format))
     safe = "".join(ch for ch in name.strip().lower() if ch.isalnum() or ch in "._-")
     return StreamingResponse(iter(chunks), media_type=_MEDIA[format], headers={
         "Content-Disposition": f'attachment; filename="{safe}.{format}"',
@@ -327,9 +322,7 @@ async def match_submit(page: ConsolePage, session: UnitOfWork,
                        csrf_token: str = Form("")) -> Response:
     """Hash the upload (or the pasted message) and show every match in the visible banks."""
     page.check_csrf(csrf_token)
-    _users(page)
-    p = page.principal
-    assert p is not None
+    p = _users(page)
     try:
         if file is not None and file.filename:
             content = await _read(file, page.settings.max_upload_bytes)
@@ -360,9 +353,8 @@ def match_feedback(page: ConsolePage, session: UnitOfWork,
                    csrf_token: str = Form("")) -> Response:
     """Confirmed / false positive on one match; htmx swaps the buttons for the answer."""
     page.check_csrf(csrf_token)
-    _users(page)
-    assert page.principal is not None
-    fb = banks.give_feedback(session, page.principal, content_id, verdict,
+    p = _users(page)
+    fb = banks.give_feedback(session, p, content_id, verdict,
                              query_signal=query_signal or None)
     if page.request.headers.get("hx-request") == "true":
         return page.render("match_feedback.html", {"verdict": fb.verdict})
