@@ -104,6 +104,8 @@ def test_a_whole_service_block_needs_two_officials(live: LiveServer) -> None:
         sign_in(first, people.regulator, people.official)
         listing = first.get("/console/blocks", params={"lang": "en"}).text
         assert "Waiting for an official" in listing and f"web.{domain}" in listing
+        assert f'action="{url}/approve"' in listing and f'action="{url}/reject"' in listing
+        assert '<input type="hidden" name="next" value="list">' in listing
         token = csrf(listing)
         assert first.post(f"{url}/approve", data={"csrf_token": token}).status_code == 303
         page = first.get(url, params={"lang": "en"}).text
@@ -113,7 +115,9 @@ def test_a_whole_service_block_needs_two_officials(live: LiveServer) -> None:
         assert "a different official must give the second approval" in again.text
     with browser_client(live) as other:
         sign_in(other, people.regulator, second)
-        token = csrf(other.get(url).text)
+        detail = other.get(url).text
+        assert f'action="{url}/approve"' in detail and f'action="{url}/reject"' in detail
+        token = csrf(detail)
         assert other.post(f"{url}/approve", data={"csrf_token": token}).status_code == 303
         assert 'class="badge st-active"' in other.get(url).text
 
