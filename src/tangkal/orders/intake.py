@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tangkal.accounts.models import Organization
@@ -26,12 +25,12 @@ from tangkal.accounts.principal import Principal
 from tangkal.accounts.services import BAD_TOKEN, live_token_ids
 from tangkal.db.groupcommit import GroupCommitter
 from tangkal.db.session import Database
-from tangkal.errors import Unauthenticated
+from tangkal.errors import Conflict, Unauthenticated
 from tangkal.orders import idempotency
 from tangkal.orders.filing import NewOrder, is_platform, unknown_platform, write_orders
 from tangkal.orders.idempotency import IdemKey
-from tangkal.orders.services import related_for
-from tangkal.orders.shapes import order_dict
+from tangkal.orders.services import find_platforms, related_for
+from tangkal.orders.shapes import RelatedOrder, order_dict
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,25 +51,13 @@ class SameKeyTwice(Exception):
     """Not an error of anyone's: the signal to write this batch one request at a time."""
 
 
-def _platforms(session: Session, refs: set[str]) -> dict[str, Organization]:
-    """Platforms by the name or id the callers gave, in one query."""
-    rows = session.scalars(
-        select(Organization).where(or_(Organization.name.in_(refs), Organization.id.in_(refs)))
-    )
-    found: dict[str, Organization] = {}
-    for org in rows:
-        found[org.id] = org
-        found[org.name] = org
-    return found
-
-
 def file_batch(
     session: Session, requests: Sequence[IntakeRequest]
 ) -> list[IntakeAnswer | BaseException]:
     """The group commit's work: write every acceptable order of the batch, answer each."""
     answers: list[IntakeAnswer | BaseException | None] = [None] * len(requests)
     live = live_token_ids(session, {r.principal.token_id for r in requests if r.principal.token_id})
-    platforms = _platforms(session, {r.order.platform for r in requests})
+    platforms = find_platforms(session, {r.order.platform for r in requests})
     stored = idempotency.find(session, [r.idem for r in requests if r.idem])
     claimed: dict[tuple[str, str], int] = {}  # keys first used within this batch
     todo: list[tuple[int, Principal, NewOrder, Organization]] = []
@@ -84,7 +71,7 @@ def file_batch(
                 try:
                     status, body = r.idem.replay(stored[at])
                     answers[i] = IntakeAnswer(status, body, replayed=True)
-                except Exception as exc:
+                except Conflict as exc:  # the key was used for another request
                     answers[i] = exc
                 continue
             if at in claimed:
@@ -108,7 +95,9 @@ def file_batch(
         if idem is not None:
             rows.append(idem.row(201, body))
     idempotency.store(session, rows)
-    return [a if a is not None else RuntimeError("unanswered") for a in answers]
+    done = [a for a in answers if a is not None]
+    assert len(done) == len(requests)  # every path above answers or raises
+    return done
 
 
 # The answer to a new order names its ten newest related orders: enough to see at once that
@@ -119,9 +108,9 @@ RELATED_IN_ANSWER = 10
 
 def _related(
     session: Session, todo: list[tuple[int, Principal, NewOrder, Organization]]
-) -> dict[str, Any]:
+) -> dict[str, list[RelatedOrder]]:
     """Earlier (and concurrent) orders about the same items, grouped by the caller's scope."""
-    out: dict[str, Any] = {}
+    out: dict[str, list[RelatedOrder]] = {}
     by_scope: dict[tuple[str, str], list[tuple[Principal, NewOrder]]] = {}
     for _, principal, order, _ in todo:
         by_scope.setdefault((principal.org_kind.value, principal.org_id), []).append(

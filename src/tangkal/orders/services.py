@@ -107,12 +107,21 @@ def _transition(
 # ---------------------------------------------------------------- filing
 
 
-def _platform(session: Session, name_or_id: str) -> Organization:
-    org = session.scalar(
-        select(Organization).where(
-            or_(Organization.name == name_or_id, Organization.id == name_or_id)
-        )
+def find_platforms(session: Session, refs: Collection[str]) -> dict[str, Organization]:
+    """Organisations by the names or ids callers gave, in one query (a group commit looks up
+    a whole batch's at once); the caller checks that each is a platform."""
+    rows = session.scalars(
+        select(Organization).where(or_(Organization.name.in_(refs), Organization.id.in_(refs)))
     )
+    found: dict[str, Organization] = {}
+    for org in rows:
+        found[org.id] = org
+        found[org.name] = org
+    return found
+
+
+def _platform(session: Session, name_or_id: str) -> Organization:
+    org = find_platforms(session, [name_or_id]).get(name_or_id)
     if org is None or not is_platform(org):
         raise unknown_platform(name_or_id)
     return org
@@ -235,10 +244,10 @@ def related_for(
     """For each (order id, its lookup keys, its own items): the other orders the caller may
     see that share a key, newest first, at most ``limit`` each.
 
-    One statement for any number of orders, so a group commit of a hundred new orders
-    looks them all up at once. Per key only the newest entries are read, from the
-    (key, id) index, so a domain named in ten thousand orders costs no more than one
-    named in ten.
+    On PostgreSQL one statement for any number of orders, so a group commit of a hundred
+    new orders looks them all up at once (on SQLite one in-process query per key). Per key
+    only the newest entries are read, from the (key, id) index, so a domain named in ten
+    thousand orders costs no more than one named in ten.
     """
     out: dict[str, list[RelatedOrder]] = {oid: [] for oid, _, _ in orders}
     all_keys = sorted({k for _, keys, _ in orders for k in keys})
@@ -251,51 +260,53 @@ def related_for(
     # stale statistics, and joining first once cost a scan of all of a regulator's
     # orders). The cost of that: the caller's related orders are found among the newest
     # ``limit`` entries of each key, not beyond, which a platform sharing a popular domain
-    # with other platforms may notice.
+    # with other platforms may notice. Rows come in any order: they are sorted below.
     window = limit + 1  # a key's newest orders may include the one asked about
-    cols = (
-        Order.reference,
-        Order.status,
-        Order.issued_at,
-    )
+
+    def newest(key: Any) -> Select[str, str, bool]:
+        return (
+            select(LocatorKey.order_id, LocatorKey.key, LocatorKey.primary)
+            .where(LocatorKey.key == key)
+            .order_by(LocatorKey.id.desc())
+            .limit(window)
+        )
+
     rows: list[Any] = []
     if session.get_bind().dialect.name == "postgresql":
-        # One statement of fixed shape, so it is compiled and planned once. Both steps are
-        # LATERAL with a LIMIT, which PostgreSQL cannot flatten into a join: each key walks
-        # its index backwards, each entry finds its order by primary key. Left to itself,
-        # with a fast-growing orders table and stale statistics, the planner once hashed
-        # every order of the regulator for each batch instead (150-560 ms, growing).
+        # One statement of fixed shape, compiled and planned once. Both steps are LATERAL
+        # with a LIMIT, which PostgreSQL cannot flatten into a join (and so cannot turn
+        # into a hash of every order): each key walks its index backwards, each entry
+        # finds its order by primary key.
         wanted = (
             func.unnest(bindparam("keys", all_keys, type_=ARRAY(String)))
             .table_valued("key")
             .render_derived(name="wanted")
         )
-        newest = (
-            select(LocatorKey.order_id, LocatorKey.key, LocatorKey.primary, LocatorKey.id)
-            .where(LocatorKey.key == wanted.c.key)
-            .order_by(LocatorKey.id.desc())
-            .limit(window)
-            .lateral()
-        )
+        entries = newest(wanted.c.key).lateral()
         order = (
-            select(*cols, Order.regulator_org_id, Order.platform_org_id)
-            .where(Order.id == newest.c.order_id)
+            select(
+                Order.reference,
+                Order.status,
+                Order.issued_at,
+                Order.regulator_org_id,
+                Order.platform_org_id,
+            )
+            .where(Order.id == entries.c.order_id)
             .limit(1)
             .lateral()
         )
         q = (
             select(
-                newest.c.order_id,
-                newest.c.key,
-                newest.c.primary,
+                entries.c.order_id,
+                entries.c.key,
+                entries.c.primary,
                 order.c.reference,
                 order.c.status,
                 order.c.issued_at,
             )
             .select_from(wanted)
-            .join(newest, true())
+            .join(entries, true())
             .join(order, true())
-            .order_by(newest.c.id.desc())
         )
         if scope is not None:
             q = q.where(ClauseAdapter(order).traverse(scope))
@@ -303,18 +314,12 @@ def related_for(
     else:
         # SQLite runs in this process: one indexed query per key costs no round trip.
         for key in all_keys:
-            newest_one = (
-                select(LocatorKey.order_id, LocatorKey.key, LocatorKey.primary, LocatorKey.id)
-                .where(LocatorKey.key == key)
-                .order_by(LocatorKey.id.desc())
-                .limit(window)
-                .subquery()
-            )
+            one = newest(key).subquery()
             q = (
-                select(newest_one.c.order_id, newest_one.c.key, newest_one.c.primary, *cols)
-                .select_from(newest_one)
-                .join(Order, Order.id == newest_one.c.order_id)
-                .order_by(newest_one.c.id.desc())
+                select(one.c.order_id, one.c.key, one.c.primary)
+                .add_columns(Order.reference, Order.status, Order.issued_at)
+                .select_from(one)
+                .join(Order, Order.id == one.c.order_id)
             )
             if scope is not None:
                 q = q.where(scope)
