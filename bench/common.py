@@ -118,11 +118,11 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
-def cpu_seconds(pid: int, *, children: bool = True) -> float:
-    """User+system CPU time a process (and its live descendants) has used so far."""
+def _cpu_of(pids: list[int]) -> float:
+    """User+system CPU time these processes have used so far (gone ones count 0)."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    for p in [pid, *(_descendants(pid) if children else [])]:
+    for p in pids:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -131,27 +131,27 @@ def cpu_seconds(pid: int, *, children: bool = True) -> float:
     return total
 
 
+def cpu_seconds(pid: int, *, children: bool = True) -> float:
+    """User+system CPU time a process (and its live descendants) has used so far."""
+    return _cpu_of([pid, *(_descendants(pid) if children else [])])
+
+
 def postgres_cpu_seconds(dbname: str) -> float:
     """CPU time used so far by PostgreSQL for one database: its backends plus the shared
     WAL writer, checkpointer and background writer (shared, but busy for this database
     while a benchmark runs). Only on the same machine as the server (/proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
     shared = ("walwriter", "checkpointer", "background writer")
+    pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if not cmd.startswith("postgres:"):
-                continue
-            if f" {dbname} " not in cmd and not any(s in cmd for s in shared):
-                continue
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        if cmd.startswith("postgres:") and (f" {dbname} " in cmd or any(s in cmd for s in shared)):
+            pids.append(int(proc.name))
+    return _cpu_of(pids)
 
 
 def human_bytes(n: float) -> str:
