@@ -302,6 +302,18 @@ def start_tangkal(env: dict[str, str], workdir: Path, dns_port: int) -> Server:
     return Server(proc, dns_port)
 
 
+def best_axfr(name: str, server: Server, port: int, expected: int, repeat: int) -> Transfer:
+    """The fastest of ``repeat`` full transfers, each checked for every record."""
+    transfers = []
+    for _ in range(repeat):
+        tr = raw_axfr(port, expected)
+        assert tr.records == expected, (tr, expected)
+        transfers.append(tr)
+        server.sample()
+        log(f"{name} AXFR {tr.records} records {tr.bytes / 1e6:.0f} MB in {tr.seconds:.2f}s")
+    return min(transfers, key=lambda x: x.seconds)
+
+
 def start_nsd(workdir: Path, zone_file: Path, port: int) -> Server:
     conf = workdir / "nsd.conf"
     conf.write_text(f"""server:
@@ -486,14 +498,7 @@ def run(args: argparse.Namespace) -> str:
     results["tangkal_cold_start_s"] = wait_soa(dns_port, proc=tk.proc)
     tk.sample()
     log(f"tangkal cold start (build from database) {results['tangkal_cold_start_s']:.1f}s")
-    axfrs = []
-    for _ in range(args.repeat):
-        tr = raw_axfr(dns_port, expected)
-        assert tr.records == expected, (tr, expected)
-        axfrs.append(tr)
-        tk.sample()
-        log(f"tangkal AXFR {tr.records} records {tr.bytes / 1e6:.0f} MB in {tr.seconds:.2f}s")
-    results["tangkal_axfr"] = min(axfrs, key=lambda x: x.seconds)
+    results["tangkal_axfr"] = best_axfr("tangkal", tk, dns_port, expected, args.repeat)
     lat = change_latency(url, dns_port, notify_sock, sample_names, args.changes)
     tk.sample()
     results["changes"] = lat
@@ -527,14 +532,7 @@ def run(args: argparse.Namespace) -> str:
         results["nsd_start_s"] = wait_soa(nsd_port, proc=nsd.proc)
         nsd.sample()
         log(f"NSD answering after {results['nsd_start_s']:.1f}s")
-        axfrs = []
-        for _ in range(args.repeat):
-            tr = raw_axfr(nsd_port, expected)
-            assert tr.records == expected, (tr, expected)
-            axfrs.append(tr)
-            nsd.sample()
-            log(f"NSD AXFR {tr.records} records {tr.bytes / 1e6:.0f} MB in {tr.seconds:.2f}s")
-        results["nsd_axfr"] = min(axfrs, key=lambda x: x.seconds)
+        results["nsd_axfr"] = best_axfr("NSD", nsd, nsd_port, expected, args.repeat)
         results["nsd_pss_mb"] = nsd.total_pss_kib() / 1024
         nsd.stop()
         results["nsd_peak_rss_mb"] = nsd.peak_kib / 1024
