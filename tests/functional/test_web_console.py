@@ -179,3 +179,35 @@ def test_sign_out_everywhere_needs_the_csrf_token(live: LiveServer) -> None:
         sign_in(web, people.regulator, people.analyst)
         assert web.post("/logout/everywhere", data={}).status_code == 403
         assert web.get("/console/orders").status_code == 200
+
+
+def _audit(live: LiveServer, org: str) -> list[dict[str, object]]:
+    """Every audit event, read page by page as a regulator's auditor reads them."""
+    events: list[dict[str, object]] = []
+    with live.client(live.token(org, "auditor")) as c:
+        while True:
+            after = int(events[-1]["seq"]) if events else 0  # type: ignore[call-overload]
+            page = c.get("/api/v1/audit", params={"after": after, "limit": 1000}).json()
+            if not page["events"]:
+                return events
+            events += page["events"]
+
+
+def test_sign_ins_and_sign_outs_are_on_the_audit_record_but_unknown_names_are_not(
+    live: LiveServer,
+) -> None:
+    people = fresh_cast(live)
+    stranger = unique("siapa")
+    with browser_client(live) as web:
+        assert sign_in(web, people.regulator, people.analyst, "tebakan-salah").status_code == 401
+        assert sign_in(web, people.regulator, stranger, "tebakan-salah").status_code == 401
+        assert sign_in(web, people.regulator, people.analyst).status_code == 303
+        page = web.get("/console/orders")
+        assert web.post("/logout", data={"csrf_token": csrf(page.text)}).status_code == 303
+    mine = [(e["action"], e["data"]) for e in _audit(live, people.regulator)
+            if str(e["action"]).startswith("session.") and isinstance(e["data"], dict)
+            and e["data"].get("username") in (people.analyst, stranger)]
+    assert [a for a, _ in mine] == ["session.sign_in_failed", "session.signed_in",
+                                    "session.signed_out"]
+    assert all("tebakan-salah" not in str(d) for _, d in mine)
+    assert live.cli("audit", "verify").returncode == 0

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,7 +32,7 @@ from tangkal.accounts.passwords import (
     verify_password,
     verify_token,
 )
-from tangkal.accounts.principal import Principal
+from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.audit.services import record
 from tangkal.db.base import utcnow
 from tangkal.enums import parse_enum
@@ -375,9 +376,14 @@ def authenticate_token(session: Session, token: str) -> Principal:
     return principal
 
 
-def authenticate_password(
+BAD_PASSWORD = "Wrong organisation, user name or password."
+
+
+def _check_password(
     session: Session, org_name: str, username: str, password: str
-) -> Principal:
+) -> tuple[Organization | None, User | None, bool]:
+    """The organisation and person named (either may be None) and whether the password is
+    theirs; argon2 runs once either way, so the answer's timing does not tell them apart."""
     org = session.scalar(select(Organization).where(Organization.name == org_name))
     user = (
         session.scalar(select(User).where(User.org_id == org.id, User.username == username))
@@ -386,9 +392,11 @@ def authenticate_password(
     )
     if org is None or user is None or not user.active or not user.password_hash:
         verify_password(hash_password("x" * 12), password)  # same cost either way
-        raise Unauthenticated("Wrong organisation, user name or password.")
-    if not verify_password(user.password_hash, password):
-        raise Unauthenticated("Wrong organisation, user name or password.")
+        return org, user, False
+    return org, user, verify_password(user.password_hash, password)
+
+
+def _principal(org: Organization, user: User) -> Principal:
     return Principal(
         org_id=org.id,
         org_name=org.name,
@@ -397,6 +405,95 @@ def authenticate_password(
         user_id=user.id,
         username=user.username,
     )
+
+
+def authenticate_password(
+    session: Session, org_name: str, username: str, password: str
+) -> Principal:
+    org, user, ok = _check_password(session, org_name, username, password)
+    if not ok or org is None or user is None:
+        raise Unauthenticated(BAD_PASSWORD)
+    return _principal(org, user)
+
+
+# ------------------------------------------------------------------ console sign-in
+#
+# Sign-ins, sign-outs and refused sign-ins are on the audit record as ``session.*`` events
+# about the person ("user", user id), next to ``user.deactivated`` and
+# ``user.password_changed``. A refused attempt is recorded only when the organisation and
+# the person it names exist: the names come from whoever types into the form, and an
+# attacker cycling through random names must not be able to grow the log (nor learn from
+# it which names exist, since the answer is the same). Attempts on a real account are
+# bounded by the sign-in rate limiter (per address and account), and its refusals are
+# recorded at most once per window (the caller decides when, see ``tangkal.web.routes``),
+# so the log grows with the addresses trying real accounts, never with the names tried.
+# Nobody is authenticated when an attempt fails, so those events name the system as the
+# actor; the password is never recorded.
+
+
+def sign_in(
+    session: Session,
+    org_name: str,
+    username: str,
+    password: str,
+    *,
+    lifetime: timedelta,
+    address: str,
+) -> tuple[Principal, str]:
+    """Check the password, start a server-side sign-in record and put both on the audit
+    record; returns the person and the record's id in clear (for the cookie only).
+
+    A wrong password (or a deactivated person) for a person who exists is recorded as
+    ``session.sign_in_failed`` before :class:`Unauthenticated` is raised, in the same unit
+    of work (the console answers the refusal as a page, so the unit commits).
+    """
+    org, user, ok = _check_password(session, org_name, username, password)
+    if not ok or org is None or user is None:
+        if org is not None and user is not None:
+            reason = "inactive" if not user.active or not user.password_hash else "password"
+            record(session, SYSTEM, "session.sign_in_failed", "user", user.id,
+                   {"org": org.name, "username": user.username, "reason": reason,
+                    "address": address})
+        raise Unauthenticated(BAD_PASSWORD)
+    principal = _principal(org, user)
+    sid = web_sessions.start(session, user.id, org.id, lifetime=lifetime)
+    record(session, principal, "session.signed_in", "user", user.id,
+           {"username": user.username, "address": address})
+    return principal, sid
+
+
+def sign_in_rate_limited(session: Session, org_name: str, username: str, address: str) -> None:
+    """Record that the rate limiter refused a sign-in, when it named a real person (the
+    caller calls this at most once per limiter window and key)."""
+    org = session.scalar(select(Organization).where(Organization.name == org_name))
+    user = (
+        session.scalar(select(User).where(User.org_id == org.id, User.username == username))
+        if org
+        else None
+    )
+    if org is None or user is None:
+        return
+    record(session, SYSTEM, "session.sign_in_rate_limited", "user", user.id,
+           {"org": org.name, "username": user.username, "address": address})
+
+
+def sign_out(session: Session, principal: Principal | None, session_id: str | None,
+             *, address: str) -> None:
+    """End this sign-in; recorded only when an open sign-in of a known person ended (a
+    stale cookie signing out again adds nothing)."""
+    ended = web_sessions.end(session, session_id)
+    if ended and principal is not None and principal.user_id is not None:
+        record(session, principal, "session.signed_out", "user", principal.user_id,
+               {"username": principal.username, "address": address})
+
+
+def sign_out_everywhere(session: Session, principal: Principal, *, address: str) -> int:
+    """End every open sign-in of this person and record how many there were."""
+    assert principal.user_id is not None
+    ended = web_sessions.end_all(session, principal.user_id)
+    record(session, principal, "session.signed_out_everywhere", "user", principal.user_id,
+           {"username": principal.username, "sessions_ended": ended, "address": address})
+    return ended
 
 
 def own_org(session: Session, principal: Principal) -> Organization:

@@ -84,15 +84,17 @@ def is_live(
     return True
 
 
-def end(session: Session, session_id: str | None) -> None:
-    """End one sign-in (sign-out); ending an unknown or ended one does nothing."""
+def end(session: Session, session_id: str | None) -> bool:
+    """End one sign-in (sign-out); ending an unknown or ended one does nothing. Returns
+    whether an open sign-in was ended (only that is worth an audit event)."""
     if not session_id:
-        return
-    session.execute(
+        return False
+    result = session.execute(
         update(WebSessionRecord)
         .where(WebSessionRecord.id_hash == _digest(session_id), WebSessionRecord.ended_at.is_(None))
         .values(ended_at=utcnow())
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def end_all(session: Session, user_id: str) -> int:

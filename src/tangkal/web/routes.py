@@ -14,13 +14,12 @@ from pathlib import Path
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
-from tangkal.accounts import web_sessions
-from tangkal.accounts.services import authenticate_password
+from tangkal.accounts import services as accounts
 from tangkal.api.deps import UnitOfWork
 from tangkal.blocklist.routes import RateLimiter
 from tangkal.errors import NotFound, Unauthenticated
 from tangkal.web import banks, blocks, console, public
-from tangkal.web.deps import ConsolePage, HtmlRoute, PublicPage
+from tangkal.web.deps import ConsolePage, HtmlRoute, Page, PublicPage
 from tangkal.web.sessions import MAX_AGE
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
@@ -36,6 +35,9 @@ _TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=ut
 # Sign-in attempts per address and account: argon2 already makes guessing slow; this makes
 # it pointless to try more than a handful of passwords per account in a few minutes.
 login_limiter = RateLimiter(limit=10, window=300.0)
+# The limiter's refusals go on the audit record at most once per window and key: the first
+# refusal says someone is trying too often; the rest would only let them grow the log.
+login_refusals_recorded = RateLimiter(limit=1, window=300.0)
 
 
 @lru_cache(maxsize=32)
@@ -85,24 +87,31 @@ def login(page: PublicPage, session: UnitOfWork,
           password: str = Form("", max_length=1000), next: str = Form("", max_length=2000),
           csrf_token: str = Form("")) -> Response:
     """Check the password on the server, record the sign-in, then hand out a signed cookie
-    carrying the record's id (``tangkal.accounts.web_sessions``)."""
+    carrying the record's id (``tangkal.accounts.web_sessions``). Sign-ins, failed attempts
+    on real accounts and the limiter's refusals are on the audit record
+    (``tangkal.accounts.services.sign_in``), never attempts on unknown names."""
     page.check_csrf(csrf_token)
     ctx = {"next": _safe_next(next), "org": org.strip(), "username": username.strip()}
-    client = page.request.client
-    key = f"{client.host if client else '?'}|{org.strip().lower()}|{username.strip().lower()}"
+    address = _address(page)
+    key = f"{address}|{org.strip().lower()}|{username.strip().lower()}"
     if not login_limiter.allow(key):
+        if login_refusals_recorded.allow(key):
+            accounts.sign_in_rate_limited(session, org.strip(), username.strip(), address)
         return page.render("login.html", {**ctx, "error": page._(
             "Too many sign-in attempts; wait five minutes and try again.")}, status=429)
     try:
-        principal = authenticate_password(session, org.strip(), username.strip(), password)
+        principal, sid = accounts.sign_in(session, org.strip(), username.strip(), password,
+                                          lifetime=timedelta(seconds=MAX_AGE), address=address)
     except Unauthenticated:
         return page.render("login.html", {**ctx, "error": page._(
             "Wrong organisation, user name or password.")}, status=401)
-    assert principal.user_id is not None
-    sid = web_sessions.start(session, principal.user_id, principal.org_id,
-                             lifetime=timedelta(seconds=MAX_AGE))
     page.sign_in(principal, sid)
     return page.redirect(ctx["next"])
+
+
+def _address(page: Page) -> str:
+    client = page.request.client
+    return client.host if client else "?"
 
 
 @router.post("/logout")
@@ -110,7 +119,7 @@ def logout(page: PublicPage, session: UnitOfWork, csrf_token: str = Form("")) ->
     """End this sign-in on the server too, so a copied cookie stops working with it."""
     page.check_csrf(csrf_token)
     if page.session is not None:
-        web_sessions.end(session, page.session.sid)
+        accounts.sign_out(session, page.principal, page.session.sid, address=_address(page))
     page.sign_out()
     page.flash(page._("You are signed out."))
     return page.redirect("/login")
@@ -121,8 +130,8 @@ def logout_everywhere(page: ConsolePage, session: UnitOfWork,
                       csrf_token: str = Form("")) -> Response:
     """End every sign-in of this person: other browsers, a lost laptop, a copied cookie."""
     page.check_csrf(csrf_token)
-    assert page.principal is not None and page.principal.user_id is not None
-    web_sessions.end_all(session, page.principal.user_id)
+    assert page.principal is not None
+    accounts.sign_out_everywhere(session, page.principal, address=_address(page))
     page.sign_out()
     page.flash(page._("You are signed out on every device."))
     return page.redirect("/login")
