@@ -3,22 +3,90 @@
 Services raise these; the HTTP layer maps them to status codes in exactly one place
 (``tangkal.api.errors``) and the command line maps them to exit codes. Every message is
 written for the person who has to act on it, so it says what was wrong and what to do.
+
+Messages are English, and the API answers them as they are. The web pages speak Bahasa
+Indonesia too, so a message a console user is likely to meet is raised as a :class:`Msg`: an
+English template with ``%(name)s`` placeholders plus its parameters. ``.message`` is the
+filled-in English text (what the API and the CLI show, unchanged); the web layer translates
+the template through its catalogues and fills in the same parameters
+(``tangkal.web.i18n.Formatter.message``). Templates are extracted by ``pybabel`` (keyword
+``Msg``), and a unit test fails when one lacks an Indonesian translation or a placeholder.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
+class Msg:
+    """A translatable message: an English template (the catalogue's message id) and the
+    values of its placeholders. Write the template as a literal at the call, so that the
+    extractor (and the test that checks the catalogues) sees it."""
+
+    __slots__ = ("params", "template")
+
+    def __init__(self, template: str, /, **params: Any) -> None:
+        self.template = template
+        self.params: Mapping[str, Any] = params
+
+    @property
+    def text(self) -> str:
+        """The English message, as the API shows it."""
+        return self.render(_same)
+
+    def render(self, translate: Callable[[str], str]) -> str:
+        """The message with its template through ``translate``. A parameter that is itself
+        a :class:`Msg` is rendered the same way, a tuple of them joined with "; " (several
+        problems reported at once)."""
+        template = translate(self.template)
+        if not self.params:
+            return template
+        values = {k: _value(v, translate) for k, v in self.params.items()}
+        return template % values
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Msg({self.template!r}, **{dict(self.params)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Msg) and (other.template, dict(other.params)) == (
+            self.template, dict(self.params))
+
+    def __hash__(self) -> int:
+        return hash(self.template)
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _value(value: Any, translate: Callable[[str], str]) -> Any:
+    if isinstance(value, Msg):
+        return value.render(translate)
+    if isinstance(value, tuple) and value and all(isinstance(v, Msg) for v in value):
+        return "; ".join(v.render(translate) for v in value)
+    return value
+
+
 class TangkalError(Exception):
-    """Base of every error the domain raises on purpose."""
+    """Base of every error the domain raises on purpose.
+
+    ``message`` may be a plain English string or a :class:`Msg`; either way ``.message`` is
+    the English text and ``.msg`` a :class:`Msg` (a plain string is its own template, with no
+    parameters, so a page shows it translated when the catalogue happens to have it and in
+    English otherwise)."""
 
     status_code = 400
     code = "error"
 
-    def __init__(self, message: str, *, field: str | None = None, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Msg, *, field: str | None = None, **details: Any) -> None:
+        msg = message if isinstance(message, Msg) else Msg(message)
+        super().__init__(msg.text)
+        self.message = msg.text
+        self.msg = msg
         self.field = field
         self.details = details
 

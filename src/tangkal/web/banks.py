@@ -130,7 +130,7 @@ def bank_create(page: ConsolePage, session: UnitOfWork,
                 pdq_threshold=_int(pdq_threshold, "pdq_threshold", "PDQ threshold"),
                 text_threshold=_int(text_threshold, "text_threshold", "text threshold"))
     except (InvalidInput, Conflict) as exc:
-        return _list_page(page, session, form=form, error=exc.message, status=exc.status_code)
+        return _list_page(page, session, form=form, error=page.error(exc), status=exc.status_code)
     page.flash(page._("The bank %(name)s was created.", name=bank.name))
     return page.redirect(f"/console/banks/{bank.name}")
 
@@ -185,7 +185,7 @@ def bank_settings(name: str, page: ConsolePage, session: UnitOfWork,
                 pdq_threshold=_int(pdq_threshold, "pdq_threshold", "PDQ threshold"),
                 text_threshold=_int(text_threshold, "text_threshold", "text threshold"))
     except InvalidInput as exc:
-        return _bank_page(page, session, name, error=exc.message, error_field="settings",
+        return _bank_page(page, session, name, error=page.error(exc), error_field="settings",
                           status=exc.status_code)
     page.flash(page._("The settings of %(name)s were saved.", name=bank.name))
     return page.redirect(f"/console/banks/{bank.name}")
@@ -229,7 +229,7 @@ async def bank_upload(name: str, page: ConsolePage, session: UnitOfWork,
                                     filename=file.filename if file else None,
                                     text=text == "on")
     except InvalidInput as exc:
-        return _bank_page(page, session, name, error=exc.message, error_field="upload",
+        return _bank_page(page, session, name, error=page.error(exc), error_field="upload",
                           status=exc.status_code)
     added = {"filename": file.filename if file else "",
              "signals": [{"signal_type": c.signal_type, "signal": c.signal}
@@ -253,7 +253,7 @@ async def bank_import(name: str, page: ConsolePage, session: UnitOfWork,
         with session.begin_nested():
             r = exchange.import_into(session, p, name, content, format)
     except InvalidInput as exc:
-        return _bank_page(page, session, name, error=exc.message, error_field="import",
+        return _bank_page(page, session, name, error=page.error(exc), error_field="import",
                           status=exc.status_code)
     page.flash(page._("Imported: %(added)s added, %(dup)s already there, %(removed)s removed.",
                       added=page.fmt.number(r.added), dup=page.fmt.number(r.duplicates),
@@ -334,7 +334,7 @@ async def match_submit(page: ConsolePage, session: UnitOfWork,
         else:
             raise InvalidInput("Choose a file, or paste a message, to match.", field="file")
     except InvalidInput as exc:
-        return _match_page(page, error=exc.message, message=message,
+        return _match_page(page, error=page.error(exc), message=message,
                            status=exc.status_code)
     queries_ = [banks.Query(r.signal_type, r.signal) for r in results if r.signal]
     not_hashed = [{"signal_type": r.signal_type, "reason": r.reason}

@@ -84,7 +84,7 @@ def block_list(page: ConsolePage, session: UnitOfWork,
             rows = blocklist.list_blocks(session, p, status=status or None,
                                          limit=PAGE_SIZE + 1, offset=offset)
     except InvalidInput as exc:
-        pending, rows, problem = [], [], exc.message
+        pending, rows, problem = [], [], page.error(exc)
     more = len(rows) > PAGE_SIZE
     return page.render("blocks_list.html", {
         "pending": [blocklist.to_dict(e) for e in pending],
@@ -107,7 +107,7 @@ def _assessment_context(page: Page, session: UnitOfWork, domain: str) -> dict[st
     try:
         d = Domain.parse(text)
     except InvalidInput as exc:
-        return {"a": None, "error": exc.message, "domain": text}
+        return {"a": None, "error": page.error(exc), "domain": text}
     return {"a": assess(session, d).to_dict(), "error": None, "domain": text,
             "unicode": d.unicode}
 
@@ -180,7 +180,7 @@ def block_create(page: ConsolePage, session: UnitOfWork,
         with session.begin_nested():
             entry, _ = blocklist.create_block(session, p, req)
     except (InvalidInput, Conflict) as exc:
-        form.errors[exc.field or "form"] = exc.message
+        form.errors[exc.field or "form"] = page.error(exc)
         return _new_block_page(page, session, form, status=exc.status_code)
     if entry.status is BlockStatus.ACTIVE:
         page.flash(page._("%(name)s is blocked; the RPZ was updated.", name=entry.domain))
@@ -226,7 +226,7 @@ def protected_add(page: ConsolePage, session: UnitOfWork,
         with session.begin_nested():
             row = blocklist.add_protected(session, p, form["name"], form["note"])
     except (InvalidInput, Conflict) as exc:
-        return _protected_page(page, session, form=form, error=exc.message,
+        return _protected_page(page, session, form=form, error=page.error(exc),
                                status=exc.status_code)
     page.flash(page._("%(name)s is now protected.", name=row.name))
     return page.redirect("/console/protected")
@@ -300,7 +300,7 @@ def block_restore(block_id: str, page: ConsolePage, session: UnitOfWork,
         with session.begin_nested():
             entry = blocklist.restore(session, page.principal, block_id, reason)
     except (InvalidInput, Conflict) as exc:
-        return _detail_page(page, session, block_id, restore_error=exc.message,
+        return _detail_page(page, session, block_id, restore_error=page.error(exc),
                             restore_reason=reason, status=exc.status_code)
     page.flash(page._("Access to %(name)s is restored; the RPZ was updated.",
                       name=entry.domain))

@@ -74,7 +74,7 @@ def order_list(page: ConsolePage, session: UnitOfWork,
                                   offset=offset)
         problem = None
     except InvalidInput as exc:
-        rows, problem = [], exc.message
+        rows, problem = [], page.error(exc)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     names = queries.org_names(session, {o.platform_org_id for o in rows})
@@ -153,7 +153,7 @@ def order_create(page: ConsolePage, session: UnitOfWork,
         with session.begin_nested():
             order = orders.file_order(session, p, form.to_order(items))
     except (InvalidInput, TooLarge) as exc:
-        form.errors[exc.field or "form"] = exc.message
+        form.errors[exc.field or "form"] = page.error(exc)
         return _new_order_page(page, session, form, status=exc.status_code)
     page.flash(page._("Order %(ref)s was filed.", ref=order.reference))
     return page.redirect(f"/console/orders/{order.id}")

@@ -65,6 +65,11 @@ class Page:
         text = self.fmt.gettext(message)
         return text % values if values else text
 
+    def error(self, exc: TangkalError) -> str:
+        """A domain error's message in the reader's language (English for messages that
+        are not yet templates; see ``tangkal.errors.Msg``)."""
+        return self.fmt.message(exc.msg)
+
     @property
     def csrf(self) -> str:
         """The session's CSRF token, starting an anonymous session if there is none."""
@@ -226,7 +231,7 @@ class HtmlRoute(APIRoute):
                 page = _fallback_page(request)
                 return page.render("error.html", {
                     "status": exc.status_code, "title": _title(page, exc.status_code),
-                    "message": exc.message, "detail": None}, status=exc.status_code)
+                    "message": page.error(exc), "detail": None}, status=exc.status_code)
             except RequestValidationError as exc:
                 page = _fallback_page(request)
                 problems = "; ".join(

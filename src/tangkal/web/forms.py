@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import get_args
 
 from tangkal.blocklist.services import BlockRequest
-from tangkal.errors import InvalidInput
+from tangkal.errors import InvalidInput, Msg
 from tangkal.locators import Domain, parse_locator
 from tangkal.orders.schemas import (
     ActionName,
@@ -40,7 +40,7 @@ MAX_EVIDENCE_FILES = 20
 class LineError:
     line: int  # 1-based, as the person sees it
     text: str
-    message: str
+    message: str | Msg  # translated when shown (the ``t`` filter)
 
 
 @dataclass
@@ -52,7 +52,7 @@ class OrderForm:
     legal_basis: str = ""
     reason: str = ""
     locators: str = ""
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str | Msg] = field(default_factory=dict)
     line_errors: list[LineError] = field(default_factory=list)
 
     @property
@@ -86,7 +86,7 @@ class OrderForm:
             try:
                 parse_locator(text)
             except InvalidInput as exc:
-                self.line_errors.append(LineError(number, text[:200], exc.message))
+                self.line_errors.append(LineError(number, text[:200], exc.msg))
 
     def to_order(self, evidence: list[EvidenceIn]) -> OrderIn:
         return OrderIn(platform=self.platform, category=self.category,
@@ -149,7 +149,7 @@ class BlockForm:
     order_id: str = ""
     expires_at: str = ""
     assessed: str = ""
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str | Msg] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -167,7 +167,7 @@ class BlockForm:
             try:
                 Domain.parse(self.domain.strip())
             except InvalidInput as exc:
-                self.errors["domain"] = exc.message
+                self.errors["domain"] = exc.msg
         if self.action not in BLOCK_ACTIONS:
             self.errors["action"] = N_("Choose what resolvers should answer.")
         if self.category and self.category not in categories:
@@ -180,7 +180,7 @@ class BlockForm:
         try:
             expires = parse_wib(self.expires_at, "expires_at")
         except InvalidInput as exc:
-            self.errors["expires_at"] = exc.message
+            self.errors["expires_at"] = exc.msg
         if self.errors:
             return None
         try:
@@ -189,5 +189,5 @@ class BlockForm:
                 reason=self.reason, category=self.category or None,
                 order_id=self.order_id or None, expires_at=expires)
         except InvalidInput as exc:
-            self.errors[exc.field or "form"] = exc.message
+            self.errors[exc.field or "form"] = exc.msg
             return None

@@ -25,6 +25,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 
+from tangkal.errors import Msg
+
 LANGUAGES: tuple[str, ...] = ("id", "en")
 DEFAULT_LANGUAGE = "id"
 CATALOGUE_DIR = Path(__file__).parent / "i18n"
@@ -101,6 +103,18 @@ class Formatter:
 
     def gettext(self, message: str) -> str:
         return translations(self.lang).gettext(message)
+
+    def message(self, message: str | Msg) -> str:
+        """A domain message (``TangkalError.msg``, or a form's own text) in this language:
+        the template translated, then its parameters filled in. A translation whose
+        placeholders do not fit (the catalogue test forbids that) falls back to English
+        rather than failing the page."""
+        if isinstance(message, str):
+            return self.gettext(message)
+        try:
+            return message.render(self.gettext)
+        except (KeyError, ValueError, TypeError):
+            return message.text
 
     def number(self, value: float | int | None) -> str:
         if value is None:

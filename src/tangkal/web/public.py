@@ -39,7 +39,7 @@ def lookup(page: PublicPage, session: UnitOfWork,
     try:
         result = blocklist.lookup(session, text, base_url=page.settings.public_base_url)
     except InvalidInput as exc:
-        ctx["error"] = exc.message
+        ctx["error"] = page.error(exc)
         return page.render("public_lookup.html", ctx, status=400)
     result["category_label"] = _category(result.get("category"), page.lang)
     ctx["result"] = result
@@ -98,7 +98,7 @@ def appeal_submit(page: PublicPage, session: UnitOfWork,
             appeal = blocklist.submit_appeal(session, domain, contact_email, statement)
     except TangkalError as exc:
         return page.render("public_appeal.html", {
-            "form": form, "error": exc.message, "field": exc.field, "done": None},
+            "form": form, "error": page.error(exc), "field": exc.field, "done": None},
             status=exc.status_code)
     return page.render("public_appeal.html", {"form": form, "error": None, "field": None,
                                               "done": appeal.reference})

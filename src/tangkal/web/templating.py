@@ -54,7 +54,7 @@ def environment(lang: str) -> Environment:
         month=fmt.month,
         duration=fmt.duration,
         as_dt=as_datetime,
-        t=fmt.gettext,
+        t=fmt.message,
     )
     return env
 
