@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from tangkal.errors import InvalidLocator
+from tangkal.errors import InvalidLocator, Msg
 from tangkal.locators import telegram
 from tangkal.locators.domain import Domain, _show
 from tangkal.locators.model import Locator, LocatorKind
@@ -99,18 +99,19 @@ def parse_locator(text: str) -> Locator:
     cleaned = clean_text(text)
     if not cleaned:
         raise InvalidLocator(
-            "the locator is empty; give a domain (example.com), a URL or a Telegram link",
+            Msg("the locator is empty; give a domain (example.com), a URL or a Telegram link"),
             field=_FIELD,
         )
     if len(cleaned) > MAX_URL_LENGTH:
         raise InvalidLocator(
-            f"the locator is {len(cleaned)} characters long; the limit is {MAX_URL_LENGTH}",
+            Msg("the locator is %(length)s characters long; the limit is %(limit)s",
+                length=len(cleaned), limit=MAX_URL_LENGTH),
             field=_FIELD,
         )
     if _has_control(cleaned):
         raise InvalidLocator(
-            f"{_show(cleaned)} contains control characters (such as a line break or tab); "
-            "give one locator per line",
+            Msg("%(text)s contains control characters (such as a line break or tab); "
+                "give one locator per line", text=_show(cleaned)),
             field=_FIELD,
         )
 
@@ -134,21 +135,22 @@ def parse_locator(text: str) -> Locator:
         if name in ("http", "https"):
             return parse_url(cleaned)
         raise InvalidLocator(
-            f"{_show(cleaned)} is a {name!r} link; only http and https URLs, domains and "
-            "Telegram links can be named",
+            Msg("%(text)s is a %(scheme)r link; only http and https URLs, domains and "
+                "Telegram links can be named", text=_show(cleaned), scheme=name),
             field=_FIELD,
         )
     if scheme and cleaned[scheme.end() :].startswith("//"):
         raise InvalidLocator(
-            f"{_show(cleaned)} has an unknown scheme {scheme[1]!r}; use http or https",
+            Msg("%(text)s has an unknown scheme %(scheme)r; use http or https",
+                text=_show(cleaned), scheme=scheme[1]),
             field=_FIELD,
         )
     if any(sep in cleaned for sep in "/?#:"):
         return parse_url("https://" + cleaned)
     if "@" in cleaned:
         raise InvalidLocator(
-            f"{_show(cleaned)} looks like an e-mail address; give the domain, URL or "
-            "Telegram link of the content",
+            Msg("%(text)s looks like an e-mail address; give the domain, URL or "
+                "Telegram link of the content", text=_show(cleaned)),
             field=_FIELD,
         )
     return _domain_locator(Domain.parse(cleaned, field=_FIELD), cleaned)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from tangkal.errors import InvalidLocator
+from tangkal.errors import InvalidLocator, Msg
 from tangkal.locators.domain import Domain, _show
 from tangkal.locators.model import Locator, LocatorKind
 
@@ -87,7 +87,7 @@ RESERVED_PATHS = frozenset(
 )
 
 
-def _fail(message: str) -> InvalidLocator:
+def _fail(message: str | Msg) -> InvalidLocator:
     return InvalidLocator(message, field=_FIELD)
 
 
@@ -100,17 +100,19 @@ def _username(raw: str, original: str) -> str:
     name = raw.lower()
     if not _USERNAME.match(name):
         raise _fail(
-            f"{_show(original)}: {raw!r} is not a Telegram username; usernames are 4-32 "
-            "letters, digits or underscores and start with a letter"
+            Msg("%(text)s: %(raw)r is not a Telegram username; usernames are 4-32 "
+                "letters, digits or underscores and start with a letter",
+                text=_show(original), raw=raw)
         )
     return name
 
 
-def _message_id(raw: str, original: str, what: str = "post number") -> int:
+def _message_id(raw: str, original: str) -> int:
     if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= _MAX_MESSAGE_ID:
         raise _fail(
-            f"{_show(original)}: {raw!r} is not a valid {what} (a positive whole number); "
-            "link a channel as t.me/name or a post as t.me/name/123"
+            Msg("%(text)s: %(raw)r is not a valid post number (a positive whole number); "
+                "link a channel as t.me/name or a post as t.me/name/123",
+                text=_show(original), raw=raw)
         )
     return int(raw)
 
@@ -119,8 +121,8 @@ def _channel_id(raw: str, original: str) -> str:
     digits = raw.removeprefix("-100")  # Bot API ids carry a -100 prefix that links omit
     if not (digits.isascii() and digits.isdigit()) or not 0 < int(digits) < _MAX_CHANNEL_ID:
         raise _fail(
-            f"{_show(original)}: {raw!r} is not a private channel id; private posts look "
-            "like t.me/c/1234567890/55"
+            Msg("%(text)s: %(raw)r is not a private channel id; private posts look "
+                "like t.me/c/1234567890/55", text=_show(original), raw=raw)
         )
     return str(int(digits))
 
@@ -128,13 +130,14 @@ def _channel_id(raw: str, original: str) -> str:
 def _invite_hash(raw: str, original: str) -> str:
     if raw.isdigit():
         raise _fail(
-            f"{_show(original)} is a phone-number link, which points at a person, not at "
-            "content; name the channel, post or invite link instead"
+            Msg("%(text)s is a phone-number link, which points at a person, not at "
+                "content; name the channel, post or invite link instead", text=_show(original))
         )
     if not _INVITE.match(raw):
         raise _fail(
-            f"{_show(original)}: {raw!r} is not a Telegram invite code; invite links look "
-            "like t.me/+AbCdEf123456 or t.me/joinchat/AbCdEf123456"
+            Msg("%(text)s: %(raw)r is not a Telegram invite code; invite links look "
+                "like t.me/+AbCdEf123456 or t.me/joinchat/AbCdEf123456",
+                text=_show(original), raw=raw)
         )
     return raw
 
@@ -212,8 +215,9 @@ def _from_segments(segments: list[str], original: str) -> Locator:
     if lowered == "c":
         if len(rest) not in (2, 3):
             raise _fail(
-                f"{_show(original)}: a private channel link needs a post number, "
-                "e.g. t.me/c/1234567890/55; the channel alone cannot be linked"
+                Msg("%(text)s: a private channel link needs a post number, "
+                    "e.g. t.me/c/1234567890/55; the channel alone cannot be linked",
+                    text=_show(original))
             )
         # With three parts the middle one is a forum topic; message ids are unique per chat.
         return private_post_locator(_channel_id(rest[0], original), _message_id(rest[-1], original))
@@ -224,14 +228,16 @@ def _from_segments(segments: list[str], original: str) -> Locator:
         lowered = first.lower()
     if lowered in RESERVED_PATHS:
         raise _fail(
-            f"{_show(original)} is a Telegram feature link (t.me/{lowered}), not content; "
-            "give the channel (t.me/name), post (t.me/name/123) or invite link"
+            Msg("%(text)s is a Telegram feature link (t.me/%(path)s), not content; "
+                "give the channel (t.me/name), post (t.me/name/123) or invite link",
+                text=_show(original), path=lowered)
         )
     name = _username(first, original)
     if not rest:
         return channel_locator(name)
     if len(rest) > 2:
-        raise _fail(f"{_show(original)} has more path parts than a Telegram post link")
+        raise _fail(Msg("%(text)s has more path parts than a Telegram post link",
+                            text=_show(original)))
     return post_locator(name, _message_id(rest[-1], original))
 
 
@@ -253,7 +259,8 @@ def from_url_parts(domain: Domain, path: str, query: str, original: str) -> Loca
     if not segments:
         return channel_locator(name)
     if len(segments) > 2:
-        raise _fail(f"{_show(original)} has more path parts than a Telegram post link")
+        raise _fail(Msg("%(text)s has more path parts than a Telegram post link",
+                            text=_show(original)))
     return post_locator(name, _message_id(segments[-1], original))
 
 

@@ -25,7 +25,7 @@ import ipaddress
 import re
 from urllib.parse import unquote
 
-from tangkal.errors import InvalidLocator
+from tangkal.errors import InvalidLocator, Msg
 from tangkal.locators import telegram
 from tangkal.locators.domain import Domain, _show
 from tangkal.locators.model import Locator, LocatorKind
@@ -68,7 +68,7 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 _FIELD = "locator"
 
 
-def _fail(message: str) -> InvalidLocator:
+def _fail(message: str | Msg) -> InvalidLocator:
     return InvalidLocator(message, field=_FIELD)
 
 
@@ -145,7 +145,8 @@ def _split_host_port(authority: str, original: str) -> tuple[str, int | None]:
     if not port_text:
         return host, None
     if not port_text.isascii() or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise _fail(f"{_show(original)} has an invalid port {port_text!r}; use 1-65535")
+        raise _fail(Msg("%(text)s has an invalid port %(port)r; use 1-65535",
+                        text=_show(original), port=port_text))
     return host, int(port_text)
 
 
@@ -156,16 +157,19 @@ def _ip_host(host: str, original: str) -> str | None:
         address = ipaddress.ip_address(host[1:-1] if bracketed else host)
     except ValueError:
         if bracketed:
-            raise _fail(f"{_show(original)} has an invalid IPv6 address in brackets") from None
+            raise _fail(Msg("%(text)s has an invalid IPv6 address in brackets",
+                            text=_show(original))) from None
         return None
     if isinstance(address, ipaddress.IPv6Address) and not bracketed:
-        raise _fail(f"{_show(original)}: an IPv6 address in a URL must be in [brackets]")
+        raise _fail(Msg("%(text)s: an IPv6 address in a URL must be in [brackets]",
+                        text=_show(original)))
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     if not address.is_global:
         raise _fail(
-            f"{_show(original)} points at {address}, a private, loopback or reserved address "
-            "that is not reachable on the public internet; give the public address or name"
+            Msg("%(text)s points at %(address)s, a private, loopback or reserved address "
+                "that is not reachable on the public internet; give the public address or name",
+                text=_show(original), address=str(address))
         )
     return f"[{address.compressed}]" if address.version == 6 else str(address)
 
@@ -173,28 +177,30 @@ def _ip_host(host: str, original: str) -> str | None:
 def parse_url(text: str) -> Locator:
     """Canonicalise an http(s) URL (already stripped of copy-paste junk) into a Locator."""
     if len(text) > MAX_URL_LENGTH:
-        raise _fail(f"the URL is {len(text)} characters long; the limit is {MAX_URL_LENGTH}")
+        raise _fail(Msg("the URL is %(length)s characters long; the limit is %(limit)s",
+                        length=len(text), limit=MAX_URL_LENGTH))
     if "\\" in text:
         raise _fail(
-            f"{_show(text)} contains a backslash, which browsers read as '/' and which can "
-            "disguise the real host; write the URL with '/'"
+            Msg("%(text)s contains a backslash, which browsers read as '/' and which can "
+                "disguise the real host; write the URL with '/'", text=_show(text))
         )
     match = _URI.match(text)
     if match is None:
-        raise _fail(f"{_show(text)} is not a URL")
+        raise _fail(Msg("%(text)s is not a URL", text=_show(text)))
     scheme = match["scheme"].lower()
     if scheme not in _DEFAULT_PORTS:
         raise _fail(
-            f"{_show(text)} is a {scheme!r} URL; only http and https URLs, domains and "
-            "Telegram links can be named"
+            Msg("%(text)s is a %(scheme)r URL; only http and https URLs, domains and "
+                "Telegram links can be named", text=_show(text), scheme=scheme)
         )
     authority = match["authority"]
     if not authority:
-        raise _fail(f"{_show(text)} has no host; write it as {scheme}://example.com/...")
+        raise _fail(Msg("%(text)s has no host; write it as %(scheme)s://example.com/...",
+                        text=_show(text), scheme=scheme))
     if "@" in authority:
         raise _fail(
-            f"{_show(text)} contains a user name or password ('...@'), which is often used to "
-            "disguise the real host; give the URL without it"
+            Msg("%(text)s contains a user name or password ('...@'), which is often used to "
+                "disguise the real host; give the URL without it", text=_show(text))
         )
     host_text, port = _split_host_port(authority, text)
     if port == _DEFAULT_PORTS[scheme]:
@@ -217,7 +223,8 @@ def parse_url(text: str) -> Locator:
     tail = path + (f"?{query}" if query else "")
     url = f"{scheme}://{authority_out}{tail}"
     if len(url) > MAX_URL_LENGTH:
-        raise _fail(f"the URL is {len(url)} characters long; the limit is {MAX_URL_LENGTH}")
+        raise _fail(Msg("the URL is %(length)s characters long; the limit is %(limit)s",
+                        length=len(url), limit=MAX_URL_LENGTH))
     shown_host = domain.unicode if domain is not None else host
     shown_authority = shown_host if port is None else f"{shown_host}:{port}"
     return Locator(

@@ -29,7 +29,7 @@ from tangkal.accounts.principal import Principal
 from tangkal.audit.services import record
 from tangkal.db.base import Base, new_id, utcnow
 from tangkal.delivery.models import DeliveryStatus, OutboxMessage
-from tangkal.errors import InvalidInput, TooLarge
+from tangkal.errors import InvalidInput, Msg, TooLarge
 from tangkal.locators import Locator, parse_locator
 from tangkal.orders.models import Evidence, LocatorKey, Order, OrderLocator, OrderStatus
 from tangkal.orders.schemas import EvidenceIn, OrderIn
@@ -41,14 +41,15 @@ from tangkal.sop.profile import SopProfile, active_profile
 def parse_locators(texts: list[str]) -> list[tuple[str, Locator]]:
     """Canonicalise every locator, reporting all bad ones at once with their position."""
     parsed: list[tuple[str, Locator]] = []
-    problems: list[str] = []
+    problems: list[Msg] = []
     for i, text in enumerate(texts):
         try:
             parsed.append((text, parse_locator(text)))
         except InvalidInput as exc:
-            problems.append(f"locators[{i}] ({text[:80]!r}): {exc.message}")
+            problems.append(Msg("locators[%(i)s] (%(text)r): %(problem)s",
+                                i=i, text=text[:80], problem=exc.msg))
     if problems:
-        raise InvalidInput("; ".join(problems), field="locators")
+        raise InvalidInput(Msg("%(problems)s", problems=tuple(problems)), field="locators")
     seen: set[str] = set()
     unique: list[tuple[str, Locator]] = []
     for text, loc in parsed:
@@ -62,14 +63,15 @@ def decode_evidence(item: EvidenceIn) -> bytes:
     limit = get_settings().max_evidence_bytes
     if len(item.content_base64) > (limit * 4) // 3 + 8:
         raise TooLarge(
-            f"Evidence {item.filename!r} is larger than the limit of {limit} bytes.",
+            Msg("Evidence %(name)r is larger than the limit of %(limit)s bytes.",
+                name=item.filename, limit=limit),
             field="evidence",
         )
     try:
         content = base64.b64decode(item.content_base64, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInput(
-            f"Evidence {item.filename!r} is not valid base64.", field="evidence"
+            Msg("Evidence %(name)r is not valid base64.", name=item.filename), field="evidence"
         ) from None
     return content
 
@@ -92,11 +94,13 @@ class NewEvidence:
         limit = get_settings().max_evidence_bytes
         if not content:
             raise InvalidInput(
-                f"Evidence {filename!r} is empty; attach the file itself.", field="evidence"
+                Msg("Evidence %(name)r is empty; attach the file itself.", name=filename),
+                field="evidence",
             )
         if len(content) > limit:
             raise TooLarge(
-                f"Evidence {filename!r} is {len(content)} bytes; the limit is {limit}.",
+                Msg("Evidence %(name)r is %(size)s bytes; the limit is %(limit)s.",
+                    name=filename, size=len(content), limit=limit),
                 field="evidence",
             )
         return cls(
@@ -251,7 +255,7 @@ def prepare_order(
     urgency = profile.urgency_for(category.key, data.urgency)
     platform = data.platform.strip()
     if not platform:
-        raise InvalidInput("Name the platform the order is for.", field="platform")
+        raise InvalidInput(Msg("Name the platform the order is for."), field="platform")
     locators = parse_locators(data.locators)
     evidence = tuple(
         NewEvidence.of(e.filename, e.content_type, decode_evidence(e)) for e in data.evidence
@@ -297,8 +301,8 @@ def prepare_order(
 
 def unknown_platform(name: str) -> InvalidInput:
     return InvalidInput(
-        f"No platform named {name!r} is registered; check the name in the "
-        "organisation directory (GET /api/v1/orgs).",
+        Msg("No platform named %(name)r is registered; check the name in the "
+            "organisation directory (GET /api/v1/orgs).", name=name),
         field="platform",
     )
 
