@@ -29,6 +29,16 @@ class Settings(BaseSettings):
         default=Path("."), description="Where state files (RPZ snapshots...) live."
     )
     rpz_zone: str = "rpz.tangkal."
+    rpz_poll_interval: float = Field(
+        default=0.25,
+        gt=0,
+        le=1.0,
+        description=(
+            "Seconds between the RPZ primary's fallback reads of the journal. Commits in its "
+            "own process, and on PostgreSQL in any process, wake it at once; this bounds how "
+            "late it sees another process's commit to SQLite (resolvers follow within 1 s)."
+        ),
+    )
     landing_host: str = "laman-labuh.tangkal.id."
     public_base_url: str = "http://127.0.0.1:8080"
     max_evidence_bytes: int = 20 * 1024 * 1024

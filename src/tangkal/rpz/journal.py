@@ -4,7 +4,8 @@ Callers (the blocklist, the CLI) call :func:`publish` inside their own transacti
 block and its zone change commit together or not at all. ``publish`` touches only the rows
 of the names it is given (O(size of change), never O(zone)) and appends the change set to
 the journal under the serial lock, so serials strictly grow in commit order. DNS servers
-learn of committed change sets by reading the journal (see ``tangkal.rpz.server``).
+learn of committed change sets by reading the journal (see ``tangkal.rpz.server``), woken
+at commit by the signals ``publish`` raises (see ``tangkal.rpz.wakeup``).
 
 Lock order: ``publish`` takes the RPZ serial lock and holds it until commit; call it after
 your own writes and *before* ``tangkal.audit.services.record`` (which takes the audit lock),
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from tangkal.db.base import utcnow
 from tangkal.errors import InvalidInput
+from tangkal.rpz import wakeup
 from tangkal.rpz.models import RpzChange, RpzChangeSet, RpzEntry, RpzState
 from tangkal.rpz.values import (
     SERIAL_MOD,
@@ -172,6 +174,7 @@ def publish(session: Session, changes: Sequence[ZoneChange], *, reason: str | No
     state.seq = seq
     state.updated_at = now
     session.flush()
+    wakeup.announce(session, seq)
     return new_serial
 
 

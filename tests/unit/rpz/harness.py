@@ -16,9 +16,12 @@ from tests.support import free_port
 
 @contextmanager
 def running_primary(db: Database, data_dir: Path, *, port: int | None = None,
+                    poll_interval: float | None = None,
                     **settings: object) -> Iterator[RpzPrimary]:
+    """``poll_interval`` overrides the fallback poll (the setting allows at most 1 s), so a
+    test can tell a wake-up from a poll."""
     cfg = Settings(database_url=db.url, data_dir=data_dir, **settings)  # type: ignore[arg-type]
-    primary = RpzPrimary(db, cfg, "127.0.0.1", port or free_port(), poll_interval=0.02)
+    primary = RpzPrimary(db, cfg, "127.0.0.1", port or free_port(), poll_interval=poll_interval)
     loop = asyncio.new_event_loop()
     started = threading.Event()
     errors: list[BaseException] = []
