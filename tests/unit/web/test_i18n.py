@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tangkal.errors import InvalidInput, Msg
 from tangkal.web.i18n import (
     Formatter,
     choose_language,
@@ -87,3 +88,23 @@ def test_last_hour_is_marked_soon_and_a_paused_clock_says_so() -> None:
 def test_catalogue_is_compiled_from_the_po_file() -> None:
     assert translations("id").gettext("Sign in") == "Masuk"
     assert translations("en").gettext("Sign in") == "Sign in"
+
+
+def test_a_domain_error_keeps_its_english_message_and_reads_in_indonesian_on_a_page() -> None:
+    exc = InvalidInput(Msg("Evidence %(name)r is empty; attach the file itself.", name="a.png"))
+    assert exc.message == "Evidence 'a.png' is empty; attach the file itself."
+    assert Formatter("en").message(exc.msg) == exc.message
+    assert Formatter("id").message(exc.msg) == "Bukti 'a.png' kosong; lampirkan berkasnya sendiri."
+
+
+def test_several_problems_reported_at_once_are_each_translated() -> None:
+    one = Msg("%(text)s is not a URL", text="'x'")
+    both = Msg("%(problems)s", problems=(one, Msg("Name the platform the order is for.")))
+    assert both.text == "'x' is not a URL; Name the platform the order is for."
+    assert Formatter("id").message(both) == (
+        "'x' bukan URL; Sebutkan platform yang dituju perintah ini.")
+
+
+def test_a_message_that_is_no_template_is_shown_as_it_is() -> None:
+    assert Formatter("id").message("Something only in English, 100% of it.") == (
+        "Something only in English, 100% of it.")
