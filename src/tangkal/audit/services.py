@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, event, func, insert, select, text
+from sqlalchemy import Table, event, func, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from tangkal.audit.chain import GENESIS, canonical_json, entry_hash
 from tangkal.audit.models import AuditEvent
 from tangkal.db.base import utcnow
+from tangkal.db.bulk import insert_rows
 
 if TYPE_CHECKING:
     from tangkal.accounts.principal import Principal
@@ -119,9 +120,9 @@ def flush_pending(session: Session) -> int:
             }
         )
         prev = h
-    # One bulk INSERT, no ORM objects: nothing reads them back as objects in this unit of
-    # work, and every statement here runs under the lock.
-    session.execute(insert(cast(Table, AuditEvent.__table__)), rows)
+    # One bulk insert (a COPY on PostgreSQL), no ORM objects: nothing reads them back as
+    # objects in this unit of work, and every statement here runs under the lock.
+    insert_rows(session, cast(Table, AuditEvent.__table__), rows)
     return len(rows)
 
 

@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from tangkal.accounts.models import Organization, OrgKind, Role
 from tangkal.accounts.principal import Principal
 from tangkal.audit.services import record
 from tangkal.db.base import Base, new_id, utcnow
+from tangkal.db.bulk import insert_rows
 from tangkal.delivery.models import DeliveryStatus, OutboxMessage
 from tangkal.errors import InvalidInput, Msg, TooLarge
 from tangkal.locators import Locator, parse_locator
@@ -312,7 +313,7 @@ def is_platform(org: Organization | None) -> bool:
 
 
 def _table(model: type[Base]) -> Table:
-    # Core inserts straight into the table: no ORM bookkeeping for rows nobody reads back.
+    # Bulk inserts straight into the table: no ORM bookkeeping for rows nobody reads back.
     return cast(Table, model.__table__)
 
 
@@ -322,8 +323,9 @@ def write_orders(
     """Write prepared orders (bound to their platforms) with one INSERT per table.
 
     Each order's evidence, locators, lookup keys, outbox message and audit events go in the
-    caller's transaction: they exist if and only if the order does. Core inserts, no ORM
-    objects: nothing in this unit of work reads them back as objects.
+    caller's transaction: they exist if and only if the order does. Bulk inserts
+    (:mod:`tangkal.db.bulk`: a COPY on PostgreSQL), no ORM objects: nothing in this unit of
+    work reads them back as objects.
     """
     if not items:
         return
@@ -350,13 +352,11 @@ def write_orders(
                 "created_at": order.issued_at,
             }
         )
-    session.execute(insert(_table(Order)), orders)
-    session.execute(insert(_table(OrderLocator)), locators)
-    if keys:
-        session.execute(insert(_table(LocatorKey)), keys)
-    if evidence:
-        session.execute(insert(_table(Evidence)), evidence)
-    session.execute(insert(_table(OutboxMessage)), outbox)
+    insert_rows(session, _table(Order), orders)
+    insert_rows(session, _table(OrderLocator), locators)
+    insert_rows(session, _table(LocatorKey), keys)
+    insert_rows(session, _table(Evidence), evidence)
+    insert_rows(session, _table(OutboxMessage), outbox)
     for actor, order, platform in items:
         for ev in order.evidence:
             record(session, actor, "order.evidence_added", "order", order.id, ev.audit_data())

@@ -6,12 +6,13 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import Table, select, tuple_
 from sqlalchemy.orm import Session
 
 from tangkal.accounts.principal import Principal
+from tangkal.db.bulk import insert_rows
 from tangkal.errors import Conflict, InvalidInput
 from tangkal.orders.models import IdempotencyRecord
 
@@ -70,8 +71,7 @@ def find(session: Session, keys: Iterable[IdemKey]) -> dict[tuple[str, str], Ide
 
 
 def store(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(IdempotencyRecord), rows)
+    insert_rows(session, cast(Table, IdempotencyRecord.__table__), rows)
 
 
 def run_once(

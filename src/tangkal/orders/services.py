@@ -7,11 +7,12 @@ a trace.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, Select, String, bindparam, func, or_, select, true
+from sqlalchemy import ARRAY, ColumnElement, Select, String, bindparam, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.util import ClauseAdapter
 
@@ -162,14 +163,17 @@ def file_order(
 # ---------------------------------------------------------------- reading
 
 
+def _scope_clause(org_kind: OrgKind, org_id: str) -> ColumnElement[bool]:
+    """Orders an organisation may see: a regulator its own filings, a platform its own orders."""
+    if org_kind is OrgKind.PLATFORM:
+        return Order.platform_org_id == org_id
+    if org_kind is OrgKind.REGULATOR:
+        return Order.regulator_org_id == org_id
+    return Order.id.is_(None)  # ISPs see no orders
+
+
 def _scoped(principal: Principal) -> Select[Order]:
-    """Orders the caller may see: the regulator its own filings, a platform its own orders."""
-    q = select(Order)
-    if principal.org_kind is OrgKind.PLATFORM:
-        return q.where(Order.platform_org_id == principal.org_id)
-    if principal.org_kind is OrgKind.REGULATOR:
-        return q.where(Order.regulator_org_id == principal.org_id)
-    return q.where(Order.id.is_(None))  # ISPs see no orders
+    return select(Order).where(_scope_clause(principal.org_kind, principal.org_id))
 
 
 def get_order(
@@ -235,6 +239,61 @@ def related_orders(
     return related_for(session, principal, [(order.id, keys, own)], limit)[order.id]
 
 
+def _newest(key: Any, window: int) -> Select[str, str, bool]:
+    """A key's newest entries, straight off the (key, id) index."""
+    return (
+        select(LocatorKey.order_id, LocatorKey.key, LocatorKey.primary)
+        .where(LocatorKey.key == key)
+        .order_by(LocatorKey.id.desc())
+        .limit(window)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _related_statement(window: int, org_kind: OrgKind, org_id: str) -> Select[Any]:
+    """The PostgreSQL related-orders statement for one caller's scope, built once.
+
+    One statement of fixed shape (the keys are one array parameter), so SQLAlchemy builds
+    and compiles it once per scope, not per batch: building it cost the intake's writer
+    as much as running it. Both steps are LATERAL with a LIMIT, which PostgreSQL cannot
+    flatten into a join (and so cannot turn into a hash of every order): each key walks
+    its index backwards, each entry finds its order by primary key.
+    """
+    wanted = (
+        func.unnest(bindparam("keys", type_=ARRAY(String)))
+        .table_valued("key")
+        .render_derived(name="wanted")
+    )
+    entries = _newest(wanted.c.key, window).lateral()
+    order = (
+        select(
+            Order.reference,
+            Order.status,
+            Order.issued_at,
+            Order.regulator_org_id,
+            Order.platform_org_id,
+        )
+        .where(Order.id == entries.c.order_id)
+        .limit(1)
+        .lateral()
+    )
+    q = (
+        select(
+            entries.c.order_id,
+            entries.c.key,
+            entries.c.primary,
+            order.c.reference,
+            order.c.status,
+            order.c.issued_at,
+        )
+        .select_from(wanted)
+        .join(entries, true())
+        .join(order, true())
+    )
+    scope = _scope_clause(org_kind, org_id)
+    return q.where(ClauseAdapter(order).traverse(scope))
+
+
 def related_for(
     session: Session,
     principal: Principal,
@@ -253,7 +312,6 @@ def related_for(
     all_keys = sorted({k for _, keys, _ in orders for k in keys})
     if not all_keys:
         return out
-    scope = _scoped(principal).whereclause
     # Per key, the newest entries straight off the (key, id) index, then their orders and
     # the caller's scope. Reading the key table alone first keeps the plan the same
     # whatever the planner believes about the orders table (a fast-growing table has
@@ -263,67 +321,23 @@ def related_for(
     # with other platforms may notice. Rows come in any order: they are sorted below.
     window = limit + 1  # a key's newest orders may include the one asked about
 
-    def newest(key: Any) -> Select[str, str, bool]:
-        return (
-            select(LocatorKey.order_id, LocatorKey.key, LocatorKey.primary)
-            .where(LocatorKey.key == key)
-            .order_by(LocatorKey.id.desc())
-            .limit(window)
-        )
-
     rows: list[Any] = []
     if session.get_bind().dialect.name == "postgresql":
-        # One statement of fixed shape, compiled and planned once. Both steps are LATERAL
-        # with a LIMIT, which PostgreSQL cannot flatten into a join (and so cannot turn
-        # into a hash of every order): each key walks its index backwards, each entry
-        # finds its order by primary key.
-        wanted = (
-            func.unnest(bindparam("keys", all_keys, type_=ARRAY(String)))
-            .table_valued("key")
-            .render_derived(name="wanted")
-        )
-        entries = newest(wanted.c.key).lateral()
-        order = (
-            select(
-                Order.reference,
-                Order.status,
-                Order.issued_at,
-                Order.regulator_org_id,
-                Order.platform_org_id,
-            )
-            .where(Order.id == entries.c.order_id)
-            .limit(1)
-            .lateral()
-        )
-        q = (
-            select(
-                entries.c.order_id,
-                entries.c.key,
-                entries.c.primary,
-                order.c.reference,
-                order.c.status,
-                order.c.issued_at,
-            )
-            .select_from(wanted)
-            .join(entries, true())
-            .join(order, true())
-        )
-        if scope is not None:
-            q = q.where(ClauseAdapter(order).traverse(scope))
-        rows.extend(session.execute(q))
+        q = _related_statement(window, principal.org_kind, principal.org_id)
+        # Core rows through the session's connection: nothing here needs the ORM layer.
+        rows = session.connection().execute(q, {"keys": all_keys}).all()
     else:
+        scope = _scope_clause(principal.org_kind, principal.org_id)
         # SQLite runs in this process: one indexed query per key costs no round trip.
         for key in all_keys:
-            one = newest(key).subquery()
+            one = _newest(key, window).subquery()
             q = (
                 select(one.c.order_id, one.c.key, one.c.primary)
                 .add_columns(Order.reference, Order.status, Order.issued_at)
                 .select_from(one)
                 .join(Order, Order.id == one.c.order_id)
             )
-            if scope is not None:
-                q = q.where(scope)
-            rows.extend(session.execute(q))
+            rows.extend(session.execute(q.where(scope)).all())
     holders: dict[str, list[tuple[str, bool]]] = {}  # key -> [(order id, primary)]
     heads: dict[str, tuple[str, OrderStatus, datetime]] = {}
     for oid, key, primary, reference, status, issued_at in rows:

@@ -1,0 +1,102 @@
+"""Bulk inserts for the write paths that add many rows per unit of work.
+
+Why not just ``session.execute(insert(table), rows)``: the group-committed order intake writes
+about ten rows per order (the order, its locators and lookup keys, its outbox message, its
+audit event) from one writer thread that shares the interpreter lock with the event loop.
+Through SQLAlchemy's ``executemany`` and psycopg's pipeline each row cost the writer 15–20 µs
+of interpreter time; a ``COPY ... FROM STDIN`` of the same rows, formatted by psycopg's C
+code, about 6 µs, and PostgreSQL spends less on a COPY than on as many INSERTs. On SQLite
+(in-process, no round trips) the ordinary Core insert stays.
+
+What must not change is *what* is written: each value goes through the column type's own bind
+processor (enums stored by value, UTC datetimes, JSON), and a column the rows leave out gets
+its Python-side default exactly as a Core insert would give it. The unit tests write the same
+rows both ways and compare what PostgreSQL then holds. A COPY runs on the session's own
+connection, so it is part of the unit of work and commits or rolls back with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.schema import ColumnDefault
+
+
+@dataclass(frozen=True, slots=True)
+class _CopyPlan:
+    """How rows with a given set of keys become the tuples of one COPY."""
+
+    sql: str
+    given: tuple[str, ...]  # keys the rows carry, in column order
+    defaults: tuple[Callable[[], Any], ...]  # one per column the rows leave out
+    processors: tuple[Callable[[Any], Any] | None, ...]  # per column, given then defaulted
+
+
+_plans: dict[tuple[Table, str, frozenset[str]], _CopyPlan] = {}
+
+
+def _default_of(column_default: ColumnDefault) -> Callable[[], Any]:
+    if column_default.is_callable:
+        # SQLAlchemy wraps a callable default to take the execution context; ours ignore it.
+        fn = cast(Callable[[Any], Any], column_default.arg)
+        return lambda: fn(None)
+    value = column_default.arg
+    return lambda: value
+
+
+def _plan(table: Table, dialect: Dialect, keys: frozenset[str]) -> _CopyPlan:
+    memo = (table, dialect.name, keys)
+    plan = _plans.get(memo)
+    if plan is not None:
+        return plan
+    given: list[str] = []
+    defaulted: list[str] = []
+    defaults: list[Callable[[], Any]] = []
+    for column in table.c:
+        if column.key in keys:
+            given.append(column.key)
+        elif isinstance(column.default, ColumnDefault):
+            defaulted.append(column.key)
+            defaults.append(_default_of(column.default))
+        # Otherwise left out, as a Core insert leaves it: the server's default or NULL.
+    names = given + defaulted
+    processors = tuple(table.c[name].type._cached_bind_processor(dialect) for name in names)
+    quote = dialect.identifier_preparer.quote
+    sql = (
+        f"COPY {dialect.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(table.c[name].name) for name in names)}) FROM STDIN"
+    )
+    plan = _plans[memo] = _CopyPlan(sql, tuple(given), tuple(defaults), processors)
+    return plan
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) into ``table`` in the session's transaction."""
+    if not rows:
+        return
+    unknown = rows[0].keys() - table.c.keys()
+    if unknown:  # a Core insert would silently leave them out
+        raise ValueError(f"{table.name} has no column(s) {sorted(unknown)}")
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    plan = _plan(table, connection.dialect, frozenset(rows[0]))
+    given, defaults, processors = plan.given, plan.defaults, plan.processors
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(plan.sql) as copy:
+        for row in rows:
+            values = [row[k] for k in given]
+            values.extend(d() for d in defaults)
+            copy.write_row(
+                [
+                    v if p is None or v is None else p(v)
+                    for v, p in zip(values, processors, strict=True)
+                ]
+            )
