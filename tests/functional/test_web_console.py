@@ -211,3 +211,26 @@ def test_sign_ins_and_sign_outs_are_on_the_audit_record_but_unknown_names_are_no
                                     "session.signed_out"]
     assert all("tebakan-salah" not in str(d) for _, d in mine)
     assert live.cli("audit", "verify").returncode == 0
+
+
+def test_a_bad_locator_is_explained_in_indonesian_on_the_indonesian_order_form(
+    live: LiveServer,
+) -> None:
+    people = fresh_cast(live)
+    with browser_client(live) as web:
+        assert sign_in(web, people.regulator, people.analyst).status_code == 303
+        form = web.get("/console/orders/new", params={"lang": "id"})
+        r = web.post("/console/orders/new", data={
+            "platform": people.platform, "category": "terrorism",
+            "legal_basis": "UU 5/2018 Pasal 13A", "reason": "Instruksi bom",
+            "locators": "https://t.me/kanal/101\nlocalhost\nhttps://10.0.0.1/x",
+            "csrf_token": csrf(form.text)})
+        assert r.status_code == 422, r.text
+        assert "adalah nama satu label (seperti localhost)" in r.text
+        assert "menunjuk ke 10.0.0.1, alamat privat" in r.text
+        assert "single-label name" not in r.text
+        english = web.post("/console/orders/new", params={"lang": "en"}, data={
+            "platform": people.platform, "category": "terrorism",
+            "legal_basis": "UU 5/2018 Pasal 13A", "reason": "Bomb instructions",
+            "locators": "localhost", "csrf_token": csrf(form.text)})
+        assert "is a single-label name (like localhost)" in english.text
