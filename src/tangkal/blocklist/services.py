@@ -38,7 +38,7 @@ from tangkal.blocklist.publishing import publish
 from tangkal.blocklist.rails import Assessment, assess, beneath_range
 from tangkal.db.base import utcnow
 from tangkal.enums import parse_enum
-from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, Msg, NotFound
 from tangkal.locators import Domain
 
 MAX_LEGAL_BASIS = 500
@@ -62,14 +62,16 @@ def parse_status(value: str | BlockStatus) -> BlockStatus:
     return parse_enum(BlockStatus, value, "block status", field="status")
 
 
-def required_text(value: str | None, field: str, limit: int, what: str) -> str:
+def required_text(value: str | None, field: str, limit: int, what: Msg) -> str:
+    """``what`` names the field in words (a :class:`Msg`, so pages show it translated)."""
     text = (value or "").strip()
     if not text:
-        raise InvalidInput(f"A {what} is required ({field}); it is shown to the public "
-                           "and kept in the record.", field=field)
+        raise InvalidInput(Msg("A %(what)s is required (%(field)s); it is shown to the public "
+                               "and kept in the record.", what=what, field=field), field=field)
     if len(text) > limit:
-        raise InvalidInput(f"The {what} is {len(text)} characters long; at most {limit} are "
-                           "allowed.", field=field)
+        raise InvalidInput(Msg("The %(what)s is %(length)s characters long; at most %(limit)s "
+                               "are allowed.", what=what, length=len(text), limit=limit),
+                           field=field)
     return text
 
 
@@ -77,8 +79,8 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        raise InvalidInput(f"{field} needs a time zone, e.g. 2025-08-10T12:00:00+07:00 or a "
-                           "trailing Z for UTC.", field=field)
+        raise InvalidInput(Msg("%(field)s needs a time zone, e.g. 2025-08-10T12:00:00+07:00 "
+                               "or a trailing Z for UTC.", field=field), field=field)
     return value.astimezone(UTC)
 
 
@@ -114,26 +116,27 @@ class BlockRequest:
         cat = (category or "").strip().lower() or None
         if cat is not None and (len(cat) > MAX_CATEGORY or not _CATEGORY.match(cat)):
             raise InvalidInput(
-                f"The category {category!r} must be a short word such as 'terrorism' "
-                f"(letters, digits, '-' or '_', at most {MAX_CATEGORY}).", field="category")
+                Msg("The category %(category)r must be a short word such as 'terrorism' "
+                    "(letters, digits, '-' or '_', at most %(limit)s).",
+                    category=category, limit=MAX_CATEGORY), field="category")
         oid = (order_id or "").strip() or None
         if oid is not None and len(oid) > MAX_ORDER_ID:
-            raise InvalidInput(f"The order or case reference is at most {MAX_ORDER_ID} "
-                               "characters.", field="order_id")
+            raise InvalidInput(Msg("The order or case reference is at most %(limit)s "
+                                   "characters.", limit=MAX_ORDER_ID), field="order_id")
         eff = _aware(effective_at, "effective_at")
         exp = _aware(expires_at, "expires_at")
         if exp is not None:
             start = max(eff or now, now)
             if exp <= start:
                 raise InvalidInput(
-                    "expires_at must be later than the time the block takes effect "
-                    f"({start.isoformat()}).", field="expires_at")
+                    Msg("expires_at must be later than the time the block takes effect "
+                        "(%(start)s).", start=start.isoformat()), field="expires_at")
         return cls(
             domain=d,
             action=parse_action(action),
             legal_basis=required_text(legal_basis, "legal_basis", MAX_LEGAL_BASIS,
-                                      "legal basis"),
-            reason=required_text(reason, "reason", MAX_REASON, "reason"),
+                                      Msg("legal basis")),
+            reason=required_text(reason, "reason", MAX_REASON, Msg("reason")),
             category=cat,
             order_id=oid,
             effective_at=eff,
@@ -153,8 +156,8 @@ def principal_key(principal: Principal) -> str:
 def _require_regulator(principal: Principal, *roles: Role) -> None:
     principal.require(*roles)
     if principal.org_kind is not OrgKind.REGULATOR and principal.org_id != "system":
-        raise Forbidden("Only the regulator decides blocks; your organisation is a "
-                        f"{principal.org_kind.value}.")
+        raise Forbidden(Msg("Only the regulator decides blocks; your organisation is a "
+                            "%(kind)s.", kind=principal.org_kind.value))
 
 
 # --------------------------------------------------------------------------- reading
@@ -307,8 +310,9 @@ def to_dict(entry: BlockEntry) -> dict[str, Any]:
 
 def _conflict_open(existing: BlockEntry) -> Conflict:
     return Conflict(
-        f"{existing.domain} already has block entry {existing.id} "
-        f"({existing.status.value}); restore or reject that entry before making a new one.",
+        Msg("%(domain)s already has block entry %(id)s (%(status)s); restore or reject that "
+            "entry before making a new one.", domain=existing.domain, id=existing.id,
+            status=existing.status.value),
         field="domain", existing_id=existing.id, existing_status=existing.status.value,
     )
 
@@ -365,8 +369,8 @@ def create_block(
         session.flush()
     except IntegrityError:
         # Another request for the same name committed between our check and our insert.
-        raise Conflict(f"{name} was just blocked by another request; reload the list and "
-                       "check the current entry.", field="domain") from None
+        raise Conflict(Msg("%(name)s was just blocked by another request; reload the list "
+                           "and check the current entry.", name=name), field="domain") from None
     serial = None
     if by_official and not entry.needs_second_approval:
         serial = _take_effect(session, entry, now)
@@ -405,7 +409,8 @@ def approve(
     stage = "first"
     if entry.first_approver_key is None:
         if key == entry.requested_by_key:
-            raise Forbidden("You requested this block, so another official must approve it.")
+            raise Forbidden(Msg("You requested this block, so another official must "
+                                "approve it."))
         entry.first_approved_by, entry.first_approver_key = principal.actor, key
         entry.first_approved_at = now
     else:
@@ -432,7 +437,7 @@ def reject(
     *, now: datetime | None = None,
 ) -> BlockEntry:
     _require_regulator(principal, Role.OFFICIAL)
-    text = required_text(reason, "reason", MAX_REASON, "reason for rejecting")
+    text = required_text(reason, "reason", MAX_REASON, Msg("reason for rejecting"))
     entry = _get(session, block_id, for_update=True)
     if entry.status is not BlockStatus.PENDING_APPROVAL:
         raise InvalidTransition(
@@ -454,7 +459,7 @@ def restore(
 ) -> BlockEntry:
     """Normalisation: restore access to the name, published to the zone in this transaction."""
     _require_regulator(principal, Role.OFFICIAL)
-    text = required_text(reason, "reason", MAX_REASON, "reason for restoring access")
+    text = required_text(reason, "reason", MAX_REASON, Msg("reason for restoring access"))
     now = now or utcnow()
     entry = _get(session, block_id, for_update=True)
     if entry.status not in (BlockStatus.ACTIVE, BlockStatus.SCHEDULED):
@@ -565,9 +570,10 @@ def add_protected(
     """Public suffixes are allowed here (``go.id``): protecting one protects all beneath."""
     _require_regulator(principal, Role.OFFICIAL, Role.ADMIN)
     d = Domain.parse(name, allow_public_suffix=True, field="name")
-    text = required_text(note, "note", 500, "note saying why the name is protected")
+    text = required_text(note, "note", 500, Msg("note saying why the name is protected"))
     if session.scalar(select(ProtectedName.id).where(ProtectedName.name == d.name)):
-        raise Conflict(f"{d.name} is already on the protected list.", field="name")
+        raise Conflict(Msg("%(name)s is already on the protected list.", name=d.name),
+                       field="name")
     row = ProtectedName(name=d.name, note=text, created_by=principal.actor)
     session.add(row)
     session.flush()
@@ -580,7 +586,7 @@ def remove_protected(session: Session, principal: Principal, name: str) -> None:
     d = Domain.parse(name, allow_public_suffix=True, field="name")
     row = session.scalar(select(ProtectedName).where(ProtectedName.name == d.name))
     if row is None:
-        raise NotFound(f"{d.name} is not on the protected list.")
+        raise NotFound(Msg("%(name)s is not on the protected list.", name=d.name))
     session.delete(row)
     session.flush()
     record(session, principal, "protected_name.removed", "protected_name", d.name, {})
@@ -666,16 +672,16 @@ def submit_appeal(
     d = Domain.parse(domain)
     email = (contact_email or "").strip()
     if len(email) > 320 or not _EMAIL.match(email):
-        raise InvalidInput("Give an e-mail address where we can answer you, e.g. "
-                           "nama@contoh.co.id.", field="contact_email")
-    text = required_text(statement, "statement", MAX_REASON, "statement")
+        raise InvalidInput(Msg("Give an e-mail address where we can answer you, e.g. "
+                               "nama@contoh.co.id."), field="contact_email")
+    text = required_text(statement, "statement", MAX_REASON, Msg("statement"))
     if len(text) < 10:
-        raise InvalidInput("Say in a sentence or two why the block should be lifted.",
+        raise InvalidInput(Msg("Say in a sentence or two why the block should be lifted."),
                            field="statement")
     entry = effective_block(session, d)
     if entry is None or entry.action is BlockAction.PASSTHRU:
-        raise Conflict(f"{d.unicode} is not blocked, so there is nothing to appeal.",
-                       field="domain")
+        raise Conflict(Msg("%(name)s is not blocked, so there is nothing to appeal.",
+                           name=d.unicode), field="domain")
     appeal = Appeal(reference="AP-" + secrets.token_hex(5).upper(), domain=d.name,
                     block_id=entry.id, contact_email=email, statement=text)
     session.add(appeal)

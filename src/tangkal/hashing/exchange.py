@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from tangkal.accounts.principal import Principal
 from tangkal.audit.services import record
-from tangkal.errors import InvalidInput
+from tangkal.errors import InvalidInput, Msg
 from tangkal.hashing import signals
 from tangkal.hashing.models import BankContent, HashChange
 from tangkal.hashing.services import _add_signals, get_bank
@@ -69,12 +69,14 @@ def _check(
 def parse(data: bytes, fmt: str) -> Parsed:
     if fmt not in FORMATS:
         raise InvalidInput(
-            f"Unknown format {fmt!r}; use one of: {', '.join(FORMATS)}.", field="format"
+            Msg("Unknown format %(format)r; use one of: %(formats)s.", format=fmt,
+                formats=", ".join(FORMATS)),
+            field="format",
         )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput("The file is not UTF-8 text.", field="file") from None
+        raise InvalidInput(Msg("The file is not UTF-8 text."), field="file") from None
     out = Parsed()
     if fmt == "te":
         for i, raw in enumerate(text.splitlines(), 1):
@@ -87,7 +89,8 @@ def parse(data: bytes, fmt: str) -> Parsed:
         reader = csv.DictReader(io.StringIO(text))
         cols = {c.strip().lower() for c in reader.fieldnames or []}
         if not {"signal_type", "signal"} <= cols:
-            raise InvalidInput("A CSV needs the columns signal_type and signal.", field="file")
+            raise InvalidInput(Msg("A CSV needs the columns signal_type and signal."),
+                               field="file")
         for i, row in enumerate(reader, 2):
             r = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
             _check(
@@ -101,11 +104,12 @@ def parse(data: bytes, fmt: str) -> Parsed:
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InvalidInput(f"The file is not valid JSON: {exc}", field="file") from None
+            raise InvalidInput(Msg("The file is not valid JSON: %(detail)s", detail=str(exc)),
+                               field="file") from None
         entries = doc.get("results") if isinstance(doc, dict) else doc
         if not isinstance(entries, list):
             raise InvalidInput(
-                "A TAT hash list is a JSON object with 'results' or a list of entries.",
+                Msg("A TAT hash list is a JSON object with 'results' or a list of entries."),
                 field="file",
             )
         for i, e in enumerate(entries, 1):
@@ -143,9 +147,11 @@ def import_into(
     parsed = parse(data, fmt)
     if parsed.errors:
         shown = "; ".join(parsed.errors[:20])
-        more = f" (and {len(parsed.errors) - 20} more)" if len(parsed.errors) > 20 else ""
+        more = (Msg(" (and %(n)s more)", n=len(parsed.errors) - 20)
+                if len(parsed.errors) > 20 else "")
         raise InvalidInput(
-            f"Nothing was imported: {len(parsed.errors)} bad rows: {shown}{more}",
+            Msg("Nothing was imported: %(n)s bad rows: %(rows)s%(more)s",
+                n=len(parsed.errors), rows=shown, more=more),
             field="file",
             bad_rows=len(parsed.errors),
         )
@@ -199,7 +205,9 @@ def export(session: Session, principal: Principal, bank_name: str, fmt: str) -> 
     bank = get_bank(session, principal, bank_name)
     if fmt not in FORMATS:
         raise InvalidInput(
-            f"Unknown format {fmt!r}; use one of: {', '.join(FORMATS)}.", field="format"
+            Msg("Unknown format %(format)r; use one of: %(formats)s.", format=fmt,
+                formats=", ".join(FORMATS)),
+            field="format",
         )
     inverse = {v: k for k, v in TAT_ALGORITHMS.items() if "-" not in k}
 

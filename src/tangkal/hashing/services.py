@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.accounts.principal import Principal
 from tangkal.audit.services import record
-from tangkal.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tangkal.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
 from tangkal.hashing import signals
 from tangkal.hashing.matcher import MAX_PDQ_SEARCH, BankIndexes
 from tangkal.hashing.models import Bank, BankContent, BankKind, HashChange, MatchFeedback
@@ -36,8 +36,8 @@ def check_bank_name(name: str) -> str:
     n = name.strip().lower()
     if not _BANK_NAME.fullmatch(n):
         raise InvalidInput(
-            "A bank name is 2 to 100 characters of a-z, 0-9, '.', '_' or '-', "
-            "starting with a letter or digit, e.g. 'tat-islamist'.",
+            Msg("A bank name is 2 to 100 characters of a-z, 0-9, '.', '_' or '-', "
+                "starting with a letter or digit, e.g. 'tat-islamist'."),
             field="name",
         )
     return n
@@ -63,10 +63,12 @@ def create_bank(
         k = BankKind(kind)
     except ValueError:
         raise InvalidInput(
-            f"Unknown bank kind {kind!r}; use own, imported or order.", field="kind"
+            Msg("Unknown bank kind %(kind)r; use own, imported or order.", kind=kind),
+            field="kind",
         ) from None
     if session.scalar(select(Bank.id).where(Bank.name == n)):
-        raise Conflict(f"A bank named {n!r} already exists; choose another name.", field="name")
+        raise Conflict(Msg("A bank named %(name)r already exists; choose another name.",
+                           name=n), field="name")
     bank = Bank(
         name=n,
         owner_org_id=principal.org_id,
@@ -110,13 +112,14 @@ def visible_banks(session: Session, principal: Principal) -> list[Bank]:
 def get_bank(session: Session, principal: Principal, name: str, *, write: bool = False) -> Bank:
     bank = session.scalar(select(Bank).where(Bank.name == name.strip().lower()))
     if bank is None or (not bank.shared and bank.owner_org_id != principal.org_id):
-        raise NotFound(f"No bank named {name!r} that your organisation can see.")
+        raise NotFound(Msg("No bank named %(name)r that your organisation can see.",
+                           name=name))
     if write:
         principal.require(*WRITE_ROLES)
         if bank.owner_org_id != principal.org_id:
             raise Forbidden(
-                f"The bank {bank.name} belongs to another organisation; only its "
-                "owner adds or removes content."
+                Msg("The bank %(name)s belongs to another organisation; only its "
+                    "owner adds or removes content.", name=bank.name)
             )
     else:
         principal.require(*READ_ROLES)
@@ -228,7 +231,8 @@ def _add_signals(
         session.flush()
     except IntegrityError:
         raise Conflict(
-            "Another request added the same content to this bank at the same moment; try again."
+            Msg("Another request added the same content to this bank at the same moment; "
+                "try again.")
         ) from None
     session.add_all(
         HashChange(content_id=r.id, op="add", signal_type=r.signal_type, signal=r.signal)

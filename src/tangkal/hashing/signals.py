@@ -23,7 +23,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from tangkal.errors import ConfigurationError, Conflict, InvalidInput, TooLarge
+from tangkal.errors import ConfigurationError, Conflict, InvalidInput, Msg, TooLarge
 from tangkal.hashing import text as textnorm
 
 MAX_CONTENT_BYTES = 64 * 1024 * 1024
@@ -102,12 +102,13 @@ class SignalType(ABC):
         """Validate a per-bank threshold for this type."""
         if not isinstance(threshold, int) or isinstance(threshold, bool):
             raise InvalidInput(
-                f"threshold must be an integer, got {threshold!r}", field="threshold"
+                Msg("threshold must be an integer, got %(value)r", value=threshold),
+                field="threshold",
             )
         if not 0 <= threshold <= self.max_distance:
             raise InvalidInput(
-                f"threshold for {self.name} must be between 0 and {self.max_distance}, "
-                f"got {threshold}",
+                Msg("threshold for %(type)s must be between 0 and %(max)s, got %(value)s",
+                    type=self.name, max=self.max_distance, value=threshold),
                 field="threshold",
             )
         return threshold
@@ -117,10 +118,11 @@ class SignalType(ABC):
         if not isinstance(content, bytes | bytearray | memoryview):
             raise InvalidInput(f"content must be bytes, got {type(content).__name__}")
         if len(content) == 0:
-            raise InvalidInput("the upload is empty: send the file's bytes", field="file")
+            raise InvalidInput(Msg("the upload is empty: send the file's bytes"), field="file")
         if len(content) > MAX_CONTENT_BYTES:
             raise TooLarge(
-                f"the upload is {len(content)} bytes; the limit is {MAX_CONTENT_BYTES} bytes",
+                Msg("the upload is %(size)s bytes; the limit is %(limit)s bytes",
+                    size=len(content), limit=MAX_CONTENT_BYTES),
                 field="file",
             )
 
@@ -514,7 +516,8 @@ class SignalRegistry:
         st = self._types.get(key) if isinstance(key, str) else None
         if st is None:
             raise InvalidInput(
-                f"unknown signal type {name!r}; known types: {', '.join(self.names())}",
+                Msg("unknown signal type %(name)r; known types: %(known)s", name=name,
+                    known=", ".join(self.names())),
                 field="signal_type",
             )
         return st
