@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     delivery_timeout: float = 5.0
     log_level: str = "info"
     demo: bool = False
+    opentelemetry: bool = Field(
+        default=False,
+        description=(
+            "Let FastAPI report traces, metrics and logs to the global OpenTelemetry providers "
+            "(set them up with the OTEL_* variables); off by default: /metrics is Prometheus."
+        ),
+    )
 
 
 @lru_cache(maxsize=1)

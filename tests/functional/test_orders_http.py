@@ -255,6 +255,15 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(live: LiveServer) -> None
                 content=b'{"platform": ',
                 headers={"Content-Type": "application/json"},
             ),
+            "form instead of json": c.post(
+                "/api/v1/orders",
+                content=b"platform=Telegram&locators=t.me/abcd_e",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            ),
+            "json array": c.post("/api/v1/orders", json=[{"platform": p.platform}]),
+            "empty body": c.post(
+                "/api/v1/orders", content=b"", headers={"Content-Type": "application/json"}
+            ),
             "unknown platform": c.post(
                 "/api/v1/orders",
                 json={"platform": "no-such-platform", "locators": ["t.me/abcd_e"], **TERROR},
@@ -321,6 +330,9 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(live: LiveServer) -> None
         body = r.json()
         assert body.get("message") and "Traceback" not in r.text, (name, body)
     assert cases["oversized evidence"].status_code == 413
+    assert "not valid JSON" in cases["malformed json"].json()["message"]
+    assert "Content-Type: application/json" in cases["form instead of json"].json()["message"]
+    assert cases["json array"].status_code == 422 and cases["empty body"].status_code == 422
     assert "public suffix" in cases["public suffix"].json()["message"]
     assert "empty" in cases["empty evidence"].json()["message"]
     assert after == before

@@ -77,8 +77,6 @@ async def principal_checked_at_commit(request: Request) -> Principal:
     return principal
 
 
-PrincipalCheckedAtCommit = Annotated[Principal, Depends(principal_checked_at_commit)]
-
 
 def require(*roles: Role, kinds: tuple[OrgKind, ...] = ()) -> Callable[..., Principal]:
     """A dependency that admits only callers with one of ``roles`` (and org ``kinds``)."""

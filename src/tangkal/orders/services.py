@@ -325,7 +325,7 @@ def related_for(
     if session.get_bind().dialect.name == "postgresql":
         q = _related_statement(window, principal.org_kind, principal.org_id)
         # Core rows through the session's connection: nothing here needs the ORM layer.
-        rows = session.connection().execute(q, {"keys": all_keys}).all()
+        rows.extend(session.connection().execute(q, {"keys": all_keys}).all())
     else:
         scope = _scope_clause(principal.org_kind, principal.org_id)
         # SQLite runs in this process: one indexed query per key costs no round trip.
