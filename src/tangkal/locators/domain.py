@@ -57,8 +57,17 @@ def _fail(message: str | Msg, field: str) -> InvalidLocator:
     return InvalidLocator(message, field=field)
 
 
+def could_be_ip(text: str) -> bool:
+    """False for text that no IP literal can be: ``ipaddress`` raises for every name it is
+    handed, and that was a fifth of the time of parsing an ordinary URL. An IPv4 literal is
+    digits and dots, an IPv6 one has a colon."""
+    return ":" in text or text.replace(".", "").isdigit()
+
+
 def _looks_like_ip(text: str) -> bool:
     candidate = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    if not could_be_ip(candidate):
+        return False
     try:
         ipaddress.ip_address(candidate)
     except ValueError:
@@ -143,7 +152,13 @@ def _normalise(text: str, *, field: str) -> str:
     try:
         # Non-transitional UTS #46: case folding, width folding, ideographic full stops,
         # and removal of ignorables such as U+200B, exactly as browsers resolve names.
-        mapped = idna.uts46_remap(stripped, std3_rules=False, transitional=False)
+        # On ASCII it is exactly lower-casing (checked for every ASCII character by the
+        # tests), which costs a fortieth of the table walk.
+        mapped = (
+            stripped.lower()
+            if stripped.isascii()
+            else idna.uts46_remap(stripped, std3_rules=False, transitional=False)
+        )
     except idna.IDNAError as exc:
         raise _fail(
             Msg("%(name)s contains characters not allowed in a domain name: %(detail)s",

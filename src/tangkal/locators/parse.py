@@ -15,7 +15,6 @@ remove exactly that junk and nothing else, then decide what the text is:
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from tangkal.errors import InvalidLocator, Msg
 from tangkal.locators import telegram
@@ -63,8 +62,12 @@ def clean_text(text: str) -> str:
     return text
 
 
+# Unicode's control characters (category Cc) are exactly these two ranges.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _has_control(text: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" for ch in text)
+    return _CONTROL.search(text) is not None
 
 
 def _from_canonical(prefix: str, rest: str, original: str) -> Locator:

@@ -27,7 +27,7 @@ from urllib.parse import unquote
 
 from tangkal.errors import InvalidLocator, Msg
 from tangkal.locators import telegram
-from tangkal.locators.domain import Domain, _show
+from tangkal.locators.domain import Domain, _show, could_be_ip
 from tangkal.locators.model import Locator, LocatorKind
 
 __all__ = ["MAX_URL_LENGTH", "TRACKING_PARAMS", "parse_url"]
@@ -153,6 +153,8 @@ def _split_host_port(authority: str, original: str) -> tuple[str, int | None]:
 def _ip_host(host: str, original: str) -> str | None:
     """Canonical form of an IP-literal host, None if the host is not one."""
     bracketed = host.startswith("[") and host.endswith("]")
+    if not bracketed and not could_be_ip(host):
+        return None
     try:
         address = ipaddress.ip_address(host[1:-1] if bracketed else host)
     except ValueError:
