@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from pydantic_core import to_json
 
-from tangkal.accounts.models import Organization, OrgKind, Role
+from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork, principal_checked_at_commit
 from tangkal.api.openapi import json_body, parse_json_body
 from tangkal.db.groupcommit import GroupCommitter
@@ -31,11 +31,6 @@ from tangkal.sop.profile import active_profile
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-
-
-def _platform_name(session: UnitOfWork, org_id: str) -> str | None:
-    org = session.get(Organization, org_id)
-    return org.name if org else None
 
 
 def _intake(request: Request) -> GroupCommitter[IntakeRequest, IntakeAnswer]:
@@ -104,12 +99,7 @@ def list_orders(
 
 @router.get("/orders/{order_id}")
 def get_order(order_id: str, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
-    order = services.get_order(session, principal, order_id)
-    return shapes.order_dict(
-        order,
-        related=services.related_orders(session, principal, order),
-        platform_name=_platform_name(session, order.platform_org_id),
-    )
+    return services.order_detail(session, principal, order_id)
 
 
 @router.get("/orders/{order_id}/deliveries")

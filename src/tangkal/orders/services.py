@@ -53,7 +53,7 @@ from tangkal.orders.models import (
     ResponseAction,
 )
 from tangkal.orders.schemas import OrderIn, ResponseIn, StatementOfReasons
-from tangkal.orders.shapes import RelatedOrder, order_payload
+from tangkal.orders.shapes import RelatedOrder, order_dict, order_payload
 from tangkal.sop.profile import SopProfile
 
 S = OrderStatus
@@ -249,6 +249,18 @@ def related_orders(
     keys = list(session.scalars(select(LocatorKey.key).where(LocatorKey.order_id == order.id)))
     own = {loc.canonical for loc in order.locators}
     return related_for(session, principal, [(order.id, keys, own)], limit)[order.id]
+
+
+def order_detail(session: Session, principal: Principal, order_id: str) -> dict[str, Any]:
+    """One order as its page and ``GET /api/v1/orders/{id}`` show it: with its platform's
+    name and up to fifty related orders."""
+    order = get_order(session, principal, order_id)
+    platform = session.get(Organization, order.platform_org_id)
+    return order_dict(
+        order,
+        related=related_orders(session, principal, order),
+        platform_name=platform.name if platform else None,
+    )
 
 
 def _newest(key: Any, window: int) -> Select[str, str, bool]:
