@@ -23,10 +23,12 @@ from tangkal.api import errors, openapi
 from tangkal.db.session import Database
 from tangkal.settings import Settings
 
+# Requests are matched against the routers in this order, one route at a time: the busiest
+# (order intake) first. No two routers share a path, so the order changes nothing else.
 ROUTER_MODULES = [
+    "tangkal.orders.routes",
     "tangkal.rpz.routes",
     "tangkal.accounts.routes",
-    "tangkal.orders.routes",
     "tangkal.audit.routes",
     "tangkal.blocklist.routes",
     "tangkal.hashing.routes",
