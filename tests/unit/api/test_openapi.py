@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tangkal.api.app import create_app
+import importlib
+import re
+
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+
+from tangkal.api.app import ROUTER_MODULES, create_app
 from tangkal.db.session import Database
 from tangkal.settings import Settings
 
@@ -32,3 +38,22 @@ def test_order_intake_body_and_idempotency_header_are_documented() -> None:
 
     for r in refs(doc):
         assert r.removeprefix("#/components/schemas/") in schemas, r
+
+
+
+def test_no_request_could_match_routes_of_two_routers() -> None:
+    """The routers are matched in a chosen order (the busiest first); that is safe only while
+    no request could match routes of two of them."""
+    routes = {
+        ref: [r for r in importlib.import_module(ref).router.routes if isinstance(r, APIRoute)]
+        for ref in ROUTER_MODULES
+    }
+    for ref, mine in routes.items():
+        for route in mine:
+            path = re.sub(r"{[^}]+}", "x", route.path)
+            for method in route.methods:
+                scope = {"type": "http", "path": path, "method": method, "root_path": ""}
+                for other, theirs in routes.items():
+                    if other != ref:
+                        clash = [r.path for r in theirs if r.matches(scope)[0] == Match.FULL]
+                        assert not clash, (method, route.path, ref, other, clash)
