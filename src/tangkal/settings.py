@@ -34,9 +34,9 @@ class Settings(BaseSettings):
         gt=0,
         le=1.0,
         description=(
-            "Seconds between the RPZ primary's fallback reads of the journal. Commits in its "
-            "own process, and on PostgreSQL in any process, wake it at once; this bounds how "
-            "late it sees another process's commit to SQLite (resolvers follow within 1 s)."
+            "Seconds between the RPZ primary's fallback reads of the journal. Commits wake "
+            "it at once (same process; PostgreSQL NOTIFY; SQLite file watch); this bounds "
+            "the delay when no signal arrives (resolvers follow within 1 s)."
         ),
     )
     landing_host: str = "laman-labuh.tangkal.id."

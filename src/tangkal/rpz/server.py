@@ -3,10 +3,11 @@
 It runs inside ``tangkal serve`` as a background service. The zone lives in memory as a
 :class:`~tangkal.rpz.zone.ZoneStore`; the database stays the source of truth. A follower
 reads the journal when told a change set committed (``tangkal.rpz.wakeup``: an after-commit
-hook in this process; on PostgreSQL a LISTEN connection hearing every process's commits)
-and otherwise every ``rpz_poll_interval`` (0.25 s), which is what bounds the delay only for
-another process writing to SQLite. An idle server therefore reads the database a few times
-a second, not fifty; a change is applied and announced (NOTIFY) within milliseconds.
+hook in this process; on PostgreSQL a LISTEN connection hearing every process's commits; on
+SQLite an inotify watch on the database file) and otherwise every ``rpz_poll_interval``
+(0.25 s), which bounds the delay should a signal be lost. An idle server therefore reads the
+database a few times a second, not fifty; a change is applied and announced (NOTIFY) within
+milliseconds.
 
 On start the zone comes from a snapshot file plus the journal entries after it (seconds even
 at millions of names), or, without a usable snapshot, from a full read of the database, after
@@ -23,7 +24,7 @@ import random
 import struct
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -152,6 +153,7 @@ class RpzPrimary:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.listening = False  # the PostgreSQL LISTEN connection is up
+        self._unwatch: Callable[[], None] | None = None  # stops the SQLite file watch
         self._access_refreshed = 0.0
         self._snapshot_seq = -1
         self._conn_limit = asyncio.Semaphore(256)
@@ -176,7 +178,10 @@ class RpzPrimary:
         self.ready_at = time.monotonic()
         self._loop = loop
         wakeup.subscribe(self.wake)
-        if not self.db.is_sqlite:
+        database = self.db.engine.url.database
+        if self.db.is_sqlite and database and database != ":memory:":
+            self._unwatch = wakeup.watch_sqlite(Path(database).resolve(), self._wake.set, loop)
+        elif not self.db.is_sqlite:
             self._tasks.append(asyncio.create_task(
                 wakeup.listen(self.db.url, self._wake.set, on_state=self._listening),
                 name="rpz-listen"))
@@ -192,6 +197,8 @@ class RpzPrimary:
 
     async def stop(self) -> None:
         wakeup.unsubscribe(self.wake)
+        if self._unwatch is not None:
+            self._unwatch()
         self._stopping.set()
         for task in self._tasks:
             task.cancel()

@@ -9,9 +9,11 @@ writing transaction), reach a primary as soon as the change set commits:
   at commit (never on rollback) to every ``LISTEN``ing connection, whatever process wrote:
   other HTTP workers, the CLI. :func:`listen` is the primary's side of it.
 
-Nothing reaches a primary when another process writes to SQLite; the primary's slower
-fallback poll covers that. A signal only ever causes one journal read, so a spurious one
-(a rolled-back session that is later reused) costs nothing but that read.
+When another process writes to SQLite, :func:`watch_sqlite` (Linux inotify on the database's
+directory) wakes the primary on writes to the database or its WAL file, from any process;
+where inotify is not available, the primary's slower fallback poll covers it. A signal only
+ever causes one journal read, so a spurious one (a rolled-back session that is later
+reused, any other SQLite commit) costs nothing but that read.
 
 ``pg_notify`` makes the commit take PostgreSQL's notification-queue lock; ``publish``
 already serialises its transactions on the RPZ serial row, so this adds no waiting.
@@ -21,9 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import os
 import random
+import struct
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import structlog
 from sqlalchemy import event, func, select
@@ -118,3 +125,63 @@ async def listen(url: str, wake: Callable[[], None], *,
             log.warning("rpz journal listener lost; polling meanwhile", error=str(exc),
                         retry_in=delay)
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+
+
+_IN_MODIFY, _IN_CLOSE_WRITE, _IN_MOVED_TO, _IN_CREATE = 0x2, 0x8, 0x80, 0x100
+_IN_NONBLOCK, _IN_CLOEXEC = os.O_NONBLOCK, os.O_CLOEXEC
+_EVENT = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len (then the name)
+
+
+def watch_sqlite(path: Path, wake: Callable[[], None],
+                 loop: asyncio.AbstractEventLoop) -> Callable[[], None] | None:
+    """Call ``wake`` (on ``loop``) whenever any process writes the SQLite file at ``path``
+    or its WAL; returns the function that stops watching, or None without inotify.
+
+    The directory is watched, not the files: the WAL file comes and goes with checkpoints
+    and the last connection closing. Reads write neither file, so an idle database is
+    silent; every commit, of the journal or not, costs the primary one cheap read.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    names = {path.name.encode(), (path.name + "-wal").encode()}
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = int(libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC))
+        if fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        mask = _IN_MODIFY | _IN_CLOSE_WRITE | _IN_MOVED_TO | _IN_CREATE
+        if int(libc.inotify_add_watch(fd, os.fsencode(path.parent), ctypes.c_uint32(mask))) < 0:
+            err = ctypes.get_errno()
+            os.close(fd)
+            raise OSError(err, "inotify_add_watch")
+    except (OSError, AttributeError) as exc:
+        log.info("rpz sqlite watch unavailable; polling only", error=str(exc))
+        return None
+
+    def readable() -> None:
+        hit = False
+        while True:
+            try:
+                data = os.read(fd, 64 * 1024)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                return
+            offset = 0
+            while offset + _EVENT.size <= len(data):
+                _wd, _mask, _cookie, length = _EVENT.unpack_from(data, offset)
+                name = data[offset + _EVENT.size:offset + _EVENT.size + length].rstrip(b"\0")
+                hit = hit or name in names
+                offset += _EVENT.size + length
+        if hit:
+            wake()
+
+    loop.add_reader(fd, readable)
+
+    def close() -> None:
+        with contextlib.suppress(Exception):
+            loop.remove_reader(fd)
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+    return close
