@@ -14,7 +14,9 @@ One command does the whole run::
    201, and ``tangkal audit verify`` passes;
 6. runs pgbench on the same database for the same duration and clients: one plain
    single-row INSERT of a row as wide as an order (the raw rate), and, for context, the
-   transactional shape of an order (four tables plus the audit lock);
+   transactional shape of an order (four tables plus the audit lock) and the writes of one
+   group commit of 40 orders with one client (what PostgreSQL alone can take in tangkal's
+   write pattern: the database side's ceiling);
 7. prints a markdown report and writes it to ``docs/benchmarks-orders.md``.
 
 Why the comparison with pgbench: a figure in orders per second means little on its own; as a
@@ -137,6 +139,45 @@ INSERT INTO bench_raw_audit VALUES (:last_seq::bigint + 1, now(), 'Kominfo/token
 COMMIT;
 """
 
+
+# tangkal's own write pattern with no application at all: what one group-commit writer sends
+# for a batch of BATCH orders (one multi-row insert per table, the audit lock, the head of the
+# chain, the chained events), as one pgbench transaction with one client, like the one writer.
+# Its rate times BATCH is what this PostgreSQL can take in that shape if it had the machine to
+# itself: the ceiling for the database side of intake. (tangkal also looks up related orders
+# and checks tokens and platforms per batch: this ceiling leaves those out.)
+BATCH = 40
+BATCH_SHAPE = f"""BEGIN;
+WITH o AS (
+  INSERT INTO bench_raw_orders SELECT {_ORDER_VALUES[1:-1]} FROM generate_series(1, {BATCH})
+  RETURNING id),
+l AS (
+  INSERT INTO bench_raw_locators
+    (order_id, position, kind, canonical, display, url, domain, submitted)
+  SELECT o.id, p, 'url', 'url%example.com/a/' || o.id || '/' || p, 'https%//example.com/a/b',
+         'https%//example.com/a/b', 'example.com', 'https%//example.com/a/b'
+  FROM o, generate_series(0, 1) p RETURNING 1),
+k AS (
+  INSERT INTO bench_raw_keys (order_id, key, "primary")
+  SELECT o.id, v.key || o.id, v.p FROM o,
+    (VALUES ('telegram%post/chan/', true), ('telegram%chan/', false),
+            ('url%example.com/a/', true)) AS v(key, p)
+  UNION ALL SELECT o.id, 'domain%example.com', false FROM o RETURNING 1),
+x AS (
+  INSERT INTO bench_raw_outbox SELECT gen_random_uuid()::text,
+    'c620c7c0-40fa-4bb0-a53b-59876c40a639', o.id, 'order.issued',
+    jsonb_build_object('event', 'order.issued', 'id', o.id, 'reason', repeat('x', 400)),
+    'inbox', 0, now(), now() FROM o RETURNING 1)
+SELECT (SELECT count(*) FROM o) + (SELECT count(*) FROM l) + (SELECT count(*) FROM k)
+  + (SELECT count(*) FROM x);
+SELECT pg_advisory_xact_lock(1953066603);
+SELECT seq AS last_seq, hash AS last_hash FROM bench_raw_audit ORDER BY seq DESC LIMIT 1 \\gset
+INSERT INTO bench_raw_audit SELECT :last_seq::bigint + g, now(),
+  'Kominfo/token-ea9483b7(analyst)', 'order.issued', 'order', g::text,
+  jsonb_build_object('reference', 'ORD-x', 'locators', 2), :last_hash,
+  encode(sha256((:last_hash::text || g::text)::bytea), 'hex') FROM generate_series(1, {BATCH}) g;
+COMMIT;
+"""
 
 @dataclass
 class ServerRun:
@@ -316,7 +357,7 @@ def run_tangkal(url: str, a: argparse.Namespace, log: Any) -> ServerRun:
 
 def run_raw(
     url: str, a: argparse.Namespace, log: Any
-) -> tuple[PgbenchResult, PgbenchResult | None]:
+) -> tuple[PgbenchResult, PgbenchResult | None, PgbenchResult | None]:
     pg_execute(url, RAW_TABLES)
     log(
         f"pgbench raw single-row INSERT: {a.clients} clients, -j {a.pgbench_threads}, "
@@ -331,7 +372,11 @@ def run_raw(
         shape = run_pgbench(
             url, ORDER_SHAPE, clients=a.clients, threads=a.pgbench_threads, duration=int(a.duration)
         )
-    return raw, shape
+    batch = None
+    if not a.no_shape:
+        log(f"pgbench batched order shape ({BATCH} orders per transaction, one client)")
+        batch = run_pgbench(url, BATCH_SHAPE, clients=1, threads=1, duration=int(a.duration))
+    return raw, shape, batch
 
 
 def report(
@@ -339,6 +384,7 @@ def report(
     run: ServerRun,
     raw: PgbenchResult,
     shape: PgbenchResult | None,
+    batch: PgbenchResult | None,
     pg: dict[str, str],
 ) -> str:
     r = run.result
@@ -378,6 +424,19 @@ def report(
                 f"avg {shape.latency_avg_ms:.2f} ms",
             ]
         )
+    if batch is not None:
+        rows.append(
+            [
+                f"pgbench batched order shape ({BATCH} orders/tx, 1 client: the writes of one "
+                "group commit, no application)",
+                f"{batch.tps * BATCH:,.0f} orders/s",
+                "",
+                "",
+                "",
+                batch.failed,
+                f"{batch.tps:,.1f} tx/s, avg {batch.latency_avg_ms:.2f} ms",
+            ]
+        )
     cpu_ms_per_order = run.server_cpu_s * 1000 / max(1, expected)
     pg_ms_per_order = run.postgres_cpu_s * 1000 / max(1, expected)
     ceiling = (os.cpu_count() or 1) * 1000 / max(1e-9, cpu_ms_per_order + pg_ms_per_order)
@@ -394,7 +453,14 @@ def report(
         "",
         f"- **ratio tangkal ÷ raw inserts: {ratio:.3f}** (aim ≥ 0.25: {aim_ratio}); "
         f"**p99 {lat.p99:.1f} ms** (aim < 100 ms: {aim_p99})"
-        + (f"; tangkal ÷ order-shaped tx: {rate / shape.tps:.3f}" if shape else ""),
+        + (f"; tangkal ÷ order-shaped tx: {rate / shape.tps:.3f}" if shape else "")
+        + (
+            f"; the batched order shape alone (PostgreSQL with the machine to itself) ÷ raw "
+            f"inserts: {batch.tps * BATCH / raw.tps:.3f}, tangkal ÷ it: "
+            f"{rate / (batch.tps * BATCH):.3f}"
+            if batch and raw.tps and batch.tps
+            else ""
+        ),
         f"- errors: {r['errors']} (any non-201 is an error)"
         + (
             ""
@@ -424,7 +490,8 @@ def report(
         f"- load average (1/5/15 min) before the load: {run.load_before}, after: "
         f"{run.load_after} (other jobs on the machine skew every figure)",
         f"- pgbench: `-M prepared -c {raw.clients} -j {raw.threads} -T {raw.duration:.0f} -n`, "
-        f"scripts in `bench/orders/intake.py` (RAW_INSERT, ORDER_SHAPE)",
+        f"scripts in `bench/orders/intake.py` (RAW_INSERT, ORDER_SHAPE; "
+        f"BATCH_SHAPE with `-c 1 -j 1`)",
         "",
         machine_table(pg),
         "",
@@ -461,8 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     with fresh_pg_database("tangkal_bench", a.pg) as url:
         log(f"fresh database {url.rpartition('/')[2]}")
         run = run_tangkal(url, a, log)
-        raw, shape = run_raw(url, a, log)
-    text = report(a, run, raw, shape, pg)
+        raw, shape, batch = run_raw(url, a, log)
+    text = report(a, run, raw, shape, batch, pg)
     sys.stdout.write(text)
     if a.out != "-":
         out = Path(a.out)
