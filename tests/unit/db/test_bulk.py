@@ -12,7 +12,7 @@ from tangkal.audit.models import AuditEvent
 from tangkal.db.bulk import insert_rows
 from tangkal.db.session import Database
 from tangkal.delivery.models import DeliveryStatus, OutboxMessage
-from tangkal.orders.models import Order, OrderStatus
+from tangkal.orders.models import Evidence, Order, OrderStatus
 from tests.factories import Factory
 
 AT = datetime(2026, 11, 29, 3, 4, 5, 678901, tzinfo=UTC)
@@ -93,6 +93,26 @@ def test_bulk_insert_stores_what_a_core_insert_stores(db: Database, factory: Fac
             k: v for k, v in c.items() if k not in ("payload", "order_id")
         }
     assert out_bulk[0]["attempts"] == 0 and out_bulk[0]["status"] is DeliveryStatus.INBOX
+
+
+def test_bulk_insert_keeps_binary_content_byte_for_byte(db: Database, factory: Factory) -> None:
+    regulator, platform = factory.regulator(), factory.platform()
+    content = bytes(range(256)) * 3 + b"\\N\t\n\x00"
+    evidence = {
+        "id": "20000000-0000-0000-0000-000000000001",
+        "order_id": _order(1, regulator.id, platform.id)["id"],
+        "filename": "e.bin",
+        "content_type": "application/octet-stream",
+        "size": len(content),
+        "sha256": "0" * 64,
+        "md5": "0" * 32,
+        "content": content,
+    }
+    with db.unit_of_work() as session:
+        insert_rows(session, _table(Order), [_order(1, regulator.id, platform.id)])
+        insert_rows(session, _table(Evidence), [evidence])
+    stored = _stored(db, Evidence, [evidence["id"]])
+    assert stored[0]["content"] == content and stored[0]["created_at"] is not None
 
 
 def test_bulk_insert_rolls_back_with_its_unit_of_work(db: Database, factory: Factory) -> None:
