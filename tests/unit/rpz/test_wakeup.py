@@ -15,6 +15,7 @@ from tangkal.db.session import Database
 from tangkal.rpz import wakeup
 from tangkal.rpz.journal import RpzAction, ZoneChange, publish
 from tangkal.rpz.server import RpzPrimary
+from tests import support
 from tests.unit.rpz.harness import running_primary
 from tests.unit.rpz.test_server import soa_serial
 
@@ -86,11 +87,6 @@ def test_another_process_commit_is_served_within_a_second(db: Database,
         assert wait_served(primary, serial, limit=5) < 1
 
 
-def _postgres_only(db: Database) -> None:
-    if db.is_sqlite:
-        pytest.skip("SQLite has no notifications between processes")
-
-
 def test_another_process_commit_wakes_the_server(db: Database, tmp_path: Path) -> None:
     """PostgreSQL: NOTIFY to the LISTEN connection; SQLite: the inotify watch on the file."""
     with running_primary(db, tmp_path, poll_interval=NEVER) as primary:
@@ -101,9 +97,10 @@ def test_another_process_commit_wakes_the_server(db: Database, tmp_path: Path) -
         assert wait_served(primary, serial, limit=5) < 1
 
 
+# PostgreSQL only: SQLite has no notifications between processes (nor a connection to kill).
+@pytest.mark.parametrize("backend", [b for b in support.backends() if b == "postgresql"])
 def test_a_killed_listen_connection_is_reopened_and_the_server_keeps_serving(
         db: Database, tmp_path: Path) -> None:
-    _postgres_only(db)
     with running_primary(db, tmp_path, poll_interval=NEVER) as primary:
         wait_until(lambda: primary.listening, 10, "the LISTEN connection never came up")
         with db.engine.begin() as conn:
