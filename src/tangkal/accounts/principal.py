@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tangkal.accounts.models import OrgKind, Role
-from tangkal.errors import Forbidden
+from tangkal.errors import Forbidden, Msg
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +28,14 @@ class Principal:
         if self.role not in roles:
             wanted = ", ".join(r.value for r in roles)
             raise Forbidden(
-                f"This action needs the role {wanted}; your token has the role {self.role.value}."
+                Msg("This action needs the role %(wanted)s; your token has the role %(role)s.",
+                    wanted=wanted, role=self.role.value)
             )
 
     def require_kind(self, *kinds: OrgKind) -> None:
         if self.org_kind not in kinds:
             wanted = " or ".join(k.value for k in kinds)
-            raise Forbidden(f"Only a {wanted} organisation may do this.")
+            raise Forbidden(Msg("Only a %(wanted)s organisation may do this.", wanted=wanted))
 
 
 SYSTEM = Principal(org_id="system", org_name="tangkal", org_kind=OrgKind.REGULATOR, role=Role.ADMIN)

@@ -36,21 +36,22 @@ from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.audit.services import record
 from tangkal.db.base import utcnow
 from tangkal.enums import parse_enum
-from tangkal.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from tangkal.errors import Conflict, InvalidInput, Msg, NotFound, Unauthenticated
 
 
 def parse_kind(value: str) -> OrgKind:
-    return parse_enum(OrgKind, value, "organisation kind")
+    return parse_enum(OrgKind, value, Msg("organisation kind"))
 
 
 def parse_role(value: str) -> Role:
-    return parse_enum(Role, value, "role")
+    return parse_enum(Role, value, Msg("role"))
 
 
 def get_org_by_name(session: Session, name: str) -> Organization:
     org = session.scalar(select(Organization).where(Organization.name == name))
     if org is None:
-        raise NotFound(f"No organisation named {name!r}. List them with 'tangkal org list'.")
+        raise NotFound(Msg("No organisation named %(name)r. List them with 'tangkal org list'.",
+                           name=name))
     return org
 
 
@@ -78,16 +79,18 @@ def create_org(
 ) -> Organization:
     name = name.strip()
     if not name or len(name) > 200:
-        raise InvalidInput("An organisation needs a name of 1 to 200 characters.", field="name")
+        raise InvalidInput(Msg("An organisation needs a name of 1 to 200 characters."),
+                           field="name")
     if session.scalar(select(Organization.id).where(Organization.name == name)):
-        raise Conflict(f"An organisation named {name!r} already exists.", field="name")
+        raise Conflict(Msg("An organisation named %(name)r already exists.", name=name),
+                       field="name")
     parsed = []
     if domains:
         from tangkal.locators import Domain
 
         parsed = [Domain.parse(d) for d in domains]
     if parsed and kind is not OrgKind.PLATFORM:
-        raise InvalidInput("Only platform organisations register domains.", field="domain")
+        raise InvalidInput(Msg("Only platform organisations register domains."), field="domain")
     org = Organization(
         kind=kind,
         name=name,
@@ -104,7 +107,8 @@ def create_org(
     for d in dict.fromkeys(p.name for p in parsed):
         taken = session.scalar(select(PlatformDomain).where(PlatformDomain.name == d))
         if taken is not None:
-            raise Conflict(f"The domain {d} is already registered to another platform.")
+            raise Conflict(Msg("The domain %(domain)s is already registered to another "
+                               "platform.", domain=d))
         org.domains.append(PlatformDomain(name=d))
     session.add(org)
     session.flush()
@@ -125,7 +129,8 @@ def set_webhook(
     """Switch the delivery channel; a new secret is made each time the URL is set."""
     if url:
         if not (url.startswith("https://") or url.startswith("http://")):
-            raise InvalidInput("A webhook URL must start with https:// (or http:// for testing).")
+            raise InvalidInput(Msg("A webhook URL must start with https:// (or http:// for "
+                                   "testing)."))
         org.delivery_channel = "webhook"
         org.webhook_url = url
         org.webhook_secret = secrets.token_urlsafe(32)
@@ -150,8 +155,8 @@ def check_role_for_kind(org: Organization, role: Role) -> None:
     if role not in allowed:
         names = ", ".join(sorted(r.value for r in allowed))
         raise InvalidInput(
-            f"A {org.kind.value} organisation cannot hold the role {role.value}; "
-            f"it may hold: {names}.",
+            Msg("A %(kind)s organisation cannot hold the role %(role)s; it may hold: "
+                "%(names)s.", kind=org.kind.value, role=role.value, names=names),
             field="role",
         )
 
@@ -168,9 +173,10 @@ def create_user(
 ) -> User:
     check_role_for_kind(org, role)
     if len(password) < 10:
-        raise InvalidInput("A password needs at least 10 characters.", field="password")
+        raise InvalidInput(Msg("A password needs at least 10 characters."), field="password")
     if session.scalar(select(User.id).where(User.org_id == org.id, User.username == username)):
-        raise Conflict(f"The user {username!r} already exists in {org.name}.")
+        raise Conflict(Msg("The user %(username)r already exists in %(org)s.",
+                           username=username, org=org.name))
     user = User(
         org_id=org.id,
         username=username,
@@ -193,13 +199,14 @@ def create_user(
 
 def _check_same_org(actor: Principal, user: User) -> None:
     if actor.org_id != "system" and actor.org_id != user.org_id:
-        raise NotFound("No such user in your organisation.")
+        raise NotFound(Msg("No such user in your organisation."))
 
 
 def get_user(session: Session, org: Organization, username: str) -> User:
     user = session.scalar(select(User).where(User.org_id == org.id, User.username == username))
     if user is None:
-        raise NotFound(f"No user {username!r} in {org.name}; check the name with the org's admin.")
+        raise NotFound(Msg("No user %(username)r in %(org)s; check the name with the org's "
+                           "admin.", username=username, org=org.name))
     return user
 
 
@@ -216,7 +223,7 @@ def set_password(session: Session, actor: Principal, user: User, password: str) 
     learned the old password must not stay signed in."""
     _check_same_org(actor, user)
     if len(password) < 10:
-        raise InvalidInput("A password needs at least 10 characters.", field="password")
+        raise InvalidInput(Msg("A password needs at least 10 characters."), field="password")
     user.password_hash = hash_password(password)
     _end_sessions(session, actor, user, "user.password_changed")
     return user
@@ -266,7 +273,7 @@ def create_token(
 def revoke_token(session: Session, actor: Principal, token_id: str) -> None:
     row = session.get(ApiToken, token_id)
     if row is None or (actor.org_id != "system" and row.org_id != actor.org_id):
-        raise NotFound("No such token in your organisation.")
+        raise NotFound(Msg("No such token in your organisation."))
     row.revoked_at = utcnow()
     session.flush()
     _cache.clear()
@@ -319,7 +326,7 @@ class _TokenCache:
 
 _cache = _TokenCache()
 
-BAD_TOKEN = "The API token is not valid. Ask your organisation's admin for a new one."
+BAD_TOKEN = Msg("The API token is not valid. Ask your organisation's admin for a new one.")
 
 
 def cached_principal(token: str) -> Principal | None:
@@ -376,7 +383,7 @@ def authenticate_token(session: Session, token: str) -> Principal:
     return principal
 
 
-BAD_PASSWORD = "Wrong organisation, user name or password."
+BAD_PASSWORD = Msg("Wrong organisation, user name or password.")
 
 
 def _check_password(
@@ -499,7 +506,7 @@ def sign_out_everywhere(session: Session, principal: Principal, *, address: str)
 def own_org(session: Session, principal: Principal) -> Organization:
     org = session.get(Organization, principal.org_id)
     if org is None:
-        raise NotFound("Your organisation no longer exists.")
+        raise NotFound(Msg("Your organisation no longer exists."))
     return org
 
 

@@ -55,11 +55,11 @@ OBJECT_TYPE = "block_entry"
 
 
 def parse_action(value: str | BlockAction) -> BlockAction:
-    return parse_enum(BlockAction, value, "block action", field="action")
+    return parse_enum(BlockAction, value, Msg("block action"), field="action")
 
 
 def parse_status(value: str | BlockStatus) -> BlockStatus:
-    return parse_enum(BlockStatus, value, "block status", field="status")
+    return parse_enum(BlockStatus, value, Msg("block status"), field="status")
 
 
 def required_text(value: str | None, field: str, limit: int, what: Msg) -> str:
@@ -175,7 +175,8 @@ def _get(session: Session, block_id: str, *, for_update: bool = False) -> BlockE
         q = q.with_for_update()
     entry = session.scalar(q) if _UUID.match(block_id or "") else None
     if entry is None:
-        raise NotFound(f"No block entry {block_id!r}. List entries with GET /api/v1/blocks.")
+        raise NotFound(Msg("No block entry %(id)r. List entries with GET /api/v1/blocks.",
+                           id=block_id))
     return entry
 
 
@@ -237,7 +238,8 @@ def get_block(session: Session, principal: Principal, block_id: str) -> BlockEnt
     entry = _get(session, block_id)
     vq = _visible(session, principal, select(BlockEntry.id).where(BlockEntry.id == entry.id))
     if vq is None or session.scalar(vq) is None:
-        raise NotFound(f"No block entry {block_id!r}. List entries with GET /api/v1/blocks.")
+        raise NotFound(Msg("No block entry %(id)r. List entries with GET /api/v1/blocks.",
+                           id=block_id))
     return entry
 
 
@@ -393,11 +395,12 @@ def approve(
     entry = _get(session, block_id, for_update=True)
     if entry.status is not BlockStatus.PENDING_APPROVAL:
         raise InvalidTransition(
-            f"Block {entry.id} on {entry.domain} is {entry.status.value}; only entries pending "
-            "approval can be approved.")
+            Msg("Block %(id)s on %(domain)s is %(status)s; only entries pending approval can "
+                "be approved.", id=entry.id, domain=entry.domain, status=entry.status.value))
     if entry.expires_at is not None and entry.expires_at <= now:
-        raise InvalidTransition(f"Block {entry.id} expired before it was approved; reject it "
-                                "and make a new request if it is still needed.")
+        raise InvalidTransition(Msg("Block %(id)s expired before it was approved; reject it "
+                                    "and make a new request if it is still needed.",
+                                    id=entry.id))
     # The world may have changed since the request (a platform registered its domain, a name
     # was added to the protected list): judge the rails again at the moment of approval.
     fresh = assess(session, Domain(entry.domain))
@@ -415,10 +418,15 @@ def approve(
         entry.first_approved_at = now
     else:
         if key in (entry.first_approver_key, entry.requested_by_key):
-            raise Forbidden(
-                f"This block needs a second official's approval ({entry.approval_note or ''}) "
-                f"and {entry.first_approved_by} has already approved it; a different official "
-                "must give the second approval.".replace(" ()", ""))
+            if entry.approval_note:
+                raise Forbidden(Msg(
+                    "This block needs a second official's approval (%(note)s) and %(first)s "
+                    "has already approved it; a different official must give the second "
+                    "approval.", note=entry.approval_note, first=entry.first_approved_by))
+            raise Forbidden(Msg(
+                "This block needs a second official's approval and %(first)s has already "
+                "approved it; a different official must give the second approval.",
+                first=entry.first_approved_by))
         entry.second_approved_by, entry.second_approver_key = principal.actor, key
         entry.second_approved_at = now
         stage = "second"
@@ -441,8 +449,9 @@ def reject(
     entry = _get(session, block_id, for_update=True)
     if entry.status is not BlockStatus.PENDING_APPROVAL:
         raise InvalidTransition(
-            f"Block {entry.id} on {entry.domain} is {entry.status.value}; only entries pending "
-            "approval can be rejected (restore an active block instead).")
+            Msg("Block %(id)s on %(domain)s is %(status)s; only entries pending approval can "
+                "be rejected (restore an active block instead).",
+                id=entry.id, domain=entry.domain, status=entry.status.value))
     entry.status = BlockStatus.REJECTED
     entry.rejected_by = principal.actor
     entry.rejected_at = now or utcnow()
@@ -464,13 +473,21 @@ def restore(
     entry = _get(session, block_id, for_update=True)
     if entry.status not in (BlockStatus.ACTIVE, BlockStatus.SCHEDULED):
         current = open_entry(session, entry.domain)
-        hint = (f" The current entry for this name is {current.id} ({current.status.value})."
-                if current is not None else "")
+        hint: Msg | str = (
+            Msg(" The current entry for this name is %(id)s (%(status)s).", id=current.id,
+                status=current.status.value) if current is not None else "")
         when = entry.restored_at or entry.expired_at or entry.rejected_at
+        if when:
+            raise Conflict(
+                Msg("%(domain)s is not blocked by entry %(id)s: that entry is %(status)s since "
+                    "%(when)s, so there is nothing to restore.%(hint)s", domain=entry.domain,
+                    id=entry.id, status=entry.status.value, when=when.isoformat(), hint=hint),
+                existing_status=entry.status.value)
         raise Conflict(
-            f"{entry.domain} is not blocked by entry {entry.id}: that entry is "
-            f"{entry.status.value}{' since ' + when.isoformat() if when else ''}, so there is "
-            f"nothing to restore.{hint}", existing_status=entry.status.value)
+            Msg("%(domain)s is not blocked by entry %(id)s: that entry is %(status)s, so there "
+                "is nothing to restore.%(hint)s", domain=entry.domain, id=entry.id,
+                status=entry.status.value, hint=hint),
+            existing_status=entry.status.value)
     was_active = entry.status is BlockStatus.ACTIVE
     entry.status = BlockStatus.RESTORED
     entry.restored_at = now
@@ -494,9 +511,12 @@ def restore_name(
     name = Domain.parse(domain).name
     entry = open_entry(session, name)
     if entry is None or entry.status is BlockStatus.PENDING_APPROVAL:
-        raise Conflict(f"{name} is not blocked, so there is nothing to restore"
-                       + (f" (entry {entry.id} is still pending approval; reject it instead)."
-                          if entry is not None else "."))
+        if entry is not None:
+            raise Conflict(Msg("%(name)s is not blocked, so there is nothing to restore (entry "
+                               "%(id)s is still pending approval; reject it instead).",
+                               name=name, id=entry.id))
+        raise Conflict(Msg("%(name)s is not blocked, so there is nothing to restore.",
+                           name=name))
     return restore(session, principal, entry.id, reason, now=now)
 
 

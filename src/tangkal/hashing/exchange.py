@@ -48,7 +48,7 @@ BATCH = 5000
 class Parsed:
     add: list[tuple[str, str, str | None]] = field(default_factory=list)  # type, signal, label
     remove: list[tuple[str, str]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[Msg] = field(default_factory=list)  # one per bad row, shown together
 
 
 def _check(
@@ -58,7 +58,7 @@ def _check(
         st = signals.get(stype)
         value = st.validate(signal)
     except InvalidInput as exc:
-        parsed.errors.append(f"row {line}: {exc.message}")
+        parsed.errors.append(Msg("row %(line)s: %(problem)s", line=line, problem=exc.msg))
         return
     if deleted:
         parsed.remove.append((st.name, value))
@@ -114,13 +114,14 @@ def parse(data: bytes, fmt: str) -> Parsed:
             )
         for i, e in enumerate(entries, 1):
             if not isinstance(e, dict) or "hash_digest" not in e or "algorithm" not in e:
-                out.errors.append(f"entry {i}: needs hash_digest and algorithm")
+                out.errors.append(Msg("entry %(i)s: needs hash_digest and algorithm", i=i))
                 continue
             tat_type = TAT_ALGORITHMS.get(str(e["algorithm"]).upper())
             if tat_type is None:
                 out.errors.append(
-                    f"entry {i}: algorithm {e['algorithm']!r} is not supported "
-                    f"(known: {', '.join(TAT_ALGORITHMS)})"
+                    Msg("entry %(i)s: algorithm %(algorithm)r is not supported (known: "
+                        "%(known)s)", i=i, algorithm=e["algorithm"],
+                        known=", ".join(TAT_ALGORITHMS))
                 )
                 continue
             label = "/".join(str(e[k]) for k in ("ideology", "file_type") if e.get(k)) or None
@@ -146,7 +147,7 @@ def import_into(
     bank = get_bank(session, principal, bank_name, write=True)
     parsed = parse(data, fmt)
     if parsed.errors:
-        shown = "; ".join(parsed.errors[:20])
+        shown = tuple(parsed.errors[:20])  # joined with "; " when shown (Msg.render)
         more = (Msg(" (and %(n)s more)", n=len(parsed.errors) - 20)
                 if len(parsed.errors) > 20 else "")
         raise InvalidInput(

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
-from tangkal.errors import InvalidInput, TooLarge
+from tangkal.errors import InvalidInput, Msg, TooLarge
 from tangkal.hashing import services
 from tangkal.hashing.matcher import BankIndexes, indexes_for
 from tangkal.settings import get_settings
@@ -26,9 +26,10 @@ async def _read_upload(file: UploadFile) -> bytes:
     limit = get_settings().max_upload_bytes
     content = await file.read(limit + 1)
     if len(content) > limit:
-        raise TooLarge(f"The upload is larger than the limit of {limit} bytes.", field="file")
+        raise TooLarge(Msg("The upload is larger than the limit of %(limit)s bytes.",
+                           limit=limit), field="file")
     if not content:
-        raise InvalidInput("The upload is empty: attach the file itself.", field="file")
+        raise InvalidInput(Msg("The upload is empty: attach the file itself."), field="file")
     return content
 
 
@@ -106,7 +107,8 @@ async def add_content(
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile) and not hasattr(upload, "read"):
-            raise InvalidInput("Send the file in a multipart field named 'file'.", field="file")
+            raise InvalidInput(Msg("Send the file in a multipart field named 'file'."),
+                               field="file")
         content = await _read_upload(upload)  # type: ignore[arg-type]
         label = form.get("label")
         result = services.add_file(
@@ -123,14 +125,16 @@ async def add_content(
             body = SignalIn.model_validate(await request.json())
         except ValueError as exc:
             raise InvalidInput(
-                f"Send JSON {{signal_type, signal}}: {str(exc).splitlines()[0]}", field="body"
+                Msg("Send JSON {signal_type, signal}: %(detail)s",
+                    detail=str(exc).splitlines()[0]), field="body"
             ) from None
         result = services.add_signal(
             session, principal, name, body.signal_type, body.signal, label=body.label
         )
     else:
         raise InvalidInput(
-            "Send multipart/form-data with a 'file', or JSON {signal_type, signal}.", field="body"
+            Msg("Send multipart/form-data with a 'file', or JSON {signal_type, signal}."),
+            field="body"
         )
     return {
         "added": [services.content_dict(c) for c in result.added],

@@ -134,7 +134,7 @@ def update_bank(session: Session, principal: Principal, name: str, **changes: An
         if value is None:
             continue
         if key not in allowed:
-            raise InvalidInput(f"{key} cannot be changed.", field=key)
+            raise InvalidInput(Msg("%(key)s cannot be changed.", key=key), field=key)
         if key == "pdq_threshold":
             value = signals.get("pdq").check_threshold(value)
         if key == "text_threshold":
@@ -320,7 +320,8 @@ def remove_content(session: Session, principal: Principal, bank_name: str, conte
     bank = get_bank(session, principal, bank_name, write=True)
     row = session.get(BankContent, content_id)
     if row is None or row.bank_id != bank.id:
-        raise NotFound(f"No content {content_id} in bank {bank.name}.")
+        raise NotFound(Msg("No content %(id)s in bank %(bank)s.", id=content_id,
+                           bank=bank.name))
     session.add(
         HashChange(content_id=row.id, op="remove", signal_type=row.signal_type, signal=row.signal)
     )
@@ -500,12 +501,13 @@ def give_feedback(
 ) -> MatchFeedback:
     principal.require(*READ_ROLES)
     if verdict not in ("confirmed", "false_positive"):
-        raise InvalidInput("verdict is 'confirmed' or 'false_positive'.", field="verdict")
+        raise InvalidInput(Msg("verdict is 'confirmed' or 'false_positive'."), field="verdict")
     row = session.execute(
         select(BankContent, Bank).join(Bank).where(BankContent.id == content_id)
     ).first()
     if row is None or (not row[1].shared and row[1].owner_org_id != principal.org_id):
-        raise NotFound(f"No bank content {content_id} that your organisation can see.")
+        raise NotFound(Msg("No bank content %(id)s that your organisation can see.",
+                           id=content_id))
     fb = MatchFeedback(
         content_id=content_id,
         org_id=principal.org_id,
@@ -547,7 +549,8 @@ def bank_order_evidence(
     order = get_order(session, principal, order_id)
     ev = session.get(Evidence, evidence_id)
     if ev is None or ev.order_id != order.id:
-        raise NotFound(f"No evidence {evidence_id} on order {order.reference}.")
+        raise NotFound(Msg("No evidence %(id)s on order %(ref)s.", id=evidence_id,
+                           ref=order.reference))
     result = add_file(
         session,
         principal,

@@ -133,13 +133,13 @@ class SignalType(ABC):
 _HEX = re.compile(r"[0-9a-f]*")
 
 
-def _validate_hex(type_name: str, signal: object, hex_chars: int, what: str) -> str:
+def _validate_hex(type_name: str, signal: object, hex_chars: int, what: str | Msg) -> str:
     """Canonical lower-case hex of exactly ``hex_chars`` digits, or InvalidInput saying what is
     wrong with it (type, length or a non-hex character)."""
     if not isinstance(signal, str):
         raise InvalidInput(
-            f"a {type_name} signal must be a string of {hex_chars} hex digits, "
-            f"got {type(signal).__name__}",
+            Msg("a %(type)s signal must be a string of %(n)s hex digits, got %(got)s",
+                type=type_name, n=hex_chars, got=type(signal).__name__),
             field="signal",
         )
     s = signal.strip().lower()
@@ -147,14 +147,15 @@ def _validate_hex(type_name: str, signal: object, hex_chars: int, what: str) -> 
         s = s[2:]
     if len(s) != hex_chars:
         raise InvalidInput(
-            f"a {type_name} signal is {hex_chars} hexadecimal characters ({what}); "
-            f"got {len(s)} characters",
+            Msg("a %(type)s signal is %(n)s hexadecimal characters (%(what)s); got "
+                "%(got)s characters", type=type_name, n=hex_chars, what=what, got=len(s)),
             field="signal",
         )
     if not _HEX.fullmatch(s):
         bad = next(ch for ch in s if ch not in "0123456789abcdef")
         raise InvalidInput(
-            f"a {type_name} signal may contain only 0-9 and a-f; found {bad!r}", field="signal"
+            Msg("a %(type)s signal may contain only 0-9 and a-f; found %(bad)r",
+                type=type_name, bad=bad), field="signal"
         )
     return s
 
@@ -207,7 +208,7 @@ class PdqSignal(SignalType):
     description = "PDQ perceptual image hash (256-bit, Hamming distance)"
 
     def validate(self, signal: str) -> str:
-        return _validate_hex(self.name, signal, 64, "256 bits")
+        return _validate_hex(self.name, signal, 64, Msg("%(n)s bits", n=256))
 
     def distance(self, a: str, b: str) -> int:
         return pdq_hamming(a, b)
@@ -341,7 +342,8 @@ class _DigestSignal(SignalType):
     _hex_chars: ClassVar[int]
 
     def validate(self, signal: str) -> str:
-        return _validate_hex(self.name, signal, self._hex_chars, f"{self._hex_chars * 4} bits")
+        return _validate_hex(self.name, signal, self._hex_chars,
+                             Msg("%(n)s bits", n=self._hex_chars * 4))
 
     def hash_bytes(self, content: bytes) -> SignalResult:
         self._check_content(content)
@@ -393,7 +395,7 @@ class TextSignal(SignalType):
     description = "SHA-256 of the normalised message (case, Unicode, URLs, mentions, emoji)"
 
     def validate(self, signal: str) -> str:
-        return _validate_hex(self.name, signal, 64, "SHA-256 of the normalised text")
+        return _validate_hex(self.name, signal, 64, Msg("SHA-256 of the normalised text"))
 
     def hash_text(self, message: str) -> SignalResult:
         """Signal of a message; refused when nothing is left after normalisation."""
@@ -436,7 +438,8 @@ class TextNearSignal(SignalType):
 
     def validate(self, signal: str) -> str:
         return _validate_hex(
-            self.name, signal, textnorm.MINHASH_SLOTS * 8, f"{textnorm.MINHASH_SLOTS} MinHash slots"
+            self.name, signal, textnorm.MINHASH_SLOTS * 8,
+            Msg("%(n)s MinHash slots", n=textnorm.MINHASH_SLOTS)
         )
 
     def hash_text(self, message: str) -> SignalResult:

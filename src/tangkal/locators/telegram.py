@@ -206,11 +206,13 @@ def _from_segments(segments: list[str], original: str) -> Locator:
     lowered = first.lower()
     if first.startswith("+"):
         if rest:
-            raise _fail(f"{_show(original)}: an invite link has nothing after the code")
+            raise _fail(Msg("%(text)s: an invite link has nothing after the code",
+                            text=_show(original)))
         return invite_locator(_invite_hash(first[1:], original))
     if lowered == "joinchat":
         if len(rest) != 1:
-            raise _fail(f"{_show(original)}: write invite links as t.me/joinchat/<code>")
+            raise _fail(Msg("%(text)s: write invite links as t.me/joinchat/<code>",
+                            text=_show(original)))
         return invite_locator(_invite_hash(rest[0], original))
     if lowered == "c":
         if len(rest) not in (2, 3):
@@ -223,7 +225,8 @@ def _from_segments(segments: list[str], original: str) -> Locator:
         return private_post_locator(_channel_id(rest[0], original), _message_id(rest[-1], original))
     if lowered == "s":  # the web preview: t.me/s/name[/post]
         if not rest:
-            raise _fail(f"{_show(original)}: the web preview link needs a channel name")
+            raise _fail(Msg("%(text)s: the web preview link needs a channel name",
+                            text=_show(original)))
         first, rest = rest[0], rest[1:]
         lowered = first.lower()
     if lowered in RESERVED_PATHS:
@@ -252,7 +255,8 @@ def from_url_parts(domain: Domain, path: str, query: str, original: str) -> Loca
             return None
         return _from_segments(segments, original)
     if "." in sub:
-        raise _fail(f"{_show(original)} is not a Telegram link form that tangkal knows")
+        raise _fail(Msg("%(text)s is not a Telegram link form that tangkal knows",
+                        text=_show(original)))
     name = _username(sub, original)  # name.t.me
     if segments and segments[0].lower() == "s":
         segments = segments[1:]
@@ -277,14 +281,14 @@ def from_tg_uri(text: str) -> Locator:
     """Locator for a ``tg:`` deep link as used inside the Telegram apps."""
     match = re.match(r"tg:(?://)?([A-Za-z]+)/?(?:\?([^#]*))?(?:#.*)?\Z", text, re.IGNORECASE)
     if match is None:
-        raise _fail(f"{_show(text)} is not a tg: link tangkal understands")
+        raise _fail(Msg("%(text)s is not a tg: link tangkal understands", text=_show(text)))
     action = match[1].lower()
     params = _query_params(match[2] or "")
     if action == "resolve":
         if "domain" not in params:
             raise _fail(
-                f"{_show(text)} does not name a channel (domain=...); phone-number links "
-                "point at a person and cannot be named"
+                Msg("%(text)s does not name a channel (domain=...); phone-number links point "
+                    "at a person and cannot be named", text=_show(text))
             )
         name = _username(params["domain"], text)
         if "post" in params:
@@ -297,8 +301,8 @@ def from_tg_uri(text: str) -> Locator:
             _channel_id(params["channel"], text), _message_id(params["post"], text)
         )
     raise _fail(
-        f"{_show(text)} is a tg://{action} link, which is not a channel, post or invite; "
-        "give a t.me link instead"
+        Msg("%(text)s is a tg://%(action)s link, which is not a channel, post or invite; "
+            "give a t.me link instead", text=_show(text), action=action)
     )
 
 
@@ -321,4 +325,4 @@ def from_canonical(rest: str, original: str) -> Locator:
         return private_post_locator(
             _channel_id(parts[0], original), _message_id(parts[1], original)
         )
-    raise _fail(f"{_show(original)} is not a valid telegram: key")
+    raise _fail(Msg("%(text)s is not a valid telegram: key", text=_show(original)))

@@ -133,15 +133,17 @@ def _split_host_port(authority: str, original: str) -> tuple[str, int | None]:
     if authority.startswith("["):
         end = authority.find("]")
         if end == -1:
-            raise _fail(f"{_show(original)} has an unclosed '[' in its host")
+            raise _fail(Msg("%(text)s has an unclosed '[' in its host", text=_show(original)))
         host, rest = authority[: end + 1], authority[end + 1 :]
         if rest and not rest.startswith(":"):
-            raise _fail(f"{_show(original)} has text after the bracketed IPv6 host")
+            raise _fail(Msg("%(text)s has text after the bracketed IPv6 host",
+                            text=_show(original)))
         port_text = rest[1:] if rest else ""
     else:
         host, _, port_text = authority.partition(":")
         if ":" in port_text:
-            raise _fail(f"{_show(original)} has more than one ':' in its host")
+            raise _fail(Msg("%(text)s has more than one ':' in its host",
+                            text=_show(original)))
     if not port_text:
         return host, None
     if not port_text.isascii() or not port_text.isdigit() or not 0 < int(port_text) < 65536:

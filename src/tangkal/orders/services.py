@@ -32,7 +32,7 @@ from tangkal.accounts.models import Organization, OrgKind, Role
 from tangkal.accounts.principal import Principal
 from tangkal.audit.services import record
 from tangkal.db.base import utcnow
-from tangkal.errors import InvalidInput, InvalidTransition, NotFound
+from tangkal.errors import InvalidInput, InvalidTransition, Msg, NotFound
 from tangkal.orders.clock import compute_deadline
 from tangkal.orders.filing import (
     NewEvidence,
@@ -101,7 +101,8 @@ def _transition(
 ) -> None:
     if to is not order.status and to not in TRANSITIONS[order.status]:
         raise InvalidTransition(
-            f"Order {order.reference} is {order.status.value}; it cannot become {to.value}."
+            Msg("Order %(ref)s is %(status)s; it cannot become %(to)s.",
+                ref=order.reference, status=order.status.value, to=to.value)
         )
     before = order.status
     order.status = to
@@ -207,7 +208,8 @@ def get_order(
     order = session.scalar(q)
     if order is None:
         # Same answer whether it does not exist or belongs to someone else.
-        raise NotFound(f"No order {order_id} among the orders your organisation can see.")
+        raise NotFound(Msg("No order %(id)s among the orders your organisation can see.",
+                           id=order_id))
     return order
 
 
@@ -227,7 +229,8 @@ def list_orders(
         except ValueError:
             known = ", ".join(s.value for s in OrderStatus)
             raise InvalidInput(
-                f"Unknown status {status!r}; use one of: {known}.", field="status"
+                Msg("Unknown status %(status)r; use one of: %(known)s.", status=status,
+                    known=known), field="status"
             ) from None
     if platform:
         org = session.scalar(
@@ -236,7 +239,8 @@ def list_orders(
             )
         )
         if org is None:
-            raise InvalidInput(f"No organisation named {platform!r}.", field="platform")
+            raise InvalidInput(Msg("No organisation named %(name)r.", name=platform),
+                               field="platform")
         q = q.where(Order.platform_org_id == org.id)
     q = q.options(selectinload(Order.locators)).order_by(Order.issued_at.desc(), Order.id)
     return list(session.scalars(q.limit(limit).offset(offset)))
@@ -436,7 +440,8 @@ def mark_received(
 def _require_platform(principal: Principal, order: Order) -> None:
     principal.require(Role.MODERATOR, Role.ADMIN)
     if principal.org_id != order.platform_org_id:
-        raise NotFound(f"No order {order.id} among the orders your organisation can see.")
+        raise NotFound(Msg("No order %(id)s among the orders your organisation can see.",
+                           id=order.id))
 
 
 def acknowledge(session: Session, principal: Principal, order_id: str) -> Order:
@@ -468,8 +473,9 @@ def request_clarification(
     _require_platform(principal, order)
     if order.status not in OPEN_STATUSES or order.status is S.CLARIFICATION_REQUESTED:
         raise InvalidTransition(
-            f"Order {order.reference} is {order.status.value}; a clarification can be asked "
-            "only while it is open and no other question is pending."
+            Msg("Order %(ref)s is %(status)s; a clarification can be asked only while it is "
+                "open and no other question is pending.",
+                ref=order.reference, status=order.status.value)
         )
     now = utcnow()
     mark_received(session, order, principal, "clarification_requested", now)
@@ -494,7 +500,8 @@ def answer_clarification(
     principal.require(Role.ANALYST, Role.OFFICIAL)
     order = get_order(session, principal, order_id, for_update=True)
     if order.status is not S.CLARIFICATION_REQUESTED:
-        raise InvalidTransition(f"Order {order.reference} has no open clarification request.")
+        raise InvalidTransition(Msg("Order %(ref)s has no open clarification request.",
+                                    ref=order.reference))
     now = utcnow()
     pending = [c for c in order.clarifications if c.answered_at is None]
     for c in pending:
@@ -541,12 +548,14 @@ def build_statement(
     filled.setdefault("source_type", "SOURCE_TYPE_OTHER_NOTIFICATION")
     if not filled.get("decision_facts"):
         raise InvalidInput(
-            "The statement of reasons needs the facts (decision_facts): what was done and why.",
+            Msg("The statement of reasons needs the facts (decision_facts): what was done "
+                "and why."),
             field="statement",
         )
     if action is ResponseAction.NOT_DONE and not (data.reason and data.reason.strip()):
         raise InvalidInput(
-            "An answer of not_done needs a reason (the objection, sanggah).", field="reason"
+            Msg("An answer of not_done needs a reason (the objection, sanggah)."),
+            field="reason"
         )
     if data.reason:
         filled["reason"] = data.reason.strip()
@@ -560,8 +569,8 @@ def respond(session: Session, principal: Principal, order_id: str, data: Respons
     target = ACTION_STATUS[action]
     if target is not order.status and target not in TRANSITIONS[order.status]:
         raise InvalidTransition(
-            f"Order {order.reference} is {order.status.value}; it can no longer be answered "
-            f"with {action.value}."
+            Msg("Order %(ref)s is %(status)s; it can no longer be answered with %(action)s.",
+                ref=order.reference, status=order.status.value, action=action.value)
         )
     from tangkal.sop.profile import get_profile
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from tangkal.errors import ConfigurationError, InvalidInput
+from tangkal.errors import ConfigurationError, InvalidInput, Msg
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.IGNORECASE)
@@ -94,7 +94,8 @@ class SopProfile:
         except KeyError:
             known = ", ".join(sorted(self.categories))
             raise InvalidInput(
-                f"Unknown category {key!r} under the {self.name} profile; use one of: {known}.",
+                Msg("Unknown category %(key)r under the %(profile)s profile; use one of: "
+                    "%(known)s.", key=key, profile=self.name, known=known),
                 field="category",
             ) from None
 
@@ -103,7 +104,8 @@ class SopProfile:
         if urgency not in self.deadlines:
             known = ", ".join(sorted(self.deadlines))
             raise InvalidInput(
-                f"Unknown urgency {urgency!r}; use one of: {known}.", field="urgency"
+                Msg("Unknown urgency %(urgency)r; use one of: %(known)s.", urgency=urgency,
+                    known=known), field="urgency"
             )
         return urgency
 

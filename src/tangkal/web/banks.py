@@ -17,7 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from tangkal.accounts.models import OrgKind
 from tangkal.accounts.principal import Principal
 from tangkal.api.deps import UnitOfWork
-from tangkal.errors import Conflict, InvalidInput, TooLarge
+from tangkal.errors import Conflict, InvalidInput, Msg, TooLarge
 from tangkal.hashing import exchange
 from tangkal.hashing import services as banks
 from tangkal.hashing.matcher import BankIndexes, indexes_for
@@ -51,12 +51,13 @@ def _users(page: Page) -> Principal:
 
 async def _read(upload: UploadFile | None, limit: int) -> bytes:
     if upload is None or not upload.filename:
-        raise InvalidInput("Choose a file to upload.", field="file")
+        raise InvalidInput(Msg("Choose a file to upload."), field="file")
     content = await upload.read(limit + 1)
     if len(content) > limit:
-        raise TooLarge(f"The file is larger than the limit of {limit:,} bytes.", field="file")
+        raise TooLarge(Msg("The file is larger than the limit of %(limit)s bytes.",
+                           limit=f"{limit:,}"), field="file")
     if not content:
-        raise InvalidInput("The file is empty.", field="file")
+        raise InvalidInput(Msg("The file is empty."), field="file")
     return content
 
 
@@ -95,14 +96,15 @@ def bank_list(page: ConsolePage, session: UnitOfWork) -> Response:
     return _list_page(page, session)
 
 
-def _int(value: str, field: str, what: str) -> int | None:
+def _int(value: str, field: str, what: Msg) -> int | None:
     v = value.strip()
     if not v:
         return None
     try:
         return int(v)
     except ValueError:
-        raise InvalidInput(f"The {what} is a whole number, e.g. 31.", field=field) from None
+        raise InvalidInput(Msg("The %(what)s is a whole number, e.g. 31.", what=what),
+                           field=field) from None
 
 
 @router.post("/banks")
@@ -127,8 +129,8 @@ def bank_create(page: ConsolePage, session: UnitOfWork,
                 session, p, name.strip(), description=description.strip() or None,
                 kind=kind, source=source.strip() or None, shared=shared == "on",
                 allowlist=allowlist == "on",
-                pdq_threshold=_int(pdq_threshold, "pdq_threshold", "PDQ threshold"),
-                text_threshold=_int(text_threshold, "text_threshold", "text threshold"))
+                pdq_threshold=_int(pdq_threshold, "pdq_threshold", Msg("PDQ threshold")),
+                text_threshold=_int(text_threshold, "text_threshold", Msg("text threshold")))
     except (InvalidInput, Conflict) as exc:
         return _list_page(page, session, form=form, error=page.error(exc), status=exc.status_code)
     page.flash(page._("The bank %(name)s was created.", name=bank.name))
@@ -182,8 +184,8 @@ def bank_settings(name: str, page: ConsolePage, session: UnitOfWork,
                 session, p, name, enabled=enabled == "on",
                 allowlist=allowlist == "on", shared=shared == "on",
                 description=description.strip(),
-                pdq_threshold=_int(pdq_threshold, "pdq_threshold", "PDQ threshold"),
-                text_threshold=_int(text_threshold, "text_threshold", "text threshold"))
+                pdq_threshold=_int(pdq_threshold, "pdq_threshold", Msg("PDQ threshold")),
+                text_threshold=_int(text_threshold, "text_threshold", Msg("text threshold")))
     except InvalidInput as exc:
         return _bank_page(page, session, name, error=page.error(exc), error_field="settings",
                           status=exc.status_code)
@@ -267,8 +269,9 @@ def bank_export(name: str, page: ConsolePage, session: UnitOfWork,
     """The API's export, with the console session instead of a Bearer token."""
     p = _users(page)
     if format not in exchange.FORMATS:
-        raise InvalidInput(f"Unknown format {format!r}; use one of: "
-                           f"{', '.join(exchange.FORMATS)}.", field="format")
+        raise InvalidInput(Msg("Unknown format %(format)r; use one of: %(formats)s.",
+                               format=format, formats=", ".join(exchange.FORMATS)),
+                           field="format")
     # Read inside the unit of work (the session closes when the route returns); the first
     # chunk raises NotFound before any byte is sent for a bank the caller cannot see.
     chunks = list(exchange.export(session, p, name, format))
@@ -332,7 +335,8 @@ async def match_submit(page: ConsolePage, session: UnitOfWork,
             results = banks.hash_content(message.encode(), text=True, files=False)
             source = ""
         else:
-            raise InvalidInput("Choose a file, or paste a message, to match.", field="file")
+            raise InvalidInput(Msg("Choose a file, or paste a message, to match."),
+                               field="file")
     except InvalidInput as exc:
         return _match_page(page, error=page.error(exc), message=message,
                            status=exc.status_code)
@@ -374,7 +378,7 @@ def evidence_to_bank(order_id: str, evidence_id: str, page: ConsolePage, session
     page.check_csrf(csrf_token)
     assert page.principal is not None
     if not bank.strip():
-        raise InvalidInput("Choose the bank to put the evidence into.", field="bank")
+        raise InvalidInput(Msg("Choose the bank to put the evidence into."), field="bank")
     out = banks.bank_order_evidence(session, page.principal, _indexes(page), order_id,
                                     evidence_id, bank)
     reasons = "; ".join(f"{n['signal_type']}: {n['reason']}" for n in out["not_hashed"])

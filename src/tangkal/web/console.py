@@ -17,7 +17,7 @@ from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import UnitOfWork
 from tangkal.audit.services import events_for
 from tangkal.delivery.services import delivery_log
-from tangkal.errors import Forbidden, InvalidInput, NotFound, TooLarge
+from tangkal.errors import Forbidden, InvalidInput, Msg, NotFound, TooLarge
 from tangkal.hashing import services as hashing
 from tangkal.orders import services as orders
 from tangkal.orders.models import OPEN_STATUSES, OrderStatus
@@ -67,7 +67,8 @@ def order_list(page: ConsolePage, session: UnitOfWork,
     p = page.principal
     assert p is not None
     if p.org_kind is OrgKind.ISP:
-        raise Forbidden("ISPs receive blocks through the RPZ, not orders; see the RPZ page.")
+        raise Forbidden(Msg("ISPs receive blocks through the RPZ, not orders; see the RPZ "
+                            "page."))
     try:
         rows = orders.list_orders(session, p, status=status or None,
                                   platform=platform or None, limit=PAGE_SIZE + 1,
@@ -287,7 +288,7 @@ def evidence_file(order_id: str, evidence_id: str, page: ConsolePage,
             return Response(ev.content, media_type="application/octet-stream", headers={
                 "Content-Disposition": f'attachment; filename="{safe or "evidence"}"',
                 "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
-    raise NotFound("No such evidence file on this order.")
+    raise NotFound(Msg("No such evidence file on this order."))
 
 
 # ------------------------------------------------------------------ RPZ (ISPs)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.accounts.principal import Principal
-from tangkal.errors import InvalidInput
+from tangkal.errors import InvalidInput, Msg
 from tangkal.web.i18n import WIB
 
 
@@ -126,7 +126,7 @@ def parse_wib(text: str | None, field: str) -> datetime | None:
         dt = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            "Give the date and time as YYYY-MM-DD HH:MM (WIB), e.g. 2017-08-10 12:00.",
+            Msg("Give the date and time as YYYY-MM-DD HH:MM (WIB), e.g. 2017-08-10 12:00."),
             field=field) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=WIB)

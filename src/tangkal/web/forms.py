@@ -111,14 +111,15 @@ def response_in(action: str, facts: str, visibility: list[str], automated_detect
                 automated_decision: str, reason: str) -> ResponseIn:
     """The platform's answer with the DSA statement-of-reasons fields it chose."""
     if action not in ACTIONS:
-        raise InvalidInput("Choose what was done with the content.", field="action")
+        raise InvalidInput(Msg("Choose what was done with the content."), field="action")
     if not facts.strip():
-        raise InvalidInput("Describe the facts of the decision: what was done and why.",
+        raise InvalidInput(Msg("Describe the facts of the decision: what was done and why."),
                            field="decision_facts")
     bad = [v for v in visibility if v not in VISIBILITY]
     if bad or automated_decision not in AUTOMATED:
-        raise InvalidInput("An unknown statement-of-reasons option was sent; reload the page.",
-                           field="statement")
+        raise InvalidInput(
+            Msg("An unknown statement-of-reasons option was sent; reload the page."),
+            field="statement")
     sor = StatementOfReasons.model_validate({
         "decision_facts": facts.strip()[:20000],
         "decision_visibility": visibility or None,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tangkal.errors import ConfigurationError, Forbidden
+from tangkal.errors import ConfigurationError, Forbidden, Msg
 from tangkal.settings import Settings
 
 COOKIE = "tangkal_session"
@@ -145,5 +145,5 @@ def decode(value: str | None, key: bytes, *, now: float | None = None) -> WebSes
 def check_csrf(session: WebSession | None, submitted: str | None) -> None:
     """Refuse a form POST whose token is not the one in the caller's own session."""
     if session is None or not submitted or not hmac.compare_digest(session.csrf, submitted):
-        raise Forbidden("This form has expired or did not come from this site (CSRF check "
-                        "failed). Reload the page and submit it again.")
+        raise Forbidden(Msg("This form has expired or did not come from this site (CSRF "
+                            "check failed). Reload the page and submit it again."))
