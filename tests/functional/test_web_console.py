@@ -234,3 +234,32 @@ def test_a_bad_locator_is_explained_in_indonesian_on_the_indonesian_order_form(
             "legal_basis": "UU 5/2018 Pasal 13A", "reason": "Bomb instructions",
             "locators": "localhost", "csrf_token": csrf(form.text)})
         assert "is a single-label name (like localhost)" in english.text
+
+
+def test_a_refused_state_change_is_explained_in_indonesian_on_the_console(
+    live: LiveServer,
+) -> None:
+    people = fresh_cast(live)
+    channel = unique("klarifikasi").replace("-", "_")
+    with browser_client(live) as regulator:
+        sign_in(regulator, people.regulator, people.analyst)
+        order_id = _file_order(regulator, people, channel)
+    with browser_client(live) as platform:
+        sign_in(platform, people.platform, people.moderator)
+        page = platform.get(f"/console/orders/{order_id}", params={"lang": "id"})
+        token = csrf(page.text)
+        asked = platform.post(f"/console/orders/{order_id}/clarification",
+                              data={"question": "Pos yang mana?", "csrf_token": token})
+        assert asked.status_code == 303, asked.text
+        again = platform.post(f"/console/orders/{order_id}/clarification",
+                              data={"question": "Dan yang ini?", "csrf_token": token})
+        assert again.status_code == 409, again.text
+        assert ("berstatus clarification_requested; klarifikasi hanya dapat diajukan selama "
+                "perintah masih terbuka") in again.text
+        assert "a clarification can be asked" not in again.text
+        english = platform.post(f"/console/orders/{order_id}/clarification",
+                                params={"lang": "en"},
+                                data={"question": "And this one?", "csrf_token": token})
+        assert english.status_code == 409
+        assert ("is clarification_requested; a clarification can be asked only while it is "
+                "open and no other question is pending.") in english.text
