@@ -71,6 +71,14 @@ PRUNE_EVERY = 3600.0  # seconds between journal prunes (keeps JOURNAL_RETENTION_
 # sets becomes one new serial and one round of NOTIFY, not one per commit (as when the
 # journal was polled every 20 ms).
 MIN_READ_GAP = 0.02
+# A transfer gives the event loop back at least this often (seconds), so that SOA and IXFR
+# queries from other resolvers and NOTIFY acknowledgements are answered while a full
+# transfer of millions of names is under way: without it a client that reads as fast as we
+# write kept the loop for the whole transfer (0.6 s at 7 million names). Checking the clock
+# once per ~64 KB message and yielding every few milliseconds costs the transfer next to
+# nothing.
+TRANSFER_SLICE = 0.005
+DRAIN_BYTES = 1 << 20  # queued in the transport at most before waiting for the socket
 
 
 @dataclass(frozen=True, slots=True)
@@ -597,12 +605,18 @@ class RpzPrimary:
                     except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
                         return
                     pending = 0
+                    slice_start = time.monotonic()
                     for msg in self.answer(data, ip, tcp=True):
                         writer.write(struct.pack(">H", len(msg)) + msg)
                         pending += len(msg)
-                        if pending > 1 << 20:
+                        if pending > DRAIN_BYTES:
                             await writer.drain()
                             pending = 0
+                        if time.monotonic() - slice_start > TRANSFER_SLICE:
+                            # drain() returns at once while the socket keeps up: let the
+                            # other requests waiting on the loop run before the next slice.
+                            await asyncio.sleep(0)
+                            slice_start = time.monotonic()
                     await writer.drain()
             except (ConnectionError, OSError):
                 return

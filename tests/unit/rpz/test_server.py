@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import socket
 import struct
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -23,8 +25,11 @@ import pytest
 from tangkal.accounts.principal import SYSTEM
 from tangkal.db.session import Database
 from tangkal.rpz import services
-from tangkal.rpz.journal import RpzAction, ZoneChange, publish
+from tangkal.rpz.journal import RpzAction, ZoneChange, ensure_state, latest_seq, publish
 from tangkal.rpz.server import RpzPrimary
+from tangkal.rpz.services import zone_config
+from tangkal.rpz.zone import ZoneStore
+from tangkal.settings import Settings
 from tests.factories import Factory
 from tests.unit.rpz.harness import running_primary
 
@@ -236,3 +241,72 @@ def test_ixfr_over_udp_gets_the_current_soa_so_the_client_moves_to_tcp(
         assert r.rcode() == dns.rcode.NOERROR
         assert [rr.rdtype for rr in r.answer] == [dns.rdatatype.SOA]
         assert r.answer[0][0].serial == second
+
+
+def test_soa_queries_are_answered_while_a_big_full_transfer_is_still_under_way(
+        db: Database, tmp_path: Path, isp: tuple[str, str, str]) -> None:
+    """A full transfer of a big zone gives the event loop back between slices, so an SOA
+    query from another resolver is answered before the transfer ends, not after it. The
+    transfer is read by a client that keeps up, which is when it used to hold the loop for
+    as long as the socket took everything it wrote."""
+    names = 400_000
+    with db.unit_of_work() as s:
+        ensure_state(s)
+        seq, serial = latest_seq(s)
+    # The zone a long-running primary would hold, as the snapshot it starts from: building
+    # it from 400,000 committed names would take the test most of a minute.
+    config = zone_config(Settings(database_url=db.url, data_dir=tmp_path))
+    ZoneStore.build(config, ((f"n{i:07d}.example.com", RpzAction.NXDOMAIN)
+                             for i in range(names)), serial=serial, seq=seq).save_snapshot(
+        tmp_path / "rpz" / (config.origin.rstrip(".") + ".snapshot"))
+    with running_primary(db, tmp_path) as primary:
+        assert primary.store.view.names == names
+        # The client runs in its own process, like a resolver, so it reads as fast as the
+        # server writes (in this process it would share the interpreter lock with it).
+        out = subprocess.run([sys.executable, "-c", _AXFR_WITH_SOA_CLIENT, str(primary.port),
+                              str(2 * names + 3)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    records, records_before_soa, soa_serial_seen = map(int, out.stdout.split())
+    assert records == 2 * names + 3
+    assert soa_serial_seen == serial
+    assert 0 < records_before_soa < records, "the SOA was answered only after the transfer"
+
+
+# One thread, both sockets: the UDP socket is looked at before the TCP one each time, so an
+# SOA answer sent before the transfer's last bytes is seen before they are. Prints: records
+# transferred, records received when the SOA answer was, the SOA serial.
+_AXFR_WITH_SOA_CLIENT = """
+import select, socket, struct, sys
+import dns.message
+port, expected = int(sys.argv[1]), int(sys.argv[2])
+axfr = dns.message.make_query("rpz.tangkal.", "AXFR").to_wire()
+soa = dns.message.make_query("rpz.tangkal.", "SOA")
+tcp = socket.create_connection(("127.0.0.1", port), timeout=30)
+tcp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+tcp.sendall(struct.pack(">H", len(axfr)) + axfr)
+buf, records, asked, answer, before = bytearray(), 0, False, None, -1
+while records < expected:
+    readable, _, _ = select.select([udp, tcp], [], [], 30)
+    assert readable, "the server went silent"
+    if udp in readable:
+        answer, before = udp.recv(4096), records
+        continue
+    data = tcp.recv(8 << 20)
+    assert data, f"the transfer ended after {records} records"
+    buf += data
+    pos = 0
+    while len(buf) - pos >= 2:
+        (length,) = struct.unpack_from(">H", buf, pos)
+        if len(buf) - pos - 2 < length:
+            break
+        assert buf[pos + 5] & 0x0F == 0, "transfer refused"
+        records += struct.unpack_from(">H", buf, pos + 8)[0]
+        pos += 2 + length
+    del buf[:pos]
+    if records and not asked:  # the transfer is under way: now ask for the SOA
+        udp.sendto(soa.to_wire(), ("127.0.0.1", port))
+        asked = True
+serial = dns.message.from_wire(answer).answer[0][0].serial if answer else 0
+print(records, before, serial)
+"""
