@@ -27,6 +27,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -224,6 +225,44 @@ def raw_axfr(port: int, expected: int, *, qtype: int = 252, serial: int | None =
     finally:
         sock.close()
     return Transfer(time.monotonic() - t0, records, messages, total)
+
+
+@dataclass
+class Probe:
+    """SOA queries answered over UDP while a full transfer ran (the loop's responsiveness)."""
+    answered: int
+    longest_s: float
+    transfer: Transfer
+
+
+def axfr_with_soa_probe(port: int, expected: int) -> Probe:
+    """A full transfer while another thread asks for the SOA over UDP, one query after the
+    other: the longest wait for an answer is about the longest the server's event loop was
+    held by the transfer (plus up to one GIL switch interval, 5 ms, on this side)."""
+    q = struct.pack(">HHHHHH", 0x5A5A, 0, 1, 0, 0, 0) + zone_wire() + struct.pack(">HH", 6, 1)
+    waits: list[float] = []
+    done = threading.Event()
+
+    def probe() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(10)
+            s.connect(("127.0.0.1", port))
+            while not done.is_set():
+                t = time.monotonic()
+                s.send(q)
+                s.recv(4096)
+                if not done.is_set():
+                    waits.append(time.monotonic() - t)
+
+    th = threading.Thread(target=probe, daemon=True)
+    th.start()
+    try:
+        tr = raw_axfr(port, expected)
+    finally:
+        done.set()
+        th.join(15)
+    assert tr.records == expected, (tr, expected)
+    return Probe(len(waits), max(waits, default=float("nan")), tr)
 
 
 # --------------------------------------------------------------------------- processes
@@ -499,6 +538,10 @@ def run(args: argparse.Namespace) -> str:
     tk.sample()
     log(f"tangkal cold start (build from database) {results['tangkal_cold_start_s']:.1f}s")
     results["tangkal_axfr"] = best_axfr("tangkal", tk, dns_port, expected, args.repeat)
+    pr = axfr_with_soa_probe(dns_port, expected)
+    results["tangkal_probe"] = pr
+    log(f"tangkal AXFR with an SOA probe: {pr.transfer.seconds:.2f}s, {pr.answered} SOA "
+        f"answered meanwhile, longest wait {1000 * pr.longest_s:.1f} ms")
     lat = change_latency(url, dns_port, notify_sock, sample_names, args.changes)
     tk.sample()
     results["changes"] = lat
@@ -565,6 +608,11 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> str:
 
     lines.append(f"| full transfer (AXFR, raw-socket client, best of {args.repeat}) | "
                  f"{rate(tk)} | {rate(nsd) if nsd else 'not run'} |")
+    pr: Probe = r["tangkal_probe"]
+    lines.append(f"| SOA over UDP during a full transfer (one query after another) | "
+                 f"longest wait {1000 * pr.longest_s:.1f} ms, {pr.answered} answered during "
+                 f"{pr.transfer.seconds:.2f} s | - |")
+
     def nsd_fig(key: str, fmt: str) -> str:
         return fmt.format(r[key]) if key in r else "not run"
 
