@@ -74,6 +74,8 @@ def _fail(message: str | Msg) -> InvalidLocator:
 
 def normalise_percent(component: str, safe: frozenset[str]) -> str:
     """Apply RFC 3986 §6.2.2.2 to one component; reserved characters keep their meaning."""
+    if safe.issuperset(component):  # nothing to decode or encode ("%" is never safe)
+        return component
     out: list[str] = []
     i = 0
     while i < len(component):

@@ -9,6 +9,7 @@ import unicodedata
 import idna
 import pytest
 
+from tangkal.locators import url
 from tangkal.locators.domain import could_be_ip
 from tangkal.locators.parse import _has_control
 
@@ -37,3 +38,10 @@ def test_control_character_check_matches_unicode_category_cc() -> None:
     for code in range(sys.maxunicode + 1):
         ch = chr(code)
         assert _has_control(f"x{ch}y") is (unicodedata.category(ch) == "Cc"), hex(code)
+
+
+def test_percent_normalisation_shortcut_relies_on_percent_never_being_safe() -> None:
+    for safe in (url._PATH_SAFE, url._QUERY_SAFE):
+        assert "%" not in safe
+        assert url.normalise_percent("/a/b~c", safe) == "/a/b~c"
+    assert url.normalise_percent("/%7e%2F x", url._PATH_SAFE) == "/~%2F%20x"
