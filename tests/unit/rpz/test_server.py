@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import socket
 import struct
@@ -270,6 +271,70 @@ def test_soa_queries_are_answered_while_a_big_full_transfer_is_still_under_way(
     assert records == 2 * names + 3
     assert soa_serial_seen == serial
     assert 0 < records_before_soa < records, "the SOA was answered only after the transfer"
+
+
+class _KeepingUpWriter:
+    """A transport that takes every byte at once: ``drain()`` never has to wait, which is
+    when a transfer used to hold the event loop from its first message to its last."""
+
+    def __init__(self) -> None:
+        self.written = 0
+
+    def write(self, data: bytes) -> None:
+        self.written += len(data)
+
+    async def drain(self) -> None:
+        return None
+
+    def get_extra_info(self, name: str) -> object:
+        return ("127.0.0.1", 53000) if name == "peername" else None
+
+    def close(self) -> None:
+        pass
+
+    async def wait_closed(self) -> None:
+        return None
+
+
+def test_a_full_transfer_to_a_client_that_keeps_up_gives_the_event_loop_back(
+        db: Database, tmp_path: Path, isp: tuple[str, str, str]) -> None:
+    """The same property without a second process: the transfer's coroutine runs on a loop
+    with a heartbeat, writing to a transport that never makes it wait; the heartbeat must
+    run while the transfer is part-way through (before slicing it never did: nothing in the
+    loop of writes suspends when the socket keeps up)."""
+    names = 400_000
+    with db.unit_of_work() as s:
+        ensure_state(s)
+        seq, serial = latest_seq(s)
+    config = zone_config(Settings(database_url=db.url, data_dir=tmp_path))
+    ZoneStore.build(config, ((f"n{i:07d}.example.com", RpzAction.NXDOMAIN)
+                             for i in range(names)), serial=serial, seq=seq).save_snapshot(
+        tmp_path / "rpz" / (config.origin.rstrip(".") + ".snapshot"))
+    axfr = dns.message.make_query("rpz.tangkal.", "AXFR").to_wire()
+    with running_primary(db, tmp_path) as primary:
+        assert primary.store.view.names == names
+
+        async def transfer() -> tuple[int, list[int]]:
+            reader = asyncio.StreamReader()
+            reader.feed_data(struct.pack(">H", len(axfr)) + axfr)
+            reader.feed_eof()
+            writer = _KeepingUpWriter()
+            seen: list[int] = []
+            done = False
+
+            def beat() -> None:
+                seen.append(writer.written)
+                if not done:
+                    asyncio.get_running_loop().call_soon(beat)
+
+            asyncio.get_running_loop().call_soon(beat)
+            await primary._serve_tcp(reader, writer)  # type: ignore[arg-type]
+            done = True
+            return writer.written, seen
+
+        total, seen = asyncio.run(transfer())
+    assert total > 20_000_000  # the whole zone went out
+    assert any(0 < n < total for n in seen), "the loop was held for the whole transfer"
 
 
 # One thread, both sockets: the UDP socket is looked at before the TCP one each time, so an
