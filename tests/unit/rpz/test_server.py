@@ -244,6 +244,19 @@ def test_ixfr_over_udp_gets_the_current_soa_so_the_client_moves_to_tcp(
         assert r.answer[0][0].serial == second
 
 
+def _big_zone_snapshot(db: Database, data_dir: Path, names: int) -> int:
+    """The zone a long-running primary would hold, as the snapshot it starts from (building
+    it from that many committed names would take a test most of a minute); its serial."""
+    with db.unit_of_work() as s:
+        ensure_state(s)
+        seq, serial = latest_seq(s)
+    config = zone_config(Settings(database_url=db.url, data_dir=data_dir))
+    ZoneStore.build(config, ((f"n{i:07d}.example.com", RpzAction.NXDOMAIN)
+                             for i in range(names)), serial=serial, seq=seq).save_snapshot(
+        data_dir / "rpz" / (config.origin.rstrip(".") + ".snapshot"))
+    return serial
+
+
 def test_soa_queries_are_answered_while_a_big_full_transfer_is_still_under_way(
         db: Database, tmp_path: Path, isp: tuple[str, str, str]) -> None:
     """A full transfer of a big zone gives the event loop back between slices, so an SOA
@@ -251,15 +264,7 @@ def test_soa_queries_are_answered_while_a_big_full_transfer_is_still_under_way(
     transfer is read by a client that keeps up, which is when it used to hold the loop for
     as long as the socket took everything it wrote."""
     names = 400_000
-    with db.unit_of_work() as s:
-        ensure_state(s)
-        seq, serial = latest_seq(s)
-    # The zone a long-running primary would hold, as the snapshot it starts from: building
-    # it from 400,000 committed names would take the test most of a minute.
-    config = zone_config(Settings(database_url=db.url, data_dir=tmp_path))
-    ZoneStore.build(config, ((f"n{i:07d}.example.com", RpzAction.NXDOMAIN)
-                             for i in range(names)), serial=serial, seq=seq).save_snapshot(
-        tmp_path / "rpz" / (config.origin.rstrip(".") + ".snapshot"))
+    serial = _big_zone_snapshot(db, tmp_path, names)
     with running_primary(db, tmp_path) as primary:
         assert primary.store.view.names == names
         # The client runs in its own process, like a resolver, so it reads as fast as the
@@ -303,13 +308,7 @@ def test_a_full_transfer_to_a_client_that_keeps_up_gives_the_event_loop_back(
     run while the transfer is part-way through (before slicing it never did: nothing in the
     loop of writes suspends when the socket keeps up)."""
     names = 400_000
-    with db.unit_of_work() as s:
-        ensure_state(s)
-        seq, serial = latest_seq(s)
-    config = zone_config(Settings(database_url=db.url, data_dir=tmp_path))
-    ZoneStore.build(config, ((f"n{i:07d}.example.com", RpzAction.NXDOMAIN)
-                             for i in range(names)), serial=serial, seq=seq).save_snapshot(
-        tmp_path / "rpz" / (config.origin.rstrip(".") + ".snapshot"))
+    _big_zone_snapshot(db, tmp_path, names)
     axfr = dns.message.make_query("rpz.tangkal.", "AXFR").to_wire()
     with running_primary(db, tmp_path) as primary:
         assert primary.store.view.names == names
