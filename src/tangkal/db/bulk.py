@@ -17,6 +17,7 @@ connection, so it is part of the unit of work and commits or rolls back with it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -37,9 +38,6 @@ class _CopyPlan:
     processors: tuple[Callable[[Any], Any] | None, ...]  # per column, given then defaulted
 
 
-_plans: dict[tuple[Table, str, frozenset[str]], _CopyPlan] = {}
-
-
 def _default_of(column_default: ColumnDefault) -> Callable[[], Any]:
     if column_default.is_callable:
         # SQLAlchemy wraps a callable default to take the execution context; ours ignore it.
@@ -49,11 +47,8 @@ def _default_of(column_default: ColumnDefault) -> Callable[[], Any]:
     return lambda: value
 
 
+@functools.cache  # a handful of tables and key sets, each planned once per process
 def _plan(table: Table, dialect: Dialect, keys: frozenset[str]) -> _CopyPlan:
-    memo = (table, dialect.name, keys)
-    plan = _plans.get(memo)
-    if plan is not None:
-        return plan
     given: list[str] = []
     defaulted: list[str] = []
     defaults: list[Callable[[], Any]] = []
@@ -71,8 +66,7 @@ def _plan(table: Table, dialect: Dialect, keys: frozenset[str]) -> _CopyPlan:
         f"COPY {dialect.identifier_preparer.format_table(table)} "
         f"({', '.join(quote(table.c[name].name) for name in names)}) FROM STDIN"
     )
-    plan = _plans[memo] = _CopyPlan(sql, tuple(given), tuple(defaults), processors)
-    return plan
+    return _CopyPlan(sql, tuple(given), tuple(defaults), processors)
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
