@@ -77,7 +77,6 @@ async def principal_checked_at_commit(request: Request) -> Principal:
     return principal
 
 
-
 def require(*roles: Role, kinds: tuple[OrgKind, ...] = ()) -> Callable[..., Principal]:
     """A dependency that admits only callers with one of ``roles`` (and org ``kinds``)."""
 
