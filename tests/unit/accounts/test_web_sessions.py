@@ -3,9 +3,11 @@ ended by sign-out, sign-out everywhere, deactivation and a new password."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from tangkal.accounts import services, web_sessions
 from tangkal.accounts.models import OrgKind, Role, User, WebSessionRecord
@@ -92,14 +94,25 @@ def test_sign_out_everywhere_ends_every_session_of_that_person_only(db: Database
     assert _live(db, theirs, other_id, other_org)
 
 
-def test_deactivation_ends_the_persons_sessions_and_is_audited(db: Database) -> None:
+def _signed_in_then(
+    db: Database, change: Callable[[Session, User], object]
+) -> tuple[str, str, str]:
+    """A person signed in once, then ``change`` applied to them in a unit of work of its own;
+    (user id, org id, the sign-in's id)."""
     user_id, org_id = _person(db)
     with db.unit_of_work() as s:
         sid = web_sessions.start(s, user_id, org_id, lifetime=DAY)
     with db.unit_of_work() as s:
         user = s.get(User, user_id)
         assert user is not None
-        services.deactivate_user(s, SYSTEM, user)
+        change(s, user)
+    return user_id, org_id, sid
+
+
+def test_deactivation_ends_the_persons_sessions_and_is_audited(db: Database) -> None:
+    user_id, org_id, sid = _signed_in_then(
+        db, lambda s, user: services.deactivate_user(s, SYSTEM, user)
+    )
     assert not _live(db, sid, user_id, org_id)
     with db.unit_of_work() as s:
         event = s.scalars(
@@ -112,13 +125,9 @@ def test_deactivation_ends_the_persons_sessions_and_is_audited(db: Database) -> 
 
 
 def test_a_new_password_ends_the_persons_sessions(db: Database) -> None:
-    user_id, org_id = _person(db)
-    with db.unit_of_work() as s:
-        sid = web_sessions.start(s, user_id, org_id, lifetime=DAY)
-    with db.unit_of_work() as s:
-        user = s.get(User, user_id)
-        assert user is not None
-        services.set_password(s, SYSTEM, user, "another-long-password")
+    user_id, org_id, sid = _signed_in_then(
+        db, lambda s, user: services.set_password(s, SYSTEM, user, "another-long-password")
+    )
     assert not _live(db, sid, user_id, org_id)
     with db.unit_of_work() as s:
         org = s.get(User, user_id).organization  # type: ignore[union-attr]
