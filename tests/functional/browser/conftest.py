@@ -21,8 +21,11 @@ def chromium() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip("!!! BROWSER TESTS SKIPPED: /usr/bin/chromium is missing; install the "
                     "Debian package 'chromium' to run them !!!")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions retry until the page shows what they expect: a click that submits a form
+    # does not wait for the answer, so reading the page at once may read the old one.
+    expect.set_options(timeout=20_000)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield browser
