@@ -121,14 +121,8 @@ def system() -> object:
 @pytest.fixture(scope="session", params=BACKENDS)
 def server_db_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A database for a live server: a fresh SQLite file or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        d = tempfile.mkdtemp(prefix="tangkal-srv-")
-        yield f"sqlite:///{d}/tangkal.db"
-        shutil.rmtree(d, ignore_errors=True)
-    else:
-        url = support.create_pg_database("tangkal_srv")
+    with support.server_database(str(request.param)) as url:
         yield url
-        support.drop_pg_database(url)
 
 
 @pytest.fixture(scope="session")

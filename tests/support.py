@@ -73,6 +73,25 @@ def drop_pg_database(url: str) -> None:
     admin.dispose()
 
 
+@contextmanager
+def server_database(backend: str) -> Iterator[str]:
+    """A database of ``backend`` for one live server: a fresh SQLite file or a fresh PostgreSQL
+    database, removed afterwards. A server never shares its database with another server:
+    two primaries on one database would both notify the same subscribers."""
+    if backend == "sqlite":
+        d = tempfile.mkdtemp(prefix="tangkal-srv-")
+        try:
+            yield f"sqlite:///{d}/tangkal.db"
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    else:
+        url = create_pg_database("tangkal_srv")
+        try:
+            yield url
+        finally:
+            drop_pg_database(url)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

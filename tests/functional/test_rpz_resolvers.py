@@ -8,17 +8,14 @@ an IXFR, and a restore must bring the real answer back.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.functional.dns import servers as S
-from tests.support import LiveServer, free_port, live_server, unique
+from tests.support import LiveServer, backends, free_port, live_server, server_database, unique
 
 pytestmark = pytest.mark.dns
 
@@ -43,13 +40,13 @@ def auth() -> Iterator[S.Process]:
         yield p
 
 
-@pytest.fixture(scope="module")
-def primary() -> Iterator[LiveServer]:
-    d = Path(tempfile.mkdtemp(prefix="tangkal-rpz-resolvers-"))
-    with live_server(f"sqlite:///{d}/tangkal.db",
-                     {"TANGKAL_LANDING_HOST": S.LANDING_HOST}) as server:
+@pytest.fixture(scope="module", params=backends())
+def primary(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """One ``tangkal serve`` per backend: on PostgreSQL the primary also keeps a LISTEN
+    connection for commits, so every resolver test runs once against each."""
+    with server_database(str(request.param)) as url, \
+            live_server(url, {"TANGKAL_LANDING_HOST": S.LANDING_HOST}) as server:
         yield server
-    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +92,9 @@ def start_resolver(kind: str, primary: LiveServer, auth: S.Process, isp: str
     binary, host = RESOLVERS[kind]
     need(binary)
     port = free_port()
-    common = {"host": host, "port": port, "rpz_zone": ZONE,
-              "primary": ("127.0.0.1", primary.dns_port), "auth": (auth.host, auth.port)}
+    common: dict[str, Any] = {"host": host, "port": port, "rpz_zone": ZONE,
+                              "primary": ("127.0.0.1", primary.dns_port),
+                              "auth": (auth.host, auth.port)}
     if kind == "unbound":
         r = primary.cli("subscriber", "add", "--org", isp, "--notify", f"{host}:{port}",
                         "--allow-ip", "127.0.0.1/32")  # Unbound transfers from 127.0.0.1
