@@ -12,6 +12,12 @@ milliseconds.
 On start the zone comes from a snapshot file plus the journal entries after it (seconds even
 at millions of names), or, without a usable snapshot, from a full read of the database, after
 which a snapshot is written.
+
+Answers come from memory on the event loop. The one exception is an IXFR from a serial older
+than the change sets kept in memory, which reads the journal from the database: that read
+runs on a worker thread (the answer yields a :class:`DatabaseRead` step for it), so a long
+journal, a PostgreSQL round trip or a locked table holds up only that transfer, never the SOA
+queries and other transfers served by the same loop.
 """
 
 from __future__ import annotations
@@ -19,16 +25,18 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import ipaddress
 import random
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
@@ -81,6 +89,47 @@ MIN_READ_GAP = 0.02
 # every 2 ms costs the transfer a few per cent at most (docs/benchmarks-rpz.md).
 TRANSFER_SLICE = 0.002
 DRAIN_BYTES = 1 << 20  # written between waits for the transport to empty below its limit
+# Journal reads for IXFR run on their own few threads: clients far behind (after an outage,
+# all at once) then queue among themselves and hold at most this many database connections,
+# and never take the default executor's threads from the follower and the housekeeping.
+JOURNAL_READERS = 4
+
+T = TypeVar("T")
+
+
+class DatabaseRead(Generic[T]):
+    """A step of an answer that must read the database.
+
+    The answer generator yields it and reads :meth:`result` when resumed; in between, the
+    TCP server runs it on a worker thread, so the event loop serves other queries while the
+    database answers. An error is kept and raised in the generator, where it costs that one
+    answer a SERVFAIL as it did when the read ran inline.
+    """
+
+    __slots__ = ("_done", "_error", "_fn", "_value")
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self._fn = fn
+        self._value: T | None = None
+        self._error: Exception | None = None
+        self._done = False
+
+    def run(self) -> None:
+        try:
+            self._value = self._fn()
+        except Exception as exc:
+            self._error = exc
+        self._done = True
+
+    def result(self) -> T:
+        if not self._done:
+            raise RuntimeError("database read resumed before it ran")
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]  # set by run() when no error
+
+
+Step = bytes | DatabaseRead[Any]  # what an answer generator yields
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +216,8 @@ class RpzPrimary:
         self._access_refreshed = 0.0
         self._snapshot_seq = -1
         self._conn_limit = asyncio.Semaphore(256)
+        self._journal_readers = ThreadPoolExecutor(JOURNAL_READERS,
+                                                   thread_name_prefix="rpz-journal")
         self.started_at = 0.0
         self.ready_at = 0.0
 
@@ -223,6 +274,8 @@ class RpzPrimary:
             self._udp.close()
         if self._notifier is not None:
             self._notifier.close()
+        # A read still waiting on the database finishes on its own; nothing waits for it.
+        self._journal_readers.shutdown(wait=False, cancel_futures=True)
         await asyncio.to_thread(self._flush_transfers)
         if self.store.view.seq != self._snapshot_seq:
             await asyncio.to_thread(self._save_snapshot)
@@ -418,7 +471,22 @@ class RpzPrimary:
 
     # -- answering ---------------------------------------------------------------------------
     def answer(self, data: bytes, peer: str, *, tcp: bool) -> Iterator[bytes]:
-        """The response messages for one request (none for junk); never raises."""
+        """The response messages for one request (none for junk); never raises.
+
+        Synchronous: a database read, should the request need one, runs inline. Only an IXFR
+        over TCP ever does, and the TCP server uses :meth:`steps` instead; UDP answers (the
+        SOA, and IXFR over UDP, which gets just the SOA) never touch the database.
+        """
+        for step in self.steps(data, peer, tcp=tcp):
+            if isinstance(step, DatabaseRead):
+                step.run()
+            else:
+                yield step
+
+    def steps(self, data: bytes, peer: str, *, tcp: bool) -> Iterator[Step]:
+        """The response messages for one request, with a :class:`DatabaseRead` yielded
+        before any message that needs the database; the caller runs it (on a worker thread)
+        and then resumes the generator. Never raises."""
         try:
             yield from self._answer(data, peer, tcp=tcp)
         except Exception as exc:  # a bug must cost one answer, not the server
@@ -428,7 +496,7 @@ class RpzPrimary:
             if reply:
                 yield reply
 
-    def _answer(self, data: bytes, peer: str, *, tcp: bool) -> Iterator[bytes]:
+    def _answer(self, data: bytes, peer: str, *, tcp: bool) -> Iterator[Step]:
         if len(data) < 12 or data[2] & 0x80:  # too short, or a response: stay silent
             REFUSED.labels("junk").inc()
             return
@@ -498,7 +566,7 @@ class RpzPrimary:
                 self._note_transfer(sub, view.serial, "UPTODATE", peer, key, 0, 0, 0.0)
             yield self._message(q, [self.store.encoder.soa(view.serial)], 1, signer)
             return
-        sets = self._journal_between(client, view)
+        sets = yield from self._journal_between(client, view)
         if sets is None:
             yield from self._transfer(q, view, "AXFR", peer, key, sub, signer,
                                       self._axfr_items(view), asked=client)
@@ -514,24 +582,36 @@ class RpzPrimary:
         msg = wire.header(q.id, q.flags, an=count) + q.question + b"".join(rrs)
         return signer.sign(msg) if signer else msg
 
-    def _journal_between(self, client: int, view: ZoneView) -> list[ChangeSet] | None:
-        """Change sets from ``client`` to the view's serial, or None to fall back to AXFR."""
+    def _journal_between(self, client: int, view: ZoneView
+                         ) -> Generator[DatabaseRead[Any], None, list[ChangeSet] | None]:
+        """Change sets from ``client`` to the view's serial, or None to fall back to AXFR.
+
+        From memory when the recent change sets reach back to ``client``; otherwise from the
+        database, through a :class:`DatabaseRead` the caller runs off the event loop.
+        """
         recent = [cs for cs in self.recent if cs.seq <= view.seq]
         for i, cs in enumerate(recent):
             if cs.from_serial == client:
-                sets = recent[i:]
+                sets: list[ChangeSet] | None = recent[i:]
                 break
         else:
-            with read_snapshot(self.db) as s:
-                seq = seq_for_serial(s, client)
-                if seq is None:
-                    return None
-                sets = changesets_after(s, seq, up_to_seq=view.seq)
+            read = DatabaseRead(functools.partial(self._journal_from_database, client, view))
+            yield read
+            sets = read.result()
         if not sets or sets[-1].serial != view.serial or sets[0].from_serial != client:
             return None
         if sum(len(cs.changes) for cs in sets) > max(view.names, 1000):
             return None  # a full transfer is smaller
         return sets
+
+    def _journal_from_database(self, client: int, view: ZoneView) -> list[ChangeSet] | None:
+        """The journal from ``client`` up to the view (None if it no longer has ``client``);
+        runs on a worker thread."""
+        with read_snapshot(self.db) as s:
+            seq = seq_for_serial(s, client)
+            if seq is None:
+                return None
+            return changesets_after(s, seq, up_to_seq=view.seq)
 
     def _axfr_items(self, view: ZoneView) -> Iterator[tuple[bytes, int]]:
         enc = self.store.encoder
@@ -608,7 +688,14 @@ class RpzPrimary:
                         return
                     pending = 0
                     slice_start = time.monotonic()
-                    for msg in self.answer(data, ip, tcp=True):
+                    for msg in self.steps(data, ip, tcp=True):
+                        if isinstance(msg, DatabaseRead):
+                            # Off the loop: other queries are served while the database
+                            # answers (a long journal, a locked table).
+                            await asyncio.get_running_loop().run_in_executor(
+                                self._journal_readers, msg.run)
+                            slice_start = time.monotonic()
+                            continue
                         writer.write(struct.pack(">H", len(msg)) + msg)
                         pending += len(msg)
                         if pending > DRAIN_BYTES:
