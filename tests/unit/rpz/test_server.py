@@ -8,6 +8,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import dns.rrset
 import dns.tsig
 import dns.tsigkeyring
 import pytest
+from sqlalchemy import text
 
 from tangkal.accounts.principal import SYSTEM
 from tangkal.db.session import Database
@@ -31,6 +33,7 @@ from tangkal.rpz.server import RpzPrimary
 from tangkal.rpz.services import zone_config
 from tangkal.rpz.zone import ZoneStore
 from tangkal.settings import Settings
+from tests import support
 from tests.factories import Factory
 from tests.unit.rpz.harness import running_primary
 
@@ -374,3 +377,76 @@ while records < expected:
 serial = dns.message.from_wire(answer).answer[0][0].serial if answer else 0
 print(records, before, serial)
 """
+
+
+def test_an_ixfr_older_than_the_changes_in_memory_is_read_from_the_journal(
+        db: Database, tmp_path: Path, isp: tuple[str, str, str]) -> None:
+    """The read runs on a worker thread and the transfer goes on from there; a serial the
+    journal never had still gets a full transfer."""
+    first = block(db, ("t.me", RpzAction.NXDOMAIN))
+    block(db, ("t.me", None), ("web.telegram.org", RpzAction.NODATA))
+    with running_primary(db, tmp_path) as primary:
+        assert not primary.recent  # built from the database: nothing in memory
+        got = records(xfr(primary.port, "IXFR", serial=first))
+        assert [r[1] for r in got] == ["SOA", "SOA", "CNAME", "CNAME", "SOA", "CNAME", "CNAME",
+                                       "SOA"]
+        assert primary.transfer_log[-1]["kind"] == "IXFR"
+        got = records(xfr(primary.port, "IXFR", serial=12345))
+        assert primary.transfer_log[-1]["kind"] == "AXFR" and len(got) == 2 + 3
+
+
+def _waiting_on_a_lock(db: Database, statement: str) -> bool:
+    """Whether another session of this database waits on a lock running ``statement``."""
+    with db.engine.connect() as conn:  # a new transaction each time: the view is snapshotted
+        return bool(conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() "
+            "AND query LIKE :statement"), {"statement": f"%{statement}%"}).scalar())
+
+
+# PostgreSQL only: under WAL a SQLite writer never blocks a reader, so there is no lock that
+# can hold a journal read there (a long journal is its slow path).
+@pytest.mark.parametrize("backend", [b for b in support.backends() if b == "postgresql"])
+def test_soa_and_other_transfers_are_served_while_an_ixfr_waits_on_the_journal(
+        db: Database, tmp_path: Path, isp: tuple[str, str, str]) -> None:
+    """An IXFR from a serial older than the change sets kept in memory reads the journal
+    from the database. Another session holds the journal table locked, so that read waits;
+    meanwhile the same server must still answer an SOA query over UDP and serve a full
+    transfer (the read used to run on the event loop and stopped both until the lock went).
+    Once the lock goes, the IXFR completes as usual."""
+    first = block(db, ("t.me", RpzAction.NXDOMAIN))
+    second = block(db, ("web.telegram.org", RpzAction.NXDOMAIN))
+    with running_primary(db, tmp_path) as primary:
+        assert not primary.recent  # built from the database: an IXFR must read the journal
+        got: list[list[dns.message.Message]] = []
+        errors: list[BaseException] = []
+
+        def ixfr() -> None:
+            try:
+                got.append(list(dns.query.xfr(
+                    "127.0.0.1", ZONE, rdtype="IXFR", serial=first, port=primary.port,
+                    timeout=30, lifetime=60, relativize=False)))
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+
+        with db.engine.connect() as locker:
+            locker.execute(text("LOCK TABLE rpz_changesets IN ACCESS EXCLUSIVE MODE"))
+            client = threading.Thread(target=ixfr, daemon=True)
+            client.start()
+            try:
+                deadline = time.monotonic() + 10
+                while not _waiting_on_a_lock(db, "rpz_changesets.serial ="):
+                    assert client.is_alive(), "the IXFR ended without reading the journal"
+                    assert time.monotonic() < deadline, "the IXFR never read the journal"
+                    time.sleep(0.01)
+                assert soa_serial(primary.port) == second  # raises on a timeout (1 s)
+                assert len(records(xfr(primary.port, "AXFR"))) == 2 * 2 + 3
+                assert client.is_alive() and not got, "the IXFR did not wait for the lock"
+            finally:
+                locker.rollback()  # lets the journal read go on
+                client.join(60)
+        assert not client.is_alive(), "the IXFR never finished"
+        assert not errors, errors
+        assert [r[1] for r in records(got[0])] == ["SOA", "SOA", "SOA", "CNAME", "CNAME", "SOA"]
+        assert primary.transfer_log[-1]["kind"] == "IXFR"
+        assert primary.transfer_log[-1]["from_serial"] == first
