@@ -589,7 +589,9 @@ class RpzPrimary:
         From memory when the recent change sets reach back to ``client``; otherwise from the
         database, through a :class:`DatabaseRead` the caller runs off the event loop.
         """
-        recent = [cs for cs in self.recent if cs.seq <= view.seq]
+        # The follower appends from a worker thread; copying is one C call under the
+        # interpreter lock, where iterating the deque itself could see it change.
+        recent = [cs for cs in self.recent.copy() if cs.seq <= view.seq]
         for i, cs in enumerate(recent):
             if cs.from_serial == client:
                 sets: list[ChangeSet] | None = recent[i:]
