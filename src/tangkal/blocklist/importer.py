@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from tangkal.accounts.models import Organization, PlatformDomain, Role
@@ -43,10 +43,10 @@ from tangkal.blocklist.services import (
     principal_key,
 )
 from tangkal.db.base import new_id, utcnow
+from tangkal.db.bulk import insert_rows, one_of_chunks
 from tangkal.errors import TangkalError
 from tangkal.locators import Domain
 
-BATCH = 500  # names per IN (...) lookup
 INSERT_CHUNK = 5000
 PUBLISH_CHUNK = 20_000
 AUDIT_CHUNK = 1000
@@ -165,12 +165,10 @@ def check_against_database(session: Session, rows: list[ImportRow]) -> list[Line
     """Names that already have an open entry cannot be imported again."""
     errors: list[LineError] = []
     by_name = {r.domain: r for r in rows}
-    names = list(by_name)
-    for i in range(0, len(names), BATCH):
+    for _, among in one_of_chunks(session, BlockEntry.domain, list(by_name)):
         for name, entry_id, status in session.execute(
             select(BlockEntry.domain, BlockEntry.id, BlockEntry.status).where(
-                BlockEntry.domain.in_(names[i:i + BATCH]),
-                BlockEntry.status.in_(OPEN_STATUSES))
+                among, BlockEntry.status.in_(OPEN_STATUSES))
         ):
             r = by_name[name]
             errors.append(LineError(r.line, name, f"{name} already has block entry {entry_id} "
@@ -207,10 +205,10 @@ class _Rails:
 
 def _previous_counts(session: Session, names: list[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for i in range(0, len(names), BATCH):
+    for _, among in one_of_chunks(session, BlockEntry.domain, names):
         counts.update((name, int(n)) for name, n in session.execute(
             select(BlockEntry.domain, func.count()).where(
-                BlockEntry.domain.in_(names[i:i + BATCH]), BlockEntry.activated_at.is_not(None))
+                among, BlockEntry.activated_at.is_not(None))
             .group_by(BlockEntry.domain)).all())
     return counts
 
@@ -234,54 +232,65 @@ def apply_import(
     by_official = principal.role is Role.OFFICIAL
     key = principal_key(principal)
     org_id = None if principal.org_id == "system" else principal.org_id
-    values: list[dict[str, Any]] = []
-    for r in rows:
-        flags = rails.reasons(r.domain)
-        prev = previous.get(r.domain, 0)
-        active = by_official and not flags
-        values.append({
-            "id": new_id(), "domain": r.domain, "rname": reverse_name(r.domain),
-            "action": r.action,
-            "status": BlockStatus.ACTIVE if active else BlockStatus.PENDING_APPROVAL,
-            "legal_basis": r.legal_basis, "reason": r.reason, "category": r.category,
-            "order_id": r.order_id, "requested_by": principal.actor, "requested_by_key": key,
-            "requested_by_org_id": org_id, "requested_at": now,
-            "needs_second_approval": bool(flags),
-            "approval_note": ("; ".join(flags) + "; a second official must approve.")
-            if flags else None,
-            "first_approved_by": principal.actor if by_official else None,
-            "first_approver_key": key if by_official else None,
-            "first_approved_at": now if by_official else None,
-            "effective_at": now, "activated_at": now if active else None,
-            "previous_blocks": prev,
-            "assessment": {"domain": r.domain, "source": source, "import_id": import_id,
-                           "needs_second_approval": bool(flags), "reasons": flags,
-                           "previous_blocks": prev,
-                           "normalisation_may_be_refused": prev >= NORMALISATION_REFUSAL_AFTER},
-        })
-    # Core executemany on the session's connection: the ORM's bulk path costs several times
-    # more per row, and these rows need no identity map.
-    conn = session.connection()
     table = cast(Table, BlockEntry.__table__)
-    for i in range(0, len(values), INSERT_CHUNK):
-        conn.execute(insert(table), values[i:i + INSERT_CHUNK])
-        if progress is not None:
-            progress("insert", len(values[i:i + INSERT_CHUNK]))
-    live = [(v["domain"], v["action"]) for v in values if v["status"] is BlockStatus.ACTIVE]
     serials: list[int] = []
-    for i in range(0, len(live), PUBLISH_CHUNK):
-        serial = publish(session, live[i:i + PUBLISH_CHUNK],
-                         reason=f"import {import_id} ({source})")
+    active = part = 0
+    # One chunk at a time is built, written, published and put on the record, then dropped:
+    # a national list runs to millions of names, and holding every row's values at once
+    # (about 2.5 KB each) would take gigabytes.
+    for start in range(0, len(rows), PUBLISH_CHUNK):
+        values = [_entry_values(r, rails.reasons(r.domain), previous.get(r.domain, 0),
+                                by_official=by_official, actor=principal.actor, key=key,
+                                org_id=org_id, now=now, source=source, import_id=import_id)
+                  for r in rows[start:start + PUBLISH_CHUNK]]
+        for i in range(0, len(values), INSERT_CHUNK):
+            # Core rows (one COPY per chunk on PostgreSQL): the ORM's bulk path costs
+            # several times more per row, and these rows need no identity map.
+            insert_rows(session, table, values[i:i + INSERT_CHUNK])
+            if progress is not None:
+                progress("insert", len(values[i:i + INSERT_CHUNK]))
+        live = [(v["domain"], v["action"]) for v in values if v["status"] is BlockStatus.ACTIVE]
+        active += len(live)
+        serial = publish(session, live, reason=f"import {import_id} ({source})")
         if serial is not None:
             serials.append(serial)
         if progress is not None:
-            progress("publish", len(live[i:i + PUBLISH_CHUNK]))
-    session.flush()
-    for i in range(0, len(values), AUDIT_CHUNK):
-        chunk = values[i:i + AUDIT_CHUNK]
-        record(session, principal, "block.imported", OBJECT_TYPE + "_import", import_id, {
-            "source": source, "part": i // AUDIT_CHUNK + 1, "serials": serials,
-            "entries": [[v["id"], v["domain"], v["status"].value] for v in chunk],
-        })
-    return ImportResult(import_id, len(values), len(live), len(values) - len(live),
-                        tuple(serials))
+            progress("publish", len(values))
+        for i in range(0, len(values), AUDIT_CHUNK):
+            chunk = values[i:i + AUDIT_CHUNK]
+            part += 1
+            record(session, principal, "block.imported", OBJECT_TYPE + "_import", import_id, {
+                "source": source, "part": part,
+                "serial": serial if any(v["status"] is BlockStatus.ACTIVE for v in chunk)
+                else None,
+                "entries": [[v["id"], v["domain"], v["status"].value] for v in chunk],
+            })
+    return ImportResult(import_id, len(rows), active, len(rows) - active, tuple(serials))
+
+
+def _entry_values(r: ImportRow, flags: list[str], prev: int, *, by_official: bool, actor: str,
+                  key: str, org_id: str | None, now: datetime, source: str,
+                  import_id: str) -> dict[str, Any]:
+    """One block entry's columns. An official's name takes effect at once unless the rails
+    flag it; then, and for every analyst's name, it waits for approval."""
+    active = by_official and not flags
+    return {
+        "id": new_id(), "domain": r.domain, "rname": reverse_name(r.domain),
+        "action": r.action,
+        "status": BlockStatus.ACTIVE if active else BlockStatus.PENDING_APPROVAL,
+        "legal_basis": r.legal_basis, "reason": r.reason, "category": r.category,
+        "order_id": r.order_id, "requested_by": actor, "requested_by_key": key,
+        "requested_by_org_id": org_id, "requested_at": now,
+        "needs_second_approval": bool(flags),
+        "approval_note": ("; ".join(flags) + "; a second official must approve.")
+        if flags else None,
+        "first_approved_by": actor if by_official else None,
+        "first_approver_key": key if by_official else None,
+        "first_approved_at": now if by_official else None,
+        "effective_at": now, "activated_at": now if active else None,
+        "previous_blocks": prev,
+        "assessment": {"domain": r.domain, "source": source, "import_id": import_id,
+                       "needs_second_approval": bool(flags), "reasons": flags,
+                       "previous_blocks": prev,
+                       "normalisation_may_be_refused": prev >= NORMALISATION_REFUSAL_AFTER},
+    }

@@ -18,13 +18,14 @@ connection, so it is part of the unit of work and commits or rolls back with it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import ColumnElement, Table, Text, any_, bindparam, insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.schema import ColumnDefault
 
 
@@ -94,3 +95,31 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
                     for v, p in zip(values, processors, strict=True)
                 ]
             )
+
+
+# Names per membership test: SQLite binds one parameter per value (far below its limit at
+# 500); PostgreSQL takes the whole chunk as one array parameter.
+SQLITE_CHUNK = 500
+POSTGRES_CHUNK = 10_000
+
+
+def one_of_chunks(
+    session: Session, column: QueryableAttribute[str] | ColumnElement[str], values: Sequence[str]
+) -> Iterator[tuple[Sequence[str], ColumnElement[bool]]]:
+    """``(chunk, column IN chunk)`` pairs covering ``values``, for bulk look-ups and deletes.
+
+    Why not ``column.in_(values)`` on PostgreSQL: it binds one parameter per value, and the
+    planner then compares every row it scans with the list one value after the other. Inside
+    a mass import the table has just grown in the same transaction, has no statistics, and is
+    scanned: 500 names against 50,000 rows took 137 ms a query. ``= ANY(array parameter)``
+    is planned with the array's value, so PostgreSQL hashes it (or uses the index), and one
+    query can carry 10,000 names.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    size = POSTGRES_CHUNK if postgres else SQLITE_CHUNK
+    for i in range(0, len(values), size):
+        chunk = values[i:i + size]
+        if postgres:
+            yield chunk, column == any_(bindparam(None, list(chunk), type_=ARRAY(Text())))
+        else:
+            yield chunk, column.in_(chunk)

@@ -18,13 +18,15 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tangkal.db.base import utcnow
+from tangkal.db.bulk import insert_rows, one_of_chunks
 from tangkal.errors import InvalidInput
 from tangkal.rpz import wakeup
 from tangkal.rpz.models import RpzChange, RpzChangeSet, RpzEntry, RpzState
@@ -47,7 +49,8 @@ __all__ = [
     "publish",
 ]
 
-_BATCH = 500  # names per IN (...) query: far below every backend's parameter limit
+_CHANGES = cast(Table, RpzChange.__table__)
+_ENTRIES = cast(Table, RpzEntry.__table__)
 JOURNAL_RETENTION_DAYS = 90
 
 
@@ -120,11 +123,8 @@ def _collapse(changes: Iterable[ZoneChange]) -> dict[str, RpzAction | None]:
 
 def _current_actions(session: Session, names: list[str]) -> dict[str, RpzAction]:
     found: dict[str, RpzAction] = {}
-    for i in range(0, len(names), _BATCH):
-        chunk = names[i:i + _BATCH]
-        for name, action in session.execute(
-                select(RpzEntry.name, RpzEntry.action).where(RpzEntry.name.in_(chunk))):
-            found[name] = action
+    for _, among in one_of_chunks(session, RpzEntry.name, names):
+        found.update(session.execute(select(RpzEntry.name, RpzEntry.action).where(among)).all())
     return found
 
 
@@ -153,19 +153,20 @@ def publish(session: Session, changes: Sequence[ZoneChange], *, reason: str | No
                              committed_at=now, reason=(reason or None) and reason[:500],
                              size=len(applied)))
     session.flush()
-    session.execute(insert(RpzChange), [
+    # Core rows (COPY on PostgreSQL), not the ORM's bulk path: a mass import publishes
+    # millions of names, and the ORM's per-row bookkeeping was most of its cost.
+    insert_rows(session, _CHANGES, [
         {"seq": seq, "name": c.name, "old_action": c.old, "new_action": c.new}
         for c in applied])
 
     removed = [c.name for c in applied if c.new is None]
     added = [c for c in applied if c.old is None and c.new is not None]
     changed = [c for c in applied if c.old is not None and c.new is not None]
-    for i in range(0, len(removed), _BATCH):
-        session.execute(delete(RpzEntry).where(RpzEntry.name.in_(removed[i:i + _BATCH])))
-    if added:
-        session.execute(insert(RpzEntry), [
-            {"name": c.name, "action": c.new, "serial": new_serial, "changed_at": now}
-            for c in added])
+    for _, among in one_of_chunks(session, RpzEntry.name, removed):
+        session.execute(delete(RpzEntry).where(among))
+    insert_rows(session, _ENTRIES, [
+        {"name": c.name, "action": c.new, "serial": new_serial, "changed_at": now}
+        for c in added])
     for c in changed:
         session.execute(update(RpzEntry).where(RpzEntry.name == c.name).values(
             action=c.new, serial=new_serial, changed_at=now))

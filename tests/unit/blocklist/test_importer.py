@@ -78,3 +78,27 @@ def test_names_with_open_entries_are_refused_and_nothing_is_written(
         importer.apply_import(s, people.official(), rows)
     with db.read_only() as s:
         assert s.scalar(select(func.count()).select_from(BlockEntry)) == 1
+
+
+def test_a_long_list_is_published_in_parts_each_on_the_record_with_its_serial(
+        db: Database, people: People, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tangkal.audit.models import AuditEvent
+    from tangkal.audit.services import verify
+
+    monkeypatch.setattr(importer, "PUBLISH_CHUNK", 500)
+    monkeypatch.setattr(importer, "INSERT_CHUNK", 200)
+    names = [f"p{i}.parts.example.com" for i in range(1234)]
+    rows, errors = importer.parse_lines(names, **DEFAULTS)
+    assert not errors
+    with db.unit_of_work() as s:
+        result = importer.apply_import(s, people.official(), rows, source="long.txt")
+    assert (result.total, result.active, len(result.serials)) == (1234, 1234, 3)
+    assert sorted(zone(db)) == sorted(names)
+    with db.read_only() as s:
+        parts = s.scalars(select(AuditEvent).where(AuditEvent.action == "block.imported")
+                          .order_by(AuditEvent.seq)).all()
+        assert [p.data["part"] for p in parts] == [1, 2, 3]
+        assert [p.data["serial"] for p in parts] == list(result.serials)
+        recorded = [e[1] for p in parts for e in p.data["entries"]]
+        assert recorded == names
+        assert verify(s).ok

@@ -131,3 +131,27 @@ def test_bulk_insert_refuses_a_column_the_table_does_not_have(db: Database) -> N
 def test_bulk_insert_of_nothing_writes_nothing(db: Database) -> None:
     with db.unit_of_work() as session:
         insert_rows(session, _table(Order), [])
+
+
+def test_membership_chunks_cover_every_value_and_find_exactly_the_stored_ones(
+        db: Database) -> None:
+    from tangkal.db.bulk import POSTGRES_CHUNK, SQLITE_CHUNK, one_of_chunks
+    from tangkal.rpz.journal import ZoneChange, publish
+    from tangkal.rpz.models import RpzEntry
+    from tangkal.rpz.values import RpzAction
+
+    stored = ["a.example.com", "z.example.org", "xn--bcher-kva.example"]
+    with db.unit_of_work() as s:
+        publish(s, [ZoneChange(n, RpzAction.NXDOMAIN) for n in stored])
+    # more values than two chunks hold on either backend, the stored ones spread among them
+    wanted = [f"n{i}.example.net" for i in range(2 * POSTGRES_CHUNK + 7)]
+    for at, name in zip((0, POSTGRES_CHUNK, len(wanted)), stored, strict=True):
+        wanted.insert(at, name)
+    with db.read_only() as s:
+        chunks = list(one_of_chunks(s, RpzEntry.name, wanted))
+        found = [name for _, among in chunks
+                 for name in s.scalars(select(RpzEntry.name).where(among))]
+    size = POSTGRES_CHUNK if db.url.startswith("postgresql") else SQLITE_CHUNK
+    assert [len(c) for c, _ in chunks][:-1] == [size] * (len(chunks) - 1)
+    assert [v for c, _ in chunks for v in c] == wanted
+    assert sorted(found) == sorted(stored)
