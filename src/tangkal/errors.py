@@ -11,12 +11,22 @@ filled-in English text (what the API and the CLI show, unchanged); the web layer
 the template through its catalogues and fills in the same parameters
 (``tangkal.web.i18n.Formatter.message``). Templates are extracted by ``pybabel`` (keyword
 ``Msg``), and a unit test fails when one lacks an Indonesian translation or a placeholder.
+
+A parameter that is one of the domain's enum values (an order or block status, a role, an
+action) is passed as the member itself, not its ``.value``: the English text is the same
+(they are ``StrEnum`` members, so ``%s`` gives the value), and a page can name it in the reader's
+language instead of leaving an API word such as ``pending_approval`` inside an Indonesian
+sentence (see ``Msg.render``).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Mapping
 from typing import Any
+
+#: How a page names an enum value in its language (``tangkal.web.i18n.Formatter.term``).
+Term = Callable[[enum.Enum], str]
 
 
 class Msg:
@@ -35,14 +45,22 @@ class Msg:
         """The English message, as the API shows it."""
         return self.render(_same)
 
-    def render(self, translate: Callable[[str], str]) -> str:
+    def render(self, translate: Callable[[str], str], term: Term | None = None) -> str:
         """The message with its template through ``translate``. A parameter that is itself
         a :class:`Msg` is rendered the same way, a tuple of them joined with "; " (several
-        problems reported at once)."""
+        problems reported at once).
+
+        A parameter that is an enum member goes through ``term`` when one is given, a tuple
+        of members is joined with ", " (the roles an action needs). The values are terms of
+        the API, not words of the template's language, so the template's catalogue cannot
+        translate them; the caller that knows the reader's language names them (the web
+        pages use the labels of their status badges). Without ``term`` a member is its
+        value, which keeps ``.text`` (the API's and the CLI's message) exactly as it was
+        when call sites passed ``.value``."""
         template = translate(self.template)
         if not self.params:
             return template
-        values = {k: _value(v, translate) for k, v in self.params.items()}
+        values = {k: _value(v, translate, term) for k, v in self.params.items()}
         return template % values
 
     def __str__(self) -> str:
@@ -63,11 +81,16 @@ def _same(text: str) -> str:
     return text
 
 
-def _value(value: Any, translate: Callable[[str], str]) -> Any:
+def _value(value: Any, translate: Callable[[str], str], term: Term | None) -> Any:
     if isinstance(value, Msg):
-        return value.render(translate)
-    if isinstance(value, tuple) and value and all(isinstance(v, Msg) for v in value):
-        return "; ".join(v.render(translate) for v in value)
+        return value.render(translate, term)
+    if isinstance(value, enum.Enum):
+        return term(value) if term is not None else value.value
+    if isinstance(value, tuple) and value:
+        if all(isinstance(v, Msg) for v in value):
+            return "; ".join(v.render(translate, term) for v in value)
+        if all(isinstance(v, enum.Enum) for v in value):
+            return ", ".join(str(_value(v, translate, term)) for v in value)
     return value
 
 

@@ -11,6 +11,7 @@ saving since 1964, so a fixed offset is exact and does not depend on the host's 
 
 from __future__ import annotations
 
+import enum
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,9 +27,11 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 
 from tangkal.errors import Msg
+from tangkal.web import labels
 
 LANGUAGES: tuple[str, ...] = ("id", "en")
 DEFAULT_LANGUAGE = "id"
+SOURCE_LANGUAGE = "en"  # the language of the message ids, and of the API
 CATALOGUE_DIR = Path(__file__).parent / "i18n"
 WIB = timezone(timedelta(hours=7), "WIB")
 ZONE_NAME = "WIB"
@@ -112,9 +115,27 @@ class Formatter:
         if isinstance(message, str):
             return self.gettext(message)
         try:
-            return message.render(self.gettext)
+            return message.render(self.gettext, self.term)
         except (KeyError, ValueError, TypeError):
             return message.text
+
+    def term(self, value: enum.Enum) -> str:
+        """An enum value named inside a sentence of this language: the label its badge or
+        choice shows (``tangkal.web.labels``), in quotes only where the translated template
+        puts them. In English it stays the API's own word, so an English page reads exactly
+        as the API's message (``Msg.text``) does, and a value without a label stays as it is.
+        """
+        raw = str(value.value)
+        table = labels.TERMS.get(type(value))
+        if self.lang == SOURCE_LANGUAGE or table is None or raw not in table:
+            return raw
+        return self.gettext(table[raw])
+
+    def label(self, table: str, value: str) -> str:
+        """The label of a status, action, role or kind (``tangkal.web.labels.TABLES``) for a
+        badge or a choice, in both languages; an unknown value is shown as it is."""
+        message = labels.TABLES[table].get(value)
+        return self.gettext(message) if message else value
 
     def number(self, value: float | int | None) -> str:
         if value is None:
