@@ -255,3 +255,37 @@ def test_block_forms_without_the_csrf_token_are_refused(live: LiveServer) -> Non
         assert web.post(f"{url}/restore", data={"reason": "r", "csrf_token": "guess"}
                         ).status_code == 403
         assert 'class="badge st-active"' in web.get(url).text
+
+
+def test_a_refused_approval_names_the_status_in_indonesian_not_as_the_api_word(
+        live: LiveServer) -> None:
+    """The refusal's status is an API value (``active``); the Indonesian page names it as the
+    badge does, the English page keeps the API's own text."""
+    people = fresh_cast(live)
+    name = f"{unique('judi')}.example.net"
+    with browser_client(live) as analyst:
+        sign_in(analyst, people.regulator, people.analyst)
+        r = _create(analyst, name)
+        assert r.status_code == 303, r.text
+        url = r.headers["location"]
+    with browser_client(live) as official:
+        sign_in(official, people.regulator, people.official)
+        detail = official.get(url, params={"lang": "id"})
+        assert '<span class="role">Pejabat</span>' in detail.text
+        token = csrf(detail.text)
+        approved = official.post(f"{url}/approve", data={"csrf_token": token})
+        assert approved.status_code == 303
+        page = official.get(url).text
+        assert f"Disetujui: status {name} kini “Aktif”." in page
+        again = official.post(f"{url}/approve", data={"csrf_token": token})
+        assert again.status_code == 409, again.text
+        message = re.search(r'<p class="lead">([^<]*)</p>', again.text)
+        assert message is not None
+        assert "berstatus “Aktif”; hanya entri yang menunggu persetujuan" in message.group(1)
+        assert not re.search(r"\b(active|pending_approval)\b", message.group(1))
+        english = official.post(f"{url}/approve", data={"csrf_token": token},
+                                params={"lang": "en"})
+        assert english.status_code == 409
+        assert (f"on {name} is active; only entries pending approval can be approved."
+                in english.text)
+        assert '<span class="role">official</span>' in english.text

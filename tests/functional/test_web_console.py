@@ -254,8 +254,9 @@ def test_a_refused_state_change_is_explained_in_indonesian_on_the_console(
         again = platform.post(f"/console/orders/{order_id}/clarification",
                               data={"question": "Dan yang ini?", "csrf_token": token})
         assert again.status_code == 409, again.text
-        assert ("berstatus clarification_requested; klarifikasi hanya dapat diajukan selama "
+        assert ("berstatus “Meminta klarifikasi”; klarifikasi hanya dapat diajukan selama "
                 "perintah masih terbuka") in again.text
+        assert "clarification_requested" not in again.text
         assert "a clarification can be asked" not in again.text
         english = platform.post(f"/console/orders/{order_id}/clarification",
                                 params={"lang": "en"},

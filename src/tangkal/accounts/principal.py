@@ -26,15 +26,16 @@ class Principal:
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
-            wanted = ", ".join(r.value for r in roles)
             raise Forbidden(
                 Msg("This action needs the role %(wanted)s; your token has the role %(role)s.",
-                    wanted=wanted, role=self.role.value)
+                    wanted=roles, role=self.role)
             )
 
     def require_kind(self, *kinds: OrgKind) -> None:
         if self.org_kind not in kinds:
-            wanted = " or ".join(k.value for k in kinds)
+            wanted: Msg | OrgKind | str = kinds[0] if kinds else ""
+            for kind in kinds[1:]:  # "regulator or isp", each kind named in the page's words
+                wanted = Msg("%(a)s or %(b)s", a=wanted, b=kind)
             raise Forbidden(Msg("Only a %(wanted)s organisation may do this.", wanted=wanted))
 
 

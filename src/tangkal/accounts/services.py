@@ -153,10 +153,10 @@ def set_webhook(
 def check_role_for_kind(org: Organization, role: Role) -> None:
     allowed = ROLES_BY_KIND[org.kind]
     if role not in allowed:
-        names = ", ".join(sorted(r.value for r in allowed))
+        names = tuple(sorted(allowed, key=lambda r: r.value))
         raise InvalidInput(
             Msg("A %(kind)s organisation cannot hold the role %(role)s; it may hold: "
-                "%(names)s.", kind=org.kind.value, role=role.value, names=names),
+                "%(names)s.", kind=org.kind, role=role, names=names),
             field="role",
         )
 

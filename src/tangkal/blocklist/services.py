@@ -157,7 +157,7 @@ def _require_regulator(principal: Principal, *roles: Role) -> None:
     principal.require(*roles)
     if principal.org_kind is not OrgKind.REGULATOR and principal.org_id != "system":
         raise Forbidden(Msg("Only the regulator decides blocks; your organisation is a "
-                            "%(kind)s.", kind=principal.org_kind.value))
+                            "%(kind)s.", kind=principal.org_kind))
 
 
 # --------------------------------------------------------------------------- reading
@@ -314,7 +314,7 @@ def _conflict_open(existing: BlockEntry) -> Conflict:
     return Conflict(
         Msg("%(domain)s already has block entry %(id)s (%(status)s); restore or reject that "
             "entry before making a new one.", domain=existing.domain, id=existing.id,
-            status=existing.status.value),
+            status=existing.status),
         field="domain", existing_id=existing.id, existing_status=existing.status.value,
     )
 
@@ -396,7 +396,7 @@ def approve(
     if entry.status is not BlockStatus.PENDING_APPROVAL:
         raise InvalidTransition(
             Msg("Block %(id)s on %(domain)s is %(status)s; only entries pending approval can "
-                "be approved.", id=entry.id, domain=entry.domain, status=entry.status.value))
+                "be approved.", id=entry.id, domain=entry.domain, status=entry.status))
     if entry.expires_at is not None and entry.expires_at <= now:
         raise InvalidTransition(Msg("Block %(id)s expired before it was approved; reject it "
                                     "and make a new request if it is still needed.",
@@ -451,7 +451,7 @@ def reject(
         raise InvalidTransition(
             Msg("Block %(id)s on %(domain)s is %(status)s; only entries pending approval can "
                 "be rejected (restore an active block instead).",
-                id=entry.id, domain=entry.domain, status=entry.status.value))
+                id=entry.id, domain=entry.domain, status=entry.status))
     entry.status = BlockStatus.REJECTED
     entry.rejected_by = principal.actor
     entry.rejected_at = now or utcnow()
@@ -475,18 +475,18 @@ def restore(
         current = open_entry(session, entry.domain)
         hint: Msg | str = (
             Msg(" The current entry for this name is %(id)s (%(status)s).", id=current.id,
-                status=current.status.value) if current is not None else "")
+                status=current.status) if current is not None else "")
         when = entry.restored_at or entry.expired_at or entry.rejected_at
         if when:
             raise Conflict(
                 Msg("%(domain)s is not blocked by entry %(id)s: that entry is %(status)s since "
                     "%(when)s, so there is nothing to restore.%(hint)s", domain=entry.domain,
-                    id=entry.id, status=entry.status.value, when=when.isoformat(), hint=hint),
+                    id=entry.id, status=entry.status, when=when.isoformat(), hint=hint),
                 existing_status=entry.status.value)
         raise Conflict(
             Msg("%(domain)s is not blocked by entry %(id)s: that entry is %(status)s, so there "
                 "is nothing to restore.%(hint)s", domain=entry.domain, id=entry.id,
-                status=entry.status.value, hint=hint),
+                status=entry.status, hint=hint),
             existing_status=entry.status.value)
     was_active = entry.status is BlockStatus.ACTIVE
     entry.status = BlockStatus.RESTORED

@@ -102,7 +102,7 @@ def _transition(
     if to is not order.status and to not in TRANSITIONS[order.status]:
         raise InvalidTransition(
             Msg("Order %(ref)s is %(status)s; it cannot become %(to)s.",
-                ref=order.reference, status=order.status.value, to=to.value)
+                ref=order.reference, status=order.status, to=to)
         )
     before = order.status
     order.status = to
@@ -475,7 +475,7 @@ def request_clarification(
         raise InvalidTransition(
             Msg("Order %(ref)s is %(status)s; a clarification can be asked only while it is "
                 "open and no other question is pending.",
-                ref=order.reference, status=order.status.value)
+                ref=order.reference, status=order.status)
         )
     now = utcnow()
     mark_received(session, order, principal, "clarification_requested", now)
@@ -570,7 +570,7 @@ def respond(session: Session, principal: Principal, order_id: str, data: Respons
     if target is not order.status and target not in TRANSITIONS[order.status]:
         raise InvalidTransition(
             Msg("Order %(ref)s is %(status)s; it can no longer be answered with %(action)s.",
-                ref=order.reference, status=order.status.value, action=action.value)
+                ref=order.reference, status=order.status, action=action)
         )
     from tangkal.sop.profile import get_profile
 

@@ -319,7 +319,7 @@ def block_approve(block_id: str, page: ConsolePage, session: UnitOfWork,
     assert page.principal is not None
     entry = blocklist.approve(session, page.principal, block_id)
     page.flash(page._("Approved: %(name)s is now %(status)s.", name=entry.domain,
-                      status=entry.status.value))
+                      status=page.fmt.term(entry.status)))
     return _back(page, entry.id, next)
 
 

@@ -228,7 +228,7 @@ def order_clarify(order_id: str, page: ConsolePage, session: UnitOfWork,
     page.check_csrf(csrf_token)
     assert page.principal is not None
     if not question.strip():
-        raise InvalidInput(page._("Write the question for the regulator."), field="question")
+        raise InvalidInput(Msg("Write the question for the regulator."), field="question")
     orders.request_clarification(session, page.principal, order_id, question)
     return _after(page, order_id, page._("Question sent; the deadline clock is paused until "
                                          "it is answered."))
@@ -241,7 +241,7 @@ def order_answer(order_id: str, page: ConsolePage, session: UnitOfWork,
     page.check_csrf(csrf_token)
     assert page.principal is not None
     if not answer.strip():
-        raise InvalidInput(page._("Write the answer for the platform."), field="answer")
+        raise InvalidInput(Msg("Write the answer for the platform."), field="answer")
     orders.answer_clarification(session, page.principal, order_id, answer)
     return _after(page, order_id, page._("Answer sent; the deadline clock runs again."))
 
@@ -271,7 +271,7 @@ def order_withdraw(order_id: str, page: ConsolePage, session: UnitOfWork,
     page.check_csrf(csrf_token)
     assert page.principal is not None
     if not reason.strip():
-        raise InvalidInput(page._("Say why the order is withdrawn."), field="reason")
+        raise InvalidInput(Msg("Say why the order is withdrawn."), field="reason")
     orders.withdraw(session, page.principal, order_id, reason.strip())
     return _after(page, order_id, page._("The order was withdrawn."))
 

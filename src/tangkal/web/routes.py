@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from tangkal.accounts import services as accounts
 from tangkal.api.deps import UnitOfWork
 from tangkal.blocklist.routes import RateLimiter
-from tangkal.errors import NotFound, Unauthenticated
+from tangkal.errors import Msg, NotFound, Unauthenticated
 from tangkal.web import banks, blocks, console, public
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page, PublicPage
 from tangkal.web.sessions import MAX_AGE
@@ -44,7 +44,7 @@ login_refusals_recorded = RateLimiter(limit=1, window=300.0)
 def _static(name: str) -> tuple[bytes, str, str]:
     path = (STATIC_DIR / name).resolve()
     if path.parent != STATIC_DIR.resolve() or path.suffix not in _TYPES or not path.is_file():
-        raise NotFound("No such file.")
+        raise NotFound(Msg("No such file."))
     data = path.read_bytes()
     return data, _TYPES[path.suffix], hashlib.sha256(data).hexdigest()[:16]
 

@@ -6,7 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tangkal.errors import InvalidInput, Msg
+from tangkal.accounts.models import OrgKind, Role
+from tangkal.accounts.principal import Principal
+from tangkal.blocklist.models import BlockStatus
+from tangkal.errors import Forbidden, InvalidInput, InvalidTransition, Msg
+from tangkal.orders.models import OrderStatus
 from tangkal.web.i18n import (
     Formatter,
     choose_language,
@@ -14,6 +18,7 @@ from tangkal.web.i18n import (
     normalise,
     translations,
 )
+from tangkal.web.labels import TERMS
 
 NOW = datetime(2017, 7, 14, 7, 5, tzinfo=UTC)  # 14:05 WIB, the day of the 2017 block
 
@@ -108,3 +113,51 @@ def test_several_problems_reported_at_once_are_each_translated() -> None:
 def test_a_message_that_is_no_template_is_shown_as_it_is() -> None:
     assert Formatter("id").message("Something only in English, 100% of it.") == (
         "Something only in English, 100% of it.")
+
+
+def test_an_enum_parameter_is_named_in_indonesian_and_left_as_the_api_word_in_english() -> None:
+    exc = InvalidTransition(Msg("Order %(ref)s is %(status)s; it cannot become %(to)s.",
+                                ref="TKL-1", status=OrderStatus.COMPLIED, to=OrderStatus.WITHDRAWN))
+    # the API's and the CLI's text is exactly what it was when call sites passed .value
+    assert exc.message == "Order TKL-1 is complied; it cannot become withdrawn."
+    assert Formatter("en").message(exc.msg) == exc.message
+    indonesian = Formatter("id").message(exc.msg)
+    assert indonesian == ("Perintah TKL-1 berstatus “Dipatuhi”; statusnya tidak dapat diubah "
+                          "menjadi “Ditarik”.")
+    assert "complied" not in indonesian and "withdrawn" not in indonesian
+
+
+def test_the_page_names_an_enum_value_as_its_badge_does() -> None:
+    fid, fen = Formatter("id"), Formatter("en")
+    assert fid.term(BlockStatus.PENDING_APPROVAL) == fid.label("status", "pending_approval") \
+        == "Menunggu persetujuan"
+    assert fen.term(BlockStatus.PENDING_APPROVAL) == "pending_approval"
+    assert fen.label("status", "pending_approval") == "Pending approval"
+    assert fid.term(Role.OFFICIAL) == "Pejabat"
+    assert fid.label("status", "no_such_status") == "no_such_status"
+
+
+def test_every_enum_value_a_message_may_carry_has_a_label() -> None:
+    """The catalogue test then checks each label has its Indonesian word."""
+    for cls, table in TERMS.items():
+        missing = [m.value for m in cls if m.value not in table]
+        assert not missing, f"{cls.__name__}: no label in tangkal.web.labels for {missing}"
+
+
+def test_several_roles_and_kinds_in_one_parameter_keep_the_api_text() -> None:
+    auditor = Principal(org_id="o", org_name="kominfo", org_kind=OrgKind.REGULATOR,
+                        role=Role.AUDITOR)
+    with pytest.raises(Forbidden) as needs_role:
+        auditor.require(Role.ANALYST, Role.OFFICIAL)
+    assert needs_role.value.message == (
+        "This action needs the role analyst, official; your token has the role auditor.")
+    assert Formatter("id").message(needs_role.value.msg) == (
+        "Tindakan ini memerlukan peran Analis, Pejabat; peran Anda adalah Auditor.")
+    platform = Principal(org_id="p", org_name="x", org_kind=OrgKind.PLATFORM,
+                         role=Role.MODERATOR)
+    with pytest.raises(Forbidden) as needs_kind:
+        platform.require_kind(OrgKind.REGULATOR, OrgKind.ISP)
+    assert needs_kind.value.message == "Only a regulator or isp organisation may do this."
+    assert Formatter("en").message(needs_kind.value.msg) == needs_kind.value.message
+    assert Formatter("id").message(needs_kind.value.msg) == (
+        "Hanya organisasi berjenis regulator atau ISP yang dapat melakukan tindakan ini.")
