@@ -115,6 +115,16 @@ def test_a_file_that_is_not_an_image_says_why_pdq_did_not_hash_it(live: LiveServ
         assert '<span class="tag">md5</span>' in section
         m = _match(web, "manifesto.txt", b"Bergabunglah dengan kami")
         assert "not hashed because" in m.text and "exact copy" in m.text
+        assert "not a decodable image (no known image format)" in m.text
+        # the reason is the API's English text; the Indonesian page says it in Indonesian
+        token = csrf(m.text)
+        indonesian = web.post("/console/match", params={"lang": "id"},
+                              data={"csrf_token": token},
+                              files={"file": ("manifesto.txt", b"Bergabunglah dengan kami")})
+        assert indonesian.status_code == 200
+        assert ("tidak di-hash karena bukan gambar yang dapat didekode (format gambar tidak "
+                "dikenal), sehingga PDQ tidak dihitung") in indonesian.text
+        assert "not a decodable image" not in indonesian.text
         empty = _match(web, "", b"")
         assert empty.status_code == 422 and "Choose a file, or paste a message" in empty.text
 

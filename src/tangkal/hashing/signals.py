@@ -48,6 +48,9 @@ class SignalResult:
     ``signal`` is ``None`` when the type could not hash the content; ``reason`` then says why in
     words a moderator can act on (not an image, too flat for PDQ, not UTF-8 text, ...). A result
     is never silently missing: the match answer lists every type with its reason.
+
+    ``why`` is the same reason as a :class:`~tangkal.errors.Msg`, so the console shows it in
+    the reader's language; ``reason`` stays the English text the API answers.
     """
 
     signal_type: str
@@ -55,6 +58,7 @@ class SignalResult:
     reason: str | None = None
     quality: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    why: Msg | None = None
 
     @property
     def ok(self) -> bool:
@@ -126,8 +130,9 @@ class SignalType(ABC):
                 field="file",
             )
 
-    def _not_hashed(self, reason: str, **kw: int | None) -> SignalResult:
-        return SignalResult(self.name, None, reason=reason, quality=kw.get("quality"))
+    def _not_hashed(self, reason: Msg, **kw: int | None) -> SignalResult:
+        return SignalResult(self.name, None, reason=reason.text, quality=kw.get("quality"),
+                            why=reason)
 
 
 _HEX = re.compile(r"[0-9a-f]*")
@@ -213,7 +218,7 @@ class PdqSignal(SignalType):
     def distance(self, a: str, b: str) -> int:
         return pdq_hamming(a, b)
 
-    def _decode(self, content: bytes) -> tuple[np.ndarray | None, str | None]:
+    def _decode(self, content: bytes) -> tuple[np.ndarray | None, Msg | None]:
         """Decode an image to an RGB array, or say why not (the caller falls back to MD5/SHA)."""
         from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -223,10 +228,10 @@ class PdqSignal(SignalType):
                 with Image.open(io.BytesIO(content)) as opened:
                     w, h = opened.size
                     if w * h > MAX_IMAGE_PIXELS:
-                        return None, (
-                            f"the image is {w}x{h} pixels; PDQ hashes images up to "
-                            f"{MAX_IMAGE_PIXELS} pixels, so only MD5/SHA-256 were computed"
-                        )
+                        return None, Msg(
+                            "the image is %(w)sx%(h)s pixels; PDQ hashes images up to "
+                            "%(limit)s pixels, so only MD5/SHA-256 were computed",
+                            w=w, h=h, limit=MAX_IMAGE_PIXELS)
                     opened.seek(0)  # first frame of an animation
                     im: Image.Image = ImageOps.exif_transpose(opened) or opened
                     if im.mode in ("RGBA", "LA", "P", "PA"):
@@ -240,22 +245,22 @@ class PdqSignal(SignalType):
             Image.DecompressionBombWarning,
         ) as exc:
             if isinstance(exc, UnidentifiedImageError):
-                return (
-                    None,
-                    "not a decodable image (no known image format), so PDQ was not computed",
-                )
-            return None, f"the image is too large to decode safely ({exc}), so PDQ was not computed"
+                return None, Msg(
+                    "not a decodable image (no known image format), so PDQ was not computed")
+            return None, Msg("the image is too large to decode safely (%(error)s), so PDQ was "
+                             "not computed", error=str(exc))
         except (OSError, ValueError, SyntaxError) as exc:
-            return None, f"the image could not be decoded ({exc}), so PDQ was not computed"
+            return None, Msg("the image could not be decoded (%(error)s), so PDQ was not "
+                             "computed", error=str(exc))
         if rgb.shape[0] < 2 or rgb.shape[1] < 2:
-            return None, "the image is smaller than 2x2 pixels, too small for PDQ"
+            return None, Msg("the image is smaller than 2x2 pixels, too small for PDQ")
         return np.ascontiguousarray(rgb), None
 
     def hash_bytes(self, content: bytes) -> SignalResult:
         self._check_content(content)
         rgb, reason = self._decode(content)
         if rgb is None:
-            return self._not_hashed(reason or "not a decodable image")
+            return self._not_hashed(reason or Msg("not a decodable image"))
         return self.hash_array(rgb)
 
     def hash_array(self, rgb: np.ndarray) -> SignalResult:
@@ -267,14 +272,10 @@ class PdqSignal(SignalType):
 
     def _result(self, bits: np.ndarray, quality: int) -> SignalResult:
         if quality < PDQ_MIN_QUALITY:
-            return SignalResult(
-                self.name,
-                None,
-                reason=(
-                    f"PDQ quality {quality} is below {PDQ_MIN_QUALITY}: the image is too flat "
-                    "or uniform for a reliable perceptual hash, so it is matched by MD5/SHA-256 "
-                    "only"
-                ),
+            return self._not_hashed(
+                Msg("PDQ quality %(quality)s is below %(minimum)s: the image is too flat or "
+                    "uniform for a reliable perceptual hash, so it is matched by MD5/SHA-256 "
+                    "only", quality=quality, minimum=PDQ_MIN_QUALITY),
                 quality=quality,
             )
         return SignalResult(self.name, pdq_bits_to_hex(bits), quality=quality)
@@ -299,7 +300,7 @@ class PdqSignal(SignalType):
             self._check_content(content)
             rgb, reason = self._decode(content)
             if rgb is None:
-                return [("original", self._not_hashed(reason or "not a decodable image"))]
+                return [("original", self._not_hashed(reason or Msg("not a decodable image")))]
         assert rgb is not None
         rgb = _as_rgb(rgb)
         hashes, quality = pdqhash.compute_dihedral(rgb)
@@ -374,11 +375,12 @@ class Sha256Signal(_DigestSignal):
 # --- Text --------------------------------------------------------------------------------------
 
 
-def _decode_text(content: bytes) -> tuple[str | None, str | None]:
+def _decode_text(content: bytes) -> tuple[str | None, Msg | None]:
     try:
         return bytes(content).decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
-        return None, f"not UTF-8 text (invalid byte at offset {exc.start}), so no text signal"
+        return None, Msg("not UTF-8 text (invalid byte at offset %(offset)s), so no text "
+                         "signal", offset=exc.start)
 
 
 class TextSignal(SignalType):
@@ -402,7 +404,7 @@ class TextSignal(SignalType):
         canonical = textnorm.normalise(message)
         if not canonical:
             return self._not_hashed(
-                "nothing is left after normalisation (only emoji, mentions or punctuation)"
+                Msg("nothing is left after normalisation (only emoji, mentions or punctuation)")
             )
         return SignalResult(self.name, hashlib.sha256(canonical.encode("utf-8")).hexdigest())
 
@@ -410,7 +412,7 @@ class TextSignal(SignalType):
         self._check_content(content)
         message, reason = _decode_text(content)
         if message is None:
-            return self._not_hashed(reason or "not text")
+            return self._not_hashed(reason or Msg("not text"))
         return self.hash_text(message)
 
     def distance(self, a: str, b: str) -> int:
@@ -447,8 +449,9 @@ class TextNearSignal(SignalType):
         canonical = textnorm.normalise(message)
         if len(canonical) < self.min_chars:
             return self._not_hashed(
-                f"the normalised message has {len(canonical)} characters; near-duplicate "
-                f"matching needs at least {self.min_chars} (exact text matching still applies)"
+                Msg("the normalised message has %(n)s characters; near-duplicate matching "
+                    "needs at least %(minimum)s (exact text matching still applies)",
+                    n=len(canonical), minimum=self.min_chars)
             )
         return SignalResult(self.name, textnorm.signature_to_hex(textnorm.minhash(canonical)))
 
@@ -456,7 +459,7 @@ class TextNearSignal(SignalType):
         self._check_content(content)
         message, reason = _decode_text(content)
         if message is None:
-            return self._not_hashed(reason or "not text")
+            return self._not_hashed(reason or Msg("not text"))
         return self.hash_text(message)
 
     def distance(self, a: str, b: str) -> int:

@@ -22,6 +22,7 @@ from tangkal.hashing import exchange
 from tangkal.hashing import services as banks
 from tangkal.hashing.matcher import BankIndexes, indexes_for
 from tangkal.hashing.models import Bank
+from tangkal.hashing.signals import SignalResult
 from tangkal.web import queries
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page
 from tangkal.web.display import closeness, short_signal
@@ -59,6 +60,11 @@ async def _read(upload: UploadFile | None, limit: int) -> bytes:
     if not content:
         raise InvalidInput(Msg("The file is empty."), field="file")
     return content
+
+
+def _why(page: Page, result: SignalResult) -> str | None:
+    """Why a signal type could not hash an upload, in the reader's language."""
+    return page.fmt.message(result.why) if result.why is not None else result.reason
 
 
 def _bank_row(bank: Bank, counts: dict[str, int], owners: dict[str, str],
@@ -237,7 +243,7 @@ async def bank_upload(name: str, page: ConsolePage, session: UnitOfWork,
              "signals": [{"signal_type": c.signal_type, "signal": c.signal}
                          for c in result.added],
              "duplicates": result.duplicates,
-             "not_hashed": [{"signal_type": r.signal_type, "reason": r.reason}
+             "not_hashed": [{"signal_type": r.signal_type, "reason": _why(page, r)}
                             for r in result.not_hashed]}
     return _bank_page(page, session, name, added=added, status=201 if result.added else 200)
 
@@ -341,7 +347,7 @@ async def match_submit(page: ConsolePage, session: UnitOfWork,
         return _match_page(page, error=page.error(exc), message=message,
                            status=exc.status_code)
     queries_ = [banks.Query(r.signal_type, r.signal) for r in results if r.signal]
-    not_hashed = [{"signal_type": r.signal_type, "reason": r.reason}
+    not_hashed = [{"signal_type": r.signal_type, "reason": _why(page, r)}
                   for r in results if r.signal is None]
     found = banks.match(session, p, _indexes(page), queries_) if queries_ else []
     banks.note_order_matches(session, p, found)

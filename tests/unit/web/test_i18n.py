@@ -161,3 +161,15 @@ def test_several_roles_and_kinds_in_one_parameter_keep_the_api_text() -> None:
     assert Formatter("en").message(needs_kind.value.msg) == needs_kind.value.message
     assert Formatter("id").message(needs_kind.value.msg) == (
         "Hanya organisasi berjenis regulator atau ISP yang dapat melakukan tindakan ini.")
+
+
+def test_why_a_type_could_not_hash_an_upload_reads_in_indonesian_and_stays_english_for_the_api(
+) -> None:
+    from tangkal.hashing.signals import get
+
+    pdq = get("pdq").hash_bytes(b"%PDF-1.4 not an image")
+    assert pdq.signal is None and pdq.why is not None
+    assert pdq.reason == "not a decodable image (no known image format), so PDQ was not computed"
+    assert Formatter("id").message(pdq.why) == (
+        "bukan gambar yang dapat didekode (format gambar tidak dikenal), sehingga PDQ tidak "
+        "dihitung")
