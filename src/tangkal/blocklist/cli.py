@@ -137,22 +137,25 @@ def import_(
     """Import a list, all or nothing: every line is checked first, and one bad line means
     nothing is written."""
     principal = _principal(by_official, org)
-    with file.open(encoding="utf-8", errors="strict") as fh:
-        try:
-            lines = fh.readlines()
-        except UnicodeDecodeError as exc:
-            fail(f"{file} is not UTF-8 text ({exc}); save it as UTF-8 and try again.")
+    # Read twice rather than hold the lines: a national list has millions of them, and only
+    # the parsed rows are needed once they are checked.
+    try:
+        with file.open(encoding="utf-8", errors="strict") as fh:
+            total = sum(1 for _ in fh)
+    except UnicodeDecodeError as exc:
+        fail(f"{file} is not UTF-8 text ({exc}); save it as UTF-8 and try again.")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=False) as bar:
-        tasks = {"validate": bar.add_task("checking lines", total=len(lines))}
+        tasks = {"validate": bar.add_task("checking lines", total=total)}
 
         def progress(stage: str, n: int) -> None:
             bar.advance(tasks[stage], n)
 
-        rows, errors = importer.parse_lines(
-            lines, action=action, legal_basis=legal_basis, reason=reason, category=category,
-            order_id=order_id, progress=progress)
-        bar.update(tasks["validate"], completed=len(lines))
+        with file.open(encoding="utf-8", errors="strict") as fh:
+            rows, errors = importer.parse_lines(
+                fh, action=action, legal_basis=legal_basis, reason=reason, category=category,
+                order_id=order_id, progress=progress)
+        bar.update(tasks["validate"], completed=total)
         with unit_of_work() as session:
             if not errors:
                 errors = importer.check_against_database(session, rows)
