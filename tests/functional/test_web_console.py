@@ -264,3 +264,28 @@ def test_a_refused_state_change_is_explained_in_indonesian_on_the_console(
         assert english.status_code == 409
         assert ("is clarification_requested; a clarification can be asked only while it is "
                 "open and no other question is pending.") in english.text
+
+
+def test_an_over_long_field_is_refused_in_indonesian_and_named_by_its_label(
+    live: LiveServer,
+) -> None:
+    """FastAPI refuses a field over its ``max_length`` before the route runs; the page says so
+    in the reader's language, not in pydantic's English."""
+    people = fresh_cast(live)
+    channel = unique("terlalu_panjang").replace("-", "_")
+    with browser_client(live) as web:
+        assert sign_in(web, people.regulator, people.analyst).status_code == 303
+        form = web.get("/console/orders/new", params={"lang": "id"})
+        data = {"platform": people.platform, "category": "terrorism",
+                "legal_basis": "UU 5/2018 Pasal 13A " + "x" * 6000, "reason": "Instruksi bom",
+                "locators": f"https://t.me/{channel}/1", "csrf_token": csrf(form.text)}
+        r = web.post("/console/orders/new", data=data)
+        assert r.status_code == 422, r.text
+        assert "“Dasar hukum” terlalu panjang; persingkat menjadi paling banyak 6000 karakter." \
+            in r.text
+        assert "String should have" not in r.text and "legal_basis" not in r.text
+        english = web.post("/console/orders/new", params={"lang": "en"}, data=data)
+        assert english.status_code == 422
+        assert "“Legal basis” is too long; shorten it to at most 6000 characters." in english.text
+        assert channel not in web.get("/console/orders").text  # nothing was filed
+

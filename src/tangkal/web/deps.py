@@ -25,7 +25,7 @@ from tangkal.accounts.principal import Principal
 from tangkal.api.deps import UnitOfWork
 from tangkal.errors import TangkalError, Unauthenticated
 from tangkal.settings import Settings
-from tangkal.web import queries
+from tangkal.web import forms, queries
 from tangkal.web.i18n import Formatter, choose_language, normalise
 from tangkal.web.sessions import (
     COOKIE,
@@ -233,10 +233,11 @@ class HtmlRoute(APIRoute):
                     "status": exc.status_code, "title": _title(page, exc.status_code),
                     "message": page.error(exc), "detail": None}, status=exc.status_code)
             except RequestValidationError as exc:
+                # a field over its declared limits, said in the reader's language and named
+                # by its label (pydantic's own English stays for the API's 422 body)
                 page = _fallback_page(request)
-                problems = "; ".join(
-                    f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}"
-                    for e in exc.errors())
+                problems = " ".join(page.fmt.message(m)
+                                    for m in forms.request_problems(exc.errors(), self.path))
                 return page.render("error.html", {
                     "status": 422, "title": page._("Some input could not be accepted"),
                     "message": problems, "detail": None}, status=422)

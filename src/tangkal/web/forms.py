@@ -8,8 +8,9 @@ check everything again, so nothing here is the last line of defence.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import get_args
+from typing import Any, get_args
 
 from tangkal.blocklist.services import BlockRequest
 from tangkal.errors import InvalidInput, Msg
@@ -192,3 +193,116 @@ class BlockForm:
         except InvalidInput as exc:
             self.errors[exc.field or "form"] = exc.msg
             return None
+
+
+# ------------------------------------------------------------------ request validation
+#
+# FastAPI checks each form field's declared limits (``Form(max_length=...)``, ``ge=``, an
+# ``int`` type) before a route runs, and pydantic words what it refuses in English ("String
+# should have at most 20000 characters"). The pages say it in the reader's language instead,
+# naming the field by the label the form shows beside it. The API's 422 body is pydantic's
+# own text and is not built here (``tangkal.api.errors``).
+
+#: The label a form shows for a field, by the field's name, for the fields whose name means
+#: the same on every page; the labels are the templates' own messages (a ``Msg`` each, so
+#: the page translates the label where it fills it into the sentence).
+FIELD_LABELS: dict[str, Msg] = {
+    "org": Msg("Organisation"),
+    "username": Msg("User name"),
+    "password": Msg("Password"),
+    "domain": Msg("Domain name"),
+    "contact_email": Msg("Your e-mail address"),
+    "statement": Msg("Why should the block be lifted?"),
+    "status": Msg("Status"),
+    "platform": Msg("Platform"),
+    "category": Msg("Category"),
+    "legal_basis": Msg("Legal basis"),
+    "reason": Msg("Reason"),
+    "locators": Msg("Content to take down — one URL, domain or Telegram link per line"),
+    "evidence": Msg("Evidence (optional; screenshots, archives)"),
+    "question": Msg("Your question"),
+    "answer": Msg("Your answer"),
+    "decision_facts": Msg("Facts and circumstances of the decision"),
+    "visibility": Msg("Visibility restriction applied"),
+    "automated_detection": Msg("Automated detection used?"),
+    "automated_decision": Msg("Automated decision"),
+    "name": Msg("Name"),
+    "q": Msg("Name"),
+    "note": Msg("Why it is protected"),
+    "description": Msg("Description"),
+    "kind": Msg("Kind"),
+    "source": Msg("Source (provenance)"),
+    "pdq_threshold": Msg("PDQ threshold (0–256 bits)"),
+    "text_threshold": Msg("Text threshold"),
+    "file": Msg("File"),
+    "label": Msg("Label (optional)"),
+    "format": Msg("Format"),
+    "message": Msg("Message"),
+    "bank": Msg("Put into bank"),
+    "order_id": Msg("Order or case reference (optional)"),
+    "expires_at": Msg("Expires (optional, WIB)"),
+}
+
+#: Where one field name carries a different label on one form: (route path, field) → label.
+ROUTE_FIELD_LABELS: dict[tuple[str, str], Msg] = {
+    ("/console/orders/new", "reason"): Msg("Reason (shown to the platform)"),
+    ("/console/orders/{order_id}/response", "action"): Msg("What did you do?"),
+    ("/console/orders/{order_id}/response", "reason"): Msg("Objection (required if not done)"),
+    ("/console/orders/{order_id}/withdraw", "reason"): Msg("Reason for withdrawing"),
+    ("/console/blocks/new", "action"): Msg("What resolvers answer"),
+    ("/console/blocks/{block_id}/restore", "reason"): Msg("Reason for restoring access"),
+    ("/console/blocks/{block_id}/reject", "reason"): Msg("Reason for rejecting"),
+    ("/public/appeal", "domain"): Msg("Blocked domain"),
+    ("/console/banks/{name}/import", "file"): Msg("Hash list file"),
+}
+
+
+def field_name(route: str, name: str) -> str | Msg:
+    """The field as its form labels it (translated where shown); a field the page does not
+    label (a hidden field, a query parameter) by its own name, which is what an engineer
+    looking at the request sees."""
+    label = ROUTE_FIELD_LABELS.get((route, name)) or FIELD_LABELS.get(name)
+    return label or name
+
+
+def request_problem(error: Mapping[str, Any], route: str) -> Msg:
+    """One of pydantic's request-validation errors (an item of ``exc.errors()``) as a
+    message a page can translate. The types here are the ones the web forms can raise (a
+    ``max_length`` exceeded, a required or whole-number field, a number out of its range, a
+    file where text belongs or text where a file belongs); any other says only that the field
+    could not be accepted, rather than quoting pydantic's English."""
+    loc = [p for p in error.get("loc", ()) if isinstance(p, str)]
+    what = field_name(route, loc[1]) if len(loc) > 1 else None
+    if what is None:
+        return Msg("The form could not be accepted as it was sent; reload the page and "
+                   "try again.")
+    kind = error.get("type")
+    ctx = error.get("ctx") or {}
+    if kind == "string_too_long":
+        return Msg("“%(field)s” is too long; shorten it to at most %(limit)s characters.",
+                   field=what, limit=ctx.get("max_length"))
+    if kind == "missing":
+        return Msg("“%(field)s” is required; fill it in and send the form again.",
+                   field=what)
+    if kind == "int_parsing":
+        return Msg("“%(field)s” must be a whole number.", field=what)
+    if kind == "greater_than_equal":
+        return Msg("“%(field)s” must be %(limit)s or more.", field=what, limit=ctx.get("ge"))
+    if kind == "less_than_equal":
+        return Msg("“%(field)s” must be %(limit)s or less.", field=what, limit=ctx.get("le"))
+    if kind == "string_type":
+        return Msg("“%(field)s” must be text, not a file.", field=what)
+    if kind == "value_error" and "UploadFile" in str(error.get("msg", "")):
+        return Msg("“%(field)s” must be a file chosen with the file picker.", field=what)
+    return Msg("“%(field)s” could not be accepted as it was sent.", field=what)
+
+
+def request_problems(errors: Sequence[Mapping[str, Any]], route: str) -> tuple[Msg, ...]:
+    """Every field FastAPI refused on a form posted to ``route`` (the route's path
+    template, e.g. ``/console/orders/{order_id}/withdraw``), once per field."""
+    seen: dict[str, Msg] = {}
+    for error in errors:
+        loc = [p for p in error.get("loc", ()) if isinstance(p, str)]
+        key = loc[1] if len(loc) > 1 else ""
+        seen.setdefault(key, request_problem(error, route))
+    return tuple(seen.values())
