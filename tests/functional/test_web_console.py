@@ -289,3 +289,20 @@ def test_an_over_long_field_is_refused_in_indonesian_and_named_by_its_label(
         assert "“Legal basis” is too long; shorten it to at most 6000 characters." in english.text
         assert channel not in web.get("/console/orders").text  # nothing was filed
 
+
+def test_the_delivery_log_names_messages_and_their_state_in_indonesian(
+    live: LiveServer,
+) -> None:
+    people = fresh_cast(live)
+    channel = unique("log_kirim").replace("-", "_")
+    with browser_client(live) as web:
+        sign_in(web, people.regulator, people.analyst)
+        order_id = _file_order(web, people, channel)
+        page = web.get(f"/console/orders/{order_id}", params={"lang": "id"})
+        assert page.status_code == 200
+        log = page.text.split('id="dl-title"', 1)[1].split("</table>", 1)[0]
+        # the platform pulls (no webhook), so the order's message waits in its inbox
+        assert re.search(r"<td>Perintah diterbitkan <code[^>]*>order\.issued</code></td>"
+                         r'<td title="inbox">Menunggu di kotak masuk platform</td>', log), log
+        english = web.get(f"/console/orders/{order_id}", params={"lang": "en"}).text
+        assert '<td title="inbox">Waiting in the platform' in english

@@ -1,4 +1,5 @@
-"""The words the pages use for the domain's enum values: statuses, actions, roles, kinds.
+"""The words the pages use for the domain's enum values: statuses, actions, roles, kinds,
+and for the events on an order's record.
 
 One table per family, keyed by the API value, holding the untranslated catalogue message.
 The status badges and choice lists of the templates (``macros.html``) and the parameters of
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.blocklist.models import BlockAction, BlockStatus
+from tangkal.delivery.models import DeliveryStatus
 from tangkal.hashing.models import BankKind
 from tangkal.orders.models import OrderStatus, ResponseAction
 
@@ -77,6 +79,33 @@ BANK_KIND: Mapping[str, str] = {
     "order": N_("order evidence"),
 }
 
+#: Where a message to a platform stands (``tangkal.delivery.models.DeliveryStatus``), as the
+#: order page's delivery log shows it.
+DELIVERY_STATUS: Mapping[str, str] = {
+    "pending": N_("Waiting to be sent"),
+    "delivered": N_("Delivered"),
+    "inbox": N_("Waiting in the platform's inbox"),
+    "fetched": N_("Fetched by the platform"),
+}
+
+#: The events on an order's record (the audit actions of its timeline) and the messages
+#: sent to the platform about it (the outbox event of its delivery log; the same names).
+EVENT: Mapping[str, str] = {
+    "order.issued": N_("Order issued"),
+    "order.received": N_("Receipt recorded (deadline clock started)"),
+    "order.acknowledged": N_("Platform acknowledged receipt"),
+    "order.clarification_requested": N_("Platform asked for clarification (clock paused)"),
+    "order.clarification_answered": N_("Clarification answered (clock resumed)"),
+    "order.responded": N_("Platform responded"),
+    "order.overdue": N_("Deadline missed"),
+    "order.warning_issued": N_("Warning letter issued"),
+    "order.withdrawn": N_("Order withdrawn"),
+    "order.evidence_added": N_("Evidence attached"),
+    "order.evidence_banked": N_("Evidence put into a hash bank"),
+    "order.copy_matched": N_("Copy of the evidence found (hash match)"),
+    "delivery.attempt": N_("Delivery attempt"),
+}
+
 #: The table for each enum a domain message may carry as a parameter.
 TERMS: Mapping[type[enum.Enum], Mapping[str, str]] = {
     OrderStatus: STATUS,
@@ -86,10 +115,11 @@ TERMS: Mapping[type[enum.Enum], Mapping[str, str]] = {
     Role: ROLE,
     OrgKind: ORG_KIND,
     BankKind: BANK_KIND,
+    DeliveryStatus: DELIVERY_STATUS,
 }
 
 #: The tables by the names the templates use (``label("status", s)``).
 TABLES: Mapping[str, Mapping[str, str]] = {
     "status": STATUS, "action": ACTION, "role": ROLE, "org_kind": ORG_KIND,
-    "bank_kind": BANK_KIND,
+    "bank_kind": BANK_KIND, "delivery_status": DELIVERY_STATUS, "event": EVENT,
 }
