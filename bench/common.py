@@ -404,6 +404,14 @@ def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: fl
         time.sleep(0.1)
 
 
+NOTES_MARKER = "<!-- notes: kept across runs -->"
+
+
 def write_section(path: Path, text: str) -> None:
+    """Write a benchmark's results file. Hand-written notes below :data:`NOTES_MARKER` (a
+    run at another size, an analysis) survive a re-run; the figures above it are replaced."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text if text.endswith("\n") else text + "\n")
+    text = text if text.endswith("\n") else text + "\n"
+    if path.exists() and NOTES_MARKER in (old := path.read_text()):
+        text += "\n" + NOTES_MARKER + old.split(NOTES_MARKER, 1)[1]
+    path.write_text(text)

@@ -62,7 +62,6 @@ from bench.common import (
 )
 
 DOC = REPO / "docs" / "benchmarks-orders.md"
-NOTES_MARKER = "<!-- notes: kept across runs -->"
 
 # An order row as wide as tangkal's: ids, reference, category, texts, timestamps.
 # pgbench substitutes ":name" even inside string literals, so the literals avoid colons.
@@ -533,11 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(text)
     if a.out != "-":
         out = Path(a.out)
-        # Hand-written notes below the marker survive a re-run; the figures above it do not.
-        notes = ""
-        if out.exists() and NOTES_MARKER in out.read_text():
-            notes = out.read_text().split(NOTES_MARKER, 1)[1]
-        write_section(out, "# Benchmark: order intake\n\n" + text + "\n" + NOTES_MARKER + notes)
+        write_section(out, "# Benchmark: order intake\n\n" + text)
         log(f"wrote {a.out}")
     return 1 if run.result["errors"] else 0
 
