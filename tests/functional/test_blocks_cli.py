@@ -41,6 +41,17 @@ def test_import_reports_every_bad_line_and_writes_nothing_then_imports_all(
     assert r.returncode == 0 and "\trestored\t" in r.stdout
 
 
+def test_import_reads_a_list_from_a_pipe_which_can_be_read_only_once(live: LiveServer) -> None:
+    base = unique("pipa")
+    names = [f"n{i}.{base}.example.com" for i in range(30)]
+    r = live.cli("block", "import", "/dev/stdin", "--legal-basis", "Permenkominfo 5/2020",
+                 "--reason", "gambling", "--by-official", input="\n".join(names) + "\n")
+    assert r.returncode == 0, r.stderr
+    assert "imported 30 name(s): 30 active" in r.stdout
+    lookup = httpx.get(live.url + "/api/v1/public/lookup", params={"domain": names[29]}).json()
+    assert lookup["blocked"] is True
+
+
 def test_cli_approval_and_the_two_person_rule(live: LiveServer) -> None:
     name = f"{unique('judi')}.com"
     r = live.cli("block", "add", name, "--action", "nxdomain", "--legal-basis", "KUHP 303",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import sys
 from pathlib import Path
@@ -137,11 +138,17 @@ def import_(
     """Import a list, all or nothing: every line is checked first, and one bad line means
     nothing is written."""
     principal = _principal(by_official, org)
-    # Read twice rather than hold the lines: a national list has millions of them, and only
-    # the parsed rows are needed once they are checked.
+    # A file is read twice (count, then parse) rather than held: a national list has millions
+    # of lines, and only the parsed rows are needed. A pipe (``<(curl ...)``) can be read only
+    # once, so its lines are held.
+    lines: list[str] | None = None
     try:
         with file.open(encoding="utf-8", errors="strict") as fh:
-            total = sum(1 for _ in fh)
+            if file.is_file():
+                total = sum(1 for _ in fh)
+            else:
+                lines = fh.readlines()
+                total = len(lines)
     except UnicodeDecodeError as exc:
         fail(f"{file} is not UTF-8 text ({exc}); save it as UTF-8 and try again.")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -151,10 +158,15 @@ def import_(
         def progress(stage: str, n: int) -> None:
             bar.advance(tasks[stage], n)
 
-        with file.open(encoding="utf-8", errors="strict") as fh:
-            rows, errors = importer.parse_lines(
-                fh, action=action, legal_basis=legal_basis, reason=reason, category=category,
-                order_id=order_id, progress=progress)
+        with contextlib.ExitStack() as stack:
+            source = lines if lines is not None else stack.enter_context(
+                file.open(encoding="utf-8", errors="strict"))
+            try:
+                rows, errors = importer.parse_lines(
+                    source, action=action, legal_basis=legal_basis, reason=reason,
+                    category=category, order_id=order_id, progress=progress)
+            except UnicodeDecodeError as exc:  # the file changed since it was counted
+                fail(f"{file} is not UTF-8 text ({exc}); save it as UTF-8 and try again.")
         bar.update(tasks["validate"], completed=total)
         with unit_of_work() as session:
             if not errors:
