@@ -275,6 +275,24 @@ def test_evidence_goes_into_a_bank_and_matches_link_back_to_the_order(
         assert "an order of another organisation" in found
 
 
+def test_evidence_that_is_no_image_is_banked_by_its_bytes_and_why_is_said_in_indonesian(
+        live: LiveServer) -> None:
+    people = fresh_cast(live)
+    bank = unique("bukti-teks")
+    with browser_client(live) as analyst:
+        sign_in(analyst, people.regulator, people.analyst)
+        _new_bank(analyst, bank)
+        order_url = _order_with_evidence(analyst, people, b"not an image, a manifesto in text")
+        page = analyst.get(order_url, params={"lang": "id"}).text
+        action = re.search(r'action="(/console/orders/[^"]+/bank)"', page).group(1)  # type: ignore[union-attr]
+        r = analyst.post(action, data={"csrf_token": csrf(page), "bank": bank})
+        assert r.status_code == 303
+        shown = analyst.get(order_url, params={"lang": "id"}).text
+        assert "pdq: " in shown
+        assert "bukan gambar yang dapat didekode" in shown
+        assert "not a decodable image" not in shown
+
+
 def test_bank_forms_refuse_missing_csrf_and_show_bad_input(live: LiveServer) -> None:
     people = fresh_cast(live)
     with browser_client(live) as web:

@@ -237,7 +237,7 @@ def bank_evidence(
     """Put an order's evidence in a bank; earlier orders with matching content are linked."""
     return services.bank_order_evidence(
         session, principal, _indexes(request), order_id, evidence_id, body.bank
-    )
+    ).as_dict()
 
 
 @router.get("/hashing/stats")

@@ -532,6 +532,28 @@ def give_feedback(
 # ---------------------------------------------------------------- orders
 
 
+@dataclass(frozen=True, slots=True)
+class EvidenceBanked:
+    """What putting an order's evidence into a bank did. The API answers :meth:`as_dict`; the
+    console words the same result in its reader's language (``not_hashed`` keeps each
+    reason's :class:`~tangkal.errors.Msg`)."""
+
+    added: list[BankContent]
+    duplicates: int
+    not_hashed: list[SignalResult]
+    linked_orders: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "added": [content_dict(c) for c in self.added],
+            "duplicates": self.duplicates,
+            "not_hashed": [
+                {"signal_type": r.signal_type, "reason": r.reason} for r in self.not_hashed
+            ],
+            "linked_orders": self.linked_orders,
+        }
+
+
 def bank_order_evidence(
     session: Session,
     principal: Principal,
@@ -539,7 +561,7 @@ def bank_order_evidence(
     order_id: str,
     evidence_id: str,
     bank_name: str,
-) -> dict[str, Any]:
+) -> EvidenceBanked:
     """Put an order's evidence into a bank, and link the order to every earlier order whose
     banked content it matches, so both orders show the other among related orders."""
     from tangkal.orders.models import Evidence, LocatorKey
@@ -582,14 +604,7 @@ def bank_order_evidence(
             "linked_orders": linked,
         },
     )
-    return {
-        "added": [content_dict(c) for c in result.added],
-        "duplicates": result.duplicates,
-        "not_hashed": [
-            {"signal_type": r.signal_type, "reason": r.reason} for r in result.not_hashed
-        ],
-        "linked_orders": linked,
-    }
+    return EvidenceBanked(result.added, result.duplicates, result.not_hashed, linked)
 
 
 def note_order_matches(

@@ -387,12 +387,12 @@ def evidence_to_bank(order_id: str, evidence_id: str, page: ConsolePage, session
         raise InvalidInput(Msg("Choose the bank to put the evidence into."), field="bank")
     out = banks.bank_order_evidence(session, page.principal, _indexes(page), order_id,
                                     evidence_id, bank)
-    reasons = "; ".join(f"{n['signal_type']}: {n['reason']}" for n in out["not_hashed"])
+    reasons = "; ".join(f"{r.signal_type}: {_why(page, r)}" for r in out.not_hashed)
     text = page._("%(n)s signal(s) added to %(bank)s, %(dup)s already there.",
-                  n=len(out["added"]), bank=bank.strip().lower(), dup=out["duplicates"])
-    if out["linked_orders"]:
+                  n=len(out.added), bank=bank.strip().lower(), dup=out.duplicates)
+    if out.linked_orders:
         text += " " + page._("Linked to %(n)s earlier order(s) with the same content.",
-                             n=len(out["linked_orders"]))
+                             n=len(out.linked_orders))
     if reasons:
         text += " " + page._("Not hashed: %(reasons)s", reasons=reasons)
     page.flash(text)
