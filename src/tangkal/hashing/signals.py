@@ -49,16 +49,20 @@ class SignalResult:
     words a moderator can act on (not an image, too flat for PDQ, not UTF-8 text, ...). A result
     is never silently missing: the match answer lists every type with its reason.
 
-    ``why`` is the same reason as a :class:`~tangkal.errors.Msg`, so the console shows it in
-    the reader's language; ``reason`` stays the English text the API answers.
+    The reason is kept as a :class:`~tangkal.errors.Msg` (``why``), so the console shows it in
+    the reader's language; ``reason`` is its English text, what the API answers.
     """
 
     signal_type: str
     signal: str | None
-    reason: str | None = None
     quality: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
     why: Msg | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the type could not hash the content, in English (``None`` when it did)."""
+        return self.why.text if self.why is not None else None
 
     @property
     def ok(self) -> bool:
@@ -131,8 +135,7 @@ class SignalType(ABC):
             )
 
     def _not_hashed(self, reason: Msg, **kw: int | None) -> SignalResult:
-        return SignalResult(self.name, None, reason=reason.text, quality=kw.get("quality"),
-                            why=reason)
+        return SignalResult(self.name, None, quality=kw.get("quality"), why=reason)
 
 
 _HEX = re.compile(r"[0-9a-f]*")

@@ -64,7 +64,7 @@ async def _read(upload: UploadFile | None, limit: int) -> bytes:
 
 def _why(page: Page, result: SignalResult) -> str | None:
     """Why a signal type could not hash an upload, in the reader's language."""
-    return page.fmt.message(result.why) if result.why is not None else result.reason
+    return page.fmt.message(result.why) if result.why is not None else None
 
 
 def _bank_row(bank: Bank, counts: dict[str, int], owners: dict[str, str],
