@@ -265,17 +265,24 @@ def field_name(route: str, name: str) -> str | Msg:
     return label or name
 
 
+def _field_of(error: Mapping[str, Any]) -> str | None:
+    """The form field a request-validation error is about (its ``loc`` is ``("body", name)``
+    or ``("query", name)``), or None when it names none."""
+    loc = [p for p in error.get("loc", ()) if isinstance(p, str)]
+    return loc[1] if len(loc) > 1 else None
+
+
 def request_problem(error: Mapping[str, Any], route: str) -> Msg:
     """One of pydantic's request-validation errors (an item of ``exc.errors()``) as a
     message a page can translate. The types here are the ones the web forms can raise (a
     ``max_length`` exceeded, a required or whole-number field, a number out of its range, a
     file where text belongs or text where a file belongs); any other says only that the field
     could not be accepted, rather than quoting pydantic's English."""
-    loc = [p for p in error.get("loc", ()) if isinstance(p, str)]
-    what = field_name(route, loc[1]) if len(loc) > 1 else None
-    if what is None:
+    name = _field_of(error)
+    if name is None:
         return Msg("The form could not be accepted as it was sent; reload the page and "
                    "try again.")
+    what = field_name(route, name)
     kind = error.get("type")
     ctx = error.get("ctx") or {}
     if kind == "string_too_long":
@@ -302,7 +309,5 @@ def request_problems(errors: Sequence[Mapping[str, Any]], route: str) -> tuple[M
     template, e.g. ``/console/orders/{order_id}/withdraw``), once per field."""
     seen: dict[str, Msg] = {}
     for error in errors:
-        loc = [p for p in error.get("loc", ()) if isinstance(p, str)]
-        key = loc[1] if len(loc) > 1 else ""
-        seen.setdefault(key, request_problem(error, route))
+        seen.setdefault(_field_of(error) or "", request_problem(error, route))
     return tuple(seen.values())
