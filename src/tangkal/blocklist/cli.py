@@ -120,6 +120,10 @@ def list_(
                                         e.legal_basis)) + "\n")
 
 
+def _not_utf8(file: Path, exc: UnicodeDecodeError) -> None:
+    fail(f"{file} is not UTF-8 text ({exc}); save it as UTF-8 and try again.")
+
+
 @app.command("import")
 @friendly
 def import_(
@@ -150,7 +154,7 @@ def import_(
                 lines = fh.readlines()
                 total = len(lines)
     except UnicodeDecodeError as exc:
-        fail(f"{file} is not UTF-8 text ({exc}); save it as UTF-8 and try again.")
+        _not_utf8(file, exc)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=False) as bar:
         tasks = {"validate": bar.add_task("checking lines", total=total)}
@@ -166,7 +170,7 @@ def import_(
                     source, action=action, legal_basis=legal_basis, reason=reason,
                     category=category, order_id=order_id, progress=progress)
             except UnicodeDecodeError as exc:  # the file changed since it was counted
-                fail(f"{file} is not UTF-8 text ({exc}); save it as UTF-8 and try again.")
+                _not_utf8(file, exc)
         bar.update(tasks["validate"], completed=total)
         with unit_of_work() as session:
             if not errors:
