@@ -88,16 +88,24 @@ def command_line() -> str:
     return "python " + " ".join(shlex.quote(a) for a in argv)
 
 
+def proc_status_kib(pid: int) -> dict[str, int]:
+    """The sizes in ``/proc/PID/status`` (``VmRSS``, ``VmHWM``: the resident set and its
+    high-water mark, ...), in KiB; OSError when the process is gone."""
+    sizes = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if value.endswith(" kB"):
+            sizes[key] = int(value.split()[0])
+    return sizes
+
+
 def rss_bytes(pid: int, *, children: bool = True) -> int:
     """Resident memory of a process (and, by default, all its descendants), from /proc."""
     total = 0
     pids = [pid, *(_descendants(pid) if children else [])]
     for p in pids:
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-                    break
+            total += proc_status_kib(p).get("VmRSS", 0) * 1024
         except OSError:
             continue
     return total

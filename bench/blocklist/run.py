@@ -48,6 +48,7 @@ from bench.common import (
     markdown_table,
     now_utc,
     pg_server_info,
+    proc_status_kib,
     write_section,
 )
 from bench.rpz.run import make_names
@@ -72,12 +73,9 @@ def _peak_rss_mb(pid: int) -> float:
     counts the pages a forked child shared with this process before it ran ``exec``, and this
     process holds the whole list, so it overstated tangkal's peak by hundreds of megabytes."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+        return proc_status_kib(pid).get("VmHWM", 0) / 1024
     except OSError:  # exited meanwhile
-        pass
-    return 0.0
+        return 0.0
 
 
 def _run_timed(argv: list[str], env: dict[str, str], timeout: float) -> Timed:

@@ -39,7 +39,7 @@ from typing import Any
 import dns.message
 import dns.query
 
-from bench.common import command_line, load_average, machine_info, now_utc
+from bench.common import command_line, load_average, machine_info, now_utc, proc_status_kib
 
 REPO = Path(__file__).resolve().parent.parent.parent
 ZONE = "rpz.tangkal."
@@ -269,13 +269,8 @@ def axfr_with_soa_probe(port: int, expected: int) -> Probe:
 
 def rss(pid: int) -> tuple[int, int]:
     """(VmHWM, VmRSS) in KiB."""
-    hwm = cur = 0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            hwm = int(line.split()[1])
-        elif line.startswith("VmRSS:"):
-            cur = int(line.split()[1])
-    return hwm, cur
+    sizes = proc_status_kib(pid)
+    return sizes.get("VmHWM", 0), sizes.get("VmRSS", 0)
 
 
 def tree(pid: int) -> list[int]:
