@@ -6,15 +6,42 @@ typo in a variable name is not silently ignored for one part and honoured by ano
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Mapping
+from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tangkal.errors import ConfigurationError
+
+PREFIX = "TANGKAL_"
+
+#: ``TANGKAL_*`` names that are not settings but are read straight from ``os.environ`` by
+#: the test suite, the scripts and benches, and the server itself, so
+#: :func:`check_environment` lets them through (patterns in ``fnmatch`` style):
+#: the tests (``tests/support.py``, ``tests/conftest.py``, the browser tests), ``scripts/test``
+#: and ``.ci/run``, ``bench/``, and what ``tangkal serve --workers N`` hands its workers
+#: (``tangkal.api.asgi.ENV_*``). A new one read that way must be added here, or ``serve``
+#: refuses to start in an environment that sets it.
+NOT_SETTINGS = (
+    "TANGKAL_TEST_*",  # TANGKAL_TEST_PG, TANGKAL_TEST_BACKENDS, TANGKAL_TEST_SOP, ...
+    "TANGKAL_REQUIRE_PG",
+    "TANGKAL_SCREENSHOTS",
+    "TANGKAL_BENCH_PG",
+    "TANGKAL_BENCH_TOKEN",
+    "TANGKAL_SERVE_PRIMARY_LOCK",
+    "TANGKAL_SERVE_DNS_PORT",
+    "TANGKAL_SERVE_DNS_HOST",
+)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TANGKAL_", extra="ignore")
+    # Unknown TANGKAL_* names are not ignored by ``serve``: see check_environment.
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore")
 
     database_url: str = Field(
         default="sqlite:///tangkal.db",
@@ -58,7 +85,70 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings; a value that cannot be used is a :class:`ConfigurationError` naming
+    the variable, its value and why, not a pydantic traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc, os.environ)) from None
+
+
+def setting_names() -> list[str]:
+    """Every ``TANGKAL_*`` variable that is a setting."""
+    return sorted(PREFIX + name.upper() for name in Settings.model_fields)
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """The ``TANGKAL_*`` names in ``environ`` that are neither a setting nor one of
+    :data:`NOT_SETTINGS` (compared case-insensitively, as pydantic-settings reads them)."""
+    known = set(setting_names())
+    return [
+        name
+        for name in sorted(environ)
+        if name.upper().startswith(PREFIX)
+        and name.upper() not in known
+        and not any(fnmatchcase(name.upper(), pattern) for pattern in NOT_SETTINGS)
+    ]
+
+
+def check_environment() -> Settings:
+    """Refuse an environment with a ``TANGKAL_*`` variable that is not a setting, then build
+    the settings (which refuses an invalid value); both as a :class:`ConfigurationError`.
+
+    pydantic-settings ignores a name it does not know, so a misspelt ``TANGKAL_DATABSE_URL``
+    would leave a server running on the default SQLite file while its operator believes it
+    uses PostgreSQL. ``tangkal serve`` calls this first, so that such a mistake stops the
+    start with a message naming the variable and the setting it was probably meant to be.
+    """
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        known = setting_names()
+        problems = []
+        for name in unknown:
+            # Compared without the prefix every name shares, which would make any two alike.
+            tails = [k.removeprefix(PREFIX) for k in known]
+            close = difflib.get_close_matches(name.upper().removeprefix(PREFIX), tails, n=1)
+            hint = f" (did you mean {PREFIX}{close[0]}?)" if close else ""
+            problems.append(f"{name} is not a tangkal setting{hint}")
+        raise ConfigurationError(
+            "; ".join(problems)
+            + ". It would be ignored, so tangkal does not start: correct the name or unset it."
+            " The settings are " + ", ".join(known) + "."
+        )
+    return get_settings()
+
+
+def _describe(exc: ValidationError, environ: Mapping[str, str]) -> str:
+    """One sentence per invalid value: the variable as it is spelt in the environment,
+    its value and pydantic's reason."""
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        variable = PREFIX + field.upper()
+        spelt = next((k for k in environ if k.upper() == variable), variable)
+        value = environ.get(spelt, error.get("input"))
+        problems.append(f"{spelt}={value!r} is not valid: {error['msg']}")
+    return "; ".join(problems) + ". Correct the value or unset the variable."
 
 
 def reset_settings_cache() -> None:

@@ -168,11 +168,13 @@ def create_user(
     *,
     username: str,
     role: Role,
-    password: str,
+    password: str | None,
     display_name: str | None = None,
 ) -> User:
+    """Add a person. ``password=None`` is someone who only uses API tokens: they cannot sign
+    in to the console until an admin sets a password (``set_password``)."""
     check_role_for_kind(org, role)
-    if len(password) < 10:
+    if password is not None and len(password) < 10:
         raise InvalidInput(Msg("A password needs at least 10 characters."), field="password")
     if session.scalar(select(User.id).where(User.org_id == org.id, User.username == username)):
         raise Conflict(Msg("The user %(username)r already exists in %(org)s.",
@@ -182,7 +184,7 @@ def create_user(
         username=username,
         display_name=display_name or username,
         role=role,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password) if password is not None else None,
     )
     session.add(user)
     session.flush()

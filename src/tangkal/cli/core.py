@@ -6,11 +6,14 @@ import sys
 
 import typer
 from rich.console import Console
+from sqlalchemy.orm import Session
 
 from tangkal.accounts import services as accounts
+from tangkal.accounts.models import Organization, Role, User
 from tangkal.accounts.principal import SYSTEM
 from tangkal.cli.common import database, fail, friendly, unit_of_work
-from tangkal.settings import get_settings
+from tangkal.errors import Conflict, InvalidInput, NotFound
+from tangkal.settings import check_environment
 
 out = Console()
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -82,14 +85,42 @@ def token_create(
         ..., "--role", help="analyst, official, moderator, isp, auditor, admin"
     ),
     label: str | None = typer.Option(None, "--label"),
+    user: str | None = typer.Option(
+        None,
+        "--user",
+        help="The person the token belongs to (two-person approvals count people); "
+        "created in the org with the token's role, and no console password, if new.",
+    ),
 ) -> None:
     """Make an API token; prints only the token, on stdout."""
     with unit_of_work() as session:
         organisation = accounts.get_org_by_name(session, org)
+        the_role = accounts.parse_role(role)
+        person = _token_holder(session, organisation, user, the_role) if user else None
         token = accounts.create_token(
-            session, SYSTEM, organisation, accounts.parse_role(role), label=label
+            session, SYSTEM, organisation, the_role, user=person, label=label
         )
     sys.stdout.write(token + "\n")
+
+
+def _token_holder(session: Session, organisation: Organization, username: str, role: Role) -> User:
+    """The person a token is for: an existing user of the org with the same role, or a new
+    one with that role and no console password (someone who only uses API tokens)."""
+    try:
+        person = accounts.get_user(session, organisation, username)
+    except NotFound:
+        return accounts.create_user(
+            session, SYSTEM, organisation, username=username, role=role, password=None
+        )
+    if person.role != role:
+        raise InvalidInput(
+            f"{username} in {organisation.name} has the role {person.role.value}, not "
+            f"{role.value}; a token of theirs has their role (--role {person.role.value}).",
+            field="role",
+        )
+    if not person.active:
+        raise Conflict(f"{username} in {organisation.name} is deactivated; no new tokens.")
+    return person
 
 
 @user_app.command("create")
@@ -179,15 +210,19 @@ def serve(
         help="HTTP worker processes (PostgreSQL); background services run in exactly one.",
     ),
 ) -> None:
-    """API, web console, RPZ primary and scheduler in one process (or N HTTP workers)."""
+    """API, web console, RPZ primary and scheduler in one process (or N HTTP workers).
+
+    Refuses to start when a TANGKAL_* variable is unknown (a misspelt name would otherwise
+    be silently ignored) or has a value that cannot be used.
+    """
     import uvicorn
 
     from tangkal.api.app import create_app
     from tangkal.logging import configure_logging
 
+    settings = check_environment()  # before anything reads a setting or opens the database
     configure_logging()
     db = database()
-    settings = get_settings()
     if workers > 1 and db.is_sqlite:
         fail("--workers needs PostgreSQL: SQLite has a single writer; use one process.")
     typer.echo(f"tangkal on http://{host}:{port}  (RPZ {settings.rpz_zone} on {host}:{dns_port})")
@@ -237,7 +272,7 @@ def demo() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
+    app.command("serve")(friendly(serve))
     app.command("demo")(friendly(demo))
     app.add_typer(db_app, name="db")
     app.add_typer(org_app, name="org")
