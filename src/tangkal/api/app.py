@@ -32,6 +32,10 @@ ROUTER_MODULES = [
     "tangkal.audit.routes",
     "tangkal.blocklist.routes",
     "tangkal.hashing.routes",
+    "tangkal.sanctions.routes",
+    "tangkal.objections.routes",
+    "tangkal.normalisation.routes",
+    "tangkal.cases.routes",
     "tangkal.web.routes",
 ]
 

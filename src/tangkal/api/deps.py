@@ -87,3 +87,14 @@ def require(*roles: Role, kinds: tuple[OrgKind, ...] = ()) -> Callable[..., Prin
         return principal
 
     return _check
+
+
+def optional_principal(request: Request, session: UnitOfWork) -> Principal | None:
+    """The caller when a token is sent, else None: for the few endpoints the public may use
+    too (a member of the public asking for one domain's normalisation)."""
+    if not request.headers.get("authorization"):
+        return None
+    return current_principal(request, session)
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]

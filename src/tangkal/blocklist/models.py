@@ -80,6 +80,9 @@ class BlockEntry(Base):
     # A plain reference to an order (tangkal.orders) or an outside case number, no FK: a
     # block may precede or outlive the order record.
     order_id: Mapped[str | None] = mapped_column(String(100), default=None, index=True)
+    # The sanction this entry belongs to (tangkal.sanctions): approved, restored and lifted
+    # with it; no FK, the blocklist's schema does not depend on the procedure's.
+    sanction_id: Mapped[str | None] = mapped_column(String(36), default=None, index=True)
 
     requested_by: Mapped[str] = mapped_column(String(300))
     requested_by_key: Mapped[str] = mapped_column(String(300))

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +15,7 @@ from tangkal.blocklist import services
 from tangkal.blocklist.rails import assess
 from tangkal.errors import Forbidden, RateLimited
 from tangkal.locators import Domain
+from tangkal.ratelimit import RateLimiter
 
 router = APIRouter(prefix="/api/v1", tags=["blocks"])
 
@@ -146,32 +144,6 @@ def public_lookup(request: Request, session: UnitOfWork,
     """Is this name blocked, since when, on what legal basis, and how to appeal."""
     base = request.app.state.settings.public_base_url
     return services.lookup(session, domain, base_url=base)
-
-
-class RateLimiter:
-    """At most ``limit`` events per ``window`` seconds per key, in this process's memory.
-
-    Enough to stop one address flooding the appeals inbox; several workers each keep their
-    own count, which only makes the limit proportionally looser.
-    """
-
-    def __init__(self, limit: int, window: float, max_keys: int = 100_000) -> None:
-        self.limit, self.window, self.max_keys = limit, window, max_keys
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._hits) >= self.max_keys:
-                self._hits.clear()
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            return True
 
 
 appeal_limiter = RateLimiter(limit=5, window=600.0)

@@ -279,6 +279,7 @@ def to_dict(entry: BlockEntry) -> dict[str, Any]:
         "reason": entry.reason,
         "category": entry.category,
         "order_id": entry.order_id,
+        "sanction_id": entry.sanction_id,
         "requested_by": entry.requested_by,
         "requested_by_org_id": entry.requested_by_org_id,
         "requested_at": _iso(entry.requested_at),
@@ -397,6 +398,11 @@ def approve(
         raise InvalidTransition(
             Msg("Block %(id)s on %(domain)s is %(status)s; only entries pending approval can "
                 "be approved.", id=entry.id, domain=entry.domain, status=entry.status))
+    if entry.sanction_id is not None:
+        raise InvalidTransition(
+            Msg("Block %(id)s on %(domain)s belongs to sanction %(sanction)s and takes effect "
+                "with it: approve the sanction (POST /api/v1/sanctions/%(sanction)s/approve).",
+                id=entry.id, domain=entry.domain, sanction=entry.sanction_id))
     if entry.expires_at is not None and entry.expires_at <= now:
         raise InvalidTransition(Msg("Block %(id)s expired before it was approved; reject it "
                                     "and make a new request if it is still needed.",
@@ -452,6 +458,11 @@ def reject(
             Msg("Block %(id)s on %(domain)s is %(status)s; only entries pending approval can "
                 "be rejected (restore an active block instead).",
                 id=entry.id, domain=entry.domain, status=entry.status))
+    if entry.sanction_id is not None:
+        raise InvalidTransition(
+            Msg("Block %(id)s on %(domain)s belongs to sanction %(sanction)s: reject the "
+                "sanction (POST /api/v1/sanctions/%(sanction)s/reject).",
+                id=entry.id, domain=entry.domain, sanction=entry.sanction_id))
     entry.status = BlockStatus.REJECTED
     entry.rejected_by = principal.actor
     entry.rejected_at = now or utcnow()

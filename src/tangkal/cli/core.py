@@ -221,6 +221,9 @@ def serve(
     from tangkal.logging import configure_logging
 
     settings = check_environment()  # before anything reads a setting or opens the database
+    from tangkal.sop.profile import active_profile
+
+    active_profile()  # a bad SOP profile stops the server here, naming file, key and reason
     configure_logging()
     db = database()
     if workers > 1 and db.is_sqlite:

@@ -16,6 +16,9 @@ MODEL_MODULES = [
     "tangkal.rpz.models",
     "tangkal.blocklist.models",
     "tangkal.hashing.models",
+    "tangkal.sanctions.models",
+    "tangkal.objections.models",
+    "tangkal.normalisation.models",
 ]
 
 

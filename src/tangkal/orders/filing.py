@@ -197,9 +197,13 @@ class NewOrder:
     paused_seconds: float = 0.0
     responded_at: datetime | None = None
     overdue_at: datetime | None = None
+    # the scheduler's first look: when the order is deemed received if nobody fetches it
+    next_due_at: datetime | None = None
+    steps_taken: int = 0
+    held_by: str | None = None
     clarifications: tuple[Any, ...] = field(default=())
     responses: tuple[Any, ...] = field(default=())
-    warnings: tuple[Any, ...] = field(default=())
+    steps: tuple[Any, ...] = field(default=())
 
     def for_platform(self, platform_org_id: str) -> NewOrder:
         return dataclasses.replace(self, platform_org_id=platform_org_id)
@@ -220,6 +224,8 @@ class NewOrder:
             "created_by": self.created_by,
             "issued_at": self.issued_at,
             "deadline_at": self.deadline_at,
+            "next_due_at": self.next_due_at,
+            "steps_taken": 0,
             "updated_at": self.issued_at,
         }
 
@@ -283,6 +289,7 @@ def prepare_order(
         created_by=actor.actor,
         issued_at=now,
         deadline_at=now + deadline,
+        next_due_at=now + profile.deemed_receipt_after,
         locators=tuple(
             NewLocator(
                 position=pos,

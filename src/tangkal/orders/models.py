@@ -6,7 +6,16 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tangkal.db.base import Base, enum_column, new_id, utcnow
@@ -49,6 +58,12 @@ class Order(Base):
         Index("ix_orders_platform_status", "platform_org_id", "status"),
         Index("ix_orders_regulator_status", "regulator_org_id", "status"),
         Index("ix_orders_deadline", "status", "deadline_at"),
+        Index(
+            "ix_orders_next_due",
+            "next_due_at",
+            postgresql_where=text("next_due_at IS NOT NULL"),
+            sqlite_where=text("next_due_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -75,8 +90,14 @@ class Order(Base):
     deadline_at: Mapped[datetime]
     responded_at: Mapped[datetime | None] = mapped_column(default=None)
     overdue_at: Mapped[datetime | None] = mapped_column(default=None)
-    warnings_issued: Mapped[int] = mapped_column(default=0)
-    next_warning_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The escalation: how many of the profile's steps were taken, and the next moment the
+    # scheduler has anything to do for this order (deemed receipt, the deadline, the next
+    # step). NULL while nothing can fall due (answered, paused, an objection pending), so
+    # the scheduler's pass reads only the index range of what is due: O(due), not O(open).
+    steps_taken: Mapped[int] = mapped_column(default=0)
+    next_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    # An objection (sanggah) that holds the escalation until it is decided.
+    held_by: Mapped[str | None] = mapped_column(String(36), default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     locators: Mapped[list[OrderLocator]] = relationship(
@@ -91,8 +112,9 @@ class Order(Base):
     responses: Mapped[list[OrderResponse]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderResponse.created_at"
     )
-    warnings: Mapped[list[OrderWarning]] = relationship(
-        back_populates="order", cascade="all, delete-orphan", order_by="OrderWarning.issued_at"
+    steps: Mapped[list[EscalationStep]] = relationship(
+        back_populates="order", cascade="all, delete-orphan",
+        order_by="EscalationStep.position",
     )
 
 
@@ -179,19 +201,38 @@ class OrderResponse(Base):
     order: Mapped[Order] = relationship(back_populates="responses")
 
 
-class OrderWarning(Base):
-    """A warning letter (surat teguran) issued after a missed deadline."""
+class EscalationStep(Base):
+    """A step of the profile's escalation taken on an order: a warning letter (surat
+    teguran), a fine, a report, a sanction proposal.
 
-    __tablename__ = "order_warnings"
+    The unique (order, code) pair makes a step happen once whatever number of schedulers
+    race for it. An upheld objection annuls a step or just its fine: the row stays, marked,
+    so the record shows both what was done and that it was undone.
+    """
+
+    __tablename__ = "escalation_steps"
     __table_args__ = (UniqueConstraint("order_id", "code"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
     code: Mapped[str] = mapped_column(String(10))
-    fine: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(String(40))
+    fine: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="")
+    due_at: Mapped[datetime]
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sanction_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    annulled_at: Mapped[datetime | None] = mapped_column(default=None)
+    fine_annulled_at: Mapped[datetime | None] = mapped_column(default=None)
+    annulled_by_objection: Mapped[str | None] = mapped_column(String(36), default=None)
 
-    order: Mapped[Order] = relationship(back_populates="warnings")
+    order: Mapped[Order] = relationship(back_populates="steps")
+
+    @property
+    def fine_due(self) -> int:
+        """The fine still owed: none once the step or its fine was annulled."""
+        return 0 if (self.annulled_at or self.fine_annulled_at) else self.fine
 
 
 class IdempotencyRecord(Base):

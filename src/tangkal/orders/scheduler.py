@@ -1,50 +1,64 @@
-"""The clock-watcher: deemed receipts, overdue orders and warning letters, every tick."""
+"""The clock-watcher: every pass takes what has fallen due, and only that.
+
+Orders: deemed receipts, missed deadlines and the profile's escalation steps
+(:func:`tangkal.orders.escalation.run_due`, reading the ``next_due_at`` index range, so a
+pass costs what is due, not what is open). Objections and normalisation requests: officials
+are warned on the record before the profile's decision time runs out. A pass that finds a
+full batch of due orders runs again at once instead of waiting for the next interval.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Any
 
 import structlog
 
+from tangkal.db.base import utcnow
 from tangkal.db.session import Database
-from tangkal.orders.services import tick
+from tangkal.orders.escalation import run_due
+from tangkal.periodic import PeriodicService
 
 log = structlog.get_logger("tangkal.scheduler")
 
+BATCH = 500
+#: a pass drains a backlog in batches, but no longer than this many in a row
+MAX_BATCHES = 200
 
-class OrderScheduler:
+
+class OrderScheduler(PeriodicService):
     name = "order-scheduler"
 
-    def __init__(self, db: Database, interval: float) -> None:
+    def __init__(self, db: Database, interval: float, batch: int = BATCH) -> None:
+        super().__init__(interval)
         self.db = db
-        self.interval = interval
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task:
-            await self._task
+        self.batch = batch
 
     def run_once(self) -> dict[str, int]:
-        with self.db.unit_of_work() as s:
-            return tick(s)
+        """One batch of due orders and the reminders, in one unit of work."""
+        from tangkal.normalisation.services import remind_due as remind_normalisations
+        from tangkal.objections.services import remind_due as remind_objections
 
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                counts = await asyncio.to_thread(self.run_once)
-                if any(counts.values()):
-                    log.info("scheduler_tick", **counts)
-            except Exception as exc:
-                log.error("scheduler_tick_failed", error=str(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.interval)
+        now = utcnow()
+        with self.db.unit_of_work() as s:
+            counts = run_due(s, now, self.batch).as_dict()
+            counts["objection_reminders"] = remind_objections(s, now)
+            counts["normalisation_reminders"] = remind_normalisations(s, now)
+        return counts
+
+    def tick(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for _ in range(MAX_BATCHES):
+            counts = self.run_once()
+            for k, v in counts.items():
+                total[k] = total.get(k, 0) + v
+            done = counts["deemed_received"] + counts["overdue"] + counts["skipped"]
+            if done + counts["steps"] < self.batch:
+                break
+        return total
+
+    def report(self, result: dict[str, int]) -> None:
+        if any(result.values()):
+            log.info("scheduler_pass", **result)
 
 
 def create_service(state: Any) -> OrderScheduler:

@@ -1,15 +1,15 @@
 """Filing orders and moving them through their states, each step on the audit record.
 
-Every state change goes through ``_transition``, which checks that the change is allowed,
-stamps the time and appends the audit event, so no path can move an order without leaving
-a trace.
+Every state change goes through ``transition``, which checks that the change is allowed,
+stamps the time, plans the order's next scheduler moment and appends the audit event, so no
+path can move an order without leaving a trace or leave its escalation clock stale.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -34,6 +34,7 @@ from tangkal.audit.services import record
 from tangkal.db.base import utcnow
 from tangkal.errors import InvalidInput, InvalidTransition, Msg, NotFound
 from tangkal.orders.clock import compute_deadline
+from tangkal.orders.escalation import reschedule
 from tangkal.orders.filing import (
     NewEvidence,
     is_platform,
@@ -49,7 +50,6 @@ from tangkal.orders.models import (
     Order,
     OrderResponse,
     OrderStatus,
-    OrderWarning,
     ResponseAction,
 )
 from tangkal.orders.schemas import OrderIn, ResponseIn, StatementOfReasons
@@ -69,7 +69,9 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CLARIFICATION_REQUESTED: _ANSWERS | {S.ACKNOWLEDGED},
     S.OVERDUE: _ANSWERS | {S.CLARIFICATION_REQUESTED, S.ACKNOWLEDGED},
     S.PARTIALLY_COMPLIED: frozenset({S.COMPLIED, S.DISPUTED}),
-    S.DISPUTED: frozenset({S.COMPLIED, S.PARTIALLY_COMPLIED, S.WITHDRAWN}),
+    # disputed: a not_done answer is an objection; rejected, the escalation resumes
+    S.DISPUTED: frozenset({S.COMPLIED, S.PARTIALLY_COMPLIED, S.WITHDRAWN, S.OVERDUE,
+                           S.ACKNOWLEDGED}),
     S.COMPLIED: frozenset(),
     S.WITHDRAWN: frozenset(),
 }
@@ -91,7 +93,7 @@ ACTION_VISIBILITY = {
 }
 
 
-def _transition(
+def transition(
     session: Session,
     order: Order,
     to: OrderStatus,
@@ -107,6 +109,7 @@ def _transition(
     before = order.status
     order.status = to
     order.updated_at = utcnow()
+    reschedule(order, order.updated_at)
     session.flush()
     record(
         session,
@@ -199,7 +202,7 @@ def get_order(
             selectinload(Order.locators),
             selectinload(Order.clarifications),
             selectinload(Order.responses),
-            selectinload(Order.warnings),
+            selectinload(Order.steps),
             selectinload(Order.evidence),
         )
     )
@@ -416,7 +419,7 @@ def mark_received(
         order.delivered_at = at
     order.deadline_at = compute_deadline(order, at)
     if order.status is S.ISSUED:
-        _transition(
+        transition(
             session,
             order,
             S.DELIVERED,
@@ -425,6 +428,7 @@ def mark_received(
             {"basis": basis, "deadline_at": order.deadline_at.isoformat()},
         )
     else:
+        reschedule(order, at)
         session.flush()
         record(
             session,
@@ -453,7 +457,7 @@ def acknowledge(session: Session, principal: Principal, order_id: str) -> Order:
     mark_received(session, order, principal, "acknowledged", now)
     order.acknowledged_at = now
     if order.status in (S.ISSUED, S.DELIVERED):
-        _transition(session, order, S.ACKNOWLEDGED, principal, "order.acknowledged")
+        transition(session, order, S.ACKNOWLEDGED, principal, "order.acknowledged")
     else:
         record(
             session,
@@ -483,7 +487,7 @@ def request_clarification(
     order.clarifications.append(
         Clarification(question=question.strip(), asked_by=principal.actor, asked_at=now)
     )
-    _transition(
+    transition(
         session,
         order,
         S.CLARIFICATION_REQUESTED,
@@ -510,7 +514,7 @@ def answer_clarification(
         order.paused_seconds += max(0.0, (now - order.paused_at).total_seconds())
         order.paused_at = None
     order.deadline_at = compute_deadline(order, now)
-    _transition(
+    transition(
         session,
         order,
         S.ACKNOWLEDGED,
@@ -595,8 +599,7 @@ def respond(session: Session, principal: Principal, order_id: str, data: Respons
         )
     )
     order.responded_at = now
-    order.next_warning_at = None
-    _transition(
+    transition(
         session,
         order,
         target,
@@ -604,124 +607,20 @@ def respond(session: Session, principal: Principal, order_id: str, data: Respons
         "order.responded",
         {"action": action.value, "late": late, "statement": statement},
     )
+    if action is ResponseAction.NOT_DONE:
+        # The answer contests the order: an objection the regulator decides; the
+        # escalation waits for it and resumes if it is rejected.
+        from tangkal.objections.services import from_not_done
+
+        from_not_done(session, principal, order, (data.reason or "").strip(), now)
     return order
 
 
 def withdraw(session: Session, principal: Principal, order_id: str, reason: str) -> Order:
     principal.require(Role.OFFICIAL)
     order = get_order(session, principal, order_id, for_update=True)
-    _transition(session, order, S.WITHDRAWN, principal, "order.withdrawn", {"reason": reason})
+    transition(session, order, S.WITHDRAWN, principal, "order.withdrawn", {"reason": reason})
     return order
-
-
-# ---------------------------------------------------------------- the scheduler
-
-
-def tick(session: Session, now: datetime | None = None, batch: int = 200) -> dict[str, int]:
-    """Deemed receipts, overdue marks and warning letters that are due.
-
-    Rows are leased with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so any number of workers
-    can run this at once without doing the same work twice.
-    """
-    from tangkal.accounts.principal import SYSTEM
-    from tangkal.sop.profile import get_profile
-
-    now = now or utcnow()
-    counts = {"deemed_received": 0, "overdue": 0, "warnings": 0}
-    pg = session.get_bind().dialect.name == "postgresql"
-
-    def lease(q: Select[Order]) -> list[Order]:
-        q = q.limit(batch)
-        if pg:
-            q = q.with_for_update(skip_locked=True)
-        return list(session.scalars(q))
-
-    profiles: dict[str, SopProfile] = {}
-
-    def prof(name: str) -> SopProfile:
-        if name not in profiles:
-            profiles[name] = get_profile(name)
-        return profiles[name]
-
-    # 1. deemed receipt: nobody fetched or acknowledged the order in time
-    for order in lease(select(Order).where(Order.status == S.ISSUED, Order.received_at.is_(None))):
-        grace = prof(order.sop_profile).deemed_receipt_after
-        if order.issued_at + grace <= now:
-            mark_received(session, order, SYSTEM, "deemed", order.issued_at + grace)
-            counts["deemed_received"] += 1
-    # 2. overdue
-    for order in lease(
-        select(Order).where(
-            Order.status.in_([S.ISSUED, S.DELIVERED, S.ACKNOWLEDGED]),
-            Order.deadline_at <= now,
-            Order.received_at.is_not(None),
-        )
-    ):
-        if compute_deadline(order, now) > now:
-            continue
-        order.overdue_at = now
-        p = prof(order.sop_profile)
-        order.next_warning_at = now if p.warnings else None
-        _transition(
-            session,
-            order,
-            S.OVERDUE,
-            SYSTEM,
-            "order.overdue",
-            {"deadline_at": order.deadline_at.isoformat()},
-        )
-        counts["overdue"] += 1
-    # 3. warning letters, one per interval
-    for order in lease(
-        select(Order).where(
-            Order.status == S.OVERDUE,
-            Order.next_warning_at.is_not(None),
-            Order.next_warning_at <= now,
-        )
-    ):
-        p = prof(order.sop_profile)
-        if order.warnings_issued >= len(p.warnings):
-            order.next_warning_at = None
-            continue
-        w = p.warnings[order.warnings_issued]
-        order.warnings.append(OrderWarning(code=w.code, fine=w.fine, issued_at=now))
-        order.warnings_issued += 1
-        interval = p.warning_interval or timedelta(seconds=order.deadline_seconds)
-        order.next_warning_at = (
-            (now + interval) if order.warnings_issued < len(p.warnings) else None
-        )
-        session.flush()
-        record(
-            session,
-            SYSTEM,
-            "order.warning_issued",
-            "order",
-            order.id,
-            {
-                "reference": order.reference,
-                "code": w.code,
-                "fine": w.fine,
-                "currency": p.currency,
-                "block_recommended": p.block_after_warnings
-                and order.warnings_issued == len(p.warnings),
-            },
-        )
-        platform = session.get(Organization, order.platform_org_id)
-        if platform is not None:
-            from tangkal.delivery.services import enqueue
-
-            enqueue(
-                session,
-                platform,
-                order,
-                "order.warning_issued",
-                {
-                    **order_payload(order),
-                    "warning": {"code": w.code, "fine": w.fine, "currency": p.currency},
-                },
-            )
-        counts["warnings"] += 1
-    return counts
 
 
 def count_by_status(session: Session, principal: Principal) -> dict[str, int]:

@@ -60,6 +60,20 @@ def order_payload(order: Order | NewOrder) -> dict[str, Any]:
     }
 
 
+def _escalation(order: Order | NewOrder, now: datetime) -> dict[str, Any]:
+    from tangkal.orders.escalation import describe
+    from tangkal.orders.models import Order
+    from tangkal.sop.profile import get_profile
+
+    if not isinstance(order, Order):  # about to be written: nothing taken, nothing held
+        return {"escalation": [], "next_step": None, "escalation_held_by": None}
+    try:
+        profile = get_profile(order.sop_profile)
+    except Exception:  # the answer still shows what was done
+        profile = None
+    return describe(order, profile, now)
+
+
 def order_dict(
     order: Order | NewOrder,
     *,
@@ -109,12 +123,15 @@ def order_dict(
                 }
                 for r in order.responses
             ],
+            # the letters as before (annulled ones marked); the whole escalation below
             "warnings": [
-                {"code": w.code, "fine": w.fine, "issued_at": w.issued_at.isoformat()}
-                for w in order.warnings
+                {"id": w.id, "code": w.code, "kind": w.kind, "fine": w.fine_due,
+                 "issued_at": w.issued_at.isoformat(), "annulled": w.annulled_at is not None}
+                for w in order.steps
             ],
         }
     )
+    body.update(_escalation(order, now))
     if related is not None:
         body["related_orders"] = [
             {

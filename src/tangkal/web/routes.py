@@ -16,8 +16,8 @@ from fastapi.responses import Response
 
 from tangkal.accounts import services as accounts
 from tangkal.api.deps import UnitOfWork
-from tangkal.blocklist.routes import RateLimiter
 from tangkal.errors import Msg, NotFound, Unauthenticated
+from tangkal.ratelimit import RateLimiter
 from tangkal.web import banks, blocks, console, public
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page, PublicPage
 from tangkal.web.sessions import MAX_AGE

@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tangkal.accounts.models import Organization
-from tangkal.orders.models import Order, OrderResponse, OrderStatus, OrderWarning
+from tangkal.orders.models import EscalationStep, Order, OrderResponse, OrderStatus
 from tangkal.sop.profile import SopProfile
 
 COMPLIED = (OrderStatus.COMPLIED, OrderStatus.PARTIALLY_COMPLIED)
@@ -140,8 +140,11 @@ def report(session: Session, profile: SopProfile, now: datetime | None = None) -
     late = dict(session.execute(
         select(OrderResponse.late, func.count()).group_by(OrderResponse.late)).all())
     warn = session.execute(
-        select(OrderWarning.code, func.count(), func.coalesce(func.sum(OrderWarning.fine), 0))
-        .group_by(OrderWarning.code).order_by(OrderWarning.code)).all()
+        select(EscalationStep.code, func.count(),
+               func.coalesce(func.sum(case((EscalationStep.fine_annulled_at.is_(None),
+                                            EscalationStep.fine), else_=0)), 0))
+        .where(EscalationStep.annulled_at.is_(None))
+        .group_by(EscalationStep.code).order_by(EscalationStep.code)).all()
     labels = {w.code: w for w in profile.warnings}
     warnings = [Count(code, labels[code].label_en if code in labels else code,
                       labels[code].label_id if code in labels else code, int(n))

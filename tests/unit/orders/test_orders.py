@@ -9,12 +9,12 @@ import pytest
 
 from tangkal.accounts.models import Role
 from tangkal.audit.services import events_for, verify
-from tangkal.db.base import utcnow
 from tangkal.db.session import Database
 from tangkal.delivery.models import DeliveryStatus, OutboxMessage
 from tangkal.delivery.services import fetch_inbox, lease_due, record_attempt
 from tangkal.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from tangkal.orders import services
+from tangkal.orders.escalation import run_due
 from tangkal.orders.models import OrderStatus
 from tangkal.orders.schemas import OrderIn, ResponseIn
 from tangkal.sop.profile import load_profile
@@ -192,31 +192,32 @@ def test_webhook_delivery_attempts_are_audited_and_2xx_starts_the_clock(
 def test_escalation_overdue_then_warning_letters(db: Database, world, tmp_path: Path) -> None:
     f = tmp_path / "fast.toml"
     f.write_text(
-        'name = "fast"\ndeemed_receipt_after = "1s"\n[deadlines]\nurgent = "2s"\n'
-        '[escalation]\ninterval = "1s"\nblock_after_warnings = true\n'
-        'warnings = [{code = "ST1"}, {code = "ST2", fine = 10}, {code = "ST3"}]\n'
-        '[categories.terrorism]\nurgency = "urgent"\nlegal_basis = "test"\n'
+        'name = "fast"\ntitle = "t"\njurisdiction = "ID"\ncurrency = "IDR"\n'
+        'deemed_receipt_after = "1s"\n[deadlines]\nurgent = "2s"\n'
+        + "".join(
+            f'[[escalation.steps]]\ncode = "{c}"\nkind = "warning_letter"\nlabel_en = "{c}"\n'
+            f'label_id = "{c}"\nwait = "{w}"\n' + ("fine = { amount = 10 }\n" if c == "ST2" else "")
+            for c, w in (("ST1", "0s"), ("ST2", "1s"), ("ST3", "1s")))
+        + '[categories.terrorism]\nlabel_en = "t"\nlabel_id = "t"\nurgency = "urgent"\n'
+        'legal_basis = "test"\n'
     )
     profile = load_profile(str(f))
     with db.unit_of_work() as s:
         o = services.file_order(s, world["analyst"], _order(world["platform"].name), profile)
-    t0 = utcnow()
+    t0 = o.issued_at
     with db.unit_of_work() as s:
-        assert services.tick(s, t0 + timedelta(seconds=1.5))["deemed_received"] == 1
+        assert run_due(s, t0 + timedelta(seconds=1.5)).deemed_received == 1
     with db.unit_of_work() as s:  # missing the deadline brings the first letter at once
-        assert services.tick(s, t0 + timedelta(seconds=4)) == {
-            "deemed_received": 0,
-            "overdue": 1,
-            "warnings": 1,
-        }
+        assert run_due(s, t0 + timedelta(seconds=3.1)).as_dict() == {
+            "deemed_received": 0, "overdue": 1, "steps": 1, "skipped": 0}
     for step in (1, 2):
         with db.unit_of_work() as s:
-            assert services.tick(s, t0 + timedelta(seconds=4 + 1.1 * step))["warnings"] == 1
+            assert run_due(s, t0 + timedelta(seconds=3.1 + 1.0 * step)).steps == 1
     with db.unit_of_work() as s:
-        assert services.tick(s, t0 + timedelta(seconds=30))["warnings"] == 0
+        assert run_due(s, t0 + timedelta(seconds=30)).steps == 0
         order = services.get_order(s, world["analyst"], o.id)
-        assert [w.code for w in order.warnings] == ["ST1", "ST2", "ST3"]
-        assert order.warnings[1].fine == 10 and order.status is OrderStatus.OVERDUE
+        assert [w.code for w in order.steps] == ["ST1", "ST2", "ST3"]
+        assert order.steps[1].fine == 10 and order.status is OrderStatus.OVERDUE
     with db.unit_of_work() as s:  # a late answer is still taken, and marked late
         order = services.respond(
             s, world["mod"], o.id, ResponseIn(action="removed", statement="Done late.")

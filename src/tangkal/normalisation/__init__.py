@@ -1,0 +1,1 @@
+"""Normalisation (normalisasi): restoring access after a sanction, on the profile's conditions."""

@@ -1,0 +1,1 @@
+"""Sanctions: access blocking of a platform's registered names, decided by officials."""

@@ -1,0 +1,640 @@
+"""Sanctions through their life: proposed (by an official or by the escalation), approved by
+the profile's number of distinct people, rejected, withdrawn or lifted.
+
+The two-person rule counts people: an approval is keyed by the person behind the token (a
+token made with ``--user``, or a console sign-in), and a token that belongs to nobody cannot
+approve a sanction at all, so one official holding two tokens is still one official.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from tangkal.accounts.models import Organization, OrgKind, PlatformDomain, Role
+from tangkal.accounts.principal import SYSTEM, Principal
+from tangkal.audit.services import record
+from tangkal.blocklist import grouped
+from tangkal.blocklist.models import BlockAction, BlockEntry
+from tangkal.blocklist.services import principal_key, required_text
+from tangkal.blocklist.services import to_dict as block_dict
+from tangkal.db.base import utcnow
+from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, Msg, NotFound
+from tangkal.orders.models import Order
+from tangkal.sanctions.models import Sanction, SanctionApproval, SanctionOrder, SanctionStatus
+from tangkal.sop.profile import SopProfile, Step, active_profile
+
+OBJECT_TYPE = "sanction"
+ACTIONS = ("nxdomain", "nodata", "landing")
+MAX_ORDERS = 1000
+OPEN = (SanctionStatus.PENDING_APPROVAL, SanctionStatus.ACTIVE)
+
+
+def _reference(now: datetime) -> str:
+    return f"SN-{now:%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+def _require_official(principal: Principal) -> None:
+    principal.require(Role.OFFICIAL)
+    if principal.org_kind is not OrgKind.REGULATOR:
+        raise Forbidden(Msg("Only the regulator's officials decide sanctions."))
+
+
+def _platform(session: Session, ref: str) -> Organization:
+    ref = (ref or "").strip()
+    org = session.scalar(
+        select(Organization).where((Organization.name == ref) | (Organization.id == ref))
+    )
+    if org is None:
+        raise InvalidInput(
+            Msg(
+                "No organisation named %(name)r; a sanction names a platform by its name or id.",
+                name=ref,
+            ),
+            field="platform",
+        )
+    if org.kind is not OrgKind.PLATFORM:
+        raise InvalidInput(
+            Msg(
+                "%(name)s is a %(kind)s, not a platform: only a platform can be sanctioned.",
+                name=org.name,
+                kind=org.kind,
+            ),
+            field="platform",
+        )
+    return org
+
+
+def _names(session: Session, platform: Organization) -> list[str]:
+    return list(
+        session.scalars(
+            select(PlatformDomain.name)
+            .where(PlatformDomain.org_id == platform.id)
+            .order_by(PlatformDomain.name)
+        )
+    )
+
+
+def _notify(
+    session: Session,
+    platform_id: str,
+    event: str,
+    sanction: Sanction,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    from tangkal.delivery.services import enqueue
+
+    platform = session.get(Organization, platform_id)
+    if platform is not None:
+        enqueue(
+            session,
+            platform,
+            None,
+            event,
+            {
+                "sanction": {
+                    "id": sanction.id,
+                    "reference": sanction.reference,
+                    "status": sanction.status.value,
+                    "action": sanction.action,
+                    "legal_basis": sanction.legal_basis,
+                    "reason": sanction.reason,
+                    "orders": [o.order_id for o in sanction.orders],
+                },
+                **(extra or {}),
+            },
+        )
+
+
+def _create(
+    session: Session,
+    actor: Principal,
+    platform: Organization,
+    *,
+    action: str,
+    legal_basis: str,
+    reason: str,
+    orders: Sequence[Order],
+    source: str,
+    profile: SopProfile,
+    regulator_org_id: str | None,
+    now: datetime,
+) -> tuple[Sanction, grouped.Made]:
+    names = _names(session, platform)
+    if not names:
+        raise Conflict(
+            Msg(
+                "%(name)s has no registered domains, so there is nothing a "
+                "sanction could block; register them with the organisation first.",
+                name=platform.name,
+            ),
+            field="platform",
+        )
+    sanction = Sanction(
+        reference=_reference(now),
+        platform_org_id=platform.id,
+        regulator_org_id=regulator_org_id,
+        action=action,
+        legal_basis=legal_basis,
+        reason=reason,
+        status=SanctionStatus.PENDING_APPROVAL,
+        source=source,
+        proposed_by=actor.actor,
+        proposed_at=now,
+        officials_required=profile.sanctions.officials,
+        sop_profile=profile.name,
+        orders=[SanctionOrder(order_id=o.id) for o in orders],
+    )
+    session.add(sanction)
+    session.flush()
+    made = grouped.make_pending(
+        session,
+        actor,
+        sanction_id=sanction.id,
+        names=names,
+        action=BlockAction(action),
+        legal_basis=legal_basis,
+        reason=reason,
+        category=orders[0].category if orders else None,
+        order_id=orders[0].id if orders else None,
+        now=now,
+    )
+    if not made.entries:
+        raise Conflict(
+            Msg(
+                "Every registered domain of %(name)s already has a block entry of "
+                "its own; there is nothing left for a sanction to block.",
+                name=platform.name,
+            ),
+            field="platform",
+        )
+    record(
+        session,
+        actor,
+        "sanction.proposed",
+        OBJECT_TYPE,
+        sanction.id,
+        {
+            "reference": sanction.reference,
+            "platform_org_id": platform.id,
+            "platform": platform.name,
+            "action": action,
+            "source": source,
+            "legal_basis": legal_basis,
+            "orders": [o.id for o in orders],
+            "domains": [e.domain for e in made.entries],
+            "already_blocked": [e.domain for e in made.already_blocked],
+            "officials_required": sanction.officials_required,
+        },
+    )
+    _notify(
+        session,
+        platform.id,
+        "sanction.proposed",
+        sanction,
+        {"domains": [e.domain for e in made.entries]},
+    )
+    return sanction, made
+
+
+def propose(
+    session: Session,
+    principal: Principal,
+    *,
+    platform: str,
+    action: str | None,
+    legal_basis: str | None,
+    reason: str | None,
+    orders: Sequence[str],
+    now: datetime | None = None,
+) -> tuple[Sanction, grouped.Made]:
+    """An official's proposal: pending blocks over every registered name of the platform."""
+    _require_official(principal)
+    now = now or utcnow()
+    profile = active_profile()
+    org = _platform(session, platform)
+    act = (action or profile.sanctions.action).strip().lower()
+    if act not in ACTIONS:
+        raise InvalidInput(
+            Msg(
+                "Unknown sanction action %(action)r; use one of: %(known)s.",
+                action=action,
+                known=", ".join(ACTIONS),
+            ),
+            field="action",
+        )
+    basis = required_text(
+        legal_basis or profile.sanctions.legal_basis, "legal_basis", 500, Msg("legal basis")
+    )
+    text = required_text(reason, "reason", 5000, Msg("reason"))
+    if len(orders) > MAX_ORDERS:
+        raise InvalidInput(
+            Msg("A sanction names at most %(n)s orders.", n=MAX_ORDERS), field="orders"
+        )
+    wanted = list(dict.fromkeys(str(o).strip() for o in orders if str(o).strip()))
+    found = (
+        list(
+            session.scalars(
+                select(Order).where(
+                    (Order.id.in_(wanted)) | (Order.reference.in_(wanted)),
+                    Order.regulator_org_id == principal.org_id,
+                )
+            )
+        )
+        if wanted
+        else []
+    )
+    known = {o.id for o in found} | {o.reference for o in found}
+    missing = [o for o in wanted if o not in known]
+    if missing:
+        raise InvalidInput(
+            Msg("No order %(ids)s among your organisation's orders.", ids=", ".join(missing[:5])),
+            field="orders",
+        )
+    wrong = [o.reference for o in found if o.platform_org_id != org.id]
+    if wrong:
+        raise InvalidInput(
+            Msg(
+                "Orders %(refs)s are not addressed to %(name)s.",
+                refs=", ".join(wrong[:5]),
+                name=org.name,
+            ),
+            field="orders",
+        )
+    return _create(
+        session,
+        principal,
+        org,
+        action=act,
+        legal_basis=basis,
+        reason=text,
+        orders=found,
+        source="official",
+        profile=profile,
+        regulator_org_id=principal.org_id,
+        now=now,
+    )
+
+
+def propose_for_order(
+    session: Session, order: Order, profile: SopProfile, step: Step, now: datetime
+) -> Sanction:
+    """The escalation's proposal after the last warning. One open sanction per platform
+    answers all its unanswered orders: a later order joins it instead of making another."""
+    current = session.scalar(
+        select(Sanction)
+        .where(
+            Sanction.platform_org_id == order.platform_org_id,
+            Sanction.regulator_org_id == order.regulator_org_id,
+            Sanction.status.in_(OPEN),
+        )
+        .order_by(Sanction.proposed_at.desc())
+        .limit(1)
+    )
+    if current is not None:
+        if all(o.order_id != order.id for o in current.orders):
+            current.orders.append(SanctionOrder(order_id=order.id))
+            session.flush()
+            record(
+                session,
+                SYSTEM,
+                "sanction.order_added",
+                OBJECT_TYPE,
+                current.id,
+                {
+                    "reference": current.reference,
+                    "order_id": order.id,
+                    "order_reference": order.reference,
+                    "step": step.code,
+                },
+            )
+        return current
+    platform = session.get(Organization, order.platform_org_id)
+    assert platform is not None
+    codes = ", ".join(s.code for s in sorted(order.steps, key=lambda s: s.position))
+    basis = step.legal_basis or profile.sanctions.legal_basis or order.legal_basis
+    reason = (
+        f"Order {order.reference} was not complied with after {codes or 'its deadline'}; "
+        f"{step.label_en} under the {profile.name} profile."
+    )
+    sanction, _ = _create(
+        session,
+        SYSTEM,
+        platform,
+        action=step.action or profile.sanctions.action,
+        legal_basis=basis,
+        reason=reason,
+        orders=[order],
+        source="escalation",
+        profile=profile,
+        regulator_org_id=order.regulator_org_id,
+        now=now,
+    )
+    return sanction
+
+
+# ------------------------------------------------------------------------ reading
+
+
+def _scope(principal: Principal) -> ColumnElement[bool]:
+    if principal.org_kind is OrgKind.PLATFORM:
+        return Sanction.platform_org_id == principal.org_id
+    if principal.org_kind is OrgKind.REGULATOR:
+        return Sanction.regulator_org_id == principal.org_id
+    return Sanction.id.is_(None)
+
+
+def get(
+    session: Session, principal: Principal, sanction_id: str, *, for_update: bool = False
+) -> Sanction:
+    q = (
+        select(Sanction)
+        .where(
+            (Sanction.id == sanction_id) | (Sanction.reference == sanction_id), _scope(principal)
+        )
+        .options(selectinload(Sanction.orders), selectinload(Sanction.approvals))
+    )
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(of=Sanction)
+    found = session.scalar(q)
+    if found is None:
+        raise NotFound(
+            Msg("No sanction %(id)s among those your organisation can see.", id=sanction_id)
+        )
+    return found
+
+
+def list_for(
+    session: Session,
+    principal: Principal,
+    *,
+    platform: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[Sanction]:
+    q = select(Sanction).where(_scope(principal))
+    if platform:
+        org = session.scalar(
+            select(Organization).where(
+                (Organization.name == platform) | (Organization.id == platform)
+            )
+        )
+        if org is None:
+            raise InvalidInput(
+                Msg("No organisation named %(name)r.", name=platform), field="platform"
+            )
+        q = q.where(Sanction.platform_org_id == org.id)
+    if status:
+        try:
+            q = q.where(Sanction.status == SanctionStatus(status))
+        except ValueError:
+            raise InvalidInput(
+                Msg(
+                    "Unknown status %(status)r; use one of: %(known)s.",
+                    status=status,
+                    known=", ".join(s.value for s in SanctionStatus),
+                ),
+                field="status",
+            ) from None
+    q = q.options(selectinload(Sanction.orders), selectinload(Sanction.approvals))
+    return list(session.scalars(q.order_by(Sanction.proposed_at.desc()).limit(limit)))
+
+
+def to_dict(session: Session, sanction: Sanction, *, full: bool = True) -> dict[str, Any]:
+    platform = session.get(Organization, sanction.platform_org_id)
+    entries = grouped.entries_of(session, sanction.id)
+    refs = dict(
+        session.execute(
+            select(Order.id, Order.reference).where(
+                Order.id.in_([o.order_id for o in sanction.orders])
+            )
+            if sanction.orders
+            else select(Order.id, Order.reference).where(Order.id.is_(None))
+        ).all()
+    )
+    body: dict[str, Any] = {
+        "id": sanction.id,
+        "reference": sanction.reference,
+        "platform": platform.name if platform else None,
+        "platform_org_id": sanction.platform_org_id,
+        "status": sanction.status.value,
+        "action": sanction.action,
+        "legal_basis": sanction.legal_basis,
+        "reason": sanction.reason,
+        "source": sanction.source,
+        "proposed_by": sanction.proposed_by,
+        "proposed_at": sanction.proposed_at.isoformat(),
+        "officials_required": sanction.officials_required,
+        "approvals": [
+            {"by": a.approved_by, "at": a.approved_at.isoformat()} for a in sanction.approvals
+        ],
+        "activated_at": sanction.activated_at.isoformat() if sanction.activated_at else None,
+        "ended_at": sanction.ended_at.isoformat() if sanction.ended_at else None,
+        "end_reason": sanction.end_reason,
+        "orders": [{"id": o.order_id, "reference": refs.get(o.order_id)} for o in sanction.orders],
+        "blocks": [
+            {"id": e.id, "domain": e.domain, "status": e.status.value, "action": e.action.value}
+            for e in entries
+        ],
+    }
+    if full:
+        body["block_entries"] = [block_dict(e) for e in entries]
+    return body
+
+
+# ------------------------------------------------------------------------ decisions
+
+
+def approve(
+    session: Session, principal: Principal, sanction_id: str, now: datetime | None = None
+) -> Sanction:
+    """One person's approval; the blocks take effect, in one zone change, with the last
+    approval the profile asks for."""
+    _require_official(principal)
+    if principal.user_id is None:
+        raise Forbidden(
+            Msg(
+                "Approving a sanction needs a token of a named official (tangkal "
+                "token create --user NAME) or a console sign-in: the two-person "
+                "rule counts people."
+            )
+        )
+    now = now or utcnow()
+    sanction = get(session, principal, sanction_id, for_update=True)
+    if sanction.status is not SanctionStatus.PENDING_APPROVAL:
+        raise InvalidTransition(
+            Msg(
+                "Sanction %(ref)s is %(status)s; only a sanction pending approval can be approved.",
+                ref=sanction.reference,
+                status=sanction.status,
+            )
+        )
+    key = principal_key(principal)
+    if any(a.approver_key == key for a in sanction.approvals):
+        raise Forbidden(
+            Msg(
+                "You have already approved sanction %(ref)s; the two-person rule "
+                "needs a different official, not another token of yours.",
+                ref=sanction.reference,
+            )
+        )
+    sanction.approvals.append(
+        SanctionApproval(approver_key=key, approved_by=principal.actor, approved_at=now)
+    )
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(
+            Msg(
+                "Your approval of %(ref)s was just recorded by another request.",
+                ref=sanction.reference,
+            )
+        ) from None
+    stage = len(sanction.approvals)
+    serial = None
+    if stage >= sanction.officials_required:
+        entries = grouped.entries_of(session, sanction.id, for_update=True)
+        approvers = [(a.approved_by, a.approver_key, a.approved_at) for a in sanction.approvals]
+        serial = grouped.activate(session, principal, entries, approvers, now)
+        sanction.status = SanctionStatus.ACTIVE
+        sanction.activated_at = now
+        session.flush()
+    record(
+        session,
+        principal,
+        "sanction.approved",
+        OBJECT_TYPE,
+        sanction.id,
+        {
+            "reference": sanction.reference,
+            "platform_org_id": sanction.platform_org_id,
+            "approval": stage,
+            "of": sanction.officials_required,
+            "status": sanction.status.value,
+            "serial": serial,
+        },
+    )
+    if sanction.status is SanctionStatus.ACTIVE:
+        _notify(session, sanction.platform_org_id, "sanction.active", sanction)
+    return sanction
+
+
+def reject(
+    session: Session,
+    principal: Principal,
+    sanction_id: str,
+    reason: str | None,
+    now: datetime | None = None,
+) -> Sanction:
+    _require_official(principal)
+    text = required_text(reason, "reason", 5000, Msg("reason for rejecting"))
+    sanction = get(session, principal, sanction_id, for_update=True)
+    if sanction.status is not SanctionStatus.PENDING_APPROVAL:
+        raise InvalidTransition(
+            Msg(
+                "Sanction %(ref)s is %(status)s; only a sanction pending approval can be rejected.",
+                ref=sanction.reference,
+                status=sanction.status,
+            )
+        )
+    _end(
+        session,
+        principal,
+        sanction,
+        SanctionStatus.REJECTED,
+        text,
+        "sanction.rejected",
+        now or utcnow(),
+    )
+    return sanction
+
+
+def end(
+    session: Session,
+    actor: Principal,
+    sanction: Sanction,
+    reason: str,
+    *,
+    via: str,
+    now: datetime | None = None,
+) -> int | None:
+    """An upheld objection or an approved normalisation: a pending sanction is withdrawn, an
+    active one lifted (its blocks restored in one change)."""
+    now = now or utcnow()
+    if sanction.status is SanctionStatus.PENDING_APPROVAL:
+        return _end(
+            session,
+            actor,
+            sanction,
+            SanctionStatus.WITHDRAWN,
+            reason,
+            "sanction.withdrawn",
+            now,
+            via,
+        )
+    if sanction.status is SanctionStatus.ACTIVE:
+        return _end(
+            session, actor, sanction, SanctionStatus.LIFTED, reason, "sanction.lifted", now, via
+        )
+    raise InvalidTransition(
+        Msg(
+            "Sanction %(ref)s is %(status)s already.",
+            ref=sanction.reference,
+            status=sanction.status,
+        )
+    )
+
+
+def _end(
+    session: Session,
+    actor: Principal,
+    sanction: Sanction,
+    status: SanctionStatus,
+    reason: str,
+    action: str,
+    now: datetime,
+    via: str | None = None,
+) -> int | None:
+    entries = grouped.entries_of(session, sanction.id, for_update=True)
+    serial = grouped.end(session, actor, entries, reason, now) if entries else None
+    sanction.status, sanction.ended_at = status, now
+    sanction.ended_by, sanction.end_reason = actor.actor, reason
+    session.flush()
+    record(
+        session,
+        actor,
+        action,
+        OBJECT_TYPE,
+        sanction.id,
+        {
+            "reference": sanction.reference,
+            "platform_org_id": sanction.platform_org_id,
+            "reason": reason,
+            "serial": serial,
+            **({"via": via} if via else {}),
+        },
+    )
+    _notify(session, sanction.platform_org_id, action, sanction)
+    return serial
+
+
+def active_blocks(session: Session, platform_org_id: str) -> list[BlockEntry]:
+    """The platform's blocks that are in force through its sanctions."""
+    from tangkal.blocklist.models import BlockStatus
+
+    return list(
+        session.scalars(
+            select(BlockEntry)
+            .join(Sanction, Sanction.id == BlockEntry.sanction_id)
+            .where(
+                Sanction.platform_org_id == platform_org_id, BlockEntry.status == BlockStatus.ACTIVE
+            )
+            .order_by(BlockEntry.domain)
+        )
+    )
