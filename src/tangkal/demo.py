@@ -2,6 +2,12 @@
 
 The ministry, Telegram with the eleven web names that were blocked, two ISPs, people and
 tokens for each, and orders at different states, so every screen has something true to show.
+The procedure of July 2017 is run through the real services on a clock set back three days:
+the unanswered urgent orders get ST1, ST2 with its fine and ST3 one deadline interval apart,
+the escalation proposes the sanction over the eleven names, two officials approve it, Telegram
+objects to the fine, and asks for normalisation with the ministry's four conditions (pending,
+its 2x24 h clock running from now). The audit record says when each event was recorded (at
+load time); the rows carry the procedure's own times.
 Passwords and tokens are generated fresh and printed once: even the demo has no well-known
 secret.
 """
@@ -9,6 +15,8 @@ secret.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,9 +46,11 @@ LEGAL_BASIS = (
 )
 
 
-def _principal(org: Organization, role: Role, username: str) -> Principal:
+def _principal(org: Organization, role: Role, username: str,
+               user_id: str | None = None) -> Principal:
     return Principal(
-        org_id=org.id, org_name=org.name, org_kind=org.kind, role=role, username=username
+        org_id=org.id, org_name=org.name, org_kind=org.kind, role=role, username=username,
+        user_id=user_id,
     )
 
 
@@ -64,7 +74,7 @@ def load_demo(session: Session) -> list[str]:
         kind=OrgKind.PLATFORM,
         name="telegram",
         display_name="Telegram Messenger",
-        domains=["t.me", "telegram.me", "telegram.org"],
+        domains=TELEGRAM_NAMES,
         contact_name="Abuse desk",
         contact_email="abuse@example.org",
     )
@@ -88,11 +98,15 @@ def load_demo(session: Session) -> list[str]:
         "Sign in at /login (organisation / user / password):",
     ]
     tokens = []
+    users = {}
     for org, username, role in people:
         password = secrets.token_urlsafe(12)
-        accounts.create_user(session, SYSTEM, org, username=username, role=role, password=password)
+        user = accounts.create_user(session, SYSTEM, org, username=username, role=role,
+                                    password=password)
+        users[(org.name, username)] = user.id
         lines.append(f"  {org.name:14} {username:10} {password}   ({role.value})")
-        tokens.append((org, role, accounts.create_token(session, SYSTEM, org, role, label="demo")))
+        tokens.append((org, role, accounts.create_token(session, SYSTEM, org, role, user=user,
+                                                        label="demo")))
     lines += ["", "API tokens (Authorization: Bearer ...):"]
     lines += [f"  {org.name:14} {role.value:10} {tok}" for org, role, tok in tokens]
 
@@ -155,33 +169,86 @@ def load_demo(session: Session) -> list[str]:
         "disinformation",
         "A fabricated evacuation order during a flood.",
     )
-    # The eleven web names of 14 July 2017: a whole-service block, so two officials approve.
-    from tangkal.blocklist import services as blocks
-
-    official = _principal(kominfo, Role.OFFICIAL, "pejabat")
-    second = _principal(kominfo, Role.OFFICIAL, "pejabat2")
-    for name in TELEGRAM_NAMES:
-        entry, _ = blocks.create_block(
-            session,
-            official,
-            blocks.BlockRequest.build(
-                domain=name,
-                action="landing",
-                legal_basis=LEGAL_BASIS,
-                category="terrorism",
-                reason="Six requests since March 2016 to remove terrorist propaganda went "
-                "unanswered; access blocked pending a joint procedure (14 July 2017).",
-            ),
-        )
-        if entry.status.value == "pending_approval":
-            blocks.approve(session, second, entry.id)
+    summary = _procedure(session, kominfo, telegram, users, file)
     lines += [
         "",
-        "Orders: 4 (complied, acknowledged, clarification requested, issued).",
-        "Blocked, as on 14 July 2017 (landing page, approved by two officials): "
+        "Orders: 6 (complied, acknowledged, clarification requested, issued, and two urgent",
+        "orders Telegram never answered: ST1, ST2 with its fine and ST3 one deadline apart).",
+        f"Sanction {summary['sanction']} over the eleven names of 14 July 2017 (landing page),",
+        "proposed by the escalation and approved by two officials (pejabat, pejabat2): "
         + ", ".join(TELEGRAM_NAMES),
-        "Restore them (normalisasi) from the console or: tangkal block restore ID --reason ...",
+        f"Objection {summary['objection']}: Telegram contests the ST2 fine (pending).",
+        f"Normalisation {summary['normalisation']}: Telegram asks for access to be restored with "
+        "the four conditions of 2017; decide it within 2x24 h in the console.",
         "",
         "Start the server with:  tangkal serve   then open http://127.0.0.1:8080/",
+        "",
+        "Watch a drill escalation live (Indonesia's procedure 3600 times faster: a 4 h",
+        "deadline is 4 s, ST1-ST3 and the sanction follow 4 s apart):",
+        "  tangkal sop derive indonesia --speed 3600 --name indonesia-drill > drill.toml",
+        "  TANGKAL_SOP_PROFILE=drill.toml tangkal serve",
+        "  then file an urgent order (category terrorism) to telegram and watch its page.",
     ]
     return lines
+
+
+def _procedure(session: Session, kominfo: Organization, telegram: Organization,
+               users: dict[tuple[str, str], str], file: Any) -> dict[str, str]:
+    """July 2017 through the real services, on a clock set back three days."""
+    from tangkal.db.base import utcnow
+    from tangkal.normalisation import services as normalisation
+    from tangkal.objections import services as objections
+    from tangkal.orders.escalation import run_due
+    from tangkal.orders.models import Order
+    from tangkal.sanctions import services as sanctions
+
+    now = utcnow()
+    start = now - timedelta(days=3)
+    unanswered = [
+        file(["https://t.me/s/contoh_kanal_propaganda_2/55"], "terrorism",
+             "Public channel with attack instructions; reported six times since March 2016."),
+        file(["https://t.me/contoh_kanal_rakit_bom/12", "https://t.me/contoh_kanal_rakit_bom/13"],
+             "terrorism", "Bomb-making manuals posted in a public channel."),
+    ]
+    for oid in unanswered:  # filed three days ago; nobody fetched them
+        order = session.get(Order, oid)
+        assert order is not None
+        shift = now - start
+        order.issued_at -= shift
+        order.deadline_at -= shift
+        order.next_due_at = order.issued_at + timedelta(hours=24)
+    session.flush()
+    # the scheduler as it would have run, hour by hour, up to now
+    t = start
+    while t <= now:
+        run_due(session, t)
+        t += timedelta(minutes=30)
+    run_due(session, now)
+    sanction = sanctions.list_for(session, _principal(kominfo, Role.OFFICIAL, "pejabat"),
+                                  platform="telegram")[0]
+    approved_at = sanction.proposed_at + timedelta(hours=2)
+    for username in ("pejabat", "pejabat2"):
+        sanctions.approve(session, _principal(kominfo, Role.OFFICIAL, username,
+                                              users[("kominfo", username)]),
+                          sanction.id, now=approved_at)
+        approved_at += timedelta(minutes=20)
+    moderator = _principal(telegram, Role.MODERATOR, "moderator", users[("telegram", "moderator")])
+    order = session.get(Order, unanswered[0])
+    assert order is not None
+    st2 = next(s for s in order.steps if s.code == "ST2")
+    objection = objections.file(
+        session, moderator, kind="fine", subject_id=st2.id,
+        reason="No request reached our abuse desk before the block: the ministry wrote to an "
+        "address nobody read. We ask that the fine be annulled.",
+        evidence=["Our abuse desk's logs for March 2016 - July 2017"])
+    request = normalisation.request(
+        session, moderator, reason="The reported channels were removed on 16-17 July; we accept "
+        "the ministry's four conditions.", conditions={
+            "government_channel": "A direct line for Kominfo, answered within the hour.",
+            "trusted_flagger": "Kominfo's reports go to a priority queue (trusted flagger).",
+            "local_representative": "A representative in Jakarta, named to the ministry.",
+            "filtering_governance": "An Indonesian-speaking moderation team and a written "
+            "process for the ministry's reports.",
+        })
+    return {"sanction": sanction.reference, "objection": objection.reference,
+            "normalisation": request.reference}

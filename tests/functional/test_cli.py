@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -25,6 +26,24 @@ def test_demo_loads_the_2017_case_and_the_audit_chain_verifies(tmp_path: Path) -
     assert again.returncode != 0 and "already loaded" in again.stderr
     ok = run_cli("audit", "verify", env=env, cwd=str(tmp_path))
     assert ok.returncode == 0 and "intact" in ok.stdout
+    with sqlite3.connect(tmp_path / "cli.db") as conn:
+        # the unanswered orders went through the whole escalation, one letter per interval
+        steps = conn.execute(
+            "SELECT code, due_at FROM escalation_steps ORDER BY order_id, position").fetchall()
+        assert [c for c, _ in steps] == ["ST1", "ST2", "ST3", "BLOCK"] * 2
+        # one sanction over the eleven names, approved by two different people
+        assert conn.execute("SELECT status FROM sanctions").fetchall() == [("active",)]
+        approvers = conn.execute("SELECT approver_key FROM sanction_approvals").fetchall()
+        assert len(set(approvers)) == 2
+        active = conn.execute("SELECT count(*) FROM block_entries WHERE status = 'active' "
+                              "AND sanction_id IS NOT NULL").fetchone()[0]
+        assert active == 11
+        assert conn.execute("SELECT subject_kind, status FROM objections").fetchall() == [
+            ("fine", "pending")]
+        (conditions,) = conn.execute(
+            "SELECT conditions FROM normalisations WHERE status = 'pending'").fetchone()
+        assert len(json.loads(conditions)) == 4
+    assert "sop derive indonesia --speed" in r.stdout  # how to watch a drill live
 
 
 def test_audit_verify_names_the_first_altered_entry(tmp_path: Path) -> None:
