@@ -58,7 +58,7 @@ def name(prefix: str = "blk") -> str:
 def test_an_official_blocks_and_restores_a_name(actors: Actors) -> None:
     n = name()
     with actors.client(actors.official) as c:
-        r = c.post("/api/v1/blocks", json=body(n, category="terrorism", order_id="ORD-1"))
+        r = c.post("/api/v1/blocks", json=body(n, category="terrorism"))
         assert r.status_code == 201, r.text
         block = r.json()
         assert block["status"] == "active" and block["domain"] == n
@@ -144,14 +144,21 @@ def test_a_whole_service_block_needs_two_different_officials(actors: Actors) -> 
 
 def test_the_public_lookup_needs_no_token_and_covers_subdomains(actors: Actors) -> None:
     n = name("pub")
+    with actors.client(actors.analyst) as c:
+        order = c.post("/api/v1/orders", json={
+            "platform": actors.platform, "category": "terrorism", "locators": [f"https://{n}/x"],
+            "legal_basis": "UU ITE Pasal 40", "reason": "propaganda"}).json()
     with actors.client(actors.official) as c:
-        c.post("/api/v1/blocks", json=body(n, order_id="KOMINFO-2017-07", category="terrorism"))
+        r = c.post("/api/v1/blocks", json=body(n, order_id=order["id"], category="terrorism"))
+        assert r.status_code == 201, r.text
+        r = c.post("/api/v1/blocks", json=body(name("nope"), order_id="KOMINFO-2017-07"))
+        assert r.status_code == 422 and "No order KOMINFO-2017-07" in r.json()["message"]
     with actors.client(None) as c:
         r = c.get("/api/v1/public/lookup", params={"domain": "www.deep." + n})
         assert r.status_code == 200, r.text
         a = r.json()
         assert a["blocked"] is True and a["matched"] == n and a["via_parent"] is True
-        assert a["legal_basis"].startswith("UU ITE") and a["case_reference"] == "KOMINFO-2017-07"
+        assert a["legal_basis"].startswith("UU ITE") and a["case_reference"] == order["reference"]
         assert a["since"] and "/public/appeal" in a["appeal"]["url"]
         assert "requested_by" not in a
         free = c.get("/api/v1/public/lookup", params={"domain": name("free")}).json()

@@ -330,6 +330,24 @@ def _take_effect(session: Session, entry: BlockEntry, now: datetime) -> int | No
     return publish(session, [(entry.domain, entry.action)], reason=f"block {entry.id}")
 
 
+def _real_order(session: Session, principal: Principal, ref: str | None) -> str | None:
+    """A block's ``order_id`` names a real order of the caller's organisation (its id or its
+    reference); stored as the id, so the order, the block and the public lookup agree."""
+    if ref is None:
+        return None
+    from tangkal.orders.models import Order
+
+    q = select(Order.id).where((Order.id == ref) | (Order.reference == ref))
+    if principal.org_id != "system":
+        q = q.where(Order.regulator_org_id == principal.org_id)
+    found = session.scalar(q)
+    if found is None:
+        raise InvalidInput(Msg("No order %(ref)s among your organisation's orders; give the "
+                               "id or reference of the order this block enforces, or leave it "
+                               "out.", ref=ref), field="order_id")
+    return found
+
+
 def create_block(
     session: Session, principal: Principal, req: BlockRequest, *, now: datetime | None = None
 ) -> tuple[BlockEntry, Assessment]:
@@ -341,6 +359,7 @@ def create_block(
     existing = open_entry(session, name)
     if existing is not None:
         raise _conflict_open(existing)
+    order_id = _real_order(session, principal, req.order_id)
     assessment = assess(session, req.domain)
     by_official = principal.role is Role.OFFICIAL
     entry = BlockEntry(
@@ -351,7 +370,7 @@ def create_block(
         legal_basis=req.legal_basis,
         reason=req.reason,
         category=req.category,
-        order_id=req.order_id,
+        order_id=order_id,
         requested_by=principal.actor,
         requested_by_key=principal_key(principal),
         requested_by_org_id=None if principal.org_id == "system" else principal.org_id,
@@ -675,7 +694,8 @@ def lookup(session: Session, text: str, *, base_url: str) -> dict[str, Any]:
         "action": entry.action.value,
         "legal_basis": entry.legal_basis,
         "category": entry.category,
-        "case_reference": entry.order_id or entry.id,
+        "case_reference": _case_reference(session, entry),
+        "order_reference": _order_reference(session, entry.order_id),
         "block_id": entry.id,
     })
     if blocked:
@@ -692,6 +712,25 @@ def lookup(session: Session, text: str, *, base_url: str) -> dict[str, Any]:
     else:
         answer["message"] = f"{domain.unicode} is explicitly allowed (passthru) by {entry.domain}."
     return answer
+
+
+def _order_reference(session: Session, order_id: str | None) -> str | None:
+    if order_id is None:
+        return None
+    from tangkal.orders.models import Order
+
+    return session.scalar(select(Order.reference).where(Order.id == order_id)) or order_id
+
+
+def _case_reference(session: Session, entry: BlockEntry) -> str:
+    """What the public quotes: the sanction's reference, else the order's, else the entry."""
+    if entry.sanction_id:
+        from tangkal.sanctions.models import Sanction
+
+        ref = session.scalar(select(Sanction.reference).where(Sanction.id == entry.sanction_id))
+        if ref:
+            return ref
+    return _order_reference(session, entry.order_id) or entry.id
 
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+\Z")

@@ -14,6 +14,8 @@ from tangkal.blocklist.models import BlockEntry, BlockStatus
 from tangkal.db.base import utcnow
 from tangkal.db.session import Database
 from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidLocator, InvalidTransition
+from tangkal.orders.schemas import OrderIn
+from tangkal.orders.services import file_order
 from tests.factories import Factory
 from tests.unit.blocklist.conftest import People, ensure_protected, zone
 
@@ -219,12 +221,20 @@ def test_who_sees_which_blocks(db: Database, factory: Factory, people: People) -
 
 def test_public_lookup_answers_for_a_subdomain_and_counts_history(
         db: Database, people: People) -> None:
-    entry = create(db, people.official(), "blocked.example.com", order_id="ORD-17",
-                   category="terrorism")
+    official = people.official()
+    platform = people.factory.platform()
+    with db.unit_of_work() as s:
+        order = file_order(s, people.analyst(), OrderIn(
+            platform=platform.name, category="terrorism", locators=["blocked.example.com"],
+            legal_basis="UU ITE", reason="propaganda"))
+        ref = order.reference
+        oid = order.id
+    entry = create(db, official, "blocked.example.com", order_id=ref, category="terrorism")
+    assert entry.order_id == oid
     with db.read_only() as s:
         a = services.lookup(s, "Deep.Sub.BLOCKED.example.com", base_url="http://h")
     assert a["blocked"] is True and a["matched"] == "blocked.example.com"
-    assert a["via_parent"] is True and a["case_reference"] == "ORD-17"
+    assert a["via_parent"] is True and a["case_reference"] == ref
     assert a["appeal"]["url"].startswith("http://h/public/appeal")
     assert a["history"]["times_blocked"] == 0  # history is about the name itself
     with db.read_only() as s:
