@@ -52,6 +52,19 @@ def test_serve_refuses_an_invalid_value_naming_variable_value_and_reason(tmp_pat
     assert "Traceback" not in said
 
 
+def test_serve_refuses_a_bad_sop_profile_naming_file_key_and_reason(tmp_path: Path) -> None:
+    good = run_cli("sop", "derive", "indonesia", "--speed", "60", env=_env(tmp_path),
+                   cwd=str(tmp_path), timeout=QUICK)
+    assert good.returncode == 0, good.stderr
+    bad = tmp_path / "drill.toml"
+    bad.write_text(good.stdout.replace('kind = "sanction_proposal"', 'kind = "sanction_propsal"'),
+                   encoding="utf-8")
+    code, said = _serve(_env(tmp_path, TANGKAL_SOP_PROFILE=str(bad)), tmp_path)
+    assert code != 0 and "Traceback" not in said
+    assert str(bad) in said and "escalation.steps.3.kind" in said
+    assert "did you mean 'sanction_proposal'" in said and ", line " in said
+
+
 def test_names_of_the_tests_scripts_and_workers_are_not_unknown() -> None:
     environ = {
         "TANGKAL_TEST_PG": "x",
