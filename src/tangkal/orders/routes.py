@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 
 from tangkal.accounts.models import OrgKind, Role
@@ -169,6 +169,22 @@ def withdraw(
     order_id: str, body: WithdrawIn, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
     return shapes.order_dict(services.withdraw(session, principal, order_id, body.reason))
+
+
+class EscalateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    step: str = Field(min_length=1, max_length=10, description="the code of the next step")
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+@router.post("/orders/{order_id}/escalate")
+def escalate(
+    order_id: str, body: EscalateIn, principal: CurrentPrincipal, session: UnitOfWork
+) -> dict[str, Any]:
+    """An official takes the order's next escalation step now, before it is due."""
+    from tangkal.orders.escalation import take_now
+
+    return shapes.order_dict(take_now(session, principal, order_id, body.step, body.reason))
 
 
 @router.post("/orders/{order_id}/evidence", status_code=201)

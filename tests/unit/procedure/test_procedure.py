@@ -307,3 +307,21 @@ def test_blocks_of_a_sanction_are_approved_with_it_not_one_by_one(db: Database, 
         assert entry.status is BlockStatus.PENDING_APPROVAL and entry.sanction_id == sid
         with pytest.raises(InvalidTransition, match="approve the sanction"):
             blocks.approve(s, case["alice"], entry.id)
+
+
+def test_an_official_takes_the_next_step_early_and_only_the_next(db: Database, case) -> None:
+    from tangkal.orders.escalation import take_now
+
+    oid, deadline = _file(db, case)
+    _pass(db, deadline + timedelta(seconds=0.1))  # ST1
+    with db.unit_of_work() as s:
+        with pytest.raises(InvalidInput, match="no escalation step 'ST9'"):
+            take_now(s, case["alice"], oid, "ST9", "urgent")
+        with pytest.raises(InvalidTransition, match=r"next step .* is ST2, not ST3"):
+            take_now(s, case["alice"], oid, "ST3", "urgent")
+        with pytest.raises(Forbidden):
+            take_now(s, case["analyst"], oid, "ST2", "urgent")
+        order = take_now(s, case["alice"], oid, "ST2", "the channel is still live",
+                         now=deadline + timedelta(seconds=1))
+        assert [x.code for x in order.steps] == ["ST1", "ST2"]
+        assert order.next_due_at == deadline + timedelta(seconds=5)  # ST3 one interval later
