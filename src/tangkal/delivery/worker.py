@@ -8,7 +8,6 @@ out, which is why every delivery carries a stable ``Tangkal-Delivery`` id for th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from typing import Any
@@ -19,40 +18,30 @@ import structlog
 from tangkal.db.session import Database
 from tangkal.delivery.services import Leased, lease_due, record_attempt
 from tangkal.delivery.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
+from tangkal.periodic import PeriodicService
 
 log = structlog.get_logger("tangkal.delivery")
 
 
-class DeliveryWorker:
+class DeliveryWorker(PeriodicService):
     name = "delivery"
 
     def __init__(self, db: Database, interval: float, timeout: float) -> None:
+        super().__init__(interval)
         self.db = db
-        self.interval = interval
         self.timeout = timeout
-        self._task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
 
-    async def start(self) -> None:
+    async def on_start(self) -> None:
         self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
-        self._task = asyncio.create_task(self._run())
 
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task:
-            await self._task
+    async def on_stop(self) -> None:
         await self._client.aclose()
 
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sent = await self.run_once()
-            except Exception as exc:  # keep the loop alive; the next tick retries
-                log.error("delivery_tick_failed", error=str(exc))
-                sent = 0
-            if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), self.interval)
+    async def run_pass(self) -> int:
+        return await self.run_once()
+
+    def busy(self, result: int) -> bool:
+        return result > 0  # more may be waiting: lease again at once
 
     async def run_once(self) -> int:
         def _lease() -> list[Leased]:

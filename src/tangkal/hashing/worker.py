@@ -4,43 +4,27 @@ index file on shutdown, so the next start loads it instead of rebuilding."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
-import structlog
-
 from tangkal.hashing.matcher import BankIndexes, indexes_for
+from tangkal.periodic import PeriodicService
 
-log = structlog.get_logger("tangkal.hashing")
 
-
-class IndexSync:
+class IndexSync(PeriodicService):
     name = "hash-index"
 
     def __init__(self, idx: BankIndexes, interval: float = 0.5) -> None:
+        super().__init__(interval)
         self.idx = idx
-        self.interval = interval
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
+    def tick(self) -> None:
+        self.idx.sync()
+
+    async def on_start(self) -> None:
         await asyncio.to_thread(self.idx.sync)
-        self._task = asyncio.create_task(self._run())
 
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task:
-            await self._task
+    async def on_stop(self) -> None:
         await asyncio.to_thread(self.idx.save)
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await asyncio.to_thread(self.idx.sync)
-            except Exception as exc:
-                log.error("hash_index_sync_failed", error=str(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.interval)
 
 
 def create_service(state: Any) -> IndexSync:
