@@ -368,7 +368,13 @@ def describe(order: Order, profile: SopProfile | None, now: datetime) -> dict[st
             "due_at": s.due_at.isoformat(),
             **({"fine": s.fine, "currency": s.currency} if s.fine else {}),
             **({"fine_annulled": True} if s.fine_annulled_at and s.fine else {}),
-            "annulled": s.annulled_at is not None,
+            # an upheld objection annulled the step, or only its fine ("what" says which)
+            "annulled": s.annulled_at is not None or s.fine_annulled_at is not None,
+            **(
+                {"annulled_what": "warning" if s.annulled_at else "fine"}
+                if s.annulled_at or s.fine_annulled_at
+                else {}
+            ),
             **({"sanction_id": s.sanction_id} if s.sanction_id else {}),
         }
         for s in sorted(order.steps, key=lambda s: s.position)
