@@ -1,14 +1,12 @@
-"""Property tests: canonicalisation is idempotent and junk-insensitive (needs hypothesis)."""
+"""Property tests: canonicalisation is idempotent and junk-insensitive."""
 
 from __future__ import annotations
 
-import pytest
+import hypothesis
+import hypothesis.strategies as st
 
 from tangkal.errors import InvalidLocator
 from tangkal.locators import parse_locator
-
-hypothesis = pytest.importorskip("hypothesis")
-st = pytest.importorskip("hypothesis.strategies")
 
 _usernames = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{3,31}", fullmatch=True)
 _posts = st.integers(min_value=1, max_value=2**31 - 1)

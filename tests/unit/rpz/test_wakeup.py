@@ -23,7 +23,10 @@ NEVER = 60.0  # a fallback poll so slow that only a wake-up can explain a prompt
 
 
 def wait_served(primary: RpzPrimary, serial: int, limit: float) -> float:
-    """Seconds until the primary answers SOA with ``serial``; fails after ``limit``."""
+    """Seconds until the primary answers SOA with ``serial``; fails after ``limit``.
+
+    With the fallback poll a minute away (``NEVER``), being served before a ``limit`` of a
+    few seconds can only be the wake-up: the tests assert that, never a speed."""
     t0 = time.monotonic()
     while soa_serial(primary.port) != serial:
         assert time.monotonic() - t0 < limit, f"serial {serial} not served within {limit} s"
@@ -53,7 +56,7 @@ def test_a_commit_in_the_same_process_is_served_without_waiting_for_the_poll(
         time.sleep(0.1)  # the follower is now waiting, its next poll a minute away
         with db.unit_of_work() as s:
             serial = publish(s, [ZoneChange("t.me", RpzAction.NXDOMAIN)])
-        assert wait_served(primary, serial, limit=2) < 1
+        wait_served(primary, serial, limit=5)  # long before the poll: the commit woke it
 
 
 def test_only_a_committed_publish_wakes_the_subscribers(db: Database) -> None:
@@ -78,13 +81,13 @@ def test_only_a_committed_publish_wakes_the_subscribers(db: Database) -> None:
         wakeup.unsubscribe(count)
 
 
-def test_another_process_commit_is_served_within_a_second(db: Database,
-                                                          tmp_path: Path) -> None:
-    """SQLite: the fallback poll finds it; PostgreSQL: the LISTEN connection hears it."""
+def test_another_process_commit_is_served_by_the_default_fallback_or_listen(
+        db: Database, tmp_path: Path) -> None:
+    """SQLite: the fallback read finds it; PostgreSQL: the LISTEN connection hears it."""
     with running_primary(db, tmp_path) as primary:
         assert primary.poll_interval == 0.25
         serial = publish_in_another_process(db, "t.me")
-        assert wait_served(primary, serial, limit=5) < 1
+        wait_served(primary, serial, limit=10)
 
 
 def test_another_process_commit_wakes_the_server(db: Database, tmp_path: Path) -> None:
@@ -94,7 +97,7 @@ def test_another_process_commit_wakes_the_server(db: Database, tmp_path: Path) -
             wait_until(lambda: primary.listening, 10, "the LISTEN connection never came up")
         time.sleep(0.1)
         serial = publish_in_another_process(db, "t.me")
-        assert wait_served(primary, serial, limit=5) < 1
+        wait_served(primary, serial, limit=5)  # long before the poll: the commit woke it
 
 
 # PostgreSQL only: SQLite has no notifications between processes (nor a connection to kill).
@@ -113,4 +116,4 @@ def test_a_killed_listen_connection_is_reopened_and_the_server_keeps_serving(
         assert soa_serial(primary.port)  # still answering meanwhile
         wait_until(lambda: primary.listening, 10, "the LISTEN connection was not reopened")
         serial = publish_in_another_process(db, "t.me")
-        assert wait_served(primary, serial, limit=5) < 1
+        wait_served(primary, serial, limit=5)  # long before the poll: the commit woke it
