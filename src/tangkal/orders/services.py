@@ -245,7 +245,9 @@ def list_orders(
             raise InvalidInput(Msg("No organisation named %(name)r.", name=platform),
                                field="platform")
         q = q.where(Order.platform_org_id == org.id)
-    q = q.options(selectinload(Order.locators)).order_by(Order.issued_at.desc(), Order.id)
+    q = q.options(selectinload(Order.locators), selectinload(Order.steps)).order_by(
+        Order.issued_at.desc(), Order.id
+    )
     return list(session.scalars(q.limit(limit).offset(offset)))
 
 
