@@ -48,6 +48,7 @@ _BY_ACTION = {
     "order.fine_imposed": "fine",
     "order.noncompliance_reported": "report",
     "order.sanction_proposed": "sanction",
+    "order.sanction_not_proposed": "sanction",
     "order.warning_annulled": "objection",
     "order.fine_annulled": "objection",
     "block.restored": "restoration",

@@ -128,6 +128,7 @@ class _Taking:
     ) -> None:
         self.session, self.order, self.profile = session, order, profile
         self.platform, self.due, self.now = platform, due, now
+        self.why_not: str | None = None
 
     def fine_for(self, step: Step) -> int:
         assert step.fine is not None
@@ -180,10 +181,18 @@ class _Taking:
         STEPS_TAKEN.labels(step.kind).inc()
         STEP_LAG.inc(max(0.0, (self.now - self.due).total_seconds()))
 
-    def propose_sanction(self, step: Step) -> str:
+    def propose_sanction(self, step: Step) -> str | None:
+        from tangkal.errors import Conflict
         from tangkal.sanctions.services import propose_for_order
 
-        return propose_for_order(self.session, self.order, self.profile, step, self.now).id
+        try:
+            with self.session.begin_nested():
+                return propose_for_order(self.session, self.order, self.profile, step, self.now).id
+        except Conflict as exc:
+            # nothing to block (no registered names, all blocked already): the step is
+            # still the escalation's, recorded with why no sanction came of it
+            self.why_not = exc.message
+            return None
 
 
 def advance(

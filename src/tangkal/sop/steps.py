@@ -25,8 +25,11 @@ class StepContext(Protocol):
     def take(self, step: Step, *, fine: int, event: str, data: dict[str, Any]) -> None:
         """Record the step on the order, notify the platform with ``event``."""
 
-    def propose_sanction(self, step: Step) -> str:
-        """Propose a sanction over the platform's registered names; its id."""
+    why_not: str | None
+
+    def propose_sanction(self, step: Step) -> str | None:
+        """Propose a sanction over the platform's registered names; its id, or None (and
+        ``why_not``) when there is nothing a sanction could block."""
 
 
 class StepKind:
@@ -122,4 +125,7 @@ class SanctionProposal(StepKind):
     @classmethod
     def perform(cls, ctx: StepContext, step: Step) -> None:
         sanction_id = ctx.propose_sanction(step)
+        if sanction_id is None:
+            ctx.take(step, fine=0, event="order.sanction_not_proposed", data={"why": ctx.why_not})
+            return
         ctx.take(step, fine=0, event="order.sanction_proposed", data={"sanction_id": sanction_id})
