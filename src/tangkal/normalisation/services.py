@@ -15,16 +15,17 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tangkal import tenancy
 from tangkal.accounts.models import Organization, OrgKind, Role
 from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.audit.services import record
 from tangkal.blocklist.models import BlockEntry, BlockStatus
 from tangkal.blocklist.services import effective_block, principal_key, required_text
 from tangkal.db.base import utcnow
-from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, Msg, NotFound
+from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, Msg
 from tangkal.locators import Domain
 from tangkal.normalisation.models import Normalisation, NormalisationStatus
 from tangkal.sanctions.models import Sanction, SanctionStatus
@@ -212,30 +213,11 @@ def request(
 # ------------------------------------------------------------------------ reading
 
 
-def _scope(principal: Principal) -> ColumnElement[bool]:
-    if principal.org_kind is OrgKind.PLATFORM:
-        return Normalisation.platform_org_id == principal.org_id
-    if principal.org_kind is OrgKind.REGULATOR:
-        return (Normalisation.regulator_org_id == principal.org_id) | (
-            Normalisation.regulator_org_id.is_(None)
-        )
-    return Normalisation.id.is_(None)
-
-
 def get(
     session: Session, principal: Principal, nid: str, *, for_update: bool = False
 ) -> Normalisation:
-    q = select(Normalisation).where(
-        (Normalisation.id == nid) | (Normalisation.reference == nid), _scope(principal)
-    )
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update()
-    found = session.scalar(q)
-    if found is None:
-        raise NotFound(
-            Msg("No normalisation request %(id)s among those your organisation can see.", id=nid)
-        )
-    return found
+    missing = Msg("No normalisation request %(id)s among those your organisation can see.", id=nid)
+    return tenancy.get_one(session, Normalisation, principal, nid, missing, for_update=for_update)
 
 
 def list_for(
@@ -246,22 +228,17 @@ def list_for(
     platform_org_id: str | None = None,
     limit: int = 100,
 ) -> list[Normalisation]:
-    q = select(Normalisation).where(_scope(principal))
-    if status:
-        try:
-            q = q.where(Normalisation.status == NormalisationStatus(status))
-        except ValueError:
-            raise InvalidInput(
-                Msg(
-                    "Unknown status %(status)r; use one of: %(known)s.",
-                    status=status,
-                    known=", ".join(s.value for s in NormalisationStatus),
-                ),
-                field="status",
-            ) from None
-    if platform_org_id:
-        q = q.where(Normalisation.platform_org_id == platform_org_id)
-    return list(session.scalars(q.order_by(Normalisation.decide_by).limit(limit)))
+    where = [Normalisation.platform_org_id == platform_org_id] if platform_org_id else []
+    return tenancy.listed(
+        session,
+        Normalisation,
+        principal,
+        status=status,
+        statuses=NormalisationStatus,
+        order_by=Normalisation.decide_by,
+        limit=limit,
+        where=where,
+    )
 
 
 def to_dict(session: Session, row: Normalisation, *, public: bool = False) -> dict[str, Any]:

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tangkal import tenancy
 from tangkal.accounts.models import Organization, OrgKind, PlatformDomain, Role
 from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.audit.services import record
@@ -324,30 +325,13 @@ def from_not_done(
 # ------------------------------------------------------------------------ reading
 
 
-def _scope(principal: Principal) -> ColumnElement[bool]:
-    if principal.org_kind is OrgKind.PLATFORM:
-        return Objection.platform_org_id == principal.org_id
-    if principal.org_kind is OrgKind.REGULATOR:
-        return (Objection.regulator_org_id == principal.org_id) | (
-            Objection.regulator_org_id.is_(None)
-        )
-    return Objection.id.is_(None)
-
-
 def get(
     session: Session, principal: Principal, objection_id: str, *, for_update: bool = False
 ) -> Objection:
-    q = select(Objection).where(
-        (Objection.id == objection_id) | (Objection.reference == objection_id), _scope(principal)
+    missing = Msg("No objection %(id)s among those your organisation can see.", id=objection_id)
+    return tenancy.get_one(
+        session, Objection, principal, objection_id, missing, for_update=for_update
     )
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update()
-    found = session.scalar(q)
-    if found is None:
-        raise NotFound(
-            Msg("No objection %(id)s among those your organisation can see.", id=objection_id)
-        )
-    return found
 
 
 def list_for(
@@ -358,22 +342,17 @@ def list_for(
     platform_org_id: str | None = None,
     limit: int = 100,
 ) -> list[Objection]:
-    q = select(Objection).where(_scope(principal))
-    if status:
-        try:
-            q = q.where(Objection.status == ObjectionStatus(status))
-        except ValueError:
-            raise InvalidInput(
-                Msg(
-                    "Unknown status %(status)r; use one of: %(known)s.",
-                    status=status,
-                    known=", ".join(s.value for s in ObjectionStatus),
-                ),
-                field="status",
-            ) from None
-    if platform_org_id:
-        q = q.where(Objection.platform_org_id == platform_org_id)
-    return list(session.scalars(q.order_by(Objection.decide_by).limit(limit)))
+    where = [Objection.platform_org_id == platform_org_id] if platform_org_id else []
+    return tenancy.listed(
+        session,
+        Objection,
+        principal,
+        status=status,
+        statuses=ObjectionStatus,
+        order_by=Objection.decide_by,
+        limit=limit,
+        where=where,
+    )
 
 
 def to_dict(session: Session, obj: Objection) -> dict[str, Any]:

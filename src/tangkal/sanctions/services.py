@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from tangkal import tenancy
 from tangkal.accounts.models import Organization, OrgKind, PlatformDomain, Role
 from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.audit.services import record
@@ -25,7 +26,7 @@ from tangkal.blocklist.models import BlockAction, BlockEntry
 from tangkal.blocklist.services import principal_key, required_text
 from tangkal.blocklist.services import to_dict as block_dict
 from tangkal.db.base import utcnow
-from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, Msg, NotFound
+from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, Msg
 from tangkal.orders.models import Order
 from tangkal.sanctions.models import Sanction, SanctionApproval, SanctionOrder, SanctionStatus
 from tangkal.sop.profile import SopProfile, Step, active_profile
@@ -342,32 +343,16 @@ def propose_for_order(
 # ------------------------------------------------------------------------ reading
 
 
-def _scope(principal: Principal) -> ColumnElement[bool]:
-    if principal.org_kind is OrgKind.PLATFORM:
-        return Sanction.platform_org_id == principal.org_id
-    if principal.org_kind is OrgKind.REGULATOR:
-        return Sanction.regulator_org_id == principal.org_id
-    return Sanction.id.is_(None)
+_LOADED = (selectinload(Sanction.orders), selectinload(Sanction.approvals))
 
 
 def get(
     session: Session, principal: Principal, sanction_id: str, *, for_update: bool = False
 ) -> Sanction:
-    q = (
-        select(Sanction)
-        .where(
-            (Sanction.id == sanction_id) | (Sanction.reference == sanction_id), _scope(principal)
-        )
-        .options(selectinload(Sanction.orders), selectinload(Sanction.approvals))
+    missing = Msg("No sanction %(id)s among those your organisation can see.", id=sanction_id)
+    return tenancy.get_one(
+        session, Sanction, principal, sanction_id, missing, for_update=for_update, options=_LOADED
     )
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update(of=Sanction)
-    found = session.scalar(q)
-    if found is None:
-        raise NotFound(
-            Msg("No sanction %(id)s among those your organisation can see.", id=sanction_id)
-        )
-    return found
 
 
 def list_for(
@@ -378,7 +363,7 @@ def list_for(
     status: str | None = None,
     limit: int = 100,
 ) -> list[Sanction]:
-    q = select(Sanction).where(_scope(principal))
+    where = []
     if platform:
         org = session.scalar(
             select(Organization).where(
@@ -389,21 +374,18 @@ def list_for(
             raise InvalidInput(
                 Msg("No organisation named %(name)r.", name=platform), field="platform"
             )
-        q = q.where(Sanction.platform_org_id == org.id)
-    if status:
-        try:
-            q = q.where(Sanction.status == SanctionStatus(status))
-        except ValueError:
-            raise InvalidInput(
-                Msg(
-                    "Unknown status %(status)r; use one of: %(known)s.",
-                    status=status,
-                    known=", ".join(s.value for s in SanctionStatus),
-                ),
-                field="status",
-            ) from None
-    q = q.options(selectinload(Sanction.orders), selectinload(Sanction.approvals))
-    return list(session.scalars(q.order_by(Sanction.proposed_at.desc()).limit(limit)))
+        where.append(Sanction.platform_org_id == org.id)
+    return tenancy.listed(
+        session,
+        Sanction,
+        principal,
+        status=status,
+        statuses=SanctionStatus,
+        order_by=Sanction.proposed_at.desc(),
+        limit=limit,
+        where=where,
+        options=_LOADED,
+    )
 
 
 def to_dict(session: Session, sanction: Sanction, *, full: bool = True) -> dict[str, Any]:
