@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,16 +148,42 @@ landing A {LANDING_ADDRESS}
 """
 
 
+def zone_text(origin: str, addresses: Mapping[str, str], *, ttl: int = 5) -> str:
+    """A zone for NSD: ``origin`` with an A record for each of ``addresses`` ({name: IPv4},
+    names absolute with or without the final dot, inside ``origin``)."""
+    origin = origin.rstrip(".") + "."
+    lines = [f"$ORIGIN {origin}", f"$TTL {ttl}", "@ SOA ns hostmaster 1 60 60 3600 5",
+             f"@ NS ns.{AUTH_ZONE}"]
+    for name, address in addresses.items():
+        fqdn = name.rstrip(".") + "."
+        if fqdn != origin and not fqdn.endswith("." + origin):
+            raise ValueError(f"{name} is not inside the zone {origin}")
+        lines.append(f"{fqdn} A {address}")
+    return "\n".join(lines) + "\n"
+
+
+def _names(zones: Sequence[str]) -> list[str]:
+    """Zone names without the final dot, the auth zone excluded (it is always there)."""
+    out = [z.rstrip(".") for z in zones]
+    return [z for z in dict.fromkeys(out) if z and z != AUTH_ZONE.rstrip(".")]
+
+
 @contextmanager
 def unbound(*, host: str, rpz_zone: str, primary: tuple[str, int], auth: tuple[str, int],
-            port: int | None = None, zonefile: bool = True) -> Iterator[Process]:
+            port: int | None = None, zonefile: bool = True,
+            extra_zones: Sequence[str] = ()) -> Iterator[Process]:
     """Unbound following the RPZ with ``rpz: primary:`` and ``allow-notify``, no TSIG.
 
     With ``zonefile`` Unbound also keeps the zone on disk (as an ISP would, to survive a
-    restart); it rewrites that whole file after every transfer.
+    restart); it rewrites that whole file after every transfer. ``extra_zones`` are sent to
+    ``auth`` as well as :data:`AUTH_ZONE` (stub zones).
     """
     port = port or free_port()
     d = tempdir("unbound")
+    stubs = "".join(f"""stub-zone:
+  name: "{z}."
+  stub-addr: {auth[0]}@{auth[1]}
+""" for z in _names(extra_zones))
     conf = d / "unbound.conf"
     conf.write_text(f"""server:
   interface: {host}@{port}
@@ -183,7 +209,7 @@ def unbound(*, host: str, rpz_zone: str, primary: tuple[str, int], auth: tuple[s
 stub-zone:
   name: "{AUTH_ZONE}"
   stub-addr: {auth[0]}@{auth[1]}
-rpz:
+{stubs}rpz:
   name: "{rpz_zone}"
   primary: {primary[0]}@{primary[1]}
   allow-notify: {primary[0]}
@@ -202,15 +228,23 @@ rpz:
 
 @contextmanager
 def bind(*, host: str, rpz_zone: str, primary: tuple[str, int], auth: tuple[str, int],
-         key_name: str, secret: str, port: int | None = None) -> Iterator[Process]:
+         key_name: str, secret: str, port: int | None = None,
+         extra_zones: Sequence[str] = ()) -> Iterator[Process]:
     """BIND with ``response-policy`` over a secondary zone transferred with TSIG.
 
     BIND listens only on addresses configured on an interface, so ``host`` must be one
-    (127.0.0.1 on a plain loopback); ports keep instances apart.
+    (127.0.0.1 on a plain loopback); ports keep instances apart. ``extra_zones`` are
+    forwarded to ``auth`` as well as :data:`AUTH_ZONE`.
     """
     port = port or free_port()
     d = tempdir("bind")
     zone = rpz_zone.rstrip(".")
+    forwards = "".join(f"""zone "{z}" {{
+  type forward;
+  forward only;
+  forwarders {{ {auth[0]} port {auth[1]}; }};
+}};
+""" for z in _names(extra_zones))
     conf = d / "named.conf"
     conf.write_text(f"""options {{
   directory "{d}";
@@ -253,7 +287,7 @@ zone "{AUTH_ZONE.rstrip('.')}" {{
   forward only;
   forwarders {{ {auth[0]} port {auth[1]}; }};
 }};
-""")
+{forwards}""")
     try:
         with _run("bind", host, port, d, [binary("named") or "named", "-f", "-n", "1",
                                           "-c", str(conf)], d / "named.log",
@@ -266,10 +300,14 @@ zone "{AUTH_ZONE.rstrip('.')}" {{
 @contextmanager
 def pdns_recursor(*, host: str, rpz_zone: str, primary: tuple[str, int],
                   auth: tuple[str, int], key_name: str | None = None,
-                  secret: str | None = None, port: int | None = None) -> Iterator[Process]:
+                  secret: str | None = None, port: int | None = None,
+                  extra_zones: Sequence[str] = ()) -> Iterator[Process]:
     """PowerDNS Recursor (4.x Lua config) with ``rpzPrimary``; it polls the SOA every second
-    (it does not take NOTIFY for RPZ) and updates by IXFR."""
+    (it does not take NOTIFY for RPZ) and updates by IXFR. ``extra_zones`` are forwarded to
+    ``auth`` as well as :data:`AUTH_ZONE`."""
     port = port or free_port()
+    forward_zones = ",".join(f"{z}={auth[0]}:{auth[1]}"
+                             for z in [AUTH_ZONE.rstrip("."), *_names(extra_zones)])
     d = tempdir("pdns")
     tsig = (f', tsigname="{key_name}", tsigalgo="hmac-sha256", tsigsecret="{secret}"'
             if key_name else "")
@@ -283,7 +321,7 @@ socket-dir={d}
 daemon=no
 write-pid=no
 lua-config-file={d}/rpz.lua
-forward-zones={AUTH_ZONE.rstrip('.')}={auth[0]}:{auth[1]}
+forward-zones={forward_zones}
 dont-query=
 query-local-address={host}
 max-cache-ttl=5
