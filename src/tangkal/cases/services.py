@@ -177,6 +177,9 @@ def _shape(e: AuditEvent, *, actors: bool) -> list[dict[str, Any]]:
     base.update({k: data[k] for k in _SHOWN if k in data and data[k] not in (None, "", [])})
     if "kind" in data and isinstance(data["kind"], str):
         base["step_kind"] = data["kind"]
+    if "action" in data and isinstance(data["action"], str):
+        # the block's or the answer's action; ``action`` is the event's own
+        base["decided_action"] = data["action"]
     out = [base]
     if e.action == "order.warning_issued" and data.get("fine"):
         out.append({**base, "kind": "fine"})  # a letter with a fine is also a fine

@@ -9,11 +9,14 @@ be had the order been received at issue.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from tangkal.orders.models import Order
+if TYPE_CHECKING:
+    from tangkal.orders.filing import NewOrder
+    from tangkal.orders.models import Order
 
 
-def compute_deadline(order: Order, now: datetime) -> datetime:
+def compute_deadline(order: Order | NewOrder, now: datetime) -> datetime:
     start = order.received_at or order.issued_at
     paused = order.paused_seconds
     if order.paused_at is not None:
@@ -21,5 +24,5 @@ def compute_deadline(order: Order, now: datetime) -> datetime:
     return start + timedelta(seconds=order.deadline_seconds + paused)
 
 
-def remaining(order: Order, now: datetime) -> timedelta:
+def remaining(order: Order | NewOrder, now: datetime) -> timedelta:
     return compute_deadline(order, now) - now

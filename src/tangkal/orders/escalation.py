@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from prometheus_client import Counter
@@ -35,6 +35,9 @@ from tangkal.orders.models import EscalationStep, Order, OrderStatus
 from tangkal.orders.shapes import order_payload
 from tangkal.sop.profile import SopProfile, Step, UnknownProfile, get_profile
 from tangkal.sop.steps import STEP_KINDS
+
+if TYPE_CHECKING:
+    from tangkal.orders.filing import NewOrder
 
 S = OrderStatus
 log = structlog.get_logger("tangkal.escalation")
@@ -54,7 +57,7 @@ STEP_LAG = Counter(
 )
 
 
-def step_due(order: Order, profile: SopProfile) -> tuple[Step, datetime] | None:
+def step_due(order: Order | NewOrder, profile: SopProfile) -> tuple[Step, datetime] | None:
     """The next step of an overdue order and the moment it is due, from the steps taken."""
     i = order.steps_taken
     if order.status is not S.OVERDUE or i >= len(profile.steps):
@@ -366,8 +369,9 @@ def _skip(order: Order, now: datetime, result: PassResult, reason: str, detail: 
     SKIPPED.labels(reason).inc()
 
 
-def describe(order: Order, profile: SopProfile | None, now: datetime) -> dict[str, Any]:
-    """The ``escalation`` and ``next_step`` of an order's API answer."""
+def describe(order: Order | NewOrder, profile: SopProfile | None, now: datetime) -> dict[str, Any]:
+    """The ``escalation`` and ``next_step`` of an order's API answer (also of one about to
+    be written by a group commit: nothing taken yet, the first step due if unanswered)."""
     steps = [
         {
             "id": s.id,

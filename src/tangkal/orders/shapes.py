@@ -62,11 +62,8 @@ def order_payload(order: Order | NewOrder) -> dict[str, Any]:
 
 def _escalation(order: Order | NewOrder, now: datetime) -> dict[str, Any]:
     from tangkal.orders.escalation import describe
-    from tangkal.orders.models import Order
     from tangkal.sop.profile import get_profile
 
-    if not isinstance(order, Order):  # about to be written: nothing taken, nothing held
-        return {"escalation": [], "next_step": None, "escalation_held_by": None}
     try:
         profile = get_profile(order.sop_profile)
     except Exception:  # the answer still shows what was done

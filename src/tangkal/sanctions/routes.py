@@ -31,6 +31,7 @@ class SanctionIn(BaseModel):
 
 
 class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     reason: str = Field(default="", max_length=20000)
 
 
