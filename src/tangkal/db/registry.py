@@ -19,6 +19,7 @@ MODEL_MODULES = [
     "tangkal.sanctions.models",
     "tangkal.objections.models",
     "tangkal.normalisation.models",
+    "tangkal.compliance.models",
 ]
 
 
