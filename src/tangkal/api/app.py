@@ -36,6 +36,7 @@ ROUTER_MODULES = [
     "tangkal.objections.routes",
     "tangkal.normalisation.routes",
     "tangkal.cases.routes",
+    "tangkal.compliance.routes",
     "tangkal.web.routes",
 ]
 
@@ -46,6 +47,7 @@ SERVICE_FACTORIES: list[str] = [
     "tangkal.delivery.worker:create_service",
     "tangkal.orders.scheduler:create_service",
     "tangkal.hashing.worker:create_service",
+    "tangkal.compliance.worker:create_service",
 ]
 
 

@@ -36,6 +36,7 @@ from tangkal.blocklist.models import (
 )
 from tangkal.blocklist.publishing import publish
 from tangkal.blocklist.rails import Assessment, assess, beneath_range
+from tangkal.compliance.services import verification
 from tangkal.db.base import utcnow
 from tangkal.enums import parse_enum
 from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, Msg, NotFound
@@ -682,6 +683,7 @@ def lookup(session: Session, text: str, *, base_url: str) -> dict[str, Any]:
         "history": {"times_blocked": times_blocked, "times_restored": times_restored,
                     "times_expired": int(counts.get(BlockStatus.EXPIRED, 0))},
     }
+    answer["verification"] = verification(session, domain.name)
     if entry is None:
         answer["message"] = f"{domain.unicode} is not on the blocklist."
         return answer

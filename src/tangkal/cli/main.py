@@ -25,6 +25,7 @@ COMMAND_GROUPS: list[tuple[str, str]] = [
     ("tangkal.orders.cli:app", "import"),
     ("tangkal.sop.cli:app", "sop"),
     ("tangkal.hashing.cli:app", "bank"),
+    ("tangkal.compliance.cli:app", ""),  # no group name: adds "resolver", "compliance"
 ]
 
 for ref, name in COMMAND_GROUPS:
