@@ -227,6 +227,49 @@ stub-zone:
 
 
 @contextmanager
+def unbound_unfiltered(*, host: str, auth: tuple[str, int], port: int | None = None,
+                       extra_zones: Sequence[str] = ()) -> Iterator[Process]:
+    """Unbound without any RPZ: an unfiltered (control) resolver for the same stand-in
+    internet as :func:`unbound` (:data:`AUTH_ZONE` and ``extra_zones`` sent to ``auth``)."""
+    port = port or free_port()
+    d = tempdir("unbound-plain")
+    stubs = "".join(f"""stub-zone:
+  name: "{z}."
+  stub-addr: {auth[0]}@{auth[1]}
+""" for z in [AUTH_ZONE.rstrip("."), *_names(extra_zones)])
+    conf = d / "unbound.conf"
+    conf.write_text(f"""server:
+  interface: {host}@{port}
+  port: {port}
+  outgoing-interface: {host}
+  do-ip6: no
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "{d}"
+  pidfile: "{d}/unbound.pid"
+  logfile: "{d}/unbound.log"
+  use-syslog: no
+  verbosity: 1
+  log-time-ascii: yes
+  do-not-query-localhost: no
+  module-config: "iterator"
+  access-control: 127.0.0.0/8 allow
+  qname-minimisation: no
+  cache-max-ttl: 5
+  cache-max-negative-ttl: 1
+  local-zone: "test." nodefault
+{stubs}""")
+    try:
+        with _run("unbound", host, port, d, [binary("unbound") or "unbound", "-d", "-c",
+                                             str(conf)], d / "unbound.log",
+                  "ready." + AUTH_ZONE) as p:
+            yield p
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@contextmanager
 def bind(*, host: str, rpz_zone: str, primary: tuple[str, int], auth: tuple[str, int],
          key_name: str, secret: str, port: int | None = None,
          extra_zones: Sequence[str] = ()) -> Iterator[Process]:
