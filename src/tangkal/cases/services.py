@@ -73,7 +73,6 @@ _SHOWN = (
     "status",
     "from",
     "to",
-    "action",
     "outcome",
     "reason",
     "subject",
