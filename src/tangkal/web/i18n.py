@@ -5,17 +5,20 @@ compiled in memory when first used (Babel's own reader and writer), so there is 
 step and no committed ``.mo`` that could drift from its ``.po``: a clean clone installed
 with ``pip install -e .`` serves both languages.
 
-Times are shown in Western Indonesia Time (WIB). Indonesia has kept UTC+7 without daylight
-saving since 1964, so a fixed offset is exact and does not depend on the host's tz data.
+Times are shown in the time zone of the SOP profile in force (``profile.timezone``; Asia/Jakarta,
+that is WIB, for Indonesia), named by its abbreviation, so a deadline reads as the law that set
+it counts it. ``WIB`` stays as the fallback when no profile can be read (a broken settings
+file must not stop an error page from rendering).
 """
 
 from __future__ import annotations
 
 import enum
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
@@ -35,6 +38,23 @@ SOURCE_LANGUAGE = "en"  # the language of the message ids, and of the API
 CATALOGUE_DIR = Path(__file__).parent / "i18n"
 WIB = timezone(timedelta(hours=7), "WIB")
 ZONE_NAME = "WIB"
+
+
+def page_zone() -> tzinfo:
+    """The time zone every page shows times in: the SOP profile's (``profile.timezone``)."""
+    try:
+        from tangkal.sop.profile import active_profile
+
+        return active_profile().zone
+    except Exception:  # an unreadable profile is reported at start-up, not by a page
+        return WIB
+
+
+def zone_abbreviation(at: datetime | None = None, zone: tzinfo | None = None) -> str:
+    """``WIB``, ``CEST``, ``UTC``: the zone's short name at ``at`` (now by default)."""
+    z = zone or page_zone()
+    local = (at or datetime.now(UTC)).astimezone(z)
+    return local.tzname() or ZONE_NAME
 
 
 def catalogue_path(lang: str) -> Path:
@@ -99,6 +119,12 @@ class Formatter:
     """Everything a page needs to show numbers, times and deadlines in one language."""
 
     lang: str
+    #: the zone times are shown in; None: the SOP profile's (``page_zone``)
+    zone: tzinfo | None = None
+
+    @property
+    def tz(self) -> tzinfo:
+        return self.zone or page_zone()
 
     @property
     def locale(self) -> Locale:
@@ -137,6 +163,25 @@ class Formatter:
         message = labels.TABLES[table].get(value)
         return self.gettext(message) if message else value
 
+    def actor(self, actor: str | None, *, people: bool = True) -> str:
+        """Who did something, as the audit record names them (``org/user(role)``), in words:
+        ``pejabat-1 (Pejabat), kominfo``; the scheduler as itself, a member of the public by
+        the address they gave; anything else as it is. ``people=False`` (what a platform
+        sees of the regulator's staff, as in its case file): the organisation only."""
+        if not actor:
+            return "—"
+        if actor == _SYSTEM_ACTOR or (actor == "tangkal" and not people):
+            return self.gettext("tangkal (automatic, by the SOP)")
+        if actor.startswith("public:"):
+            return actor.removeprefix("public:")
+        m = _ACTOR.match(actor)
+        if m is None:
+            return actor
+        if not people:
+            return m.group("org")
+        role = self.label("role", m.group("role"))
+        return f"{m.group('who')} ({role}), {m.group('org')}"
+
     def number(self, value: float | int | None) -> str:
         if value is None:
             return "—"
@@ -148,15 +193,27 @@ class Formatter:
         return format_percent(value, locale=self.lang, format="#,##0.#%")
 
     def when(self, value: datetime | str | None, *, seconds: bool = False) -> str:
-        """``14 Jul 2017 14.05 WIB`` / ``Jul 14, 2017, 2:05 PM WIB``."""
+        """``14 Jul 2017 14.05 WIB`` / ``Jul 14, 2017, 2:05 PM WIB``, in the profile's zone."""
         dt = as_datetime(value)
         if dt is None:
             return "—"
-        local = dt.astimezone(WIB)
+        zone = self.tz
+        local = dt.astimezone(zone)
         day = format_date(local, format="medium", locale=self.lang)
         clock = format_time(local, format="medium" if seconds else "short", locale=self.lang,
-                            tzinfo=WIB)
-        return f"{day} {clock} {ZONE_NAME}"
+                            tzinfo=zone)
+        return f"{day} {clock} {local.tzname() or ZONE_NAME}"
+
+    def zone_note(self) -> str:
+        """The footer's sentence naming the zone: ``Asia/Jakarta (WIB, UTC+07:00)``."""
+        zone = self.tz
+        local = datetime.now(UTC).astimezone(zone)
+        offset = local.strftime("%z")
+        offset = f"{offset[:3]}:{offset[3:]}" if len(offset) == 5 else offset
+        name = getattr(zone, "key", None) or local.tzname() or ZONE_NAME
+        text = self.gettext("Times are shown in the %(zone)s time zone (%(abbr)s, "
+                            "UTC%(offset)s).")
+        return text % {"zone": name, "abbr": local.tzname() or ZONE_NAME, "offset": offset}
 
     def iso(self, value: datetime | str | None) -> str:
         dt = as_datetime(value)
@@ -200,6 +257,10 @@ class Formatter:
                              left)
         state = "soon" if left < 3600 else "ok"
         return Countdown(self.gettext("%(span)s left") % {"span": span}, state, left)
+
+
+_ACTOR = re.compile(r"(?P<org>[^/]+)/(?P<who>.+)\((?P<role>[a-z_]+)\)\Z")
+_SYSTEM_ACTOR = "tangkal/system(admin)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,10 @@ from tangkal.accounts.models import OrgKind, Role
 from tangkal.blocklist.models import BlockAction, BlockStatus
 from tangkal.delivery.models import DeliveryStatus
 from tangkal.hashing.models import BankKind
+from tangkal.normalisation.models import NormalisationStatus
+from tangkal.objections.models import ObjectionStatus, SubjectKind
 from tangkal.orders.models import OrderStatus, ResponseAction
+from tangkal.sanctions.models import SanctionStatus
 
 
 def N_(message: str) -> str:
@@ -44,6 +47,71 @@ STATUS: Mapping[str, str] = {
     "restored": N_("Restored"),
     "rejected": N_("Rejected"),
     "expired": N_("Expired"),
+}
+
+#: A sanction's life (``tangkal.sanctions.models.SanctionStatus``).
+SANCTION_STATUS: Mapping[str, str] = {
+    "pending_approval": N_("Pending approval"),
+    "active": N_("In force"),
+    "rejected": N_("Rejected"),
+    "withdrawn": N_("Withdrawn"),
+    "lifted": N_("Lifted"),
+}
+
+#: An objection (sanggah) and its decision (``ObjectionStatus``).
+OBJECTION_STATUS: Mapping[str, str] = {
+    "pending": N_("Awaiting decision"),
+    "upheld": N_("Upheld"),
+    "rejected": N_("Rejected"),
+}
+
+#: A request to restore access (``NormalisationStatus``).
+NORMALISATION_STATUS: Mapping[str, str] = {
+    "pending": N_("Awaiting decision"),
+    "approved": N_("Approved"),
+    "refused": N_("Refused"),
+}
+
+#: What an objection contests (``tangkal.objections.models.SubjectKind``), inside sentences.
+SUBJECT_KIND: Mapping[str, str] = {
+    "order": N_("order"),
+    "warning": N_("warning letter"),
+    "fine": N_("fine"),
+    "sanction": N_("sanction"),
+    "block": N_("block"),
+}
+
+#: The kinds of escalation step (``tangkal.sop.steps.STEP_KINDS``).
+STEP_KIND: Mapping[str, str] = {
+    "warning_letter": N_("Warning letter"),
+    "fine": N_("Fine"),
+    "report": N_("Report of non-compliance"),
+    "sanction_proposal": N_("Sanction proposed"),
+}
+
+#: The kinds of event in a platform's case file (``tangkal.cases.services.KINDS``).
+CASE_KIND: Mapping[str, str] = {
+    "order": N_("Orders"),
+    "warning": N_("Warning letters"),
+    "fine": N_("Fines"),
+    "report": N_("Reports of non-compliance"),
+    "objection": N_("Objections"),
+    "sanction": N_("Sanctions"),
+    "block": N_("Blocks"),
+    "normalisation": N_("Normalisation requests"),
+    "restoration": N_("Restorations of access"),
+}
+
+#: Where a normalisation request came from (``Normalisation.source``).
+NORMALISATION_SOURCE: Mapping[str, str] = {
+    "platform": N_("the platform"),
+    "public": N_("the domain's owner (public form)"),
+}
+
+#: Who proposed a sanction (``Sanction.source``).
+SANCTION_SOURCE: Mapping[str, str] = {
+    "official": N_("an official"),
+    "escalation": N_("the escalation, after the last warning letter"),
 }
 
 ACTION: Mapping[str, str] = {
@@ -103,7 +171,37 @@ EVENT: Mapping[str, str] = {
     "order.evidence_added": N_("Evidence attached"),
     "order.evidence_banked": N_("Evidence put into a hash bank"),
     "order.copy_matched": N_("Copy of the evidence found (hash match)"),
+    "order.fine_imposed": N_("Fine imposed"),
+    "order.noncompliance_reported": N_("Non-compliance reported"),
+    "order.sanction_proposed": N_("Sanction proposed (access blocking)"),
+    "order.sanction_not_proposed": N_("No sanction proposed: nothing left to block"),
+    "order.warning_annulled": N_("Warning letter annulled (objection upheld)"),
+    "order.fine_annulled": N_("Fine annulled (objection upheld)"),
+    "order.objection_rejected": N_("Objection rejected; escalation resumed"),
+    "order.step_taken_early": N_("Escalation step taken early by an official"),
     "delivery.attempt": N_("Delivery attempt"),
+    "sanction.proposed": N_("Sanction proposed"),
+    "sanction.order_added": N_("Order added to the sanction"),
+    "sanction.approved": N_("Sanction approved by an official"),
+    "sanction.active": N_("Sanction in force"),
+    "sanction.rejected": N_("Sanction rejected"),
+    "sanction.withdrawn": N_("Sanction withdrawn"),
+    "sanction.lifted": N_("Sanction lifted (access restored)"),
+    "objection.filed": N_("Objection filed"),
+    "objection.decided": N_("Objection decided"),
+    "objection.decision_due": N_("Objection decision due soon"),
+    "normalisation.requested": N_("Normalisation requested"),
+    "normalisation.approved": N_("Normalisation approved"),
+    "normalisation.refused": N_("Normalisation refused"),
+    "normalisation.decision_due": N_("Normalisation decision due soon"),
+    "block.created": N_("Block requested"),
+    "block.approved": N_("Block approved"),
+    "block.rejected": N_("Block rejected"),
+    "block.activated": N_("Block took effect"),
+    "block.restored": N_("Access restored (normalisasi)"),
+    "block.expired": N_("Block expired"),
+    "block.imported": N_("Block imported from a list"),
+    "delivery.inbox_fetched": N_("Fetched by the platform"),
 }
 
 #: The table for each enum a domain message may carry as a parameter.
@@ -116,10 +214,18 @@ TERMS: Mapping[type[enum.Enum], Mapping[str, str]] = {
     OrgKind: ORG_KIND,
     BankKind: BANK_KIND,
     DeliveryStatus: DELIVERY_STATUS,
+    SanctionStatus: SANCTION_STATUS,
+    ObjectionStatus: OBJECTION_STATUS,
+    NormalisationStatus: NORMALISATION_STATUS,
+    SubjectKind: SUBJECT_KIND,
 }
 
 #: The tables by the names the templates use (``label("status", s)``).
 TABLES: Mapping[str, Mapping[str, str]] = {
     "status": STATUS, "action": ACTION, "role": ROLE, "org_kind": ORG_KIND,
     "bank_kind": BANK_KIND, "delivery_status": DELIVERY_STATUS, "event": EVENT,
+    "sanction_status": SANCTION_STATUS, "objection_status": OBJECTION_STATUS,
+    "normalisation_status": NORMALISATION_STATUS, "subject_kind": SUBJECT_KIND,
+    "step_kind": STEP_KIND, "case_kind": CASE_KIND,
+    "normalisation_source": NORMALISATION_SOURCE, "sanction_source": SANCTION_SOURCE,
 }

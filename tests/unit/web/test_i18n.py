@@ -173,3 +173,22 @@ def test_why_a_type_could_not_hash_an_upload_reads_in_indonesian_and_stays_engli
     assert Formatter("id").message(pdq.why) == (
         "bukan gambar yang dapat didekode (format gambar tidak dikenal), sehingga PDQ tidak "
         "dihitung")
+
+
+def test_times_follow_the_profiles_time_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    berlin = Formatter("en", zone=ZoneInfo("Europe/Berlin"))
+    assert berlin.when(NOW).endswith("CEST") and "9:05" in berlin.when(NOW)
+    assert "Europe/Berlin" in berlin.zone_note() and "UTC+0" in berlin.zone_note()
+    assert Formatter("id").zone_note() == (
+        "Waktu ditampilkan dalam zona waktu Asia/Jakarta (WIB, UTC+07:00).")
+
+
+def test_who_did_it_is_named_in_words_not_as_the_audit_code() -> None:
+    f = Formatter("id")
+    assert f.actor("kominfo/pejabat-1(official)") == "pejabat-1 (Pejabat), kominfo"
+    assert f.actor("kominfo/pejabat-1(official)", people=False) == "kominfo"
+    assert f.actor("tangkal/system(admin)") == "tangkal (otomatis, menurut SOP)"
+    assert f.actor("public:pemilik@contoh.co.id") == "pemilik@contoh.co.id"
+    assert f.actor(None) == "—"

@@ -33,3 +33,54 @@ def test_every_message_sent_to_a_platform_about_an_order_is_named() -> None:
 
 def test_an_unknown_code_is_shown_as_it_is() -> None:
     assert Formatter("id").label("event", "order.something_new") == "order.something_new"
+
+
+def test_every_procedure_state_kind_and_case_kind_has_a_label() -> None:
+    from tangkal.cases.services import KINDS
+    from tangkal.normalisation.models import NormalisationStatus
+    from tangkal.objections.models import ObjectionStatus, SubjectKind
+    from tangkal.sanctions.models import SanctionStatus
+    from tangkal.sop.steps import STEP_KINDS
+
+    assert set(labels.SANCTION_STATUS) == {s.value for s in SanctionStatus}
+    assert set(labels.OBJECTION_STATUS) == {s.value for s in ObjectionStatus}
+    assert set(labels.NORMALISATION_STATUS) == {s.value for s in NormalisationStatus}
+    assert set(labels.SUBJECT_KIND) == {s.value for s in SubjectKind}
+    assert set(labels.STEP_KIND) == set(STEP_KINDS)
+    assert set(labels.CASE_KIND) == set(KINDS)
+    for enum_type in (SanctionStatus, ObjectionStatus, NormalisationStatus, SubjectKind):
+        assert enum_type in labels.TERMS
+
+
+@pytest.mark.parametrize(("table", "value", "id_text", "en_text"), [
+    ("sanction_status", "pending_approval", "Menunggu persetujuan", "Pending approval"),
+    ("sanction_status", "active", "Berlaku", "In force"),
+    ("sanction_status", "lifted", "Dicabut", "Lifted"),
+    ("objection_status", "upheld", "Diterima", "Upheld"),
+    ("normalisation_status", "refused", "Ditolak", "Refused"),
+    ("step_kind", "warning_letter", "Surat teguran", "Warning letter"),
+    ("step_kind", "sanction_proposal", "Sanksi diusulkan", "Sanction proposed"),
+    ("case_kind", "restoration", "Pemulihan akses", "Restorations of access"),
+    ("event", "sanction.approved", "Sanksi disetujui oleh pejabat",
+     "Sanction approved by an official"),
+])
+def test_procedure_labels_in_both_languages(table: str, value: str, id_text: str,
+                                            en_text: str) -> None:
+    assert Formatter("id").label(table, value) == id_text
+    assert Formatter("en").label(table, value) == en_text
+
+
+def test_every_audit_action_of_the_procedure_has_words() -> None:
+    """The case file names each event by these words; a raw action would show in English."""
+    import re
+    from pathlib import Path
+
+    src = Path(labels.__file__).resolve().parents[1]
+    found = set()
+    for path in src.rglob("*.py"):
+        if "web" in path.parts:
+            continue
+        found |= set(re.findall(
+            r'"((?:order|block|sanction|objection|normalisation)\.[a-z_]+)"', path.read_text()))
+    missing = sorted(a for a in found if a not in labels.EVENT and not a.endswith("."))
+    assert not missing, missing
