@@ -19,8 +19,9 @@ from tangkal.api.deps import UnitOfWork
 from tangkal.blocklist import services as blocklist
 from tangkal.blocklist.models import BlockStatus
 from tangkal.blocklist.rails import assess
-from tangkal.errors import Conflict, InvalidInput
+from tangkal.errors import Conflict, InvalidInput, NotFound
 from tangkal.locators import Domain
+from tangkal.sanctions import services as sanctions
 from tangkal.sop.profile import active_profile
 from tangkal.web import forms, queries
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page
@@ -271,11 +272,22 @@ def _detail_page(page: Page, session: UnitOfWork, block_id: str, *,
     same_name = blocklist.list_blocks(session, p, domain=entry.domain, limit=200)
     e = blocklist.to_dict(entry)
     open_ = entry.status in (BlockStatus.ACTIVE, BlockStatus.SCHEDULED)
+    sanction = None
+    if entry.sanction_id:
+        try:
+            sanction = sanctions.get(session, p, entry.sanction_id)
+        except NotFound:
+            sanction = None
+    order_ref = queries.visible_order_refs(session, p, {entry.order_id}).get(entry.order_id) \
+        if entry.order_id else None
     return page.render("block_detail.html", {
         "e": e, "events": hist["events"],
         "name_entries": [blocklist.to_dict(x) for x in reversed(same_name)],
         "can_restore": p.role is Role.OFFICIAL and open_,
-        "can_decide": p.role is Role.OFFICIAL and entry.status is BlockStatus.PENDING_APPROVAL,
+        # a sanction's blocks are approved and rejected with their sanction, never one by one
+        "can_decide": p.role is Role.OFFICIAL and entry.status is BlockStatus.PENDING_APPROVAL
+        and entry.sanction_id is None,
+        "sanction": sanction, "order_ref": order_ref,
         "restore_error": restore_error, "restore_reason": restore_reason,
         "appeals": queries.appeals_for_block(session, entry.id),
         "category": _category_label(entry.category, page.lang),

@@ -8,6 +8,7 @@ than the API would for the same person.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
@@ -19,11 +20,14 @@ from tangkal.audit.services import events_for
 from tangkal.delivery.services import delivery_log
 from tangkal.errors import Forbidden, InvalidInput, Msg, NotFound, TooLarge
 from tangkal.hashing import services as hashing
+from tangkal.objections import services as objections
+from tangkal.objections.models import ObjectionStatus
 from tangkal.orders import services as orders
-from tangkal.orders.models import OPEN_STATUSES, OrderStatus
+from tangkal.orders.models import OPEN_STATUSES, Order, OrderStatus
+from tangkal.sanctions import services as sanctions
 from tangkal.settings import get_settings
 from tangkal.sop.profile import active_profile
-from tangkal.web import forms, queries
+from tangkal.web import actions, forms, procedure, queries
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page
 
 router = APIRouter(prefix="/console", route_class=HtmlRoute, include_in_schema=False)
@@ -169,6 +173,41 @@ _ACTION_LABELS = {
 
 @router.get("/orders/{order_id}")
 def order_detail(order_id: str, page: ConsolePage, session: UnitOfWork) -> Response:
+    return _order_page(page, session, order_id)
+
+
+def _objection_context(page: Page, session: UnitOfWork, order: Order,
+                       now: datetime) -> dict[str, Any]:
+    """The objections about this order (to it, its warnings or fines) and, for the
+    platform's moderators, what they may still object to and until when."""
+    p = page.principal
+    assert p is not None
+    listed = objections.list_for(session, p, platform_org_id=order.platform_org_id, limit=1000)
+    about = [o for o in listed if o.order_id == order.id]
+    subjects: list[actions.Objectable] = []
+    if actions.is_moderator(p) and order.platform_org_id == p.org_id:
+        within = procedure.profile_of(order.sop_profile).objections.file_within
+        pending = {(o.subject_kind.value, o.subject_id): o for o in about
+                   if o.status is ObjectionStatus.PENDING}
+        if order.status not in (OrderStatus.WITHDRAWN, OrderStatus.COMPLIED):
+            subjects.append(actions.objectable("order", order.id, order.reference,
+                                               order.received_at or order.issued_at, within,
+                                               pending, now))
+        for step in order.steps:
+            if step.annulled_at is not None or step.kind == "sanction_proposal":
+                continue  # a proposal is contested through the sanction it made
+            label = f"{order.reference} {step.code}"
+            subjects.append(actions.objectable("warning", step.id, label, step.issued_at,
+                                               within, pending, now))
+            if step.fine and step.fine_annulled_at is None:
+                subjects.append(actions.objectable("fine", step.id, label, step.issued_at,
+                                                   within, pending, now))
+    return {"about": about, "subjects": subjects}
+
+
+def _order_page(page: Page, session: UnitOfWork, order_id: str, *,
+                objection: forms.ObjectionForm | None = None, problem: str | None = None,
+                status: int = 200) -> Response:
     p = page.principal
     assert p is not None
     order = orders.get_order(session, p, order_id)  # NotFound for anyone else's order
@@ -177,6 +216,14 @@ def order_detail(order_id: str, page: ConsolePage, session: UnitOfWork) -> Respo
     is_platform = p.org_kind is OrgKind.PLATFORM and p.role in (Role.MODERATOR, Role.ADMIN)
     is_regulator = p.org_kind is OrgKind.REGULATOR
     open_ = order.status in OPEN_STATUSES
+    now = datetime.now(UTC)
+    linked = []
+    for sid in queries.sanctions_of_order(session, p, order.id):
+        try:
+            linked.append(sanctions.to_dict(session, sanctions.get(session, p, sid),
+                                            full=False))
+        except NotFound:
+            continue
     ctx = {
         "o": order,
         "platform": names.get(order.platform_org_id, "?"),
@@ -188,6 +235,11 @@ def order_detail(order_id: str, page: ConsolePage, session: UnitOfWork) -> Respo
         "known_actions": _ACTION_LABELS,
         "deliveries": delivery_log(session, order.id),
         "related": orders.related_orders(session, p, order),
+        "escalation": procedure.escalation_view(page, order, now),
+        "sanctions": linked,
+        "objection": objection or forms.ObjectionForm(),
+        "problem": problem,
+        **_objection_context(page, session, order, now),
         "can_ack": is_platform and open_ and order.acknowledged_at is None,
         "can_clarify": is_platform and open_
         and order.status is not OrderStatus.CLARIFICATION_REQUESTED,
@@ -203,7 +255,40 @@ def order_detail(order_id: str, page: ConsolePage, session: UnitOfWork) -> Respo
                            if b.owner_org_id == p.org_id]
         if is_regulator and p.role in (Role.ANALYST, Role.OFFICIAL) and order.evidence else [],
     }
-    return page.render("order_detail.html", ctx)
+    return page.render("order_detail.html", ctx, status=status)
+
+
+@router.post("/orders/{order_id}/objection")
+def order_object(order_id: str, page: ConsolePage, session: UnitOfWork,
+                 kind: str = Form("", max_length=20),
+                 subject_id: str = Form("", max_length=100),
+                 reason: str = Form("", max_length=20000),
+                 evidence: str = Form("", max_length=110000),
+                 csrf_token: str = Form("")) -> Response:
+    """The platform objects (sanggah) to the order, one of its warning letters or a fine;
+    the order's escalation waits until the regulator decides."""
+    page.check_csrf(csrf_token)
+    p = page.principal
+    assert p is not None
+    order = orders.get_order(session, p, order_id)
+    form = forms.ObjectionForm(kind=kind.strip(), subject_id=subject_id.strip(), reason=reason,
+                               evidence=evidence)
+    step_ids = {s.id for s in order.steps}
+    if not ((form.kind == "order" and form.subject_id == order.id)
+            or (form.kind in ("warning", "fine") and form.subject_id in step_ids)):
+        return _order_page(page, session, order.id, status=422,
+                           problem=page._("An unknown subject was sent; reload the page."))
+    if not form.check(("order", "warning", "fine")):
+        return _order_page(page, session, order.id, objection=form, status=422)
+    try:
+        with session.begin_nested():
+            obj = objections.file(session, p, kind=form.kind, subject_id=form.subject_id,
+                                  reason=form.reason, evidence=form.lines())
+    except procedure.REFUSALS as exc:
+        return _order_page(page, session, order.id, objection=form, status=exc.status_code,
+                           problem=None if form.refused(exc, exc.msg) else page.error(exc))
+    page.flash(procedure.filed_message(page, obj))
+    return page.redirect(f"/console/orders/{order.id}")
 
 
 def _after(page: Page, order_id: str, message: str) -> Response:

@@ -153,6 +153,12 @@ class Page:
     def redirect(self, url: str, *, status: int = 303) -> Response:
         return self._finish(RedirectResponse(url, status_code=status))
 
+    def download(self, body: str | bytes, media_type: str, filename: str) -> Response:
+        """A file to save (never shown inline), with the page's cookies and headers."""
+        safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in filename)
+        return self._finish(Response(body, media_type=media_type, headers={
+            "Content-Disposition": f'attachment; filename="{safe or "download"}"'}))
+
 
 def _page(request: Request, session: UnitOfWork) -> Page:
     settings: Settings = request.app.state.settings

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.accounts.principal import Principal
 from tangkal.errors import InvalidInput, Msg
-from tangkal.web.i18n import WIB
+from tangkal.web.i18n import page_zone
 
 
 def N_(message: str) -> str:
@@ -39,6 +39,10 @@ class NavItem:
 
 _FILERS = (Role.ANALYST, Role.OFFICIAL)
 _BANK_USERS = (Role.ANALYST, Role.OFFICIAL, Role.MODERATOR, Role.ADMIN, Role.AUDITOR)
+#: the regulator's people who follow the procedure (officials decide; the others read)
+_PROCEDURE = (Role.ANALYST, Role.OFFICIAL, Role.AUDITOR, Role.ADMIN)
+#: a platform's people who object and ask for normalisation
+_PLATFORM_ACTORS = (Role.MODERATOR, Role.ADMIN)
 
 
 def nav_items(principal: Principal | None) -> list[NavItem]:
@@ -50,12 +54,27 @@ def nav_items(principal: Principal | None) -> list[NavItem]:
     items: list[NavItem] = []
     if kind is OrgKind.PLATFORM:
         items.append(NavItem("/console/orders", N_("Inbox"), ("/console/orders",)))
+        items.append(NavItem("/console/sanctions", N_("Sanctions"), ("/console/sanctions",)))
+        if role in _PLATFORM_ACTORS:
+            items.append(NavItem("/console/objections", N_("Objections"),
+                                 ("/console/objections",)))
+            items.append(NavItem("/console/normalisations", N_("Normalisation"),
+                                 ("/console/normalisations",)))
+        items.append(NavItem("/console/cases", N_("Case file"), ("/console/cases",)))
     if kind is OrgKind.REGULATOR:
         items.append(NavItem("/console/orders", N_("Orders"), ("/console/orders",),
                              exclude=("/console/orders/new",)))
         if role in _FILERS:
             items.append(NavItem("/console/orders/new", N_("New order"),
                                  ("/console/orders/new",)))
+        if role in _PROCEDURE:
+            items.append(NavItem("/console/escalations", N_("Escalations"),
+                                 ("/console/escalations", "/console/sanctions")))
+            items.append(NavItem("/console/objections", N_("Objections"),
+                                 ("/console/objections",)))
+            items.append(NavItem("/console/normalisations", N_("Normalisation"),
+                                 ("/console/normalisations",)))
+            items.append(NavItem("/console/cases", N_("Case files"), ("/console/cases",)))
         items.append(NavItem("/console/blocks", N_("Blocks"),
                              ("/console/blocks", "/console/protected")))
         if role in (Role.OFFICIAL, Role.ANALYST, Role.AUDITOR, Role.ADMIN):
@@ -117,8 +136,9 @@ def short_signal(signal: str, keep: int = 16) -> str:
 
 
 def parse_wib(text: str | None, field: str) -> datetime | None:
-    """A browser's ``datetime-local`` value (no zone), read as Western Indonesia Time, since
-    every time on these pages is shown in WIB; an explicit offset is honoured."""
+    """A browser's ``datetime-local`` value (no zone), read in the SOP profile's time zone
+    (WIB for Indonesia), since every time on these pages is shown in it; an explicit offset
+    is honoured."""
     value = (text or "").strip()
     if not value:
         return None
@@ -129,5 +149,5 @@ def parse_wib(text: str | None, field: str) -> datetime | None:
             Msg("Give the date and time as YYYY-MM-DD HH:MM (WIB), e.g. 2017-08-10 12:00."),
             field=field) from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=WIB)
+        dt = dt.replace(tzinfo=page_zone())
     return dt.astimezone(UTC)

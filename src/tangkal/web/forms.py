@@ -195,6 +195,129 @@ class BlockForm:
             return None
 
 
+# ------------------------------------------------------------------ the procedure's forms
+
+
+@dataclass
+class DecisionForm:
+    """An approve/reject or decide form of one item (a sanction, an objection, a request to
+    restore access), kept as typed so a refused one comes back with the text and the error
+    beside its field. ``target`` is the id of the item the form belongs to, so a list page
+    opens the right one again."""
+
+    target: str = ""
+    outcome: str = ""
+    reason: str = ""
+    errors: dict[str, str | Msg] = field(default_factory=dict)
+
+    def check(self, outcomes: tuple[str, ...], missing_reason: str) -> bool:
+        if outcomes and self.outcome not in outcomes:
+            self.errors["outcome"] = N_("Choose the decision.")
+        if not self.reason.strip():
+            self.errors["reason"] = missing_reason
+        return not self.errors
+
+    def refused(self, exc: Exception, msg: Msg) -> bool:
+        """A service's refusal beside the field it names; False when it names none of this
+        form's fields (the page then shows it above everything, since the form itself may
+        no longer be offered: the item was decided meanwhile)."""
+        name = getattr(exc, "field", None)
+        if name in ("outcome", "reason"):
+            self.errors[name] = msg
+            return True
+        return False
+
+
+MAX_EVIDENCE_LINES = 20
+
+
+@dataclass
+class ObjectionForm:
+    """A platform's objection (sanggah) to an order, a warning letter, a fine or a
+    sanction: the reason, and evidence one item per line (a link or a short description)."""
+
+    kind: str = ""
+    subject_id: str = ""
+    reason: str = ""
+    evidence: str = ""
+    errors: dict[str, str | Msg] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        return [t.strip() for t in self.evidence.splitlines() if t.strip()]
+
+    def check(self, kinds: tuple[str, ...]) -> bool:
+        if self.kind not in kinds or not self.subject_id.strip():
+            self.errors["form"] = N_("An unknown subject was sent; reload the page.")
+        if not self.reason.strip():
+            self.errors["reason"] = N_("Say why you object; the regulator decides on it.")
+        if len(self.lines()) > MAX_EVIDENCE_LINES:
+            self.errors["evidence"] = N_("At most 20 lines of evidence; put the rest into a "
+                                         "document and link it.")
+        return not self.errors
+
+    def refused(self, exc: Exception, msg: Msg) -> bool:
+        """Beside its field, or False: the page shows it above (see ``DecisionForm``)."""
+        name = getattr(exc, "field", None)
+        if name in ("reason", "evidence"):
+            self.errors[name] = msg
+            return True
+        return False
+
+
+@dataclass
+class NormalisationForm:
+    """A request to restore access: the reason and the evidence for each condition of the
+    profile's checklist (by the condition's name); on the public form also the one domain
+    and an e-mail address to answer."""
+
+    reason: str = ""
+    conditions: dict[str, str] = field(default_factory=dict)
+    domains: list[str] = field(default_factory=list)
+    domain: str = ""
+    contact_email: str = ""
+    errors: dict[str, str | Msg] = field(default_factory=dict)
+
+    @classmethod
+    def from_lists(cls, names: list[str], evidence: list[str], known: set[str],
+                   **values: Any) -> NormalisationForm:
+        """The checklist as the browser sends it: each condition's name (a hidden field)
+        followed by its evidence, in the order of the page."""
+        form = cls(**values)
+        if len(names) != len(evidence) or not set(names) <= known:
+            form.errors["form"] = N_("The list of conditions was sent incomplete; reload "
+                                     "the page.")
+        form.conditions = {n: e for n, e in zip(names, evidence, strict=False) if n in known}
+        return form
+
+    @property
+    def conditions_touched(self) -> bool:
+        """Evidence was given, or refused, for a condition (the optional part is shown)."""
+        return any(v.strip() for v in self.conditions.values()) or any(
+            k.startswith("conditions.") for k in self.errors)
+
+    def check(self, *, public: bool) -> bool:
+        if not self.reason.strip():
+            self.errors["reason"] = N_("Say why access should be restored.")
+        if public:
+            if not self.domain.strip():
+                self.errors["domain"] = N_("Give the blocked domain, e.g. contoh.co.id.")
+            if not self.contact_email.strip():
+                self.errors["contact_email"] = N_("Give an e-mail address where we can "
+                                                  "answer you.")
+        return not self.errors
+
+    def refused(self, exc: Exception, msg: Msg) -> None:
+        name = getattr(exc, "field", None) or "form"
+        if name.startswith("conditions."):
+            self.errors[name] = msg
+        elif name == "domains":
+            self.errors["domain" if self.domain else "domains"] = msg
+        elif name in ("reason", "contact_email"):
+            self.errors[name] = msg
+        else:
+            self.errors["form"] = msg
+
+
 # ------------------------------------------------------------------ request validation
 #
 # FastAPI checks each form field's declared limits (``Form(max_length=...)``, ``ge=``, an
@@ -241,6 +364,10 @@ FIELD_LABELS: dict[str, Msg] = {
     "bank": Msg("Put into bank"),
     "order_id": Msg("Order or case reference (optional)"),
     "expires_at": Msg("Expires (optional, WIB)"),
+    "outcome": Msg("Decision"),
+    "evidence_text": Msg("Evidence"),
+    "condition": Msg("Condition"),
+    "subject_id": Msg("What you object to"),
 }
 
 #: Where one field name carries a different label on one form: (route path, field) → label.
@@ -254,6 +381,21 @@ ROUTE_FIELD_LABELS: dict[tuple[str, str], Msg] = {
     ("/console/blocks/{block_id}/reject", "reason"): Msg("Reason for rejecting"),
     ("/public/appeal", "domain"): Msg("Blocked domain"),
     ("/console/banks/{name}/import", "file"): Msg("Hash list file"),
+    ("/console/orders/{order_id}/objection", "reason"): Msg("Why do you object?"),
+    ("/console/orders/{order_id}/objection", "evidence"):
+        Msg("Evidence (one item per line: a link or a short description)"),
+    ("/console/sanctions/{sanction_id}/objection", "reason"): Msg("Why do you object?"),
+    ("/console/sanctions/{sanction_id}/objection", "evidence"):
+        Msg("Evidence (one item per line: a link or a short description)"),
+    ("/console/sanctions/{sanction_id}/reject", "reason"): Msg("Reason for rejecting"),
+    ("/console/objections/{objection_id}/decision", "reason"): Msg("Reason for the decision"),
+    ("/console/normalisations/{nid}/decision", "reason"): Msg("Reason for the decision"),
+    ("/console/normalisations/new", "reason"): Msg("Why should access be restored?"),
+    ("/console/normalisations/new", "evidence"): Msg("Evidence"),
+    ("/public/normalisation", "reason"): Msg("Why should access be restored?"),
+    ("/public/normalisation", "evidence"): Msg("Evidence"),
+    ("/public/normalisation", "domain"): Msg("Blocked domain"),
+    ("/console/escalations/propose", "reason"): Msg("Reason (shown to the platform)"),
 }
 
 

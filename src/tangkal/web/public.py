@@ -1,4 +1,5 @@
-"""Pages anyone may open without signing in: the lookup, the transparency report, appeals."""
+"""Pages anyone may open without signing in: the lookup, the transparency report, appeals,
+and a domain owner's request to restore access to one blocked domain (normalisasi)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from tangkal.api.deps import UnitOfWork
 from tangkal.blocklist import services as blocklist
 from tangkal.blocklist.routes import appeal_limiter
 from tangkal.errors import InvalidInput, TangkalError
+from tangkal.normalisation import services as normalisation
+from tangkal.normalisation.routes import public_limiter as normalisation_limiter
 from tangkal.sop.profile import active_profile
-from tangkal.web import transparency
+from tangkal.web import forms, transparency
 from tangkal.web.deps import HtmlRoute, PublicPage
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
@@ -102,3 +105,56 @@ def appeal_submit(page: PublicPage, session: UnitOfWork,
             status=exc.status_code)
     return page.render("public_appeal.html", {"form": form, "error": None, "field": None,
                                               "done": appeal.reference})
+
+
+# ------------------------------------------------------------------ normalisation (public)
+
+
+def _normalisation_page(page: PublicPage, form: forms.NormalisationForm, *,
+                        done: dict[str, Any] | None = None, status: int = 200) -> Response:
+    profile = active_profile()
+    return page.render("public_normalisation.html", {
+        "form": form, "done": done,
+        "conditions": [{"name": c.name, "label": c.label_id if page.lang == "id" else c.label_en}
+                       for c in profile.normalisation.conditions],
+        "decide_within": profile.normalisation.decide_within.total_seconds(),
+    }, status=status)
+
+
+@router.get("/public/normalisation")
+def normalisation_form(page: PublicPage, domain: str = Query("", max_length=1000)) -> Response:
+    """A blocked domain's owner asks for access to it to be restored."""
+    return _normalisation_page(page, forms.NormalisationForm(domain=domain.strip()))
+
+
+@router.post("/public/normalisation")
+def normalisation_submit(page: PublicPage, session: UnitOfWork,
+                         domain: str = Form("", max_length=1000),
+                         contact_email: str = Form("", max_length=320),
+                         reason: str = Form("", max_length=20000),
+                         condition: list[str] = Form(default=[], max_length=50),
+                         evidence: list[str] = Form(default=[], max_length=50),
+                         csrf_token: str = Form("")) -> Response:
+    """Through ``normalisation.services.request`` without a principal, and the same rate
+    limit per address as the API's public requests."""
+    page.check_csrf(csrf_token)
+    known = {c.name for c in active_profile().normalisation.conditions}
+    form = forms.NormalisationForm.from_lists(
+        condition, evidence, known, reason=reason, domain=domain.strip(),
+        contact_email=contact_email.strip())
+    if not form.check(public=True):  # a form missing its fields never reaches the limiter
+        return _normalisation_page(page, form, status=422)
+    client = page.request.client
+    if not normalisation_limiter.allow(client.host if client else "unknown"):
+        form.errors["form"] = forms.N_("Too many requests from your address; please wait ten "
+                                       "minutes and try again.")
+        return _normalisation_page(page, form, status=429)
+    try:
+        with session.begin_nested():
+            row = normalisation.request(session, None, domains=[form.domain],
+                                        reason=form.reason, conditions=form.conditions,
+                                        contact_email=form.contact_email)
+    except TangkalError as exc:
+        form.refused(exc, exc.msg)
+        return _normalisation_page(page, form, status=exc.status_code)
+    return _normalisation_page(page, form, done=normalisation.to_dict(session, row, public=True))

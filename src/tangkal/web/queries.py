@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from tangkal.accounts.models import Organization, OrgKind, User
@@ -16,6 +16,7 @@ from tangkal.accounts.principal import Principal
 from tangkal.blocklist.models import Appeal, BlockEntry
 from tangkal.blocklist.services import parse_status
 from tangkal.errors import NotFound
+from tangkal.orders.models import Order
 
 
 def signed_in_person(session: Session, user_id: str,
@@ -122,3 +123,102 @@ def visible_order_refs(session: Session, principal: Principal,
             continue
     return out
 
+
+
+# ------------------------------------------------------------------ the procedure
+
+
+def _visible_orders(principal: Principal) -> ColumnElement[bool]:
+    """Orders the caller's organisation may see, as the orders service scopes them."""
+    if principal.org_kind is OrgKind.PLATFORM:
+        return Order.platform_org_id == principal.org_id
+    if principal.org_kind is OrgKind.REGULATOR:
+        return Order.regulator_org_id == principal.org_id
+    return Order.id.is_(None)
+
+
+def sanctions_of_order(session: Session, principal: Principal,
+                       order_id: str) -> dict[str, str]:
+    """The sanctions an order is part of (named by an official, or joined by the
+    escalation), newest first, with their status; the sanctions service reads each one
+    where a page shows it."""
+    from tangkal.sanctions.models import Sanction, SanctionOrder
+
+    rows = session.execute(
+        select(Sanction.id, Sanction.status)
+        .join(SanctionOrder, Sanction.id == SanctionOrder.sanction_id)
+        .join(Order, Order.id == SanctionOrder.order_id)
+        .where(SanctionOrder.order_id == order_id, _visible_orders(principal))
+        .order_by(Sanction.proposed_at.desc()).limit(50)).tuples()
+    return {sid: status.value for sid, status in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectView:
+    """What an objection contests, as its list shows it: words and where it lives."""
+
+    kind: str
+    id: str
+    label: str
+    order_id: str | None = None  # the order page for an order, a warning or a fine
+    sanction_id: str | None = None
+    block_id: str | None = None
+
+
+def objection_subjects(session: Session, principal: Principal,
+                       subjects: list[tuple[str, str]]) -> dict[tuple[str, str], SubjectView]:
+    """The subjects of the objections on a page, read in one query per kind and scoped to
+    what the caller's organisation may see (the objection list is scoped by its service)."""
+    from tangkal.orders.models import EscalationStep
+    from tangkal.sanctions.models import Sanction
+
+    out: dict[tuple[str, str], SubjectView] = {}
+    by_kind: dict[str, set[str]] = {}
+    for kind, sid in subjects:
+        by_kind.setdefault(kind, set()).add(sid)
+    if by_kind.get("order"):
+        for oid, ref in session.execute(select(Order.id, Order.reference).where(
+                Order.id.in_(list(by_kind["order"])), _visible_orders(principal))):
+            out[("order", oid)] = SubjectView("order", oid, ref, order_id=oid)
+    steps = (by_kind.get("warning") or set()) | (by_kind.get("fine") or set())
+    if steps:
+        rows = session.execute(
+            select(EscalationStep.id, EscalationStep.code, Order.id, Order.reference)
+            .join(Order, Order.id == EscalationStep.order_id)
+            .where(EscalationStep.id.in_(list(steps)), _visible_orders(principal)))
+        for step_id, code, oid, ref in rows:
+            for kind in ("warning", "fine"):
+                if step_id in by_kind.get(kind, set()):
+                    out[(kind, step_id)] = SubjectView(kind, step_id, f"{ref} {code}",
+                                                       order_id=oid)
+    if by_kind.get("sanction"):
+        scope = (Sanction.platform_org_id == principal.org_id
+                 if principal.org_kind is OrgKind.PLATFORM
+                 else Sanction.regulator_org_id == principal.org_id)
+        for sid, ref in session.execute(select(Sanction.id, Sanction.reference).where(
+                Sanction.id.in_(list(by_kind["sanction"])), scope)):
+            out[("sanction", sid)] = SubjectView("sanction", sid, ref, sanction_id=sid)
+    if by_kind.get("block"):
+        for bid, domain in session.execute(select(BlockEntry.id, BlockEntry.domain).where(
+                BlockEntry.id.in_(list(by_kind["block"])))):
+            out[("block", bid)] = SubjectView(
+                "block", bid, domain,
+                block_id=bid if principal.org_kind is OrgKind.REGULATOR else None)
+    return out
+
+
+def audit_actions(session: Session, seqs: list[int]) -> dict[int, str]:
+    """The audit action of each event of a case file, by its sequence number.
+
+    ``cases.services.case_file`` copies the event's data over its shape, so an event whose
+    data has an ``action`` of its own (a block's or a sanction's DNS action, ``landing``)
+    loses the audit action (``block.created``); the page and its CSV name the event by
+    the audit record's own action, read here for the events the service already chose."""
+    from tangkal.audit.models import AuditEvent
+
+    out: dict[int, str] = {}
+    for i in range(0, len(seqs), 500):
+        rows = session.execute(select(AuditEvent.seq, AuditEvent.action)
+                               .where(AuditEvent.seq.in_(seqs[i:i + 500]))).tuples().all()
+        out.update(rows)
+    return out

@@ -18,7 +18,7 @@ from tangkal.accounts import services as accounts
 from tangkal.api.deps import UnitOfWork
 from tangkal.errors import Msg, NotFound, Unauthenticated
 from tangkal.ratelimit import RateLimiter
-from tangkal.web import banks, blocks, console, public
+from tangkal.web import banks, blocks, cases, console, procedure, public
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page, PublicPage
 from tangkal.web.sessions import MAX_AGE
 
@@ -27,6 +27,8 @@ router.include_router(public.router)
 router.include_router(console.router)
 router.include_router(blocks.router)
 router.include_router(banks.router)
+router.include_router(procedure.router)
+router.include_router(cases.router)
 
 STATIC_DIR = Path(__file__).parent / "static"
 _TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",

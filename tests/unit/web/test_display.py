@@ -22,10 +22,12 @@ def _hrefs(kind: OrgKind, role: Role) -> list[str]:
 
 def test_each_role_is_offered_only_the_sections_it_may_use() -> None:
     assert _hrefs(OrgKind.REGULATOR, Role.OFFICIAL) == [
-        "/console/orders", "/console/orders/new", "/console/blocks", "/console/appeals",
+        "/console/orders", "/console/orders/new", "/console/escalations", "/console/objections",
+        "/console/normalisations", "/console/cases", "/console/blocks", "/console/appeals",
         "/console/banks", "/console/match", "/console/rpz"]
     assert _hrefs(OrgKind.PLATFORM, Role.MODERATOR) == [
-        "/console/orders", "/console/banks", "/console/match"]
+        "/console/orders", "/console/sanctions", "/console/objections",
+        "/console/normalisations", "/console/cases", "/console/banks", "/console/match"]
     assert _hrefs(OrgKind.ISP, Role.ISP) == ["/console/rpz"]
     assert "/console/orders/new" not in _hrefs(OrgKind.REGULATOR, Role.AUDITOR)
     assert nav_items(None) == []

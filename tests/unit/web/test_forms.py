@@ -70,3 +70,47 @@ def test_block_form_builds_a_request_and_knows_whether_the_assessment_was_seen()
     assert not form.seen_assessment
     form.assessed = "Bücher.example.com"
     assert form.seen_assessment
+
+
+# ------------------------------------------------------------------ the procedure's forms
+
+
+def test_a_decision_needs_an_outcome_and_a_reason_and_keeps_what_was_typed() -> None:
+    from tangkal.web.forms import DecisionForm
+
+    form = DecisionForm(target="x", outcome="maybe", reason="  ")
+    assert not form.check(("upheld", "rejected"), "say why")
+    assert set(form.errors) == {"outcome", "reason"} and form.errors["reason"] == "say why"
+    assert DecisionForm(target="x", reason="because").check((), "say why")
+
+
+def test_an_objection_keeps_its_evidence_lines_and_refuses_too_many() -> None:
+    from tangkal.web.forms import ObjectionForm
+
+    form = ObjectionForm(kind="order", subject_id="o1", reason="not ours",
+                         evidence="https://a.example/1\n\n  note  \n")
+    assert form.check(("order",)) and form.lines() == ["https://a.example/1", "note"]
+    many = ObjectionForm(kind="order", subject_id="o1", reason="r",
+                         evidence="\n".join(f"line {i}" for i in range(21)))
+    assert not many.check(("order",)) and "evidence" in many.errors
+    unknown = ObjectionForm(kind="sanction", subject_id="s1", reason="")
+    assert not unknown.check(("order",)) and set(unknown.errors) == {"form", "reason"}
+
+
+def test_the_normalisation_checklist_pairs_each_condition_with_its_evidence() -> None:
+    from tangkal.errors import InvalidInput, Msg
+    from tangkal.web.forms import NormalisationForm
+
+    known = {"government_channel", "trusted_flagger"}
+    form = NormalisationForm.from_lists(["government_channel", "trusted_flagger"],
+                                        ["hotline 24/7", ""], known, reason="done")
+    assert form.conditions == {"government_channel": "hotline 24/7", "trusted_flagger": ""}
+    assert form.check(public=False) and form.conditions_touched
+    broken = NormalisationForm.from_lists(["government_channel"], [], known, reason="x")
+    assert "form" in broken.errors
+    public = NormalisationForm(reason="", domain="", contact_email="")
+    assert not public.check(public=True)
+    assert set(public.errors) == {"reason", "domain", "contact_email"}
+    exc = InvalidInput(Msg("too long"), field="conditions.trusted_flagger")
+    form.refused(exc, exc.msg)
+    assert "conditions.trusted_flagger" in form.errors

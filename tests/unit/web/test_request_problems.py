@@ -10,7 +10,7 @@ import pytest
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, ValidationError
 
-from tangkal.web import banks, blocks, console, public, routes
+from tangkal.web import banks, blocks, cases, console, procedure, public, routes
 from tangkal.web.forms import ROUTE_FIELD_LABELS, request_problems
 from tangkal.web.i18n import Formatter
 
@@ -91,7 +91,8 @@ def test_files_and_text_in_each_others_place_and_unknown_types_are_said_plainly(
 
 def test_every_form_specific_label_names_a_field_of_a_real_web_route() -> None:
     fields: dict[str, set[str]] = {}
-    for router in (banks.router, blocks.router, console.router, public.router, routes.router):
+    for router in (banks.router, blocks.router, console.router, public.router, routes.router,
+                   procedure.router, cases.router):
         for r in router.routes:
             if isinstance(r, APIRoute):
                 d = r.dependant
