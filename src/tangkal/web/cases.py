@@ -51,28 +51,15 @@ def case_index(page: ConsolePage, session: UnitOfWork) -> Response:
     return page.render("cases_index.html", {"platforms": queries.platforms(session)})
 
 
-def _named(session: UnitOfWork, case: dict[str, Any]) -> dict[str, Any]:
-    """Each event with its audit action under ``action`` (where the service's shape let the
-    event's data overwrite it, the data's own ``action`` moves to ``block_action``)."""
-    actions = queries.audit_actions(session, [e["seq"] for e in case["events"]])
-    events = []
-    for e in case["events"]:
-        real = actions.get(e["seq"], e["action"])
-        if real != e["action"]:
-            e = {**e, "action": real, "block_action": e["action"]}
-        events.append(e)
-    return {**case, "events": events}
-
-
 def _read(page: Page, session: UnitOfWork, platform: str,
           kinds: list[str]) -> tuple[dict[str, Any], list[str], str | None]:
     p = page.principal
     assert p is not None
     wanted = [k for k in kinds if k]
     try:
-        return _named(session, cases.case_file(session, p, platform, kinds=wanted)), wanted, None
+        return cases.case_file(session, p, platform, kinds=wanted), wanted, None
     except InvalidInput as exc:
-        return _named(session, cases.case_file(session, p, platform)), [], page.error(exc)
+        return cases.case_file(session, p, platform), [], page.error(exc)
 
 
 @router.get("/cases/{platform}")
@@ -99,6 +86,6 @@ def case_csv(platform: str, page: ConsolePage, session: UnitOfWork,
     """The case file as CSV, the same columns as the API's ``?format=csv``."""
     p = page.principal
     assert p is not None
-    case = _named(session, cases.case_file(session, p, platform, kinds=[k for k in kind if k]))
+    case = cases.case_file(session, p, platform, kinds=[k for k in kind if k])
     return page.download(cases.to_csv(case), "text/csv; charset=utf-8",
                          f"case-{case['platform']}.csv")

@@ -206,19 +206,3 @@ def objection_subjects(session: Session, principal: Principal,
                 block_id=bid if principal.org_kind is OrgKind.REGULATOR else None)
     return out
 
-
-def audit_actions(session: Session, seqs: list[int]) -> dict[int, str]:
-    """The audit action of each event of a case file, by its sequence number.
-
-    ``cases.services.case_file`` copies the event's data over its shape, so an event whose
-    data has an ``action`` of its own (a block's or a sanction's DNS action, ``landing``)
-    loses the audit action (``block.created``); the page and its CSV name the event by
-    the audit record's own action, read here for the events the service already chose."""
-    from tangkal.audit.models import AuditEvent
-
-    out: dict[int, str] = {}
-    for i in range(0, len(seqs), 500):
-        rows = session.execute(select(AuditEvent.seq, AuditEvent.action)
-                               .where(AuditEvent.seq.in_(seqs[i:i + 500]))).tuples().all()
-        out.update(rows)
-    return out
