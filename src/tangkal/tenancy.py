@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
@@ -74,3 +75,45 @@ def listed(
     if options:
         q = q.options(*options)
     return list(session.scalars(q.order_by(order_by).limit(limit)))
+
+
+def remind_due(
+    session: Session,
+    model: Any,
+    pending: enum.Enum,
+    lead: timedelta,
+    action: str,
+    object_type: str,
+    now: datetime,
+    limit: int = 200,
+) -> int:
+    """Officials are warned on the record, once, when a pending request's decision time is
+    within ``lead`` (or past)."""
+    from tangkal.accounts.principal import SYSTEM
+    from tangkal.audit.services import record
+
+    rows = list(
+        session.scalars(
+            select(model)
+            .where(
+                model.status == pending, model.reminded_at.is_(None), model.decide_by <= now + lead
+            )
+            .limit(limit)
+        )
+    )
+    for row in rows:
+        row.reminded_at = now
+        record(
+            session,
+            SYSTEM,
+            action,
+            object_type,
+            row.id,
+            {
+                "reference": row.reference,
+                "platform_org_id": row.platform_org_id,
+                "decide_by": row.decide_by.isoformat(),
+                "overdue": row.decide_by <= now,
+            },
+        )
+    return len(rows)

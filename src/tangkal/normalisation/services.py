@@ -429,31 +429,14 @@ def _restore(
 
 
 def remind_due(session: Session, now: datetime) -> int:
+    """Officials are warned on the record before a request's decision time runs out."""
     lead = active_profile().normalisation.warning_lead()
-    rows = list(
-        session.scalars(
-            select(Normalisation)
-            .where(
-                Normalisation.status == NormalisationStatus.PENDING,
-                Normalisation.reminded_at.is_(None),
-                Normalisation.decide_by <= now + lead,
-            )
-            .limit(200)
-        )
+    return tenancy.remind_due(
+        session,
+        Normalisation,
+        NormalisationStatus.PENDING,
+        lead,
+        "normalisation.decision_due",
+        OBJECT_TYPE,
+        now,
     )
-    for row in rows:
-        row.reminded_at = now
-        record(
-            session,
-            SYSTEM,
-            "normalisation.decision_due",
-            OBJECT_TYPE,
-            row.id,
-            {
-                "reference": row.reference,
-                "platform_org_id": row.platform_org_id,
-                "decide_by": row.decide_by.isoformat(),
-                "overdue": row.decide_by <= now,
-            },
-        )
-    return len(rows)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tangkal import tenancy
 from tangkal.accounts.models import Organization, OrgKind, PlatformDomain, Role
-from tangkal.accounts.principal import SYSTEM, Principal
+from tangkal.accounts.principal import Principal
 from tangkal.audit.services import record
 from tangkal.blocklist.models import OPEN_STATUSES as OPEN_BLOCK
 from tangkal.blocklist.models import BlockEntry
@@ -518,31 +518,13 @@ def _uphold(
 
 def remind_due(session: Session, now: datetime) -> int:
     """Officials are warned on the record before an objection's decision time runs out."""
-    lead = active_profile().objections.warn_before or active_profile().objections.decide_within / 4
-    rows = list(
-        session.scalars(
-            select(Objection)
-            .where(
-                Objection.status == ObjectionStatus.PENDING,
-                Objection.reminded_at.is_(None),
-                Objection.decide_by <= now + lead,
-            )
-            .limit(200)
-        )
+    lead = active_profile().objections.warning_lead()
+    return tenancy.remind_due(
+        session,
+        Objection,
+        ObjectionStatus.PENDING,
+        lead,
+        "objection.decision_due",
+        OBJECT_TYPE,
+        now,
     )
-    for obj in rows:
-        obj.reminded_at = now
-        record(
-            session,
-            SYSTEM,
-            "objection.decision_due",
-            OBJECT_TYPE,
-            obj.id,
-            {
-                "reference": obj.reference,
-                "platform_org_id": obj.platform_org_id,
-                "decide_by": obj.decide_by.isoformat(),
-                "overdue": obj.decide_by <= now,
-            },
-        )
-    return len(rows)

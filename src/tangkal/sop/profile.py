@@ -230,13 +230,22 @@ class Escalation(Strict):
         return steps
 
 
-class Objections(Strict):
+class Decided(Strict):
+    """A request the regulator must decide in time: officials are warned ``warn_before``
+    the deadline (a quarter of the decision time when the profile says nothing)."""
+
+    decide_within: Duration = timedelta(hours=48)
+    warn_before: Duration | None = None
+
+    def warning_lead(self) -> timedelta:
+        return self.warn_before or self.decide_within / 4
+
+
+class Objections(Decided):
     """Sanggah: how long after its subject an objection may be filed, and how long the
     regulator has to decide it; while one is pending the order's escalation waits."""
 
     file_within: Duration = timedelta(days=7)
-    decide_within: Duration = timedelta(hours=48)
-    warn_before: Duration | None = None
 
 
 class Condition(Strict):
@@ -245,23 +254,15 @@ class Condition(Strict):
     label_id: Text
 
 
-class Normalisation(Strict):
-    decide_within: Duration = timedelta(hours=48)
-    warn_before: Duration | None = None
+class Normalisation(Decided):
     max_blocks: Annotated[int, Field(ge=0)] = 3
     conditions: tuple[Condition, ...] = ()
-
-    def warning_lead(self) -> timedelta:
-        return self.warn_before or self.decide_within / 4
 
 
 class Sanctions(Strict):
     officials: Annotated[int, Field(ge=1, le=5)] = 2
     action: Literal["nxdomain", "nodata", "landing"] = "landing"
     legal_basis: Text | None = None
-
-
-APPROVAL_RULES = ("whole_service_block", "protected_name", "restore_after_max_blocks")
 
 
 class Approvals(Strict):

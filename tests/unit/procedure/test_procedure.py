@@ -344,3 +344,19 @@ def test_a_platform_with_nothing_to_block_still_gets_its_last_step_recorded(
         last = max(order.steps, key=lambda x: x.position)
         assert last.code == "BLOCK" and last.sanction_id is None
         assert sanctions.list_for(s, case["alice"], platform=bare.name) == []
+
+
+def test_officials_are_warned_once_before_a_decision_time_runs_out(db: Database, case) -> None:
+    from tangkal.audit.services import events_for
+
+    oid, deadline = _file(db, case)
+    _pass(db, deadline + timedelta(seconds=0.1))
+    with db.unit_of_work() as s:
+        st1 = orders.get_order(s, case["mod"], oid).steps[0]
+        obj = objections.file(s, case["mod"], kind="warning", subject_id=st1.id, reason="no")
+        lead = case["profile"].objections.warning_lead()  # 48 s / 4 in the drill
+        assert objections.remind_due(s, obj.decide_by - lead - timedelta(seconds=1)) == 0
+        assert objections.remind_due(s, obj.decide_by - lead + timedelta(seconds=1)) == 1
+        assert objections.remind_due(s, obj.decide_by + timedelta(seconds=1)) == 0  # once
+        actions = [e.action for e in events_for(s, "objection", obj.id)]
+        assert actions.count("objection.decision_due") == 1
