@@ -51,18 +51,22 @@ class Factory:
             username=f"{role}-user",
         )
 
-    def person(self, org: Organization, role: Role | str, username: str | None = None
-               ) -> Principal:
+    def person(self, org: Organization, role: Role | str, username: str | None = None) -> Principal:
         """A named person of ``org`` (a user row), as a token made with ``--user`` gives."""
         name = username or unique(str(Role(role).value))
         with self.db.unit_of_work() as s:
             o = s.get(Organization, org.id)
             assert o is not None
-            user = accounts.create_user(s, SYSTEM, o, username=name, role=Role(role),
-                                        password=None)
+            user = accounts.create_user(s, SYSTEM, o, username=name, role=Role(role), password=None)
             user_id = user.id
-        return Principal(org_id=org.id, org_name=org.name, org_kind=org.kind,
-                         role=Role(role), user_id=user_id, username=name)
+        return Principal(
+            org_id=org.id,
+            org_name=org.name,
+            org_kind=org.kind,
+            role=Role(role),
+            user_id=user_id,
+            username=name,
+        )
 
     def token(self, org: Organization, role: Role | str) -> str:
         with self.db.unit_of_work() as s:

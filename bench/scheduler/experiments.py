@@ -46,8 +46,10 @@ def pass_cost(args: argparse.Namespace) -> dict[str, Any]:
             sched = OrderScheduler(db, 1.0)
             ms, stmts = [], []
             for k in range(args.rounds):
-                rows = [R.due_order(i, f"C{k}", orgs, R.utc() - timedelta(seconds=1))
-                        for i in range(args.due)]
+                rows = [
+                    R.due_order(i, f"C{k}", orgs, R.utc() - timedelta(seconds=1))
+                    for i in range(args.due)
+                ]
                 R.write(db, rows)
                 with R.statements(db.engine) as seen:
                     t = time.perf_counter()
@@ -57,29 +59,44 @@ def pass_cost(args: argparse.Namespace) -> dict[str, Any]:
                 assert counts["steps"] == args.due, counts
             out["ms_per_order"] = [round(x, 1) for x in ms]
             out["statements_per_order"] = round(statistics.median(stmts), 2)
-            rows = [R.due_order(i, "EV", orgs, R.utc() - timedelta(seconds=1))
-                    for i in range(args.evidence_orders)]
+            rows = [
+                R.due_order(i, "EV", orgs, R.utc() - timedelta(seconds=1))
+                for i in range(args.evidence_orders)
+            ]
             R.write(db, rows)
             blob = os.urandom(args.evidence_mb * 1024 * 1024)
             for j in range(0, len(rows), 10):
                 with db.unit_of_work() as s:
-                    insert_rows(s, Evidence.__table__, [
-                        {"id": f"ev-{j + i}", "order_id": rows[j + i][0]["id"],
-                         "filename": "bukti.jpg", "content_type": "image/jpeg",
-                         "size": len(blob), "sha256": "0" * 64, "md5": "0" * 32,
-                         "content": blob, "created_at": R.utc()}
-                        for i in range(min(10, len(rows) - j))
-                    ])
+                    insert_rows(
+                        s,
+                        Evidence.__table__,
+                        [
+                            {
+                                "id": f"ev-{j + i}",
+                                "order_id": rows[j + i][0]["id"],
+                                "filename": "bukti.jpg",
+                                "content_type": "image/jpeg",
+                                "size": len(blob),
+                                "sha256": "0" * 64,
+                                "md5": "0" * 32,
+                                "content": blob,
+                                "created_at": R.utc(),
+                            }
+                            for i in range(min(10, len(rows) - j))
+                        ],
+                    )
             peak = proc_status_kib(os.getpid())["VmHWM"]
             with R.statements(db.engine) as seen:
                 t = time.perf_counter()
                 sched.run_once()
                 elapsed = time.perf_counter() - t
             out[f"with_{args.evidence_mb}MB_evidence_ms_per_order"] = round(
-                elapsed / len(rows) * 1e3, 1)
+                elapsed / len(rows) * 1e3, 1
+            )
             out["with_evidence_statements_per_order"] = round(len(seen) / len(rows), 2)
             out["with_evidence_peak_memory_growth_mb"] = round(
-                (proc_status_kib(os.getpid())["VmHWM"] - peak) / 1024)
+                (proc_status_kib(os.getpid())["VmHWM"] - peak) / 1024
+            )
         finally:
             db.dispose()
     return out
@@ -108,12 +125,17 @@ def dead_entries(args: argparse.Namespace) -> list[dict[str, Any]]:
                     # what a pass leaves behind for each order it takes: the version that
                     # was due, one more due version from an intermediate flush, then the
                     # order moved ahead to its next step
-                    pick = (f"WITH o AS (SELECT id FROM orders WHERE received_at IS NOT NULL "
-                            f"ORDER BY id OFFSET {taken} LIMIT {k}) UPDATE orders SET "
-                            "next_due_at = {} FROM o WHERE orders.id = o.id")
-                    pg_execute(url, pick.format("now() - interval '1 minute'"),
-                               pick.format("now() - interval '30 seconds'"),
-                               pick.format("now() + interval '4 hours'"))
+                    pick = (
+                        f"WITH o AS (SELECT id FROM orders WHERE received_at IS NOT NULL "
+                        f"ORDER BY id OFFSET {taken} LIMIT {k}) UPDATE orders SET "
+                        "next_due_at = {} FROM o WHERE orders.id = o.id"
+                    )
+                    pg_execute(
+                        url,
+                        pick.format("now() - interval '1 minute'"),
+                        pick.format("now() - interval '30 seconds'"),
+                        pick.format("now() + interval '4 hours'"),
+                    )
                     taken += k
                 ticks = R.timed(sched.tick, 20)
                 plan = R.explain(db, stmt, params, R.utc())
@@ -122,19 +144,31 @@ def dead_entries(args: argparse.Namespace) -> list[dict[str, Any]]:
                     with db.engine.connect() as conn:
                         conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
                         now = R.utc()
-                        p = {key: (now if hasattr(v, "tzinfo") else v)
-                             for key, v in params.items()}
-                        plain.append(R.plan_summary([r[0] for r in conn.exec_driver_sql(
-                            "EXPLAIN (ANALYZE, BUFFERS) " + stmt, p).all()]))
+                        p = {key: (now if hasattr(v, "tzinfo") else v) for key, v in params.items()}
+                        plain.append(
+                            R.plan_summary(
+                                [
+                                    r[0]
+                                    for r in conn.exec_driver_sql(
+                                        "EXPLAIN (ANALYZE, BUFFERS) " + stmt, p
+                                    ).all()
+                                ]
+                            )
+                        )
                         conn.rollback()
-                dead = pg_execute(url, "SELECT n_dead_tup FROM pg_stat_user_tables "
-                                       "WHERE relname = 'orders'")[0][0]
-                results.append({
-                    "orders_taken": taken, "n_dead_tup": dead,
-                    "idle_tick_ms_p50": round(statistics.median(ticks) * 1e3, 2),
-                    "lease_as_planned": R.plan_summary(plan),
-                    "plain_index_scan_first": plain[0], "plain_index_scan_again": plain[1],
-                })
+                dead = pg_execute(
+                    url, "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'orders'"
+                )[0][0]
+                results.append(
+                    {
+                        "orders_taken": taken,
+                        "n_dead_tup": dead,
+                        "idle_tick_ms_p50": round(statistics.median(ticks) * 1e3, 2),
+                        "lease_as_planned": R.plan_summary(plan),
+                        "plain_index_scan_first": plain[0],
+                        "plain_index_scan_again": plain[1],
+                    }
+                )
                 print(json.dumps(results[-1]), flush=True)
         finally:
             db.dispose()
@@ -151,8 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--evidence-mb", type=int, default=2)
     d = sub.add_parser("dead-entries")
     d.add_argument("--orders", type=int, default=100_000)
-    d.add_argument("--taken", default="10000,40000,50000",
-                   help="orders taken between measurements, comma-separated")
+    d.add_argument(
+        "--taken",
+        default="10000,40000,50000",
+        help="orders taken between measurements, comma-separated",
+    )
     args = p.parse_args(argv)
     if args.what == "pass-cost":
         print(json.dumps(pass_cost(args)))

@@ -221,9 +221,22 @@ def _uuid(i: int, rng: random.Random) -> str:
 
 
 #: the columns that differ between background orders, in the order of their placeholders
-VARYING = ("id", "reference", "category", "urgency", "status", "deadline_seconds",
-           "issued_at", "deadline_at", "next_due_at", "updated_at", "received_at",
-           "receipt_basis", "delivered_at", "acknowledged_at")
+VARYING = (
+    "id",
+    "reference",
+    "category",
+    "urgency",
+    "status",
+    "deadline_seconds",
+    "issued_at",
+    "deadline_at",
+    "next_due_at",
+    "updated_at",
+    "received_at",
+    "receipt_basis",
+    "delivered_at",
+    "acknowledged_at",
+)
 LOC_VARYING = ("order_id", "canonical", "display", "url", "submitted")
 
 
@@ -237,8 +250,9 @@ def _line_format(cols: list[str], varying: tuple[str, ...], const: dict[str, str
     return "\t".join("%s" if c in slots else const[c].replace("%", "%%") for c in cols) + "\n"
 
 
-def background_copy(start: int, stop: int, now: float, rng: random.Random, fmt: str,
-                    loc_fmt: str) -> tuple[bytes, bytes]:
+def background_copy(
+    start: int, stop: int, now: float, rng: random.Random, fmt: str, loc_fmt: str
+) -> tuple[bytes, bytes]:
     """COPY text for open orders nothing will happen to for at least two hours: 20 %
     unreceived (deemed received 24 h after issue), 30 % urgent received in the last 2 h (4 h
     deadline), 50 % normal received in the last 22 h (24 h deadline); the received ones half
@@ -255,8 +269,25 @@ def background_copy(start: int, stop: int, now: float, rng: random.Random, fmt: 
             issued = now - rng.uniform(0, 22 * 3600)
             issued_s = _ts(issued)
             due = _ts(issued + 86400)
-            out.append(fmt % (oid, f"ORD-BENCH-B-{i:08d}", "gambling", "normal", "issued",
-                              "86400", issued_s, due, due, issued_s, null, null, null, null))
+            out.append(
+                fmt
+                % (
+                    oid,
+                    f"ORD-BENCH-B-{i:08d}",
+                    "gambling",
+                    "normal",
+                    "issued",
+                    "86400",
+                    issued_s,
+                    due,
+                    due,
+                    issued_s,
+                    null,
+                    null,
+                    null,
+                    null,
+                )
+            )
         else:
             urgent = u < 0.5
             span, seconds = (7200, 14400) if urgent else (79200, 86400)
@@ -265,12 +296,25 @@ def background_copy(start: int, stop: int, now: float, rng: random.Random, fmt: 
             received_s = _ts(received)
             due = _ts(received + seconds)
             acked = _ts(received + 30) if rng.random() < 0.5 else None
-            out.append(fmt % (
-                oid, f"ORD-BENCH-B-{i:08d}", "terrorism" if urgent else "gambling",
-                "urgent" if urgent else "normal", "acknowledged" if acked else "delivered",
-                str(seconds), issued_s, due, due, issued_s, received_s, "inbox", received_s,
-                acked or null,
-            ))
+            out.append(
+                fmt
+                % (
+                    oid,
+                    f"ORD-BENCH-B-{i:08d}",
+                    "terrorism" if urgent else "gambling",
+                    "urgent" if urgent else "normal",
+                    "acknowledged" if acked else "delivered",
+                    str(seconds),
+                    issued_s,
+                    due,
+                    due,
+                    issued_s,
+                    received_s,
+                    "inbox",
+                    received_s,
+                    acked or null,
+                )
+            )
         path = f"kanal_b_{i}/{i % 997 + 1}"
         url = f"https://t.me/{path}"
         locs.append(loc_fmt % (oid, f"telegram:post/{path}", f"t.me/{path}", url, url))
@@ -280,10 +324,18 @@ def background_copy(start: int, stop: int, now: float, rng: random.Random, fmt: 
 def due_order(i: int, tag: str, orgs: Orgs, deadline: datetime) -> tuple[dict, dict]:
     """An acknowledged urgent order whose 4-hour deadline is ``deadline``."""
     received = deadline - timedelta(hours=4)
-    return order_row(i, tag, orgs, status="acknowledged", urgency="urgent",
-                     issued=received - timedelta(minutes=3), received=received,
-                     acknowledged=received + timedelta(seconds=30), deadline_seconds=14400,
-                     next_due=deadline)
+    return order_row(
+        i,
+        tag,
+        orgs,
+        status="acknowledged",
+        urgency="urgent",
+        issued=received - timedelta(minutes=3),
+        received=received,
+        acknowledged=received + timedelta(seconds=30),
+        deadline_seconds=14400,
+        next_due=deadline,
+    )
 
 
 def write(db: Any, rows: Sequence[tuple[dict, dict]]) -> None:
@@ -318,13 +370,25 @@ def load(url: str, n: int, orgs: Orgs, seed: int) -> Loaded:
     fixed = _defaults(_orders_table(), cols)
     loc_fixed = _defaults(_locators_table(), loc_cols)
     cols, loc_cols = cols + list(fixed), loc_cols + list(loc_fixed)
-    fmt = _line_format(cols, VARYING, {
-        **fixed, "regulator_org_id": orgs.regulator, "platform_org_id": orgs.platform,
-        "legal_basis": LEGAL, "reason": REASON, "sop_profile": PROFILE,
-        "created_by": "analyst@kominfo", "steps_taken": "0",
-    })
-    loc_fmt = _line_format(loc_cols, LOC_VARYING, {
-        **loc_fixed, "position": "0", "kind": "telegram_post", "domain": "t.me"})
+    fmt = _line_format(
+        cols,
+        VARYING,
+        {
+            **fixed,
+            "regulator_org_id": orgs.regulator,
+            "platform_org_id": orgs.platform,
+            "legal_basis": LEGAL,
+            "reason": REASON,
+            "sop_profile": PROFILE,
+            "created_by": "analyst@kominfo",
+            "steps_taken": "0",
+        },
+    )
+    loc_fmt = _line_format(
+        loc_cols,
+        LOC_VARYING,
+        {**loc_fixed, "position": "0", "kind": "telegram_post", "domain": "t.me"},
+    )
     rng = random.Random(seed)
     now = time.time()
     t = time.monotonic()
@@ -338,15 +402,19 @@ def load(url: str, n: int, orgs: Orgs, seed: int) -> Loaded:
             conn.execute(f'DROP INDEX "{name}"')
         locators: list[bytes] = []
         with conn.cursor() as cur:
-            with cur.copy(f"COPY orders ({', '.join(cols)}) FROM STDIN",
-                          writer=QueuedLibpqWriter(cur)) as copy:
+            with cur.copy(
+                f"COPY orders ({', '.join(cols)}) FROM STDIN", writer=QueuedLibpqWriter(cur)
+            ) as copy:
                 for start in range(0, n, CHUNK):
-                    orders, locs = background_copy(start, min(n, start + CHUNK), now, rng,
-                                                   fmt, loc_fmt)
+                    orders, locs = background_copy(
+                        start, min(n, start + CHUNK), now, rng, fmt, loc_fmt
+                    )
                     copy.write(orders)
                     locators.append(locs)
-            with cur.copy(f"COPY order_locators ({', '.join(loc_cols)}) FROM STDIN",
-                          writer=QueuedLibpqWriter(cur)) as copy:
+            with cur.copy(
+                f"COPY order_locators ({', '.join(loc_cols)}) FROM STDIN",
+                writer=QueuedLibpqWriter(cur),
+            ) as copy:
                 for chunk in locators:
                     copy.write(chunk)
         locators.clear()
@@ -402,12 +470,16 @@ def plan_summary(plan: list[str]) -> str:
     buffers and the time; and whether it is a range of that index (an ``Index Cond`` on
     ``next_due_at``, no sequential scan anywhere)."""
     body = "\n".join(plan)
-    node = next((ln.strip().removeprefix("->").strip() for ln in plan
-                 if "ix_orders_next_due" in ln), "")
-    ranged = ("ix_orders_next_due" in body and "Seq Scan" not in body
-              and any("Index Cond" in ln and "next_due_at <=" in ln for ln in plan))
+    node = next(
+        (ln.strip().removeprefix("->").strip() for ln in plan if "ix_orders_next_due" in ln), ""
+    )
+    ranged = (
+        "ix_orders_next_due" in body
+        and "Seq Scan" not in body
+        and any("Index Cond" in ln and "next_due_at <=" in ln for ln in plan)
+    )
     kind = node.split("  (")[0] if node else "no scan of ix_orders_next_due"
-    actual = node[node.find("(actual"):] if "(actual" in node else ""
+    actual = node[node.find("(actual") :] if "(actual" in node else ""
     buffers = next((ln.strip() for ln in plan if "Buffers:" in ln), "")
     exe = next((ln.strip() for ln in plan if ln.strip().startswith("Execution Time")), "")
     verdict = "an index range scan" if ranged else "**not** an index range scan"
@@ -440,8 +512,9 @@ def floor_read(conn: Any, limit: int) -> int:
         ids = [r[0] for r in rows]
         if ids:
             conn.execute("SELECT * FROM order_locators WHERE order_id = ANY(%s)", (ids,)).fetchall()
-            conn.execute("SELECT * FROM escalation_steps WHERE order_id = ANY(%s)",
-                         (ids,)).fetchall()
+            conn.execute(
+                "SELECT * FROM escalation_steps WHERE order_id = ANY(%s)", (ids,)
+            ).fetchall()
     return len(rows)
 
 
@@ -467,15 +540,20 @@ def old_lease(db: Any) -> int:
     now = utc()
     with db.unit_of_work() as s:
         a = s.scalars(
-            select(Order).where(Order.status == S.ISSUED, Order.received_at.is_(None))
-            .limit(200).with_for_update(skip_locked=True)
+            select(Order)
+            .where(Order.status == S.ISSUED, Order.received_at.is_(None))
+            .limit(200)
+            .with_for_update(skip_locked=True)
         ).all()
         b = s.scalars(
-            select(Order).where(
+            select(Order)
+            .where(
                 Order.status.in_([S.ISSUED, S.DELIVERED, S.ACKNOWLEDGED]),
                 Order.deadline_at <= now,
                 Order.received_at.is_not(None),
-            ).limit(200).with_for_update(skip_locked=True)
+            )
+            .limit(200)
+            .with_for_update(skip_locked=True)
         ).all()
         return len(a) + len(b)
 
@@ -510,8 +588,13 @@ def timed_scheduler(db: Any, interval: float) -> Any:
 
 def steps_of(db: Any, ids: list[str]) -> int:
     with db.read_only() as s:
-        return int(s.scalar(text("SELECT count(*) FROM escalation_steps "
-                                 "WHERE order_id = ANY(:ids)"), {"ids": ids}) or 0)
+        return int(
+            s.scalar(
+                text("SELECT count(*) FROM escalation_steps WHERE order_id = ANY(:ids)"),
+                {"ids": ids},
+            )
+            or 0
+        )
 
 
 async def run_real_time(db: Any, ids: list[str], interval: float, limit: float) -> Any:
@@ -530,15 +613,18 @@ async def run_real_time(db: Any, ids: list[str], interval: float, limit: float) 
 
 def lags(db: Any, ids: list[str]) -> dict[str, list[float]]:
     with db.engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT EXTRACT(EPOCH FROM s.issued_at - s.due_at), "
-            "EXTRACT(EPOCH FROM o.overdue_at - o.deadline_at), "
-            "EXTRACT(EPOCH FROM a.at - s.due_at), s.code "
-            "FROM escalation_steps s JOIN orders o ON o.id = s.order_id "
-            "JOIN audit_events a ON a.object_type = 'order' AND a.object_id = s.order_id "
-            "AND a.action = 'order.warning_issued' "
-            "WHERE s.order_id = ANY(:ids)"
-        ), {"ids": ids}).all()
+        rows = conn.execute(
+            text(
+                "SELECT EXTRACT(EPOCH FROM s.issued_at - s.due_at), "
+                "EXTRACT(EPOCH FROM o.overdue_at - o.deadline_at), "
+                "EXTRACT(EPOCH FROM a.at - s.due_at), s.code "
+                "FROM escalation_steps s JOIN orders o ON o.id = s.order_id "
+                "JOIN audit_events a ON a.object_type = 'order' AND a.object_id = s.order_id "
+                "AND a.action = 'order.warning_issued' "
+                "WHERE s.order_id = ANY(:ids)"
+            ),
+            {"ids": ids},
+        ).all()
     if len(rows) != len(ids):
         raise RuntimeError(f"{len(rows)} steps on the record for {len(ids)} due orders")
     return {
@@ -602,8 +688,10 @@ def prepare(url: str, n: int, args: argparse.Namespace) -> Size:
     orgs = make_orgs(db)
     log(f"{n:,}: loading ...")
     res.load = ld = load(url, n, orgs, args.seed)
-    log(f"{n:,}: COPY {ld.copy_s:.1f} s ({n / ld.copy_s:,.0f} orders/s), indexes "
-        f"{ld.index_s:.1f} s, VACUUM ANALYZE {ld.vacuum_s:.1f} s")
+    log(
+        f"{n:,}: COPY {ld.copy_s:.1f} s ({n / ld.copy_s:,.0f} orders/s), indexes "
+        f"{ld.index_s:.1f} s, VACUUM ANALYZE {ld.vacuum_s:.1f} s"
+    )
     sched = OrderScheduler(db, 1.0)
     with statements(db.engine) as seen:
         counts = sched.tick()
@@ -639,10 +727,12 @@ def idle_interleaved(sizes: list[Size], args: argparse.Namespace) -> None:
             scan: Callable[[], Any] = partial(_no_index_scan, conn)
             z.res.no_index = timed(scan, args.scan_passes, warmup=1)
             r = z.res
-            log(f"{r.n:,}: idle pass p50 {statistics.median(r.idle) * 1e3:.2f} ms (floor "
+            log(
+                f"{r.n:,}: idle pass p50 {statistics.median(r.idle) * 1e3:.2f} ms (floor "
                 f"{statistics.median(r.floor_idle) * 1e3:.2f}, before "
                 f"{statistics.median(r.before) * 1e3:.2f}, no index "
-                f"{statistics.median(r.no_index) * 1e3:.0f})")
+                f"{statistics.median(r.no_index) * 1e3:.0f})"
+            )
     finally:
         for conn in conns:
             conn.close()
@@ -656,28 +746,35 @@ def run_due_phases(z: Size, args: argparse.Namespace) -> None:
 
     res, db, orgs, sched, n = z.res, z.db, z.orgs, z.sched, z.res.n
     t0 = utc() + timedelta(seconds=args.lead)
-    rows = [due_order(i, "RT", orgs, t0 + timedelta(seconds=args.window * i / args.due))
-            for i in range(args.due)]
+    rows = [
+        due_order(i, "RT", orgs, t0 + timedelta(seconds=args.window * i / args.due))
+        for i in range(args.due)
+    ]
     write(db, rows)
     ids = [r["id"] for r, _ in rows]
-    log(f"{n:,}: {args.due} deadlines from {t0:%H:%M:%S} over {args.window:g} s; "
-        f"scheduler loop at {args.interval:g} s ...")
+    log(
+        f"{n:,}: {args.due} deadlines from {t0:%H:%M:%S} over {args.window:g} s; "
+        f"scheduler loop at {args.interval:g} s ..."
+    )
     t = time.monotonic()
-    rt = asyncio.run(run_real_time(db, ids, args.interval,
-                                   args.lead + args.window + args.grace))
+    rt = asyncio.run(run_real_time(db, ids, args.interval, args.lead + args.window + args.grace))
     res.rt_seconds = time.monotonic() - t
     res.rt_passes = rt.passes
     res.skipped = sum(p.result.get("skipped", 0) for p in rt.passes)
     res.lag = lags(db, ids)
-    log(f"{n:,}: step lag p50 {percentile(res.lag['step'], 50):.2f} s, max "
-        f"{max(res.lag['step']):.2f} s; {len(rt.passes)} passes")
+    log(
+        f"{n:,}: step lag p50 {percentile(res.lag['step'], 50):.2f} s, max "
+        f"{max(res.lag['step']):.2f} s; {len(rt.passes)} passes"
+    )
 
     # backlog: --due orders due at once, one tick takes them
     with psycopg.connect(z.url, autocommit=True) as conn:
         for r in range(args.rounds):
             now = utc()
-            rows = [due_order(i, f"BL{r}", orgs, now - timedelta(seconds=1 + i / args.due))
-                    for i in range(args.due)]
+            rows = [
+                due_order(i, f"BL{r}", orgs, now - timedelta(seconds=1 + i / args.due))
+                for i in range(args.due)
+            ]
             write(db, rows)
             res.floor_due.extend(timed(lambda: floor_read(conn, args.due), 3, warmup=1))
             if r == 0:
@@ -696,8 +793,10 @@ def run_due_phases(z: Size, args: argparse.Namespace) -> None:
     res.processed = args.due * (1 + args.rounds)
     res.idle_after = timed(sched.tick, args.idle_passes)
     res.plan_after = explain(db, z.stmt, z.params, utc())
-    log(f"{n:,}: idle pass after {res.processed:,} processed: p50 "
-        f"{statistics.median(res.idle_after) * 1e3:.2f} ms")
+    log(
+        f"{n:,}: idle pass after {res.processed:,} processed: p50 "
+        f"{statistics.median(res.idle_after) * 1e3:.2f} ms"
+    )
     with db.unit_of_work() as s:
         v = verify(s)
     res.audit_ok, res.audit_checked = v.ok, v.checked
@@ -710,8 +809,14 @@ def ms(values: Sequence[float], p: float = 50) -> float:
     return percentile(values, p) * 1e3
 
 
-def report(args: argparse.Namespace, results: list[SizeResult], wall: float,
-           load_before: str, load_after: str, pg: dict[str, str]) -> str:
+def report(
+    args: argparse.Namespace,
+    results: list[SizeResult],
+    wall: float,
+    load_before: str,
+    load_after: str,
+    pg: dict[str, str],
+) -> str:
     small, big = results[0], results[-1]
     worst = max(max(r.lag["recorded"]) for r in results)
     lines = [
@@ -732,19 +837,35 @@ def report(args: argparse.Namespace, results: list[SizeResult], wall: float,
             f"- **Idle pass flat in the open orders**: {ms(big.idle):.2f} ms at {big.n:,} "
             f"against {ms(small.idle):.2f} ms at {small.n:,}, "
             f"**{ms(big.idle) / ms(small.idle):.2f}×** (the seq scan without the index: "
-            f"{ms(big.no_index) / ms(small.no_index):.1f}×).")
+            f"{ms(big.no_index) / ms(small.no_index):.1f}×)."
+        )
     lines += [
         f"- **Lease plan at {big.n:,}**: {plan_summary(big.plan_idle)}.",
         "",
         f"### From deadline to the step on the record (real loop, interval {args.interval:g} s)",
         "",
         markdown_table(
-            ["open orders", "passes", "longest pass", "step issued_at − due_at p50 / p95 / max",
-             "overdue_at − deadline p50 / p95 / max",
-             "audit event at − due_at p50 / p95 / max", "skipped"],
-            [[r.n, len(r.rt_passes), f"{max(p.seconds for p in r.rt_passes) * 1e3:.0f} ms",
-              _pct(r.lag["step"]), _pct(r.lag["overdue"]), _pct(r.lag["recorded"]), r.skipped]
-             for r in results],
+            [
+                "open orders",
+                "passes",
+                "longest pass",
+                "step issued_at − due_at p50 / p95 / max",
+                "overdue_at − deadline p50 / p95 / max",
+                "audit event at − due_at p50 / p95 / max",
+                "skipped",
+            ],
+            [
+                [
+                    r.n,
+                    len(r.rt_passes),
+                    f"{max(p.seconds for p in r.rt_passes) * 1e3:.0f} ms",
+                    _pct(r.lag["step"]),
+                    _pct(r.lag["overdue"]),
+                    _pct(r.lag["recorded"]),
+                    r.skipped,
+                ]
+                for r in results
+            ],
         ),
         "",
         "`issued_at` and `overdue_at` are the pass's clock (taken when the pass starts); the "
@@ -755,27 +876,57 @@ def report(args: argparse.Namespace, results: list[SizeResult], wall: float,
         "### One pass with nothing due",
         "",
         markdown_table(
-            ["open orders", "tangkal tick p50 / p95", "floor: bare lease p50", "tangkal / floor",
-             "before: old leases p50", "before / tangkal", "no index: seq scan p50",
-             "no index / tangkal", "tangkal tick after the run p50"],
-            [[r.n, f"{ms(r.idle):.2f} / {ms(r.idle, 95):.2f} ms", f"{ms(r.floor_idle):.2f} ms",
-              f"{ms(r.idle) / ms(r.floor_idle):.1f}×", f"{ms(r.before):.2f} ms",
-              f"{ms(r.before) / ms(r.idle):.1f}×", f"{ms(r.no_index):.0f} ms",
-              f"{ms(r.no_index) / ms(r.idle):.0f}×", f"{ms(r.idle_after):.2f} ms"]
-             for r in results],
+            [
+                "open orders",
+                "tangkal tick p50 / p95",
+                "floor: bare lease p50",
+                "tangkal / floor",
+                "before: old leases p50",
+                "before / tangkal",
+                "no index: seq scan p50",
+                "no index / tangkal",
+                "tangkal tick after the run p50",
+            ],
+            [
+                [
+                    r.n,
+                    f"{ms(r.idle):.2f} / {ms(r.idle, 95):.2f} ms",
+                    f"{ms(r.floor_idle):.2f} ms",
+                    f"{ms(r.idle) / ms(r.floor_idle):.1f}×",
+                    f"{ms(r.before):.2f} ms",
+                    f"{ms(r.before) / ms(r.idle):.1f}×",
+                    f"{ms(r.no_index):.0f} ms",
+                    f"{ms(r.no_index) / ms(r.idle):.0f}×",
+                    f"{ms(r.idle_after):.2f} ms",
+                ]
+                for r in results
+            ],
         ),
         "",
         f"### One pass with {args.due:,} due",
         "",
         markdown_table(
-            ["open orders", "tangkal tick (median)", "orders/s", "floor: read + lock p50",
-             "tangkal / floor", "SQL statements per order",
-             "due → audit event p50 / p95 / max"],
-            [[r.n, f"{statistics.median(r.backlog):.2f} s",
-              int(args.due / statistics.median(r.backlog)), f"{ms(r.floor_due):.1f} ms",
-              f"{statistics.median(r.backlog) * 1e3 / ms(r.floor_due):.0f}×",
-              f"{statistics.median(r.backlog_statements) / args.due:.1f}", _pct(r.burst_lag)]
-             for r in results],
+            [
+                "open orders",
+                "tangkal tick (median)",
+                "orders/s",
+                "floor: read + lock p50",
+                "tangkal / floor",
+                "SQL statements per order",
+                "due → audit event p50 / p95 / max",
+            ],
+            [
+                [
+                    r.n,
+                    f"{statistics.median(r.backlog):.2f} s",
+                    int(args.due / statistics.median(r.backlog)),
+                    f"{ms(r.floor_due):.1f} ms",
+                    f"{statistics.median(r.backlog) * 1e3 / ms(r.floor_due):.0f}×",
+                    f"{statistics.median(r.backlog_statements) / args.due:.1f}",
+                    _pct(r.burst_lag),
+                ]
+                for r in results
+            ],
         ),
         "",
     ]
@@ -818,8 +969,10 @@ def report(args: argparse.Namespace, results: list[SizeResult], wall: float,
         "ANALYZE): " + "; ".join(_load_text(r) for r in results) + ". The due orders are "
         "written by `db.bulk.insert_rows` (filing's COPY) into the indexed tables.",
         "- Audit chain verified after each size: "
-        + ", ".join(f"{r.audit_checked:,} events " + ("intact" if r.audit_ok else "BROKEN")
-                    for r in results) + ".",
+        + ", ".join(
+            f"{r.audit_checked:,} events " + ("intact" if r.audit_ok else "BROKEN") for r in results
+        )
+        + ".",
         "",
         f"### EXPLAIN (ANALYZE, BUFFERS) of the lease at {big.n:,} open orders",
         "",
@@ -841,9 +994,11 @@ def report(args: argparse.Namespace, results: list[SizeResult], wall: float,
         f"Nothing due, after the run ({big.processed:,} orders taken): "
         f"{plan_summary(big.plan_after)}.",
         "",
-        *(f"At {r.n:,}: nothing due: {plan_summary(r.plan_idle)}. {args.due:,} due: "
-          f"{plan_summary(r.plan_due)}. After the run: {plan_summary(r.plan_after)}.\n"
-          for r in results[:-1]),
+        *(
+            f"At {r.n:,}: nothing due: {plan_summary(r.plan_idle)}. {args.due:,} due: "
+            f"{plan_summary(r.plan_due)}. After the run: {plan_summary(r.plan_after)}.\n"
+            for r in results[:-1]
+        ),
         f"Load average before / after: {load_before} / {load_after}.",
         "",
         machine_table(pg),
@@ -856,26 +1011,37 @@ def _load_text(r: SizeResult) -> str:
     ld = r.load
     assert ld is not None
     total = ld.copy_s + ld.index_s + ld.vacuum_s
-    return (f"{r.n:,} in {total:.1f} s (COPY {ld.copy_s:.1f} s, {r.n / ld.copy_s:,.0f} "
-            f"orders/s; indexes {ld.index_s:.1f} s; VACUUM ANALYZE {ld.vacuum_s:.1f} s)")
+    return (
+        f"{r.n:,} in {total:.1f} s (COPY {ld.copy_s:.1f} s, {r.n / ld.copy_s:,.0f} "
+        f"orders/s; indexes {ld.index_s:.1f} s; VACUUM ANALYZE {ld.vacuum_s:.1f} s)"
+    )
 
 
 def _pct(values: Sequence[float]) -> str:
-    return (f"{percentile(values, 50):.2f} / {percentile(values, 95):.2f} / "
-            f"{max(values):.2f} s")
+    return f"{percentile(values, 50):.2f} / {percentile(values, 95):.2f} / {max(values):.2f} s"
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    p.add_argument("--orders", default="100000,1000000",
-                   help="open orders per size, comma-separated")
+    p.add_argument(
+        "--orders", default="100000,1000000", help="open orders per size, comma-separated"
+    )
     p.add_argument("--due", type=int, default=1000)
-    p.add_argument("--window", type=float, default=60.0,
-                   help="seconds over which the deadlines fall")
-    p.add_argument("--lead", type=float, default=5.0,
-                   help="seconds from writing the due orders to the first deadline")
-    p.add_argument("--grace", type=float, default=60.0,
-                   help="seconds after the last deadline before the run gives up")
+    p.add_argument(
+        "--window", type=float, default=60.0, help="seconds over which the deadlines fall"
+    )
+    p.add_argument(
+        "--lead",
+        type=float,
+        default=5.0,
+        help="seconds from writing the due orders to the first deadline",
+    )
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=60.0,
+        help="seconds after the last deadline before the run gives up",
+    )
     p.add_argument("--interval", type=float, default=1.0, help="the scheduler's interval")
     p.add_argument("--idle-passes", type=int, default=50)
     p.add_argument("--scan-passes", type=int, default=10)
@@ -904,10 +1070,17 @@ def main(argv: list[str] | None = None) -> int:
 
     write_section(Path(args.out), out)
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            [{k: v for k, v in r.__dict__.items() if k != "rt_passes"}
-             | {"rt_passes": [p.__dict__ for p in r.rt_passes]} for r in results],
-            indent=1, default=str))
+        Path(args.json).write_text(
+            json.dumps(
+                [
+                    {k: v for k, v in r.__dict__.items() if k != "rt_passes"}
+                    | {"rt_passes": [p.__dict__ for p in r.rt_passes]}
+                    for r in results
+                ],
+                indent=1,
+                default=str,
+            )
+        )
     print(out)
     return 0
 

@@ -46,10 +46,15 @@ LEGAL_BASIS = (
 )
 
 
-def _principal(org: Organization, role: Role, username: str,
-               user_id: str | None = None) -> Principal:
+def _principal(
+    org: Organization, role: Role, username: str, user_id: str | None = None
+) -> Principal:
     return Principal(
-        org_id=org.id, org_name=org.name, org_kind=org.kind, role=role, username=username,
+        org_id=org.id,
+        org_name=org.name,
+        org_kind=org.kind,
+        role=role,
+        username=username,
         user_id=user_id,
     )
 
@@ -101,12 +106,14 @@ def load_demo(session: Session) -> list[str]:
     users = {}
     for org, username, role in people:
         password = secrets.token_urlsafe(12)
-        user = accounts.create_user(session, SYSTEM, org, username=username, role=role,
-                                    password=password)
+        user = accounts.create_user(
+            session, SYSTEM, org, username=username, role=role, password=password
+        )
         users[(org.name, username)] = user.id
         lines.append(f"  {org.name:14} {username:10} {password}   ({role.value})")
-        tokens.append((org, role, accounts.create_token(session, SYSTEM, org, role, user=user,
-                                                        label="demo")))
+        tokens.append(
+            (org, role, accounts.create_token(session, SYSTEM, org, role, user=user, label="demo"))
+        )
     lines += ["", "API tokens (Authorization: Bearer ...):"]
     lines += [f"  {org.name:14} {role.value:10} {tok}" for org, role, tok in tokens]
 
@@ -192,8 +199,13 @@ def load_demo(session: Session) -> list[str]:
     return lines
 
 
-def _procedure(session: Session, kominfo: Organization, telegram: Organization,
-               users: dict[tuple[str, str], str], file: Any) -> dict[str, str]:
+def _procedure(
+    session: Session,
+    kominfo: Organization,
+    telegram: Organization,
+    users: dict[tuple[str, str], str],
+    file: Any,
+) -> dict[str, str]:
     """July 2017 through the real services, on a clock set back three days."""
     from tangkal.db.base import utcnow
     from tangkal.normalisation import services as normalisation
@@ -205,10 +217,16 @@ def _procedure(session: Session, kominfo: Organization, telegram: Organization,
     now = utcnow()
     start = now - timedelta(days=3)
     unanswered = [
-        file(["https://t.me/s/contoh_kanal_propaganda_2/55"], "terrorism",
-             "Public channel with attack instructions; reported six times since March 2016."),
-        file(["https://t.me/contoh_kanal_rakit_bom/12", "https://t.me/contoh_kanal_rakit_bom/13"],
-             "terrorism", "Bomb-making manuals posted in a public channel."),
+        file(
+            ["https://t.me/s/contoh_kanal_propaganda_2/55"],
+            "terrorism",
+            "Public channel with attack instructions; reported six times since March 2016.",
+        ),
+        file(
+            ["https://t.me/contoh_kanal_rakit_bom/12", "https://t.me/contoh_kanal_rakit_bom/13"],
+            "terrorism",
+            "Bomb-making manuals posted in a public channel.",
+        ),
     ]
     for oid in unanswered:  # filed three days ago; nobody fetched them
         order = session.get(Order, oid)
@@ -224,31 +242,46 @@ def _procedure(session: Session, kominfo: Organization, telegram: Organization,
         run_due(session, t)
         t += timedelta(minutes=30)
     run_due(session, now)
-    sanction = sanctions.list_for(session, _principal(kominfo, Role.OFFICIAL, "pejabat"),
-                                  platform="telegram")[0]
+    sanction = sanctions.list_for(
+        session, _principal(kominfo, Role.OFFICIAL, "pejabat"), platform="telegram"
+    )[0]
     approved_at = sanction.proposed_at + timedelta(hours=2)
     for username in ("pejabat", "pejabat2"):
-        sanctions.approve(session, _principal(kominfo, Role.OFFICIAL, username,
-                                              users[("kominfo", username)]),
-                          sanction.id, now=approved_at)
+        sanctions.approve(
+            session,
+            _principal(kominfo, Role.OFFICIAL, username, users[("kominfo", username)]),
+            sanction.id,
+            now=approved_at,
+        )
         approved_at += timedelta(minutes=20)
     moderator = _principal(telegram, Role.MODERATOR, "moderator", users[("telegram", "moderator")])
     order = session.get(Order, unanswered[0])
     assert order is not None
     st2 = next(s for s in order.steps if s.code == "ST2")
     objection = objections.file(
-        session, moderator, kind="fine", subject_id=st2.id,
+        session,
+        moderator,
+        kind="fine",
+        subject_id=st2.id,
         reason="No request reached our abuse desk before the block: the ministry wrote to an "
         "address nobody read. We ask that the fine be annulled.",
-        evidence=["Our abuse desk's logs for March 2016 - July 2017"])
+        evidence=["Our abuse desk's logs for March 2016 - July 2017"],
+    )
     request = normalisation.request(
-        session, moderator, reason="The reported channels were removed on 16-17 July; we accept "
-        "the ministry's four conditions.", conditions={
+        session,
+        moderator,
+        reason="The reported channels were removed on 16-17 July; we accept "
+        "the ministry's four conditions.",
+        conditions={
             "government_channel": "A direct line for Kominfo, answered within the hour.",
             "trusted_flagger": "Kominfo's reports go to a priority queue (trusted flagger).",
             "local_representative": "A representative in Jakarta, named to the ministry.",
             "filtering_governance": "An Indonesian-speaking moderation team and a written "
             "process for the ministry's reports.",
-        })
-    return {"sanction": sanction.reference, "objection": objection.reference,
-            "normalisation": request.reference}
+        },
+    )
+    return {
+        "sanction": sanction.reference,
+        "objection": objection.reference,
+        "normalisation": request.reference,
+    }

@@ -72,21 +72,31 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     scheduler_interval: float = 1.0
     compliance_interval: float = Field(
-        default=300.0, gt=0,
+        default=300.0,
+        gt=0,
         description="Seconds between periodic probe rounds (names under an open sanction or "
-                    "normalisation, and a rotating sample of the list).")
+        "normalisation, and a rotating sample of the list).",
+    )
     compliance_sample: int = Field(
-        default=100, ge=0, description="Names of the rest of the list per periodic round.")
+        default=100, ge=0, description="Names of the rest of the list per periodic round."
+    )
     compliance_settle: float = Field(
-        default=2.0, ge=0, le=60,
-        description="Seconds after a change before its names are probed (NOTIFY and IXFR "
-                    "first).")
+        default=2.0,
+        ge=0,
+        le=60,
+        description="Seconds after a change before its names are probed (NOTIFY and IXFR first).",
+    )
     compliance_recheck: float = Field(
-        default=30.0, gt=0,
-        description="Seconds before a result that is not compliant is probed again.")
+        default=30.0,
+        gt=0,
+        description="Seconds before a result that is not compliant is probed again.",
+    )
     compliance_rate: float = Field(
-        default=50.0, gt=0, le=10000,
-        description="Probe queries per second to one resolver, at most.")
+        default=50.0,
+        gt=0,
+        le=10000,
+        description="Probe queries per second to one resolver, at most.",
+    )
     delivery_timeout: float = 5.0
     log_level: str = "info"
     demo: bool = False

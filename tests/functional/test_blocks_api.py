@@ -17,10 +17,11 @@ class Actors:
         self.regulator = unique("kominfo")
         self.platform_domain = f"{unique('svc')}.org"
         self.platform = unique("platform")
-        for args in (["--kind", "regulator", "--name", self.regulator],
-                     ["--kind", "platform", "--name", self.platform,
-                      "--domain", self.platform_domain],
-                     ["--kind", "isp", "--name", unique("isp")]):
+        for args in (
+            ["--kind", "regulator", "--name", self.regulator],
+            ["--kind", "platform", "--name", self.platform, "--domain", self.platform_domain],
+            ["--kind", "isp", "--name", unique("isp")],
+        ):
             r = live.cli("org", "create", *args)
             assert r.returncode == 0, r.stderr
         self.isp = args[-1]
@@ -47,8 +48,13 @@ def actors(live: LiveServer) -> Actors:
 
 
 def body(domain: str, **kw: Any) -> dict[str, Any]:
-    return {"domain": domain, "action": "nxdomain", "legal_basis": "UU ITE Pasal 40 ayat 2b",
-            "reason": "terrorist propaganda", **kw}
+    return {
+        "domain": domain,
+        "action": "nxdomain",
+        "legal_basis": "UU ITE Pasal 40 ayat 2b",
+        "reason": "terrorist propaganda",
+        **kw,
+    }
 
 
 def name(prefix: str = "blk") -> str:
@@ -65,19 +71,28 @@ def test_an_official_blocks_and_restores_a_name(actors: Actors) -> None:
         assert block["assessment"]["needs_second_approval"] is False
         listed = c.get("/api/v1/blocks", params={"domain": n}).json()["blocks"]
         assert [b["id"] for b in listed] == [block["id"]]
-        r = c.request("DELETE", f"/api/v1/blocks/{block['id']}",
-                      json={"reason": "platform removed the channels"})
+        r = c.request(
+            "DELETE",
+            f"/api/v1/blocks/{block['id']}",
+            json={"reason": "platform removed the channels"},
+        )
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "restored"
         detail = c.get(f"/api/v1/blocks/{block['id']}").json()
         assert [e["action"] for e in detail["history"]["events"]] == [
-            "block.created", "block.restored"]
+            "block.created",
+            "block.restored",
+        ]
 
 
 def test_bad_block_requests_get_a_4xx_with_a_message(actors: Actors) -> None:
     with actors.client(actors.official) as c:
-        for bad, code in [("not a name!", 422), ("co.id", 422), ("x" * 64 + ".com", 422),
-                          ("", 422)]:
+        for bad, code in [
+            ("not a name!", 422),
+            ("co.id", 422),
+            ("x" * 64 + ".com", 422),
+            ("", 422),
+        ]:
             r = c.post("/api/v1/blocks", json=body(bad))
             assert r.status_code == code, (bad, r.text)
             assert r.json()["message"], r.text
@@ -137,17 +152,23 @@ def test_a_whole_service_block_needs_two_different_officials(actors: Actors) -> 
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "active" and len(r.json()["approvals"]) == 2
     with actors.client(actors.isp_token) as c:
-        ids = {b["id"] for b in c.get("/api/v1/blocks", params={"domain": target}).json()[
-            "blocks"]}
+        ids = {b["id"] for b in c.get("/api/v1/blocks", params={"domain": target}).json()["blocks"]}
         assert ids == {block["id"]}
 
 
 def test_the_public_lookup_needs_no_token_and_covers_subdomains(actors: Actors) -> None:
     n = name("pub")
     with actors.client(actors.analyst) as c:
-        order = c.post("/api/v1/orders", json={
-            "platform": actors.platform, "category": "terrorism", "locators": [f"https://{n}/x"],
-            "legal_basis": "UU ITE Pasal 40", "reason": "propaganda"}).json()
+        order = c.post(
+            "/api/v1/orders",
+            json={
+                "platform": actors.platform,
+                "category": "terrorism",
+                "locators": [f"https://{n}/x"],
+                "legal_basis": "UU ITE Pasal 40",
+                "reason": "propaganda",
+            },
+        ).json()
     with actors.client(actors.official) as c:
         r = c.post("/api/v1/blocks", json=body(n, order_id=order["id"], category="terrorism"))
         assert r.status_code == 201, r.text
@@ -166,9 +187,14 @@ def test_the_public_lookup_needs_no_token_and_covers_subdomains(actors: Actors) 
         for bad in ("co.id", "bad..name", ""):
             r = c.get("/api/v1/public/lookup", params={"domain": bad})
             assert 400 <= r.status_code < 500 and r.json()["message"], r.text
-        r = c.post("/api/v1/public/appeals", json={
-            "domain": n, "contact_email": "warga@contoh.co.id",
-            "statement": "This is a news site reporting on terrorism, not propaganda."})
+        r = c.post(
+            "/api/v1/public/appeals",
+            json={
+                "domain": n,
+                "contact_email": "warga@contoh.co.id",
+                "statement": "This is a news site reporting on terrorism, not propaganda.",
+            },
+        )
         assert r.status_code == 202, r.text
         ref = r.json()["reference"]
     with actors.client(actors.official) as c:

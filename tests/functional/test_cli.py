@@ -29,19 +29,23 @@ def test_demo_loads_the_2017_case_and_the_audit_chain_verifies(tmp_path: Path) -
     with sqlite3.connect(tmp_path / "cli.db") as conn:
         # the unanswered orders went through the whole escalation, one letter per interval
         steps = conn.execute(
-            "SELECT code, due_at FROM escalation_steps ORDER BY order_id, position").fetchall()
+            "SELECT code, due_at FROM escalation_steps ORDER BY order_id, position"
+        ).fetchall()
         assert [c for c, _ in steps] == ["ST1", "ST2", "ST3", "BLOCK"] * 2
         # one sanction over the eleven names, approved by two different people
         assert conn.execute("SELECT status FROM sanctions").fetchall() == [("active",)]
         approvers = conn.execute("SELECT approver_key FROM sanction_approvals").fetchall()
         assert len(set(approvers)) == 2
-        active = conn.execute("SELECT count(*) FROM block_entries WHERE status = 'active' "
-                              "AND sanction_id IS NOT NULL").fetchone()[0]
+        active = conn.execute(
+            "SELECT count(*) FROM block_entries WHERE status = 'active' AND sanction_id IS NOT NULL"
+        ).fetchone()[0]
         assert active == 11
         assert conn.execute("SELECT subject_kind, status FROM objections").fetchall() == [
-            ("fine", "pending")]
+            ("fine", "pending")
+        ]
         (conditions,) = conn.execute(
-            "SELECT conditions FROM normalisations WHERE status = 'pending'").fetchone()
+            "SELECT conditions FROM normalisations WHERE status = 'pending'"
+        ).fetchone()
         assert len(json.loads(conditions)) == 4
     assert "sop derive indonesia --speed" in r.stdout  # how to watch a drill live
 
@@ -116,25 +120,61 @@ def test_user_deactivate_and_password_from_the_command_line(tmp_path: Path) -> N
     env = _env(tmp_path)
     cwd = str(tmp_path)
     assert run_cli("db", "upgrade", env=env, cwd=cwd).returncode == 0
-    assert run_cli("org", "create", "--kind", "regulator", "--name", "kominfo", env=env,
-                   cwd=cwd).returncode == 0
-    made = run_cli("user", "create", "--org", "kominfo", "--username", "sari", "--role",
-                   "analyst", "--password", "rahasia-panjang-1", env=env, cwd=cwd)
+    assert (
+        run_cli(
+            "org", "create", "--kind", "regulator", "--name", "kominfo", env=env, cwd=cwd
+        ).returncode
+        == 0
+    )
+    made = run_cli(
+        "user",
+        "create",
+        "--org",
+        "kominfo",
+        "--username",
+        "sari",
+        "--role",
+        "analyst",
+        "--password",
+        "rahasia-panjang-1",
+        env=env,
+        cwd=cwd,
+    )
     assert made.returncode == 0, made.stderr
-    short = run_cli("user", "password", "--org", "kominfo", "--username", "sari",
-                    "--password", "pendek", env=env, cwd=cwd)
+    short = run_cli(
+        "user",
+        "password",
+        "--org",
+        "kominfo",
+        "--username",
+        "sari",
+        "--password",
+        "pendek",
+        env=env,
+        cwd=cwd,
+    )
     assert short.returncode != 0 and "10 characters" in short.stderr
-    new = run_cli("user", "password", "--org", "kominfo", "--username", "sari",
-                  "--password", "rahasia-baru-2026", env=env, cwd=cwd)
+    new = run_cli(
+        "user",
+        "password",
+        "--org",
+        "kominfo",
+        "--username",
+        "sari",
+        "--password",
+        "rahasia-baru-2026",
+        env=env,
+        cwd=cwd,
+    )
     assert new.returncode == 0, new.stderr
-    nobody = run_cli("user", "deactivate", "--org", "kominfo", "--username", "budi", env=env,
-                     cwd=cwd)
+    nobody = run_cli(
+        "user", "deactivate", "--org", "kominfo", "--username", "budi", env=env, cwd=cwd
+    )
     assert nobody.returncode != 0 and "No user 'budi'" in nobody.stderr
-    gone = run_cli("user", "deactivate", "--org", "kominfo", "--username", "sari", env=env,
-                   cwd=cwd)
+    gone = run_cli("user", "deactivate", "--org", "kominfo", "--username", "sari", env=env, cwd=cwd)
     assert gone.returncode == 0, gone.stderr
     with sqlite3.connect(tmp_path / "cli.db") as conn:
-        active, = conn.execute("SELECT active FROM users WHERE username = 'sari'").fetchone()
+        (active,) = conn.execute("SELECT active FROM users WHERE username = 'sari'").fetchone()
         actions = [a for (a,) in conn.execute("SELECT action FROM audit_events ORDER BY seq")]
     assert active == 0
     assert "user.password_changed" in actions and "user.deactivated" in actions

@@ -53,12 +53,22 @@ def test_serve_refuses_an_invalid_value_naming_variable_value_and_reason(tmp_pat
 
 
 def test_serve_refuses_a_bad_sop_profile_naming_file_key_and_reason(tmp_path: Path) -> None:
-    good = run_cli("sop", "derive", "indonesia", "--speed", "60", env=_env(tmp_path),
-                   cwd=str(tmp_path), timeout=QUICK)
+    good = run_cli(
+        "sop",
+        "derive",
+        "indonesia",
+        "--speed",
+        "60",
+        env=_env(tmp_path),
+        cwd=str(tmp_path),
+        timeout=QUICK,
+    )
     assert good.returncode == 0, good.stderr
     bad = tmp_path / "drill.toml"
-    bad.write_text(good.stdout.replace('kind = "sanction_proposal"', 'kind = "sanction_propsal"'),
-                   encoding="utf-8")
+    bad.write_text(
+        good.stdout.replace('kind = "sanction_proposal"', 'kind = "sanction_propsal"'),
+        encoding="utf-8",
+    )
     code, said = _serve(_env(tmp_path, TANGKAL_SOP_PROFILE=str(bad)), tmp_path)
     assert code != 0 and "Traceback" not in said
     assert str(bad) in said and "escalation.steps.3.kind" in said

@@ -44,34 +44,51 @@ pytestmark = pytest.mark.dns
 RPZ_ZONE = "rpz.tangkal."
 LIMIT = 30.0  # seconds for a state to be reached (bounded waits only)
 
-NAMES = ["t.me", "telegram.me", "telegram.org", "core.telegram.org", "desktop.telegram.org",
-         "macos.telegram.org", "web.telegram.org", "venus.web.telegram.org",
-         "pluto.web.telegram.org", "flora.web.telegram.org", "flora-1.web.telegram.org"]
+NAMES = [
+    "t.me",
+    "telegram.me",
+    "telegram.org",
+    "core.telegram.org",
+    "desktop.telegram.org",
+    "macos.telegram.org",
+    "web.telegram.org",
+    "venus.web.telegram.org",
+    "pluto.web.telegram.org",
+    "flora.web.telegram.org",
+    "flora-1.web.telegram.org",
+]
 REAL = {name: f"198.51.100.{i}" for i, name in enumerate(NAMES, start=11)}
 ZONES = ("t.me", "telegram.me", "telegram.org")
 ACTIONS = {name: "nxdomain" for name in NAMES} | {
-    "telegram.me": "landing", "web.telegram.org": "landing",
-    "desktop.telegram.org": "nodata", "flora-1.web.telegram.org": "nodata"}
+    "telegram.me": "landing",
+    "web.telegram.org": "landing",
+    "desktop.telegram.org": "nodata",
+    "flora-1.web.telegram.org": "nodata",
+}
 HOSTS = {"a": "127.0.0.2", "b": "127.0.0.3", "c": "127.0.0.4", "control": "127.0.0.5"}
 REFUSED_SOURCE = "127.0.0.4"  # where C's transfer requests come from
 
 
 def need(binary: str) -> None:
     if S.binary(binary) is None:
-        pytest.skip(f"!!! {binary} is not installed (Debian package needed): "
-                    "the compliance test did NOT run !!!")
+        pytest.skip(
+            f"!!! {binary} is not installed (Debian package needed): "
+            "the compliance test did NOT run !!!"
+        )
 
 
-def wait_for(what: str, check: Callable[[], tuple[bool, Any]], logs: Callable[[], str],
-             limit: float = LIMIT) -> float:
+def wait_for(
+    what: str, check: Callable[[], tuple[bool, Any]], logs: Callable[[], str], limit: float = LIMIT
+) -> float:
     t0 = time.monotonic()
     while True:
         done, detail = check()
         if done:
             return time.monotonic() - t0
         if time.monotonic() - t0 > limit:
-            raise AssertionError(f"{what}: not within {limit} s (last: {detail!r})\n"
-                                 f"{logs()[-6000:]}")
+            raise AssertionError(
+                f"{what}: not within {limit} s (last: {detail!r})\n{logs()[-6000:]}"
+            )
         time.sleep(0.1)
 
 
@@ -129,8 +146,9 @@ class Forwarder:
 
     @contextmanager
     def running(self) -> Iterator[Forwarder]:
-        threads = [threading.Thread(target=f, daemon=True)
-                   for f in (self._udp_loop, self._tcp_loop)]
+        threads = [
+            threading.Thread(target=f, daemon=True) for f in (self._udp_loop, self._tcp_loop)
+        ]
         for t in threads:
             t.start()
         try:
@@ -148,17 +166,22 @@ def internet() -> Iterator[S.Process]:
     need("nsd")
     zones = {S.AUTH_ZONE: S.auth_zone_text()}
     for z in ZONES:
-        zones[z + "."] = S.zone_text(z, {n: a for n, a in REAL.items()
-                                         if n == z or n.endswith("." + z)})
+        zones[z + "."] = S.zone_text(
+            z, {n: a for n, a in REAL.items() if n == z or n.endswith("." + z)}
+        )
     with S.nsd(zones, host="127.0.0.9") as p:
         yield p
 
 
 @pytest.fixture(scope="module", params=backends())
 def server(request: pytest.FixtureRequest) -> Iterator[tuple[LiveServer, str]]:
-    env = {"TANGKAL_LANDING_HOST": S.LANDING_HOST, "TANGKAL_COMPLIANCE_SETTLE": "0.5",
-           "TANGKAL_COMPLIANCE_RECHECK": "1", "TANGKAL_COMPLIANCE_INTERVAL": "3600",
-           "TANGKAL_COMPLIANCE_RATE": "200"}
+    env = {
+        "TANGKAL_LANDING_HOST": S.LANDING_HOST,
+        "TANGKAL_COMPLIANCE_SETTLE": "0.5",
+        "TANGKAL_COMPLIANCE_RECHECK": "1",
+        "TANGKAL_COMPLIANCE_INTERVAL": "3600",
+        "TANGKAL_COMPLIANCE_RATE": "200",
+    }
     with server_database(str(request.param)) as url, live_server(url, env) as srv:
         yield srv, url
 
@@ -171,8 +194,13 @@ def setup_orgs(url: str) -> dict[str, str]:
         with db.unit_of_work() as s:
             orgs: dict[str, Organization] = {
                 key: accounts.create_org(s, SYSTEM, kind=kind, name=f"{key}-compliance")
-                for key, kind in (("kominfo", OrgKind.REGULATOR), ("a", OrgKind.ISP),
-                                  ("b", OrgKind.ISP), ("c", OrgKind.ISP))}
+                for key, kind in (
+                    ("kominfo", OrgKind.REGULATOR),
+                    ("a", OrgKind.ISP),
+                    ("b", OrgKind.ISP),
+                    ("c", OrgKind.ISP),
+                )
+            }
             tokens = {
                 "official": accounts.create_token(s, SYSTEM, orgs["kominfo"], Role.OFFICIAL),
                 "official2": accounts.create_token(s, SYSTEM, orgs["kominfo"], Role.OFFICIAL),
@@ -200,31 +228,45 @@ def ok(r: Any, status: int = 200) -> Any:
 
 
 def test_two_isps_comply_and_the_one_refused_the_zone_is_not_compliant_for_the_11_names(
-        server: tuple[LiveServer, str], internet: S.Process) -> None:
+    server: tuple[LiveServer, str], internet: S.Process
+) -> None:
     need("unbound")
     primary, url = server
     t = setup_orgs(url)
     ports = {k: free_port() for k in HOSTS}
     for key in ("a", "b"):
         add_subscriber(url, t[f"org_{key}"], HOSTS[key], ports[key])
-    common: dict[str, Any] = {"rpz_zone": RPZ_ZONE, "auth": (internet.host, internet.port),
-                              "extra_zones": ZONES}
+    common: dict[str, Any] = {
+        "rpz_zone": RPZ_ZONE,
+        "auth": (internet.host, internet.port),
+        "extra_zones": ZONES,
+    }
     refusing = Forwarder(("127.0.0.1", primary.dns_port), REFUSED_SOURCE)
-    with S.unbound(host=HOSTS["a"], port=ports["a"], primary=("127.0.0.1", primary.dns_port),
-                   **common) as ub_a, \
-            S.unbound(host=HOSTS["b"], port=ports["b"],
-                      primary=("127.0.0.1", primary.dns_port), **common) as ub_b, \
-            refusing.running(), \
-            S.unbound(host=HOSTS["c"], port=ports["c"], primary=("127.0.0.1", refusing.port),
-                      **common) as ub_c, \
-            S.unbound_unfiltered(host=HOSTS["control"], port=ports["control"],
-                                 auth=(internet.host, internet.port),
-                                 extra_zones=ZONES) as control:
+    with (
+        S.unbound(
+            host=HOSTS["a"], port=ports["a"], primary=("127.0.0.1", primary.dns_port), **common
+        ) as ub_a,
+        S.unbound(
+            host=HOSTS["b"], port=ports["b"], primary=("127.0.0.1", primary.dns_port), **common
+        ) as ub_b,
+        refusing.running(),
+        S.unbound(
+            host=HOSTS["c"], port=ports["c"], primary=("127.0.0.1", refusing.port), **common
+        ) as ub_c,
+        S.unbound_unfiltered(
+            host=HOSTS["control"],
+            port=ports["control"],
+            auth=(internet.host, internet.port),
+            extra_zones=ZONES,
+        ) as control,
+    ):
         resolvers = {"a": ub_a, "b": ub_b, "c": ub_c, "control": control}
 
         def logs() -> str:
-            return "\n".join(f"--- {k} log:\n{p.log()[-3000:]}" for k, p in resolvers.items()) \
+            return (
+                "\n".join(f"--- {k} log:\n{p.log()[-3000:]}" for k, p in resolvers.items())
                 + f"\n--- tangkal log:\n{primary.log()[-6000:]}"
+            )
 
         official = primary.client(t["official"])
         auditor = primary.client(t["auditor"])
@@ -232,23 +274,52 @@ def test_two_isps_comply_and_the_one_refused_the_zone_is_not_compliant_for_the_1
         # (not waited for through /rpz/subscribers: with both Unbound transferring from
         # 127.0.0.1 the primary credits both transfers to one subscriber, issue 10 item 3;
         # the probes below are what tells whether each follows the zone)
-        wait_for("the primary refusing C's transfers",
-                 lambda: (f"peer='{REFUSED_SOURCE}'" in primary.log()
-                          and "rpz transfer refused" in primary.log(), None), logs)
+        wait_for(
+            "the primary refusing C's transfers",
+            lambda: (
+                f"peer='{REFUSED_SOURCE}'" in primary.log()
+                and "rpz transfer refused" in primary.log(),
+                None,
+            ),
+            logs,
+        )
 
         # resolvers: A's by its own ISP, B's and C's and the control by the regulator
         isp_a = primary.client(t["isp_a"])
-        ok(isp_a.post("/api/v1/resolvers", json={
-            "address": f"{HOSTS['a']}:{ports['a']}", "name": "unbound-a"}), 201)
+        ok(
+            isp_a.post(
+                "/api/v1/resolvers",
+                json={"address": f"{HOSTS['a']}:{ports['a']}", "name": "unbound-a"},
+            ),
+            201,
+        )
         for key in ("b", "c"):
-            ok(official.post("/api/v1/resolvers", json={
-                "org": t[f"org_{key}"], "address": f"{HOSTS[key]}:{ports[key]}",
-                "name": f"unbound-{key}"}), 201)
-        ok(official.post("/api/v1/resolvers", json={
-            "address": f"{HOSTS['control']}:{ports['control']}", "control": True,
-            "name": "control"}), 201)
-        bad = official.post("/api/v1/resolvers", json={
-            "org": t["org_c"], "address": f"resolver.isp-c.example:{ports['c']}"})
+            ok(
+                official.post(
+                    "/api/v1/resolvers",
+                    json={
+                        "org": t[f"org_{key}"],
+                        "address": f"{HOSTS[key]}:{ports[key]}",
+                        "name": f"unbound-{key}",
+                    },
+                ),
+                201,
+            )
+        ok(
+            official.post(
+                "/api/v1/resolvers",
+                json={
+                    "address": f"{HOSTS['control']}:{ports['control']}",
+                    "control": True,
+                    "name": "control",
+                },
+            ),
+            201,
+        )
+        bad = official.post(
+            "/api/v1/resolvers",
+            json={"org": t["org_c"], "address": f"resolver.isp-c.example:{ports['c']}"},
+        )
         assert bad.status_code == 422 and "not an IP address" in bad.json()["message"]
 
         def rows(**params: str) -> list[dict[str, Any]]:
@@ -259,32 +330,56 @@ def test_two_isps_comply_and_the_one_refused_the_zone_is_not_compliant_for_the_1
         blocked_at = time.time()
         block_ids = {}
         for name in NAMES:
-            entry = ok(official.post("/api/v1/blocks", json={
-                "domain": name, "action": ACTIONS[name], "legal_basis": "UU ITE Pasal 40",
-                "reason": "terrorist propaganda in public channels (test)"}), 201)
+            entry = ok(
+                official.post(
+                    "/api/v1/blocks",
+                    json={
+                        "domain": name,
+                        "action": ACTIONS[name],
+                        "legal_basis": "UU ITE Pasal 40",
+                        "reason": "terrorist propaganda in public channels (test)",
+                    },
+                ),
+                201,
+            )
             if entry["status"] == "pending_approval":
                 entry = ok(second.post(f"/api/v1/blocks/{entry['id']}/approve"))
             assert entry["status"] == "active", entry
             block_ids[name] = entry["id"]
         after_block = time.time()
 
-        def settled(expect: dict[str, str], since: float,
-                    expected: Callable[[str], str]) -> Callable[[], tuple[bool, Any]]:
+        def settled(
+            expect: dict[str, str], since: float, expected: Callable[[str], str]
+        ) -> Callable[[], tuple[bool, Any]]:
             def check() -> tuple[bool, Any]:
-                now = {(r["resolver"], r["domain"]): (r["expected"], r["state"])
-                       for r in rows() if r["domain"] in REAL
-                       and _at(r["checked_at"]) >= since}
-                wrong = {f"{res}:{n}": now.get((f"unbound-{res}", n))
-                         for res, state in expect.items() for n in NAMES
-                         if now.get((f"unbound-{res}", n)) != (expected(n), state)}
+                now = {
+                    (r["resolver"], r["domain"]): (r["expected"], r["state"])
+                    for r in rows()
+                    if r["domain"] in REAL and _at(r["checked_at"]) >= since
+                }
+                wrong = {
+                    f"{res}:{n}": now.get((f"unbound-{res}", n))
+                    for res, state in expect.items()
+                    for n in NAMES
+                    if now.get((f"unbound-{res}", n)) != (expected(n), state)
+                }
                 return not wrong, wrong
+
             return check
 
-        took = wait_for("A and B compliant, C not compliant, for the 11 blocked names",
-                        settled({"a": "compliant", "b": "compliant", "c": "not_compliant"},
-                                after_block, lambda n: ACTIONS[n]), logs)
-        print(f"[{url.split(':')[0]}] blocked: verified {took:.2f} s after the last block "
-              f"({after_block - blocked_at:.2f} s for 11 blocks through the API)")
+        took = wait_for(
+            "A and B compliant, C not compliant, for the 11 blocked names",
+            settled(
+                {"a": "compliant", "b": "compliant", "c": "not_compliant"},
+                after_block,
+                lambda n: ACTIONS[n],
+            ),
+            logs,
+        )
+        print(
+            f"[{url.split(':')[0]}] blocked: verified {took:.2f} s after the last block "
+            f"({after_block - blocked_at:.2f} s for 11 blocks through the API)"
+        )
 
         # exactly the 11 names are not compliant at C, and only at C
         bad_rows = rows(state="not_compliant")
@@ -307,43 +402,63 @@ def test_two_isps_comply_and_the_one_refused_the_zone_is_not_compliant_for_the_1
         manual = time.monotonic() - t0
         assert summary["counts"] == {"compliant": 22, "not_compliant": 11, "unreachable": 0}
         assert (summary["resolvers"], summary["controls"], summary["warnings"]) == (3, 1, [])
-        print(f"[{url.split(':')[0]}] a round over 11 names x 4 resolvers: "
-              f"{summary['seconds']:.3f} s in the server, {manual:.3f} s over HTTP")
+        print(
+            f"[{url.split(':')[0]}] a round over 11 names x 4 resolvers: "
+            f"{summary['seconds']:.3f} s in the server, {manual:.3f} s over HTTP"
+        )
         metrics = primary.client().get("/metrics").text
-        assert f'tangkal_compliance_names{{isp="{t["org_c"]}",state="not_compliant"}} 11.0' \
-            in metrics
-        assert f'tangkal_compliance_names{{isp="{t["org_a"]}",state="compliant"}} 11.0' \
-            in metrics
+        assert (
+            f'tangkal_compliance_names{{isp="{t["org_c"]}",state="not_compliant"}} 11.0' in metrics
+        )
+        assert f'tangkal_compliance_names{{isp="{t["org_a"]}",state="compliant"}} 11.0' in metrics
         assert "tangkal_compliance_probe_seconds_count" in metrics
 
         # restore all 11: every resolver answers as the control does, C included
         restored_at = time.time()
         for name in NAMES:
-            ok(official.request("DELETE", f"/api/v1/blocks/{block_ids[name]}",
-                                json={"reason": "normalisasi: the four conditions are met"}))
+            ok(
+                official.request(
+                    "DELETE",
+                    f"/api/v1/blocks/{block_ids[name]}",
+                    json={"reason": "normalisasi: the four conditions are met"},
+                )
+            )
         after_restore = time.time()
-        took = wait_for("A, B and C compliant for the 11 restored names",
-                        settled({"a": "compliant", "b": "compliant", "c": "compliant"},
-                                after_restore, lambda n: "open"), logs)
-        print(f"[{url.split(':')[0]}] restored: verified {took:.2f} s after the last restore "
-              f"({after_restore - restored_at:.2f} s for 11 restores through the API)")
+        took = wait_for(
+            "A, B and C compliant for the 11 restored names",
+            settled(
+                {"a": "compliant", "b": "compliant", "c": "compliant"},
+                after_restore,
+                lambda n: "open",
+            ),
+            logs,
+        )
+        print(
+            f"[{url.split(':')[0]}] restored: verified {took:.2f} s after the last restore "
+            f"({after_restore - restored_at:.2f} s for 11 restores through the API)"
+        )
         for key in ("a", "b", "c"):
-            assert S.answer_of(resolvers[key].query("t.me", "A")) == ("NOERROR",
-                                                                       [REAL["t.me"]])
+            assert S.answer_of(resolvers[key].query("t.me", "A")) == ("NOERROR", [REAL["t.me"]])
         assert rows(state="not_compliant") == []
 
         # C's failure is on the record: not compliant while blocked, compliant since
-        history = ok(auditor.get("/api/v1/compliance/history",
-                                 params={"isp": t["org_c"]}))["items"]
+        history = ok(auditor.get("/api/v1/compliance/history", params={"isp": t["org_c"]}))["items"]
         for name in NAMES:
-            steps = [(h["from_state"], h["to_state"], h["expected"])
-                     for h in reversed(history) if h["domain"] == name]
-            assert steps == [(None, "not_compliant", ACTIONS[name]),
-                             ("not_compliant", "compliant", "open")], (name, steps)
+            steps = [
+                (h["from_state"], h["to_state"], h["expected"])
+                for h in reversed(history)
+                if h["domain"] == name
+            ]
+            assert steps == [
+                (None, "not_compliant", ACTIONS[name]),
+                ("not_compliant", "compliant", "open"),
+            ], (name, steps)
         public = ok(primary.client().get("/api/v1/public/lookup", params={"domain": "t.me"}))
         assert public["blocked"] is False
-        assert (public["verification"]["isps_checked"],
-                public["verification"]["isps_compliant"]) == (3, 3)
+        assert (
+            public["verification"]["isps_checked"],
+            public["verification"]["isps_compliant"],
+        ) == (3, 3)
 
 
 def _at(text: str | None) -> float:

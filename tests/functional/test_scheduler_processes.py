@@ -148,10 +148,21 @@ class Fleet:
         path = self.workdir / f"{name}.log"
         out = path.open("wb")
         proc = subprocess.Popen(
-            [sys.executable, "-c", SCHEDULER, name, self.url, str(self.stop), str(INTERVAL),
-             str(PROCESS_LIMIT), str(BATCH)],
-            env=self.env, cwd=str(Path(support.__file__).resolve().parent.parent),
-            stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-c",
+                SCHEDULER,
+                name,
+                self.url,
+                str(self.stop),
+                str(INTERVAL),
+                str(PROCESS_LIMIT),
+                str(BATCH),
+            ],
+            env=self.env,
+            cwd=str(Path(support.__file__).resolve().parent.parent),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         sched = Scheduler(name, proc, path, out)
         self.procs.append(sched)
@@ -182,8 +193,9 @@ class Fleet:
             s.out.close()
 
     def logs(self) -> str:
-        return "\n".join(f"--- {s.name} (exit {s.exit_code}):\n{s.output()[-2500:]}"
-                         for s in self.procs)
+        return "\n".join(
+            f"--- {s.name} (exit {s.exit_code}):\n{s.output()[-2500:]}" for s in self.procs
+        )
 
     def fail(self, why: str) -> None:
         self.finish()
@@ -199,11 +211,19 @@ class Fleet:
         until = time.monotonic() + limit
         while time.monotonic() < until:
             with db.engine.connect() as conn:
-                names = conn.execute(text(
-                    "SELECT application_name FROM pg_stat_activity WHERE datname = "
-                    "current_database() AND xact_start IS NOT NULL AND backend_xid IS NOT NULL "
-                    "AND application_name = ANY(:names)"
-                ), {"names": list(live)}).scalars().all()
+                names = (
+                    conn.execute(
+                        text(
+                            "SELECT application_name FROM pg_stat_activity WHERE datname = "
+                            "current_database() AND xact_start IS NOT NULL "
+                            "AND backend_xid IS NOT NULL "
+                            "AND application_name = ANY(:names)"
+                        ),
+                        {"names": list(live)},
+                    )
+                    .scalars()
+                    .all()
+                )
             if names:
                 return live[names[0]]
             time.sleep(0.02)
@@ -246,19 +266,28 @@ def file_orders(db: Any, profile: Any, count: int, spread: timedelta) -> list[st
 
     with db.unit_of_work() as s:
         reg = accounts.create_org(s, SYSTEM, kind=OrgKind.REGULATOR, name="kominfo")
-        plat = accounts.create_org(s, SYSTEM, kind=OrgKind.PLATFORM, name="telegram",
-                                   domains=DOMAINS)
+        plat = accounts.create_org(
+            s, SYSTEM, kind=OrgKind.PLATFORM, name="telegram", domains=DOMAINS
+        )
         reg_id, plat_id = reg.id, plat.id
-    analyst = Principal(org_id=reg_id, org_name="kominfo", org_kind=OrgKind.REGULATOR,
-                        role=Role.ANALYST, username="analyst")
+    analyst = Principal(
+        org_id=reg_id,
+        org_name="kominfo",
+        org_kind=OrgKind.REGULATOR,
+        role=Role.ANALYST,
+        username="analyst",
+    )
     base = utcnow() - timedelta(seconds=5)
     prepared = [
         prepare_order(
             analyst,
-            OrderIn(platform="telegram", category="terrorism",
-                    locators=[f"https://t.me/kanal_uji_{i}/{i % 97 + 1}"],
-                    legal_basis="UU 5/2018; Permenkominfo 5/2020 Pasal 15 ayat 6",
-                    reason="Attack instructions in a public channel (test)"),
+            OrderIn(
+                platform="telegram",
+                category="terrorism",
+                locators=[f"https://t.me/kanal_uji_{i}/{i % 97 + 1}"],
+                legal_basis="UU 5/2018; Permenkominfo 5/2020 Pasal 15 ayat 6",
+                reason="Attack instructions in a public channel (test)",
+            ),
             profile,
             now=base + spread * (i / count),
         )
@@ -273,16 +302,26 @@ def file_orders(db: Any, profile: Any, count: int, spread: timedelta) -> list[st
 
 def step_count(db: Any, ids: list[str]) -> dict[str, int]:
     with db.engine.connect() as conn:
-        row = conn.execute(text(
-            "SELECT (SELECT count(*) FROM escalation_steps WHERE order_id = ANY(:ids)), "
-            "(SELECT count(*) FROM orders WHERE id = ANY(:ids) AND received_at IS NOT NULL), "
-            "(SELECT count(*) FROM orders WHERE id = ANY(:ids) AND status = 'overdue')"
-        ), {"ids": ids}).one()
+        row = conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM escalation_steps WHERE order_id = ANY(:ids)), "
+                "(SELECT count(*) FROM orders WHERE id = ANY(:ids) AND received_at IS NOT NULL), "
+                "(SELECT count(*) FROM orders WHERE id = ANY(:ids) AND status = 'overdue')"
+            ),
+            {"ids": ids},
+        ).one()
     return {"steps": int(row[0]), "received": int(row[1]), "overdue": int(row[2])}
 
 
-def wait_for_steps(db: Any, ids: list[str], steps: int, fleet: Fleet, limit: float,
-                   *, stop_on_failure: bool = False) -> dict[str, int]:
+def wait_for_steps(
+    db: Any,
+    ids: list[str],
+    steps: int,
+    fleet: Fleet,
+    limit: float,
+    *,
+    stop_on_failure: bool = False,
+) -> dict[str, int]:
     """Poll until ``steps`` steps of these orders are on the record; fail with the counts
     and the processes' output if a process dies or ``limit`` passes. ``stop_on_failure``:
     return as soon as a process reports a failure (the assertions then say what)."""
@@ -317,8 +356,9 @@ def per_step(conn: Any, sql: str, ids: list[str]) -> dict[tuple[str, str], int]:
     return {(o, c): n for o, c, n in conn.execute(text(sql), {"ids": ids}).all()}
 
 
-STEPS_SQL = ("SELECT order_id, code, count(*) FROM escalation_steps WHERE order_id = ANY(:ids) "
-             "GROUP BY 1, 2")
+STEPS_SQL = (
+    "SELECT order_id, code, count(*) FROM escalation_steps WHERE order_id = ANY(:ids) GROUP BY 1, 2"
+)
 EVENTS_SQL = (
     "SELECT object_id, data->>'code', count(*) FROM audit_events WHERE object_type = 'order' "
     "AND object_id = ANY(:ids) AND action IN ('order.warning_issued', 'order.fine_imposed', "
@@ -341,8 +381,9 @@ def test_three_scheduler_processes_take_each_step_once(pg_url: str, tmp_path: Pa
         profile, profile_path = drill_profile(tmp_path, letters_only=True)
         codes = [step.code for step in profile.steps]
         total = ORDERS * len(codes)
-        fleet = Fleet(pg_url, tmp_path, child_env(pg_url, profile_path, tmp_path),
-                      tmp_path / "stop")
+        fleet = Fleet(
+            pg_url, tmp_path, child_env(pg_url, profile_path, tmp_path), tmp_path / "stop"
+        )
         first = [fleet.start(f"s{i}") for i in range(PROCESSES)]
         fleet.wait_ready(first)
 
@@ -367,8 +408,7 @@ def test_three_scheduler_processes_take_each_step_once(pg_url: str, tmp_path: Pa
         time.sleep(1.0)  # a step taken twice would have its chance to show
         fleet.finish()
         logs = fleet.logs()
-        print(f"\nkilled {victim.name} inside a transaction at {before['steps']} of "
-              f"{total} steps")
+        print(f"\nkilled {victim.name} inside a transaction at {before['steps']} of {total} steps")
 
         for s in fleet.procs:
             if not s.killed:
@@ -380,14 +420,20 @@ def test_three_scheduler_processes_take_each_step_once(pg_url: str, tmp_path: Pa
             steps = per_step(conn, STEPS_SQL, ids)
             events = per_step(conn, EVENTS_SQL, ids)
             messages = per_step(conn, MESSAGES_SQL, ids)
-            orders = conn.execute(text(
-                "SELECT status, steps_taken, count(*) FROM orders WHERE id = ANY(:ids) "
-                "GROUP BY 1, 2"
-            ), {"ids": ids}).all()
-            received = conn.execute(text(
-                "SELECT count(*) FROM audit_events WHERE action = 'order.received' "
-                "AND object_id = ANY(:ids)"
-            ), {"ids": ids}).scalar()
+            orders = conn.execute(
+                text(
+                    "SELECT status, steps_taken, count(*) FROM orders WHERE id = ANY(:ids) "
+                    "GROUP BY 1, 2"
+                ),
+                {"ids": ids},
+            ).all()
+            received = conn.execute(
+                text(
+                    "SELECT count(*) FROM audit_events WHERE action = 'order.received' "
+                    "AND object_id = ANY(:ids)"
+                ),
+                {"ids": ids},
+            ).scalar()
         assert steps == expected, f"{len(set(expected) - set(steps))} steps missing\n{logs}"
         assert done["steps"] == total and done["received"] == ORDERS
         assert events == expected, "one audit event per step"
@@ -434,8 +480,9 @@ def test_concurrent_sanction_proposals_make_one_sanction(pg_url: str, tmp_path: 
         codes = [step.code for step in profile.steps]
         assert profile.steps[-1].kind == "sanction_proposal"
         total = SANCTION_ORDERS * len(codes)
-        fleet = Fleet(pg_url, tmp_path, child_env(pg_url, profile_path, tmp_path),
-                      tmp_path / "stop")
+        fleet = Fleet(
+            pg_url, tmp_path, child_env(pg_url, profile_path, tmp_path), tmp_path / "stop"
+        )
         fleet.wait_ready([fleet.start(f"p{i}") for i in range(PROCESSES)])
         # issued together: every process holds a share of them when the proposals fall due
         ids = file_orders(db, profile, SANCTION_ORDERS, timedelta(0))
@@ -445,10 +492,12 @@ def test_concurrent_sanction_proposals_make_one_sanction(pg_url: str, tmp_path: 
         logs = fleet.logs()
         with db.engine.connect() as conn:
             steps = per_step(conn, STEPS_SQL, ids)
-            sanctions = conn.execute(text(
-                "SELECT s.reference, count(so.order_id) FROM sanctions s "
-                "JOIN sanction_orders so ON so.sanction_id = s.id GROUP BY 1"
-            )).all()
+            sanctions = conn.execute(
+                text(
+                    "SELECT s.reference, count(so.order_id) FROM sanctions s "
+                    "JOIN sanction_orders so ON so.sanction_id = s.id GROUP BY 1"
+                )
+            ).all()
         assert fleet.failures() == [], logs
         assert steps == {(i, c): 1 for i in ids for c in codes}
         assert len(sanctions) == 1 and sanctions[0][1] == SANCTION_ORDERS, sanctions

@@ -42,10 +42,25 @@ RAW = re.compile(
     r"warning_letter|sanction_proposal|restoration|normalisation|"
     r"(?:sanction|objection|normalisation|order|block)\.[a-z_]+|"
     r"government_channel|trusted_flagger|local_representative|filtering_governance|"
-    r"official|moderator|analyst|admin)\b")
+    r"official|moderator|analyst|admin)\b"
+)
 #: English words of these pages that must not be left in an Indonesian one
-ENGLISH = ("Approve", "Approvals", "Reject", "Sanction", "Objection", "Escalation", "Waiting",
-           "Awaiting", "Decide by", "Conditions", "met", "Case file", "Evidence", "Names")
+ENGLISH = (
+    "Approve",
+    "Approvals",
+    "Reject",
+    "Sanction",
+    "Objection",
+    "Escalation",
+    "Waiting",
+    "Awaiting",
+    "Decide by",
+    "Conditions",
+    "met",
+    "Case file",
+    "Evidence",
+    "Names",
+)
 
 
 def visible(page: str) -> str:
@@ -127,12 +142,27 @@ def _ministry(live: LiveServer) -> Ministry:
         _cli(live, "org", "create", "--kind", "regulator", "--name", reg)
         names = {"alice": unique("alice"), "bob": unique("bob"), "analyst": unique("analis")}
         for key, role in (("alice", "official"), ("bob", "official"), ("analyst", "analyst")):
-            _cli(live, "user", "create", "--org", reg, "--username", names[key], "--role", role,
-                 "--password", PASSWORD)
+            _cli(
+                live,
+                "user",
+                "create",
+                "--org",
+                reg,
+                "--username",
+                names[key],
+                "--role",
+                role,
+                "--password",
+                PASSWORD,
+            )
         _ministries[live.url] = Ministry(
-            reg, names["alice"], names["bob"], names["analyst"],
+            reg,
+            names["alice"],
+            names["bob"],
+            names["analyst"],
             _cli(live, "token", "create", "--org", reg, "--role", "official"),
-            _cli(live, "token", "create", "--org", reg, "--role", "analyst"))
+            _cli(live, "token", "create", "--org", reg, "--role", "analyst"),
+        )
     return _ministries[live.url]
 
 
@@ -143,20 +173,59 @@ def _case(live: LiveServer, *, domains: list[str] | None = None) -> Case:
     tag = unique("telegram-uji").lower()
     names = domains or [f"{tag}.co.id", f"web-{tag}.co.id"]
     plat, moderator = unique("telegram"), unique("mod")
-    _cli(live, "org", "create", "--kind", "platform", "--name", plat,
-         *[a for d in names for a in ("--domain", d)])
-    _cli(live, "user", "create", "--org", plat, "--username", moderator, "--role", "moderator",
-         "--password", PASSWORD)
-    return Case(m.regulator, plat, names, m.alice, m.bob, m.analyst, moderator,
-                m.official_token, m.analyst_token)
+    _cli(
+        live,
+        "org",
+        "create",
+        "--kind",
+        "platform",
+        "--name",
+        plat,
+        *[a for d in names for a in ("--domain", d)],
+    )
+    _cli(
+        live,
+        "user",
+        "create",
+        "--org",
+        plat,
+        "--username",
+        moderator,
+        "--role",
+        "moderator",
+        "--password",
+        PASSWORD,
+    )
+    return Case(
+        m.regulator,
+        plat,
+        names,
+        m.alice,
+        m.bob,
+        m.analyst,
+        moderator,
+        m.official_token,
+        m.analyst_token,
+    )
 
 
-def _propose(live: LiveServer, c: Case, reason: str = "Propaganda teror dibiarkan setelah "
-             "tiga surat teguran.", orders: list[str] | None = None) -> dict[str, Any]:
+def _propose(
+    live: LiveServer,
+    c: Case,
+    reason: str = "Propaganda teror dibiarkan setelah tiga surat teguran.",
+    orders: list[str] | None = None,
+) -> dict[str, Any]:
     with live.client(c.official_token) as api:
-        r = api.post("/api/v1/sanctions", json={
-            "platform": c.platform, "action": "landing", "legal_basis": BASIS,
-            "reason": reason, "orders": orders or []})
+        r = api.post(
+            "/api/v1/sanctions",
+            json={
+                "platform": c.platform,
+                "action": "landing",
+                "legal_basis": BASIS,
+                "reason": reason,
+                "orders": orders or [],
+            },
+        )
     assert r.status_code == 201, r.text
     return dict(r.json())
 
@@ -188,17 +257,24 @@ def _activate(live: LiveServer, c: Case) -> dict[str, Any]:
     return s
 
 
-def _checklist(token: str, reason: str, domains: list[str],
-               conditions: dict[str, str] = CONDITIONS) -> dict[str, Any]:
-    return {"csrf_token": token, "reason": reason, "domains": domains,
-            "condition": list(conditions), "evidence": list(conditions.values())}
+def _checklist(
+    token: str, reason: str, domains: list[str], conditions: dict[str, str] = CONDITIONS
+) -> dict[str, Any]:
+    return {
+        "csrf_token": token,
+        "reason": reason,
+        "domains": domains,
+        "condition": list(conditions),
+        "evidence": list(conditions.values()),
+    }
 
 
 # ------------------------------------------------------------------ sanctions
 
 
 def test_two_officials_approve_a_sanction_from_the_queue_one_after_the_other(
-        live: LiveServer) -> None:
+    live: LiveServer,
+) -> None:
     c = _case(live)
     s = _propose(live, c)
     sid = s["id"]
@@ -213,25 +289,30 @@ def test_two_officials_approve_a_sanction_from_the_queue_one_after_the_other(
             assert re.search(rf'href="/console/blocks/[0-9a-f-]{{36}}">{re.escape(d)}<', card)
         assert_indonesian(queue.text, c.platform, *c.domains)
         token = csrf(queue.text)
-        r = web.post(f"/console/sanctions/{sid}/approve",
-                     data={"csrf_token": token, "next": "queue"})
+        r = web.post(
+            f"/console/sanctions/{sid}/approve", data={"csrf_token": token, "next": "queue"}
+        )
         assert r.status_code == 303 and r.headers["location"] == "/console/escalations"
         after = web.get("/console/escalations", params={"lang": "id"}).text
-        assert (f"Persetujuan Anda atas {s['reference']} telah dicatat (1 dari 2); pejabat lain "
-                "juga harus menyetujuinya.") in after
+        assert (
+            f"Persetujuan Anda atas {s['reference']} telah dicatat (1 dari 2); pejabat lain "
+            "juga harus menyetujuinya."
+        ) in after
         card = after.split(f'id="s-{sid}"', 1)[1].split("</article>", 1)[0]
         assert approve not in card  # the state says she approved: Approve is not offered
         assert "Persetujuan: 1 dari 2" in card and f"{c.alice} (Pejabat)" in card
         assert "Anda sudah menyetujui sanksi ini" in card
         # a second approval by the same person is refused by the service, in her language
-        again = web.post(f"/console/sanctions/{sid}/approve",
-                         data={"csrf_token": token, "next": "queue"})
+        again = web.post(
+            f"/console/sanctions/{sid}/approve", data={"csrf_token": token, "next": "queue"}
+        )
         assert again.status_code == 403
         assert lead(again.text).startswith("Tindakan itu tidak dapat dilakukan.")
         assert f"Anda sudah menyetujui sanksi {s['reference']}" in lead(again.text)
         assert "<h1>Escalations" not in again.text and "Eskalasi" in again.text
-        english = web.post(f"/console/sanctions/{sid}/approve", params={"lang": "en"},
-                           data={"csrf_token": token})
+        english = web.post(
+            f"/console/sanctions/{sid}/approve", params={"lang": "en"}, data={"csrf_token": token}
+        )
         assert english.status_code == 403
         assert f"You have already approved sanction {s['reference']}" in english.text
         assert "Approvals: 1 of 2" in english.text
@@ -239,8 +320,9 @@ def test_two_officials_approve_a_sanction_from_the_queue_one_after_the_other(
         page = web.get(f"/console/sanctions/{sid}", params={"lang": "id"})
         assert page.status_code == 200 and approve not in page.text
         assert "Hanya pejabat yang dapat menyetujui atau menolak." in page.text
-        refused = web.post(f"/console/sanctions/{sid}/approve",
-                           data={"csrf_token": csrf(page.text)})
+        refused = web.post(
+            f"/console/sanctions/{sid}/approve", data={"csrf_token": csrf(page.text)}
+        )
         assert refused.status_code == 403 and "memerlukan peran" in lead(refused.text)
         assert "This action needs" not in refused.text
     with _console(live, c.regulator, c.bob) as web:
@@ -273,28 +355,36 @@ def test_rejecting_a_sanction_needs_a_reason_and_keeps_the_form(live: LiveServer
     with _console(live, c.regulator, c.alice) as web:
         page = web.get(f"/console/sanctions/{sid}", params={"lang": "id"})
         token = csrf(page.text)
-        empty = web.post(f"/console/sanctions/{sid}/reject", data={"csrf_token": token,
-                                                                     "reason": "  "})
+        empty = web.post(
+            f"/console/sanctions/{sid}/reject", data={"csrf_token": token, "reason": "  "}
+        )
         assert empty.status_code == 422
-        assert re.search(rf'id="sr-{sid}-reason-error"[^>]*>Jelaskan mengapa sanksi ditolak',
-                         empty.text)
+        assert re.search(
+            rf'id="sr-{sid}-reason-error"[^>]*>Jelaskan mengapa sanksi ditolak', empty.text
+        )
         assert re.search(r"<details class=\"sub\" open>", empty.text)  # the form stays open
-        r = web.post(f"/console/sanctions/{sid}/reject", params={"lang": "en"},
-                     data={"csrf_token": token, "reason": "Platform sudah patuh.",
-                           "next": "queue"})
+        r = web.post(
+            f"/console/sanctions/{sid}/reject",
+            params={"lang": "en"},
+            data={"csrf_token": token, "reason": "Platform sudah patuh.", "next": "queue"},
+        )
         assert r.status_code == 303 and r.headers["location"] == "/console/escalations"
         page = web.get(f"/console/sanctions/{sid}", params={"lang": "id"}).text
         assert 'class="badge st-rejected">Ditolak<' in page and "Platform sudah patuh." in page
         assert f'action="/console/sanctions/{sid}/reject"' not in page
-        late = web.post(f"/console/sanctions/{sid}/reject",
-                        data={"csrf_token": token, "reason": "lagi"})
+        late = web.post(
+            f"/console/sanctions/{sid}/reject", data={"csrf_token": token, "reason": "lagi"}
+        )
         assert late.status_code == 409
-        assert (f"Sanksi {s['reference']} berstatus “Ditolak”; hanya sanksi yang menunggu "
-                "persetujuan yang dapat ditolak.") in lead(late.text)
+        assert (
+            f"Sanksi {s['reference']} berstatus “Ditolak”; hanya sanksi yang menunggu "
+            "persetujuan yang dapat ditolak."
+        ) in lead(late.text)
 
 
 def test_the_platform_objects_to_its_sanction_and_an_official_upholds_the_objection(
-        live: LiveServer) -> None:
+    live: LiveServer,
+) -> None:
     c = _case(live)
     s = _activate(live, c)
     sid = s["id"]
@@ -308,14 +398,23 @@ def test_the_platform_objects_to_its_sanction_and_an_official_upholds_the_object
         assert_indonesian(page.text, c.platform, *c.domains, s["reference"])
         token = csrf(page.text)
         evidence = "https://contoh.example/laporan-moderasi.pdf\nKanal dihapus 15 Juli"
-        empty = web.post(f"/console/sanctions/{sid}/objection",
-                         data={"csrf_token": token, "reason": "", "evidence": evidence})
+        empty = web.post(
+            f"/console/sanctions/{sid}/objection",
+            data={"csrf_token": token, "reason": "", "evidence": evidence},
+        )
         assert empty.status_code == 422
-        assert re.search(rf'id="obj-sanction-{sid}-reason-error"[^>]*>Jelaskan alasan sanggahan',
-                         empty.text)
+        assert re.search(
+            rf'id="obj-sanction-{sid}-reason-error"[^>]*>Jelaskan alasan sanggahan', empty.text
+        )
         assert "https://contoh.example/laporan-moderasi.pdf\nKanal dihapus 15 Juli" in empty.text
-        r = web.post(f"/console/sanctions/{sid}/objection", data={
-            "csrf_token": token, "reason": "Semua kanal sudah dihapus.", "evidence": evidence})
+        r = web.post(
+            f"/console/sanctions/{sid}/objection",
+            data={
+                "csrf_token": token,
+                "reason": "Semua kanal sudah dihapus.",
+                "evidence": evidence,
+            },
+        )
         assert r.status_code == 303
         page = web.get(f"/console/sanctions/{sid}", params={"lang": "id"}).text
         assert re.search(r"Sanggahan SG-\d{8}-[0-9A-F]{6} telah diajukan", page)
@@ -333,13 +432,17 @@ def test_the_platform_objects_to_its_sanction_and_an_official_upholds_the_object
         assert "https://contoh.example/laporan-moderasi.pdf" in article
         assert_indonesian(page.text, c.platform, *c.domains)
         token = csrf(page.text)
-        no_outcome = web.post(f"/console/objections/{oid_}/decision",
-                              data={"csrf_token": token, "reason": "Terbukti."})
+        no_outcome = web.post(
+            f"/console/objections/{oid_}/decision",
+            data={"csrf_token": token, "reason": "Terbukti."},
+        )
         assert no_outcome.status_code == 422
         assert re.search(rf'id="od-{oid_}-outcome-error"[^>]*>Pilih keputusannya', no_outcome.text)
         assert ">Terbukti.</textarea>" in no_outcome.text  # the reason is kept
-        r = web.post(f"/console/objections/{oid_}/decision",
-                     data={"csrf_token": token, "outcome": "upheld", "reason": "Terbukti."})
+        r = web.post(
+            f"/console/objections/{oid_}/decision",
+            data={"csrf_token": token, "outcome": "upheld", "reason": "Terbukti."},
+        )
         assert r.status_code == 303
         after = web.get("/console/objections", params={"lang": "id"}).text
         assert "diterima: hal yang disanggah dibatalkan" in after
@@ -351,12 +454,20 @@ def test_the_platform_objects_to_its_sanction_and_an_official_upholds_the_object
 
 
 def test_the_platform_objects_to_an_order_and_the_rejection_resumes_its_escalation(
-        live: LiveServer) -> None:
+    live: LiveServer,
+) -> None:
     c = _case(live)
     with live.client(c.analyst_token) as api:
-        r = api.post("/api/v1/orders", json={
-            "platform": c.platform, "category": "terrorism", "legal_basis": "UU 5/2018",
-            "reason": "Instruksi merakit bom.", "locators": ["https://t.me/kanal_uji/7"]})
+        r = api.post(
+            "/api/v1/orders",
+            json={
+                "platform": c.platform,
+                "category": "terrorism",
+                "legal_basis": "UU 5/2018",
+                "reason": "Instruksi merakit bom.",
+                "locators": ["https://t.me/kanal_uji/7"],
+            },
+        )
         assert r.status_code == 201, r.text
         oid = r.json()["id"]
     with _console(live, c.platform, c.moderator) as web:
@@ -367,25 +478,42 @@ def test_the_platform_objects_to_an_order_and_the_rejection_resumes_its_escalati
         assert 'value="order"' in esc and f'name="subject_id" value="{oid}"' in esc
         assert_indonesian(esc.split('<h3 id="object-title"', 1)[0], "ST1")
         token = csrf(page.text)
-        r = web.post(f"/console/orders/{oid}/objection", data={
-            "csrf_token": token, "kind": "order", "subject_id": oid,
-            "reason": "Kanal ini bukan milik kami.", "evidence": ""})
+        r = web.post(
+            f"/console/orders/{oid}/objection",
+            data={
+                "csrf_token": token,
+                "kind": "order",
+                "subject_id": oid,
+                "reason": "Kanal ini bukan milik kami.",
+                "evidence": "",
+            },
+        )
         assert r.status_code == 303
         page = web.get(f"/console/orders/{oid}", params={"lang": "id"}).text
         assert "Eskalasi ditangguhkan sampai sanggahan diputus." in page
         assert "Tahap berikutnya:" not in page
-        dup = web.post(f"/console/orders/{oid}/objection", data={
-            "csrf_token": token, "kind": "order", "subject_id": oid, "reason": "lagi"})
+        dup = web.post(
+            f"/console/orders/{oid}/objection",
+            data={"csrf_token": token, "kind": "order", "subject_id": oid, "reason": "lagi"},
+        )
         assert dup.status_code == 409 and "masih menunggu keputusan" in dup.text
-        bogus = web.post(f"/console/orders/{oid}/objection", data={
-            "csrf_token": token, "kind": "sanction", "subject_id": oid, "reason": "x"})
+        bogus = web.post(
+            f"/console/orders/{oid}/objection",
+            data={"csrf_token": token, "kind": "sanction", "subject_id": oid, "reason": "x"},
+        )
         assert bogus.status_code == 422 and "tidak dikenal; muat ulang halaman" in bogus.text
     with _console(live, c.regulator, c.alice) as web:
         page = web.get("/console/objections", params={"lang": "id"})
         article = article_with(page.text, f'href="/console/orders/{oid}"')
         oid_ = re.findall(r'id="o-([0-9a-f-]{36})"', article)[0]
-        r = web.post(f"/console/objections/{oid_}/decision", data={
-            "csrf_token": csrf(page.text), "outcome": "rejected", "reason": "Kanal terbukti."})
+        r = web.post(
+            f"/console/objections/{oid_}/decision",
+            data={
+                "csrf_token": csrf(page.text),
+                "outcome": "rejected",
+                "reason": "Kanal terbukti.",
+            },
+        )
         assert r.status_code == 303
         order = web.get(f"/console/orders/{oid}", params={"lang": "en"}).text
         assert "Next step:" in order and "The escalation waits" not in order
@@ -396,34 +524,43 @@ def test_the_platform_objects_to_an_order_and_the_rejection_resumes_its_escalati
 
 
 def test_the_platform_asks_for_normalisation_with_the_four_conditions_and_an_official_approves(
-        live: LiveServer) -> None:
+    live: LiveServer,
+) -> None:
     c = _case(live)
     s = _activate(live, c)
     with _console(live, c.platform, c.moderator) as web:
         form = web.get("/console/normalisations/new", params={"lang": "id"})
         assert form.status_code == 200
-        for label in ("Jalur khusus pemerintah untuk komunikasi cepat",
-                      "Status trusted flagger bagi Kementerian", "Perwakilan di Indonesia",
-                      "Tata kelola penapisan: proses, organisasi, teknologi, SDM"):
+        for label in (
+            "Jalur khusus pemerintah untuk komunikasi cepat",
+            "Status trusted flagger bagi Kementerian",
+            "Perwakilan di Indonesia",
+            "Tata kelola penapisan: proses, organisasi, teknologi, SDM",
+        ):
             assert label in form.text
         assert_indonesian(form.text, *c.domains, "trusted flagger")
         token = csrf(form.text)
         # a refused request comes back as typed, with the error beside its field
-        bad = web.post("/console/normalisations/new",
-                       data=_checklist(token, "", c.domains))
+        bad = web.post("/console/normalisations/new", data=_checklist(token, "", c.domains))
         assert bad.status_code == 422
-        assert re.search(r'id="reason-error"[^>]*>Jelaskan mengapa akses perlu dipulihkan',
-                         bad.text)
+        assert re.search(
+            r'id="reason-error"[^>]*>Jelaskan mengapa akses perlu dipulihkan', bad.text
+        )
         assert CONDITIONS["trusted_flagger"] in bad.text
         long = dict(CONDITIONS, trusted_flagger="x" * 5001)
-        too_long = web.post("/console/normalisations/new",
-                            data=_checklist(token, "Syarat dipenuhi.", c.domains, long))
+        too_long = web.post(
+            "/console/normalisations/new",
+            data=_checklist(token, "Syarat dipenuhi.", c.domains, long),
+        )
         assert too_long.status_code == 422
-        assert re.search(r'id="cond-trusted_flagger-error"[^>]*>Bukti untuk trusted_flagger',
-                         too_long.text)
+        assert re.search(
+            r'id="cond-trusted_flagger-error"[^>]*>Bukti untuk trusted_flagger', too_long.text
+        )
         assert "Syarat dipenuhi." in too_long.text
-        r = web.post("/console/normalisations/new",
-                     data=_checklist(token, "Keempat syarat dipenuhi.", c.domains))
+        r = web.post(
+            "/console/normalisations/new",
+            data=_checklist(token, "Keempat syarat dipenuhi.", c.domains),
+        )
         assert r.status_code == 303
         assert r.headers["location"].startswith("/console/normalisations#n-")
         nid = r.headers["location"].rsplit("#n-", 1)[1]
@@ -442,8 +579,11 @@ def test_the_platform_asks_for_normalisation_with_the_four_conditions_and_an_off
         english = web.get("/console/normalisations", params={"lang": "en"}).text
         assert "A government channel for fast communication — met" in visible(english)
         token = csrf(queue.text)
-        r = web.post(f"/console/normalisations/{nid}/decision", params={"lang": "id"}, data={
-            "csrf_token": token, "outcome": "approved", "reason": "Syarat terverifikasi."})
+        r = web.post(
+            f"/console/normalisations/{nid}/decision",
+            params={"lang": "id"},
+            data={"csrf_token": token, "outcome": "approved", "reason": "Syarat terverifikasi."},
+        )
         assert r.status_code == 303
         done = web.get("/console/normalisations", params={"lang": "id"}).text
         assert "dipulihkan dan RPZ telah diperbarui" in done
@@ -457,22 +597,28 @@ def test_the_platform_asks_for_normalisation_with_the_four_conditions_and_an_off
 
 
 def test_restoring_a_name_blocked_more_than_three_times_needs_a_second_official(
-        live: LiveServer) -> None:
+    live: LiveServer,
+) -> None:
     tag = unique("telegram-uji").lower()
     name = f"{tag}.co.id"
     with live.client(_ministry(live).official_token) as api:
         for _ in range(3):  # blocked and restored three times before it became a platform's
-            r = api.post("/api/v1/blocks", json={"domain": name, "action": "nxdomain",
-                                                 "legal_basis": BASIS, "reason": "Judi"})
+            r = api.post(
+                "/api/v1/blocks",
+                json={"domain": name, "action": "nxdomain", "legal_basis": BASIS, "reason": "Judi"},
+            )
             assert r.status_code == 201, r.text
-            assert api.request("DELETE", f"/api/v1/blocks/{r.json()['id']}",
-                               json={"reason": "Dipulihkan"}).status_code == 200
+            assert (
+                api.request(
+                    "DELETE", f"/api/v1/blocks/{r.json()['id']}", json={"reason": "Dipulihkan"}
+                ).status_code
+                == 200
+            )
     c = _case(live, domains=[name])
     s = _activate(live, c)
     with _console(live, c.platform, c.moderator) as web:
         token = csrf(web.get("/console/normalisations/new").text)
-        r = web.post("/console/normalisations/new",
-                     data=_checklist(token, "Sudah patuh.", [name]))
+        r = web.post("/console/normalisations/new", data=_checklist(token, "Sudah patuh.", [name]))
         assert r.status_code == 303, r.text
         nid = r.headers["location"].rsplit("#n-", 1)[1]
     decide = f'action="/console/normalisations/{nid}/decision"'
@@ -480,24 +626,30 @@ def test_restoring_a_name_blocked_more_than_three_times_needs_a_second_official(
         page = web.get("/console/normalisations", params={"lang": "id"}).text
         item = page.split(f'id="n-{nid}"', 1)[1].split("</article>", 1)[0]
         assert "Perlu pejabat kedua:" in item and 'value="approved"' in item
-        r = web.post(f"/console/normalisations/{nid}/decision", data={
-            "csrf_token": csrf(page), "outcome": "approved", "reason": "Terverifikasi."})
+        r = web.post(
+            f"/console/normalisations/{nid}/decision",
+            data={"csrf_token": csrf(page), "outcome": "approved", "reason": "Terverifikasi."},
+        )
         assert r.status_code == 303
         page = web.get("/console/normalisations", params={"lang": "id"}).text
         assert "adalah yang pertama dari dua; pejabat lain juga harus menyetujuinya" in page
         item = page.split(f'id="n-{nid}"', 1)[1].split("</article>", 1)[0]
         assert 'value="approved"' not in item and 'value="refused"' in item and decide in item
         assert "Anda telah memberikan persetujuan pertama" in item
-        again = web.post(f"/console/normalisations/{nid}/decision", data={
-            "csrf_token": csrf(page), "outcome": "approved", "reason": "Lagi."})
+        again = web.post(
+            f"/console/normalisations/{nid}/decision",
+            data={"csrf_token": csrf(page), "outcome": "approved", "reason": "Lagi."},
+        )
         assert again.status_code == 403
         assert "persetujuan kedua harus diberikan oleh pejabat lain" in again.text
     with _console(live, c.regulator, c.bob) as web:
         page = web.get("/console/normalisations", params={"lang": "en"}).text
         item = page.split(f'id="n-{nid}"', 1)[1].split("</article>", 1)[0]
         assert "First approval:" in item and c.alice in item and 'value="approved"' in item
-        r = web.post(f"/console/normalisations/{nid}/decision", data={
-            "csrf_token": csrf(page), "outcome": "approved", "reason": "Kedua."})
+        r = web.post(
+            f"/console/normalisations/{nid}/decision",
+            data={"csrf_token": csrf(page), "outcome": "approved", "reason": "Kedua."},
+        )
         assert r.status_code == 303
         assert 'class="badge st-lifted">' in web.get(f"/console/sanctions/{s['id']}").text
 
@@ -507,8 +659,15 @@ def test_the_public_asks_to_restore_one_blocked_domain_from_the_lookup(live: Liv
     regulator, official = m.regulator, m.alice
     name = f"{unique('toko-uji')}.co.id"
     with live.client(m.official_token) as api:
-        r = api.post("/api/v1/blocks", json={"domain": name, "action": "nxdomain",
-                                             "legal_basis": BASIS, "reason": "Judi daring"})
+        r = api.post(
+            "/api/v1/blocks",
+            json={
+                "domain": name,
+                "action": "nxdomain",
+                "legal_basis": BASIS,
+                "reason": "Judi daring",
+            },
+        )
         assert r.status_code == 201, r.text
     # its own address, so the rate limit of the session's other public requests is not shared
     transport = httpx.HTTPTransport(local_address="127.0.0.2")
@@ -520,9 +679,14 @@ def test_the_public_asks_to_restore_one_blocked_domain_from_the_lookup(live: Liv
         assert "Jalur khusus pemerintah untuk komunikasi cepat" in form.text
         assert_indonesian(form.text, name)
         token = csrf(form.text)
-        data = {"csrf_token": token, "domain": name, "contact_email": "",
-                "reason": "Toko kami tidak menjual judi.",
-                "condition": list(CONDITIONS), "evidence": [""] * len(CONDITIONS)}
+        data = {
+            "csrf_token": token,
+            "domain": name,
+            "contact_email": "",
+            "reason": "Toko kami tidak menjual judi.",
+            "condition": list(CONDITIONS),
+            "evidence": [""] * len(CONDITIONS),
+        }
         bad = web.post("/public/normalisation", data=data)
         assert bad.status_code == 422
         assert re.search(r'id="contact_email-error"[^>]*>Cantumkan alamat surel', bad.text)
@@ -530,13 +694,17 @@ def test_the_public_asks_to_restore_one_blocked_domain_from_the_lookup(live: Liv
         wrong = web.post("/public/normalisation", data={**data, "contact_email": "bukan-surel"})
         assert wrong.status_code == 422
         assert re.search(r'id="contact_email-error"[^>]*>', wrong.text)
-        done = web.post("/public/normalisation", data={**data, "contact_email":
-                                                        "pemilik@contoh.co.id"})
+        done = web.post(
+            "/public/normalisation", data={**data, "contact_email": "pemilik@contoh.co.id"}
+        )
         assert done.status_code == 200, done.text
         m = re.search(r"Nomor permohonan Anda (NM-\d{8}-[0-9A-F]{6})\.", done.text)
         assert m and "WIB" in done.text
-        english = web.post("/public/normalisation", params={"lang": "en"},
-                           data={**data, "contact_email": "pemilik@contoh.co.id"})
+        english = web.post(
+            "/public/normalisation",
+            params={"lang": "en"},
+            data={**data, "contact_email": "pemilik@contoh.co.id"},
+        )
         assert english.status_code == 409
         assert "is still pending; its decision is due by" in english.text
         assert "Toko kami tidak menjual judi." in english.text
@@ -546,8 +714,10 @@ def test_the_public_asks_to_restore_one_blocked_domain_from_the_lookup(live: Liv
         assert "pemilik domain (formulir publik)" in item and "pemilik@contoh.co.id" in item
         nid = re.search(r'action="/console/normalisations/([0-9a-f-]{36})/decision"', item)
         assert nid
-        r = web.post(f"/console/normalisations/{nid.group(1)}/decision", data={
-            "csrf_token": csrf(page), "outcome": "approved", "reason": "Bukan situs judi."})
+        r = web.post(
+            f"/console/normalisations/{nid.group(1)}/decision",
+            data={"csrf_token": csrf(page), "outcome": "approved", "reason": "Bukan situs judi."},
+        )
         assert r.status_code == 303
     with live.client() as public:
         look = public.get("/public/lookup", params={"domain": name, "lang": "en"})
@@ -559,8 +729,12 @@ def test_public_requests_are_rate_limited_per_address(live: LiveServer) -> None:
     name = f"{unique('tidak-diblokir')}.co.id"
     with httpx.Client(base_url=live.url, timeout=30, transport=transport) as web:
         token = csrf(web.get("/public/normalisation").text)
-        data = {"csrf_token": token, "domain": name, "contact_email": "a@contoh.co.id",
-                "reason": "Mohon dipulihkan."}
+        data = {
+            "csrf_token": token,
+            "domain": name,
+            "contact_email": "a@contoh.co.id",
+            "reason": "Mohon dipulihkan.",
+        }
         codes = [web.post("/public/normalisation", data=data).status_code for _ in range(6)]
         assert codes[:5] == [409] * 5, codes  # not blocked: nothing to restore
         assert codes[5] == 429
@@ -572,8 +746,7 @@ def test_public_requests_are_rate_limited_per_address(live: LiveServer) -> None:
 # ------------------------------------------------------------------ case file, access
 
 
-def test_the_case_file_lists_the_events_filters_them_and_downloads_as_csv(
-        live: LiveServer) -> None:
+def test_the_case_file_lists_the_events_filters_them_and_downloads_as_csv(live: LiveServer) -> None:
     c = _case(live)
     s = _activate(live, c)
     with _console(live, c.regulator, c.alice) as web:
@@ -588,8 +761,9 @@ def test_the_case_file_lists_the_events_filters_them_and_downloads_as_csv(
         times = re.findall(r'<time datetime="([^"]+)"', rows)
         assert times == sorted(times) and len(times) >= 4
         assert_indonesian(page.text, c.platform, *c.domains, s["reference"], "tangkal")
-        only = web.get(f"/console/cases/{c.platform}",
-                       params=[("kind", "block"), ("lang", "id")]).text
+        only = web.get(
+            f"/console/cases/{c.platform}", params=[("kind", "block"), ("lang", "id")]
+        ).text
         only_rows = only.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
         assert "Sanksi diusulkan" not in only_rows and "Pemblokiran disetujui" in only_rows
         assert 'value="block" checked' in only
@@ -600,11 +774,20 @@ def test_the_case_file_lists_the_events_filters_them_and_downloads_as_csv(
         assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
         assert "attachment" in got.headers["content-disposition"]
         table = list(csv.DictReader(io.StringIO(got.text)))
-        assert {r["action"] for r in table} >= {"sanction.proposed", "sanction.approved",
-                                                "block.created", "block.approved"}
+        assert {r["action"] for r in table} >= {
+            "sanction.proposed",
+            "sanction.approved",
+            "block.created",
+            "block.approved",
+        }
         assert [r["at"] for r in table] == sorted(r["at"] for r in table)
-        blocks_only = list(csv.DictReader(io.StringIO(
-            web.get(f"/console/cases/{c.platform}/csv", params={"kind": "block"}).text)))
+        blocks_only = list(
+            csv.DictReader(
+                io.StringIO(
+                    web.get(f"/console/cases/{c.platform}/csv", params={"kind": "block"}).text
+                )
+            )
+        )
         assert blocks_only and {r["kind"] for r in blocks_only} == {"block"}
     with _console(live, c.platform, c.moderator) as web:
         r = web.get("/console/cases")
@@ -620,32 +803,58 @@ def test_who_may_open_the_procedure_pages(live: LiveServer) -> None:
     s = _propose(live, c)
     isp = unique("isp")
     _cli(live, "org", "create", "--kind", "isp", "--name", isp)
-    _cli(live, "user", "create", "--org", isp, "--username", "noc", "--role", "isp",
-         "--password", PASSWORD)
+    _cli(
+        live,
+        "user",
+        "create",
+        "--org",
+        isp,
+        "--username",
+        "noc",
+        "--role",
+        "isp",
+        "--password",
+        PASSWORD,
+    )
     with _console(live, other.platform, other.moderator) as web:
         assert web.get(f"/console/sanctions/{s['id']}").status_code == 404
         assert s["reference"] not in web.get("/console/sanctions").text
         assert web.get(f"/console/cases/{c.platform}").status_code == 404
         assert web.get("/console/escalations").status_code == 403
         home = web.get("/console/orders", params={"lang": "en"}).text
-        for href in ("/console/sanctions", "/console/objections", "/console/normalisations",
-                     "/console/cases"):
+        for href in (
+            "/console/sanctions",
+            "/console/objections",
+            "/console/normalisations",
+            "/console/cases",
+        ):
             assert f'href="{href}"' in home
         assert 'href="/console/escalations"' not in home
         token = csrf(home)
-        r = web.post(f"/console/sanctions/{s['id']}/objection",
-                     data={"csrf_token": token, "reason": "bukan urusan kami"})
+        r = web.post(
+            f"/console/sanctions/{s['id']}/objection",
+            data={"csrf_token": token, "reason": "bukan urusan kami"},
+        )
         assert r.status_code == 404
     with _console(live, c.regulator, c.analyst) as web:
         home = web.get("/console/orders", params={"lang": "id"}).text
-        for href in ("/console/escalations", "/console/objections", "/console/normalisations",
-                     "/console/cases"):
+        for href in (
+            "/console/escalations",
+            "/console/objections",
+            "/console/normalisations",
+            "/console/cases",
+        ):
             assert f'href="{href}"' in home
         assert web.get("/console/normalisations/new").status_code == 403
         assert web.get("/console/escalations").status_code == 200
     with _console(live, isp, "noc") as web:
-        for path in ("/console/escalations", "/console/sanctions", "/console/objections",
-                     "/console/normalisations", f"/console/cases/{c.platform}"):
+        for path in (
+            "/console/escalations",
+            "/console/sanctions",
+            "/console/objections",
+            "/console/normalisations",
+            f"/console/cases/{c.platform}",
+        ):
             assert web.get(path).status_code == 403, path
     with browser_client(live) as stranger:
         r = stranger.get("/console/escalations")
@@ -655,8 +864,10 @@ def test_who_may_open_the_procedure_pages(live: LiveServer) -> None:
         assert r.status_code == 403
         assert "Persetujuan: 0 dari 2" in web.get(f"/console/sanctions/{s['id']}").text
         token = csrf(web.get("/console/escalations").text)
-        web.post(f"/console/sanctions/{s['id']}/reject",
-                 data={"csrf_token": token, "reason": "Selesai uji."})
+        web.post(
+            f"/console/sanctions/{s['id']}/reject",
+            data={"csrf_token": token, "reason": "Selesai uji."},
+        )
 
 
 # ------------------------------------------------------------------ the escalation, live
@@ -666,13 +877,23 @@ SPEED = 3600  # Indonesia's urgent 4 hours become 4 seconds
 
 
 @pytest.fixture(scope="module", params=backends())
-def drill(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[LiveServer]:
+def drill(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("drill")
     with server_database(request.param) as url:
         env = {"TANGKAL_DATABASE_URL": url, "TANGKAL_DATA_DIR": str(folder)}
-        made = run_cli("sop", "derive", "indonesia", "--speed", str(SPEED), "--name",
-                       "indonesia-web-drill", env=env, cwd=str(folder))
+        made = run_cli(
+            "sop",
+            "derive",
+            "indonesia",
+            "--speed",
+            str(SPEED),
+            "--name",
+            "indonesia-web-drill",
+            env=env,
+            cwd=str(folder),
+        )
         assert made.returncode == 0, made.stderr
         profile = Path(folder) / "drill.toml"
         profile.write_text(made.stdout, encoding="utf-8")
@@ -691,14 +912,22 @@ def _wait_for(check: Any, what: str, limit: float = 90.0) -> Any:
 
 
 def test_an_unanswered_order_escalates_into_the_queue_and_its_fine_is_annulled(
-        drill: LiveServer) -> None:
+    drill: LiveServer,
+) -> None:
     c = _case(drill)
     analyst = c.analyst_token
     moderator_token = _cli(drill, "token", "create", "--org", c.platform, "--role", "moderator")
     with drill.client(analyst) as api:
-        r = api.post("/api/v1/orders", json={
-            "platform": c.platform, "category": "terrorism", "legal_basis": "UU 5/2018",
-            "reason": "Instruksi merakit bom.", "locators": ["https://t.me/kanal_uji/7"]})
+        r = api.post(
+            "/api/v1/orders",
+            json={
+                "platform": c.platform,
+                "category": "terrorism",
+                "legal_basis": "UU 5/2018",
+                "reason": "Instruksi merakit bom.",
+                "locators": ["https://t.me/kanal_uji/7"],
+            },
+        )
         assert r.status_code == 201, r.text
         oid, ref = r.json()["id"], r.json()["reference"]
     with drill.client(moderator_token) as api:
@@ -722,8 +951,12 @@ def test_an_unanswered_order_escalates_into_the_queue_and_its_fine_is_annulled(
         assert f'id="s-{sid}"' in queue
         page = web.get(f"/console/orders/{oid}", params={"lang": "id"}).text
         esc = page.split('id="escalation"', 1)[1].split("</section>", 1)[0]
-        assert [m for m in re.findall(r'<span class="tag overdue">([A-Z0-9]+)</span>', esc)] \
-            == ["ST1", "ST2", "ST3", "BLOCK"]
+        assert [m for m in re.findall(r'<span class="tag overdue">([A-Z0-9]+)</span>', esc)] == [
+            "ST1",
+            "ST2",
+            "ST3",
+            "BLOCK",
+        ]
         assert "Surat Teguran 2 dan denda" in esc and "IDR 500.000.000" in esc
         assert "Eskalasi telah menjalani seluruh 4 tahap SOP." in esc
         assert f'href="/console/sanctions/{sid}"' in esc
@@ -734,10 +967,16 @@ def test_an_unanswered_order_escalates_into_the_queue_and_its_fine_is_annulled(
             assert f'id="obj-{kind}-{subject}"' in page
         assert "Sanggah denda " in page and "Sanggah surat teguran " in page
         token = csrf(page)
-        r = web.post(f"/console/orders/{oid}/objection", data={
-            "csrf_token": token, "kind": "fine", "subject_id": st2["id"],
-            "reason": "Denda dihitung dari butir yang sudah dihapus.",
-            "evidence": "https://contoh.example/bukti-penghapusan"})
+        r = web.post(
+            f"/console/orders/{oid}/objection",
+            data={
+                "csrf_token": token,
+                "kind": "fine",
+                "subject_id": st2["id"],
+                "reason": "Denda dihitung dari butir yang sudah dihapus.",
+                "evidence": "https://contoh.example/bukti-penghapusan",
+            },
+        )
         assert r.status_code == 303, r.text
     with _console(drill, c.regulator, c.bob) as web:
         page = web.get("/console/objections", params={"lang": "id"}).text
@@ -745,32 +984,50 @@ def test_an_unanswered_order_escalates_into_the_queue_and_its_fine_is_annulled(
         assert "Denda" in item
         objection = re.search(r'action="/console/objections/([0-9a-f-]{36})/decision"', item)
         assert objection
-        r = web.post(f"/console/objections/{objection.group(1)}/decision", data={
-            "csrf_token": csrf(page), "outcome": "upheld", "reason": "Terbukti sudah dihapus."})
+        r = web.post(
+            f"/console/objections/{objection.group(1)}/decision",
+            data={
+                "csrf_token": csrf(page),
+                "outcome": "upheld",
+                "reason": "Terbukti sudah dihapus.",
+            },
+        )
         assert r.status_code == 303
-        esc = web.get(f"/console/orders/{oid}", params={"lang": "id"}).text.split(
-            'id="escalation"', 1)[1].split("</section>", 1)[0]
+        esc = (
+            web.get(f"/console/orders/{oid}", params={"lang": "id"})
+            .text.split('id="escalation"', 1)[1]
+            .split("</section>", 1)[0]
+        )
         assert '<span class="struck">IDR 500.000.000</span>' in esc and "denda dibatalkan" in esc
-        case = web.get(f"/console/cases/{c.platform}",
-                       params=[("kind", "fine"), ("kind", "objection"), ("lang", "id")]).text
+        case = web.get(
+            f"/console/cases/{c.platform}",
+            params=[("kind", "fine"), ("kind", "objection"), ("lang", "id")],
+        ).text
         rows = case.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
         assert "Denda dikenakan" in rows or "Surat teguran diterbitkan" in rows
         assert "Denda dibatalkan (sanggahan diterima)" in rows
         # the officials reject the escalation's sanction: the order waits for a decision
         queue = web.get("/console/escalations").text
-        r = web.post(f"/console/sanctions/{sid}/reject", data={
-            "csrf_token": csrf(queue), "reason": "Tunggu klarifikasi.", "next": "queue"})
+        r = web.post(
+            f"/console/sanctions/{sid}/reject",
+            data={"csrf_token": csrf(queue), "reason": "Tunggu klarifikasi.", "next": "queue"},
+        )
         assert r.status_code == 303
         queue = web.get("/console/escalations", params={"lang": "id"}).text
         row = queue.split(f'id="o-{oid}"', 1)[1].split("</tr>", 1)[0]
         assert "Menunggu keputusan" in row and 'action="/console/escalations/propose"' in row
-        empty = web.post("/console/escalations/propose",
-                         data={"csrf_token": csrf(queue), "order_id": oid, "reason": ""})
+        empty = web.post(
+            "/console/escalations/propose",
+            data={"csrf_token": csrf(queue), "order_id": oid, "reason": ""},
+        )
         assert empty.status_code == 422
-        assert re.search(rf'id="pr-{oid}-error"[^>]*>Jelaskan mengapa akses ke platform',
-                         empty.text)
-        r = web.post("/console/escalations/propose", data={
-            "csrf_token": csrf(queue), "order_id": oid, "reason": "Tetap tidak patuh."})
+        assert re.search(
+            rf'id="pr-{oid}-error"[^>]*>Jelaskan mengapa akses ke platform', empty.text
+        )
+        r = web.post(
+            "/console/escalations/propose",
+            data={"csrf_token": csrf(queue), "order_id": oid, "reason": "Tetap tidak patuh."},
+        )
         assert r.status_code == 303 and r.headers["location"].startswith("/console/sanctions/")
         page = web.get(r.headers["location"], params={"lang": "id"}).text
         assert "Tetap tidak patuh." in page and ref in page and "Persetujuan: 0 dari 2" in page

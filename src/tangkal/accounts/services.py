@@ -50,8 +50,9 @@ def parse_role(value: str) -> Role:
 def get_org_by_name(session: Session, name: str) -> Organization:
     org = session.scalar(select(Organization).where(Organization.name == name))
     if org is None:
-        raise NotFound(Msg("No organisation named %(name)r. List them with 'tangkal org list'.",
-                           name=name))
+        raise NotFound(
+            Msg("No organisation named %(name)r. List them with 'tangkal org list'.", name=name)
+        )
     return org
 
 
@@ -79,11 +80,13 @@ def create_org(
 ) -> Organization:
     name = name.strip()
     if not name or len(name) > 200:
-        raise InvalidInput(Msg("An organisation needs a name of 1 to 200 characters."),
-                           field="name")
+        raise InvalidInput(
+            Msg("An organisation needs a name of 1 to 200 characters."), field="name"
+        )
     if session.scalar(select(Organization.id).where(Organization.name == name)):
-        raise Conflict(Msg("An organisation named %(name)r already exists.", name=name),
-                       field="name")
+        raise Conflict(
+            Msg("An organisation named %(name)r already exists.", name=name), field="name"
+        )
     parsed = []
     if domains:
         from tangkal.locators import Domain
@@ -107,8 +110,9 @@ def create_org(
     for d in dict.fromkeys(p.name for p in parsed):
         taken = session.scalar(select(PlatformDomain).where(PlatformDomain.name == d))
         if taken is not None:
-            raise Conflict(Msg("The domain %(domain)s is already registered to another "
-                               "platform.", domain=d))
+            raise Conflict(
+                Msg("The domain %(domain)s is already registered to another platform.", domain=d)
+            )
         org.domains.append(PlatformDomain(name=d))
     session.add(org)
     session.flush()
@@ -129,8 +133,9 @@ def set_webhook(
     """Switch the delivery channel; a new secret is made each time the URL is set."""
     if url:
         if not (url.startswith("https://") or url.startswith("http://")):
-            raise InvalidInput(Msg("A webhook URL must start with https:// (or http:// for "
-                                   "testing)."))
+            raise InvalidInput(
+                Msg("A webhook URL must start with https:// (or http:// for testing).")
+            )
         org.delivery_channel = "webhook"
         org.webhook_url = url
         org.webhook_secret = secrets.token_urlsafe(32)
@@ -155,8 +160,12 @@ def check_role_for_kind(org: Organization, role: Role) -> None:
     if role not in allowed:
         names = tuple(sorted(allowed, key=lambda r: r.value))
         raise InvalidInput(
-            Msg("A %(kind)s organisation cannot hold the role %(role)s; it may hold: "
-                "%(names)s.", kind=org.kind, role=role, names=names),
+            Msg(
+                "A %(kind)s organisation cannot hold the role %(role)s; it may hold: %(names)s.",
+                kind=org.kind,
+                role=role,
+                names=names,
+            ),
             field="role",
         )
 
@@ -177,8 +186,9 @@ def create_user(
     if password is not None and len(password) < 10:
         raise InvalidInput(Msg("A password needs at least 10 characters."), field="password")
     if session.scalar(select(User.id).where(User.org_id == org.id, User.username == username)):
-        raise Conflict(Msg("The user %(username)r already exists in %(org)s.",
-                           username=username, org=org.name))
+        raise Conflict(
+            Msg("The user %(username)r already exists in %(org)s.", username=username, org=org.name)
+        )
     user = User(
         org_id=org.id,
         username=username,
@@ -207,8 +217,13 @@ def _check_same_org(actor: Principal, user: User) -> None:
 def get_user(session: Session, org: Organization, username: str) -> User:
     user = session.scalar(select(User).where(User.org_id == org.id, User.username == username))
     if user is None:
-        raise NotFound(Msg("No user %(username)r in %(org)s; check the name with the org's "
-                           "admin.", username=username, org=org.name))
+        raise NotFound(
+            Msg(
+                "No user %(username)r in %(org)s; check the name with the org's admin.",
+                username=username,
+                org=org.name,
+            )
+        )
     return user
 
 
@@ -460,14 +475,25 @@ def sign_in(
     if not ok or org is None or user is None:
         if org is not None and user is not None:
             reason = "inactive" if not user.active or not user.password_hash else "password"
-            record(session, SYSTEM, "session.sign_in_failed", "user", user.id,
-                   {"org": org.name, "username": user.username, "reason": reason,
-                    "address": address})
+            record(
+                session,
+                SYSTEM,
+                "session.sign_in_failed",
+                "user",
+                user.id,
+                {"org": org.name, "username": user.username, "reason": reason, "address": address},
+            )
         raise Unauthenticated(BAD_PASSWORD)
     principal = _principal(org, user)
     sid = web_sessions.start(session, user.id, org.id, lifetime=lifetime)
-    record(session, principal, "session.signed_in", "user", user.id,
-           {"username": user.username, "address": address})
+    record(
+        session,
+        principal,
+        "session.signed_in",
+        "user",
+        user.id,
+        {"username": user.username, "address": address},
+    )
     return principal, sid
 
 
@@ -482,26 +508,45 @@ def sign_in_rate_limited(session: Session, org_name: str, username: str, address
     )
     if org is None or user is None:
         return
-    record(session, SYSTEM, "session.sign_in_rate_limited", "user", user.id,
-           {"org": org.name, "username": user.username, "address": address})
+    record(
+        session,
+        SYSTEM,
+        "session.sign_in_rate_limited",
+        "user",
+        user.id,
+        {"org": org.name, "username": user.username, "address": address},
+    )
 
 
-def sign_out(session: Session, principal: Principal | None, session_id: str | None,
-             *, address: str) -> None:
+def sign_out(
+    session: Session, principal: Principal | None, session_id: str | None, *, address: str
+) -> None:
     """End this sign-in; recorded only when an open sign-in of a known person ended (a
     stale cookie signing out again adds nothing)."""
     ended = web_sessions.end(session, session_id)
     if ended and principal is not None and principal.user_id is not None:
-        record(session, principal, "session.signed_out", "user", principal.user_id,
-               {"username": principal.username, "address": address})
+        record(
+            session,
+            principal,
+            "session.signed_out",
+            "user",
+            principal.user_id,
+            {"username": principal.username, "address": address},
+        )
 
 
 def sign_out_everywhere(session: Session, principal: Principal, *, address: str) -> int:
     """End every open sign-in of this person and record how many there were."""
     assert principal.user_id is not None
     ended = web_sessions.end_all(session, principal.user_id)
-    record(session, principal, "session.signed_out_everywhere", "user", principal.user_id,
-           {"username": principal.username, "sessions_ended": ended, "address": address})
+    record(
+        session,
+        principal,
+        "session.signed_out_everywhere",
+        "user",
+        principal.user_id,
+        {"username": principal.username, "sessions_ended": ended, "address": address},
+    )
     return ended
 
 

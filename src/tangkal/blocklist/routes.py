@@ -47,21 +47,27 @@ class AppealIn(BaseModel):
 
 
 @router.post("/blocks", status_code=201)
-def create_block(body: BlockIn, principal: CurrentPrincipal,
-                 session: UnitOfWork) -> dict[str, Any]:
+def create_block(body: BlockIn, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     """An official's block takes effect at once (published to the RPZ in this transaction)
     unless the rails need a second official; an analyst's waits for approval."""
     req = services.BlockRequest.build(
-        domain=body.domain, action=body.action, legal_basis=body.legal_basis,
-        reason=body.reason, category=body.category, order_id=body.order_id,
-        effective_at=body.effective_at, expires_at=body.expires_at)
+        domain=body.domain,
+        action=body.action,
+        legal_basis=body.legal_basis,
+        reason=body.reason,
+        category=body.category,
+        order_id=body.order_id,
+        effective_at=body.effective_at,
+        expires_at=body.expires_at,
+    )
     entry, assessment = services.create_block(session, principal, req)
     return {**services.to_dict(entry), "assessment": assessment.to_dict()}
 
 
 @router.get("/blocks/assess")
-def assess_block(principal: CurrentPrincipal, session: UnitOfWork,
-                 domain: str = Query(..., max_length=1000)) -> dict[str, Any]:
+def assess_block(
+    principal: CurrentPrincipal, session: UnitOfWork, domain: str = Query(..., max_length=1000)
+) -> dict[str, Any]:
     """What a block on the name would touch, before anyone decides."""
     principal.require(Role.ANALYST, Role.OFFICIAL, Role.AUDITOR, Role.ADMIN)
     principal.require_kind(OrgKind.REGULATOR)
@@ -71,21 +77,29 @@ def assess_block(principal: CurrentPrincipal, session: UnitOfWork,
 @router.get("/blocks/protected")
 def list_protected(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     principal.require_kind(OrgKind.REGULATOR)
-    return {"protected": [
-        {"name": p.name, "note": p.note, "created_by": p.created_by,
-         "created_at": p.created_at.isoformat()} for p in services.list_protected(session)]}
+    return {
+        "protected": [
+            {
+                "name": p.name,
+                "note": p.note,
+                "created_by": p.created_by,
+                "created_at": p.created_at.isoformat(),
+            }
+            for p in services.list_protected(session)
+        ]
+    }
 
 
 @router.post("/blocks/protected", status_code=201)
-def add_protected(body: ProtectedIn, principal: CurrentPrincipal,
-                  session: UnitOfWork) -> dict[str, Any]:
+def add_protected(
+    body: ProtectedIn, principal: CurrentPrincipal, session: UnitOfWork
+) -> dict[str, Any]:
     row = services.add_protected(session, principal, body.name, body.note)
     return {"name": row.name, "note": row.note, "created_by": row.created_by}
 
 
 @router.delete("/blocks/protected/{name}")
-def remove_protected(name: str, principal: CurrentPrincipal,
-                     session: UnitOfWork) -> dict[str, Any]:
+def remove_protected(name: str, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     services.remove_protected(session, principal, name)
     return {"name": name, "removed": True}
 
@@ -103,10 +117,16 @@ def list_blocks(
     """Regulator and auditors see all; an ISP sees active blocks; a platform sees blocks on
     its own registered domains."""
     if principal.org_kind is OrgKind.ISP and status and status != "active":
-        raise Forbidden("An ISP sees only active blocks; leave out status or use "
-                        "status=active.")
-    entries = services.list_blocks(session, principal, domain=domain, status=status,
-                                   beneath=beneath, limit=limit, offset=offset)
+        raise Forbidden("An ISP sees only active blocks; leave out status or use status=active.")
+    entries = services.list_blocks(
+        session,
+        principal,
+        domain=domain,
+        status=status,
+        beneath=beneath,
+        limit=limit,
+        offset=offset,
+    )
     return {"blocks": [services.to_dict(e) for e in entries], "limit": limit, "offset": offset}
 
 
@@ -117,20 +137,29 @@ def get_block(block_id: str, principal: CurrentPrincipal, session: UnitOfWork) -
 
 
 @router.post("/blocks/{block_id}/approve")
-def approve_block(block_id: str, principal: CurrentPrincipal,
-                  session: UnitOfWork) -> dict[str, Any]:
+def approve_block(
+    block_id: str, principal: CurrentPrincipal, session: UnitOfWork
+) -> dict[str, Any]:
     return services.to_dict(services.approve(session, principal, block_id))
 
 
 @router.post("/blocks/{block_id}/reject")
-def reject_block(block_id: str, principal: CurrentPrincipal, session: UnitOfWork,
-                 body: ReasonIn = Body(default_factory=ReasonIn)) -> dict[str, Any]:
+def reject_block(
+    block_id: str,
+    principal: CurrentPrincipal,
+    session: UnitOfWork,
+    body: ReasonIn = Body(default_factory=ReasonIn),
+) -> dict[str, Any]:
     return services.to_dict(services.reject(session, principal, block_id, body.reason))
 
 
 @router.delete("/blocks/{block_id}")
-def restore_block(block_id: str, principal: CurrentPrincipal, session: UnitOfWork,
-                  body: ReasonIn = Body(default_factory=ReasonIn)) -> dict[str, Any]:
+def restore_block(
+    block_id: str,
+    principal: CurrentPrincipal,
+    session: UnitOfWork,
+    body: ReasonIn = Body(default_factory=ReasonIn),
+) -> dict[str, Any]:
     """Normalisation: restore access, published to the RPZ in the same transaction."""
     return services.to_dict(services.restore(session, principal, block_id, body.reason))
 
@@ -139,8 +168,9 @@ def restore_block(block_id: str, principal: CurrentPrincipal, session: UnitOfWor
 
 
 @router.get("/public/lookup", tags=["public"])
-def public_lookup(request: Request, session: UnitOfWork,
-                  domain: str = Query("", max_length=1000)) -> dict[str, Any]:
+def public_lookup(
+    request: Request, session: UnitOfWork, domain: str = Query("", max_length=1000)
+) -> dict[str, Any]:
     """Is this name blocked, since when, on what legal basis, and how to appeal."""
     base = request.app.state.settings.public_base_url
     return services.lookup(session, domain, base_url=base)
@@ -153,16 +183,28 @@ appeal_limiter = RateLimiter(limit=5, window=600.0)
 def submit_appeal(body: AppealIn, request: Request, session: UnitOfWork) -> JSONResponse:
     ip = request.client.host if request.client else "unknown"
     if not appeal_limiter.allow(ip):
-        raise RateLimited("Too many appeals from your address; please wait ten minutes and "
-                           "try again.")
+        raise RateLimited(
+            "Too many appeals from your address; please wait ten minutes and try again."
+        )
     appeal = services.submit_appeal(session, body.domain, body.contact_email, body.statement)
-    return JSONResponse(status_code=202, content={
-        "reference": appeal.reference, "domain": appeal.domain, "status": appeal.status,
-        "message": f"Your appeal was received; quote {appeal.reference} in any follow-up."})
+    return JSONResponse(
+        status_code=202,
+        content={
+            "reference": appeal.reference,
+            "domain": appeal.domain,
+            "status": appeal.status,
+            "message": f"Your appeal was received; quote {appeal.reference} in any follow-up.",
+        },
+    )
 
 
 @router.get("/appeals")
-def list_appeals(principal: CurrentPrincipal, session: UnitOfWork,
-                 limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
-    return {"appeals": [services.appeal_to_dict(a)
-                        for a in services.list_appeals(session, principal, limit=limit)]}
+def list_appeals(
+    principal: CurrentPrincipal, session: UnitOfWork, limit: int = Query(100, ge=1, le=1000)
+) -> dict[str, Any]:
+    return {
+        "appeals": [
+            services.appeal_to_dict(a)
+            for a in services.list_appeals(session, principal, limit=limit)
+        ]
+    }

@@ -67,12 +67,25 @@ def required_text(value: str | None, field: str, limit: int, what: Msg) -> str:
     """``what`` names the field in words (a :class:`Msg`, so pages show it translated)."""
     text = (value or "").strip()
     if not text:
-        raise InvalidInput(Msg("A %(what)s is required (%(field)s); it is shown to the public "
-                               "and kept in the record.", what=what, field=field), field=field)
+        raise InvalidInput(
+            Msg(
+                "A %(what)s is required (%(field)s); it is shown to the public "
+                "and kept in the record.",
+                what=what,
+                field=field,
+            ),
+            field=field,
+        )
     if len(text) > limit:
-        raise InvalidInput(Msg("The %(what)s is %(length)s characters long; at most %(limit)s "
-                               "are allowed.", what=what, length=len(text), limit=limit),
-                           field=field)
+        raise InvalidInput(
+            Msg(
+                "The %(what)s is %(length)s characters long; at most %(limit)s are allowed.",
+                what=what,
+                length=len(text),
+                limit=limit,
+            ),
+            field=field,
+        )
     return text
 
 
@@ -80,8 +93,14 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        raise InvalidInput(Msg("%(field)s needs a time zone, e.g. 2025-08-10T12:00:00+07:00 "
-                               "or a trailing Z for UTC.", field=field), field=field)
+        raise InvalidInput(
+            Msg(
+                "%(field)s needs a time zone, e.g. 2025-08-10T12:00:00+07:00 "
+                "or a trailing Z for UTC.",
+                field=field,
+            ),
+            field=field,
+        )
     return value.astimezone(UTC)
 
 
@@ -117,26 +136,42 @@ class BlockRequest:
         cat = (category or "").strip().lower() or None
         if cat is not None and (len(cat) > MAX_CATEGORY or not _CATEGORY.match(cat)):
             raise InvalidInput(
-                Msg("The category %(category)r must be a short word such as 'terrorism' "
+                Msg(
+                    "The category %(category)r must be a short word such as 'terrorism' "
                     "(letters, digits, '-' or '_', at most %(limit)s).",
-                    category=category, limit=MAX_CATEGORY), field="category")
+                    category=category,
+                    limit=MAX_CATEGORY,
+                ),
+                field="category",
+            )
         oid = (order_id or "").strip() or None
         if oid is not None and len(oid) > MAX_ORDER_ID:
-            raise InvalidInput(Msg("The order or case reference is at most %(limit)s "
-                                   "characters.", limit=MAX_ORDER_ID), field="order_id")
+            raise InvalidInput(
+                Msg(
+                    "The order or case reference is at most %(limit)s characters.",
+                    limit=MAX_ORDER_ID,
+                ),
+                field="order_id",
+            )
         eff = _aware(effective_at, "effective_at")
         exp = _aware(expires_at, "expires_at")
         if exp is not None:
             start = max(eff or now, now)
             if exp <= start:
                 raise InvalidInput(
-                    Msg("expires_at must be later than the time the block takes effect "
-                        "(%(start)s).", start=start.isoformat()), field="expires_at")
+                    Msg(
+                        "expires_at must be later than the time the block takes effect "
+                        "(%(start)s).",
+                        start=start.isoformat(),
+                    ),
+                    field="expires_at",
+                )
         return cls(
             domain=d,
             action=parse_action(action),
-            legal_basis=required_text(legal_basis, "legal_basis", MAX_LEGAL_BASIS,
-                                      Msg("legal basis")),
+            legal_basis=required_text(
+                legal_basis, "legal_basis", MAX_LEGAL_BASIS, Msg("legal basis")
+            ),
             reason=required_text(reason, "reason", MAX_REASON, Msg("reason")),
             category=cat,
             order_id=oid,
@@ -157,8 +192,12 @@ def principal_key(principal: Principal) -> str:
 def _require_regulator(principal: Principal, *roles: Role) -> None:
     principal.require(*roles)
     if principal.org_kind is not OrgKind.REGULATOR and principal.org_id != "system":
-        raise Forbidden(Msg("Only the regulator decides blocks; your organisation is a "
-                            "%(kind)s.", kind=principal.org_kind))
+        raise Forbidden(
+            Msg(
+                "Only the regulator decides blocks; your organisation is a %(kind)s.",
+                kind=principal.org_kind,
+            )
+        )
 
 
 # --------------------------------------------------------------------------- reading
@@ -176,8 +215,9 @@ def _get(session: Session, block_id: str, *, for_update: bool = False) -> BlockE
         q = q.with_for_update()
     entry = session.scalar(q) if _UUID.match(block_id or "") else None
     if entry is None:
-        raise NotFound(Msg("No block entry %(id)r. List entries with GET /api/v1/blocks.",
-                           id=block_id))
+        raise NotFound(
+            Msg("No block entry %(id)r. List entries with GET /api/v1/blocks.", id=block_id)
+        )
     return entry
 
 
@@ -222,8 +262,9 @@ def list_blocks(
         name = Domain.parse(domain).name
         if beneath:
             low, high = beneath_range(name)
-            q = q.where((BlockEntry.domain == name)
-                        | ((BlockEntry.rname > low) & (BlockEntry.rname < high)))
+            q = q.where(
+                (BlockEntry.domain == name) | ((BlockEntry.rname > low) & (BlockEntry.rname < high))
+            )
         else:
             q = q.where(BlockEntry.domain == name)
     if status:
@@ -239,8 +280,9 @@ def get_block(session: Session, principal: Principal, block_id: str) -> BlockEnt
     entry = _get(session, block_id)
     vq = _visible(session, principal, select(BlockEntry.id).where(BlockEntry.id == entry.id))
     if vq is None or session.scalar(vq) is None:
-        raise NotFound(Msg("No block entry %(id)r. List entries with GET /api/v1/blocks.",
-                           id=block_id))
+        raise NotFound(
+            Msg("No block entry %(id)r. List entries with GET /api/v1/blocks.", id=block_id)
+        )
     return entry
 
 
@@ -248,18 +290,31 @@ def history(session: Session, entry: BlockEntry) -> dict[str, Any]:
     """The entry's audit events and every entry ever made for the same name."""
     events = events_for(session, OBJECT_TYPE, entry.id)
     others = session.scalars(
-        select(BlockEntry).where(BlockEntry.domain == entry.domain)
+        select(BlockEntry)
+        .where(BlockEntry.domain == entry.domain)
         .order_by(BlockEntry.requested_at)
     )
     return {
         "events": [
-            {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
-             "data": e.data} for e in events
+            {
+                "seq": e.seq,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "data": e.data,
+            }
+            for e in events
         ],
         "name_history": [
-            {"id": o.id, "status": o.status.value, "action": o.action.value,
-             "requested_at": _iso(o.requested_at), "activated_at": _iso(o.activated_at),
-             "restored_at": _iso(o.restored_at), "expired_at": _iso(o.expired_at)}
+            {
+                "id": o.id,
+                "status": o.status.value,
+                "action": o.action.value,
+                "requested_at": _iso(o.requested_at),
+                "activated_at": _iso(o.activated_at),
+                "restored_at": _iso(o.restored_at),
+                "expired_at": _iso(o.expired_at),
+            }
             for o in others
         ],
     }
@@ -288,8 +343,10 @@ def to_dict(entry: BlockEntry) -> dict[str, Any]:
         "approval_note": entry.approval_note,
         "approvals": [
             {"by": by, "at": _iso(at)}
-            for by, at in ((entry.first_approved_by, entry.first_approved_at),
-                           (entry.second_approved_by, entry.second_approved_at))
+            for by, at in (
+                (entry.first_approved_by, entry.first_approved_at),
+                (entry.second_approved_by, entry.second_approved_at),
+            )
             if by
         ],
         "rejected_by": entry.rejected_by,
@@ -314,10 +371,16 @@ def to_dict(entry: BlockEntry) -> dict[str, Any]:
 
 def _conflict_open(existing: BlockEntry) -> Conflict:
     return Conflict(
-        Msg("%(domain)s already has block entry %(id)s (%(status)s); restore or reject that "
-            "entry before making a new one.", domain=existing.domain, id=existing.id,
-            status=existing.status),
-        field="domain", existing_id=existing.id, existing_status=existing.status.value,
+        Msg(
+            "%(domain)s already has block entry %(id)s (%(status)s); restore or reject that "
+            "entry before making a new one.",
+            domain=existing.domain,
+            id=existing.id,
+            status=existing.status,
+        ),
+        field="domain",
+        existing_id=existing.id,
+        existing_status=existing.status.value,
     )
 
 
@@ -343,9 +406,15 @@ def _real_order(session: Session, principal: Principal, ref: str | None) -> str 
         q = q.where(Order.regulator_org_id == principal.org_id)
     found = session.scalar(q)
     if found is None:
-        raise InvalidInput(Msg("No order %(ref)s among your organisation's orders; give the "
-                               "id or reference of the order this block enforces, or leave it "
-                               "out.", ref=ref), field="order_id")
+        raise InvalidInput(
+            Msg(
+                "No order %(ref)s among your organisation's orders; give the "
+                "id or reference of the order this block enforces, or leave it "
+                "out.",
+                ref=ref,
+            ),
+            field="order_id",
+        )
     return found
 
 
@@ -392,17 +461,34 @@ def create_block(
         session.flush()
     except IntegrityError:
         # Another request for the same name committed between our check and our insert.
-        raise Conflict(Msg("%(name)s was just blocked by another request; reload the list "
-                           "and check the current entry.", name=name), field="domain") from None
+        raise Conflict(
+            Msg(
+                "%(name)s was just blocked by another request; reload the list "
+                "and check the current entry.",
+                name=name,
+            ),
+            field="domain",
+        ) from None
     serial = None
     if by_official and not entry.needs_second_approval:
         serial = _take_effect(session, entry, now)
     session.flush()
-    record(session, principal, "block.created", OBJECT_TYPE, entry.id, {
-        "domain": name, "action": entry.action.value, "status": entry.status.value,
-        "legal_basis": entry.legal_basis, "order_id": entry.order_id,
-        "needs_second_approval": entry.needs_second_approval, "serial": serial,
-    })
+    record(
+        session,
+        principal,
+        "block.created",
+        OBJECT_TYPE,
+        entry.id,
+        {
+            "domain": name,
+            "action": entry.action.value,
+            "status": entry.status.value,
+            "legal_basis": entry.legal_basis,
+            "order_id": entry.order_id,
+            "needs_second_approval": entry.needs_second_approval,
+            "serial": serial,
+        },
+    )
     return entry, assessment
 
 
@@ -416,17 +502,32 @@ def approve(
     entry = _get(session, block_id, for_update=True)
     if entry.status is not BlockStatus.PENDING_APPROVAL:
         raise InvalidTransition(
-            Msg("Block %(id)s on %(domain)s is %(status)s; only entries pending approval can "
-                "be approved.", id=entry.id, domain=entry.domain, status=entry.status))
+            Msg(
+                "Block %(id)s on %(domain)s is %(status)s; only entries pending approval can "
+                "be approved.",
+                id=entry.id,
+                domain=entry.domain,
+                status=entry.status,
+            )
+        )
     if entry.sanction_id is not None:
         raise InvalidTransition(
-            Msg("Block %(id)s on %(domain)s belongs to sanction %(sanction)s and takes effect "
+            Msg(
+                "Block %(id)s on %(domain)s belongs to sanction %(sanction)s and takes effect "
                 "with it: approve the sanction (POST /api/v1/sanctions/%(sanction)s/approve).",
-                id=entry.id, domain=entry.domain, sanction=entry.sanction_id))
+                id=entry.id,
+                domain=entry.domain,
+                sanction=entry.sanction_id,
+            )
+        )
     if entry.expires_at is not None and entry.expires_at <= now:
-        raise InvalidTransition(Msg("Block %(id)s expired before it was approved; reject it "
-                                    "and make a new request if it is still needed.",
-                                    id=entry.id))
+        raise InvalidTransition(
+            Msg(
+                "Block %(id)s expired before it was approved; reject it "
+                "and make a new request if it is still needed.",
+                id=entry.id,
+            )
+        )
     # The world may have changed since the request (a platform registered its domain, a name
     # was added to the protected list): judge the rails again at the moment of approval.
     fresh = assess(session, Domain(entry.domain))
@@ -438,21 +539,28 @@ def approve(
     stage = "first"
     if entry.first_approver_key is None:
         if key == entry.requested_by_key:
-            raise Forbidden(Msg("You requested this block, so another official must "
-                                "approve it."))
+            raise Forbidden(Msg("You requested this block, so another official must approve it."))
         entry.first_approved_by, entry.first_approver_key = principal.actor, key
         entry.first_approved_at = now
     else:
         if key in (entry.first_approver_key, entry.requested_by_key):
             if entry.approval_note:
-                raise Forbidden(Msg(
-                    "This block needs a second official's approval (%(note)s) and %(first)s "
-                    "has already approved it; a different official must give the second "
-                    "approval.", note=entry.approval_note, first=entry.first_approved_by))
-            raise Forbidden(Msg(
-                "This block needs a second official's approval and %(first)s has already "
-                "approved it; a different official must give the second approval.",
-                first=entry.first_approved_by))
+                raise Forbidden(
+                    Msg(
+                        "This block needs a second official's approval (%(note)s) and %(first)s "
+                        "has already approved it; a different official must give the second "
+                        "approval.",
+                        note=entry.approval_note,
+                        first=entry.first_approved_by,
+                    )
+                )
+            raise Forbidden(
+                Msg(
+                    "This block needs a second official's approval and %(first)s has already "
+                    "approved it; a different official must give the second approval.",
+                    first=entry.first_approved_by,
+                )
+            )
         entry.second_approved_by, entry.second_approver_key = principal.actor, key
         entry.second_approved_at = now
         stage = "second"
@@ -460,42 +568,76 @@ def approve(
     if not entry.needs_second_approval or stage == "second":
         serial = _take_effect(session, entry, now)
     session.flush()
-    record(session, principal, "block.approved", OBJECT_TYPE, entry.id, {
-        "domain": entry.domain, "stage": stage, "status": entry.status.value, "serial": serial,
-    })
+    record(
+        session,
+        principal,
+        "block.approved",
+        OBJECT_TYPE,
+        entry.id,
+        {
+            "domain": entry.domain,
+            "stage": stage,
+            "status": entry.status.value,
+            "serial": serial,
+        },
+    )
     return entry
 
 
 def reject(
-    session: Session, principal: Principal, block_id: str, reason: str | None,
-    *, now: datetime | None = None,
+    session: Session,
+    principal: Principal,
+    block_id: str,
+    reason: str | None,
+    *,
+    now: datetime | None = None,
 ) -> BlockEntry:
     _require_regulator(principal, Role.OFFICIAL)
     text = required_text(reason, "reason", MAX_REASON, Msg("reason for rejecting"))
     entry = _get(session, block_id, for_update=True)
     if entry.status is not BlockStatus.PENDING_APPROVAL:
         raise InvalidTransition(
-            Msg("Block %(id)s on %(domain)s is %(status)s; only entries pending approval can "
+            Msg(
+                "Block %(id)s on %(domain)s is %(status)s; only entries pending approval can "
                 "be rejected (restore an active block instead).",
-                id=entry.id, domain=entry.domain, status=entry.status))
+                id=entry.id,
+                domain=entry.domain,
+                status=entry.status,
+            )
+        )
     if entry.sanction_id is not None:
         raise InvalidTransition(
-            Msg("Block %(id)s on %(domain)s belongs to sanction %(sanction)s: reject the "
+            Msg(
+                "Block %(id)s on %(domain)s belongs to sanction %(sanction)s: reject the "
                 "sanction (POST /api/v1/sanctions/%(sanction)s/reject).",
-                id=entry.id, domain=entry.domain, sanction=entry.sanction_id))
+                id=entry.id,
+                domain=entry.domain,
+                sanction=entry.sanction_id,
+            )
+        )
     entry.status = BlockStatus.REJECTED
     entry.rejected_by = principal.actor
     entry.rejected_at = now or utcnow()
     entry.reject_reason = text
     session.flush()
-    record(session, principal, "block.rejected", OBJECT_TYPE, entry.id,
-           {"domain": entry.domain, "reason": text})
+    record(
+        session,
+        principal,
+        "block.rejected",
+        OBJECT_TYPE,
+        entry.id,
+        {"domain": entry.domain, "reason": text},
+    )
     return entry
 
 
 def restore(
-    session: Session, principal: Principal, block_id: str, reason: str | None,
-    *, now: datetime | None = None,
+    session: Session,
+    principal: Principal,
+    block_id: str,
+    reason: str | None,
+    *,
+    now: datetime | None = None,
 ) -> BlockEntry:
     """Normalisation: restore access to the name, published to the zone in this transaction."""
     _require_regulator(principal, Role.OFFICIAL)
@@ -505,20 +647,39 @@ def restore(
     if entry.status not in (BlockStatus.ACTIVE, BlockStatus.SCHEDULED):
         current = open_entry(session, entry.domain)
         hint: Msg | str = (
-            Msg(" The current entry for this name is %(id)s (%(status)s).", id=current.id,
-                status=current.status) if current is not None else "")
+            Msg(
+                " The current entry for this name is %(id)s (%(status)s).",
+                id=current.id,
+                status=current.status,
+            )
+            if current is not None
+            else ""
+        )
         when = entry.restored_at or entry.expired_at or entry.rejected_at
         if when:
             raise Conflict(
-                Msg("%(domain)s is not blocked by entry %(id)s: that entry is %(status)s since "
-                    "%(when)s, so there is nothing to restore.%(hint)s", domain=entry.domain,
-                    id=entry.id, status=entry.status, when=when.isoformat(), hint=hint),
-                existing_status=entry.status.value)
+                Msg(
+                    "%(domain)s is not blocked by entry %(id)s: that entry is %(status)s since "
+                    "%(when)s, so there is nothing to restore.%(hint)s",
+                    domain=entry.domain,
+                    id=entry.id,
+                    status=entry.status,
+                    when=when.isoformat(),
+                    hint=hint,
+                ),
+                existing_status=entry.status.value,
+            )
         raise Conflict(
-            Msg("%(domain)s is not blocked by entry %(id)s: that entry is %(status)s, so there "
-                "is nothing to restore.%(hint)s", domain=entry.domain, id=entry.id,
-                status=entry.status, hint=hint),
-            existing_status=entry.status.value)
+            Msg(
+                "%(domain)s is not blocked by entry %(id)s: that entry is %(status)s, so there "
+                "is nothing to restore.%(hint)s",
+                domain=entry.domain,
+                id=entry.id,
+                status=entry.status,
+                hint=hint,
+            ),
+            existing_status=entry.status.value,
+        )
     was_active = entry.status is BlockStatus.ACTIVE
     entry.status = BlockStatus.RESTORED
     entry.restored_at = now
@@ -528,26 +689,44 @@ def restore(
     if was_active:
         serial = publish(session, [(entry.domain, None)], reason=f"restore {entry.id}")
     session.flush()
-    record(session, principal, "block.restored", OBJECT_TYPE, entry.id, {
-        "domain": entry.domain, "reason": text, "was_active": was_active, "serial": serial,
-    })
+    record(
+        session,
+        principal,
+        "block.restored",
+        OBJECT_TYPE,
+        entry.id,
+        {
+            "domain": entry.domain,
+            "reason": text,
+            "was_active": was_active,
+            "serial": serial,
+        },
+    )
     return entry
 
 
 def restore_name(
-    session: Session, principal: Principal, domain: str, reason: str | None,
-    *, now: datetime | None = None,
+    session: Session,
+    principal: Principal,
+    domain: str,
+    reason: str | None,
+    *,
+    now: datetime | None = None,
 ) -> BlockEntry:
     """Restore by name: the name's active (or scheduled) entry."""
     name = Domain.parse(domain).name
     entry = open_entry(session, name)
     if entry is None or entry.status is BlockStatus.PENDING_APPROVAL:
         if entry is not None:
-            raise Conflict(Msg("%(name)s is not blocked, so there is nothing to restore (entry "
-                               "%(id)s is still pending approval; reject it instead).",
-                               name=name, id=entry.id))
-        raise Conflict(Msg("%(name)s is not blocked, so there is nothing to restore.",
-                           name=name))
+            raise Conflict(
+                Msg(
+                    "%(name)s is not blocked, so there is nothing to restore (entry "
+                    "%(id)s is still pending approval; reject it instead).",
+                    name=name,
+                    id=entry.id,
+                )
+            )
+        raise Conflict(Msg("%(name)s is not blocked, so there is nothing to restore.", name=name))
     return restore(session, principal, entry.id, reason, now=now)
 
 
@@ -569,15 +748,21 @@ def run_due(session: Session, *, now: datetime | None = None, limit: int = 1000)
     due_on = session.scalars(
         select(BlockEntry)
         .where(BlockEntry.status == BlockStatus.SCHEDULED, BlockEntry.effective_at <= now)
-        .order_by(BlockEntry.effective_at).limit(limit)
+        .order_by(BlockEntry.effective_at)
+        .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     due_off = session.scalars(
         select(BlockEntry)
-        .where(BlockEntry.status.in_((BlockStatus.ACTIVE, BlockStatus.SCHEDULED,
-                                      BlockStatus.PENDING_APPROVAL)),
-               BlockEntry.expires_at.is_not(None), BlockEntry.expires_at <= now)
-        .order_by(BlockEntry.expires_at).limit(limit)
+        .where(
+            BlockEntry.status.in_(
+                (BlockStatus.ACTIVE, BlockStatus.SCHEDULED, BlockStatus.PENDING_APPROVAL)
+            ),
+            BlockEntry.expires_at.is_not(None),
+            BlockEntry.expires_at <= now,
+        )
+        .order_by(BlockEntry.expires_at)
+        .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     changes: list[tuple[str, BlockAction | None]] = []
@@ -600,11 +785,23 @@ def run_due(session: Session, *, now: datetime | None = None, limit: int = 1000)
     serial = publish(session, changes, reason="scheduled activation/expiry")
     session.flush()
     for e in activated:
-        record(session, SYSTEM, "block.activated", OBJECT_TYPE, e.id,
-               {"domain": e.domain, "serial": serial})
+        record(
+            session,
+            SYSTEM,
+            "block.activated",
+            OBJECT_TYPE,
+            e.id,
+            {"domain": e.domain, "serial": serial},
+        )
     for e in expired:
-        record(session, SYSTEM, "block.expired", OBJECT_TYPE, e.id,
-               {"domain": e.domain, "serial": serial})
+        record(
+            session,
+            SYSTEM,
+            "block.expired",
+            OBJECT_TYPE,
+            e.id,
+            {"domain": e.domain, "serial": serial},
+        )
     return DueResult(tuple(e.id for e in activated), tuple(e.id for e in expired), serial)
 
 
@@ -623,8 +820,7 @@ def add_protected(
     d = Domain.parse(name, allow_public_suffix=True, field="name")
     text = required_text(note, "note", 500, Msg("note saying why the name is protected"))
     if session.scalar(select(ProtectedName.id).where(ProtectedName.name == d.name)):
-        raise Conflict(Msg("%(name)s is already on the protected list.", name=d.name),
-                       field="name")
+        raise Conflict(Msg("%(name)s is already on the protected list.", name=d.name), field="name")
     row = ProtectedName(name=d.name, note=text, created_by=principal.actor)
     session.add(row)
     session.flush()
@@ -656,8 +852,9 @@ def effective_block(session: Session, domain: Domain) -> BlockEntry | None:
     (the RPZ prefers the exact trigger, then the closest wildcard)."""
     candidates = [domain.name, *(a.name for a in domain.ancestors())]
     rows = session.scalars(
-        select(BlockEntry).where(BlockEntry.domain.in_(candidates),
-                                 BlockEntry.status == BlockStatus.ACTIVE)
+        select(BlockEntry).where(
+            BlockEntry.domain.in_(candidates), BlockEntry.status == BlockStatus.ACTIVE
+        )
     ).all()
     if not rows:
         return None
@@ -668,11 +865,13 @@ def lookup(session: Session, text: str, *, base_url: str) -> dict[str, Any]:
     """What the public may know about a name: no names of officials, nothing pending."""
     domain = Domain.parse(text)
     entry = effective_block(session, domain)
-    counts = dict(session.execute(
-        select(BlockEntry.status, func.count())
-        .where(BlockEntry.domain == domain.name, BlockEntry.activated_at.is_not(None))
-        .group_by(BlockEntry.status)
-    ).all())
+    counts = dict(
+        session.execute(
+            select(BlockEntry.status, func.count())
+            .where(BlockEntry.domain == domain.name, BlockEntry.activated_at.is_not(None))
+            .group_by(BlockEntry.status)
+        ).all()
+    )
     times_blocked = sum(int(v) for v in counts.values())
     times_restored = int(counts.get(BlockStatus.RESTORED, 0))
     blocked = entry is not None and entry.action is not BlockAction.PASSTHRU
@@ -680,26 +879,31 @@ def lookup(session: Session, text: str, *, base_url: str) -> dict[str, Any]:
         "domain": domain.name,
         "domain_unicode": domain.unicode,
         "blocked": blocked,
-        "history": {"times_blocked": times_blocked, "times_restored": times_restored,
-                    "times_expired": int(counts.get(BlockStatus.EXPIRED, 0))},
+        "history": {
+            "times_blocked": times_blocked,
+            "times_restored": times_restored,
+            "times_expired": int(counts.get(BlockStatus.EXPIRED, 0)),
+        },
     }
     answer["verification"] = verification(session, domain.name)
     if entry is None:
         answer["message"] = f"{domain.unicode} is not on the blocklist."
         return answer
-    answer.update({
-        "allow_listed": entry.action is BlockAction.PASSTHRU,
-        "matched": entry.domain,
-        "via_parent": entry.domain != domain.name,
-        "since": _iso(entry.activated_at),
-        "expires_at": _iso(entry.expires_at),
-        "action": entry.action.value,
-        "legal_basis": entry.legal_basis,
-        "category": entry.category,
-        "case_reference": _case_reference(session, entry),
-        "order_reference": _order_reference(session, entry.order_id),
-        "block_id": entry.id,
-    })
+    answer.update(
+        {
+            "allow_listed": entry.action is BlockAction.PASSTHRU,
+            "matched": entry.domain,
+            "via_parent": entry.domain != domain.name,
+            "since": _iso(entry.activated_at),
+            "expires_at": _iso(entry.expires_at),
+            "action": entry.action.value,
+            "legal_basis": entry.legal_basis,
+            "category": entry.category,
+            "case_reference": _case_reference(session, entry),
+            "order_reference": _order_reference(session, entry.order_id),
+            "block_id": entry.id,
+        }
+    )
     if blocked:
         answer["appeal"] = {
             "how": APPEAL_TEXT,
@@ -744,23 +948,38 @@ def submit_appeal(
     d = Domain.parse(domain)
     email = (contact_email or "").strip()
     if len(email) > 320 or not _EMAIL.match(email):
-        raise InvalidInput(Msg("Give an e-mail address where we can answer you, e.g. "
-                               "nama@contoh.co.id."), field="contact_email")
+        raise InvalidInput(
+            Msg("Give an e-mail address where we can answer you, e.g. nama@contoh.co.id."),
+            field="contact_email",
+        )
     text = required_text(statement, "statement", MAX_REASON, Msg("statement"))
     if len(text) < 10:
-        raise InvalidInput(Msg("Say in a sentence or two why the block should be lifted."),
-                           field="statement")
+        raise InvalidInput(
+            Msg("Say in a sentence or two why the block should be lifted."), field="statement"
+        )
     entry = effective_block(session, d)
     if entry is None or entry.action is BlockAction.PASSTHRU:
-        raise Conflict(Msg("%(name)s is not blocked, so there is nothing to appeal.",
-                           name=d.unicode), field="domain")
-    appeal = Appeal(reference="AP-" + secrets.token_hex(5).upper(), domain=d.name,
-                    block_id=entry.id, contact_email=email, statement=text)
+        raise Conflict(
+            Msg("%(name)s is not blocked, so there is nothing to appeal.", name=d.unicode),
+            field="domain",
+        )
+    appeal = Appeal(
+        reference="AP-" + secrets.token_hex(5).upper(),
+        domain=d.name,
+        block_id=entry.id,
+        contact_email=email,
+        statement=text,
+    )
     session.add(appeal)
     session.flush()
-    record(session, SYSTEM, "appeal.received", "block_appeal", appeal.id,
-           {"reference": appeal.reference, "domain": d.name, "block_id": entry.id,
-            "source": "public"})
+    record(
+        session,
+        SYSTEM,
+        "appeal.received",
+        "block_appeal",
+        appeal.id,
+        {"reference": appeal.reference, "domain": d.name, "block_id": entry.id, "source": "public"},
+    )
     return appeal
 
 
@@ -770,6 +989,13 @@ def list_appeals(session: Session, principal: Principal, *, limit: int = 100) ->
 
 
 def appeal_to_dict(a: Appeal) -> dict[str, Any]:
-    return {"id": a.id, "reference": a.reference, "domain": a.domain, "block_id": a.block_id,
-            "contact_email": a.contact_email, "statement": a.statement, "status": a.status,
-            "created_at": _iso(a.created_at)}
+    return {
+        "id": a.id,
+        "reference": a.reference,
+        "domain": a.domain,
+        "block_id": a.block_id,
+        "contact_email": a.contact_email,
+        "statement": a.statement,
+        "status": a.status,
+        "created_at": _iso(a.created_at),
+    }

@@ -20,8 +20,9 @@ from tangkal.settings import get_settings
 
 out = Console(highlight=False)
 app = typer.Typer(no_args_is_help=True)
-resolver_app = typer.Typer(help="Resolvers whose answers are probed (ISPs' and controls).",
-                           no_args_is_help=True)
+resolver_app = typer.Typer(
+    help="Resolvers whose answers are probed (ISPs' and controls).", no_args_is_help=True
+)
 compliance_app = typer.Typer(help="Probe rounds and what they found.", no_args_is_help=True)
 app.add_typer(resolver_app, name="resolver")
 app.add_typer(compliance_app, name="compliance")
@@ -32,17 +33,22 @@ app.add_typer(compliance_app, name="compliance")
 def resolver_add(
     address: str = typer.Option(..., "--address", help="IP or IP:PORT ([v6]:PORT)"),
     org: str | None = typer.Option(None, "--org", help="The ISP whose resolver it is"),
-    control: bool = typer.Option(False, "--control",
-                                 help="An unfiltered control resolver (no --org)"),
+    control: bool = typer.Option(
+        False, "--control", help="An unfiltered control resolver (no --org)"
+    ),
     name: str | None = typer.Option(None, "--name", help="How results name it"),
 ) -> None:
     """Register a resolver to probe: an ISP's (--org) or an unfiltered control (--control)."""
     if not control and not org:
-        raise InvalidInput("Give --org ISP_NAME for an ISP's resolver, or --control for an "
-                           "unfiltered control resolver.", field="org")
+        raise InvalidInput(
+            "Give --org ISP_NAME for an ISP's resolver, or --control for an "
+            "unfiltered control resolver.",
+            field="org",
+        )
     with unit_of_work() as session:
-        view = services.add_resolver(session, SYSTEM, address=address, org=org,
-                                     control=control, name=name)
+        view = services.add_resolver(
+            session, SYSTEM, address=address, org=org, control=control, name=name
+        )
     whose = "control resolver" if view.control else f"resolver of {view.isp}"
     out.print(f"{whose} {view.id}: {view.name} at {view.address}")
 
@@ -72,8 +78,9 @@ def resolver_remove(resolver_id: str = typer.Argument(..., help="The resolver's 
 @compliance_app.command("probe")
 @friendly
 def compliance_probe(
-    domain: list[str] = typer.Option([], "--domain", help="Names to probe (repeatable); "
-                                                          "default: the periodic round's"),
+    domain: list[str] = typer.Option(
+        [], "--domain", help="Names to probe (repeatable); default: the periodic round's"
+    ),
 ) -> None:
     """Run one probe round now and print its summary (JSON)."""
     names = [Domain.parse(d).name for d in domain]
@@ -86,18 +93,20 @@ def compliance_probe(
 def compliance_show(
     domain: str | None = typer.Option(None, "--domain"),
     isp: str | None = typer.Option(None, "--isp"),
-    state: str | None = typer.Option(None, "--state",
-                                     help="compliant, not_compliant or unreachable"),
+    state: str | None = typer.Option(
+        None, "--state", help="compliant, not_compliant or unreachable"
+    ),
 ) -> None:
     """The current result per ISP, resolver and name."""
     with database().read_only() as session:
-        items = services.compliance_items(session, SYSTEM, domain=domain, isp=isp,
-                                          state=state)
+        items = services.compliance_items(session, SYSTEM, domain=domain, isp=isp, state=state)
         warnings = services.control_warnings(session, SYSTEM)
     for i in items:
         lag = "" if i["serial_lag"] is None else f" lag {i['serial_lag']}"
-        out.print(f"{i['isp']:20} {i['resolver']:22} {i['domain']:32} {i['state']:14} "
-                  f"expected {i['expected']:8} observed {i['observed']} since {i['since']}"
-                  f"{lag}")
+        out.print(
+            f"{i['isp']:20} {i['resolver']:22} {i['domain']:32} {i['state']:14} "
+            f"expected {i['expected']:8} observed {i['observed']} since {i['since']}"
+            f"{lag}"
+        )
     for w in warnings:
         out.print(f"warning: {w}")

@@ -95,8 +95,9 @@ def absolute(name: str) -> str:
     return name if name.endswith(".") else name + "."
 
 
-def expectation_for(action: str | None, landing_host: str,
-                    landing_addresses: Iterable[str] = ()) -> Expectation:
+def expectation_for(
+    action: str | None, landing_host: str, landing_addresses: Iterable[str] = ()
+) -> Expectation:
     """The expected outcome of a block action (``None``, or ``passthru``, is open)."""
     kind = action if action in BLOCK_KINDS else OPEN
     return Expectation(kind, absolute(landing_host), frozenset(landing_addresses))
@@ -122,8 +123,11 @@ def is_landing(answer: Answer, exp: Expectation) -> bool:
     """The landing answer: a CNAME to the landing host, or only the landing's addresses."""
     if exp.landing_host and exp.landing_host in answer.cnames:
         return True
-    return bool(answer.addresses) and bool(exp.landing_addresses) and \
-        answer.addresses <= exp.landing_addresses
+    return (
+        bool(answer.addresses)
+        and bool(exp.landing_addresses)
+        and answer.addresses <= exp.landing_addresses
+    )
 
 
 def looks_landing(obs: Observation, exp: Expectation) -> bool:
@@ -140,8 +144,7 @@ def matches_block(exp: Expectation, obs: Observation) -> bool:
         if obs.a.rcode != NOERROR or not is_landing(obs.a, exp):
             return False
         # AAAA: the landing too, or nothing (a landing page reachable over IPv4 only)
-        return obs.aaaa.rcode == NOERROR and (is_landing(obs.aaaa, exp)
-                                              or not obs.aaaa.addresses)
+        return obs.aaaa.rcode == NOERROR and (is_landing(obs.aaaa, exp) or not obs.aaaa.addresses)
     return False
 
 
@@ -154,12 +157,12 @@ def consistent(answer: Answer, control: Answer) -> bool:
     if answer.addresses & control.addresses:
         return True
     # both have addresses but none in common: a CDN, unless the resolver's point nowhere
-    return any(_public(a) for a in answer.addresses) or \
-        not any(_public(a) for a in control.addresses)
+    return any(_public(a) for a in answer.addresses) or not any(
+        _public(a) for a in control.addresses
+    )
 
 
-def judge(exp: Expectation, obs: Observation, controls: Sequence[Observation] = ()
-          ) -> Verdict:
+def judge(exp: Expectation, obs: Observation, controls: Sequence[Observation] = ()) -> Verdict:
     """The state of one name at one resolver; ``controls`` are the usable control
     resolvers' observations of the same name (those found filtering left out)."""
     observed = describe(obs)
@@ -175,8 +178,11 @@ def judge(exp: Expectation, obs: Observation, controls: Sequence[Observation] = 
             ok = any(consistent(obs.a, c.a) and consistent(obs.aaaa, c.aaaa) for c in refs)
         else:
             addresses = obs.addresses
-            ok = obs.a.rcode == NOERROR and bool(addresses) and \
-                not all(_sinkhole(a) for a in addresses)
+            ok = (
+                obs.a.rcode == NOERROR
+                and bool(addresses)
+                and not all(_sinkhole(a) for a in addresses)
+            )
     return Verdict(ProbeState.COMPLIANT if ok else ProbeState.NOT_COMPLIANT, observed)
 
 
@@ -216,19 +222,22 @@ def filtering_controls(
     for name, exp in blocked.items():
         if not exp.blocked:
             continue
-        seen = {cid: obs[name] for cid, obs in controls.items()
-                if name in obs and obs[name].usable}
+        seen = {cid: obs[name] for cid, obs in controls.items() if name in obs and obs[name].usable}
         elsewhere = any(
             any(_public(a) for a in o.addresses) and not looks_landing(o, exp)
-            for o in [*seen.values(), *others.get(name, ())] if o.usable)
+            for o in [*seen.values(), *others.get(name, ())]
+            if o.usable
+        )
         for cid, obs in seen.items():
             if cid in flagged:
                 continue
             if looks_landing(obs, exp):
                 flagged[cid] = f"answered the landing page for {name} ({describe(obs)})"
             elif matches_block(exp, obs) and elsewhere:
-                flagged[cid] = (f"answered {describe(obs)} for {name}, which is blocked "
-                                f"({exp.kind}) and resolves at other resolvers")
+                flagged[cid] = (
+                    f"answered {describe(obs)} for {name}, which is blocked "
+                    f"({exp.kind}) and resolves at other resolvers"
+                )
     return flagged
 
 

@@ -35,7 +35,8 @@ class Resolver(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     org_id: Mapped[str | None] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), default=None, index=True)
+        ForeignKey("organizations.id", ondelete="CASCADE"), default=None, index=True
+    )
     control: Mapped[bool] = mapped_column(default=False)
     name: Mapped[str] = mapped_column(String(100))
     host: Mapped[str] = mapped_column(String(64))  # the IP address in its canonical text
@@ -61,7 +62,8 @@ class ProbeResult(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     resolver_id: Mapped[str] = mapped_column(
-        ForeignKey("compliance_resolvers.id", ondelete="CASCADE"))
+        ForeignKey("compliance_resolvers.id", ondelete="CASCADE")
+    )
     domain: Mapped[str] = mapped_column(String(253), index=True)
     expected: Mapped[str] = mapped_column(String(16))  # nxdomain, nodata, landing or open
     observed: Mapped[str] = mapped_column(String(300))
@@ -75,8 +77,9 @@ class ProbeHistory(Base):
     """One change of state of a name at a resolver (the first result counts as a change)."""
 
     __tablename__ = "compliance_history"
-    __table_args__ = (Index("ix_compliance_history_resolver_domain_at",
-                            "resolver_id", "domain", "at"),)
+    __table_args__ = (
+        Index("ix_compliance_history_resolver_domain_at", "resolver_id", "domain", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     resolver_id: Mapped[str] = mapped_column(String(36))

@@ -33,12 +33,15 @@ CONCURRENCY = 256  # queries in flight in the process
 PER_RESOLVER = 8  # queries in flight at one resolver
 
 LATENCY = Histogram(
-    "tangkal_compliance_probe_seconds", "Time a resolver took to answer one probe query",
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0))
+    "tangkal_compliance_probe_seconds",
+    "Time a resolver took to answer one probe query",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0),
+)
 FAILURES = Counter(
     "tangkal_compliance_probe_failures_total",
     "Probe queries without a usable answer, by ISP (or 'control') and reason",
-    ["isp", "reason"])
+    ["isp", "reason"],
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +62,9 @@ class RateLimit:
     every event loop of the process (the server's, a command's).
     """
 
-    def __init__(self, rate: float, burst: float | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = max(0.1, float(rate))
         self.burst = max(1.0, float(burst if burst is not None else rate))
         self.clock = clock
@@ -121,8 +125,14 @@ class Prober:
     # per process: every round (and every event loop) shares one bucket per address
     _limits: ClassVar[dict[tuple[str, int], RateLimit]] = {}
 
-    def __init__(self, *, rate: float, timeout: float = TIMEOUT,
-                 concurrency: int = CONCURRENCY, per_resolver: int = PER_RESOLVER) -> None:
+    def __init__(
+        self,
+        *,
+        rate: float,
+        timeout: float = TIMEOUT,
+        concurrency: int = CONCURRENCY,
+        per_resolver: int = PER_RESOLVER,
+    ) -> None:
         self.rate = rate
         self.timeout = timeout
         self.per_resolver = per_resolver
@@ -136,8 +146,9 @@ class Prober:
             limit = self._limits[key] = RateLimit(self.rate)
         return limit
 
-    async def _ask(self, target: Target, name: str, rdtype: dns.rdatatype.RdataType
-                   ) -> tuple[dns.message.Message | None, str | None]:
+    async def _ask(
+        self, target: Target, name: str, rdtype: dns.rdatatype.RdataType
+    ) -> tuple[dns.message.Message | None, str | None]:
         key = (target.host, target.port)
         each = self._each.setdefault(key, asyncio.Semaphore(self.per_resolver))
         error = "timeout"
@@ -148,7 +159,8 @@ class Prober:
                 try:
                     q = dns.message.make_query(name, rdtype)
                     msg, _tcp = await dns.asyncquery.udp_with_fallback(
-                        q, target.host, timeout=self.timeout, port=target.port)
+                        q, target.host, timeout=self.timeout, port=target.port
+                    )
                 except Exception as exc:  # every failure is a state, never a crash
                     error = _reason(exc)
                     if error != "timeout":
@@ -159,8 +171,7 @@ class Prober:
                 return msg, None
         return None, error
 
-    async def query(self, target: Target, name: str, rdtype: dns.rdatatype.RdataType
-                    ) -> Answer:
+    async def query(self, target: Target, name: str, rdtype: dns.rdatatype.RdataType) -> Answer:
         msg, error = await self._ask(target, name, rdtype)
         if msg is None:
             FAILURES.labels(target.isp, (error or "timeout").partition(":")[0]).inc()
@@ -171,8 +182,9 @@ class Prober:
         return answer
 
     async def observe(self, target: Target, name: str) -> Observation:
-        a, aaaa = await asyncio.gather(self.query(target, name, dns.rdatatype.A),
-                                       self.query(target, name, dns.rdatatype.AAAA))
+        a, aaaa = await asyncio.gather(
+            self.query(target, name, dns.rdatatype.A), self.query(target, name, dns.rdatatype.AAAA)
+        )
         return Observation(a, aaaa)
 
     async def soa_serial(self, target: Target, zone: str) -> int | None:
@@ -181,8 +193,9 @@ class Prober:
         msg, _error = await self._ask(target, absolute(zone), dns.rdatatype.SOA)
         return None if msg is None else soa_serial_of(msg, zone)
 
-    async def observe_all(self, targets: Sequence[Target], names: Iterable[str]
-                          ) -> dict[str, dict[str, Observation]]:
+    async def observe_all(
+        self, targets: Sequence[Target], names: Iterable[str]
+    ) -> dict[str, dict[str, Observation]]:
         """``{target id: {name: Observation}}`` for every target and name."""
         names = list(dict.fromkeys(names))
         out: dict[str, dict[str, Observation]] = {t.id: {} for t in targets}

@@ -19,12 +19,17 @@ router = APIRouter(prefix="/api/v1", tags=["compliance"])
 
 class ResolverIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    address: str = Field(max_length=100, description="IP or IP:PORT ([v6]:PORT); port 53 "
-                                                     "when left out")
-    org: str | None = Field(default=None, max_length=200,
-                            description="The ISP (name or id); an ISP's caller may leave it out")
-    control: bool = Field(default=False, description="An unfiltered control resolver "
-                                                     "(regulator only, no org)")
+    address: str = Field(
+        max_length=100, description="IP or IP:PORT ([v6]:PORT); port 53 when left out"
+    )
+    org: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The ISP (name or id); an ISP's caller may leave it out",
+    )
+    control: bool = Field(
+        default=False, description="An unfiltered control resolver (regulator only, no org)"
+    )
     name: str | None = Field(default=None, max_length=200)
 
 
@@ -37,8 +42,9 @@ class ResolverOut(BaseModel):
     serial: int | None = Field(description="The policy zone's SOA serial it answers")
     serial_lag: int | None = Field(description="Serials behind the primary")
     soa_checked_at: str | None
-    filtering: str | None = Field(description="A control resolver found filtering: since "
-                                              "when and why")
+    filtering: str | None = Field(
+        description="A control resolver found filtering: since when and why"
+    )
     created_at: str | None
 
 
@@ -62,8 +68,9 @@ class ComplianceItem(BaseModel):
 
 class ComplianceList(BaseModel):
     items: list[ComplianceItem]
-    warnings: list[str] = Field(default_factory=list,
-                                description="Control resolvers found filtering (regulator)")
+    warnings: list[str] = Field(
+        default_factory=list, description="Control resolvers found filtering (regulator)"
+    )
 
 
 class HistoryItem(BaseModel):
@@ -84,8 +91,11 @@ class HistoryList(BaseModel):
 
 class ProbeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    domains: list[str] = Field(default_factory=list, max_length=services.MAX_MANUAL_NAMES,
-                               description="Names to probe; empty: the periodic round's")
+    domains: list[str] = Field(
+        default_factory=list,
+        max_length=services.MAX_MANUAL_NAMES,
+        description="Names to probe; empty: the periodic round's",
+    )
 
 
 class RoundOut(BaseModel):
@@ -105,49 +115,59 @@ class RoundOut(BaseModel):
 
 
 @router.post("/resolvers", status_code=201, response_model=ResolverOut)
-def add_resolver(body: ResolverIn, principal: CurrentPrincipal,
-                 session: UnitOfWork) -> ResolverOut:
+def add_resolver(body: ResolverIn, principal: CurrentPrincipal, session: UnitOfWork) -> ResolverOut:
     """An ISP (role isp or admin) registers its own resolvers; the regulator's officials and
     admins register any ISP's, and the control resolvers."""
-    view = services.add_resolver(session, principal, address=body.address, org=body.org,
-                                 control=body.control, name=body.name)
+    view = services.add_resolver(
+        session, principal, address=body.address, org=body.org, control=body.control, name=body.name
+    )
     return ResolverOut(**view.as_dict())
 
 
 @router.get("/resolvers", response_model=ResolverList)
 def list_resolvers(principal: CurrentPrincipal, session: UnitOfWork) -> ResolverList:
-    return ResolverList(resolvers=[ResolverOut(**v.as_dict())
-                                   for v in services.list_resolvers(session, principal)])
+    return ResolverList(
+        resolvers=[ResolverOut(**v.as_dict()) for v in services.list_resolvers(session, principal)]
+    )
 
 
 @router.delete("/resolvers/{resolver_id}", response_model=ResolverOut)
-def remove_resolver(resolver_id: str, principal: CurrentPrincipal,
-                    session: UnitOfWork) -> ResolverOut:
+def remove_resolver(
+    resolver_id: str, principal: CurrentPrincipal, session: UnitOfWork
+) -> ResolverOut:
     return ResolverOut(**services.remove_resolver(session, principal, resolver_id).as_dict())
 
 
 @router.get("/compliance", response_model=ComplianceList)
-def compliance(principal: CurrentPrincipal, session: UnitOfWork,
-               domain: str | None = Query(None, max_length=1000),
-               isp: str | None = Query(None, max_length=200),
-               state: str | None = Query(None, max_length=20),
-               limit: int = Query(1000, ge=1, le=10000),
-               offset: int = Query(0, ge=0)) -> ComplianceList:
+def compliance(
+    principal: CurrentPrincipal,
+    session: UnitOfWork,
+    domain: str | None = Query(None, max_length=1000),
+    isp: str | None = Query(None, max_length=200),
+    state: str | None = Query(None, max_length=20),
+    limit: int = Query(1000, ge=1, le=10000),
+    offset: int = Query(0, ge=0),
+) -> ComplianceList:
     """The regulator and its auditors see every ISP; an ISP sees its own rows; platforms
     are refused."""
-    items = services.compliance_items(session, principal, domain=domain, isp=isp,
-                                      state=state, limit=limit, offset=offset)
-    return ComplianceList(items=[ComplianceItem(**i) for i in items],
-                          warnings=services.control_warnings(session, principal))
+    items = services.compliance_items(
+        session, principal, domain=domain, isp=isp, state=state, limit=limit, offset=offset
+    )
+    return ComplianceList(
+        items=[ComplianceItem(**i) for i in items],
+        warnings=services.control_warnings(session, principal),
+    )
 
 
 @router.get("/compliance/history", response_model=HistoryList)
-def compliance_history(principal: CurrentPrincipal, session: UnitOfWork,
-                       domain: str | None = Query(None, max_length=1000),
-                       isp: str | None = Query(None, max_length=200),
-                       limit: int = Query(1000, ge=1, le=10000)) -> HistoryList:
-    items = services.compliance_history(session, principal, domain=domain, isp=isp,
-                                        limit=limit)
+def compliance_history(
+    principal: CurrentPrincipal,
+    session: UnitOfWork,
+    domain: str | None = Query(None, max_length=1000),
+    isp: str | None = Query(None, max_length=200),
+    limit: int = Query(1000, ge=1, le=10000),
+) -> HistoryList:
+    items = services.compliance_history(session, principal, domain=domain, isp=isp, limit=limit)
     return HistoryList(items=[HistoryItem(**i) for i in items])
 
 
@@ -156,8 +176,10 @@ async def _caller(request: Request) -> Principal:
     of work, which must not wait on a request's (SQLite has one writer)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("Send your API token as 'Authorization: Bearer TOKEN' "
-                              "(make one with 'tangkal token create').")
+        raise Unauthenticated(
+            "Send your API token as 'Authorization: Bearer TOKEN' "
+            "(make one with 'tangkal token create')."
+        )
     db = get_db(request)
 
     def check() -> Principal:
@@ -170,8 +192,11 @@ async def _caller(request: Request) -> Principal:
 
 
 @router.post("/compliance/probe", response_model=RoundOut)
-async def probe_now(request: Request, principal: Principal = Depends(_caller),
-                    body: ProbeIn = Body(default_factory=ProbeIn)) -> RoundOut:
+async def probe_now(
+    request: Request,
+    principal: Principal = Depends(_caller),
+    body: ProbeIn = Body(default_factory=ProbeIn),
+) -> RoundOut:
     """Run a probe round now (officials, admins): the names given, else those under open
     sanctions and normalisations and the next sample of the list; at most
     200 names, every registered resolver, at each resolver's bounded rate."""

@@ -69,15 +69,24 @@ FOLLOW_ENDED = timedelta(days=2)  # restored names of a lifted sanction stay wat
 KEEP_ROUNDS = timedelta(days=30)  # the rounds' summaries (results and history stay)
 _LOCK_KEY = 0x636F6D70  # "comp"
 
-NAMES = Gauge("tangkal_compliance_names",
-              "Names per ISP by compliance state (an ISP's state for a name: not compliant if "
-              "any of its resolvers is, compliant if all that answered are)", ["isp", "state"])
-SERIAL_LAG = Gauge("tangkal_compliance_serial_lag",
-                   "Serials a resolver's copy of the policy zone is behind the primary "
-                   "(resolvers that answer the zone's SOA)", ["isp", "resolver"])
+NAMES = Gauge(
+    "tangkal_compliance_names",
+    "Names per ISP by compliance state (an ISP's state for a name: not compliant if "
+    "any of its resolvers is, compliant if all that answered are)",
+    ["isp", "state"],
+)
+SERIAL_LAG = Gauge(
+    "tangkal_compliance_serial_lag",
+    "Serials a resolver's copy of the policy zone is behind the primary "
+    "(resolvers that answer the zone's SOA)",
+    ["isp", "resolver"],
+)
 ROUNDS = Counter("tangkal_compliance_rounds_total", "Probe rounds by trigger", ["trigger"])
-ROUND_SECONDS = Histogram("tangkal_compliance_round_seconds", "Duration of a probe round",
-                          buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))
+ROUND_SECONDS = Histogram(
+    "tangkal_compliance_round_seconds",
+    "Duration of a probe round",
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
 
 # ------------------------------------------------------------------ addresses and access
 
@@ -86,8 +95,10 @@ def parse_address(text_in: str | None) -> tuple[str, int]:
     """``IP``, ``IP:PORT``, ``[IPv6]`` or ``[IPv6]:PORT`` (port 53 when left out)."""
     raw = (text_in or "").strip()
     if not raw:
-        raise InvalidInput("Give the resolver's address: IP or IP:PORT, e.g. 192.0.2.53 or "
-                           "[2001:db8::53]:53.", field="address")
+        raise InvalidInput(
+            "Give the resolver's address: IP or IP:PORT, e.g. 192.0.2.53 or [2001:db8::53]:53.",
+            field="address",
+        )
     host, port_text = raw, None
     bracketed = re.fullmatch(r"\[([^\]]*)\](?::(.*))?", raw)
     if bracketed:
@@ -97,22 +108,31 @@ def parse_address(text_in: str | None) -> tuple[str, int]:
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
-        raise InvalidInput(f"{host!r} is not an IP address: a resolver is registered by its "
-                           "IPv4 or IPv6 address (e.g. 192.0.2.53 or [2001:db8::53]:53), "
-                           "not by a host name.", field="address") from None
+        raise InvalidInput(
+            f"{host!r} is not an IP address: a resolver is registered by its "
+            "IPv4 or IPv6 address (e.g. 192.0.2.53 or [2001:db8::53]:53), "
+            "not by a host name.",
+            field="address",
+        ) from None
     if ip.is_unspecified or ip.is_multicast or str(ip) == "255.255.255.255":
-        raise InvalidInput(f"{ip} cannot be a resolver's address (unspecified, multicast or "
-                           "broadcast); give the address it answers queries on.",
-                           field="address")
+        raise InvalidInput(
+            f"{ip} cannot be a resolver's address (unspecified, multicast or "
+            "broadcast); give the address it answers queries on.",
+            field="address",
+        )
     port = 53
     if port_text is not None:
         if not port_text.isdigit():
-            raise InvalidInput(f"The port {port_text!r} is not a number; give IP:PORT with a "
-                               "port from 1 to 65535.", field="address")
+            raise InvalidInput(
+                f"The port {port_text!r} is not a number; give IP:PORT with a "
+                "port from 1 to 65535.",
+                field="address",
+            )
         port = int(port_text)
         if not 1 <= port <= 65535:
-            raise InvalidInput(f"The port {port} is out of range: it must be from 1 to 65535.",
-                               field="address")
+            raise InvalidInput(
+                f"The port {port} is out of range: it must be from 1 to 65535.", field="address"
+            )
     return str(ip), port
 
 
@@ -130,14 +150,18 @@ def _may_manage(principal: Principal) -> None:
     elif principal.org_kind is OrgKind.ISP:
         principal.require(Role.ISP, Role.ADMIN)
     else:
-        raise Forbidden("Resolvers are registered by the regulator or by the ISP that runs "
-                        "them; a platform cannot.")
+        raise Forbidden(
+            "Resolvers are registered by the regulator or by the ISP that runs "
+            "them; a platform cannot."
+        )
 
 
 def _may_read(principal: Principal) -> None:
     if principal.org_kind is OrgKind.PLATFORM:
-        raise Forbidden("Compliance results are for the regulator, auditors and the ISPs "
-                        "themselves; a platform cannot read them.")
+        raise Forbidden(
+            "Compliance results are for the regulator, auditors and the ISPs "
+            "themselves; a platform cannot read them."
+        )
 
 
 def _isp_org(session: Session, org: str) -> Organization:
@@ -145,9 +169,11 @@ def _isp_org(session: Session, org: str) -> Organization:
     if found is None:
         raise NotFound(f"No organisation named {org!r}. List them with 'tangkal org list'.")
     if found.kind is not OrgKind.ISP:
-        raise InvalidInput(f"{found.name!r} is a {found.kind.value}; resolvers to probe belong "
-                           "to ISP organisations (or are control resolvers: --control).",
-                           field="org")
+        raise InvalidInput(
+            f"{found.name!r} is a {found.kind.value}; resolvers to probe belong "
+            "to ISP organisations (or are control resolvers: --control).",
+            field="org",
+        )
     return found
 
 
@@ -168,10 +194,18 @@ class ResolverView:
     created_at: datetime
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "isp": self.isp, "control": self.control, "name": self.name,
-                "address": self.address, "serial": self.serial, "serial_lag": self.serial_lag,
-                "soa_checked_at": _iso(self.soa_checked_at), "filtering": self.filtering,
-                "created_at": _iso(self.created_at)}
+        return {
+            "id": self.id,
+            "isp": self.isp,
+            "control": self.control,
+            "name": self.name,
+            "address": self.address,
+            "serial": self.serial,
+            "serial_lag": self.serial_lag,
+            "soa_checked_at": _iso(self.soa_checked_at),
+            "filtering": self.filtering,
+            "created_at": _iso(self.created_at),
+        }
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -182,13 +216,29 @@ def _view(r: Resolver, isp: str | None) -> ResolverView:
     filtering = None
     if r.filtering_since is not None:
         filtering = f"since {r.filtering_since.isoformat()}: {r.filtering_note}"
-    return ResolverView(r.id, isp, r.control, r.name, show_address(r.host, r.port),
-                        r.soa_serial, r.serial_lag, r.soa_checked_at, filtering, r.created_at)
+    return ResolverView(
+        r.id,
+        isp,
+        r.control,
+        r.name,
+        show_address(r.host, r.port),
+        r.soa_serial,
+        r.serial_lag,
+        r.soa_checked_at,
+        filtering,
+        r.created_at,
+    )
 
 
-def add_resolver(session: Session, principal: Principal, *, address: str,
-                 org: str | None = None, control: bool = False,
-                 name: str | None = None) -> ResolverView:
+def add_resolver(
+    session: Session,
+    principal: Principal,
+    *,
+    address: str,
+    org: str | None = None,
+    control: bool = False,
+    name: str | None = None,
+) -> ResolverView:
     """Register a resolver of an ISP (its own, for an ISP's caller) or a control resolver
     (the regulator's); only registered addresses are ever probed."""
     _may_manage(principal)
@@ -196,52 +246,86 @@ def add_resolver(session: Session, principal: Principal, *, address: str,
     owner: Organization | None = None
     if control:
         if not _regulator(principal):
-            raise Forbidden("Control resolvers are the regulator's: an ISP registers only its "
-                            "own resolvers.")
+            raise Forbidden(
+                "Control resolvers are the regulator's: an ISP registers only its own resolvers."
+            )
         if org:
-            raise InvalidInput("A control resolver is unfiltered and belongs to no ISP; leave "
-                               "out the organisation.", field="org")
+            raise InvalidInput(
+                "A control resolver is unfiltered and belongs to no ISP; leave "
+                "out the organisation.",
+                field="org",
+            )
     elif _regulator(principal):
         if not org or not org.strip():
-            raise InvalidInput("Name the ISP whose resolver this is (org), or register a "
-                               "control resolver.", field="org")
+            raise InvalidInput(
+                "Name the ISP whose resolver this is (org), or register a control resolver.",
+                field="org",
+            )
         owner = _isp_org(session, org)
     else:
         owner = session.get(Organization, principal.org_id)
         if owner is None:  # pragma: no cover - a token of a deleted organisation
             raise NotFound("Your organisation no longer exists.")
         if org and org.strip() not in (owner.name, owner.id):
-            raise Forbidden("An ISP registers only its own resolvers; leave out the "
-                            "organisation or give your own.")
+            raise Forbidden(
+                "An ISP registers only its own resolvers; leave out the "
+                "organisation or give your own."
+            )
     label = (name or "").strip() or show_address(host, port)
     if len(label) > MAX_NAME or not label.isprintable():
-        raise InvalidInput(f"The resolver's name must be printable and at most {MAX_NAME} "
-                           "characters.", field="name")
+        raise InvalidInput(
+            f"The resolver's name must be printable and at most {MAX_NAME} characters.",
+            field="name",
+        )
     clash = session.execute(
-        select(Resolver, Organization.name).outerjoin(Organization,
-                                                      Organization.id == Resolver.org_id)
-        .where(Resolver.host == host, Resolver.port == port)).first()
+        select(Resolver, Organization.name)
+        .outerjoin(Organization, Organization.id == Resolver.org_id)
+        .where(Resolver.host == host, Resolver.port == port)
+    ).first()
     if clash is not None:
         raise _duplicate(principal, clash[0], clash[1])
     same_name = select(Resolver.id).where(Resolver.name == label)
-    same_name = same_name.where(Resolver.org_id == owner.id) if owner is not None \
+    same_name = (
+        same_name.where(Resolver.org_id == owner.id)
+        if owner is not None
         else same_name.where(Resolver.control.is_(True))
+    )
     if session.scalar(same_name) is not None:
-        raise Conflict(f"There is already a resolver named {label!r}"
-                       + (f" for {owner.name}" if owner else " among the control resolvers")
-                       + "; choose another name.", field="name")
-    row = Resolver(org_id=owner.id if owner else None, control=control, name=label, host=host,
-                   port=port, created_by=principal.actor)
+        raise Conflict(
+            f"There is already a resolver named {label!r}"
+            + (f" for {owner.name}" if owner else " among the control resolvers")
+            + "; choose another name.",
+            field="name",
+        )
+    row = Resolver(
+        org_id=owner.id if owner else None,
+        control=control,
+        name=label,
+        host=host,
+        port=port,
+        created_by=principal.actor,
+    )
     try:
         with session.begin_nested():
             session.add(row)
             session.flush()
     except IntegrityError:  # registered by a concurrent request a moment ago
-        raise Conflict(f"{show_address(host, port)} is already registered as a resolver.",
-                       field="address") from None
-    record(session, principal, "compliance.resolver.add", "compliance_resolver", row.id,
-           {"isp": owner.name if owner else None, "control": control, "name": label,
-            "address": show_address(host, port)})
+        raise Conflict(
+            f"{show_address(host, port)} is already registered as a resolver.", field="address"
+        ) from None
+    record(
+        session,
+        principal,
+        "compliance.resolver.add",
+        "compliance_resolver",
+        row.id,
+        {
+            "isp": owner.name if owner else None,
+            "control": control,
+            "name": label,
+            "address": show_address(host, port),
+        },
+    )
     return _view(row, owner.name if owner else None)
 
 
@@ -249,19 +333,27 @@ def _duplicate(principal: Principal, existing: Resolver, isp: str | None) -> Con
     where = show_address(existing.host, existing.port)
     if _regulator(principal) or existing.org_id == principal.org_id:
         whose = "a control resolver" if existing.control else f"a resolver of {isp}"
-        return Conflict(f"{where} is already registered as {whose} ({existing.id}); an "
-                        "address is registered once.", field="address",
-                        existing_id=existing.id)
-    return Conflict(f"{where} is already registered as a resolver; an address is registered "
-                    "once. Ask the regulator if it is yours.", field="address")
+        return Conflict(
+            f"{where} is already registered as {whose} ({existing.id}); an "
+            "address is registered once.",
+            field="address",
+            existing_id=existing.id,
+        )
+    return Conflict(
+        f"{where} is already registered as a resolver; an address is registered "
+        "once. Ask the regulator if it is yours.",
+        field="address",
+    )
 
 
 def list_resolvers(session: Session, principal: Principal) -> list[ResolverView]:
     """The regulator sees every resolver; an ISP sees its own."""
     _may_read(principal)
-    q = (select(Resolver, Organization.name)
-         .outerjoin(Organization, Organization.id == Resolver.org_id)
-         .order_by(Resolver.control, Organization.name, Resolver.name))
+    q = (
+        select(Resolver, Organization.name)
+        .outerjoin(Organization, Organization.id == Resolver.org_id)
+        .order_by(Resolver.control, Organization.name, Resolver.name)
+    )
     if not _regulator(principal):
         q = q.where(Resolver.org_id == principal.org_id)
     return [_view(r, isp) for r, isp in session.execute(q)]
@@ -271,9 +363,10 @@ def remove_resolver(session: Session, principal: Principal, resolver_id: str) ->
     """Stop probing a resolver; its current results go, its history stays."""
     _may_manage(principal)
     found = session.execute(
-        select(Resolver, Organization.name).outerjoin(Organization,
-                                                      Organization.id == Resolver.org_id)
-        .where(Resolver.id == resolver_id)).first()
+        select(Resolver, Organization.name)
+        .outerjoin(Organization, Organization.id == Resolver.org_id)
+        .where(Resolver.id == resolver_id)
+    ).first()
     if found is None or (not _regulator(principal) and found[0].org_id != principal.org_id):
         raise NotFound(f"No resolver {resolver_id!r}. List them with GET /api/v1/resolvers.")
     row, isp = found
@@ -281,8 +374,14 @@ def remove_resolver(session: Session, principal: Principal, resolver_id: str) ->
     session.execute(delete(ProbeResult).where(ProbeResult.resolver_id == row.id))
     session.delete(row)
     session.flush()
-    record(session, principal, "compliance.resolver.remove", "compliance_resolver", row.id,
-           {"isp": isp, "control": row.control, "name": row.name, "address": view.address})
+    record(
+        session,
+        principal,
+        "compliance.resolver.remove",
+        "compliance_resolver",
+        row.id,
+        {"isp": isp, "control": row.control, "name": row.name, "address": view.address},
+    )
     return view
 
 
@@ -301,8 +400,10 @@ def decided_actions(session: Session, names: Sequence[str]) -> dict[str, str | N
     active: dict[str, str] = {}
     for _chunk, cond in one_of_chunks(session, BlockEntry.domain, wanted):
         for domain, action in session.execute(
-                select(BlockEntry.domain, BlockEntry.action)
-                .where(cond, BlockEntry.status == BlockStatus.ACTIVE)):
+            select(BlockEntry.domain, BlockEntry.action).where(
+                cond, BlockEntry.status == BlockStatus.ACTIVE
+            )
+        ):
             active[domain] = action.value
     out: dict[str, str | None] = {}
     for n in names:
@@ -343,42 +444,69 @@ class RoundSummary:
         return (self.finished_at - self.started_at).total_seconds()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "trigger": self.trigger, "started_at": _iso(self.started_at),
-                "finished_at": _iso(self.finished_at), "seconds": round(self.seconds, 3),
-                "names": self.names, "resolvers": self.resolvers, "controls": self.controls,
-                "probes": self.probes,
-                "counts": {s.value: self.counts.get(s.value, 0) for s in ProbeState},
-                "changed": self.changed, "warnings": self.warnings,
-                "primary_serial": self.primary_serial}
+        return {
+            "id": self.id,
+            "trigger": self.trigger,
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "seconds": round(self.seconds, 3),
+            "names": self.names,
+            "resolvers": self.resolvers,
+            "controls": self.controls,
+            "probes": self.probes,
+            "counts": {s.value: self.counts.get(s.value, 0) for s in ProbeState},
+            "changed": self.changed,
+            "warnings": self.warnings,
+            "primary_serial": self.primary_serial,
+        }
 
 
 def load_plan(db: Database, names: Sequence[str]) -> Plan:
     with db.read_only() as s:
-        rows = s.execute(select(Resolver, Organization.name).outerjoin(
-            Organization, Organization.id == Resolver.org_id).order_by(Resolver.id)).all()
-        resolvers = [Target(r.id, r.host, r.port, isp or "?") for r, isp in rows
-                     if not r.control]
+        rows = s.execute(
+            select(Resolver, Organization.name)
+            .outerjoin(Organization, Organization.id == Resolver.org_id)
+            .order_by(Resolver.id)
+        ).all()
+        resolvers = [Target(r.id, r.host, r.port, isp or "?") for r, isp in rows if not r.control]
         controls = [Target(r.id, r.host, r.port, "control") for r, _isp in rows if r.control]
         flagged = {r.id for r, _isp in rows if r.control and r.filtering_since is not None}
         actions = decided_actions(s, names) if resolvers else {}
         _seq, serial = latest_seq(s)
-        return Plan(resolvers, controls, flagged, actions,
-                    {r.id: r.org_id for r, _isp in rows}, serial)
+        return Plan(
+            resolvers, controls, flagged, actions, {r.id: r.org_id for r, _isp in rows}, serial
+        )
 
 
-async def run_round(db: Database, settings: Settings, names: Iterable[str], trigger: str, *,
-                    prober: Prober | None = None) -> RoundSummary:
+async def run_round(
+    db: Database,
+    settings: Settings,
+    names: Iterable[str],
+    trigger: str,
+    *,
+    prober: Prober | None = None,
+) -> RoundSummary:
     """Probe ``names`` at every registered resolver now; store and return what was found."""
     started = utcnow()
     t0 = time.monotonic()
     wanted = list(dict.fromkeys(names))[:MAX_ROUND_NAMES]
     plan = await asyncio.to_thread(load_plan, db, wanted)
-    summary = RoundSummary(None, trigger, started, started, names=len(wanted),
-                           resolvers=len(plan.resolvers), controls=len(plan.controls),
-                           primary_serial=plan.primary_serial)
+    summary = RoundSummary(
+        None,
+        trigger,
+        started,
+        started,
+        names=len(wanted),
+        resolvers=len(plan.resolvers),
+        controls=len(plan.controls),
+        primary_serial=plan.primary_serial,
+    )
     if not plan.resolvers or not wanted:
-        summary.warnings.append("No ISP resolver is registered: nothing was probed."
-                                if not plan.resolvers else "No names to probe.")
+        summary.warnings.append(
+            "No ISP resolver is registered: nothing was probed."
+            if not plan.resolvers
+            else "No names to probe."
+        )
         summary.finished_at = utcnow()
         return summary
     prober = prober or Prober(rate=settings.compliance_rate)
@@ -398,16 +526,20 @@ async def run_round(db: Database, settings: Settings, names: Iterable[str], trig
     observed, serials, landing_ips = await asyncio.gather(
         prober.observe_all(targets, wanted),
         asyncio.gather(*(prober.soa_serial(t, zone) for t in plan.resolvers)),
-        landing_addresses())
+        landing_addresses(),
+    )
     expected = {n: expectation_for(plan.actions.get(n), landing, landing_ips) for n in wanted}
     verdicts, flagged, cleared, warnings = evaluate(plan, expected, observed)
     summary.warnings.extend(warnings)
     summary.probes = len(targets) * len(wanted)
-    lags = {t.id: _lag(serial, plan.primary_serial) for t, serial in
-            zip(plan.resolvers, serials, strict=True)}
+    lags = {
+        t.id: _lag(serial, plan.primary_serial)
+        for t, serial in zip(plan.resolvers, serials, strict=True)
+    }
     soa = {t.id: serial for t, serial in zip(plan.resolvers, serials, strict=True)}
-    stored = await asyncio.to_thread(store_round, db, summary, plan, expected, verdicts,
-                                     soa, lags, flagged, cleared)
+    stored = await asyncio.to_thread(
+        store_round, db, summary, plan, expected, verdicts, soa, lags, flagged, cleared
+    )
     summary.id, summary.changed = stored
     summary.counts = dict(_count(verdicts))
     summary.finished_at = utcnow()
@@ -430,32 +562,46 @@ def _lag(serial: int | None, primary: int) -> int | None:
     return serial_distance(serial, primary) if serial_lt(serial, primary) else 0
 
 
-def evaluate(plan: Plan, expected: dict[str, Expectation],
-             observed: dict[str, dict[str, Observation]]
-             ) -> tuple[dict[tuple[str, str], Verdict], dict[str, str], set[str], list[str]]:
+def evaluate(
+    plan: Plan, expected: dict[str, Expectation], observed: dict[str, dict[str, Observation]]
+) -> tuple[dict[tuple[str, str], Verdict], dict[str, str], set[str], list[str]]:
     """Verdicts per (resolver, name); controls found filtering now (with why), controls
     cleared (they answered the blocked names unfiltered), and the round's warnings."""
     blocked = {n: e for n, e in expected.items() if e.blocked}
     by_name = {n: [observed[r.id][n] for r in plan.resolvers] for n in expected}
-    flagged = filtering_controls(blocked, {c.id: observed[c.id] for c in plan.controls},
-                                 by_name)
-    cleared = {c.id for c in plan.controls if c.id in plan.flagged and c.id not in flagged
-               and blocked and any(observed[c.id][n].usable for n in blocked)}
-    usable = [c for c in plan.controls
-              if c.id not in flagged and (c.id not in plan.flagged or c.id in cleared)]
+    flagged = filtering_controls(blocked, {c.id: observed[c.id] for c in plan.controls}, by_name)
+    cleared = {
+        c.id
+        for c in plan.controls
+        if c.id in plan.flagged
+        and c.id not in flagged
+        and blocked
+        and any(observed[c.id][n].usable for n in blocked)
+    }
+    usable = [
+        c
+        for c in plan.controls
+        if c.id not in flagged and (c.id not in plan.flagged or c.id in cleared)
+    ]
     warnings = []
     for c in plan.controls:
         if c.id in flagged:
-            warnings.append(f"Control resolver {show_address(c.host, c.port)} {flagged[c.id]}: "
-                            "it filters, so it is not used as a control.")
+            warnings.append(
+                f"Control resolver {show_address(c.host, c.port)} {flagged[c.id]}: "
+                "it filters, so it is not used as a control."
+            )
         elif c.id in plan.flagged and c.id not in cleared:
-            warnings.append(f"Control resolver {show_address(c.host, c.port)} was found "
-                            "filtering earlier and is not used as a control until a round "
-                            "sees it answer blocked names unfiltered.")
+            warnings.append(
+                f"Control resolver {show_address(c.host, c.port)} was found "
+                "filtering earlier and is not used as a control until a round "
+                "sees it answer blocked names unfiltered."
+            )
     opens = [n for n, e in expected.items() if e.kind == OPEN]
     if opens and not usable:
-        warnings.append("No usable control resolver: open names were judged without a "
-                        "reference (NXDOMAIN or no address counts as blocked).")
+        warnings.append(
+            "No usable control resolver: open names were judged without a "
+            "reference (NXDOMAIN or no address counts as blocked)."
+        )
     verdicts = {}
     for r in plan.resolvers:
         for n, exp in expected.items():
@@ -469,10 +615,17 @@ def _lock(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
 
 
-def store_round(db: Database, summary: RoundSummary, plan: Plan,
-                expected: dict[str, Expectation], verdicts: dict[tuple[str, str], Verdict],
-                soa: dict[str, int | None], lags: dict[str, int | None],
-                flagged: dict[str, str], cleared: set[str]) -> tuple[str, int]:
+def store_round(
+    db: Database,
+    summary: RoundSummary,
+    plan: Plan,
+    expected: dict[str, Expectation],
+    verdicts: dict[tuple[str, str], Verdict],
+    soa: dict[str, int | None],
+    lags: dict[str, int | None],
+    flagged: dict[str, str],
+    cleared: set[str],
+) -> tuple[str, int]:
     """Upsert the round's results, append the changes of state; returns (round id,
     number of changes)."""
     now = utcnow()
@@ -483,15 +636,22 @@ def store_round(db: Database, summary: RoundSummary, plan: Plan,
         current: dict[tuple[str, str], tuple[int, ProbeState]] = {}
         for _chunk, cond in one_of_chunks(s, ProbeResult.domain, names):
             for rid, domain, pk, state in s.execute(
-                    select(ProbeResult.resolver_id, ProbeResult.domain, ProbeResult.id,
-                           ProbeResult.state).where(cond)):
+                select(
+                    ProbeResult.resolver_id, ProbeResult.domain, ProbeResult.id, ProbeResult.state
+                ).where(cond)
+            ):
                 current[(rid, domain)] = (pk, state)
         inserts, updates, history = [], [], []
         for (rid, domain), verdict in verdicts.items():
             if rid not in alive:
                 continue  # removed while the round ran
-            values = {"expected": expected[domain].kind, "observed": verdict.observed,
-                      "state": verdict.state, "checked_at": now, "serial_lag": lags.get(rid)}
+            values = {
+                "expected": expected[domain].kind,
+                "observed": verdict.observed,
+                "state": verdict.state,
+                "checked_at": now,
+                "serial_lag": lags.get(rid),
+            }
             before = current.get((rid, domain))
             if before is None:
                 inserts.append({"resolver_id": rid, "domain": domain, "since": now, **values})
@@ -499,11 +659,18 @@ def store_round(db: Database, summary: RoundSummary, plan: Plan,
                 changed = {"since": now} if before[1] is not verdict.state else {}
                 updates.append({"id": before[0], **values, **changed})
             if before is None or before[1] is not verdict.state:
-                history.append({"resolver_id": rid, "org_id": plan.org_of.get(rid),
-                                "domain": domain,
-                                "from_state": before[1].value if before else None,
-                                "to_state": verdict.state, "expected": expected[domain].kind,
-                                "observed": verdict.observed, "at": now})
+                history.append(
+                    {
+                        "resolver_id": rid,
+                        "org_id": plan.org_of.get(rid),
+                        "domain": domain,
+                        "from_state": before[1].value if before else None,
+                        "to_state": verdict.state,
+                        "expected": expected[domain].kind,
+                        "observed": verdict.observed,
+                        "at": now,
+                    }
+                )
         if inserts:
             s.execute(insert(ProbeResult), inserts)
         if updates:
@@ -512,22 +679,37 @@ def store_round(db: Database, summary: RoundSummary, plan: Plan,
             s.execute(insert(ProbeHistory), history)
         for rid in soa:
             if rid in alive:
-                s.execute(update(Resolver).where(Resolver.id == rid).values(
-                    soa_serial=soa[rid], serial_lag=lags[rid], soa_checked_at=now))
+                s.execute(
+                    update(Resolver)
+                    .where(Resolver.id == rid)
+                    .values(soa_serial=soa[rid], serial_lag=lags[rid], soa_checked_at=now)
+                )
         for cid, why in flagged.items():
             if cid in alive:
-                s.execute(update(Resolver).where(Resolver.id == cid,
-                                                 Resolver.filtering_since.is_(None))
-                          .values(filtering_since=now))
-                s.execute(update(Resolver).where(Resolver.id == cid)
-                          .values(filtering_note=why[:500]))
+                s.execute(
+                    update(Resolver)
+                    .where(Resolver.id == cid, Resolver.filtering_since.is_(None))
+                    .values(filtering_since=now)
+                )
+                s.execute(
+                    update(Resolver).where(Resolver.id == cid).values(filtering_note=why[:500])
+                )
         if cleared:
-            s.execute(update(Resolver).where(Resolver.id.in_(cleared))
-                      .values(filtering_since=None, filtering_note=None))
+            s.execute(
+                update(Resolver)
+                .where(Resolver.id.in_(cleared))
+                .values(filtering_since=None, filtering_note=None)
+            )
         s.execute(delete(ProbeRound).where(ProbeRound.started_at < now - KEEP_ROUNDS))
-        row = ProbeRound(trigger=summary.trigger, started_at=summary.started_at,
-                         finished_at=now, names=summary.names, resolvers=summary.resolvers,
-                         counts=dict(_count(verdicts)), warnings=list(summary.warnings))
+        row = ProbeRound(
+            trigger=summary.trigger,
+            started_at=summary.started_at,
+            finished_at=now,
+            names=summary.names,
+            resolvers=summary.resolvers,
+            counts=dict(_count(verdicts)),
+            warnings=list(summary.warnings),
+        )
         s.add(row)
         s.flush()
         return row.id, len(history)
@@ -538,22 +720,37 @@ _SEVERITY = {ProbeState.UNREACHABLE: 0, ProbeState.COMPLIANT: 1, ProbeState.NOT_
 
 def refresh_metrics(db: Database) -> None:
     """Set the per-ISP compliance and the per-resolver serial lag gauges from the tables."""
-    severity = case((ProbeResult.state == ProbeState.NOT_COMPLIANT, 2),
-                    (ProbeResult.state == ProbeState.COMPLIANT, 1), else_=0)
-    per_name = (select(Resolver.org_id.label("org_id"), ProbeResult.domain,
-                       func.max(severity).label("worst"))
-                .join(Resolver, Resolver.id == ProbeResult.resolver_id)
-                .where(Resolver.control.is_(False))
-                .group_by(Resolver.org_id, ProbeResult.domain).subquery())
+    severity = case(
+        (ProbeResult.state == ProbeState.NOT_COMPLIANT, 2),
+        (ProbeResult.state == ProbeState.COMPLIANT, 1),
+        else_=0,
+    )
+    per_name = (
+        select(
+            Resolver.org_id.label("org_id"), ProbeResult.domain, func.max(severity).label("worst")
+        )
+        .join(Resolver, Resolver.id == ProbeResult.resolver_id)
+        .where(Resolver.control.is_(False))
+        .group_by(Resolver.org_id, ProbeResult.domain)
+        .subquery()
+    )
     states = {v: k for k, v in _SEVERITY.items()}
     with db.read_only() as s:
-        names = dict(s.execute(select(Organization.id, Organization.name)
-                               .where(Organization.kind == OrgKind.ISP)).all())
-        counts = s.execute(select(per_name.c.org_id, per_name.c.worst, func.count())
-                           .group_by(per_name.c.org_id, per_name.c.worst)).all()
-        lags = s.execute(select(Resolver.org_id, Resolver.name, Resolver.serial_lag)
-                         .where(Resolver.control.is_(False),
-                                Resolver.serial_lag.is_not(None))).all()
+        names = dict(
+            s.execute(
+                select(Organization.id, Organization.name).where(Organization.kind == OrgKind.ISP)
+            ).all()
+        )
+        counts = s.execute(
+            select(per_name.c.org_id, per_name.c.worst, func.count()).group_by(
+                per_name.c.org_id, per_name.c.worst
+            )
+        ).all()
+        lags = s.execute(
+            select(Resolver.org_id, Resolver.name, Resolver.serial_lag).where(
+                Resolver.control.is_(False), Resolver.serial_lag.is_not(None)
+            )
+        ).all()
     NAMES.clear()
     for org_id, worst, n in counts:
         isp = names.get(org_id, org_id or "?")
@@ -576,14 +773,24 @@ def names_in_procedure(session: Session, now: datetime | None = None) -> list[st
 
     since = (now or utcnow()) - FOLLOW_ENDED
     open_sanction = (Sanction.status == SanctionStatus.ACTIVE) | (
-        (Sanction.status == SanctionStatus.LIFTED) & (Sanction.ended_at >= since))
-    names = set(session.scalars(
-        select(BlockEntry.domain).join(Sanction, Sanction.id == BlockEntry.sanction_id)
-        .where(open_sanction, BlockEntry.activated_at.is_not(None))))
-    for domains in session.scalars(select(Normalisation.domains).where(
+        (Sanction.status == SanctionStatus.LIFTED) & (Sanction.ended_at >= since)
+    )
+    names = set(
+        session.scalars(
+            select(BlockEntry.domain)
+            .join(Sanction, Sanction.id == BlockEntry.sanction_id)
+            .where(open_sanction, BlockEntry.activated_at.is_not(None))
+        )
+    )
+    for domains in session.scalars(
+        select(Normalisation.domains).where(
             (Normalisation.status == NormalisationStatus.PENDING)
-            | ((Normalisation.status == NormalisationStatus.APPROVED)
-               & (Normalisation.decided_at >= since)))):
+            | (
+                (Normalisation.status == NormalisationStatus.APPROVED)
+                & (Normalisation.decided_at >= since)
+            )
+        )
+    ):
         names.update(str(d) for d in (domains or []))
     return sorted(names)
 
@@ -593,12 +800,22 @@ def sample_of_list(session: Session, after: str, size: int) -> tuple[list[str], 
     where the next sample starts."""
     if size <= 0:
         return [], after
-    names = list(session.scalars(select(RpzEntry.name).where(RpzEntry.name > after)
-                                 .order_by(RpzEntry.name).limit(size)))
+    names = list(
+        session.scalars(
+            select(RpzEntry.name).where(RpzEntry.name > after).order_by(RpzEntry.name).limit(size)
+        )
+    )
     if len(names) < size:
-        names += [n for n in session.scalars(select(RpzEntry.name).where(RpzEntry.name <= after)
-                                             .order_by(RpzEntry.name).limit(size - len(names)))
-                  if n not in names]
+        names += [
+            n
+            for n in session.scalars(
+                select(RpzEntry.name)
+                .where(RpzEntry.name <= after)
+                .order_by(RpzEntry.name)
+                .limit(size - len(names))
+            )
+            if n not in names
+        ]
     return names, (names[-1] if names else "")
 
 
@@ -613,8 +830,9 @@ def cursor(session: Session) -> ProbeCursor:
 
 
 def has_resolvers(session: Session) -> bool:
-    return session.scalar(select(Resolver.id).where(Resolver.control.is_(False)).limit(1)) \
-        is not None
+    return (
+        session.scalar(select(Resolver.id).where(Resolver.control.is_(False)).limit(1)) is not None
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -655,18 +873,24 @@ def next_job(db: Database, settings: Settings, now: datetime | None = None) -> J
             if len(names) > MAX_ROUND_NAMES:  # one huge change set: a spread-out sample
                 step = len(names) / MAX_ROUND_NAMES
                 names = [names[int(i * step)] for i in range(MAX_ROUND_NAMES)]
-            return Job("change", names, journal_seq=upto, more=upto != ready[-1].seq
-                       or len(sets) == 100)
+            return Job(
+                "change", names, journal_seq=upto, more=upto != ready[-1].seq or len(sets) == 100
+            )
         due = now - timedelta(seconds=settings.compliance_recheck)
-        recheck = list(s.scalars(
-            select(ProbeResult.domain).where(ProbeResult.state != ProbeState.COMPLIANT,
-                                             ProbeResult.checked_at <= due)
-            .group_by(ProbeResult.domain).order_by(func.min(ProbeResult.checked_at))
-            .limit(MAX_ROUND_NAMES)))
+        recheck = list(
+            s.scalars(
+                select(ProbeResult.domain)
+                .where(ProbeResult.state != ProbeState.COMPLIANT, ProbeResult.checked_at <= due)
+                .group_by(ProbeResult.domain)
+                .order_by(func.min(ProbeResult.checked_at))
+                .limit(MAX_ROUND_NAMES)
+            )
+        )
         if recheck:
             return Job("recheck", recheck)
-        if row.periodic_at is not None and \
-                now - row.periodic_at < timedelta(seconds=settings.compliance_interval):
+        if row.periodic_at is not None and now - row.periodic_at < timedelta(
+            seconds=settings.compliance_interval
+        ):
             return None
         names, after = periodic_names(s, settings, row.sample_after)
     with db.unit_of_work() as w:
@@ -679,8 +903,9 @@ def _move_cursor(db: Database, seq: int) -> None:
         cursor(s).journal_seq = seq
 
 
-def periodic_names(session: Session, settings: Settings, sample_after: str
-                   ) -> tuple[list[str], str]:
+def periodic_names(
+    session: Session, settings: Settings, sample_after: str
+) -> tuple[list[str], str]:
     watched = names_in_procedure(session)
     sample, after = sample_of_list(session, sample_after, settings.compliance_sample)
     names = list(dict.fromkeys(watched + sample))[:MAX_ROUND_NAMES]
@@ -696,15 +921,16 @@ def finish_job(db: Database, job: Job) -> None:
             row.sample_after = job.sample_after
 
 
-async def manual_round(db: Database, settings: Settings, domains: Sequence[str]
-                       ) -> RoundSummary:
+async def manual_round(db: Database, settings: Settings, domains: Sequence[str]) -> RoundSummary:
     """A round asked for now: the names given, else the periodic round's names."""
     names = list(dict.fromkeys(domains))
     if not names:
+
         def pick() -> list[str]:
             with db.read_only() as s:
                 row = s.get(ProbeCursor, 1)
                 return periodic_names(s, settings, row.sample_after if row else "")[0]
+
         names = await asyncio.to_thread(pick)
     return await run_round(db, settings, names[:MAX_MANUAL_NAMES], "manual")
 
@@ -725,15 +951,24 @@ def _scope(principal: Principal, isp: str | None, session: Session) -> Any:
     return cond
 
 
-def compliance_items(session: Session, principal: Principal, *, domain: str | None = None,
-                     isp: str | None = None, state: str | None = None, limit: int = 1000,
-                     offset: int = 0) -> list[dict[str, Any]]:
+def compliance_items(
+    session: Session,
+    principal: Principal,
+    *,
+    domain: str | None = None,
+    isp: str | None = None,
+    state: str | None = None,
+    limit: int = 1000,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
     """Current results per ISP, resolver and name, as the caller may see them."""
     cond = _scope(principal, isp, session)
-    q = (select(ProbeResult, Resolver.name, Organization.name)
-         .join(Resolver, Resolver.id == ProbeResult.resolver_id)
-         .join(Organization, Organization.id == Resolver.org_id)
-         .where(Resolver.control.is_(False)))
+    q = (
+        select(ProbeResult, Resolver.name, Organization.name)
+        .join(Resolver, Resolver.id == ProbeResult.resolver_id)
+        .join(Organization, Organization.id == Resolver.org_id)
+        .where(Resolver.control.is_(False))
+    )
     if cond is not None:
         q = q.where(cond)
     if domain:
@@ -742,27 +977,45 @@ def compliance_items(session: Session, principal: Principal, *, domain: str | No
         try:
             q = q.where(ProbeResult.state == ProbeState(state))
         except ValueError:
-            raise InvalidInput(f"Unknown state {state!r}; use one of "
-                               f"{', '.join(s.value for s in ProbeState)}.",
-                               field="state") from None
-    q = q.order_by(Organization.name, Resolver.name, ProbeResult.domain).limit(limit) \
-        .offset(offset)
-    return [{"isp": isp_name, "resolver": resolver, "resolver_id": r.resolver_id,
-             "domain": r.domain, "expected": r.expected, "observed": r.observed,
-             "compliant": r.state is ProbeState.COMPLIANT, "state": r.state.value,
-             "since": _iso(r.since), "checked_at": _iso(r.checked_at),
-             "serial_lag": r.serial_lag}
-            for r, resolver, isp_name in session.execute(q)]
+            raise InvalidInput(
+                f"Unknown state {state!r}; use one of {', '.join(s.value for s in ProbeState)}.",
+                field="state",
+            ) from None
+    q = q.order_by(Organization.name, Resolver.name, ProbeResult.domain).limit(limit).offset(offset)
+    return [
+        {
+            "isp": isp_name,
+            "resolver": resolver,
+            "resolver_id": r.resolver_id,
+            "domain": r.domain,
+            "expected": r.expected,
+            "observed": r.observed,
+            "compliant": r.state is ProbeState.COMPLIANT,
+            "state": r.state.value,
+            "since": _iso(r.since),
+            "checked_at": _iso(r.checked_at),
+            "serial_lag": r.serial_lag,
+        }
+        for r, resolver, isp_name in session.execute(q)
+    ]
 
 
-def compliance_history(session: Session, principal: Principal, *, domain: str | None = None,
-                       isp: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+def compliance_history(
+    session: Session,
+    principal: Principal,
+    *,
+    domain: str | None = None,
+    isp: str | None = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
     """Changes of state, newest first, as the caller may see them."""
     _may_read(principal)
-    q = (select(ProbeHistory, Organization.name, Resolver.name)
-         .outerjoin(Organization, Organization.id == ProbeHistory.org_id)
-         .outerjoin(Resolver, Resolver.id == ProbeHistory.resolver_id)
-         .where(ProbeHistory.org_id.is_not(None)))
+    q = (
+        select(ProbeHistory, Organization.name, Resolver.name)
+        .outerjoin(Organization, Organization.id == ProbeHistory.org_id)
+        .outerjoin(Resolver, Resolver.id == ProbeHistory.resolver_id)
+        .where(ProbeHistory.org_id.is_not(None))
+    )
     if not _regulator(principal):
         q = q.where(ProbeHistory.org_id == principal.org_id)
     if isp:
@@ -771,22 +1024,37 @@ def compliance_history(session: Session, principal: Principal, *, domain: str | 
     if domain:
         q = q.where(ProbeHistory.domain == Domain.parse(domain).name)
     q = q.order_by(ProbeHistory.at.desc(), ProbeHistory.id.desc()).limit(limit)
-    return [{"isp": isp_name, "resolver": resolver, "resolver_id": h.resolver_id,
-             "domain": h.domain, "from_state": h.from_state, "to_state": h.to_state.value,
-             "expected": h.expected, "observed": h.observed, "at": _iso(h.at)}
-            for h, isp_name, resolver in session.execute(q)]
+    return [
+        {
+            "isp": isp_name,
+            "resolver": resolver,
+            "resolver_id": h.resolver_id,
+            "domain": h.domain,
+            "from_state": h.from_state,
+            "to_state": h.to_state.value,
+            "expected": h.expected,
+            "observed": h.observed,
+            "at": _iso(h.at),
+        }
+        for h, isp_name, resolver in session.execute(q)
+    ]
 
 
 def control_warnings(session: Session, principal: Principal) -> list[str]:
     """Control resolvers found filtering (the regulator's business only)."""
     if not _regulator(principal):
         return []
-    return [f"Control resolver {r.name} ({show_address(r.host, r.port)}) "
-            f"{r.filtering_note} (since {r.filtering_since.isoformat()}): not used as a "
-            "control." for r in session.scalars(
-                select(Resolver).where(Resolver.control.is_(True),
-                                       Resolver.filtering_since.is_not(None)))
-            if r.filtering_since is not None]
+    return [
+        f"Control resolver {r.name} ({show_address(r.host, r.port)}) "
+        f"{r.filtering_note} (since {r.filtering_since.isoformat()}): not used as a "
+        "control."
+        for r in session.scalars(
+            select(Resolver).where(
+                Resolver.control.is_(True), Resolver.filtering_since.is_not(None)
+            )
+        )
+        if r.filtering_since is not None
+    ]
 
 
 def verification(session: Session, name: str) -> dict[str, Any]:
@@ -799,7 +1067,8 @@ def verification(session: Session, name: str) -> dict[str, Any]:
         rows = session.execute(
             select(Resolver.org_id, ProbeResult.state, ProbeResult.checked_at)
             .join(Resolver, Resolver.id == ProbeResult.resolver_id)
-            .where(ProbeResult.domain == candidate, Resolver.control.is_(False))).all()
+            .where(ProbeResult.domain == candidate, Resolver.control.is_(False))
+        ).all()
         if rows:
             break
     by_isp: dict[str, list[ProbeState]] = defaultdict(list)
@@ -807,9 +1076,11 @@ def verification(session: Session, name: str) -> dict[str, Any]:
         by_isp[org_id].append(state)
     states = [isp_state(v) for v in by_isp.values()]
     checked = max((at for _o, _s, at in rows), default=None)
-    return {"isps_checked": len(states),
-            "isps_compliant": sum(1 for s in states if s is ProbeState.COMPLIANT),
-            "isps_not_compliant": sum(1 for s in states if s is ProbeState.NOT_COMPLIANT),
-            "isps_unreachable": sum(1 for s in states if s is ProbeState.UNREACHABLE),
-            "checked_at": _iso(checked),
-            "domain": candidate if rows else name}
+    return {
+        "isps_checked": len(states),
+        "isps_compliant": sum(1 for s in states if s is ProbeState.COMPLIANT),
+        "isps_not_compliant": sum(1 for s in states if s is ProbeState.NOT_COMPLIANT),
+        "isps_unreachable": sum(1 for s in states if s is ProbeState.UNREACHABLE),
+        "checked_at": _iso(checked),
+        "domain": candidate if rows else name,
+    }

@@ -31,8 +31,7 @@ PASS_INTERVAL = 0.5  # seconds between looks at the journal when nothing is due
 class ComplianceWorker(PeriodicService):
     name = "compliance"
 
-    def __init__(self, db: Database, settings: Settings,
-                 interval: float = PASS_INTERVAL) -> None:
+    def __init__(self, db: Database, settings: Settings, interval: float = PASS_INTERVAL) -> None:
         super().__init__(interval)
         self.db = db
         self.settings = settings
@@ -56,10 +55,17 @@ class ComplianceWorker(PeriodicService):
         if result is None:
             return
         _job, summary = result
-        log.info("compliance_round", trigger=summary.trigger, names=summary.names,
-                 resolvers=summary.resolvers, controls=summary.controls,
-                 counts=summary.as_dict()["counts"], changed=summary.changed,
-                 seconds=round(summary.seconds, 3), warnings=summary.warnings or None)
+        log.info(
+            "compliance_round",
+            trigger=summary.trigger,
+            names=summary.names,
+            resolvers=summary.resolvers,
+            controls=summary.controls,
+            counts=summary.as_dict()["counts"],
+            changed=summary.changed,
+            seconds=round(summary.seconds, 3),
+            warnings=summary.warnings or None,
+        )
 
 
 def create_service(app_state: Any) -> ComplianceWorker:

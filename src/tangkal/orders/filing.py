@@ -47,8 +47,9 @@ def parse_locators(texts: list[str]) -> list[tuple[str, Locator]]:
         try:
             parsed.append((text, parse_locator(text)))
         except InvalidInput as exc:
-            problems.append(Msg("locators[%(i)s] (%(text)r): %(problem)s",
-                                i=i, text=text[:80], problem=exc.msg))
+            problems.append(
+                Msg("locators[%(i)s] (%(text)r): %(problem)s", i=i, text=text[:80], problem=exc.msg)
+            )
     if problems:
         raise InvalidInput(Msg("%(problems)s", problems=tuple(problems)), field="locators")
     seen: set[str] = set()
@@ -64,8 +65,11 @@ def decode_evidence(item: EvidenceIn) -> bytes:
     limit = get_settings().max_evidence_bytes
     if len(item.content_base64) > (limit * 4) // 3 + 8:
         raise TooLarge(
-            Msg("Evidence %(name)r is larger than the limit of %(limit)s bytes.",
-                name=item.filename, limit=limit),
+            Msg(
+                "Evidence %(name)r is larger than the limit of %(limit)s bytes.",
+                name=item.filename,
+                limit=limit,
+            ),
             field="evidence",
         )
     try:
@@ -100,8 +104,12 @@ class NewEvidence:
             )
         if len(content) > limit:
             raise TooLarge(
-                Msg("Evidence %(name)r is %(size)s bytes; the limit is %(limit)s.",
-                    name=filename, size=len(content), limit=limit),
+                Msg(
+                    "Evidence %(name)r is %(size)s bytes; the limit is %(limit)s.",
+                    name=filename,
+                    size=len(content),
+                    limit=limit,
+                ),
                 field="evidence",
             )
         return cls(
@@ -309,8 +317,11 @@ def prepare_order(
 
 def unknown_platform(name: str) -> InvalidInput:
     return InvalidInput(
-        Msg("No platform named %(name)r is registered; check the name in the "
-            "organisation directory (GET /api/v1/orgs).", name=name),
+        Msg(
+            "No platform named %(name)r is registered; check the name in the "
+            "organisation directory (GET /api/v1/orgs).",
+            name=name,
+        ),
         field="platform",
     )
 

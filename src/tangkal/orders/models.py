@@ -113,7 +113,8 @@ class Order(Base):
         back_populates="order", cascade="all, delete-orphan", order_by="OrderResponse.created_at"
     )
     steps: Mapped[list[EscalationStep]] = relationship(
-        back_populates="order", cascade="all, delete-orphan",
+        back_populates="order",
+        cascade="all, delete-orphan",
         order_by="EscalationStep.position",
     )
 

@@ -70,8 +70,9 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.OVERDUE: _ANSWERS | {S.CLARIFICATION_REQUESTED, S.ACKNOWLEDGED},
     S.PARTIALLY_COMPLIED: frozenset({S.COMPLIED, S.DISPUTED}),
     # disputed: a not_done answer is an objection; rejected, the escalation resumes
-    S.DISPUTED: frozenset({S.COMPLIED, S.PARTIALLY_COMPLIED, S.WITHDRAWN, S.OVERDUE,
-                           S.ACKNOWLEDGED}),
+    S.DISPUTED: frozenset(
+        {S.COMPLIED, S.PARTIALLY_COMPLIED, S.WITHDRAWN, S.OVERDUE, S.ACKNOWLEDGED}
+    ),
     S.COMPLIED: frozenset(),
     S.WITHDRAWN: frozenset(),
 }
@@ -103,8 +104,12 @@ def transition(
 ) -> None:
     if to is not order.status and to not in TRANSITIONS[order.status]:
         raise InvalidTransition(
-            Msg("Order %(ref)s is %(status)s; it cannot become %(to)s.",
-                ref=order.reference, status=order.status, to=to)
+            Msg(
+                "Order %(ref)s is %(status)s; it cannot become %(to)s.",
+                ref=order.reference,
+                status=order.status,
+                to=to,
+            )
         )
     before = order.status
     order.status = to
@@ -211,8 +216,9 @@ def get_order(
     order = session.scalar(q)
     if order is None:
         # Same answer whether it does not exist or belongs to someone else.
-        raise NotFound(Msg("No order %(id)s among the orders your organisation can see.",
-                           id=order_id))
+        raise NotFound(
+            Msg("No order %(id)s among the orders your organisation can see.", id=order_id)
+        )
     return order
 
 
@@ -232,8 +238,10 @@ def list_orders(
         except ValueError:
             known = ", ".join(s.value for s in OrderStatus)
             raise InvalidInput(
-                Msg("Unknown status %(status)r; use one of: %(known)s.", status=status,
-                    known=known), field="status"
+                Msg(
+                    "Unknown status %(status)r; use one of: %(known)s.", status=status, known=known
+                ),
+                field="status",
             ) from None
     if platform:
         org = session.scalar(
@@ -242,8 +250,9 @@ def list_orders(
             )
         )
         if org is None:
-            raise InvalidInput(Msg("No organisation named %(name)r.", name=platform),
-                               field="platform")
+            raise InvalidInput(
+                Msg("No organisation named %(name)r.", name=platform), field="platform"
+            )
         q = q.where(Order.platform_org_id == org.id)
     q = q.options(selectinload(Order.locators), selectinload(Order.steps)).order_by(
         Order.issued_at.desc(), Order.id
@@ -446,8 +455,9 @@ def mark_received(
 def _require_platform(principal: Principal, order: Order) -> None:
     principal.require(Role.MODERATOR, Role.ADMIN)
     if principal.org_id != order.platform_org_id:
-        raise NotFound(Msg("No order %(id)s among the orders your organisation can see.",
-                           id=order.id))
+        raise NotFound(
+            Msg("No order %(id)s among the orders your organisation can see.", id=order.id)
+        )
 
 
 def acknowledge(session: Session, principal: Principal, order_id: str) -> Order:
@@ -479,9 +489,12 @@ def request_clarification(
     _require_platform(principal, order)
     if order.status not in OPEN_STATUSES or order.status is S.CLARIFICATION_REQUESTED:
         raise InvalidTransition(
-            Msg("Order %(ref)s is %(status)s; a clarification can be asked only while it is "
+            Msg(
+                "Order %(ref)s is %(status)s; a clarification can be asked only while it is "
                 "open and no other question is pending.",
-                ref=order.reference, status=order.status)
+                ref=order.reference,
+                status=order.status,
+            )
         )
     now = utcnow()
     mark_received(session, order, principal, "clarification_requested", now)
@@ -506,8 +519,9 @@ def answer_clarification(
     principal.require(Role.ANALYST, Role.OFFICIAL)
     order = get_order(session, principal, order_id, for_update=True)
     if order.status is not S.CLARIFICATION_REQUESTED:
-        raise InvalidTransition(Msg("Order %(ref)s has no open clarification request.",
-                                    ref=order.reference))
+        raise InvalidTransition(
+            Msg("Order %(ref)s has no open clarification request.", ref=order.reference)
+        )
     now = utcnow()
     pending = [c for c in order.clarifications if c.answered_at is None]
     for c in pending:
@@ -554,14 +568,14 @@ def build_statement(
     filled.setdefault("source_type", "SOURCE_TYPE_OTHER_NOTIFICATION")
     if not filled.get("decision_facts"):
         raise InvalidInput(
-            Msg("The statement of reasons needs the facts (decision_facts): what was done "
-                "and why."),
+            Msg(
+                "The statement of reasons needs the facts (decision_facts): what was done and why."
+            ),
             field="statement",
         )
     if action is ResponseAction.NOT_DONE and not (data.reason and data.reason.strip()):
         raise InvalidInput(
-            Msg("An answer of not_done needs a reason (the objection, sanggah)."),
-            field="reason"
+            Msg("An answer of not_done needs a reason (the objection, sanggah)."), field="reason"
         )
     if data.reason:
         filled["reason"] = data.reason.strip()
@@ -575,8 +589,12 @@ def respond(session: Session, principal: Principal, order_id: str, data: Respons
     target = ACTION_STATUS[action]
     if target is not order.status and target not in TRANSITIONS[order.status]:
         raise InvalidTransition(
-            Msg("Order %(ref)s is %(status)s; it can no longer be answered with %(action)s.",
-                ref=order.reference, status=order.status, action=action)
+            Msg(
+                "Order %(ref)s is %(status)s; it can no longer be answered with %(action)s.",
+                ref=order.reference,
+                status=order.status,
+                action=action,
+            )
         )
     from tangkal.sop.profile import get_profile
 

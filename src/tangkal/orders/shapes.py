@@ -122,8 +122,14 @@ def order_dict(
             ],
             # the letters as before (annulled ones marked); the whole escalation below
             "warnings": [
-                {"id": w.id, "code": w.code, "kind": w.kind, "fine": w.fine_due,
-                 "issued_at": w.issued_at.isoformat(), "annulled": w.annulled_at is not None}
+                {
+                    "id": w.id,
+                    "code": w.code,
+                    "kind": w.kind,
+                    "fine": w.fine_due,
+                    "issued_at": w.issued_at.isoformat(),
+                    "annulled": w.annulled_at is not None,
+                }
                 for w in order.steps
             ],
         }

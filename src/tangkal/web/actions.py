@@ -26,8 +26,7 @@ def is_official(principal: Principal) -> bool:
 
 def is_moderator(principal: Principal) -> bool:
     """A platform's person who may object and ask for normalisation (as the services say)."""
-    return principal.org_kind is OrgKind.PLATFORM and principal.role in (Role.MODERATOR,
-                                                                         Role.ADMIN)
+    return principal.org_kind is OrgKind.PLATFORM and principal.role in (Role.MODERATOR, Role.ADMIN)
 
 
 # ------------------------------------------------------------------ sanctions
@@ -66,18 +65,26 @@ def sanction_actions(sanction: Sanction, principal: Principal) -> SanctionAction
     pending = sanction.status is SanctionStatus.PENDING_APPROVAL
     official = is_official(principal)
     mine = any(a.approver_key == key for a in sanction.approvals)
-    views = tuple(ApprovalView(a.approved_by, a.approved_at, a.approver_key == key)
-                  for a in sanction.approvals)
+    views = tuple(
+        ApprovalView(a.approved_by, a.approved_at, a.approver_key == key)
+        for a in sanction.approvals
+    )
     return SanctionActions(
-        approvals=views, required=sanction.officials_required, approved_by_me=mine,
+        approvals=views,
+        required=sanction.officials_required,
+        approved_by_me=mine,
         can_approve=official and pending and not mine and principal.user_id is not None,
         can_reject=official and pending,
-        needs_person=official and pending and principal.user_id is None)
+        needs_person=official and pending and principal.user_id is None,
+    )
 
 
 def can_object_to_sanction(sanction: Sanction, principal: Principal) -> bool:
-    return is_moderator(principal) and sanction.platform_org_id == principal.org_id \
+    return (
+        is_moderator(principal)
+        and sanction.platform_org_id == principal.org_id
         and sanction.status in (SanctionStatus.PENDING_APPROVAL, SanctionStatus.ACTIVE)
+    )
 
 
 # ------------------------------------------------------------------ objections
@@ -89,8 +96,9 @@ class ObjectionActions:
 
 
 def objection_actions(obj: Objection, principal: Principal) -> ObjectionActions:
-    return ObjectionActions(can_decide=is_official(principal)
-                            and obj.status is ObjectionStatus.PENDING)
+    return ObjectionActions(
+        can_decide=is_official(principal) and obj.status is ObjectionStatus.PENDING
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +113,15 @@ class Objectable:
     pending: Objection | None  # the objection about it that waits for a decision
 
 
-def objectable(kind: str, sid: str, label: str, since: datetime, file_within: timedelta,
-               pending: dict[tuple[str, str], Objection], now: datetime) -> Objectable:
+def objectable(
+    kind: str,
+    sid: str,
+    label: str,
+    since: datetime,
+    file_within: timedelta,
+    pending: dict[tuple[str, str], Objection],
+    now: datetime,
+) -> Objectable:
     until = since + file_within
     waiting = pending.get((kind, sid))
     return Objectable(kind, sid, label, until, waiting is None and now <= until, waiting)
@@ -128,11 +143,18 @@ class NormalisationActions:
 def normalisation_actions(row: Normalisation, principal: Principal) -> NormalisationActions:
     pending = row.status is NormalisationStatus.PENDING
     official = is_official(principal) and pending
-    gave_first = bool(row.needs_second_official and row.first_approver_key is not None
-                      and row.first_approver_key == principal_key(principal))
+    gave_first = bool(
+        row.needs_second_official
+        and row.first_approver_key is not None
+        and row.first_approver_key == principal_key(principal)
+    )
     return NormalisationActions(
-        can_approve=official and not gave_first
+        can_approve=official
+        and not gave_first
         and (not row.needs_second_official or principal.user_id is not None),
-        can_refuse=official, gave_first=gave_first,
-        awaiting_second=pending and row.needs_second_official
-        and row.first_approver_key is not None)
+        can_refuse=official,
+        gave_first=gave_first,
+        awaiting_second=pending
+        and row.needs_second_official
+        and row.first_approver_key is not None,
+    )

@@ -41,9 +41,14 @@ def _regulator(page: Page, *roles: Role) -> None:
 
 
 def _categories(lang: str) -> list[dict[str, str]]:
-    return [{"key": c.key, "label": c.label_id if lang == "id" else c.label_en,
-             "legal_basis": c.legal_basis}
-            for c in active_profile().categories.values()]
+    return [
+        {
+            "key": c.key,
+            "label": c.label_id if lang == "id" else c.label_en,
+            "legal_basis": c.legal_basis,
+        }
+        for c in active_profile().categories.values()
+    ]
 
 
 def _category_label(key: str | None, lang: str) -> str | None:
@@ -57,10 +62,13 @@ def _category_label(key: str | None, lang: str) -> str | None:
 
 
 @router.get("/blocks")
-def block_list(page: ConsolePage, session: UnitOfWork,
-               status: str = Query("", max_length=40),
-               q: str = Query("", max_length=300),
-               offset: int = Query(0, ge=0, le=1_000_000)) -> Response:
+def block_list(
+    page: ConsolePage,
+    session: UnitOfWork,
+    status: str = Query("", max_length=40),
+    q: str = Query("", max_length=300),
+    offset: int = Query(0, ge=0, le=1_000_000),
+) -> Response:
     """Requests waiting for an official first, then every entry, filtered by status and name."""
     _regulator(page)
     p = page.principal
@@ -68,34 +76,56 @@ def block_list(page: ConsolePage, session: UnitOfWork,
     problem = None
     text = q.strip()
     try:
-        pending = [] if status or text or offset else blocklist.list_blocks(
-            session, p, status=BlockStatus.PENDING_APPROVAL.value, limit=200)
+        pending = (
+            []
+            if status or text or offset
+            else blocklist.list_blocks(
+                session, p, status=BlockStatus.PENDING_APPROVAL.value, limit=200
+            )
+        )
         rows: list[Any]
         if text:
             try:
                 name = Domain.parse(text).name
             except InvalidInput:
-                rows = queries.search_blocks(session, p, text, status=status or None,
-                                             limit=PAGE_SIZE + 1, offset=offset)
+                rows = queries.search_blocks(
+                    session, p, text, status=status or None, limit=PAGE_SIZE + 1, offset=offset
+                )
             else:
-                rows = blocklist.list_blocks(session, p, domain=name, beneath=True,
-                                             status=status or None, limit=PAGE_SIZE + 1,
-                                             offset=offset)
+                rows = blocklist.list_blocks(
+                    session,
+                    p,
+                    domain=name,
+                    beneath=True,
+                    status=status or None,
+                    limit=PAGE_SIZE + 1,
+                    offset=offset,
+                )
         else:
-            rows = blocklist.list_blocks(session, p, status=status or None,
-                                         limit=PAGE_SIZE + 1, offset=offset)
+            rows = blocklist.list_blocks(
+                session, p, status=status or None, limit=PAGE_SIZE + 1, offset=offset
+            )
     except InvalidInput as exc:
         pending, rows, problem = [], [], page.error(exc)
     more = len(rows) > PAGE_SIZE
-    return page.render("blocks_list.html", {
-        "pending": [blocklist.to_dict(e) for e in pending],
-        "entries": [blocklist.to_dict(e) for e in rows[:PAGE_SIZE]],
-        "counts": queries.block_counts(session, p),
-        "statuses": _STATUSES, "status": status, "q": text, "offset": offset, "more": more,
-        "page_size": PAGE_SIZE, "problem": problem,
-        "can_decide": p.role is Role.OFFICIAL,
-        "can_request": p.role in (Role.ANALYST, Role.OFFICIAL),
-    }, status=422 if problem else 200)
+    return page.render(
+        "blocks_list.html",
+        {
+            "pending": [blocklist.to_dict(e) for e in pending],
+            "entries": [blocklist.to_dict(e) for e in rows[:PAGE_SIZE]],
+            "counts": queries.block_counts(session, p),
+            "statuses": _STATUSES,
+            "status": status,
+            "q": text,
+            "offset": offset,
+            "more": more,
+            "page_size": PAGE_SIZE,
+            "problem": problem,
+            "can_decide": p.role is Role.OFFICIAL,
+            "can_request": p.role in (Role.ANALYST, Role.OFFICIAL),
+        },
+        status=422 if problem else 200,
+    )
 
 
 # ------------------------------------------------------------------ new block
@@ -109,32 +139,46 @@ def _assessment_context(page: Page, session: UnitOfWork, domain: str) -> dict[st
         d = Domain.parse(text)
     except InvalidInput as exc:
         return {"a": None, "error": page.error(exc), "domain": text}
-    return {"a": assess(session, d).to_dict(), "error": None, "domain": text,
-            "unicode": d.unicode}
+    return {"a": assess(session, d).to_dict(), "error": None, "domain": text, "unicode": d.unicode}
 
 
-def _new_block_page(page: Page, session: UnitOfWork, form: forms.BlockForm,
-                    status: int = 200) -> Response:
-    ctx = _assessment_context(page, session, form.domain) if form.domain.strip() else \
-        {"a": None, "error": None, "domain": ""}
-    return page.render("block_new.html", {
-        "form": form, "actions": forms.BLOCK_ACTIONS, "categories": _categories(page.lang),
-        "assessment": ctx,
-    }, status=status)
+def _new_block_page(
+    page: Page, session: UnitOfWork, form: forms.BlockForm, status: int = 200
+) -> Response:
+    ctx = (
+        _assessment_context(page, session, form.domain)
+        if form.domain.strip()
+        else {"a": None, "error": None, "domain": ""}
+    )
+    return page.render(
+        "block_new.html",
+        {
+            "form": form,
+            "actions": forms.BLOCK_ACTIONS,
+            "categories": _categories(page.lang),
+            "assessment": ctx,
+        },
+        status=status,
+    )
 
 
 @router.get("/blocks/new")
-def block_new(page: ConsolePage, session: UnitOfWork,
-              domain: str = Query("", max_length=1000),
-              order_id: str = Query("", max_length=100)) -> Response:
+def block_new(
+    page: ConsolePage,
+    session: UnitOfWork,
+    domain: str = Query("", max_length=1000),
+    order_id: str = Query("", max_length=100),
+) -> Response:
     _regulator(page, Role.ANALYST, Role.OFFICIAL)
-    return _new_block_page(page, session, forms.BlockForm(domain=domain.strip(),
-                                                          order_id=order_id.strip()))
+    return _new_block_page(
+        page, session, forms.BlockForm(domain=domain.strip(), order_id=order_id.strip())
+    )
 
 
 @router.get("/blocks/assess")
-def block_assess(page: ConsolePage, session: UnitOfWork,
-                 domain: str = Query("", max_length=1000)) -> Response:
+def block_assess(
+    page: ConsolePage, session: UnitOfWork, domain: str = Query("", max_length=1000)
+) -> Response:
     """The assessment panel, fetched by htmx as the analyst types or leaves the name field.
 
     A name that cannot be blocked is answered inside the panel (200 for htmx, which only
@@ -142,30 +186,42 @@ def block_assess(page: ConsolePage, session: UnitOfWork,
     _regulator(page, Role.ANALYST, Role.OFFICIAL, Role.AUDITOR, Role.ADMIN)
     ctx = _assessment_context(page, session, domain)
     htmx = page.request.headers.get("hx-request") == "true"
-    return page.render("block_assessment.html", {"assessment": ctx},
-                       status=422 if ctx["error"] and not htmx else 200)
+    return page.render(
+        "block_assessment.html",
+        {"assessment": ctx},
+        status=422 if ctx["error"] and not htmx else 200,
+    )
 
 
 @router.post("/blocks/new")
-def block_create(page: ConsolePage, session: UnitOfWork,
-                 domain: str = Form("", max_length=1000),
-                 action: str = Form("nxdomain", max_length=20),
-                 legal_basis: str = Form("", max_length=2000),
-                 reason: str = Form("", max_length=20000),
-                 category: str = Form("", max_length=64),
-                 order_id: str = Form("", max_length=100),
-                 expires_at: str = Form("", max_length=40),
-                 assessed: str = Form("", max_length=1000),
-                 csrf_token: str = Form("")) -> Response:
+def block_create(
+    page: ConsolePage,
+    session: UnitOfWork,
+    domain: str = Form("", max_length=1000),
+    action: str = Form("nxdomain", max_length=20),
+    legal_basis: str = Form("", max_length=2000),
+    reason: str = Form("", max_length=20000),
+    category: str = Form("", max_length=64),
+    order_id: str = Form("", max_length=100),
+    expires_at: str = Form("", max_length=40),
+    assessed: str = Form("", max_length=1000),
+    csrf_token: str = Form(""),
+) -> Response:
     """Create the block, but only once the assessment of this very name has been shown."""
     page.check_csrf(csrf_token)
     _regulator(page, Role.ANALYST, Role.OFFICIAL)
     p = page.principal
     assert p is not None
-    form = forms.BlockForm(domain=domain.strip(), action=action.strip(),
-                           legal_basis=legal_basis, reason=reason, category=category.strip(),
-                           order_id=order_id.strip(), expires_at=expires_at.strip(),
-                           assessed=assessed.strip())
+    form = forms.BlockForm(
+        domain=domain.strip(),
+        action=action.strip(),
+        legal_basis=legal_basis,
+        reason=reason,
+        category=category.strip(),
+        order_id=order_id.strip(),
+        expires_at=expires_at.strip(),
+        assessed=assessed.strip(),
+    )
     req = form.build(set(active_profile().categories))
     if req is None:
         return _new_block_page(page, session, form, status=422)
@@ -174,8 +230,8 @@ def block_create(page: ConsolePage, session: UnitOfWork,
         # the block would touch; the page now carries the name as assessed.
         form.assessed = form.domain
         form.errors["assessment"] = page._(
-            "Check the proportionality assessment below, then submit again to create the "
-            "block.")
+            "Check the proportionality assessment below, then submit again to create the block."
+        )
         return _new_block_page(page, session, form, status=200)
     try:
         with session.begin_nested():
@@ -188,23 +244,35 @@ def block_create(page: ConsolePage, session: UnitOfWork,
     elif entry.status is BlockStatus.SCHEDULED:
         page.flash(page._("The block on %(name)s is scheduled.", name=entry.domain))
     else:
-        page.flash(page._("The block on %(name)s waits for approval by an official.",
-                          name=entry.domain))
+        page.flash(
+            page._("The block on %(name)s waits for approval by an official.", name=entry.domain)
+        )
     return page.redirect(f"/console/blocks/{entry.id}")
 
 
 # ------------------------------------------------------------------ protected names
 
 
-def _protected_page(page: Page, session: UnitOfWork, *, form: dict[str, str] | None = None,
-                    error: str | None = None, status: int = 200) -> Response:
+def _protected_page(
+    page: Page,
+    session: UnitOfWork,
+    *,
+    form: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
     p = page.principal
     assert p is not None
-    return page.render("protected.html", {
-        "names": blocklist.list_protected(session),
-        "can_edit": p.role in (Role.OFFICIAL, Role.ADMIN),
-        "form": form or {"name": "", "note": ""}, "error": error,
-    }, status=status)
+    return page.render(
+        "protected.html",
+        {
+            "names": blocklist.list_protected(session),
+            "can_edit": p.role in (Role.OFFICIAL, Role.ADMIN),
+            "form": form or {"name": "", "note": ""},
+            "error": error,
+        },
+        status=status,
+    )
 
 
 @router.get("/protected")
@@ -215,9 +283,13 @@ def protected_list(page: ConsolePage, session: UnitOfWork) -> Response:
 
 
 @router.post("/protected")
-def protected_add(page: ConsolePage, session: UnitOfWork,
-                  name: str = Form("", max_length=1000), note: str = Form("", max_length=2000),
-                  csrf_token: str = Form("")) -> Response:
+def protected_add(
+    page: ConsolePage,
+    session: UnitOfWork,
+    name: str = Form("", max_length=1000),
+    note: str = Form("", max_length=2000),
+    csrf_token: str = Form(""),
+) -> Response:
     page.check_csrf(csrf_token)
     _regulator(page, Role.OFFICIAL, Role.ADMIN)
     p = page.principal
@@ -227,16 +299,20 @@ def protected_add(page: ConsolePage, session: UnitOfWork,
         with session.begin_nested():
             row = blocklist.add_protected(session, p, form["name"], form["note"])
     except (InvalidInput, Conflict) as exc:
-        return _protected_page(page, session, form=form, error=page.error(exc),
-                               status=exc.status_code)
+        return _protected_page(
+            page, session, form=form, error=page.error(exc), status=exc.status_code
+        )
     page.flash(page._("%(name)s is now protected.", name=row.name))
     return page.redirect("/console/protected")
 
 
 @router.post("/protected/remove")
-def protected_remove(page: ConsolePage, session: UnitOfWork,
-                     name: str = Form("", max_length=1000),
-                     csrf_token: str = Form("")) -> Response:
+def protected_remove(
+    page: ConsolePage,
+    session: UnitOfWork,
+    name: str = Form("", max_length=1000),
+    csrf_token: str = Form(""),
+) -> Response:
     page.check_csrf(csrf_token)
     _regulator(page, Role.OFFICIAL, Role.ADMIN)
     assert page.principal is not None
@@ -262,9 +338,15 @@ def appeals(page: ConsolePage, session: UnitOfWork) -> Response:
 # ------------------------------------------------------------------ one entry
 
 
-def _detail_page(page: Page, session: UnitOfWork, block_id: str, *,
-                 restore_error: str | None = None, restore_reason: str = "",
-                 status: int = 200) -> Response:
+def _detail_page(
+    page: Page,
+    session: UnitOfWork,
+    block_id: str,
+    *,
+    restore_error: str | None = None,
+    restore_reason: str = "",
+    status: int = 200,
+) -> Response:
     p = page.principal
     assert p is not None
     entry = blocklist.get_block(session, p, block_id)
@@ -278,20 +360,31 @@ def _detail_page(page: Page, session: UnitOfWork, block_id: str, *,
             sanction = sanctions.get(session, p, entry.sanction_id)
         except NotFound:
             sanction = None
-    order_ref = queries.visible_order_refs(session, p, {entry.order_id}).get(entry.order_id) \
-        if entry.order_id else None
-    return page.render("block_detail.html", {
-        "e": e, "events": hist["events"],
-        "name_entries": [blocklist.to_dict(x) for x in reversed(same_name)],
-        "can_restore": p.role is Role.OFFICIAL and open_,
-        # a sanction's blocks are approved and rejected with their sanction, never one by one
-        "can_decide": p.role is Role.OFFICIAL and entry.status is BlockStatus.PENDING_APPROVAL
-        and entry.sanction_id is None,
-        "sanction": sanction, "order_ref": order_ref,
-        "restore_error": restore_error, "restore_reason": restore_reason,
-        "appeals": queries.appeals_for_block(session, entry.id),
-        "category": _category_label(entry.category, page.lang),
-    }, status=status)
+    order_ref = (
+        queries.visible_order_refs(session, p, {entry.order_id}).get(entry.order_id)
+        if entry.order_id
+        else None
+    )
+    return page.render(
+        "block_detail.html",
+        {
+            "e": e,
+            "events": hist["events"],
+            "name_entries": [blocklist.to_dict(x) for x in reversed(same_name)],
+            "can_restore": p.role is Role.OFFICIAL and open_,
+            # a sanction's blocks are approved and rejected with their sanction, never one by one
+            "can_decide": p.role is Role.OFFICIAL
+            and entry.status is BlockStatus.PENDING_APPROVAL
+            and entry.sanction_id is None,
+            "sanction": sanction,
+            "order_ref": order_ref,
+            "restore_error": restore_error,
+            "restore_reason": restore_reason,
+            "appeals": queries.appeals_for_block(session, entry.id),
+            "category": _category_label(entry.category, page.lang),
+        },
+        status=status,
+    )
 
 
 @router.get("/blocks/{block_id}")
@@ -301,9 +394,13 @@ def block_detail(block_id: str, page: ConsolePage, session: UnitOfWork) -> Respo
 
 
 @router.post("/blocks/{block_id}/restore")
-def block_restore(block_id: str, page: ConsolePage, session: UnitOfWork,
-                  reason: str = Form("", max_length=20000),
-                  csrf_token: str = Form("")) -> Response:
+def block_restore(
+    block_id: str,
+    page: ConsolePage,
+    session: UnitOfWork,
+    reason: str = Form("", max_length=20000),
+    csrf_token: str = Form(""),
+) -> Response:
     """Normalisasi: restore access, published to the RPZ in the same transaction."""
     page.check_csrf(csrf_token)
     _regulator(page, Role.OFFICIAL)
@@ -312,10 +409,15 @@ def block_restore(block_id: str, page: ConsolePage, session: UnitOfWork,
         with session.begin_nested():
             entry = blocklist.restore(session, page.principal, block_id, reason)
     except (InvalidInput, Conflict) as exc:
-        return _detail_page(page, session, block_id, restore_error=page.error(exc),
-                            restore_reason=reason, status=exc.status_code)
-    page.flash(page._("Access to %(name)s is restored; the RPZ was updated.",
-                      name=entry.domain))
+        return _detail_page(
+            page,
+            session,
+            block_id,
+            restore_error=page.error(exc),
+            restore_reason=reason,
+            status=exc.status_code,
+        )
+    page.flash(page._("Access to %(name)s is restored; the RPZ was updated.", name=entry.domain))
     return page.redirect(f"/console/blocks/{entry.id}")
 
 
@@ -324,25 +426,37 @@ def _back(page: Page, block_id: str, next_: str) -> Response:
 
 
 @router.post("/blocks/{block_id}/approve")
-def block_approve(block_id: str, page: ConsolePage, session: UnitOfWork,
-                  next: str = Form("", max_length=10),
-                  csrf_token: str = Form("")) -> Response:
+def block_approve(
+    block_id: str,
+    page: ConsolePage,
+    session: UnitOfWork,
+    next: str = Form("", max_length=10),
+    csrf_token: str = Form(""),
+) -> Response:
     page.check_csrf(csrf_token)
     assert page.principal is not None
     entry = blocklist.approve(session, page.principal, block_id)
-    page.flash(page._("Approved: %(name)s is now %(status)s.", name=entry.domain,
-                      status=page.fmt.term(entry.status)))
+    page.flash(
+        page._(
+            "Approved: %(name)s is now %(status)s.",
+            name=entry.domain,
+            status=page.fmt.term(entry.status),
+        )
+    )
     return _back(page, entry.id, next)
 
 
 @router.post("/blocks/{block_id}/reject")
-def block_reject(block_id: str, page: ConsolePage, session: UnitOfWork,
-                 reason: str = Form("", max_length=5000),
-                 next: str = Form("", max_length=10),
-                 csrf_token: str = Form("")) -> Response:
+def block_reject(
+    block_id: str,
+    page: ConsolePage,
+    session: UnitOfWork,
+    reason: str = Form("", max_length=5000),
+    next: str = Form("", max_length=10),
+    csrf_token: str = Form(""),
+) -> Response:
     page.check_csrf(csrf_token)
     assert page.principal is not None
     entry = blocklist.reject(session, page.principal, block_id, reason)
     page.flash(page._("Rejected the block on %(name)s.", name=entry.domain))
     return _back(page, entry.id, next)
-

@@ -51,8 +51,9 @@ def case_index(page: ConsolePage, session: UnitOfWork) -> Response:
     return page.render("cases_index.html", {"platforms": queries.platforms(session)})
 
 
-def _read(page: Page, session: UnitOfWork, platform: str,
-          kinds: list[str]) -> tuple[dict[str, Any], list[str], str | None]:
+def _read(
+    page: Page, session: UnitOfWork, platform: str, kinds: list[str]
+) -> tuple[dict[str, Any], list[str], str | None]:
     p = page.principal
     assert p is not None
     wanted = [k for k in kinds if k]
@@ -63,29 +64,48 @@ def _read(page: Page, session: UnitOfWork, platform: str,
 
 
 @router.get("/cases/{platform}")
-def case_page(platform: str, page: ConsolePage, session: UnitOfWork,
-              kind: list[str] = Query(default=[], max_length=20)) -> Response:
+def case_page(
+    platform: str,
+    page: ConsolePage,
+    session: UnitOfWork,
+    kind: list[str] = Query(default=[], max_length=20),
+) -> Response:
     p = page.principal
     assert p is not None
     case, wanted, problem = _read(page, session, platform, kind)
     regulator = p.org_kind is OrgKind.REGULATOR
-    events = [{**e, "link": object_link(e["object_type"], e["object_id"], regulator)}
-              for e in case["events"]]
+    events = [
+        {**e, "link": object_link(e["object_type"], e["object_id"], regulator)}
+        for e in case["events"]
+    ]
     csv_query = "&".join(f"kind={quote(k)}" for k in wanted)
-    return page.render("case_file.html", {
-        "case": case, "events": events, "kinds": case["kinds"], "wanted": wanted,
-        "problem": problem, "regulator": regulator,
-        "csv_url": f"/console/cases/{quote(case['platform'], safe='')}/csv"
-                   + (f"?{csv_query}" if csv_query else ""),
-    }, status=422 if problem else 200)
+    return page.render(
+        "case_file.html",
+        {
+            "case": case,
+            "events": events,
+            "kinds": case["kinds"],
+            "wanted": wanted,
+            "problem": problem,
+            "regulator": regulator,
+            "csv_url": f"/console/cases/{quote(case['platform'], safe='')}/csv"
+            + (f"?{csv_query}" if csv_query else ""),
+        },
+        status=422 if problem else 200,
+    )
 
 
 @router.get("/cases/{platform}/csv")
-def case_csv(platform: str, page: ConsolePage, session: UnitOfWork,
-             kind: list[str] = Query(default=[], max_length=20)) -> Response:
+def case_csv(
+    platform: str,
+    page: ConsolePage,
+    session: UnitOfWork,
+    kind: list[str] = Query(default=[], max_length=20),
+) -> Response:
     """The case file as CSV, the same columns as the API's ``?format=csv``."""
     p = page.principal
     assert p is not None
     case = cases.case_file(session, p, platform, kinds=[k for k in kind if k])
-    return page.download(cases.to_csv(case), "text/csv; charset=utf-8",
-                         f"case-{case['platform']}.csv")
+    return page.download(
+        cases.to_csv(case), "text/csv; charset=utf-8", f"case-{case['platform']}.csv"
+    )

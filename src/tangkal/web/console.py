@@ -37,10 +37,16 @@ PAGE_SIZE = 50
 
 def _categories(lang: str) -> list[dict[str, str]]:
     profile = active_profile()
-    return [{"key": c.key, "label": c.label_id if lang == "id" else c.label_en,
-             "legal_basis": c.legal_basis, "urgency": c.urgency,
-             "deadline": str(int(profile.deadline(c.urgency).total_seconds()))}
-            for c in profile.categories.values()]
+    return [
+        {
+            "key": c.key,
+            "label": c.label_id if lang == "id" else c.label_en,
+            "legal_basis": c.legal_basis,
+            "urgency": c.urgency,
+            "deadline": str(int(profile.deadline(c.urgency).total_seconds())),
+        }
+        for c in profile.categories.values()
+    ]
 
 
 def _category_label(key: str, lang: str) -> str:
@@ -63,20 +69,27 @@ def home(page: ConsolePage) -> Response:
 
 
 @router.get("/orders")
-def order_list(page: ConsolePage, session: UnitOfWork,
-               status: str = Query("", max_length=40),
-               platform: str = Query("", max_length=200),
-               offset: int = Query(0, ge=0, le=1_000_000)) -> Response:
+def order_list(
+    page: ConsolePage,
+    session: UnitOfWork,
+    status: str = Query("", max_length=40),
+    platform: str = Query("", max_length=200),
+    offset: int = Query(0, ge=0, le=1_000_000),
+) -> Response:
     """The regulator's dashboard, or a platform's inbox: only the caller's own orders."""
     p = page.principal
     assert p is not None
     if p.org_kind is OrgKind.ISP:
-        raise Forbidden(Msg("ISPs receive blocks through the RPZ, not orders; see the RPZ "
-                            "page."))
+        raise Forbidden(Msg("ISPs receive blocks through the RPZ, not orders; see the RPZ page."))
     try:
-        rows = orders.list_orders(session, p, status=status or None,
-                                  platform=platform or None, limit=PAGE_SIZE + 1,
-                                  offset=offset)
+        rows = orders.list_orders(
+            session,
+            p,
+            status=status or None,
+            platform=platform or None,
+            limit=PAGE_SIZE + 1,
+            offset=offset,
+        )
         problem = None
     except InvalidInput as exc:
         rows, problem = [], page.error(exc)
@@ -85,20 +98,34 @@ def order_list(page: ConsolePage, session: UnitOfWork,
     names = queries.org_names(session, {o.platform_org_id for o in rows})
     counts = orders.count_by_status(session, p)
     ctx: dict[str, Any] = {
-        "orders": [{"o": o, "platform": names.get(o.platform_org_id, "?"),
-                    "category": _category_label(o.category, page.lang),
-                    "countdown": page.fmt.countdown(o.deadline_at, paused=o.paused_at is not None)
-                    if o.status in OPEN_STATUSES else None}
-                   for o in rows],
-        "counts": counts, "total": sum(counts.values()),
+        "orders": [
+            {
+                "o": o,
+                "platform": names.get(o.platform_org_id, "?"),
+                "category": _category_label(o.category, page.lang),
+                "countdown": page.fmt.countdown(o.deadline_at, paused=o.paused_at is not None)
+                if o.status in OPEN_STATUSES
+                else None,
+            }
+            for o in rows
+        ],
+        "counts": counts,
+        "total": sum(counts.values()),
         "statuses": [s.value for s in OrderStatus],
         "platforms": queries.platforms(session) if p.org_kind is OrgKind.REGULATOR else [],
-        "status": status, "platform": platform, "offset": offset, "more": more,
-        "page_size": PAGE_SIZE, "problem": problem,
+        "status": status,
+        "platform": platform,
+        "offset": offset,
+        "more": more,
+        "page_size": PAGE_SIZE,
+        "problem": problem,
         "can_file": p.org_kind is OrgKind.REGULATOR and p.role in (Role.ANALYST, Role.OFFICIAL),
     }
-    template = "orders_table.html" if page.request.headers.get("hx-target") == "orders" \
+    template = (
+        "orders_table.html"
+        if page.request.headers.get("hx-target") == "orders"
         else "orders_list.html"
+    )
     return page.render(template, ctx, status=422 if problem else 200)
 
 
@@ -109,12 +136,19 @@ def _need_filer(page: Page) -> None:
     p.require(Role.ANALYST, Role.OFFICIAL)
 
 
-def _new_order_page(page: Page, session: UnitOfWork, form: forms.OrderForm,
-                    status: int = 200) -> Response:
-    return page.render("order_new.html", {
-        "form": form, "platforms": queries.platforms(session),
-        "categories": _categories(page.lang), "max_bytes": get_settings().max_evidence_bytes,
-    }, status=status)
+def _new_order_page(
+    page: Page, session: UnitOfWork, form: forms.OrderForm, status: int = 200
+) -> Response:
+    return page.render(
+        "order_new.html",
+        {
+            "form": form,
+            "platforms": queries.platforms(session),
+            "categories": _categories(page.lang),
+            "max_bytes": get_settings().max_evidence_bytes,
+        },
+        status=status,
+    )
 
 
 @router.get("/orders/new")
@@ -124,18 +158,26 @@ def order_new(page: ConsolePage, session: UnitOfWork) -> Response:
 
 
 @router.post("/orders/new")
-def order_create(page: ConsolePage, session: UnitOfWork,
-                 platform: str = Form("", max_length=200),
-                 category: str = Form("", max_length=50),
-                 legal_basis: str = Form("", max_length=6000),
-                 reason: str = Form("", max_length=25000),
-                 locators: str = Form("", max_length=1_200_000),
-                 evidence: list[UploadFile] = File(default=[]),
-                 csrf_token: str = Form("")) -> Response:
+def order_create(
+    page: ConsolePage,
+    session: UnitOfWork,
+    platform: str = Form("", max_length=200),
+    category: str = Form("", max_length=50),
+    legal_basis: str = Form("", max_length=6000),
+    reason: str = Form("", max_length=25000),
+    locators: str = Form("", max_length=1_200_000),
+    evidence: list[UploadFile] = File(default=[]),
+    csrf_token: str = Form(""),
+) -> Response:
     page.check_csrf(csrf_token)
     _need_filer(page)
-    form = forms.OrderForm(platform=platform.strip(), category=category.strip(),
-                           legal_basis=legal_basis, reason=reason, locators=locators)
+    form = forms.OrderForm(
+        platform=platform.strip(),
+        category=category.strip(),
+        legal_basis=legal_basis,
+        reason=reason,
+        locators=locators,
+    )
     form.check(set(active_profile().categories), {o.name for o in queries.platforms(session)})
     items = []
     limit = get_settings().max_evidence_bytes
@@ -146,7 +188,9 @@ def order_create(page: ConsolePage, session: UnitOfWork,
         if len(content) > limit:
             form.errors["evidence"] = page._(
                 "%(name)s is larger than the limit of %(limit)s bytes.",
-                name=f.filename, limit=page.fmt.number(limit))
+                name=f.filename,
+                limit=page.fmt.number(limit),
+            )
             continue
         if content:
             items.append(forms.evidence_item(f.filename, f.content_type or "", content))
@@ -165,9 +209,17 @@ def order_create(page: ConsolePage, session: UnitOfWork,
 
 
 _ACTION_LABELS = {
-    "order.issued", "order.received", "order.acknowledged", "order.clarification_requested",
-    "order.clarification_answered", "order.responded", "order.overdue",
-    "order.warning_issued", "order.withdrawn", "order.evidence_added", "delivery.attempt",
+    "order.issued",
+    "order.received",
+    "order.acknowledged",
+    "order.clarification_requested",
+    "order.clarification_answered",
+    "order.responded",
+    "order.overdue",
+    "order.warning_issued",
+    "order.withdrawn",
+    "order.evidence_added",
+    "delivery.attempt",
 }
 
 
@@ -176,8 +228,9 @@ def order_detail(order_id: str, page: ConsolePage, session: UnitOfWork) -> Respo
     return _order_page(page, session, order_id)
 
 
-def _objection_context(page: Page, session: UnitOfWork, order: Order,
-                       now: datetime) -> dict[str, Any]:
+def _objection_context(
+    page: Page, session: UnitOfWork, order: Order, now: datetime
+) -> dict[str, Any]:
     """The objections about this order (to it, its warnings or fines) and, for the
     platform's moderators, what they may still object to and until when."""
     p = page.principal
@@ -187,27 +240,46 @@ def _objection_context(page: Page, session: UnitOfWork, order: Order,
     subjects: list[actions.Objectable] = []
     if actions.is_moderator(p) and order.platform_org_id == p.org_id:
         within = procedure.profile_of(order.sop_profile).objections.file_within
-        pending = {(o.subject_kind.value, o.subject_id): o for o in about
-                   if o.status is ObjectionStatus.PENDING}
+        pending = {
+            (o.subject_kind.value, o.subject_id): o
+            for o in about
+            if o.status is ObjectionStatus.PENDING
+        }
         if order.status not in (OrderStatus.WITHDRAWN, OrderStatus.COMPLIED):
-            subjects.append(actions.objectable("order", order.id, order.reference,
-                                               order.received_at or order.issued_at, within,
-                                               pending, now))
+            subjects.append(
+                actions.objectable(
+                    "order",
+                    order.id,
+                    order.reference,
+                    order.received_at or order.issued_at,
+                    within,
+                    pending,
+                    now,
+                )
+            )
         for step in order.steps:
             if step.annulled_at is not None or step.kind == "sanction_proposal":
                 continue  # a proposal is contested through the sanction it made
             label = f"{order.reference} {step.code}"
-            subjects.append(actions.objectable("warning", step.id, label, step.issued_at,
-                                               within, pending, now))
+            subjects.append(
+                actions.objectable("warning", step.id, label, step.issued_at, within, pending, now)
+            )
             if step.fine and step.fine_annulled_at is None:
-                subjects.append(actions.objectable("fine", step.id, label, step.issued_at,
-                                                   within, pending, now))
+                subjects.append(
+                    actions.objectable("fine", step.id, label, step.issued_at, within, pending, now)
+                )
     return {"about": about, "subjects": subjects}
 
 
-def _order_page(page: Page, session: UnitOfWork, order_id: str, *,
-                objection: forms.ObjectionForm | None = None, problem: str | None = None,
-                status: int = 200) -> Response:
+def _order_page(
+    page: Page,
+    session: UnitOfWork,
+    order_id: str,
+    *,
+    objection: forms.ObjectionForm | None = None,
+    problem: str | None = None,
+    status: int = 200,
+) -> Response:
     p = page.principal
     assert p is not None
     order = orders.get_order(session, p, order_id)  # NotFound for anyone else's order
@@ -220,8 +292,7 @@ def _order_page(page: Page, session: UnitOfWork, order_id: str, *,
     linked = []
     for sid in queries.sanctions_of_order(session, p, order.id):
         try:
-            linked.append(sanctions.to_dict(session, sanctions.get(session, p, sid),
-                                            full=False))
+            linked.append(sanctions.to_dict(session, sanctions.get(session, p, sid), full=False))
         except NotFound:
             continue
     ctx = {
@@ -230,7 +301,8 @@ def _order_page(page: Page, session: UnitOfWork, order_id: str, *,
         "regulator": names.get(order.regulator_org_id, "?"),
         "category": _category_label(order.category, page.lang),
         "clock": page.fmt.countdown(order.deadline_at, paused=order.paused_at is not None)
-        if open_ else None,
+        if open_
+        else None,
         "events": events,
         "known_actions": _ACTION_LABELS,
         "deliveries": delivery_log(session, order.id),
@@ -241,52 +313,83 @@ def _order_page(page: Page, session: UnitOfWork, order_id: str, *,
         "problem": problem,
         **_objection_context(page, session, order, now),
         "can_ack": is_platform and open_ and order.acknowledged_at is None,
-        "can_clarify": is_platform and open_
+        "can_clarify": is_platform
+        and open_
         and order.status is not OrderStatus.CLARIFICATION_REQUESTED,
-        "can_respond": is_platform and order.status not in (OrderStatus.COMPLIED,
-                                                            OrderStatus.WITHDRAWN),
-        "can_answer": is_regulator and p.role in (Role.ANALYST, Role.OFFICIAL)
-        and order.status is OrderStatus.CLARIFICATION_REQUESTED,
-        "can_withdraw": is_regulator and p.role is Role.OFFICIAL
+        "can_respond": is_platform
         and order.status not in (OrderStatus.COMPLIED, OrderStatus.WITHDRAWN),
-        "actions": forms.ACTIONS, "visibility": forms.VISIBILITY, "automated": forms.AUTOMATED,
+        "can_answer": is_regulator
+        and p.role in (Role.ANALYST, Role.OFFICIAL)
+        and order.status is OrderStatus.CLARIFICATION_REQUESTED,
+        "can_withdraw": is_regulator
+        and p.role is Role.OFFICIAL
+        and order.status not in (OrderStatus.COMPLIED, OrderStatus.WITHDRAWN),
+        "actions": forms.ACTIONS,
+        "visibility": forms.VISIBILITY,
+        "automated": forms.AUTOMATED,
         # the regulator's own banks, for "put evidence into bank" (owners alone add content)
-        "evidence_banks": [b.name for b in hashing.visible_banks(session, p)
-                           if b.owner_org_id == p.org_id]
-        if is_regulator and p.role in (Role.ANALYST, Role.OFFICIAL) and order.evidence else [],
+        "evidence_banks": [
+            b.name for b in hashing.visible_banks(session, p) if b.owner_org_id == p.org_id
+        ]
+        if is_regulator and p.role in (Role.ANALYST, Role.OFFICIAL) and order.evidence
+        else [],
     }
     return page.render("order_detail.html", ctx, status=status)
 
 
 @router.post("/orders/{order_id}/objection")
-def order_object(order_id: str, page: ConsolePage, session: UnitOfWork,
-                 kind: str = Form("", max_length=20),
-                 subject_id: str = Form("", max_length=100),
-                 reason: str = Form("", max_length=20000),
-                 evidence: str = Form("", max_length=110000),
-                 csrf_token: str = Form("")) -> Response:
+def order_object(
+    order_id: str,
+    page: ConsolePage,
+    session: UnitOfWork,
+    kind: str = Form("", max_length=20),
+    subject_id: str = Form("", max_length=100),
+    reason: str = Form("", max_length=20000),
+    evidence: str = Form("", max_length=110000),
+    csrf_token: str = Form(""),
+) -> Response:
     """The platform objects (sanggah) to the order, one of its warning letters or a fine;
     the order's escalation waits until the regulator decides."""
     page.check_csrf(csrf_token)
     p = page.principal
     assert p is not None
     order = orders.get_order(session, p, order_id)
-    form = forms.ObjectionForm(kind=kind.strip(), subject_id=subject_id.strip(), reason=reason,
-                               evidence=evidence)
+    form = forms.ObjectionForm(
+        kind=kind.strip(), subject_id=subject_id.strip(), reason=reason, evidence=evidence
+    )
     step_ids = {s.id for s in order.steps}
-    if not ((form.kind == "order" and form.subject_id == order.id)
-            or (form.kind in ("warning", "fine") and form.subject_id in step_ids)):
-        return _order_page(page, session, order.id, status=422,
-                           problem=page._("An unknown subject was sent; reload the page."))
+    if not (
+        (form.kind == "order" and form.subject_id == order.id)
+        or (form.kind in ("warning", "fine") and form.subject_id in step_ids)
+    ):
+        return _order_page(
+            page,
+            session,
+            order.id,
+            status=422,
+            problem=page._("An unknown subject was sent; reload the page."),
+        )
     if not form.check(("order", "warning", "fine")):
         return _order_page(page, session, order.id, objection=form, status=422)
     try:
         with session.begin_nested():
-            obj = objections.file(session, p, kind=form.kind, subject_id=form.subject_id,
-                                  reason=form.reason, evidence=form.lines())
+            obj = objections.file(
+                session,
+                p,
+                kind=form.kind,
+                subject_id=form.subject_id,
+                reason=form.reason,
+                evidence=form.lines(),
+            )
     except procedure.REFUSALS as exc:
-        return _order_page(page, session, order.id, objection=form, status=exc.status_code,
-                           problem=None if form.refused(exc, exc.msg) else page.error(exc))
+        return _order_page(
+            page,
+            session,
+            order.id,
+            objection=form,
+            status=exc.status_code,
+            problem=None if form.refused(exc, exc.msg) else page.error(exc),
+        )
     page.flash(procedure.filed_message(page, obj))
     return page.redirect(f"/console/orders/{order.id}")
 
@@ -297,32 +400,41 @@ def _after(page: Page, order_id: str, message: str) -> Response:
 
 
 @router.post("/orders/{order_id}/ack")
-def order_ack(order_id: str, page: ConsolePage, session: UnitOfWork,
-              csrf_token: str = Form("")) -> Response:
+def order_ack(
+    order_id: str, page: ConsolePage, session: UnitOfWork, csrf_token: str = Form("")
+) -> Response:
     page.check_csrf(csrf_token)
     assert page.principal is not None
     order = orders.acknowledge(session, page.principal, order_id)
-    return _after(page, order.id, page._("Receipt acknowledged; the deadline clock runs from "
-                                         "now."))
+    return _after(page, order.id, page._("Receipt acknowledged; the deadline clock runs from now."))
 
 
 @router.post("/orders/{order_id}/clarification")
-def order_clarify(order_id: str, page: ConsolePage, session: UnitOfWork,
-                  question: str = Form("", max_length=20000),
-                  csrf_token: str = Form("")) -> Response:
+def order_clarify(
+    order_id: str,
+    page: ConsolePage,
+    session: UnitOfWork,
+    question: str = Form("", max_length=20000),
+    csrf_token: str = Form(""),
+) -> Response:
     page.check_csrf(csrf_token)
     assert page.principal is not None
     if not question.strip():
         raise InvalidInput(Msg("Write the question for the regulator."), field="question")
     orders.request_clarification(session, page.principal, order_id, question)
-    return _after(page, order_id, page._("Question sent; the deadline clock is paused until "
-                                         "it is answered."))
+    return _after(
+        page, order_id, page._("Question sent; the deadline clock is paused until it is answered.")
+    )
 
 
 @router.post("/orders/{order_id}/clarification/answer")
-def order_answer(order_id: str, page: ConsolePage, session: UnitOfWork,
-                 answer: str = Form("", max_length=20000),
-                 csrf_token: str = Form("")) -> Response:
+def order_answer(
+    order_id: str,
+    page: ConsolePage,
+    session: UnitOfWork,
+    answer: str = Form("", max_length=20000),
+    csrf_token: str = Form(""),
+) -> Response:
     page.check_csrf(csrf_token)
     assert page.principal is not None
     if not answer.strip():
@@ -332,27 +444,40 @@ def order_answer(order_id: str, page: ConsolePage, session: UnitOfWork,
 
 
 @router.post("/orders/{order_id}/response")
-def order_respond(order_id: str, page: ConsolePage, session: UnitOfWork,
-                  action: str = Form("", max_length=40),
-                  decision_facts: str = Form("", max_length=20000),
-                  visibility: list[str] = Form(default=[]),
-                  automated_detection: str = Form(""),
-                  automated_decision: str = Form("AUTOMATED_DECISION_NOT_AUTOMATED",
-                                                 max_length=60),
-                  reason: str = Form("", max_length=20000),
-                  csrf_token: str = Form("")) -> Response:
+def order_respond(
+    order_id: str,
+    page: ConsolePage,
+    session: UnitOfWork,
+    action: str = Form("", max_length=40),
+    decision_facts: str = Form("", max_length=20000),
+    visibility: list[str] = Form(default=[]),
+    automated_detection: str = Form(""),
+    automated_decision: str = Form("AUTOMATED_DECISION_NOT_AUTOMATED", max_length=60),
+    reason: str = Form("", max_length=20000),
+    csrf_token: str = Form(""),
+) -> Response:
     page.check_csrf(csrf_token)
     assert page.principal is not None
-    body = forms.response_in(action, decision_facts, visibility[:10],
-                             automated_detection == "yes", automated_decision, reason)
+    body = forms.response_in(
+        action,
+        decision_facts,
+        visibility[:10],
+        automated_detection == "yes",
+        automated_decision,
+        reason,
+    )
     orders.respond(session, page.principal, order_id, body)
     return _after(page, order_id, page._("Your answer and statement of reasons were recorded."))
 
 
 @router.post("/orders/{order_id}/withdraw")
-def order_withdraw(order_id: str, page: ConsolePage, session: UnitOfWork,
-                   reason: str = Form("", max_length=5000),
-                   csrf_token: str = Form("")) -> Response:
+def order_withdraw(
+    order_id: str,
+    page: ConsolePage,
+    session: UnitOfWork,
+    reason: str = Form("", max_length=5000),
+    csrf_token: str = Form(""),
+) -> Response:
     page.check_csrf(csrf_token)
     assert page.principal is not None
     if not reason.strip():
@@ -362,17 +487,24 @@ def order_withdraw(order_id: str, page: ConsolePage, session: UnitOfWork,
 
 
 @router.get("/orders/{order_id}/evidence/{evidence_id}")
-def evidence_file(order_id: str, evidence_id: str, page: ConsolePage,
-                  session: UnitOfWork) -> Response:
+def evidence_file(
+    order_id: str, evidence_id: str, page: ConsolePage, session: UnitOfWork
+) -> Response:
     """Evidence is served as a download, never inline, so a file cannot run in our origin."""
     assert page.principal is not None
     order = orders.get_order(session, page.principal, order_id)
     for ev in order.evidence:
         if ev.id == evidence_id:
             safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in ev.filename)
-            return Response(ev.content, media_type="application/octet-stream", headers={
-                "Content-Disposition": f'attachment; filename="{safe or "evidence"}"',
-                "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+            return Response(
+                ev.content,
+                media_type="application/octet-stream",
+                headers={
+                    "Content-Disposition": f'attachment; filename="{safe or "evidence"}"',
+                    "X-Content-Type-Options": "nosniff",
+                    "Cache-Control": "no-store",
+                },
+            )
     raise NotFound(Msg("No such evidence file on this order."))
 
 
@@ -390,8 +522,12 @@ def rpz(page: ConsolePage, session: UnitOfWork) -> Response:
     p.require_kind(OrgKind.REGULATOR, OrgKind.ISP)
     p.require(Role.ISP, Role.OFFICIAL, Role.AUDITOR, Role.ADMIN, Role.ANALYST)
     zone = rpz_services.zone_status(session, page.settings)
-    sees_subscribers = p.org_kind is OrgKind.ISP or p.role in (Role.OFFICIAL, Role.AUDITOR,
-                                                               Role.ADMIN)
+    sees_subscribers = p.org_kind is OrgKind.ISP or p.role in (
+        Role.OFFICIAL,
+        Role.AUDITOR,
+        Role.ADMIN,
+    )
     subs = rpz_services.subscriber_status(session, p) if sees_subscribers else []
-    return page.render("rpz_status.html", {
-        "s": zone, "subscribers": subs, "sees_subscribers": sees_subscribers})
+    return page.render(
+        "rpz_status.html", {"s": zone, "subscribers": subs, "sees_subscribers": sees_subscribers}
+    )

@@ -115,11 +115,25 @@ class Page:
         secure = self.settings.public_base_url.startswith("https://")
         if self._dirty and self.session is not None:
             key = secret_key(self.settings)
-            response.set_cookie(COOKIE, encode(self.session, key), max_age=MAX_AGE,
-                                httponly=True, samesite="lax", secure=secure, path="/")
+            response.set_cookie(
+                COOKIE,
+                encode(self.session, key),
+                max_age=MAX_AGE,
+                httponly=True,
+                samesite="lax",
+                secure=secure,
+                path="/",
+            )
         if self._lang_changed:
-            response.set_cookie(LANG_COOKIE, self.lang, max_age=365 * 86400, httponly=True,
-                                samesite="lax", secure=secure, path="/")
+            response.set_cookie(
+                LANG_COOKIE,
+                self.lang,
+                max_age=365 * 86400,
+                httponly=True,
+                samesite="lax",
+                secure=secure,
+                path="/",
+            )
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -127,15 +141,17 @@ class Page:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'self'")
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'self'",
+        )
         response.headers.setdefault("Content-Language", self.lang)
         response.headers.setdefault("Vary", "Cookie, Accept-Language, HX-Request")
         for k, v in self.extra_headers.items():
             response.headers[k] = v
         return response
 
-    def render(self, template: str, context: dict[str, Any] | None = None, *,
-               status: int = 200) -> Response:
+    def render(
+        self, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+    ) -> Response:
         ctx = {
             "page": self,
             "request": self.request,
@@ -156,8 +172,13 @@ class Page:
     def download(self, body: str | bytes, media_type: str, filename: str) -> Response:
         """A file to save (never shown inline), with the page's cookies and headers."""
         safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in filename)
-        return self._finish(Response(body, media_type=media_type, headers={
-            "Content-Disposition": f'attachment; filename="{safe or "download"}"'}))
+        return self._finish(
+            Response(
+                body,
+                media_type=media_type,
+                headers={"Content-Disposition": f'attachment; filename="{safe or "download"}"'},
+            )
+        )
 
 
 def _page(request: Request, session: UnitOfWork) -> Page:
@@ -166,8 +187,13 @@ def _page(request: Request, session: UnitOfWork) -> Page:
     cookie = request.cookies.get(LANG_COOKIE)
     lang = choose_language(asked, cookie, request.headers.get("accept-language"))
     ws = decode(request.cookies.get(COOKIE), secret_key(settings))
-    page = Page(request=request, settings=settings, lang=lang, session=ws,
-                _lang_changed=normalise(asked) is not None and normalise(asked) != cookie)
+    page = Page(
+        request=request,
+        settings=settings,
+        lang=lang,
+        session=ws,
+        _lang_changed=normalise(asked) is not None and normalise(asked) != cookie,
+    )
     if ws is not None and ws.user_id:
         found = None
         if web_sessions.is_live(session, ws.sid, ws.user_id, ws.org_id):
@@ -198,8 +224,11 @@ def _fallback_page(request: Request) -> Page:
     if isinstance(found, Page):
         return found
     settings: Settings = request.app.state.settings
-    lang = choose_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE),
-                           request.headers.get("accept-language"))
+    lang = choose_language(
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language"),
+    )
     try:
         ws = decode(request.cookies.get(COOKIE), secret_key(settings))
     except TangkalError:
@@ -228,33 +257,62 @@ class HtmlRoute(APIRoute):
                 if request.method == "GET":
                     return page.redirect(_login_url(request))
                 page.principal = None
-                return page.render("error.html", {
-                    "status": 401, "title": page._("Please sign in"),
-                    "message": page._("Your session has ended. Sign in again, then repeat "
-                                      "what you were doing."),
-                    "detail": None}, status=401)
+                return page.render(
+                    "error.html",
+                    {
+                        "status": 401,
+                        "title": page._("Please sign in"),
+                        "message": page._(
+                            "Your session has ended. Sign in again, then repeat "
+                            "what you were doing."
+                        ),
+                        "detail": None,
+                    },
+                    status=401,
+                )
             except TangkalError as exc:
                 page = _fallback_page(request)
-                return page.render("error.html", {
-                    "status": exc.status_code, "title": _title(page, exc.status_code),
-                    "message": page.error(exc), "detail": None}, status=exc.status_code)
+                return page.render(
+                    "error.html",
+                    {
+                        "status": exc.status_code,
+                        "title": _title(page, exc.status_code),
+                        "message": page.error(exc),
+                        "detail": None,
+                    },
+                    status=exc.status_code,
+                )
             except RequestValidationError as exc:
                 # a field over its declared limits, said in the reader's language and named
                 # by its label (pydantic's own English stays for the API's 422 body)
                 page = _fallback_page(request)
-                problems = " ".join(page.fmt.message(m)
-                                    for m in forms.request_problems(exc.errors(), self.path))
-                return page.render("error.html", {
-                    "status": 422, "title": page._("Some input could not be accepted"),
-                    "message": problems, "detail": None}, status=422)
+                problems = " ".join(
+                    page.fmt.message(m) for m in forms.request_problems(exc.errors(), self.path)
+                )
+                return page.render(
+                    "error.html",
+                    {
+                        "status": 422,
+                        "title": page._("Some input could not be accepted"),
+                        "message": problems,
+                        "detail": None,
+                    },
+                    status=422,
+                )
             except Exception as exc:  # never a traceback to a reader
                 ref = uuid.uuid4().hex[:12]
                 log.error("web_unhandled_error", ref=ref, path=request.url.path, exc_info=exc)
                 page = _fallback_page(request)
-                return page.render("error.html", {
-                    "status": 500, "title": page._("Something went wrong on our side"),
-                    "message": page._("Quote reference %(ref)s to the operator.", ref=ref),
-                    "detail": None}, status=500)
+                return page.render(
+                    "error.html",
+                    {
+                        "status": 500,
+                        "title": page._("Something went wrong on our side"),
+                        "message": page._("Quote reference %(ref)s to the operator.", ref=ref),
+                        "detail": None,
+                    },
+                    status=500,
+                )
 
         return handler
 

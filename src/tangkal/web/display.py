@@ -56,27 +56,42 @@ def nav_items(principal: Principal | None) -> list[NavItem]:
         items.append(NavItem("/console/orders", N_("Inbox"), ("/console/orders",)))
         items.append(NavItem("/console/sanctions", N_("Sanctions"), ("/console/sanctions",)))
         if role in _PLATFORM_ACTORS:
-            items.append(NavItem("/console/objections", N_("Objections"),
-                                 ("/console/objections",)))
-            items.append(NavItem("/console/normalisations", N_("Normalisation"),
-                                 ("/console/normalisations",)))
+            items.append(NavItem("/console/objections", N_("Objections"), ("/console/objections",)))
+            items.append(
+                NavItem(
+                    "/console/normalisations", N_("Normalisation"), ("/console/normalisations",)
+                )
+            )
         items.append(NavItem("/console/cases", N_("Case file"), ("/console/cases",)))
     if kind is OrgKind.REGULATOR:
-        items.append(NavItem("/console/orders", N_("Orders"), ("/console/orders",),
-                             exclude=("/console/orders/new",)))
+        items.append(
+            NavItem(
+                "/console/orders",
+                N_("Orders"),
+                ("/console/orders",),
+                exclude=("/console/orders/new",),
+            )
+        )
         if role in _FILERS:
-            items.append(NavItem("/console/orders/new", N_("New order"),
-                                 ("/console/orders/new",)))
+            items.append(NavItem("/console/orders/new", N_("New order"), ("/console/orders/new",)))
         if role in _PROCEDURE:
-            items.append(NavItem("/console/escalations", N_("Escalations"),
-                                 ("/console/escalations", "/console/sanctions")))
-            items.append(NavItem("/console/objections", N_("Objections"),
-                                 ("/console/objections",)))
-            items.append(NavItem("/console/normalisations", N_("Normalisation"),
-                                 ("/console/normalisations",)))
+            items.append(
+                NavItem(
+                    "/console/escalations",
+                    N_("Escalations"),
+                    ("/console/escalations", "/console/sanctions"),
+                )
+            )
+            items.append(NavItem("/console/objections", N_("Objections"), ("/console/objections",)))
+            items.append(
+                NavItem(
+                    "/console/normalisations", N_("Normalisation"), ("/console/normalisations",)
+                )
+            )
             items.append(NavItem("/console/cases", N_("Case files"), ("/console/cases",)))
-        items.append(NavItem("/console/blocks", N_("Blocks"),
-                             ("/console/blocks", "/console/protected")))
+        items.append(
+            NavItem("/console/blocks", N_("Blocks"), ("/console/blocks", "/console/protected"))
+        )
         if role in (Role.OFFICIAL, Role.ANALYST, Role.AUDITOR, Role.ADMIN):
             items.append(NavItem("/console/appeals", N_("Appeals"), ("/console/appeals",)))
     if kind in (OrgKind.REGULATOR, OrgKind.PLATFORM) and role in _BANK_USERS:
@@ -147,7 +162,8 @@ def parse_wib(text: str | None, field: str) -> datetime | None:
     except ValueError:
         raise InvalidInput(
             Msg("Give the date and time as YYYY-MM-DD HH:MM (WIB), e.g. 2017-08-10 12:00."),
-            field=field) from None
+            field=field,
+        ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=page_zone())
     return dt.astimezone(UTC)

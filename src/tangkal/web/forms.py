@@ -61,8 +61,9 @@ class OrderForm:
         return not self.errors and not self.line_errors
 
     def lines(self) -> list[tuple[int, str]]:
-        return [(i, t.strip()) for i, t in enumerate(self.locators.splitlines(), start=1)
-                if t.strip()]
+        return [
+            (i, t.strip()) for i, t in enumerate(self.locators.splitlines(), start=1) if t.strip()
+        ]
 
     def check(self, categories: set[str], platforms: set[str]) -> None:
         if self.platform not in platforms:
@@ -79,8 +80,9 @@ class OrderForm:
             self.errors["reason"] = N_("The reason is longer than 20,000 characters.")
         lines = self.lines()
         if not lines:
-            self.errors["locators"] = N_("Give at least one locator (a URL, domain or "
-                                         "Telegram link), one per line.")
+            self.errors["locators"] = N_(
+                "Give at least one locator (a URL, domain or Telegram link), one per line."
+            )
         elif len(lines) > MAX_LINES:
             self.errors["locators"] = N_("At most 500 locators per order; split it.")
         for number, text in lines[:MAX_LINES]:
@@ -90,16 +92,22 @@ class OrderForm:
                 self.line_errors.append(LineError(number, text[:200], exc.msg))
 
     def to_order(self, evidence: list[EvidenceIn]) -> OrderIn:
-        return OrderIn(platform=self.platform, category=self.category,
-                       locators=[t for _, t in self.lines()],
-                       legal_basis=self.legal_basis.strip(), reason=self.reason.strip(),
-                       evidence=evidence)
+        return OrderIn(
+            platform=self.platform,
+            category=self.category,
+            locators=[t for _, t in self.lines()],
+            legal_basis=self.legal_basis.strip(),
+            reason=self.reason.strip(),
+            evidence=evidence,
+        )
 
 
 def evidence_item(filename: str, content_type: str, content: bytes) -> EvidenceIn:
-    return EvidenceIn(filename=(filename or "evidence")[:300],
-                      content_type=(content_type or "application/octet-stream")[:200],
-                      content_base64=base64.b64encode(content).decode())
+    return EvidenceIn(
+        filename=(filename or "evidence")[:300],
+        content_type=(content_type or "application/octet-stream")[:200],
+        content_base64=base64.b64encode(content).decode(),
+    )
 
 
 # The choices the response form offers are exactly what the API accepts.
@@ -108,27 +116,39 @@ VISIBILITY: tuple[str, ...] = get_args(DecisionVisibility)
 AUTOMATED: tuple[str, ...] = get_args(AutomatedDecision)
 
 
-def response_in(action: str, facts: str, visibility: list[str], automated_detection: bool,
-                automated_decision: str, reason: str) -> ResponseIn:
+def response_in(
+    action: str,
+    facts: str,
+    visibility: list[str],
+    automated_detection: bool,
+    automated_decision: str,
+    reason: str,
+) -> ResponseIn:
     """The platform's answer with the DSA statement-of-reasons fields it chose."""
     if action not in ACTIONS:
         raise InvalidInput(Msg("Choose what was done with the content."), field="action")
     if not facts.strip():
-        raise InvalidInput(Msg("Describe the facts of the decision: what was done and why."),
-                           field="decision_facts")
+        raise InvalidInput(
+            Msg("Describe the facts of the decision: what was done and why."),
+            field="decision_facts",
+        )
     bad = [v for v in visibility if v not in VISIBILITY]
     if bad or automated_decision not in AUTOMATED:
         raise InvalidInput(
             Msg("An unknown statement-of-reasons option was sent; reload the page."),
-            field="statement")
-    sor = StatementOfReasons.model_validate({
-        "decision_facts": facts.strip()[:20000],
-        "decision_visibility": visibility or None,
-        "automated_detection": automated_detection,
-        "automated_decision": automated_decision,
-    })
-    return ResponseIn.model_validate({"action": action, "statement": sor,
-                                      "reason": reason.strip()[:20000] or None})
+            field="statement",
+        )
+    sor = StatementOfReasons.model_validate(
+        {
+            "decision_facts": facts.strip()[:20000],
+            "decision_visibility": visibility or None,
+            "automated_detection": automated_detection,
+            "automated_decision": automated_decision,
+        }
+    )
+    return ResponseIn.model_validate(
+        {"action": action, "statement": sor, "reason": reason.strip()[:20000] or None}
+    )
 
 
 BLOCK_ACTIONS = ("nxdomain", "nodata", "landing", "passthru")
@@ -187,9 +207,14 @@ class BlockForm:
             return None
         try:
             return BlockRequest.build(
-                domain=self.domain.strip(), action=self.action, legal_basis=self.legal_basis,
-                reason=self.reason, category=self.category or None,
-                order_id=self.order_id or None, expires_at=expires)
+                domain=self.domain.strip(),
+                action=self.action,
+                legal_basis=self.legal_basis,
+                reason=self.reason,
+                category=self.category or None,
+                order_id=self.order_id or None,
+                expires_at=expires,
+            )
         except InvalidInput as exc:
             self.errors[exc.field or "form"] = exc.msg
             return None
@@ -251,8 +276,9 @@ class ObjectionForm:
         if not self.reason.strip():
             self.errors["reason"] = N_("Say why you object; the regulator decides on it.")
         if len(self.lines()) > MAX_EVIDENCE_LINES:
-            self.errors["evidence"] = N_("At most 20 lines of evidence; put the rest into a "
-                                         "document and link it.")
+            self.errors["evidence"] = N_(
+                "At most 20 lines of evidence; put the rest into a document and link it."
+            )
         return not self.errors
 
     def refused(self, exc: Exception, msg: Msg) -> bool:
@@ -278,14 +304,14 @@ class NormalisationForm:
     errors: dict[str, str | Msg] = field(default_factory=dict)
 
     @classmethod
-    def from_lists(cls, names: list[str], evidence: list[str], known: set[str],
-                   **values: Any) -> NormalisationForm:
+    def from_lists(
+        cls, names: list[str], evidence: list[str], known: set[str], **values: Any
+    ) -> NormalisationForm:
         """The checklist as the browser sends it: each condition's name (a hidden field)
         followed by its evidence, in the order of the page."""
         form = cls(**values)
         if len(names) != len(evidence) or not set(names) <= known:
-            form.errors["form"] = N_("The list of conditions was sent incomplete; reload "
-                                     "the page.")
+            form.errors["form"] = N_("The list of conditions was sent incomplete; reload the page.")
         form.conditions = {n: e for n, e in zip(names, evidence, strict=False) if n in known}
         return form
 
@@ -293,7 +319,8 @@ class NormalisationForm:
     def conditions_touched(self) -> bool:
         """Evidence was given, or refused, for a condition (the optional part is shown)."""
         return any(v.strip() for v in self.conditions.values()) or any(
-            k.startswith("conditions.") for k in self.errors)
+            k.startswith("conditions.") for k in self.errors
+        )
 
     def check(self, *, public: bool) -> bool:
         if not self.reason.strip():
@@ -302,8 +329,7 @@ class NormalisationForm:
             if not self.domain.strip():
                 self.errors["domain"] = N_("Give the blocked domain, e.g. contoh.co.id.")
             if not self.contact_email.strip():
-                self.errors["contact_email"] = N_("Give an e-mail address where we can "
-                                                  "answer you.")
+                self.errors["contact_email"] = N_("Give an e-mail address where we can answer you.")
         return not self.errors
 
     def refused(self, exc: Exception, msg: Msg) -> None:
@@ -382,11 +408,13 @@ ROUTE_FIELD_LABELS: dict[tuple[str, str], Msg] = {
     ("/public/appeal", "domain"): Msg("Blocked domain"),
     ("/console/banks/{name}/import", "file"): Msg("Hash list file"),
     ("/console/orders/{order_id}/objection", "reason"): Msg("Why do you object?"),
-    ("/console/orders/{order_id}/objection", "evidence"):
-        Msg("Evidence (one item per line: a link or a short description)"),
+    ("/console/orders/{order_id}/objection", "evidence"): Msg(
+        "Evidence (one item per line: a link or a short description)"
+    ),
     ("/console/sanctions/{sanction_id}/objection", "reason"): Msg("Why do you object?"),
-    ("/console/sanctions/{sanction_id}/objection", "evidence"):
-        Msg("Evidence (one item per line: a link or a short description)"),
+    ("/console/sanctions/{sanction_id}/objection", "evidence"): Msg(
+        "Evidence (one item per line: a link or a short description)"
+    ),
     ("/console/sanctions/{sanction_id}/reject", "reason"): Msg("Reason for rejecting"),
     ("/console/objections/{objection_id}/decision", "reason"): Msg("Reason for the decision"),
     ("/console/normalisations/{nid}/decision", "reason"): Msg("Reason for the decision"),
@@ -422,17 +450,18 @@ def request_problem(error: Mapping[str, Any], route: str) -> Msg:
     could not be accepted, rather than quoting pydantic's English."""
     name = _field_of(error)
     if name is None:
-        return Msg("The form could not be accepted as it was sent; reload the page and "
-                   "try again.")
+        return Msg("The form could not be accepted as it was sent; reload the page and try again.")
     what = field_name(route, name)
     kind = error.get("type")
     ctx = error.get("ctx") or {}
     if kind == "string_too_long":
-        return Msg("“%(field)s” is too long; shorten it to at most %(limit)s characters.",
-                   field=what, limit=ctx.get("max_length"))
+        return Msg(
+            "“%(field)s” is too long; shorten it to at most %(limit)s characters.",
+            field=what,
+            limit=ctx.get("max_length"),
+        )
     if kind == "missing":
-        return Msg("“%(field)s” is required; fill it in and send the form again.",
-                   field=what)
+        return Msg("“%(field)s” is required; fill it in and send the form again.", field=what)
     if kind == "int_parsing":
         return Msg("“%(field)s” must be a whole number.", field=what)
     if kind == "greater_than_equal":

@@ -110,8 +110,7 @@ def from_accept_language(header: str | None) -> str | None:
 
 def choose_language(query: str | None, cookie: str | None, accept: str | None) -> str:
     """``?lang=`` first, then the remembered choice, then the browser, else Indonesian."""
-    return (normalise(query) or normalise(cookie) or from_accept_language(accept)
-            or DEFAULT_LANGUAGE)
+    return normalise(query) or normalise(cookie) or from_accept_language(accept) or DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +199,9 @@ class Formatter:
         zone = self.tz
         local = dt.astimezone(zone)
         day = format_date(local, format="medium", locale=self.lang)
-        clock = format_time(local, format="medium" if seconds else "short", locale=self.lang,
-                            tzinfo=zone)
+        clock = format_time(
+            local, format="medium" if seconds else "short", locale=self.lang, tzinfo=zone
+        )
         return f"{day} {clock} {local.tzname() or ZONE_NAME}"
 
     def zone_note(self) -> str:
@@ -211,8 +211,7 @@ class Formatter:
         offset = local.strftime("%z")
         offset = f"{offset[:3]}:{offset[3:]}" if len(offset) == 5 else offset
         name = getattr(zone, "key", None) or local.tzname() or ZONE_NAME
-        text = self.gettext("Times are shown in the %(zone)s time zone (%(abbr)s, "
-                            "UTC%(offset)s).")
+        text = self.gettext("Times are shown in the %(zone)s time zone (%(abbr)s, UTC%(offset)s).")
         return text % {"zone": name, "abbr": local.tzname() or ZONE_NAME, "offset": offset}
 
     def iso(self, value: datetime | str | None) -> str:
@@ -241,8 +240,9 @@ class Formatter:
             return self.gettext("%(m)d min") % {"m": minutes}
         return self.gettext("under a minute")
 
-    def countdown(self, deadline: datetime | str | None, now: datetime | None = None,
-                  *, paused: bool = False) -> Countdown:
+    def countdown(
+        self, deadline: datetime | str | None, now: datetime | None = None, *, paused: bool = False
+    ) -> Countdown:
         """The deadline as the person acting on it needs it: time left, or how late."""
         dt = as_datetime(deadline)
         if dt is None:
@@ -253,8 +253,7 @@ class Formatter:
             return Countdown(self.gettext("clock paused (clarification)"), "paused", left)
         span = self.duration(abs(left))
         if left < 0:
-            return Countdown(self.gettext("OVERDUE by %(span)s") % {"span": span}, "overdue",
-                             left)
+            return Countdown(self.gettext("OVERDUE by %(span)s") % {"span": span}, "overdue", left)
         state = "soon" if left < 3600 else "ok"
         return Countdown(self.gettext("%(span)s left") % {"span": span}, state, left)
 

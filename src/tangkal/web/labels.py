@@ -222,10 +222,19 @@ TERMS: Mapping[type[enum.Enum], Mapping[str, str]] = {
 
 #: The tables by the names the templates use (``label("status", s)``).
 TABLES: Mapping[str, Mapping[str, str]] = {
-    "status": STATUS, "action": ACTION, "role": ROLE, "org_kind": ORG_KIND,
-    "bank_kind": BANK_KIND, "delivery_status": DELIVERY_STATUS, "event": EVENT,
-    "sanction_status": SANCTION_STATUS, "objection_status": OBJECTION_STATUS,
-    "normalisation_status": NORMALISATION_STATUS, "subject_kind": SUBJECT_KIND,
-    "step_kind": STEP_KIND, "case_kind": CASE_KIND,
-    "normalisation_source": NORMALISATION_SOURCE, "sanction_source": SANCTION_SOURCE,
+    "status": STATUS,
+    "action": ACTION,
+    "role": ROLE,
+    "org_kind": ORG_KIND,
+    "bank_kind": BANK_KIND,
+    "delivery_status": DELIVERY_STATUS,
+    "event": EVENT,
+    "sanction_status": SANCTION_STATUS,
+    "objection_status": OBJECTION_STATUS,
+    "normalisation_status": NORMALISATION_STATUS,
+    "subject_kind": SUBJECT_KIND,
+    "step_kind": STEP_KIND,
+    "case_kind": CASE_KIND,
+    "normalisation_source": NORMALISATION_SOURCE,
+    "sanction_source": SANCTION_SOURCE,
 }

@@ -31,8 +31,9 @@ def _category(key: str | None, lang: str) -> str | None:
 
 
 @router.get("/public/lookup")
-def lookup(page: PublicPage, session: UnitOfWork,
-           domain: str = Query("", max_length=1000)) -> Response:
+def lookup(
+    page: PublicPage, session: UnitOfWork, domain: str = Query("", max_length=1000)
+) -> Response:
     """Is a name blocked, since when and why, and how to appeal: the answer the public did
     not get in 2017."""
     text = domain.strip()
@@ -54,71 +55,114 @@ def transparency_page(page: PublicPage, session: UnitOfWork) -> Response:
     report = transparency.report(session, active_profile())
     peak = max([c.count for c in report.by_category] + [1])
     month_peak = max([max(m.added, m.restored) for m in report.blocks_by_month] + [1])
-    return page.render("public_transparency.html",
-                       {"r": report, "peak": peak, "month_peak": month_peak})
+    return page.render(
+        "public_transparency.html", {"r": report, "peak": peak, "month_peak": month_peak}
+    )
 
 
 @router.get("/public/transparency.json")
 def transparency_json(session: UnitOfWork) -> Response:
     body = transparency.report(session, active_profile()).to_dict()
-    return JSONResponse(body, headers={"Cache-Control": "public, max-age=60",
-                                       "Access-Control-Allow-Origin": "*"})
+    return JSONResponse(
+        body, headers={"Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*"}
+    )
 
 
 @router.get("/public/transparency.csv")
 def transparency_csv(session: UnitOfWork) -> Response:
     text = transparency.to_csv(transparency.report(session, active_profile()))
-    return Response(text, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="tangkal-transparency.csv"',
-        "Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*"})
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="tangkal-transparency.csv"',
+            "Cache-Control": "public, max-age=60",
+            "Access-Control-Allow-Origin": "*",
+        },
+    )
 
 
 @router.get("/public/appeal")
 def appeal_form(page: PublicPage, domain: str = Query("", max_length=1000)) -> Response:
-    return page.render("public_appeal.html", {"form": {"domain": domain.strip(),
-                                                       "contact_email": "", "statement": ""},
-                                              "error": None, "field": None, "done": None})
+    return page.render(
+        "public_appeal.html",
+        {
+            "form": {"domain": domain.strip(), "contact_email": "", "statement": ""},
+            "error": None,
+            "field": None,
+            "done": None,
+        },
+    )
 
 
 @router.post("/public/appeal")
-def appeal_submit(page: PublicPage, session: UnitOfWork,
-                  domain: str = Form("", max_length=1000),
-                  contact_email: str = Form("", max_length=1000),
-                  statement: str = Form("", max_length=20000),
-                  csrf_token: str = Form("")) -> Response:
+def appeal_submit(
+    page: PublicPage,
+    session: UnitOfWork,
+    domain: str = Form("", max_length=1000),
+    contact_email: str = Form("", max_length=1000),
+    statement: str = Form("", max_length=20000),
+    csrf_token: str = Form(""),
+) -> Response:
     """The public appeal, through the blocklist's own service and rate limit."""
     page.check_csrf(csrf_token)
-    form = {"domain": domain.strip(), "contact_email": contact_email.strip(),
-            "statement": statement}
+    form = {
+        "domain": domain.strip(),
+        "contact_email": contact_email.strip(),
+        "statement": statement,
+    }
     client = page.request.client
     if not appeal_limiter.allow(client.host if client else "unknown"):
-        return page.render("public_appeal.html", {
-            "form": form, "field": None, "done": None,
-            "error": page._("Too many appeals from your address; please wait ten minutes "
-                            "and try again.")}, status=429)
+        return page.render(
+            "public_appeal.html",
+            {
+                "form": form,
+                "field": None,
+                "done": None,
+                "error": page._(
+                    "Too many appeals from your address; please wait ten minutes and try again."
+                ),
+            },
+            status=429,
+        )
     try:
         with session.begin_nested():
             appeal = blocklist.submit_appeal(session, domain, contact_email, statement)
     except TangkalError as exc:
-        return page.render("public_appeal.html", {
-            "form": form, "error": page.error(exc), "field": exc.field, "done": None},
-            status=exc.status_code)
-    return page.render("public_appeal.html", {"form": form, "error": None, "field": None,
-                                              "done": appeal.reference})
+        return page.render(
+            "public_appeal.html",
+            {"form": form, "error": page.error(exc), "field": exc.field, "done": None},
+            status=exc.status_code,
+        )
+    return page.render(
+        "public_appeal.html", {"form": form, "error": None, "field": None, "done": appeal.reference}
+    )
 
 
 # ------------------------------------------------------------------ normalisation (public)
 
 
-def _normalisation_page(page: PublicPage, form: forms.NormalisationForm, *,
-                        done: dict[str, Any] | None = None, status: int = 200) -> Response:
+def _normalisation_page(
+    page: PublicPage,
+    form: forms.NormalisationForm,
+    *,
+    done: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
     profile = active_profile()
-    return page.render("public_normalisation.html", {
-        "form": form, "done": done,
-        "conditions": [{"name": c.name, "label": c.label_id if page.lang == "id" else c.label_en}
-                       for c in profile.normalisation.conditions],
-        "decide_within": profile.normalisation.decide_within.total_seconds(),
-    }, status=status)
+    return page.render(
+        "public_normalisation.html",
+        {
+            "form": form,
+            "done": done,
+            "conditions": [
+                {"name": c.name, "label": c.label_id if page.lang == "id" else c.label_en}
+                for c in profile.normalisation.conditions
+            ],
+            "decide_within": profile.normalisation.decide_within.total_seconds(),
+        },
+        status=status,
+    )
 
 
 @router.get("/public/normalisation")
@@ -128,32 +172,46 @@ def normalisation_form(page: PublicPage, domain: str = Query("", max_length=1000
 
 
 @router.post("/public/normalisation")
-def normalisation_submit(page: PublicPage, session: UnitOfWork,
-                         domain: str = Form("", max_length=1000),
-                         contact_email: str = Form("", max_length=320),
-                         reason: str = Form("", max_length=20000),
-                         condition: list[str] = Form(default=[], max_length=50),
-                         evidence: list[str] = Form(default=[], max_length=50),
-                         csrf_token: str = Form("")) -> Response:
+def normalisation_submit(
+    page: PublicPage,
+    session: UnitOfWork,
+    domain: str = Form("", max_length=1000),
+    contact_email: str = Form("", max_length=320),
+    reason: str = Form("", max_length=20000),
+    condition: list[str] = Form(default=[], max_length=50),
+    evidence: list[str] = Form(default=[], max_length=50),
+    csrf_token: str = Form(""),
+) -> Response:
     """Through ``normalisation.services.request`` without a principal, and the same rate
     limit per address as the API's public requests."""
     page.check_csrf(csrf_token)
     known = {c.name for c in active_profile().normalisation.conditions}
     form = forms.NormalisationForm.from_lists(
-        condition, evidence, known, reason=reason, domain=domain.strip(),
-        contact_email=contact_email.strip())
+        condition,
+        evidence,
+        known,
+        reason=reason,
+        domain=domain.strip(),
+        contact_email=contact_email.strip(),
+    )
     if not form.check(public=True):  # a form missing its fields never reaches the limiter
         return _normalisation_page(page, form, status=422)
     client = page.request.client
     if not normalisation_limiter.allow(client.host if client else "unknown"):
-        form.errors["form"] = forms.N_("Too many requests from your address; please wait ten "
-                                       "minutes and try again.")
+        form.errors["form"] = forms.N_(
+            "Too many requests from your address; please wait ten minutes and try again."
+        )
         return _normalisation_page(page, form, status=429)
     try:
         with session.begin_nested():
-            row = normalisation.request(session, None, domains=[form.domain],
-                                        reason=form.reason, conditions=form.conditions,
-                                        contact_email=form.contact_email)
+            row = normalisation.request(
+                session,
+                None,
+                domains=[form.domain],
+                reason=form.reason,
+                conditions=form.conditions,
+                contact_email=form.contact_email,
+            )
     except TangkalError as exc:
         form.refused(exc, exc.msg)
         return _normalisation_page(page, form, status=exc.status_code)

@@ -31,8 +31,13 @@ router.include_router(procedure.router)
 router.include_router(cases.router)
 
 STATIC_DIR = Path(__file__).parent / "static"
-_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-          ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
+_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+}
 
 # Sign-in attempts per address and account: argon2 already makes guessing slow; this makes
 # it pointless to try more than a handful of passwords per account in a few minutes.
@@ -55,8 +60,11 @@ def _static(name: str) -> tuple[bytes, str, str]:
 def static(name: str, request: Request) -> Response:
     """The stylesheet, htmx and icons; cached by browsers, revalidated by ETag."""
     data, media, etag = _static(name)
-    headers = {"ETag": f'"{etag}"', "Cache-Control": "public, max-age=3600",
-               "X-Content-Type-Options": "nosniff"}
+    headers = {
+        "ETag": f'"{etag}"',
+        "Cache-Control": "public, max-age=3600",
+        "X-Content-Type-Options": "nosniff",
+    }
     if request.headers.get("if-none-match") == f'"{etag}"':
         return Response(status_code=304, headers=headers)
     return Response(data, media_type=media, headers=headers)
@@ -69,8 +77,14 @@ def root(page: PublicPage) -> Response:
 
 def _safe_next(target: str | None) -> str:
     """Only paths on this site, so the sign-in form cannot be used to send people away."""
-    if not target or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target or "\n" in target or "\r" in target:
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or "\n" in target
+        or "\r" in target
+    ):
         return "/console"
     return target
 
@@ -79,15 +93,21 @@ def _safe_next(target: str | None) -> str:
 def login_form(page: PublicPage, next: str = Query("", max_length=2000)) -> Response:
     if page.principal is not None:
         return page.redirect(_safe_next(next))
-    return page.render("login.html", {"next": _safe_next(next), "org": "", "username": "",
-                                      "error": None})
+    return page.render(
+        "login.html", {"next": _safe_next(next), "org": "", "username": "", "error": None}
+    )
 
 
 @router.post("/login")
-def login(page: PublicPage, session: UnitOfWork,
-          org: str = Form("", max_length=200), username: str = Form("", max_length=100),
-          password: str = Form("", max_length=1000), next: str = Form("", max_length=2000),
-          csrf_token: str = Form("")) -> Response:
+def login(
+    page: PublicPage,
+    session: UnitOfWork,
+    org: str = Form("", max_length=200),
+    username: str = Form("", max_length=100),
+    password: str = Form("", max_length=1000),
+    next: str = Form("", max_length=2000),
+    csrf_token: str = Form(""),
+) -> Response:
     """Check the password on the server, record the sign-in, then hand out a signed cookie
     carrying the record's id (``tangkal.accounts.web_sessions``). Sign-ins, failed attempts
     on real accounts and the limiter's refusals are on the audit record
@@ -99,14 +119,26 @@ def login(page: PublicPage, session: UnitOfWork,
     if not login_limiter.allow(key):
         if login_refusals_recorded.allow(key):
             accounts.sign_in_rate_limited(session, org.strip(), username.strip(), address)
-        return page.render("login.html", {**ctx, "error": page._(
-            "Too many sign-in attempts; wait five minutes and try again.")}, status=429)
+        return page.render(
+            "login.html",
+            {**ctx, "error": page._("Too many sign-in attempts; wait five minutes and try again.")},
+            status=429,
+        )
     try:
-        principal, sid = accounts.sign_in(session, org.strip(), username.strip(), password,
-                                          lifetime=timedelta(seconds=MAX_AGE), address=address)
+        principal, sid = accounts.sign_in(
+            session,
+            org.strip(),
+            username.strip(),
+            password,
+            lifetime=timedelta(seconds=MAX_AGE),
+            address=address,
+        )
     except Unauthenticated:
-        return page.render("login.html", {**ctx, "error": page._(
-            "Wrong organisation, user name or password.")}, status=401)
+        return page.render(
+            "login.html",
+            {**ctx, "error": page._("Wrong organisation, user name or password.")},
+            status=401,
+        )
     page.sign_in(principal, sid)
     return page.redirect(ctx["next"])
 
@@ -128,8 +160,9 @@ def logout(page: PublicPage, session: UnitOfWork, csrf_token: str = Form("")) ->
 
 
 @router.post("/logout/everywhere")
-def logout_everywhere(page: ConsolePage, session: UnitOfWork,
-                      csrf_token: str = Form("")) -> Response:
+def logout_everywhere(
+    page: ConsolePage, session: UnitOfWork, csrf_token: str = Form("")
+) -> Response:
     """End every sign-in of this person: other browsers, a lost laptop, a copied cookie."""
     page.check_csrf(csrf_token)
     assert page.principal is not None

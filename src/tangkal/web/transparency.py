@@ -112,8 +112,9 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
 
 def report(session: Session, profile: SopProfile, now: datetime | None = None) -> Report:
     now = now or datetime.now(UTC)
-    by_cat = dict(session.execute(
-        select(Order.category, func.count()).group_by(Order.category)).all())
+    by_cat = dict(
+        session.execute(select(Order.category, func.count()).group_by(Order.category)).all()
+    )
     categories = []
     for key, n in sorted(by_cat.items(), key=lambda kv: (-kv[1], kv[0])):
         c = profile.categories.get(key)
@@ -121,34 +122,60 @@ def report(session: Session, profile: SopProfile, now: datetime | None = None) -
     plat_rows = session.execute(
         select(Organization.name, Organization.display_name, func.count(Order.id))
         .join(Order, Order.platform_org_id == Organization.id)
-        .group_by(Organization.name, Organization.display_name)).all()
-    platforms = sorted((Count(name, disp, disp, int(n)) for name, disp, n in plat_rows),
-                       key=lambda c: (-c.count, c.key))
-    by_status = dict(session.execute(
-        select(Order.status, func.count()).group_by(Order.status)).all())
-    outcomes = [Count(s.value, *STATUS_LABELS.get(s.value, (s.value, s.value)),
-                      int(by_status.get(s, 0))) for s in OrderStatus if by_status.get(s)]
+        .group_by(Organization.name, Organization.display_name)
+    ).all()
+    platforms = sorted(
+        (Count(name, disp, disp, int(n)) for name, disp, n in plat_rows),
+        key=lambda c: (-c.count, c.key),
+    )
+    by_status = dict(
+        session.execute(select(Order.status, func.count()).group_by(Order.status)).all()
+    )
+    outcomes = [
+        Count(s.value, *STATUS_LABELS.get(s.value, (s.value, s.value)), int(by_status.get(s, 0)))
+        for s in OrderStatus
+        if by_status.get(s)
+    ]
     # Receipt to compliance: only the two timestamps of complied orders are read.
     spans = [
         (responded - received).total_seconds() / 3600
         for received, responded in session.execute(
             select(Order.received_at, Order.responded_at).where(
-                Order.status.in_(COMPLIED), Order.received_at.is_not(None),
-                Order.responded_at.is_not(None)))
+                Order.status.in_(COMPLIED),
+                Order.received_at.is_not(None),
+                Order.responded_at.is_not(None),
+            )
+        )
         if received is not None and responded is not None
     ]
-    late = dict(session.execute(
-        select(OrderResponse.late, func.count()).group_by(OrderResponse.late)).all())
+    late = dict(
+        session.execute(select(OrderResponse.late, func.count()).group_by(OrderResponse.late)).all()
+    )
     warn = session.execute(
-        select(EscalationStep.code, func.count(),
-               func.coalesce(func.sum(case((EscalationStep.fine_annulled_at.is_(None),
-                                            EscalationStep.fine), else_=0)), 0))
+        select(
+            EscalationStep.code,
+            func.count(),
+            func.coalesce(
+                func.sum(
+                    case((EscalationStep.fine_annulled_at.is_(None), EscalationStep.fine), else_=0)
+                ),
+                0,
+            ),
+        )
         .where(EscalationStep.annulled_at.is_(None))
-        .group_by(EscalationStep.code).order_by(EscalationStep.code)).all()
+        .group_by(EscalationStep.code)
+        .order_by(EscalationStep.code)
+    ).all()
     labels = {w.code: w for w in profile.warnings}
-    warnings = [Count(code, labels[code].label_en if code in labels else code,
-                      labels[code].label_id if code in labels else code, int(n))
-                for code, n, _ in warn]
+    warnings = [
+        Count(
+            code,
+            labels[code].label_en if code in labels else code,
+            labels[code].label_id if code in labels else code,
+            int(n),
+        )
+        for code, n, _ in warn
+    ]
     blocks_active, months, appeals_total, appeal_months = _blocks(session)
     return Report(
         generated_at=now,
@@ -172,26 +199,45 @@ def report(session: Session, profile: SopProfile, now: datetime | None = None) -
     )
 
 
-def _blocks(session: Session) -> tuple[int, tuple[MonthRow, ...], int,
-                                       tuple[tuple[str, int], ...]]:
+def _blocks(session: Session) -> tuple[int, tuple[MonthRow, ...], int, tuple[tuple[str, int], ...]]:
     from tangkal.blocklist.models import Appeal, BlockEntry, BlockStatus
 
-    active = int(session.scalar(select(func.count()).select_from(BlockEntry)
-                                .where(BlockEntry.status == BlockStatus.ACTIVE)) or 0)
+    active = int(
+        session.scalar(
+            select(func.count())
+            .select_from(BlockEntry)
+            .where(BlockEntry.status == BlockStatus.ACTIVE)
+        )
+        or 0
+    )
     added_m = _month(session, BlockEntry.activated_at)
-    added = dict(session.execute(
-        select(added_m, func.count()).where(BlockEntry.activated_at.is_not(None))
-        .group_by(added_m)).all())
+    added = dict(
+        session.execute(
+            select(added_m, func.count())
+            .where(BlockEntry.activated_at.is_not(None))
+            .group_by(added_m)
+        ).all()
+    )
     restored_m = _month(session, BlockEntry.restored_at)
-    restored = dict(session.execute(
-        select(restored_m, func.count()).where(BlockEntry.restored_at.is_not(None))
-        .group_by(restored_m)).all())
-    months = tuple(MonthRow(m, int(added.get(m, 0)), int(restored.get(m, 0)))
-                   for m in sorted(set(added) | set(restored)))
+    restored = dict(
+        session.execute(
+            select(restored_m, func.count())
+            .where(BlockEntry.restored_at.is_not(None))
+            .group_by(restored_m)
+        ).all()
+    )
+    months = tuple(
+        MonthRow(m, int(added.get(m, 0)), int(restored.get(m, 0)))
+        for m in sorted(set(added) | set(restored))
+    )
     appeal_m = _month(session, Appeal.created_at)
     appeals = dict(session.execute(select(appeal_m, func.count()).group_by(appeal_m)).all())
-    return (active, months, sum(int(v) for v in appeals.values()),
-            tuple((m, int(n)) for m, n in sorted(appeals.items())))
+    return (
+        active,
+        months,
+        sum(int(v) for v in appeals.values()),
+        tuple((m, int(n)) for m, n in sorted(appeals.items())),
+    )
 
 
 CSV_HEADER = ("section", "dimension", "key", "label_en", "label_id", "value")
@@ -211,13 +257,18 @@ def to_csv(r: Report) -> str:
         *(("orders", "category", c.key, c.label_en, c.label_id, c.count) for c in r.by_category),
         *(("orders", "platform", c.key, c.label_en, c.label_id, c.count) for c in r.by_platform),
         *(("orders", "outcome", c.key, c.label_en, c.label_id, c.count) for c in r.by_outcome),
-        ("orders", "median_hours_receipt_to_compliance", "", "", "",
-         "" if r.median_hours_to_compliance is None else r.median_hours_to_compliance),
+        (
+            "orders",
+            "median_hours_receipt_to_compliance",
+            "",
+            "",
+            "",
+            "" if r.median_hours_to_compliance is None else r.median_hours_to_compliance,
+        ),
         ("orders", "responses_on_time", "", "", "", r.responses_on_time),
         ("orders", "responses_late", "", "", "", r.responses_late),
         ("warnings", "total", "", "", "", r.warnings_total),
-        *(("warnings", "code", c.key, c.label_en, c.label_id, c.count)
-          for c in r.warnings_by_code),
+        *(("warnings", "code", c.key, c.label_en, c.label_id, c.count) for c in r.warnings_by_code),
         ("warnings", "fines_total", r.currency, "", "", r.fines_total),
         ("blocks", "active", "", "", "", r.blocks_active),
         *(("blocks", "added", m.month, "", "", m.added) for m in r.blocks_by_month),

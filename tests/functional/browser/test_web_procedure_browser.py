@@ -37,7 +37,8 @@ def _sign_in(page: Any, live: LiveServer, org: str, user: str) -> None:
 
 
 def test_two_officials_approve_a_sanction_and_an_official_approves_its_normalisation(
-        page: Any, live: LiveServer) -> None:
+    page: Any, live: LiveServer
+) -> None:
     c = _case(live)
     s = _propose(live, c)
     nav = page.get_by_role("navigation", name="Utama")
@@ -77,7 +78,8 @@ def test_two_officials_approve_a_sanction_and_an_official_approves_its_normalisa
     for name, label in LABELS.items():
         page.get_by_label(label).fill(CONDITIONS[name])
     page.get_by_label("Mengapa akses perlu dipulihkan?").fill(
-        "Kanal dihapus, jalur langsung dibuka, tim moderasi berbahasa Indonesia dibentuk.")
+        "Kanal dihapus, jalur langsung dibuka, tim moderasi berbahasa Indonesia dibentuk."
+    )
     shoot(page, "normalisation-request")
     page.get_by_role("button", name="Kirim permohonan").click()
     expect(page.locator(".flash")).to_contain_text("telah dikirim; regulator memutuskannya")

@@ -30,8 +30,9 @@ LANDING_ADDRESS = "192.0.2.99"
 
 
 def binary(name: str) -> str | None:
-    return shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists()
-                                  else None)
+    return shutil.which(name) or (
+        f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None
+    )
 
 
 @dataclass
@@ -65,8 +66,16 @@ class Process:
 
 
 @contextmanager
-def _run(name: str, host: str, port: int, workdir: Path, argv: list[str], log_path: Path,
-         ready: str, **extra: str) -> Iterator[Process]:
+def _run(
+    name: str,
+    host: str,
+    port: int,
+    workdir: Path,
+    argv: list[str],
+    log_path: Path,
+    ready: str,
+    **extra: str,
+) -> Iterator[Process]:
     """Start ``argv``; wait (bounded) until the server answers ``ready`` over UDP."""
     out = open(workdir / f"{name}.out", "wb")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=workdir)
@@ -75,9 +84,11 @@ def _run(name: str, host: str, port: int, workdir: Path, argv: list[str], log_pa
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}:\n"
-                                   + (workdir / f"{name}.out").read_text(errors="replace")
-                                   + p.log())
+                raise RuntimeError(
+                    f"{name} exited with {proc.returncode}:\n"
+                    + (workdir / f"{name}.out").read_text(errors="replace")
+                    + p.log()
+                )
             try:
                 p.query(ready, "SOA" if ready == AUTH_ZONE else "A", timeout=0.5)
                 break
@@ -97,8 +108,14 @@ def tempdir(prefix: str) -> Path:
 
 
 @contextmanager
-def nsd(zones: dict[str, str], *, host: str = "127.0.0.1", port: int | None = None,
-        workdir: Path | None = None, ready: str | None = None) -> Iterator[Process]:
+def nsd(
+    zones: dict[str, str],
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    workdir: Path | None = None,
+    ready: str | None = None,
+) -> Iterator[Process]:
     """NSD serving ``zones`` ({origin: zone file text}) on host:port."""
     port = port or free_port()
     own = workdir is None
@@ -129,8 +146,15 @@ remote-control:
   control-enable: no
 {zone_conf}""")
     try:
-        with _run("nsd", host, port, d, [binary("nsd") or "nsd", "-d", "-c", str(conf)],
-                  d / "nsd.log", ready or next(iter(zones))) as p:
+        with _run(
+            "nsd",
+            host,
+            port,
+            d,
+            [binary("nsd") or "nsd", "-d", "-c", str(conf)],
+            d / "nsd.log",
+            ready or next(iter(zones)),
+        ) as p:
             yield p
     finally:
         if own:
@@ -152,8 +176,12 @@ def zone_text(origin: str, addresses: Mapping[str, str], *, ttl: int = 5) -> str
     """A zone for NSD: ``origin`` with an A record for each of ``addresses`` ({name: IPv4},
     names absolute with or without the final dot, inside ``origin``)."""
     origin = origin.rstrip(".") + "."
-    lines = [f"$ORIGIN {origin}", f"$TTL {ttl}", "@ SOA ns hostmaster 1 60 60 3600 5",
-             f"@ NS ns.{AUTH_ZONE}"]
+    lines = [
+        f"$ORIGIN {origin}",
+        f"$TTL {ttl}",
+        "@ SOA ns hostmaster 1 60 60 3600 5",
+        f"@ NS ns.{AUTH_ZONE}",
+    ]
     for name, address in addresses.items():
         fqdn = name.rstrip(".") + "."
         if fqdn != origin and not fqdn.endswith("." + origin):
@@ -169,9 +197,16 @@ def _names(zones: Sequence[str]) -> list[str]:
 
 
 @contextmanager
-def unbound(*, host: str, rpz_zone: str, primary: tuple[str, int], auth: tuple[str, int],
-            port: int | None = None, zonefile: bool = True,
-            extra_zones: Sequence[str] = ()) -> Iterator[Process]:
+def unbound(
+    *,
+    host: str,
+    rpz_zone: str,
+    primary: tuple[str, int],
+    auth: tuple[str, int],
+    port: int | None = None,
+    zonefile: bool = True,
+    extra_zones: Sequence[str] = (),
+) -> Iterator[Process]:
     """Unbound following the RPZ with ``rpz: primary:`` and ``allow-notify``, no TSIG.
 
     With ``zonefile`` Unbound also keeps the zone on disk (as an ISP would, to survive a
@@ -180,10 +215,13 @@ def unbound(*, host: str, rpz_zone: str, primary: tuple[str, int], auth: tuple[s
     """
     port = port or free_port()
     d = tempdir("unbound")
-    stubs = "".join(f"""stub-zone:
+    stubs = "".join(
+        f"""stub-zone:
   name: "{z}."
   stub-addr: {auth[0]}@{auth[1]}
-""" for z in _names(extra_zones))
+"""
+        for z in _names(extra_zones)
+    )
     conf = d / "unbound.conf"
     conf.write_text(f"""server:
   interface: {host}@{port}
@@ -218,25 +256,35 @@ stub-zone:
   rpz-log-name: "tangkal"
 """)
     try:
-        with _run("unbound", host, port, d, [binary("unbound") or "unbound", "-d", "-c",
-                                             str(conf)], d / "unbound.log",
-                  "ready." + AUTH_ZONE) as p:
+        with _run(
+            "unbound",
+            host,
+            port,
+            d,
+            [binary("unbound") or "unbound", "-d", "-c", str(conf)],
+            d / "unbound.log",
+            "ready." + AUTH_ZONE,
+        ) as p:
             yield p
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
 
 @contextmanager
-def unbound_unfiltered(*, host: str, auth: tuple[str, int], port: int | None = None,
-                       extra_zones: Sequence[str] = ()) -> Iterator[Process]:
+def unbound_unfiltered(
+    *, host: str, auth: tuple[str, int], port: int | None = None, extra_zones: Sequence[str] = ()
+) -> Iterator[Process]:
     """Unbound without any RPZ: an unfiltered (control) resolver for the same stand-in
     internet as :func:`unbound` (:data:`AUTH_ZONE` and ``extra_zones`` sent to ``auth``)."""
     port = port or free_port()
     d = tempdir("unbound-plain")
-    stubs = "".join(f"""stub-zone:
+    stubs = "".join(
+        f"""stub-zone:
   name: "{z}."
   stub-addr: {auth[0]}@{auth[1]}
-""" for z in [AUTH_ZONE.rstrip("."), *_names(extra_zones)])
+"""
+        for z in [AUTH_ZONE.rstrip("."), *_names(extra_zones)]
+    )
     conf = d / "unbound.conf"
     conf.write_text(f"""server:
   interface: {host}@{port}
@@ -261,18 +309,32 @@ def unbound_unfiltered(*, host: str, auth: tuple[str, int], port: int | None = N
   local-zone: "test." nodefault
 {stubs}""")
     try:
-        with _run("unbound", host, port, d, [binary("unbound") or "unbound", "-d", "-c",
-                                             str(conf)], d / "unbound.log",
-                  "ready." + AUTH_ZONE) as p:
+        with _run(
+            "unbound",
+            host,
+            port,
+            d,
+            [binary("unbound") or "unbound", "-d", "-c", str(conf)],
+            d / "unbound.log",
+            "ready." + AUTH_ZONE,
+        ) as p:
             yield p
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
 
 @contextmanager
-def bind(*, host: str, rpz_zone: str, primary: tuple[str, int], auth: tuple[str, int],
-         key_name: str, secret: str, port: int | None = None,
-         extra_zones: Sequence[str] = ()) -> Iterator[Process]:
+def bind(
+    *,
+    host: str,
+    rpz_zone: str,
+    primary: tuple[str, int],
+    auth: tuple[str, int],
+    key_name: str,
+    secret: str,
+    port: int | None = None,
+    extra_zones: Sequence[str] = (),
+) -> Iterator[Process]:
     """BIND with ``response-policy`` over a secondary zone transferred with TSIG.
 
     BIND listens only on addresses configured on an interface, so ``host`` must be one
@@ -282,12 +344,15 @@ def bind(*, host: str, rpz_zone: str, primary: tuple[str, int], auth: tuple[str,
     port = port or free_port()
     d = tempdir("bind")
     zone = rpz_zone.rstrip(".")
-    forwards = "".join(f"""zone "{z}" {{
+    forwards = "".join(
+        f"""zone "{z}" {{
   type forward;
   forward only;
   forwarders {{ {auth[0]} port {auth[1]}; }};
 }};
-""" for z in _names(extra_zones))
+"""
+        for z in _names(extra_zones)
+    )
     conf = d / "named.conf"
     conf.write_text(f"""options {{
   directory "{d}";
@@ -325,38 +390,56 @@ zone "{zone}" {{
   allow-notify {{ {primary[0]}; }};
   request-ixfr yes;
 }};
-zone "{AUTH_ZONE.rstrip('.')}" {{
+zone "{AUTH_ZONE.rstrip(".")}" {{
   type forward;
   forward only;
   forwarders {{ {auth[0]} port {auth[1]}; }};
 }};
 {forwards}""")
     try:
-        with _run("bind", host, port, d, [binary("named") or "named", "-f", "-n", "1",
-                                          "-c", str(conf)], d / "named.log",
-                  "ready." + AUTH_ZONE) as p:
+        with _run(
+            "bind",
+            host,
+            port,
+            d,
+            [binary("named") or "named", "-f", "-n", "1", "-c", str(conf)],
+            d / "named.log",
+            "ready." + AUTH_ZONE,
+        ) as p:
             yield p
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
 
 @contextmanager
-def pdns_recursor(*, host: str, rpz_zone: str, primary: tuple[str, int],
-                  auth: tuple[str, int], key_name: str | None = None,
-                  secret: str | None = None, port: int | None = None,
-                  extra_zones: Sequence[str] = ()) -> Iterator[Process]:
+def pdns_recursor(
+    *,
+    host: str,
+    rpz_zone: str,
+    primary: tuple[str, int],
+    auth: tuple[str, int],
+    key_name: str | None = None,
+    secret: str | None = None,
+    port: int | None = None,
+    extra_zones: Sequence[str] = (),
+) -> Iterator[Process]:
     """PowerDNS Recursor (4.x Lua config) with ``rpzPrimary``; it polls the SOA every second
     (it does not take NOTIFY for RPZ) and updates by IXFR. ``extra_zones`` are forwarded to
     ``auth`` as well as :data:`AUTH_ZONE`."""
     port = port or free_port()
-    forward_zones = ",".join(f"{z}={auth[0]}:{auth[1]}"
-                             for z in [AUTH_ZONE.rstrip("."), *_names(extra_zones)])
+    forward_zones = ",".join(
+        f"{z}={auth[0]}:{auth[1]}" for z in [AUTH_ZONE.rstrip("."), *_names(extra_zones)]
+    )
     d = tempdir("pdns")
-    tsig = (f', tsigname="{key_name}", tsigalgo="hmac-sha256", tsigsecret="{secret}"'
-            if key_name else "")
+    tsig = (
+        f', tsigname="{key_name}", tsigalgo="hmac-sha256", tsigsecret="{secret}"'
+        if key_name
+        else ""
+    )
     (d / "rpz.lua").write_text(
         f'rpzPrimary("{primary[0]}:{primary[1]}", "{rpz_zone}", {{refresh=1, '
-        f'policyName="tangkal", localAddress="{host}"{tsig}}})\n')
+        f'policyName="tangkal", localAddress="{host}"{tsig}}})\n'
+    )
     conf = d / "recursor.conf"
     conf.write_text(f"""local-address={host}
 local-port={port}
@@ -377,9 +460,15 @@ dnssec=off
 threads=1
 """)
     try:
-        with _run("pdns_recursor", host, port, d, [binary("pdns_recursor") or "pdns_recursor",
-                                                  f"--config-dir={d}"],
-                  d / "pdns_recursor.out", "ready." + AUTH_ZONE) as p:
+        with _run(
+            "pdns_recursor",
+            host,
+            port,
+            d,
+            [binary("pdns_recursor") or "pdns_recursor", f"--config-dir={d}"],
+            d / "pdns_recursor.out",
+            "ready." + AUTH_ZONE,
+        ) as p:
             yield p
     finally:
         shutil.rmtree(d, ignore_errors=True)

@@ -12,8 +12,13 @@ from tests.unit.blocklist.conftest import People, ensure_protected
 
 def block(db: Database, who: object, name: str) -> None:
     with db.unit_of_work() as s:
-        services.create_block(s, who, services.BlockRequest.build(  # type: ignore[arg-type]
-            domain=name, action="nxdomain", legal_basis="UU ITE", reason="test"))
+        services.create_block(
+            s,
+            who,
+            services.BlockRequest.build(  # type: ignore[arg-type]
+                domain=name, action="nxdomain", legal_basis="UU ITE", reason="test"
+            ),
+        )
 
 
 def test_label_suffixes_and_the_beneath_range_are_label_wise() -> None:
@@ -24,8 +29,12 @@ def test_label_suffixes_and_the_beneath_range_are_label_wise() -> None:
 
 
 def test_names_listed_beneath_are_counted_and_sampled(db: Database, people: People) -> None:
-    for n in ("a.wide.example.com", "b.c.wide.example.com", "wide.example.com.evil.net",
-              "notwide.example.com"):
+    for n in (
+        "a.wide.example.com",
+        "b.c.wide.example.com",
+        "wide.example.com.evil.net",
+        "notwide.example.com",
+    ):
         block(db, people.official(), n)
     with db.read_only() as s:
         a = assess(s, Domain.parse("wide.example.com"))
@@ -35,8 +44,7 @@ def test_names_listed_beneath_are_counted_and_sampled(db: Database, people: Peop
     assert a.to_dict()["collateral"]["listed_names_touched"] == 2
 
 
-def test_a_name_already_covered_by_a_listed_parent_says_so(db: Database,
-                                                           people: People) -> None:
+def test_a_name_already_covered_by_a_listed_parent_says_so(db: Database, people: People) -> None:
     block(db, people.official(), "parent.example.com")
     with db.read_only() as s:
         a = assess(s, Domain.parse("x.parent.example.com"))
@@ -44,7 +52,8 @@ def test_a_name_already_covered_by_a_listed_parent_says_so(db: Database,
 
 
 def test_platform_domains_above_or_beneath_make_a_whole_service_block(
-        db: Database, factory: Factory) -> None:
+    db: Database, factory: Factory
+) -> None:
     org = factory.platform(domains=["svc-test.org", "cdn.svcmedia-test.net"])
     with db.read_only() as s:
         same = assess(s, Domain.parse("svc-test.org"))
@@ -77,6 +86,16 @@ def test_the_migration_seeds_a_sensible_protected_list(db: Database) -> None:
     # on PostgreSQL the per-test truncation puts the migrations' seed rows back (conftest)
     with db.read_only() as s:
         names = {p.name for p in services.list_protected(s)}
-    assert {"root-servers.net", "gtld-servers.net", "go.id", "mil.id", "polri.go.id",
-            "letsencrypt.org", "windowsupdate.com", "apple.com", "google.com",
-            "cloudflare.com", "akamai.net"} <= names
+    assert {
+        "root-servers.net",
+        "gtld-servers.net",
+        "go.id",
+        "mil.id",
+        "polri.go.id",
+        "letsencrypt.org",
+        "windowsupdate.com",
+        "apple.com",
+        "google.com",
+        "cloudflare.com",
+        "akamai.net",
+    } <= names

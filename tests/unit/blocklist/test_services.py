@@ -21,8 +21,12 @@ from tests.unit.blocklist.conftest import People, ensure_protected, zone
 
 
 def req(domain: str, **kw: object) -> services.BlockRequest:
-    args: dict[str, object] = {"action": "nxdomain", "legal_basis": "UU ITE Pasal 40 ayat 2b",
-                               "reason": "terrorist propaganda", **kw}
+    args: dict[str, object] = {
+        "action": "nxdomain",
+        "legal_basis": "UU ITE Pasal 40 ayat 2b",
+        "reason": "terrorist propaganda",
+        **kw,
+    }
     return services.BlockRequest.build(domain=domain, **args)  # type: ignore[arg-type]
 
 
@@ -32,16 +36,16 @@ def create(db: Database, who: object, domain: str, **kw: object) -> BlockEntry:
         return entry
 
 
-def test_an_officials_block_is_active_at_once_and_in_the_zone(db: Database,
-                                                              people: People) -> None:
+def test_an_officials_block_is_active_at_once_and_in_the_zone(db: Database, people: People) -> None:
     entry = create(db, people.official(), "Contoh-Teror.example.com", action="landing")
     assert entry.status is BlockStatus.ACTIVE
     assert entry.domain == "contoh-teror.example.com"
     assert zone(db) == {"contoh-teror.example.com": "landing"}
 
 
-def test_an_analysts_block_waits_for_an_official_then_takes_effect(db: Database,
-                                                                   people: People) -> None:
+def test_an_analysts_block_waits_for_an_official_then_takes_effect(
+    db: Database, people: People
+) -> None:
     entry = create(db, people.analyst(), "propaganda.example.net")
     assert entry.status is BlockStatus.PENDING_APPROVAL
     assert zone(db) == {}
@@ -53,8 +57,9 @@ def test_an_analysts_block_waits_for_an_official_then_takes_effect(db: Database,
     assert zone(db) == {"propaganda.example.net": "nxdomain"}
 
 
-def test_a_second_open_entry_for_a_name_is_a_conflict_naming_the_first(db: Database,
-                                                                      people: People) -> None:
+def test_a_second_open_entry_for_a_name_is_a_conflict_naming_the_first(
+    db: Database, people: People
+) -> None:
     first = create(db, people.official(), "dup.example.com")
     with pytest.raises(Conflict) as exc:
         create(db, people.official(), "DUP.example.com.")
@@ -80,7 +85,8 @@ def test_missing_legal_basis_or_reason_and_bad_times_are_refused() -> None:
 
 
 def test_a_whole_service_block_needs_two_different_officials(
-        db: Database, factory: Factory, people: People) -> None:
+    db: Database, factory: Factory, people: People
+) -> None:
     factory.platform(domains=["telegram-test.org"])
     requester = people.official()
     entry = create(db, requester, "web.telegram-test.org")
@@ -96,7 +102,8 @@ def test_a_whole_service_block_needs_two_different_officials(
 
 
 def test_an_analysts_whole_service_request_needs_two_officials_after_it(
-        db: Database, factory: Factory, people: People) -> None:
+    db: Database, factory: Factory, people: People
+) -> None:
     factory.platform(domains=["chat-test.id"])
     entry = create(db, people.analyst(), "chat-test.id")
     first = people.official()
@@ -111,7 +118,8 @@ def test_an_analysts_whole_service_request_needs_two_officials_after_it(
 
 
 def test_a_name_beneath_a_protected_namespace_needs_a_second_official(
-        db: Database, people: People) -> None:
+    db: Database, people: People
+) -> None:
     with db.unit_of_work() as s:
         ensure_protected(s, "go.id", "government")
     entry = create(db, people.official(), "polri-test.go.id")
@@ -120,7 +128,8 @@ def test_a_name_beneath_a_protected_namespace_needs_a_second_official(
 
 
 def test_restoring_publishes_the_removal_and_a_second_restore_is_a_conflict(
-        db: Database, people: People) -> None:
+    db: Database, people: People
+) -> None:
     entry = create(db, people.official(), "restore-me.example.org")
     with db.unit_of_work() as s, pytest.raises(InvalidInput, match="reason"):
         services.restore(s, people.official(), entry.id, "")
@@ -136,7 +145,8 @@ def test_restoring_publishes_the_removal_and_a_second_restore_is_a_conflict(
 
 
 def test_blocking_a_name_again_keeps_its_history_and_counts_the_blocks(
-        db: Database, people: People) -> None:
+    db: Database, people: People
+) -> None:
     ids = []
     for _ in range(4):
         e = create(db, people.official(), "again.example.com")
@@ -159,8 +169,10 @@ def test_rejecting_needs_a_pending_entry_and_a_reason(db: Database, people: Peop
     with db.unit_of_work() as s, pytest.raises(InvalidInput):
         services.reject(s, people.official(), entry.id, None)
     with db.unit_of_work() as s:
-        assert services.reject(s, people.official(), entry.id,
-                               "not unlawful").status is BlockStatus.REJECTED
+        assert (
+            services.reject(s, people.official(), entry.id, "not unlawful").status
+            is BlockStatus.REJECTED
+        )
     with db.unit_of_work() as s, pytest.raises(InvalidTransition):
         services.approve(s, people.official(), entry.id)
     create(db, people.analyst(), "reject.example.com")  # the name is free again
@@ -177,10 +189,16 @@ def test_only_the_regulator_may_block(db: Database, factory: Factory, people: Pe
 
 def test_scheduled_blocks_take_effect_and_expire_on_time(db: Database, people: People) -> None:
     now = utcnow()
-    later = create(db, people.official(), "later.example.com",
-                   effective_at=now + timedelta(minutes=5), expires_at=now + timedelta(hours=1))
-    brief = create(db, people.official(), "brief.example.com",
-                   expires_at=now + timedelta(minutes=10))
+    later = create(
+        db,
+        people.official(),
+        "later.example.com",
+        effective_at=now + timedelta(minutes=5),
+        expires_at=now + timedelta(hours=1),
+    )
+    brief = create(
+        db, people.official(), "brief.example.com", expires_at=now + timedelta(minutes=10)
+    )
     assert later.status is BlockStatus.SCHEDULED
     assert zone(db) == {"brief.example.com": "nxdomain"}
     with db.unit_of_work() as s:
@@ -215,18 +233,31 @@ def test_who_sees_which_blocks(db: Database, factory: Factory, people: People) -
         assert [e.id for e in as_isp] == [active.id]  # platform blocks here await approval
         assert pending.id in {e.id for e in services.list_blocks(s, people.analyst())}
         assert len(services.list_blocks(s, people.analyst())) == 4
-        assert [e.id for e in services.list_blocks(
-            s, people.analyst(), domain="seen-platform.com", beneath=True)] == [mine.id]
+        assert [
+            e.id
+            for e in services.list_blocks(
+                s, people.analyst(), domain="seen-platform.com", beneath=True
+            )
+        ] == [mine.id]
 
 
 def test_public_lookup_answers_for_a_subdomain_and_counts_history(
-        db: Database, people: People) -> None:
+    db: Database, people: People
+) -> None:
     official = people.official()
     platform = people.factory.platform()
     with db.unit_of_work() as s:
-        order = file_order(s, people.analyst(), OrderIn(
-            platform=platform.name, category="terrorism", locators=["blocked.example.com"],
-            legal_basis="UU ITE", reason="propaganda"))
+        order = file_order(
+            s,
+            people.analyst(),
+            OrderIn(
+                platform=platform.name,
+                category="terrorism",
+                locators=["blocked.example.com"],
+                legal_basis="UU ITE",
+                reason="propaganda",
+            ),
+        )
         ref = order.reference
         oid = order.id
     entry = create(db, official, "blocked.example.com", order_id=ref, category="terrorism")
@@ -249,8 +280,7 @@ def test_public_lookup_answers_for_a_subdomain_and_counts_history(
         services.lookup(s, "co.id", base_url="http://h")
 
 
-def test_a_passthru_beneath_a_block_is_reported_as_allowed(db: Database,
-                                                           people: People) -> None:
+def test_a_passthru_beneath_a_block_is_reported_as_allowed(db: Database, people: People) -> None:
     create(db, people.official(), "mixed.example.com")
     create(db, people.official(), "safe.mixed.example.com", action="passthru")
     with db.read_only() as s:
@@ -259,11 +289,16 @@ def test_a_passthru_beneath_a_block_is_reported_as_allowed(db: Database,
 
 
 def test_appeals_are_kept_for_officials_and_only_for_blocked_names(
-        db: Database, people: People) -> None:
+    db: Database, people: People
+) -> None:
     entry = create(db, people.official(), "appeal.example.com")
     with db.unit_of_work() as s:
-        appeal = services.submit_appeal(s, "www.appeal.example.com", "warga@contoh.co.id",
-                                        "This is my bakery's website, not propaganda.")
+        appeal = services.submit_appeal(
+            s,
+            "www.appeal.example.com",
+            "warga@contoh.co.id",
+            "This is my bakery's website, not propaganda.",
+        )
         assert appeal.block_id == entry.id and appeal.reference.startswith("AP-")
     with db.unit_of_work() as s, pytest.raises(Conflict, match="not blocked"):
         services.submit_appeal(s, "free.example.com", "a@b.co", "please unblock this name")
@@ -272,7 +307,8 @@ def test_appeals_are_kept_for_officials_and_only_for_blocked_names(
     moderator = people.person(Role.MODERATOR, people.factory.platform())
     with db.read_only() as s:
         assert [a.reference for a in services.list_appeals(s, people.official())] == [
-            appeal.reference]
+            appeal.reference
+        ]
         with pytest.raises(Forbidden):
             services.list_appeals(s, moderator)
 
@@ -290,5 +326,7 @@ def test_protected_list_is_configurable_by_an_official(db: Database, people: Peo
         services.remove_protected(s, people.official(), "bank-test.co.id")
         names = [p.name for p in services.list_protected(s)]
         assert "bank-test.co.id" not in names
-        assert s.scalar(select(BlockEntry.needs_second_approval)
-                        .where(BlockEntry.id == entry.id)) is True
+        assert (
+            s.scalar(select(BlockEntry.needs_second_approval).where(BlockEntry.id == entry.id))
+            is True
+        )

@@ -19,8 +19,7 @@ from tests.factories import Factory
 
 _people = itertools.count(1)
 
-REAL = Observation(Answer("NOERROR", frozenset({"149.154.167.99"})),
-                   Answer("NOERROR", frozenset()))
+REAL = Observation(Answer("NOERROR", frozenset({"149.154.167.99"})), Answer("NOERROR", frozenset()))
 NX = Observation(Answer("NXDOMAIN"), Answer("NXDOMAIN"))
 TIMEOUT = Observation(Answer.failed("timeout"), Answer.failed("timeout"))
 
@@ -29,9 +28,12 @@ class ScriptedProber(Prober):
     """Answers from a table ``{(host, name): Observation}``, ``default`` otherwise; SOA serials
     from ``{host: serial}``. Records what it was asked."""
 
-    def __init__(self, answers: Mapping[tuple[str, str], Observation] | None = None,
-                 serials: Mapping[str, int | None] | None = None,
-                 default: Observation = REAL) -> None:
+    def __init__(
+        self,
+        answers: Mapping[tuple[str, str], Observation] | None = None,
+        serials: Mapping[str, int | None] | None = None,
+        default: Observation = REAL,
+    ) -> None:
         super().__init__(rate=1000)
         self.default = default
         self.answers = dict(answers or {})
@@ -66,9 +68,12 @@ class World:
 
     def block(self, db: Database, domain: str, action: str = "nxdomain") -> BlockEntry:
         with db.unit_of_work() as s:
-            req = blocks.BlockRequest.build(domain=domain, action=action,
-                                            legal_basis="UU ITE Pasal 40 ayat 2b",
-                                            reason="terrorist propaganda (test)")
+            req = blocks.BlockRequest.build(
+                domain=domain,
+                action=action,
+                legal_basis="UU ITE Pasal 40 ayat 2b",
+                reason="terrorist propaganda (test)",
+            )
             entry, _ = blocks.create_block(s, self.official(), req)
             return entry
 
@@ -79,5 +84,10 @@ class World:
 
 @pytest.fixture
 def world(factory: Factory) -> World:
-    return World(factory, factory.regulator(), factory.org(OrgKind.ISP),
-                 factory.org(OrgKind.ISP), factory.platform())
+    return World(
+        factory,
+        factory.regulator(),
+        factory.org(OrgKind.ISP),
+        factory.org(OrgKind.ISP),
+        factory.platform(),
+    )

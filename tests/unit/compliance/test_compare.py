@@ -21,8 +21,12 @@ LANDING_IP = "203.0.113.99"
 C, N, U = ProbeState.COMPLIANT, ProbeState.NOT_COMPLIANT, ProbeState.UNREACHABLE
 
 
-def ans(rcode: str | None = "NOERROR", *addresses: str, cnames: tuple[str, ...] = (),
-        error: str | None = None) -> Answer:
+def ans(
+    rcode: str | None = "NOERROR",
+    *addresses: str,
+    cnames: tuple[str, ...] = (),
+    error: str | None = None,
+) -> Answer:
     return Answer(rcode, frozenset(addresses), cnames, error)
 
 
@@ -41,22 +45,26 @@ LANDING_CNAME = obs(ans("NOERROR", LANDING_IP, cnames=(LANDING,)), ans(cnames=(L
 LANDING_A_ONLY = obs(ans("NOERROR", LANDING_IP), ans())
 
 
-@pytest.mark.parametrize(("action", "seen", "state"), [
-    ("nxdomain", NX, C),
-    ("nxdomain", NODATA, N),
-    ("nxdomain", REAL, N),
-    ("nxdomain", obs(ans("NXDOMAIN"), ans()), N),  # half a block (AAAA open) is none
-    ("nodata", NODATA, C),
-    ("nodata", NX, N),
-    ("nodata", REAL, N),
-    ("landing", LANDING_CNAME, C),
-    ("landing", LANDING_A_ONLY, C),
-    ("landing", obs(ans("NOERROR", LANDING_IP), ans("NOERROR", "2001:db8::1")), N),
-    ("landing", REAL, N),
-    ("landing", NX, N),
-])
+@pytest.mark.parametrize(
+    ("action", "seen", "state"),
+    [
+        ("nxdomain", NX, C),
+        ("nxdomain", NODATA, N),
+        ("nxdomain", REAL, N),
+        ("nxdomain", obs(ans("NXDOMAIN"), ans()), N),  # half a block (AAAA open) is none
+        ("nodata", NODATA, C),
+        ("nodata", NX, N),
+        ("nodata", REAL, N),
+        ("landing", LANDING_CNAME, C),
+        ("landing", LANDING_A_ONLY, C),
+        ("landing", obs(ans("NOERROR", LANDING_IP), ans("NOERROR", "2001:db8::1")), N),
+        ("landing", REAL, N),
+        ("landing", NX, N),
+    ],
+)
 def test_a_blocked_name_is_compliant_only_with_the_answer_its_action_says(
-        action: str, seen: Observation, state: ProbeState) -> None:
+    action: str, seen: Observation, state: ProbeState
+) -> None:
     assert judge(exp(action), seen).state is state
 
 
@@ -65,15 +73,19 @@ def test_passthru_and_no_entry_are_open() -> None:
     assert not exp("passthru").blocked
 
 
-@pytest.mark.parametrize("seen", [
-    obs(ans(None, error="timeout"), ans()),
-    obs(ans(), ans(None, error="garbage: FormError")),
-    obs(ans("SERVFAIL"), ans("SERVFAIL")),
-    obs(ans("REFUSED"), ans("REFUSED")),
-])
+@pytest.mark.parametrize(
+    "seen",
+    [
+        obs(ans(None, error="timeout"), ans()),
+        obs(ans(), ans(None, error="garbage: FormError")),
+        obs(ans("SERVFAIL"), ans("SERVFAIL")),
+        obs(ans("REFUSED"), ans("REFUSED")),
+    ],
+)
 @pytest.mark.parametrize("action", ["nxdomain", "nodata", "landing", None])
 def test_no_usable_answer_is_unreachable_whatever_was_expected(
-        seen: Observation, action: str | None) -> None:
+    seen: Observation, action: str | None
+) -> None:
     verdict = judge(exp(action), seen, [REAL])
     assert verdict.state is U
     assert not verdict.compliant
@@ -92,8 +104,14 @@ def test_an_open_name_must_agree_with_the_control() -> None:
     assert judge(open_, LANDING_A_ONLY, [REAL]).state is N
     # a sinkhole or private block page where the control has public addresses
     assert judge(open_, obs(ans("NOERROR", "0.0.0.0"), ans()), [REAL]).state is N
-    assert judge(open_, obs(ans("NOERROR", "10.0.0.1"), ans()),
-                 [obs(ans("NOERROR", "149.154.167.99"), ans())]).state is N
+    assert (
+        judge(
+            open_,
+            obs(ans("NOERROR", "10.0.0.1"), ans()),
+            [obs(ans("NOERROR", "149.154.167.99"), ans())],
+        ).state
+        is N
+    )
     # a name that does not exist anywhere: NXDOMAIN at both is consistent
     assert judge(open_, NX, [NX]).state is C
     # no IPv6 at the control, IPv6 at the resolver: inconsistent
@@ -121,8 +139,7 @@ def test_what_was_observed_reads_as_one_line() -> None:
     assert describe(NX) == "A NXDOMAIN; AAAA NXDOMAIN"
     assert describe(obs(ans("NOERROR", "192.0.2.20"), ans())) == "A 192.0.2.20; AAAA NODATA"
     assert describe(LANDING_CNAME) == (f"A CNAME {LANDING} {LANDING_IP}; AAAA CNAME {LANDING}")
-    assert describe(obs(ans(None, error="timeout"), ans("SERVFAIL"))) == \
-        "A timeout; AAAA SERVFAIL"
+    assert describe(obs(ans(None, error="timeout"), ans("SERVFAIL"))) == "A timeout; AAAA SERVFAIL"
     many = obs(ans("NOERROR", *(f"192.0.2.{i}" for i in range(1, 200))), ans())
     assert len(describe(many)) <= 300 and "+" in describe(many)
 
@@ -132,14 +149,14 @@ def test_a_control_that_answers_like_a_filter_is_found() -> None:
     clean = {"t.me": REAL, "telegram.org": REAL}
     rpz_control = {"t.me": NX, "telegram.org": REAL}
     landing_control = {"t.me": REAL, "telegram.org": LANDING_CNAME}
-    flagged = filtering_controls(blocked, {"clean": clean, "rpz": rpz_control,
-                                           "landing": landing_control}, {})
+    flagged = filtering_controls(
+        blocked, {"clean": clean, "rpz": rpz_control, "landing": landing_control}, {}
+    )
     assert set(flagged) == {"rpz", "landing"}
     assert "t.me" in flagged["rpz"] and "telegram.org" in flagged["landing"]
 
 
-def test_one_control_answering_nxdomain_is_filtering_only_if_the_name_resolves_elsewhere(
-        ) -> None:
+def test_one_control_answering_nxdomain_is_filtering_only_if_the_name_resolves_elsewhere() -> None:
     blocked = {"t.me": exp("nxdomain")}
     controls = {"only": {"t.me": NX}}
     # every ISP complies and nobody else has an address: the name may not exist

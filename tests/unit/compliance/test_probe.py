@@ -100,6 +100,7 @@ def run(body: Callable[[Prober, Target], object]) -> object:
         async with scripted_server() as target:
             prober = Prober(rate=1000, timeout=0.3)
             return await body(prober, target)  # type: ignore[misc]
+
     return asyncio.run(main())
 
 
@@ -114,26 +115,32 @@ def test_answers_are_parsed_and_a_truncated_one_is_asked_again_over_tcp() -> Non
         assert big.addresses == {"192.0.2.7"}  # only the TCP answer has it
         landing = await prober.observe(t, "landing.example.")
         assert landing.a.cnames == (LANDING,)
-        assert judge(expectation_for("landing", LANDING), landing).state is \
-            ProbeState.COMPLIANT
+        assert judge(expectation_for("landing", LANDING), landing).state is ProbeState.COMPLIANT
         assert await prober.soa_serial(t, "rpz.tangkal") == 42
         assert await prober.soa_serial(t, "other.zone.") is None
+
     run(body)
 
 
 def test_garbage_a_wrong_id_silence_and_servfail_are_unreachable() -> None:
     async def body(prober: Prober, t: Target) -> None:
-        for name in ("garbage.example.", "wrongid.example.", "silent.example.",
-                     "servfail.example."):
+        for name in (
+            "garbage.example.",
+            "wrongid.example.",
+            "silent.example.",
+            "servfail.example.",
+        ):
             seen = await prober.observe(t, name)
             assert not seen.usable, name
             for action in ("nxdomain", None):
-                assert judge(expectation_for(action, LANDING), seen).state is \
-                    ProbeState.UNREACHABLE, name
+                assert (
+                    judge(expectation_for(action, LANDING), seen).state is ProbeState.UNREACHABLE
+                ), name
         silent = await prober.query(t, "silent.example.", dns.rdatatype.A)
         assert silent.error == "timeout"
         garbage = await prober.query(t, "garbage.example.", dns.rdatatype.A)
         assert garbage.error is not None and garbage.error.startswith("garbage")
+
     run(body)
 
 
@@ -144,18 +151,20 @@ def test_a_closed_port_is_unreachable() -> None:
 
     async def main() -> None:
         seen = await Prober(rate=1000, timeout=0.3).observe(
-            Target("closed", "127.0.0.1", port, "isp-test"), "ok.example.")
+            Target("closed", "127.0.0.1", port, "isp-test"), "ok.example."
+        )
         assert not seen.usable and seen.a.error is not None
+
     asyncio.run(main())
 
 
 def test_every_resolver_and_name_is_observed() -> None:
     async def body(prober: Prober, t: Target) -> None:
         other = Target("again", t.host, t.port, "isp-test")
-        seen = await prober.observe_all([t, other], ["ok.example.", "nx.example.",
-                                                     "ok.example."])
+        seen = await prober.observe_all([t, other], ["ok.example.", "nx.example.", "ok.example."])
         assert set(seen) == {"scripted", "again"}
         assert all(set(v) == {"ok.example.", "nx.example."} for v in seen.values())
+
     run(body)
 
 

@@ -197,7 +197,8 @@ def test_escalation_overdue_then_warning_letters(db: Database, world, tmp_path: 
         + "".join(
             f'[[escalation.steps]]\ncode = "{c}"\nkind = "warning_letter"\nlabel_en = "{c}"\n'
             f'label_id = "{c}"\nwait = "{w}"\n' + ("fine = { amount = 10 }\n" if c == "ST2" else "")
-            for c, w in (("ST1", "0s"), ("ST2", "1s"), ("ST3", "1s")))
+            for c, w in (("ST1", "0s"), ("ST2", "1s"), ("ST3", "1s"))
+        )
         + '[categories.terrorism]\nlabel_en = "t"\nlabel_id = "t"\nurgency = "urgent"\n'
         'legal_basis = "test"\n'
     )
@@ -209,7 +210,11 @@ def test_escalation_overdue_then_warning_letters(db: Database, world, tmp_path: 
         assert run_due(s, t0 + timedelta(seconds=1.5)).deemed_received == 1
     with db.unit_of_work() as s:  # missing the deadline brings the first letter at once
         assert run_due(s, t0 + timedelta(seconds=3.1)).as_dict() == {
-            "deemed_received": 0, "overdue": 1, "steps": 1, "skipped": 0}
+            "deemed_received": 0,
+            "overdue": 1,
+            "steps": 1,
+            "skipped": 0,
+        }
     for step in (1, 2):
         with db.unit_of_work() as s:
             assert run_due(s, t0 + timedelta(seconds=3.1 + 1.0 * step)).steps == 1

@@ -321,19 +321,34 @@ def test_an_official_takes_the_next_step_early_and_only_the_next(db: Database, c
             take_now(s, case["alice"], oid, "ST3", "urgent")
         with pytest.raises(Forbidden):
             take_now(s, case["analyst"], oid, "ST2", "urgent")
-        order = take_now(s, case["alice"], oid, "ST2", "the channel is still live",
-                         now=deadline + timedelta(seconds=1))
+        order = take_now(
+            s,
+            case["alice"],
+            oid,
+            "ST2",
+            "the channel is still live",
+            now=deadline + timedelta(seconds=1),
+        )
         assert [x.code for x in order.steps] == ["ST1", "ST2"]
         assert order.next_due_at == deadline + timedelta(seconds=5)  # ST3 one interval later
 
 
 def test_a_platform_with_nothing_to_block_still_gets_its_last_step_recorded(
-        db: Database, case, factory) -> None:
+    db: Database, case, factory
+) -> None:
     bare = factory.platform()  # no registered domains
     with db.unit_of_work() as s:
-        o = orders.file_order(s, case["analyst"], OrderIn(
-            platform=bare.name, category="terrorism", locators=["https://t.me/s/kanal_y/1"],
-            legal_basis="UU 5/2018", reason="propaganda"))
+        o = orders.file_order(
+            s,
+            case["analyst"],
+            OrderIn(
+                platform=bare.name,
+                category="terrorism",
+                locators=["https://t.me/s/kanal_y/1"],
+                legal_basis="UU 5/2018",
+                reason="propaganda",
+            ),
+        )
         orders.acknowledge(s, factory.principal(bare, "moderator"), o.id)
         oid, deadline = o.id, o.deadline_at
     result = _pass(db, deadline + timedelta(seconds=60))

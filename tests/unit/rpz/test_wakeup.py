@@ -46,12 +46,18 @@ def publish_in_another_process(db: Database, name: str) -> int:
     env = {**os.environ, "TANGKAL_DATABASE_URL": db.url}
     out = subprocess.run(
         [sys.executable, "-m", "tangkal.cli.main", "rpz", "publish", name, "--reason", "test"],
-        env=env, capture_output=True, text=True, timeout=60, check=True).stdout
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     return int(out.split()[-1])
 
 
 def test_a_commit_in_the_same_process_is_served_without_waiting_for_the_poll(
-        db: Database, tmp_path: Path) -> None:
+    db: Database, tmp_path: Path
+) -> None:
     with running_primary(db, tmp_path, poll_interval=NEVER) as primary:
         time.sleep(0.1)  # the follower is now waiting, its next poll a minute away
         with db.unit_of_work() as s:
@@ -82,7 +88,8 @@ def test_only_a_committed_publish_wakes_the_subscribers(db: Database) -> None:
 
 
 def test_another_process_commit_is_served_by_the_default_fallback_or_listen(
-        db: Database, tmp_path: Path) -> None:
+    db: Database, tmp_path: Path
+) -> None:
     """SQLite: the fallback read finds it; PostgreSQL: the LISTEN connection hears it."""
     with running_primary(db, tmp_path) as primary:
         assert primary.poll_interval == 0.25
@@ -103,14 +110,18 @@ def test_another_process_commit_wakes_the_server(db: Database, tmp_path: Path) -
 # PostgreSQL only: SQLite has no notifications between processes (nor a connection to kill).
 @pytest.mark.parametrize("backend", [b for b in support.backends() if b == "postgresql"])
 def test_a_killed_listen_connection_is_reopened_and_the_server_keeps_serving(
-        db: Database, tmp_path: Path) -> None:
+    db: Database, tmp_path: Path
+) -> None:
     with running_primary(db, tmp_path, poll_interval=NEVER) as primary:
         wait_until(lambda: primary.listening, 10, "the LISTEN connection never came up")
         with db.engine.begin() as conn:
-            killed = conn.execute(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE application_name = 'tangkal-rpz-listen' "
-                "AND datname = current_database()")).scalar()
+            killed = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = 'tangkal-rpz-listen' "
+                    "AND datname = current_database()"
+                )
+            ).scalar()
         assert killed == 1
         wait_until(lambda: not primary.listening, 10, "the lost connection went unnoticed")
         assert soa_serial(primary.port)  # still answering meanwhile

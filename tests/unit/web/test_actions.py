@@ -16,8 +16,14 @@ NOW = datetime(2017, 7, 14, 7, 5, tzinfo=UTC)
 
 
 def _person(kind: OrgKind, role: Role, user: str | None) -> Principal:
-    return Principal(org_id=f"{kind.value}-1", org_name=kind.value, org_kind=kind, role=role,
-                     user_id=user, username=user)
+    return Principal(
+        org_id=f"{kind.value}-1",
+        org_name=kind.value,
+        org_kind=kind,
+        role=role,
+        user_id=user,
+        username=user,
+    )
 
 
 ALICE = _person(OrgKind.REGULATOR, Role.OFFICIAL, "alice")
@@ -28,10 +34,17 @@ TOKEN_OFFICIAL = _person(OrgKind.REGULATOR, Role.OFFICIAL, None)
 
 
 def _sanction(status: SanctionStatus, approvers: list[str]) -> Sanction:
-    return Sanction(status=status, officials_required=2, platform_org_id="platform-1",
-                    approvals=[SanctionApproval(approver_key=f"user:{a}",
-                                                approved_by=f"kominfo/{a}(official)",
-                                                approved_at=NOW) for a in approvers])
+    return Sanction(
+        status=status,
+        officials_required=2,
+        platform_org_id="platform-1",
+        approvals=[
+            SanctionApproval(
+                approver_key=f"user:{a}", approved_by=f"kominfo/{a}(official)", approved_at=NOW
+            )
+            for a in approvers
+        ],
+    )
 
 
 def test_an_official_who_approved_is_not_offered_approve_again_but_another_is() -> None:
@@ -71,8 +84,7 @@ def test_objections_are_decided_by_officials_while_pending() -> None:
     assert actions.objection_actions(pending, ALICE).can_decide
     assert not actions.objection_actions(pending, ANALYST).can_decide
     assert not actions.objection_actions(pending, MODERATOR).can_decide
-    assert not actions.objection_actions(Objection(status=ObjectionStatus.UPHELD),
-                                         ALICE).can_decide
+    assert not actions.objection_actions(Objection(status=ObjectionStatus.UPHELD), ALICE).can_decide
 
 
 def test_an_objectable_subject_closes_when_its_time_is_up_or_one_is_pending() -> None:
@@ -82,14 +94,16 @@ def test_an_objectable_subject_closes_when_its_time_is_up_or_one_is_pending() ->
     late = actions.objectable("order", "o1", "ORD-1", NOW, week, {}, NOW + timedelta(days=8))
     assert not late.open
     waiting = Objection(status=ObjectionStatus.PENDING)
-    held = actions.objectable("order", "o1", "ORD-1", NOW, week, {("order", "o1"): waiting},
-                              NOW)
+    held = actions.objectable("order", "o1", "ORD-1", NOW, week, {("order", "o1"): waiting}, NOW)
     assert not held.open and held.pending is waiting
 
 
 def test_a_restoration_needing_two_officials_is_not_offered_twice_to_the_first() -> None:
-    row = Normalisation(status=NormalisationStatus.PENDING, needs_second_official=True,
-                        first_approver_key="user:alice")
+    row = Normalisation(
+        status=NormalisationStatus.PENDING,
+        needs_second_official=True,
+        first_approver_key="user:alice",
+    )
     first = actions.normalisation_actions(row, ALICE)
     assert first.gave_first and not first.can_approve and first.can_refuse
     assert first.awaiting_second

@@ -22,12 +22,27 @@ def _hrefs(kind: OrgKind, role: Role) -> list[str]:
 
 def test_each_role_is_offered_only_the_sections_it_may_use() -> None:
     assert _hrefs(OrgKind.REGULATOR, Role.OFFICIAL) == [
-        "/console/orders", "/console/orders/new", "/console/escalations", "/console/objections",
-        "/console/normalisations", "/console/cases", "/console/blocks", "/console/appeals",
-        "/console/banks", "/console/match", "/console/rpz"]
+        "/console/orders",
+        "/console/orders/new",
+        "/console/escalations",
+        "/console/objections",
+        "/console/normalisations",
+        "/console/cases",
+        "/console/blocks",
+        "/console/appeals",
+        "/console/banks",
+        "/console/match",
+        "/console/rpz",
+    ]
     assert _hrefs(OrgKind.PLATFORM, Role.MODERATOR) == [
-        "/console/orders", "/console/sanctions", "/console/objections",
-        "/console/normalisations", "/console/cases", "/console/banks", "/console/match"]
+        "/console/orders",
+        "/console/sanctions",
+        "/console/objections",
+        "/console/normalisations",
+        "/console/cases",
+        "/console/banks",
+        "/console/match",
+    ]
     assert _hrefs(OrgKind.ISP, Role.ISP) == ["/console/rpz"]
     assert "/console/orders/new" not in _hrefs(OrgKind.REGULATOR, Role.AUDITOR)
     assert nav_items(None) == []
@@ -42,17 +57,20 @@ def test_the_current_section_is_marked_but_new_order_is_not_orders() -> None:
     assert not items["/console/banks"].current("/console/banksy")
 
 
-@pytest.mark.parametrize(("signal_type", "distance", "label", "level"), [
-    ("pdq", 0, "identical", "exact"),
-    ("pdq", 10, "very close", "very-close"),
-    ("pdq", 11, "similar", "close"),
-    ("pdq", 31, "similar", "close"),
-    ("md5", 0, "exact copy", "exact"),
-    ("sha256", 0, "exact copy", "exact"),
-    ("text", 0, "exact copy", "exact"),
-    ("text_near", 3, "very close", "very-close"),
-    ("text_near", 18, "similar", "close"),
-])
+@pytest.mark.parametrize(
+    ("signal_type", "distance", "label", "level"),
+    [
+        ("pdq", 0, "identical", "exact"),
+        ("pdq", 10, "very close", "very-close"),
+        ("pdq", 11, "similar", "close"),
+        ("pdq", 31, "similar", "close"),
+        ("md5", 0, "exact copy", "exact"),
+        ("sha256", 0, "exact copy", "exact"),
+        ("text", 0, "exact copy", "exact"),
+        ("text_near", 3, "very close", "very-close"),
+        ("text_near", 18, "similar", "close"),
+    ],
+)
 def test_closeness_in_words(signal_type: str, distance: int, label: str, level: str) -> None:
     c = closeness(signal_type, distance)
     assert (c.label, c.level) == (label, level)

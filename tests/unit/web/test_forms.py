@@ -9,8 +9,14 @@ from tangkal.web.forms import OrderForm, response_in
 
 
 def _form(locators: str, **kw: str) -> OrderForm:
-    data = {"platform": "telegram", "category": "terrorism", "legal_basis": "UU 5/2018",
-            "reason": "propaganda", "locators": locators, **kw}
+    data = {
+        "platform": "telegram",
+        "category": "terrorism",
+        "legal_basis": "UU 5/2018",
+        "reason": "propaganda",
+        "locators": locators,
+        **kw,
+    }
     f = OrderForm(**data)
     f.check({"terrorism"}, {"telegram"})
     return f
@@ -36,8 +42,14 @@ def test_missing_fields_are_each_named() -> None:
 
 
 def test_response_needs_facts_and_known_options() -> None:
-    ok = response_in("removed", "Removed both posts", ["DECISION_VISIBILITY_CONTENT_REMOVED"],
-                     False, "AUTOMATED_DECISION_NOT_AUTOMATED", "")
+    ok = response_in(
+        "removed",
+        "Removed both posts",
+        ["DECISION_VISIBILITY_CONTENT_REMOVED"],
+        False,
+        "AUTOMATED_DECISION_NOT_AUTOMATED",
+        "",
+    )
     assert ok.action == "removed"
     with pytest.raises(InvalidInput):
         response_in("removed", "  ", [], False, "AUTOMATED_DECISION_NOT_AUTOMATED", "")
@@ -50,19 +62,37 @@ def test_response_needs_facts_and_known_options() -> None:
 def test_block_form_keeps_every_problem_next_to_its_field() -> None:
     from tangkal.web.forms import BlockForm
 
-    form = BlockForm(domain="co.id", action="bogus", legal_basis=" ", reason="",
-                     category="nope", expires_at="soon")
+    form = BlockForm(
+        domain="co.id",
+        action="bogus",
+        legal_basis=" ",
+        reason="",
+        category="nope",
+        expires_at="soon",
+    )
     assert form.build({"terrorism"}) is None
-    assert set(form.errors) == {"domain", "action", "legal_basis", "reason", "category",
-                                "expires_at"}
+    assert set(form.errors) == {
+        "domain",
+        "action",
+        "legal_basis",
+        "reason",
+        "category",
+        "expires_at",
+    }
 
 
 def test_block_form_builds_a_request_and_knows_whether_the_assessment_was_seen() -> None:
     from tangkal.web.forms import BlockForm
 
-    form = BlockForm(domain="Bücher.example.com", action="landing", legal_basis="UU 5/2018",
-                     reason="propaganda", category="terrorism", expires_at="2099-01-01T00:00",
-                     assessed="other.example.com")
+    form = BlockForm(
+        domain="Bücher.example.com",
+        action="landing",
+        legal_basis="UU 5/2018",
+        reason="propaganda",
+        category="terrorism",
+        expires_at="2099-01-01T00:00",
+        assessed="other.example.com",
+    )
     req = form.build({"terrorism"})
     assert req is not None and form.ok
     assert req.domain.name == "xn--bcher-kva.example.com"
@@ -87,11 +117,19 @@ def test_a_decision_needs_an_outcome_and_a_reason_and_keeps_what_was_typed() -> 
 def test_an_objection_keeps_its_evidence_lines_and_refuses_too_many() -> None:
     from tangkal.web.forms import ObjectionForm
 
-    form = ObjectionForm(kind="order", subject_id="o1", reason="not ours",
-                         evidence="https://a.example/1\n\n  note  \n")
+    form = ObjectionForm(
+        kind="order",
+        subject_id="o1",
+        reason="not ours",
+        evidence="https://a.example/1\n\n  note  \n",
+    )
     assert form.check(("order",)) and form.lines() == ["https://a.example/1", "note"]
-    many = ObjectionForm(kind="order", subject_id="o1", reason="r",
-                         evidence="\n".join(f"line {i}" for i in range(21)))
+    many = ObjectionForm(
+        kind="order",
+        subject_id="o1",
+        reason="r",
+        evidence="\n".join(f"line {i}" for i in range(21)),
+    )
     assert not many.check(("order",)) and "evidence" in many.errors
     unknown = ObjectionForm(kind="sanction", subject_id="s1", reason="")
     assert not unknown.check(("order",)) and set(unknown.errors) == {"form", "reason"}
@@ -102,8 +140,9 @@ def test_the_normalisation_checklist_pairs_each_condition_with_its_evidence() ->
     from tangkal.web.forms import NormalisationForm
 
     known = {"government_channel", "trusted_flagger"}
-    form = NormalisationForm.from_lists(["government_channel", "trusted_flagger"],
-                                        ["hotline 24/7", ""], known, reason="done")
+    form = NormalisationForm.from_lists(
+        ["government_channel", "trusted_flagger"], ["hotline 24/7", ""], known, reason="done"
+    )
     assert form.conditions == {"government_channel": "hotline 24/7", "trusted_flagger": ""}
     assert form.check(public=False) and form.conditions_touched
     broken = NormalisationForm.from_lists(["government_channel"], [], known, reason="x")

@@ -45,10 +45,13 @@ def test_old_indonesian_code_in_is_understood() -> None:
     assert normalise("in-ID") == "id"
 
 
-@pytest.mark.parametrize(("lang", "text"), [
-    ("id", "14 Jul 2017 14.05 WIB"),
-    ("en", "Jul 14, 2017 2:05\u202fPM WIB"),
-])
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("id", "14 Jul 2017 14.05 WIB"),
+        ("en", "Jul 14, 2017 2:05\u202fPM WIB"),
+    ],
+)
 def test_times_are_shown_in_wib_with_the_zone_named(lang: str, text: str) -> None:
     assert Formatter(lang).when(NOW).replace(" ", " ") == text.replace(" ", " ")
 
@@ -70,10 +73,13 @@ def test_month_names_per_language() -> None:
     assert Formatter("en").month("2017-08") == "August 2017"
 
 
-@pytest.mark.parametrize(("lang", "left", "overdue"), [
-    ("id", "sisa 3 jam 12 menit", "TERLAMBAT 1 hari 2 jam"),
-    ("en", "3 h 12 min left", "OVERDUE by 1 d 2 h"),
-])
+@pytest.mark.parametrize(
+    ("lang", "left", "overdue"),
+    [
+        ("id", "sisa 3 jam 12 menit", "TERLAMBAT 1 hari 2 jam"),
+        ("en", "3 h 12 min left", "OVERDUE by 1 d 2 h"),
+    ],
+)
 def test_deadline_countdown_and_overdue(lang: str, left: str, overdue: str) -> None:
     f = Formatter(lang)
     c = f.countdown(NOW + timedelta(hours=3, minutes=12, seconds=40), NOW)
@@ -107,30 +113,42 @@ def test_several_problems_reported_at_once_are_each_translated() -> None:
     both = Msg("%(problems)s", problems=(one, Msg("Name the platform the order is for.")))
     assert both.text == "'x' is not a URL; Name the platform the order is for."
     assert Formatter("id").message(both) == (
-        "'x' bukan URL; Sebutkan platform yang dituju perintah ini.")
+        "'x' bukan URL; Sebutkan platform yang dituju perintah ini."
+    )
 
 
 def test_a_message_that_is_no_template_is_shown_as_it_is() -> None:
     assert Formatter("id").message("Something only in English, 100% of it.") == (
-        "Something only in English, 100% of it.")
+        "Something only in English, 100% of it."
+    )
 
 
 def test_an_enum_parameter_is_named_in_indonesian_and_left_as_the_api_word_in_english() -> None:
-    exc = InvalidTransition(Msg("Order %(ref)s is %(status)s; it cannot become %(to)s.",
-                                ref="TKL-1", status=OrderStatus.COMPLIED, to=OrderStatus.WITHDRAWN))
+    exc = InvalidTransition(
+        Msg(
+            "Order %(ref)s is %(status)s; it cannot become %(to)s.",
+            ref="TKL-1",
+            status=OrderStatus.COMPLIED,
+            to=OrderStatus.WITHDRAWN,
+        )
+    )
     # the API's and the CLI's text is exactly what it was when call sites passed .value
     assert exc.message == "Order TKL-1 is complied; it cannot become withdrawn."
     assert Formatter("en").message(exc.msg) == exc.message
     indonesian = Formatter("id").message(exc.msg)
-    assert indonesian == ("Perintah TKL-1 berstatus “Dipatuhi”; statusnya tidak dapat diubah "
-                          "menjadi “Ditarik”.")
+    assert indonesian == (
+        "Perintah TKL-1 berstatus “Dipatuhi”; statusnya tidak dapat diubah menjadi “Ditarik”."
+    )
     assert "complied" not in indonesian and "withdrawn" not in indonesian
 
 
 def test_the_page_names_an_enum_value_as_its_badge_does() -> None:
     fid, fen = Formatter("id"), Formatter("en")
-    assert fid.term(BlockStatus.PENDING_APPROVAL) == fid.label("status", "pending_approval") \
+    assert (
+        fid.term(BlockStatus.PENDING_APPROVAL)
+        == fid.label("status", "pending_approval")
         == "Menunggu persetujuan"
+    )
     assert fen.term(BlockStatus.PENDING_APPROVAL) == "pending_approval"
     assert fen.label("status", "pending_approval") == "Pending approval"
     assert fid.term(Role.OFFICIAL) == "Pejabat"
@@ -145,26 +163,30 @@ def test_every_enum_value_a_message_may_carry_has_a_label() -> None:
 
 
 def test_several_roles_and_kinds_in_one_parameter_keep_the_api_text() -> None:
-    auditor = Principal(org_id="o", org_name="kominfo", org_kind=OrgKind.REGULATOR,
-                        role=Role.AUDITOR)
+    auditor = Principal(
+        org_id="o", org_name="kominfo", org_kind=OrgKind.REGULATOR, role=Role.AUDITOR
+    )
     with pytest.raises(Forbidden) as needs_role:
         auditor.require(Role.ANALYST, Role.OFFICIAL)
     assert needs_role.value.message == (
-        "This action needs the role analyst, official; your token has the role auditor.")
+        "This action needs the role analyst, official; your token has the role auditor."
+    )
     assert Formatter("id").message(needs_role.value.msg) == (
-        "Tindakan ini memerlukan peran Analis, Pejabat; peran Anda adalah Auditor.")
-    platform = Principal(org_id="p", org_name="x", org_kind=OrgKind.PLATFORM,
-                         role=Role.MODERATOR)
+        "Tindakan ini memerlukan peran Analis, Pejabat; peran Anda adalah Auditor."
+    )
+    platform = Principal(org_id="p", org_name="x", org_kind=OrgKind.PLATFORM, role=Role.MODERATOR)
     with pytest.raises(Forbidden) as needs_kind:
         platform.require_kind(OrgKind.REGULATOR, OrgKind.ISP)
     assert needs_kind.value.message == "Only a regulator or isp organisation may do this."
     assert Formatter("en").message(needs_kind.value.msg) == needs_kind.value.message
     assert Formatter("id").message(needs_kind.value.msg) == (
-        "Hanya organisasi berjenis regulator atau ISP yang dapat melakukan tindakan ini.")
+        "Hanya organisasi berjenis regulator atau ISP yang dapat melakukan tindakan ini."
+    )
 
 
-def test_why_a_type_could_not_hash_an_upload_reads_in_indonesian_and_stays_english_for_the_api(
-) -> None:
+def test_why_a_type_could_not_hash_an_upload_reads_in_indonesian_and_stays_english_for_api() -> (
+    None
+):
     from tangkal.hashing.signals import get
 
     pdq = get("pdq").hash_bytes(b"%PDF-1.4 not an image")
@@ -172,7 +194,8 @@ def test_why_a_type_could_not_hash_an_upload_reads_in_indonesian_and_stays_engli
     assert pdq.reason == "not a decodable image (no known image format), so PDQ was not computed"
     assert Formatter("id").message(pdq.why) == (
         "bukan gambar yang dapat didekode (format gambar tidak dikenal), sehingga PDQ tidak "
-        "dihitung")
+        "dihitung"
+    )
 
 
 def test_times_follow_the_profiles_time_zone() -> None:
@@ -182,7 +205,8 @@ def test_times_follow_the_profiles_time_zone() -> None:
     assert berlin.when(NOW).endswith("CEST") and "9:05" in berlin.when(NOW)
     assert "Europe/Berlin" in berlin.zone_note() and "UTC+0" in berlin.zone_note()
     assert Formatter("id").zone_note() == (
-        "Waktu ditampilkan dalam zona waktu Asia/Jakarta (WIB, UTC+07:00).")
+        "Waktu ditampilkan dalam zona waktu Asia/Jakarta (WIB, UTC+07:00)."
+    )
 
 
 def test_who_did_it_is_named_in_words_not_as_the_audit_code() -> None:

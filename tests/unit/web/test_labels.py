@@ -13,14 +13,25 @@ def test_every_delivery_state_has_a_label() -> None:
     assert set(labels.DELIVERY_STATUS) == {s.value for s in DeliveryStatus}
 
 
-@pytest.mark.parametrize(("table", "value", "id_text", "en_text"), [
-    ("delivery_status", "inbox", "Menunggu di kotak masuk platform",
-     "Waiting in the platform's inbox"),
-    ("delivery_status", "delivered", "Terkirim", "Delivered"),
-    ("event", "order.issued", "Perintah diterbitkan", "Order issued"),
-    ("event", "order.evidence_banked", "Bukti dimasukkan ke bank hash",
-     "Evidence put into a hash bank"),
-])
+@pytest.mark.parametrize(
+    ("table", "value", "id_text", "en_text"),
+    [
+        (
+            "delivery_status",
+            "inbox",
+            "Menunggu di kotak masuk platform",
+            "Waiting in the platform's inbox",
+        ),
+        ("delivery_status", "delivered", "Terkirim", "Delivered"),
+        ("event", "order.issued", "Perintah diterbitkan", "Order issued"),
+        (
+            "event",
+            "order.evidence_banked",
+            "Bukti dimasukkan ke bank hash",
+            "Evidence put into a hash bank",
+        ),
+    ],
+)
 def test_labels_in_both_languages(table: str, value: str, id_text: str, en_text: str) -> None:
     assert Formatter("id").label(table, value) == id_text
     assert Formatter("en").label(table, value) == en_text
@@ -52,20 +63,28 @@ def test_every_procedure_state_kind_and_case_kind_has_a_label() -> None:
         assert enum_type in labels.TERMS
 
 
-@pytest.mark.parametrize(("table", "value", "id_text", "en_text"), [
-    ("sanction_status", "pending_approval", "Menunggu persetujuan", "Pending approval"),
-    ("sanction_status", "active", "Berlaku", "In force"),
-    ("sanction_status", "lifted", "Dicabut", "Lifted"),
-    ("objection_status", "upheld", "Diterima", "Upheld"),
-    ("normalisation_status", "refused", "Ditolak", "Refused"),
-    ("step_kind", "warning_letter", "Surat teguran", "Warning letter"),
-    ("step_kind", "sanction_proposal", "Sanksi diusulkan", "Sanction proposed"),
-    ("case_kind", "restoration", "Pemulihan akses", "Restorations of access"),
-    ("event", "sanction.approved", "Sanksi disetujui oleh pejabat",
-     "Sanction approved by an official"),
-])
-def test_procedure_labels_in_both_languages(table: str, value: str, id_text: str,
-                                            en_text: str) -> None:
+@pytest.mark.parametrize(
+    ("table", "value", "id_text", "en_text"),
+    [
+        ("sanction_status", "pending_approval", "Menunggu persetujuan", "Pending approval"),
+        ("sanction_status", "active", "Berlaku", "In force"),
+        ("sanction_status", "lifted", "Dicabut", "Lifted"),
+        ("objection_status", "upheld", "Diterima", "Upheld"),
+        ("normalisation_status", "refused", "Ditolak", "Refused"),
+        ("step_kind", "warning_letter", "Surat teguran", "Warning letter"),
+        ("step_kind", "sanction_proposal", "Sanksi diusulkan", "Sanction proposed"),
+        ("case_kind", "restoration", "Pemulihan akses", "Restorations of access"),
+        (
+            "event",
+            "sanction.approved",
+            "Sanksi disetujui oleh pejabat",
+            "Sanction approved by an official",
+        ),
+    ],
+)
+def test_procedure_labels_in_both_languages(
+    table: str, value: str, id_text: str, en_text: str
+) -> None:
     assert Formatter("id").label(table, value) == id_text
     assert Formatter("en").label(table, value) == en_text
 
@@ -80,7 +99,10 @@ def test_every_audit_action_of_the_procedure_has_words() -> None:
     for path in src.rglob("*.py"):
         if "web" in path.parts:
             continue
-        found |= set(re.findall(
-            r'"((?:order|block|sanction|objection|normalisation)\.[a-z_]+)"', path.read_text()))
+        found |= set(
+            re.findall(
+                r'"((?:order|block|sanction|objection|normalisation)\.[a-z_]+)"', path.read_text()
+            )
+        )
     missing = sorted(a for a in found if a not in labels.EVENT and not a.endswith("."))
     assert not missing, missing
