@@ -14,12 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.accounts.principal import Principal
 from tangkal.blocklist import importer, services
-from tangkal.cli.common import fail, friendly, unit_of_work
+from tangkal.cli.common import err, fail, friendly, unit_of_work
 
 app = typer.Typer(help="The blocklist: block, restore, list and import names.",
                   no_args_is_help=True)
 out = Console()
-err = Console(stderr=True)
 
 
 def _principal(by_official: bool, org: str | None) -> Principal:
@@ -66,7 +65,7 @@ def add(
     out.print(f"{entry.id} {entry.domain} {entry.action.value} {entry.status.value}",
               highlight=False)
     for line in assessment.reasons:
-        err.print(f"  note: {line}", highlight=False)
+        err.print(f"  note: {line}", highlight=False, markup=False)
 
 
 @app.command("restore")
@@ -179,7 +178,7 @@ def import_(
                 bar.stop()
                 for e in errors[:max_errors]:
                     err.print(f"{file}:{e.line}: {e.text!r}: {e.message}", highlight=False,
-                              markup=False, soft_wrap=True)
+                              markup=False)
                 if len(errors) > max_errors:
                     err.print(f"... and {len(errors) - max_errors} more bad line(s)")
                 err.print(f"[bold red]error:[/] {len(errors)} bad line(s); nothing was imported.",

@@ -10,13 +10,16 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from tangkal.db.migrate import is_current, upgrade
 from tangkal.db.session import Database, get_database
 from tangkal.errors import TangkalError
 
-err = Console(stderr=True)
+# soft_wrap: an error names files and keys a person copies; rich's wrapping at the terminal
+# width would break them mid-word (a path with a newline in it cannot be pasted back).
+err = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -42,12 +45,12 @@ def friendly(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except TangkalError as exc:
-            err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
             sys.exit(2 if exc.status_code < 500 else 1)
 
     return wrapper  # type: ignore[return-value]
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)

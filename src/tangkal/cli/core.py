@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tangkal.accounts import services as accounts
 from tangkal.accounts.models import Organization, Role, User
 from tangkal.accounts.principal import SYSTEM
-from tangkal.cli.common import database, fail, friendly, unit_of_work
+from tangkal.cli.common import database, err, fail, friendly, unit_of_work
 from tangkal.errors import Conflict, InvalidInput, NotFound
 from tangkal.settings import check_environment
 
@@ -190,7 +190,7 @@ def audit_verify() -> None:
     if result.ok:
         typer.echo(f"audit chain intact: {result.checked} entries, head {result.head_hash}")
         return
-    Console(stderr=True).print(
+    err.print(
         f"[bold red]audit chain broken[/] at entry {result.first_bad_seq}: {result.problem} "
         f"({result.checked} entries verified before it)",
         highlight=False,

@@ -6,17 +6,15 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tangkal.accounts.models import Role
 from tangkal.accounts.principal import Principal
 from tangkal.accounts.services import get_org_by_name
-from tangkal.cli.common import database, friendly
+from tangkal.cli.common import database, err, friendly
 from tangkal.hashing import exchange, services
 
 app = typer.Typer(help="Hash banks: create, import, export.", no_args_is_help=True)
-err = Console(stderr=True)
 
 
 def _actor(org: str) -> Principal:

@@ -13,13 +13,12 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.accounts.principal import Principal
 from tangkal.accounts.services import get_org_by_name
-from tangkal.cli.common import database, fail, friendly
+from tangkal.cli.common import database, err, fail, friendly
 from tangkal.errors import TangkalError
 from tangkal.orders.filing import parse_locators
 from tangkal.orders.schemas import OrderIn
@@ -27,7 +26,6 @@ from tangkal.orders.services import file_order
 from tangkal.sop.profile import active_profile
 
 app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
-err = Console(stderr=True)
 REQUIRED = ("platform", "category", "locators", "legal_basis", "reason")
 _SPLIT = re.compile(r"[\s|;]+")
 
@@ -122,7 +120,7 @@ def import_orders(
 
 def _report(bad: list[tuple[int, dict[str, str], str]], path: Path | None) -> None:
     for line, _, reason in bad[:50]:
-        err.print(f"line {line}: {reason}", highlight=False)
+        err.print(f"line {line}: {reason}", highlight=False, markup=False)
     if len(bad) > 50:
         err.print(f"... and {len(bad) - 50} more", highlight=False)
     if path and bad:

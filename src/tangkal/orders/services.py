@@ -25,7 +25,7 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.sql.util import ClauseAdapter
 
 from tangkal.accounts.models import Organization, OrgKind, Role
@@ -207,13 +207,16 @@ def get_order(
             selectinload(Order.locators),
             selectinload(Order.clarifications),
             selectinload(Order.responses),
-            selectinload(Order.steps),
+            # In the same statement as the order row: under READ COMMITTED a separate
+            # SELECT could see a step the scheduler committed after the row was read, and
+            # the answer would list a step that ``steps_taken`` and ``next_step`` do not count.
+            joinedload(Order.steps),
             selectinload(Order.evidence),
         )
     )
     if for_update and session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(of=Order)
-    order = session.scalar(q)
+    order = session.scalars(q).unique().one_or_none()
     if order is None:
         # Same answer whether it does not exist or belongs to someone else.
         raise NotFound(
@@ -254,10 +257,10 @@ def list_orders(
                 Msg("No organisation named %(name)r.", name=platform), field="platform"
             )
         q = q.where(Order.platform_org_id == org.id)
-    q = q.options(selectinload(Order.locators), selectinload(Order.steps)).order_by(
+    q = q.options(selectinload(Order.locators), joinedload(Order.steps)).order_by(
         Order.issued_at.desc(), Order.id
     )
-    return list(session.scalars(q.limit(limit).offset(offset)))
+    return list(session.scalars(q.limit(limit).offset(offset)).unique())
 
 
 def related_orders(
