@@ -265,6 +265,21 @@ class Sanctions(Strict):
     legal_basis: Text | None = None
 
 
+class Compliance(Strict):
+    """How long ISPs have to make their resolvers follow a decision before a name still not
+    compliant at one of them is escalated: on the case file of the block concerned and to the
+    ISP through its channel, once per name, resolver and episode. Restoring gets the longer
+    time because 2017's normalisation gave ISPs 1x24 hours; a new block is urgent (the RPZ
+    reaches a following resolver in seconds, so hours are already generous)."""
+
+    grace_after_block: Duration = timedelta(hours=4)
+    grace_after_restore: Duration = timedelta(hours=24)
+
+    def grace(self, expected: str) -> timedelta:
+        """The grace for a result whose decision expects ``expected`` (``open``: restored)."""
+        return self.grace_after_restore if expected == "open" else self.grace_after_block
+
+
 class Approvals(Strict):
     second_official_for: tuple[
         Literal["whole_service_block", "protected_name", "restore_after_max_blocks"], ...
@@ -283,6 +298,7 @@ class SopProfile(Strict):
     objections: Objections = Objections()
     normalisation: Normalisation = Normalisation()
     sanctions: Sanctions = Sanctions()
+    compliance: Compliance = Compliance()
     approvals: Approvals = Approvals()
     categories: dict[str, Category]
     derived_from: str | None = None
