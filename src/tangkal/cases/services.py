@@ -40,6 +40,7 @@ KINDS = (
     "block",
     "normalisation",
     "restoration",
+    "compliance",
 )
 
 #: audit action -> the kind of case event; anything else of an object is its object's kind
@@ -53,6 +54,8 @@ _BY_ACTION = {
     "order.fine_annulled": "objection",
     "block.restored": "restoration",
     "sanction.lifted": "restoration",
+    # an ISP still not following a block or a restoration after the SOP's grace
+    "compliance.escalated": "compliance",
 }
 _BY_OBJECT = {
     "order": "order",
@@ -92,6 +95,13 @@ _SHOWN = (
     "label_id",
     "objection_id",
     "step_id",
+    "isp",
+    "resolver",
+    "stage",
+    "expected",
+    "observed",
+    "since",
+    "grace_seconds",
 )
 CHUNK = 500
 MAX_EVENTS = 20000
@@ -239,6 +249,8 @@ CSV_FIELDS = (
     "reason",
     "actor",
     "seq",
+    "isp",
+    "resolver",
 )
 
 

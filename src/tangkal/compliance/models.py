@@ -71,6 +71,10 @@ class ProbeResult(Base):
     since: Mapped[datetime] = mapped_column(default=utcnow)
     checked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     serial_lag: Mapped[int | None] = mapped_column(Integer, default=None)
+    # when this not-compliant episode went on the case file and to the ISP (None: not yet);
+    # cleared whenever the state changes or the decision turns between blocked and open, so
+    # each episode is escalated once, never every round
+    escalated_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ProbeHistory(Base):

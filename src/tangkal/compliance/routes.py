@@ -11,7 +11,7 @@ from tangkal.accounts.principal import Principal
 from tangkal.accounts.services import authenticate_token
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork, get_db
 from tangkal.compliance import services
-from tangkal.errors import Unauthenticated
+from tangkal.errors import Msg, Unauthenticated
 from tangkal.locators import Domain
 
 router = APIRouter(prefix="/api/v1", tags=["compliance"])
@@ -112,6 +112,9 @@ class RoundOut(BaseModel):
     changed: int = Field(description="Results whose state changed")
     warnings: list[str]
     primary_serial: int | None
+    escalated: int = Field(
+        0, description="Results newly escalated (not compliant past the SOP's grace)"
+    )
 
 
 @router.post("/resolvers", status_code=201, response_model=ResolverOut)
@@ -155,7 +158,7 @@ def compliance(
     )
     return ComplianceList(
         items=[ComplianceItem(**i) for i in items],
-        warnings=services.control_warnings(session, principal),
+        warnings=[w.text for w in services.control_warnings(session, principal)],
     )
 
 
@@ -177,8 +180,10 @@ async def _caller(request: Request) -> Principal:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated(
-            "Send your API token as 'Authorization: Bearer TOKEN' "
-            "(make one with 'tangkal token create')."
+            Msg(
+                "Send your API token as 'Authorization: Bearer TOKEN' "
+                "(make one with 'tangkal token create')."
+            )
         )
     db = get_db(request)
 

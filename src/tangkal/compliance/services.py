@@ -55,7 +55,7 @@ from tangkal.compliance.probe import Prober, Target
 from tangkal.db.base import utcnow
 from tangkal.db.bulk import one_of_chunks
 from tangkal.db.session import Database
-from tangkal.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tangkal.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
 from tangkal.locators import Domain
 from tangkal.rpz.journal import changesets_after, latest_seq
 from tangkal.rpz.models import RpzEntry
@@ -96,7 +96,9 @@ def parse_address(text_in: str | None) -> tuple[str, int]:
     raw = (text_in or "").strip()
     if not raw:
         raise InvalidInput(
-            "Give the resolver's address: IP or IP:PORT, e.g. 192.0.2.53 or [2001:db8::53]:53.",
+            Msg(
+                "Give the resolver's address: IP or IP:PORT, e.g. 192.0.2.53 or [2001:db8::53]:53."
+            ),
             field="address",
         )
     host, port_text = raw, None
@@ -109,29 +111,38 @@ def parse_address(text_in: str | None) -> tuple[str, int]:
         ip = ipaddress.ip_address(host)
     except ValueError:
         raise InvalidInput(
-            f"{host!r} is not an IP address: a resolver is registered by its "
-            "IPv4 or IPv6 address (e.g. 192.0.2.53 or [2001:db8::53]:53), "
-            "not by a host name.",
+            Msg(
+                "%(host)r is not an IP address: a resolver is registered by its "
+                "IPv4 or IPv6 address (e.g. 192.0.2.53 or [2001:db8::53]:53), "
+                "not by a host name.",
+                host=host,
+            ),
             field="address",
         ) from None
     if ip.is_unspecified or ip.is_multicast or str(ip) == "255.255.255.255":
         raise InvalidInput(
-            f"{ip} cannot be a resolver's address (unspecified, multicast or "
-            "broadcast); give the address it answers queries on.",
+            Msg(
+                "%(ip)s cannot be a resolver's address (unspecified, multicast or "
+                "broadcast); give the address it answers queries on.",
+                ip=str(ip),
+            ),
             field="address",
         )
     port = 53
     if port_text is not None:
         if not port_text.isdigit():
             raise InvalidInput(
-                f"The port {port_text!r} is not a number; give IP:PORT with a "
-                "port from 1 to 65535.",
+                Msg(
+                    "The port %(port)r is not a number; give IP:PORT with a port from 1 to 65535.",
+                    port=port_text,
+                ),
                 field="address",
             )
         port = int(port_text)
         if not 1 <= port <= 65535:
             raise InvalidInput(
-                f"The port {port} is out of range: it must be from 1 to 65535.", field="address"
+                Msg("The port %(port)s is out of range: it must be from 1 to 65535.", port=port),
+                field="address",
             )
     return str(ip), port
 
@@ -151,27 +162,37 @@ def _may_manage(principal: Principal) -> None:
         principal.require(Role.ISP, Role.ADMIN)
     else:
         raise Forbidden(
-            "Resolvers are registered by the regulator or by the ISP that runs "
-            "them; a platform cannot."
+            Msg(
+                "Resolvers are registered by the regulator or by the ISP that runs "
+                "them; a platform cannot."
+            )
         )
 
 
 def _may_read(principal: Principal) -> None:
     if principal.org_kind is OrgKind.PLATFORM:
         raise Forbidden(
-            "Compliance results are for the regulator, auditors and the ISPs "
-            "themselves; a platform cannot read them."
+            Msg(
+                "Compliance results are for the regulator, auditors and the ISPs "
+                "themselves; a platform cannot read them."
+            )
         )
 
 
 def _isp_org(session: Session, org: str) -> Organization:
     found = find_org(session, org.strip())
     if found is None:
-        raise NotFound(f"No organisation named {org!r}. List them with 'tangkal org list'.")
+        raise NotFound(
+            Msg("No organisation named %(org)r. List them with 'tangkal org list'.", org=org)
+        )
     if found.kind is not OrgKind.ISP:
         raise InvalidInput(
-            f"{found.name!r} is a {found.kind.value}; resolvers to probe belong "
-            "to ISP organisations (or are control resolvers: --control).",
+            Msg(
+                "%(name)r is a %(kind)s; resolvers to probe belong "
+                "to ISP organisations (or are control resolvers: --control).",
+                name=found.name,
+                kind=found.kind,
+            ),
             field="org",
         )
     return found
@@ -247,34 +268,44 @@ def add_resolver(
     if control:
         if not _regulator(principal):
             raise Forbidden(
-                "Control resolvers are the regulator's: an ISP registers only its own resolvers."
+                Msg(
+                    "Control resolvers are the regulator's: an ISP registers only its own "
+                    "resolvers."
+                )
             )
         if org:
             raise InvalidInput(
-                "A control resolver is unfiltered and belongs to no ISP; leave "
-                "out the organisation.",
+                Msg(
+                    "A control resolver is unfiltered and belongs to no ISP; leave "
+                    "out the organisation."
+                ),
                 field="org",
             )
     elif _regulator(principal):
         if not org or not org.strip():
             raise InvalidInput(
-                "Name the ISP whose resolver this is (org), or register a control resolver.",
+                Msg("Name the ISP whose resolver this is (org), or register a control resolver."),
                 field="org",
             )
         owner = _isp_org(session, org)
     else:
         owner = session.get(Organization, principal.org_id)
         if owner is None:  # pragma: no cover - a token of a deleted organisation
-            raise NotFound("Your organisation no longer exists.")
+            raise NotFound(Msg("Your organisation no longer exists."))
         if org and org.strip() not in (owner.name, owner.id):
             raise Forbidden(
-                "An ISP registers only its own resolvers; leave out the "
-                "organisation or give your own."
+                Msg(
+                    "An ISP registers only its own resolvers; leave out the "
+                    "organisation or give your own."
+                )
             )
     label = (name or "").strip() or show_address(host, port)
     if len(label) > MAX_NAME or not label.isprintable():
         raise InvalidInput(
-            f"The resolver's name must be printable and at most {MAX_NAME} characters.",
+            Msg(
+                "The resolver's name must be printable and at most %(max)s characters.",
+                max=MAX_NAME,
+            ),
             field="name",
         )
     clash = session.execute(
@@ -292,9 +323,17 @@ def add_resolver(
     )
     if session.scalar(same_name) is not None:
         raise Conflict(
-            f"There is already a resolver named {label!r}"
-            + (f" for {owner.name}" if owner else " among the control resolvers")
-            + "; choose another name.",
+            Msg(
+                "There is already a resolver named %(name)r for %(isp)s; choose another name.",
+                name=label,
+                isp=owner.name,
+            )
+            if owner
+            else Msg(
+                "There is already a resolver named %(name)r among the control resolvers; "
+                "choose another name.",
+                name=label,
+            ),
             field="name",
         )
     row = Resolver(
@@ -311,7 +350,11 @@ def add_resolver(
             session.flush()
     except IntegrityError:  # registered by a concurrent request a moment ago
         raise Conflict(
-            f"{show_address(host, port)} is already registered as a resolver.", field="address"
+            Msg(
+                "%(address)s is already registered as a resolver.",
+                address=show_address(host, port),
+            ),
+            field="address",
         ) from None
     record(
         session,
@@ -332,16 +375,29 @@ def add_resolver(
 def _duplicate(principal: Principal, existing: Resolver, isp: str | None) -> Conflict:
     where = show_address(existing.host, existing.port)
     if _regulator(principal) or existing.org_id == principal.org_id:
-        whose = "a control resolver" if existing.control else f"a resolver of {isp}"
-        return Conflict(
-            f"{where} is already registered as {whose} ({existing.id}); an "
-            "address is registered once.",
-            field="address",
-            existing_id=existing.id,
+        msg = (
+            Msg(
+                "%(address)s is already registered as a control resolver (%(id)s); an "
+                "address is registered once.",
+                address=where,
+                id=existing.id,
+            )
+            if existing.control
+            else Msg(
+                "%(address)s is already registered as a resolver of %(isp)s (%(id)s); an "
+                "address is registered once.",
+                address=where,
+                isp=isp,
+                id=existing.id,
+            )
         )
+        return Conflict(msg, field="address", existing_id=existing.id)
     return Conflict(
-        f"{where} is already registered as a resolver; an address is registered "
-        "once. Ask the regulator if it is yours.",
+        Msg(
+            "%(address)s is already registered as a resolver; an address is registered "
+            "once. Ask the regulator if it is yours.",
+            address=where,
+        ),
         field="address",
     )
 
@@ -368,7 +424,12 @@ def remove_resolver(session: Session, principal: Principal, resolver_id: str) ->
         .where(Resolver.id == resolver_id)
     ).first()
     if found is None or (not _regulator(principal) and found[0].org_id != principal.org_id):
-        raise NotFound(f"No resolver {resolver_id!r}. List them with GET /api/v1/resolvers.")
+        raise NotFound(
+            Msg(
+                "No resolver %(id)r. List them with GET /api/v1/resolvers.",
+                id=resolver_id,
+            )
+        )
     row, isp = found
     view = _view(row, isp)
     session.execute(delete(ProbeResult).where(ProbeResult.resolver_id == row.id))
@@ -438,6 +499,7 @@ class RoundSummary:
     changed: int = 0
     warnings: list[str] = field(default_factory=list)
     primary_serial: int | None = None
+    escalated: int = 0  # results newly escalated after the round (past their grace)
 
     @property
     def seconds(self) -> float:
@@ -458,6 +520,7 @@ class RoundSummary:
             "changed": self.changed,
             "warnings": self.warnings,
             "primary_serial": self.primary_serial,
+            "escalated": self.escalated,
         }
 
 
@@ -546,7 +609,16 @@ async def run_round(
     ROUNDS.labels(trigger).inc()
     ROUND_SECONDS.observe(time.monotonic() - t0)
     await asyncio.to_thread(refresh_metrics, db)
+    summary.escalated = len(await asyncio.to_thread(escalate, db, settings))
     return summary
+
+
+def escalate(db: Database, settings: Settings, now: datetime | None = None) -> list[Any]:
+    """Escalate what is overdue under the server's SOP profile (``compliance.escalation``)."""
+    from tangkal.compliance.escalation import escalate_due
+    from tangkal.sop.profile import load_profile
+
+    return escalate_due(db, load_profile(settings.sop_profile).compliance, now)
 
 
 def _count(verdicts: dict[tuple[str, str], Verdict]) -> Iterable[tuple[str, int]]:
@@ -633,14 +705,18 @@ def store_round(
         _lock(s)
         alive = set(s.scalars(select(Resolver.id)))
         names = list(expected)
-        current: dict[tuple[str, str], tuple[int, ProbeState]] = {}
+        current: dict[tuple[str, str], tuple[int, ProbeState, str]] = {}
         for _chunk, cond in one_of_chunks(s, ProbeResult.domain, names):
-            for rid, domain, pk, state in s.execute(
+            for rid, domain, pk, state, was in s.execute(
                 select(
-                    ProbeResult.resolver_id, ProbeResult.domain, ProbeResult.id, ProbeResult.state
+                    ProbeResult.resolver_id,
+                    ProbeResult.domain,
+                    ProbeResult.id,
+                    ProbeResult.state,
+                    ProbeResult.expected,
                 ).where(cond)
             ):
-                current[(rid, domain)] = (pk, state)
+                current[(rid, domain)] = (pk, state, was)
         inserts, updates, history = [], [], []
         for (rid, domain), verdict in verdicts.items():
             if rid not in alive:
@@ -656,7 +732,11 @@ def store_round(
             if before is None:
                 inserts.append({"resolver_id": rid, "domain": domain, "since": now, **values})
             else:
-                changed = {"since": now} if before[1] is not verdict.state else {}
+                changed: dict[str, Any] = {}
+                if before[1] is not verdict.state:
+                    changed = {"since": now, "escalated_at": None}
+                elif (before[2] == OPEN) != (expected[domain].kind == OPEN):
+                    changed = {"escalated_at": None}  # another decision: another episode
                 updates.append({"id": before[0], **values, **changed})
             if before is None or before[1] is not verdict.state:
                 history.append(
@@ -978,7 +1058,11 @@ def compliance_items(
             q = q.where(ProbeResult.state == ProbeState(state))
         except ValueError:
             raise InvalidInput(
-                f"Unknown state {state!r}; use one of {', '.join(s.value for s in ProbeState)}.",
+                Msg(
+                    "Unknown state %(state)r; use one of %(known)s.",
+                    state=state,
+                    known=", ".join(s.value for s in ProbeState),
+                ),
                 field="state",
             ) from None
     q = q.order_by(Organization.name, Resolver.name, ProbeResult.domain).limit(limit).offset(offset)
@@ -1040,14 +1124,20 @@ def compliance_history(
     ]
 
 
-def control_warnings(session: Session, principal: Principal) -> list[str]:
-    """Control resolvers found filtering (the regulator's business only)."""
+def control_warnings(session: Session, principal: Principal) -> list[Msg]:
+    """Control resolvers found filtering (the regulator's business only). What the control
+    answered (``filtering_note``) is data and stays as the round wrote it."""
     if not _regulator(principal):
         return []
     return [
-        f"Control resolver {r.name} ({show_address(r.host, r.port)}) "
-        f"{r.filtering_note} (since {r.filtering_since.isoformat()}): not used as a "
-        "control."
+        Msg(
+            "Control resolver %(name)s (%(address)s) %(note)s (since %(since)s): not used "
+            "as a control.",
+            name=r.name,
+            address=show_address(r.host, r.port),
+            note=r.filtering_note,
+            since=r.filtering_since.isoformat(),
+        )
         for r in session.scalars(
             select(Resolver).where(
                 Resolver.control.is_(True), Resolver.filtering_since.is_not(None)

@@ -13,6 +13,7 @@ after the round is stored, so a crash probes those names again rather than never
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import structlog
@@ -26,6 +27,7 @@ from tangkal.settings import Settings
 log = structlog.get_logger("tangkal.compliance")
 
 PASS_INTERVAL = 0.5  # seconds between looks at the journal when nothing is due
+ESCALATE_EVERY = 5.0  # seconds between looks for graces run out, when no round runs
 
 
 class ComplianceWorker(PeriodicService):
@@ -35,10 +37,16 @@ class ComplianceWorker(PeriodicService):
         super().__init__(interval)
         self.db = db
         self.settings = settings
+        self._escalated_at = 0.0
 
     async def run_pass(self) -> tuple[services.Job, RoundSummary] | None:
         job = await asyncio.to_thread(services.next_job, self.db, self.settings)
         if job is None:
+            # a grace can run out between rounds: look now and then (every round looks too)
+            now = time.monotonic()
+            if now - self._escalated_at >= ESCALATE_EVERY:
+                self._escalated_at = now
+                await asyncio.to_thread(services.escalate, self.db, self.settings)
             return None
         summary = await services.run_round(self.db, self.settings, job.names, job.trigger)
         await asyncio.to_thread(services.finish_job, self.db, job)
@@ -63,6 +71,7 @@ class ComplianceWorker(PeriodicService):
             controls=summary.controls,
             counts=summary.as_dict()["counts"],
             changed=summary.changed,
+            escalated=summary.escalated or None,
             seconds=round(summary.seconds, 3),
             warnings=summary.warnings or None,
         )

@@ -148,10 +148,14 @@ def record_attempt(
 
 
 def fetch_inbox(session: Session, principal: Principal, limit: int = 100) -> list[OutboxMessage]:
-    """The pull channel: the platform's authenticated fetch is its receipt."""
-    from tangkal.accounts.models import Role
+    """The pull channel: the platform's authenticated fetch is its receipt (an ISP's
+    operator fetches the ISP's messages the same way)."""
+    from tangkal.accounts.models import OrgKind, Role
 
-    principal.require(Role.MODERATOR, Role.ADMIN)
+    if principal.org_kind is OrgKind.ISP:
+        principal.require(Role.ISP, Role.ADMIN)
+    else:
+        principal.require(Role.MODERATOR, Role.ADMIN)
     q = (
         select(OutboxMessage)
         .where(

@@ -218,8 +218,10 @@ async def upload_evidence(
 def inbox(
     principal: CurrentPrincipal, session: UnitOfWork, limit: int = Query(100, ge=1, le=1000)
 ) -> dict[str, Any]:
-    """The pull channel. Fetching is the platform's authenticated receipt of each order."""
-    principal.require_kind(OrgKind.PLATFORM)
+    """The pull channel. Fetching is the platform's authenticated receipt of each order; an
+    ISP finds here what the regulator sends it (names still not compliant at its resolvers
+    after the SOP's grace)."""
+    principal.require_kind(OrgKind.PLATFORM, OrgKind.ISP)
     msgs = delivery.fetch_inbox(session, principal, limit)
     return {
         "messages": [

@@ -100,6 +100,7 @@ CASE_KIND: Mapping[str, str] = {
     "block": N_("Blocks"),
     "normalisation": N_("Normalisation requests"),
     "restoration": N_("Restorations of access"),
+    "compliance": N_("ISPs not following a decision"),
 }
 
 #: Where a normalisation request came from (``Normalisation.source``).
@@ -202,6 +203,9 @@ EVENT: Mapping[str, str] = {
     "block.expired": N_("Block expired"),
     "block.imported": N_("Block imported from a list"),
     "delivery.inbox_fetched": N_("Fetched by the platform"),
+    "compliance.escalated": N_("ISP still not compliant after the grace (sent to the ISP)"),
+    "compliance.resolver.add": N_("Resolver registered for probing"),
+    "compliance.resolver.remove": N_("Resolver no longer probed"),
 }
 
 #: The table for each enum a domain message may carry as a parameter.
