@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 from tangkal.accounts.models import Organization, Role
 from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.audit.services import record
+from tangkal.db import locks
 from tangkal.db.base import utcnow
 from tangkal.errors import ConfigurationError, InvalidTransition, Msg
 from tangkal.orders.clock import compute_deadline
@@ -107,6 +108,9 @@ class PassResult:
     steps: int = 0
     skipped: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    #: the pass stopped after an order that took a transaction lock (``stop_after_lock``):
+    #: orders it leased are left for the next pass, which may begin as soon as this commits
+    stopped_early: bool = False
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -249,8 +253,29 @@ def advance(
     order.next_due_at = plan(order, profile, now)
 
 
-def run_due(session: Session, now: datetime | None = None, batch: int = 500) -> PassResult:
-    """One scheduler pass over the orders whose ``next_due_at`` has come."""
+def run_due(
+    session: Session,
+    now: datetime | None = None,
+    batch: int = 500,
+    *,
+    stop_after_lock: bool = False,
+) -> PassResult:
+    """One scheduler pass over the orders whose ``next_due_at`` has come.
+
+    ``stop_after_lock``: end the pass after an order that took a transaction lock
+    (:mod:`tangkal.db.locks`; the sanction proposal does, on PostgreSQL), so that the
+    caller commits and releases it after that one order instead of holding it through the
+    rest of a batch of hundreds. Every other scheduler process proposing against the
+    same platform waits for that lock, and a transaction holding two of them (two
+    platforms' proposals in one batch) could deadlock with another holding them in the
+    other order; stopping after the first keeps it to one lock, held for one order.
+    Proposals are rare (the last step of an escalation), so the extra commits cost
+    little, and a smaller batch for everybody would cost every pass instead. The orders
+    leased but not reached are free again at that commit (``result.stopped_early``
+    tells the scheduler to go on at once). The scheduler sets it; a caller that runs
+    passes inside a unit of work of its own (the demo, tests) leaves it off and has
+    every due order advanced.
+    """
     now = now or utcnow()
     q = (
         select(Order)
@@ -263,6 +288,7 @@ def run_due(session: Session, now: datetime | None = None, batch: int = 500) -> 
         q = q.with_for_update(skip_locked=True, of=Order)
     result = PassResult()
     profiles: dict[str, SopProfile | ConfigurationError] = {}
+    locks_before = locks.held(session)
     for order in session.scalars(q).all():
         if order.sop_profile not in profiles:
             try:
@@ -285,6 +311,10 @@ def run_due(session: Session, now: datetime | None = None, batch: int = 500) -> 
         except Exception as exc:  # one order's failure never stops the others
             session.expire(order)
             _skip(order, now, result, "error", f"{type(exc).__name__}: {exc}")
+        # a lock survives its savepoint's rollback: held either way until commit
+        if stop_after_lock and locks.held(session) > locks_before:
+            result.stopped_early = True
+            break
     session.flush()
     return result
 

@@ -4,7 +4,8 @@ Orders: deemed receipts, missed deadlines and the profile's escalation steps
 (:func:`tangkal.orders.escalation.run_due`, reading the ``next_due_at`` index range, so a
 pass costs what is due, not what is open). Objections and normalisation requests: officials
 are warned on the record before the profile's decision time runs out. A pass that finds a
-full batch of due orders runs again at once instead of waiting for the next interval.
+full batch of due orders, or that was cut short to commit a sanction proposal at once,
+runs again at once instead of waiting for the next interval.
 """
 
 from __future__ import annotations
@@ -35,24 +36,32 @@ class OrderScheduler(PeriodicService):
 
     def run_once(self) -> dict[str, int]:
         """One batch of due orders and the reminders, in one unit of work."""
+        return self._batch()[0]
+
+    def _batch(self) -> tuple[dict[str, int], bool]:
+        """One batch, and whether more may be due at once: a full batch, or one cut short
+        after an order that took a transaction lock (a sanction proposal on PostgreSQL),
+        which is committed at once rather than held through the rest of the batch (see
+        :func:`~tangkal.orders.escalation.run_due`)."""
         from tangkal.normalisation.services import remind_due as remind_normalisations
         from tangkal.objections.services import remind_due as remind_objections
 
         now = utcnow()
         with self.db.unit_of_work() as s:
-            counts = run_due(s, now, self.batch).as_dict()
+            result = run_due(s, now, self.batch, stop_after_lock=True)
+            counts = result.as_dict()
             counts["objection_reminders"] = remind_objections(s, now)
             counts["normalisation_reminders"] = remind_normalisations(s, now)
-        return counts
+        done = counts["deemed_received"] + counts["overdue"] + counts["skipped"]
+        return counts, result.stopped_early or done + counts["steps"] >= self.batch
 
     def tick(self) -> dict[str, int]:
         total: dict[str, int] = {}
         for _ in range(MAX_BATCHES):
-            counts = self.run_once()
+            counts, more = self._batch()
             for k, v in counts.items():
                 total[k] = total.get(k, 0) + v
-            done = counts["deemed_received"] + counts["overdue"] + counts["skipped"]
-            if done + counts["steps"] < self.batch:
+            if not more:
                 break
         return total
 

@@ -26,6 +26,7 @@ from tangkal.blocklist.models import BlockAction, BlockEntry
 from tangkal.blocklist.services import principal_key, required_text
 from tangkal.blocklist.services import to_dict as block_dict
 from tangkal.db.base import utcnow
+from tangkal.db.locks import SANCTION_PROPOSAL, lock_for_transaction
 from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, Msg
 from tangkal.orders.models import Order
 from tangkal.sanctions.models import Sanction, SanctionApproval, SanctionOrder, SanctionStatus
@@ -80,6 +81,17 @@ def _names(session: Session, platform: Organization) -> list[str]:
             .order_by(PlatformDomain.name)
         )
     )
+
+
+def lock_proposals(session: Session, platform_org_id: str) -> None:
+    """Serialise the proposals of sanctions against one platform until commit.
+
+    Keyed by the platform alone, not by (regulator, platform): what two proposals collide
+    on is the platform's names (one open block entry per name,
+    ``uq_block_entries_open_domain``), whoever proposes, so two regulators' escalations
+    against one platform must not race either. Proposals are rare; waiting costs nothing.
+    """
+    lock_for_transaction(session, SANCTION_PROPOSAL, platform_org_id)
 
 
 def _notify(
@@ -268,6 +280,9 @@ def propose(
             ),
             field="orders",
         )
+    # an escalation proposing against the same platform at this moment: one of the two
+    # finds the other's pending blocks (reported, or a Conflict), never an IntegrityError
+    lock_proposals(session, org.id)
     return _create(
         session,
         principal,
@@ -287,7 +302,19 @@ def propose_for_order(
     session: Session, order: Order, profile: SopProfile, step: Step, now: datetime
 ) -> Sanction:
     """The escalation's proposal after the last warning. One open sanction per platform
-    answers all its unanswered orders: a later order joins it instead of making another."""
+    answers all its unanswered orders: a later order joins it instead of making another.
+
+    Several scheduler processes reach the last step of a platform's orders at the same
+    moment, so the look for the open sanction and the creation of one are serialised per
+    platform (:func:`lock_proposals`) before the look: the second process then finds the
+    first one's sanction, committed, and joins it. The lock is held to the end of the
+    transaction, so the scheduler commits its batch right after an order that took it
+    (``run_due(stop_after_lock=True)``). The open sanction is read ``FOR KEY SHARE``, the
+    lock the joining order's foreign key takes anyway, taken at the look: an approval or
+    rejection being decided on it (both read it ``FOR UPDATE``) is waited for and its
+    outcome read, so an order does not join a sanction rejected meanwhile.
+    """
+    lock_proposals(session, order.platform_org_id)
     current = session.scalar(
         select(Sanction)
         .where(
@@ -297,6 +324,7 @@ def propose_for_order(
         )
         .order_by(Sanction.proposed_at.desc())
         .limit(1)
+        .with_for_update(read=True, key_share=True)
     )
     if current is not None:
         if all(o.order_id != order.id for o in current.orders):
