@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tangkal.accounts.models import Organization
 from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.audit.services import record
-from tangkal.db.base import utcnow
+from tangkal.db.base import new_id, utcnow
 from tangkal.delivery.models import DeliveryAttempt, DeliveryStatus, OutboxMessage
 
 if TYPE_CHECKING:
@@ -30,9 +30,15 @@ def enqueue(
     event: str,
     payload: dict[str, Any],
 ) -> OutboxMessage:
-    """Queue a message in the caller's transaction: it exists if and only if the change does."""
+    """Queue a message in the caller's transaction: it exists if and only if the change does.
+
+    Not flushed here: it is written with the caller's other changes (the scheduler takes
+    hundreds of steps a pass, and a flush per message also writes whatever else of the
+    caller's is pending, the order row again). Its id is set now, for callers to name it.
+    """
     push = platform.delivery_channel == "webhook" and bool(platform.webhook_url)
     msg = OutboxMessage(
+        id=new_id(),
         platform_org_id=platform.id,
         order_id=order.id if order else None,
         event=event,
@@ -40,7 +46,6 @@ def enqueue(
         status=DeliveryStatus.PENDING if push else DeliveryStatus.INBOX,
     )
     session.add(msg)
-    session.flush()
     return msg
 
 

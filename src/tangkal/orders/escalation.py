@@ -12,6 +12,11 @@ scheduler processes share the work without taking a step twice; the unique (orde
 of :class:`~tangkal.orders.models.EscalationStep` is the last guard. Each order is handled
 in a savepoint: an order that fails (its profile no longer loaded, say) is reported, put
 off, and never stops the others.
+
+A pass sends about five statements per order that takes a step (savepoint, one UPDATE of
+the order, the step, the platform's message, release): the batch's locators, steps and
+evidence (without its content) are read with the lease, the platforms once per pass, and
+nothing is flushed in between, so the order row is written once.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from tangkal.accounts.models import Organization, Role
 from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.audit.services import record
 from tangkal.db import locks
-from tangkal.db.base import utcnow
+from tangkal.db.base import new_id, utcnow
 from tangkal.errors import ConfigurationError, InvalidTransition, Msg
 from tangkal.orders.clock import compute_deadline
 from tangkal.orders.models import EscalationStep, Order, OrderStatus
@@ -146,7 +151,10 @@ class _Taking:
 
     def take(self, step: Step, *, fine: int, event: str, data: dict[str, Any]) -> None:
         order = self.order
+        # the id is given here, not at the INSERT, so that the step's event and message
+        # can name it without a flush (each flush would write the order row again)
         row = EscalationStep(
+            id=new_id(),
             order_id=order.id,
             position=order.steps_taken,
             code=step.code,
@@ -159,7 +167,6 @@ class _Taking:
         )
         order.steps.append(row)
         order.steps_taken += 1
-        self.session.flush()
         info = {
             "id": row.id,
             "code": step.code,
@@ -203,9 +210,18 @@ class _Taking:
 
 
 def advance(
-    session: Session, order: Order, profile: SopProfile, now: datetime, result: PassResult
+    session: Session,
+    order: Order,
+    profile: SopProfile,
+    now: datetime,
+    result: PassResult,
+    platforms: dict[str, Organization | None] | None = None,
 ) -> None:
-    """Do everything that is due for ``order`` at ``now``, in order, then plan the next."""
+    """Do everything that is due for ``order`` at ``now``, in order, then plan the next.
+
+    ``platforms``: the pass's platforms by id, read once per pass (the identity map keeps
+    an organisation only while something refers to it, so each order would read it again).
+    """
     from tangkal.orders.services import mark_received, transition
 
     if order.status is S.ISSUED and order.received_at is None:
@@ -230,7 +246,7 @@ def advance(
         )
         result.overdue += 1
         order.next_due_at = None
-    platform: Organization | None = None
+    platforms = {} if platforms is None else platforms
     # Steps: the first is due as planned (``next_due_at`` may have been moved by a
     # resumed escalation); each later one its wait after the one before.
     first = True
@@ -244,8 +260,10 @@ def advance(
         if when > now:
             break
         first = False
-        if platform is None:
-            platform = session.get(Organization, order.platform_org_id)
+        if order.platform_org_id not in platforms:
+            with session.no_autoflush:  # the order's pending changes are not what it reads
+                platforms[order.platform_org_id] = session.get(Organization, order.platform_org_id)
+        platform = platforms[order.platform_org_id]
         STEP_KINDS[step.kind].perform(_Taking(session, order, profile, platform, when, now), step)
         result.steps += 1
         result.by_kind[step.kind] = result.by_kind.get(step.kind, 0) + 1
@@ -282,12 +300,19 @@ def run_due(
         .where(Order.next_due_at.is_not(None), Order.next_due_at <= now)
         .order_by(Order.next_due_at)
         .limit(batch)
-        .options(selectinload(Order.steps), selectinload(Order.locators))
+        .options(
+            selectinload(Order.steps),
+            selectinload(Order.locators),
+            # what a step's message lists (``Evidence.content`` is deferred: the files
+            # themselves, by default up to 20 of 20 MB an order, stay in the database)
+            selectinload(Order.evidence),
+        )
     )
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True, of=Order)
     result = PassResult()
     profiles: dict[str, SopProfile | ConfigurationError] = {}
+    platforms: dict[str, Organization | None] = {}
     locks_before = locks.held(session)
     for order in session.scalars(q).all():
         if order.sop_profile not in profiles:
@@ -307,7 +332,7 @@ def run_due(
             continue
         try:
             with session.begin_nested():
-                advance(session, order, profile, now, result)
+                advance(session, order, profile, now, result, platforms)
         except Exception as exc:  # one order's failure never stops the others
             session.expire(order)
             _skip(order, now, result, "error", f"{type(exc).__name__}: {exc}")

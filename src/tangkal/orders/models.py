@@ -165,7 +165,11 @@ class Evidence(Base):
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     md5: Mapped[str] = mapped_column(String(32))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # Deferred: read only where the file itself is served or hashed. Everything else that
+    # loads an order's evidence (the platform's message of every escalation step, the API
+    # answer) lists its id, name, hash and size, and would otherwise carry up to 20 files
+    # of 20 MB per order in the session.
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="evidence")

@@ -115,7 +115,8 @@ def transition(
     order.status = to
     order.updated_at = utcnow()
     reschedule(order, order.updated_at)
-    session.flush()
+    # not flushed: the row is written with the caller's other changes to it (autoflush
+    # before any query; the scheduler's overdue order then takes a step: one UPDATE, not two)
     record(
         session,
         actor,
