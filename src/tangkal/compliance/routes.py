@@ -64,6 +64,11 @@ class ComplianceItem(BaseModel):
     since: str | None = Field(description="When the state last changed")
     checked_at: str | None
     serial_lag: int | None
+    escalated_at: str | None = Field(
+        None,
+        description="When this episode (not compliant past the SOP's grace) went on the "
+        "case file and to the ISP",
+    )
 
 
 class ComplianceList(BaseModel):

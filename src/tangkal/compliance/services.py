@@ -1079,6 +1079,7 @@ def compliance_items(
             "since": _iso(r.since),
             "checked_at": _iso(r.checked_at),
             "serial_lag": r.serial_lag,
+            "escalated_at": _iso(r.escalated_at),
         }
         for r, resolver, isp_name in session.execute(q)
     ]
@@ -1174,3 +1175,137 @@ def verification(session: Session, name: str) -> dict[str, Any]:
         "checked_at": _iso(checked),
         "domain": candidate if rows else name,
     }
+
+
+# ------------------------------------------------------------------ the console's board
+
+BOARD_ROWS = 20000  # results one board reads at most (a national list is paged by name)
+BOARD_FILTERS = ("", "not_compliant", "overdue")
+
+
+@dataclass
+class BoardCell:
+    """One ISP's state for one name, from its resolvers' results (``isp_state``)."""
+
+    state: ProbeState
+    expected: str
+    resolvers: int = 0
+    since: datetime | None = None  # since when the worst resolver is in this state
+    checked_at: datetime | None = None
+    overdue: bool = False  # not compliant past the profile's grace at some resolver
+    escalated: bool = False  # on the case file and sent to the ISP
+
+
+@dataclass
+class BoardIsp:
+    id: str
+    name: str
+    counts: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in ProbeState})
+    overdue: int = 0
+    escalated: int = 0
+    checked_at: datetime | None = None
+
+
+@dataclass
+class Board:
+    isps: list[BoardIsp]
+    names: list[str]
+    cells: dict[tuple[str, str], BoardCell]  # (isp id, name)
+    total_names: int
+    truncated: bool
+
+
+def board(
+    session: Session,
+    principal: Principal,
+    grace: Any,
+    *,
+    only: str = "",
+    domain: str | None = None,
+    isp: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+    now: datetime | None = None,
+) -> Board:
+    """ISPs by names for the console: per ISP and name the state of its worst resolver,
+    since when, whether that is past the profile's grace (``grace``: the profile's
+    ``compliance`` table) and whether it was escalated. ``only``: ``not_compliant`` (now) or
+    ``overdue`` (not compliant for longer than the grace). Scoped as the API is: an ISP sees
+    its own rows, a platform nothing."""
+    from tangkal.compliance.escalation import overdue
+
+    if only not in BOARD_FILTERS:
+        raise InvalidInput(
+            Msg(
+                "Unknown filter %(only)r; use not_compliant or overdue, or none.",
+                only=only,
+            ),
+            field="only",
+        )
+    now = now or utcnow()
+    cond = _scope(principal, isp, session)
+    q = (
+        select(ProbeResult, Organization.id, Organization.name)
+        .join(Resolver, Resolver.id == ProbeResult.resolver_id)
+        .join(Organization, Organization.id == Resolver.org_id)
+        .where(Resolver.control.is_(False))
+    )
+    if cond is not None:
+        q = q.where(cond)
+    if domain and domain.strip():
+        name = Domain.parse(domain).name
+        q = q.where((ProbeResult.domain == name) | ProbeResult.domain.endswith("." + name))
+    rows = session.execute(q.order_by(ProbeResult.domain).limit(BOARD_ROWS + 1)).all()
+    truncated = len(rows) > BOARD_ROWS
+    per: dict[tuple[str, str], list[ProbeResult]] = defaultdict(list)
+    isps: dict[str, BoardIsp] = {}
+    for r, org_id, org_name in rows[:BOARD_ROWS]:
+        per[(org_id, r.domain)].append(r)
+        isps.setdefault(org_id, BoardIsp(org_id, org_name))
+    if not domain:
+        # every ISP the caller may see is a row, also one without results yet
+        for org_id, org_name in session.execute(
+            select(Organization.id, Organization.name)
+            .join(Resolver, Resolver.org_id == Organization.id)
+            .where(Resolver.control.is_(False), *(() if cond is None else (cond,)))
+            .distinct()
+        ):
+            isps.setdefault(org_id, BoardIsp(org_id, org_name))
+    cells: dict[tuple[str, str], BoardCell] = {}
+    for key, results in per.items():
+        state = isp_state([r.state for r in results]) or ProbeState.UNREACHABLE
+        worst = [r for r in results if r.state is state]
+        cell = BoardCell(
+            state=state,
+            expected=worst[0].expected,
+            resolvers=len(results),
+            since=min(r.since for r in worst),
+            checked_at=max(r.checked_at for r in results),
+            overdue=any(overdue(r.state, r.since, r.expected, grace, now) for r in results),
+            escalated=any(
+                r.escalated_at is not None and r.state is ProbeState.NOT_COMPLIANT for r in results
+            ),
+        )
+        cells[key] = cell
+        row = isps[key[0]]
+        row.counts[state.value] += 1
+        row.overdue += cell.overdue
+        row.escalated += cell.escalated
+        if cell.checked_at and (row.checked_at is None or cell.checked_at > row.checked_at):
+            row.checked_at = cell.checked_at
+    if only:
+        cells = {
+            k: c
+            for k, c in cells.items()
+            if (c.overdue if only == "overdue" else c.state is ProbeState.NOT_COMPLIANT)
+        }
+    names = sorted({n for _org, n in cells})
+    shown = names[offset : offset + limit]
+    wanted = set(shown)
+    return Board(
+        isps=sorted(isps.values(), key=lambda i: i.name),
+        names=shown,
+        cells={k: c for k, c in cells.items() if k[1] in wanted},
+        total_names=len(names),
+        truncated=truncated,
+    )

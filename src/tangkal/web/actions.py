@@ -158,3 +158,17 @@ def normalisation_actions(row: Normalisation, principal: Principal) -> Normalisa
         and row.needs_second_official
         and row.first_approver_key is not None,
     )
+
+
+# ------------------------------------------------------------------ compliance
+
+
+def may_manage_resolvers(principal: Principal) -> bool:
+    """Who may register and remove resolvers to probe (``compliance.services._may_manage``):
+    the regulator's officials and admins (any ISP's, and the controls), an ISP's operators
+    and admins (their own)."""
+    if principal.org_kind is OrgKind.REGULATOR:
+        return principal.role in (Role.OFFICIAL, Role.ADMIN)
+    if principal.org_kind is OrgKind.ISP:
+        return principal.role in (Role.ISP, Role.ADMIN)
+    return False

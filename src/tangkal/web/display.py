@@ -97,6 +97,10 @@ def nav_items(principal: Principal | None) -> list[NavItem]:
     if kind in (OrgKind.REGULATOR, OrgKind.PLATFORM) and role in _BANK_USERS:
         items.append(NavItem("/console/banks", N_("Hash banks"), ("/console/banks",)))
         items.append(NavItem("/console/match", N_("Match a file"), ("/console/match",)))
+    if (kind is OrgKind.REGULATOR and role in _PROCEDURE) or (
+        kind is OrgKind.ISP and role in (Role.ISP, Role.ADMIN)
+    ):
+        items.append(NavItem("/console/compliance", N_("Compliance"), ("/console/compliance",)))
     if kind in (OrgKind.REGULATOR, OrgKind.ISP):
         items.append(NavItem("/console/rpz", N_("RPZ status"), ("/console/rpz",)))
     return items

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.blocklist.models import BlockAction, BlockStatus
+from tangkal.compliance.models import ProbeState
 from tangkal.delivery.models import DeliveryStatus
 from tangkal.hashing.models import BankKind
 from tangkal.normalisation.models import NormalisationStatus
@@ -208,6 +209,27 @@ EVENT: Mapping[str, str] = {
     "compliance.resolver.remove": N_("Resolver no longer probed"),
 }
 
+#: What a resolver was found doing for a name (``tangkal.compliance.models.ProbeState``).
+PROBE_STATE: Mapping[str, str] = {
+    "compliant": N_("Compliant"),
+    "not_compliant": N_("Not compliant"),
+    "unreachable": N_("Unreachable"),
+}
+
+#: What the decision expects a resolver to answer (a block's action, or open).
+EXPECTED: Mapping[str, str] = {
+    "nxdomain": N_("No such domain (NXDOMAIN)"),
+    "nodata": N_("No data (NODATA)"),
+    "landing": N_("Redirected to the block notice page (laman labuh)"),
+    "open": N_("Open: answered as the control resolvers answer"),
+}
+
+#: Which decision an ISP did not follow in time (``tangkal.compliance.escalation.stage_of``).
+COMPLIANCE_STAGE: Mapping[str, str] = {
+    "block": N_("the block"),
+    "restore": N_("the restoration of access"),
+}
+
 #: The table for each enum a domain message may carry as a parameter.
 TERMS: Mapping[type[enum.Enum], Mapping[str, str]] = {
     OrderStatus: STATUS,
@@ -222,6 +244,7 @@ TERMS: Mapping[type[enum.Enum], Mapping[str, str]] = {
     ObjectionStatus: OBJECTION_STATUS,
     NormalisationStatus: NORMALISATION_STATUS,
     SubjectKind: SUBJECT_KIND,
+    ProbeState: PROBE_STATE,
 }
 
 #: The tables by the names the templates use (``label("status", s)``).
@@ -241,4 +264,7 @@ TABLES: Mapping[str, Mapping[str, str]] = {
     "case_kind": CASE_KIND,
     "normalisation_source": NORMALISATION_SOURCE,
     "sanction_source": SANCTION_SOURCE,
+    "probe_state": PROBE_STATE,
+    "expected": EXPECTED,
+    "compliance_stage": COMPLIANCE_STAGE,
 }

@@ -18,7 +18,7 @@ from tangkal.accounts import services as accounts
 from tangkal.api.deps import UnitOfWork
 from tangkal.errors import Msg, NotFound, Unauthenticated
 from tangkal.ratelimit import RateLimiter
-from tangkal.web import banks, blocks, cases, console, procedure, public
+from tangkal.web import banks, blocks, cases, compliance, console, procedure, public
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page, PublicPage
 from tangkal.web.sessions import MAX_AGE
 
@@ -29,6 +29,7 @@ router.include_router(blocks.router)
 router.include_router(banks.router)
 router.include_router(procedure.router)
 router.include_router(cases.router)
+router.include_router(compliance.router)
 
 STATIC_DIR = Path(__file__).parent / "static"
 _TYPES = {

@@ -32,6 +32,7 @@ def test_each_role_is_offered_only_the_sections_it_may_use() -> None:
         "/console/appeals",
         "/console/banks",
         "/console/match",
+        "/console/compliance",
         "/console/rpz",
     ]
     assert _hrefs(OrgKind.PLATFORM, Role.MODERATOR) == [
@@ -43,7 +44,7 @@ def test_each_role_is_offered_only_the_sections_it_may_use() -> None:
         "/console/banks",
         "/console/match",
     ]
-    assert _hrefs(OrgKind.ISP, Role.ISP) == ["/console/rpz"]
+    assert _hrefs(OrgKind.ISP, Role.ISP) == ["/console/compliance", "/console/rpz"]
     assert "/console/orders/new" not in _hrefs(OrgKind.REGULATOR, Role.AUDITOR)
     assert nav_items(None) == []
 
