@@ -7,26 +7,34 @@ NSD stands in for the internet and answers for the 2017 Telegram names (``t.me``
 * ISP C is no subscriber: its Unbound asks the primary for the zone through a forwarder that
   speaks from 127.0.0.4, as a resolver on its own network would, and every transfer is
   refused, so it never filters anything;
+* ISP D is 10 August 2017: a subscriber whose Unbound follows the zone through a forwarder
+  speaking from 127.0.0.6 (admitted), until, just before the restoration, the forwarder
+  speaks from 127.0.0.7 and its transfers are refused, so it keeps the blocks;
 * one unfiltered Unbound (no RPZ at all) is the control.
 
+The server's SOP profile is Indonesia with both ``[compliance]`` graces of a few seconds.
 The 11 names of 14 July 2017 are blocked (nxdomain, nodata and landing, so each expected
-answer meets a real resolver). After the probe rounds that the change triggers, A and B are
-compliant for all 11 and C is not compliant for exactly those 11. Then all 11 are restored:
-A and B are compliant again, and so is C: it never blocked, so it answers the open names
-as the control does. What stays of C's failure is its history: not compliant while the
-names were blocked, compliant since they were restored. That is asserted, since it is what
-is true (the issue's "the third is flagged" holds for the time of the block).
+answer meets a real resolver). After the probe rounds that the change triggers, A, B and D
+are compliant for all 11 and C is not compliant for exactly those 11; once the grace has
+passed, C is flagged: 11 ``compliance.escalated`` events on the platform's case file and one
+message in C's inbox naming the 11 names. Then all 11 are restored: A and B are compliant
+again within seconds, and so is C (it never blocked, so it answers the open names as the
+control does); what stays of C's failure is its history and its flag. D still blocks the 11
+restored names: not compliant, and after the restoration's grace flagged too, on the case
+file and in D's inbox, as the laggards of 2017 would have been.
 
 Every wait is bounded; no assertion is about how fast anything was (the times are printed).
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +44,7 @@ from tangkal.accounts.models import Organization, OrgKind, Role
 from tangkal.accounts.principal import SYSTEM
 from tangkal.db.session import Database
 from tangkal.rpz import services as rpz
+from tangkal.sop.profile import PROFILE_DIR
 from tests.functional.dns import servers as S
 from tests.support import LiveServer, backends, free_port, live_server, server_database
 
@@ -65,8 +74,16 @@ ACTIONS = {name: "nxdomain" for name in NAMES} | {
     "desktop.telegram.org": "nodata",
     "flora-1.web.telegram.org": "nodata",
 }
-HOSTS = {"a": "127.0.0.2", "b": "127.0.0.3", "c": "127.0.0.4", "control": "127.0.0.5"}
+HOSTS = {
+    "a": "127.0.0.2",
+    "b": "127.0.0.3",
+    "c": "127.0.0.4",
+    "control": "127.0.0.5",
+    "d": "127.0.0.8",
+}
 REFUSED_SOURCE = "127.0.0.4"  # where C's transfer requests come from
+D_ADMITTED, D_REFUSED = "127.0.0.6", "127.0.0.7"  # where D's come from, before and after
+GRACE = 4  # seconds of both graces on this server (A and B follow a change within one)
 
 
 def need(binary: str) -> None:
@@ -173,9 +190,22 @@ def internet() -> Iterator[S.Process]:
         yield p
 
 
+def short_graces(directory: Path) -> str:
+    """The shipped Indonesia profile with both graces of ``GRACE`` seconds."""
+    text = (PROFILE_DIR / "indonesia.toml").read_text(encoding="utf-8")
+    for key in ("grace_after_block", "grace_after_restore"):
+        text = re.sub(rf'{key} = "[^"]+"', f'{key} = "{GRACE}s"', text)
+    path = directory / "indonesia-short-graces.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
 @pytest.fixture(scope="module", params=backends())
-def server(request: pytest.FixtureRequest) -> Iterator[tuple[LiveServer, str]]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, str]]:
     env = {
+        "TANGKAL_SOP_PROFILE": short_graces(tmp_path_factory.mktemp("sop")),
         "TANGKAL_LANDING_HOST": S.LANDING_HOST,
         "TANGKAL_COMPLIANCE_SETTLE": "0.5",
         "TANGKAL_COMPLIANCE_RECHECK": "1",
@@ -199,6 +229,7 @@ def setup_orgs(url: str) -> dict[str, str]:
                     ("a", OrgKind.ISP),
                     ("b", OrgKind.ISP),
                     ("c", OrgKind.ISP),
+                    ("d", OrgKind.ISP),
                 )
             }
             tokens = {
@@ -207,17 +238,33 @@ def setup_orgs(url: str) -> dict[str, str]:
                 "auditor": accounts.create_token(s, SYSTEM, orgs["kominfo"], Role.AUDITOR),
                 "isp_a": accounts.create_token(s, SYSTEM, orgs["a"], Role.ISP),
                 "isp_c": accounts.create_token(s, SYSTEM, orgs["c"], Role.ISP),
+                "isp_d": accounts.create_token(s, SYSTEM, orgs["d"], Role.ISP),
             }
         return {**tokens, **{f"org_{k}": o.name for k, o in orgs.items()}}
     finally:
         db.dispose()
 
 
-def add_subscriber(url: str, isp: str, host: str, port: int) -> None:
+def add_subscriber(url: str, isp: str, host: str, port: int, allow: str = "127.0.0.1/32") -> None:
     db = Database(url)
     try:
         with db.unit_of_work() as s:
-            rpz.add_subscriber(s, SYSTEM, isp, f"{host}:{port}", ["127.0.0.1/32"])
+            rpz.add_subscriber(s, SYSTEM, isp, f"{host}:{port}", [allow])
+    finally:
+        db.dispose()
+
+
+def add_platform(url: str) -> str:
+    """Telegram with its three registered names, made after the blocks (blocking a
+    registered name would need a second official); its case file reads the blocks of its
+    names whenever they were made."""
+    db = Database(url)
+    try:
+        with db.unit_of_work() as s:
+            org = accounts.create_org(
+                s, SYSTEM, kind=OrgKind.PLATFORM, name="telegram-compliance", domains=list(ZONES)
+            )
+            return org.name
     finally:
         db.dispose()
 
@@ -236,12 +283,14 @@ def test_two_isps_comply_and_the_one_refused_the_zone_is_not_compliant_for_the_1
     ports = {k: free_port() for k in HOSTS}
     for key in ("a", "b"):
         add_subscriber(url, t[f"org_{key}"], HOSTS[key], ports[key])
+    add_subscriber(url, t["org_d"], HOSTS["d"], ports["d"], f"{D_ADMITTED}/32")
     common: dict[str, Any] = {
         "rpz_zone": RPZ_ZONE,
         "auth": (internet.host, internet.port),
         "extra_zones": ZONES,
     }
     refusing = Forwarder(("127.0.0.1", primary.dns_port), REFUSED_SOURCE)
+    lagging = Forwarder(("127.0.0.1", primary.dns_port), D_ADMITTED)
     with (
         S.unbound(
             host=HOSTS["a"], port=ports["a"], primary=("127.0.0.1", primary.dns_port), **common
@@ -253,6 +302,10 @@ def test_two_isps_comply_and_the_one_refused_the_zone_is_not_compliant_for_the_1
         S.unbound(
             host=HOSTS["c"], port=ports["c"], primary=("127.0.0.1", refusing.port), **common
         ) as ub_c,
+        lagging.running(),
+        S.unbound(
+            host=HOSTS["d"], port=ports["d"], primary=("127.0.0.1", lagging.port), **common
+        ) as ub_d,
         S.unbound_unfiltered(
             host=HOSTS["control"],
             port=ports["control"],
@@ -260,7 +313,7 @@ def test_two_isps_comply_and_the_one_refused_the_zone_is_not_compliant_for_the_1
             extra_zones=ZONES,
         ) as control,
     ):
-        resolvers = {"a": ub_a, "b": ub_b, "c": ub_c, "control": control}
+        resolvers = {"a": ub_a, "b": ub_b, "c": ub_c, "d": ub_d, "control": control}
 
         def logs() -> str:
             return (
@@ -293,7 +346,7 @@ def test_two_isps_comply_and_the_one_refused_the_zone_is_not_compliant_for_the_1
             ),
             201,
         )
-        for key in ("b", "c"):
+        for key in ("b", "c", "d"):
             ok(
                 official.post(
                     "/api/v1/resolvers",
@@ -368,14 +421,15 @@ def test_two_isps_comply_and_the_one_refused_the_zone_is_not_compliant_for_the_1
             return check
 
         took = wait_for(
-            "A and B compliant, C not compliant, for the 11 blocked names",
+            "A, B and D compliant, C not compliant, for the 11 blocked names",
             settled(
-                {"a": "compliant", "b": "compliant", "c": "not_compliant"},
+                {"a": "compliant", "b": "compliant", "c": "not_compliant", "d": "compliant"},
                 after_block,
                 lambda n: ACTIONS[n],
             ),
             logs,
         )
+        platform = add_platform(url)
         print(
             f"[{url.split(':')[0]}] blocked: verified {took:.2f} s after the last block "
             f"({after_block - blocked_at:.2f} s for 11 blocks through the API)"
@@ -393,15 +447,15 @@ def test_two_isps_comply_and_the_one_refused_the_zone_is_not_compliant_for_the_1
         public = ok(primary.client().get("/api/v1/public/lookup", params={"domain": "t.me"}))
         assert public["blocked"] is True
         v = public["verification"]
-        assert (v["isps_checked"], v["isps_compliant"], v["isps_not_compliant"]) == (3, 2, 1)
+        assert (v["isps_checked"], v["isps_compliant"], v["isps_not_compliant"]) == (4, 3, 1)
         assert not any(HOSTS[k] in str(public) for k in HOSTS)  # no resolver addresses
 
         # a round now, over the 11 names at the 3 resolvers and the control
         t0 = time.monotonic()
         summary = ok(official.post("/api/v1/compliance/probe", json={"domains": NAMES}))
         manual = time.monotonic() - t0
-        assert summary["counts"] == {"compliant": 22, "not_compliant": 11, "unreachable": 0}
-        assert (summary["resolvers"], summary["controls"], summary["warnings"]) == (3, 1, [])
+        assert summary["counts"] == {"compliant": 33, "not_compliant": 11, "unreachable": 0}
+        assert (summary["resolvers"], summary["controls"], summary["warnings"]) == (4, 1, [])
         print(
             f"[{url.split(':')[0]}] a round over 11 names x 4 resolvers: "
             f"{summary['seconds']:.3f} s in the server, {manual:.3f} s over HTTP"
@@ -413,7 +467,23 @@ def test_two_isps_comply_and_the_one_refused_the_zone_is_not_compliant_for_the_1
         assert f'tangkal_compliance_names{{isp="{t["org_a"]}",state="compliant"}} 11.0' in metrics
         assert "tangkal_compliance_probe_seconds_count" in metrics
 
-        # restore all 11: every resolver answers as the control does, C included
+        # past the block's grace C is flagged, once per name: on the case file, to C
+        def flagged(key: str, count: int = 11) -> Callable[[], tuple[bool, Any]]:
+            def check() -> tuple[bool, Any]:
+                marked = [
+                    r["domain"] for r in rows(isp=t[f"org_{key}"]) if r["escalated_at"] is not None
+                ]
+                return len(marked) == count, marked
+
+            return check
+
+        wait_for("C flagged for the 11 names past the block's grace", flagged("c"), logs)
+        assert [r for r in rows() if r["escalated_at"] and r["isp"] != t["org_c"]] == []
+
+        # D's transfers are refused from now on: it keeps the blocks (10 August 2017)
+        lagging.source = D_REFUSED
+
+        # restore all 11: every resolver but D answers as the control does, C included
         restored_at = time.time()
         for name in NAMES:
             ok(
@@ -425,9 +495,9 @@ def test_two_isps_comply_and_the_one_refused_the_zone_is_not_compliant_for_the_1
             )
         after_restore = time.time()
         took = wait_for(
-            "A, B and C compliant for the 11 restored names",
+            "A, B and C compliant, D not compliant, for the 11 restored names",
             settled(
-                {"a": "compliant", "b": "compliant", "c": "compliant"},
+                {"a": "compliant", "b": "compliant", "c": "compliant", "d": "not_compliant"},
                 after_restore,
                 lambda n: "open",
             ),
@@ -439,7 +509,36 @@ def test_two_isps_comply_and_the_one_refused_the_zone_is_not_compliant_for_the_1
         )
         for key in ("a", "b", "c"):
             assert S.answer_of(resolvers[key].query("t.me", "A")) == ("NOERROR", [REAL["t.me"]])
-        assert rows(state="not_compliant") == []
+        assert S.answer_of(ub_d.query("t.me", "A"))[0] == "NXDOMAIN"  # still blocked at D
+        still = rows(state="not_compliant")
+        assert sorted(r["domain"] for r in still) == sorted(NAMES)
+        assert {r["isp"] for r in still} == {t["org_d"]}
+
+        # past the restoration's grace D is flagged too; C's flag stays (its history does)
+        wait_for("D flagged for the 11 names past the restoration's grace", flagged("d"), logs)
+
+        # the case file says so: C for the block, D for the restoration, once per name
+        case = ok(auditor.get(f"/api/v1/cases/{platform}", params={"kind": "compliance"}))
+        flags = sorted((e["isp"], e["domain"], e["stage"]) for e in case["events"])
+        assert flags == sorted(
+            [(t["org_c"], n, "block") for n in NAMES] + [(t["org_d"], n, "restore") for n in NAMES]
+        )
+        assert {e["action"] for e in case["events"]} == {"compliance.escalated"}
+        assert {e["resolver"] for e in case["events"]} == {"unbound-c", "unbound-d"}
+
+        # and so do the ISPs' notifications: each name once (a message per pass that found
+        # names past their grace: results whose first round differed fall due apart)
+        for key, stage in (("c", "block"), ("d", "restore")):
+            inbox = ok(primary.client(t[f"isp_{key}"]).get("/api/v1/inbox"))["messages"]
+            notes = [m["data"] for m in inbox if m["event"] == "compliance.not_compliant"]
+            assert notes and {d["isp"] for d in notes} == {t[f"org_{key}"]}, (key, inbox)
+            items = [i for d in notes for i in d["items"]]
+            assert sorted(i["domain"] for i in items) == sorted(NAMES), (key, notes)
+            assert sorted(n for d in notes for n in d["names"]) == sorted(NAMES)
+            assert {(i["stage"], i["resolver"]) for i in items} == {(stage, f"unbound-{key}")}
+            if stage == "restore":
+                assert {i["expected"] for i in items} == {"open"}
+        assert ok(primary.client(t["isp_a"]).get("/api/v1/inbox"))["messages"] == []
 
         # C's failure is on the record: not compliant while blocked, compliant since
         history = ok(auditor.get("/api/v1/compliance/history", params={"isp": t["org_c"]}))["items"]
@@ -458,7 +557,7 @@ def test_two_isps_comply_and_the_one_refused_the_zone_is_not_compliant_for_the_1
         assert (
             public["verification"]["isps_checked"],
             public["verification"]["isps_compliant"],
-        ) == (3, 3)
+        ) == (4, 3)
 
 
 def _at(text: str | None) -> float:
