@@ -213,6 +213,9 @@ class ResolverView:
     soa_checked_at: datetime | None
     filtering: str | None
     created_at: datetime
+    # the same, apart, for pages that say "since" in their own language
+    filtering_since: datetime | None = None
+    filtering_note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -248,6 +251,8 @@ def _view(r: Resolver, isp: str | None) -> ResolverView:
         r.soa_checked_at,
         filtering,
         r.created_at,
+        r.filtering_since,
+        r.filtering_note,
     )
 
 
