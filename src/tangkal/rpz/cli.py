@@ -48,14 +48,25 @@ def subscriber_add(
     notify: str = typer.Option(..., "--notify", help="HOST:PORT that gets NOTIFY"),
     allow_ip: list[str] = typer.Option([], "--allow-ip",
                                        help="CIDR allowed to transfer without TSIG (repeatable)"),
+    key: str | None = typer.Option(None, "--key",
+                                   help="the one TSIG key (of this ISP) it signs with"),
+    transfer_from: str | None = typer.Option(
+        None, "--transfer-from", help="IP or IP:PORT its transfers come from (BIND "
+        "transfer-source, Knot via): tells it apart from others sharing a key or address"),
 ) -> None:
     """Register a resolver: NOTIFY goes to it on every change; --allow-ip admits unsigned
-    transfers from those addresses (for resolvers that cannot sign, such as Unbound)."""
+    transfers from those addresses (for resolvers that cannot sign, such as Unbound).
+    --key and --transfer-from let the server credit its transfers to it and not to another
+    subscriber sharing the ISP's key or the address (docs/rpz-subscribers.md)."""
     with unit_of_work() as session:
-        sub = services.add_subscriber(session, SYSTEM, org, notify, allow_ip)
+        sub = services.add_subscriber(session, SYSTEM, org, notify, allow_ip, key_name=key,
+                                      transfer_from=transfer_from)
         out.print(f"subscriber {sub.id} for {org}: NOTIFY {sub.notify_host}:{sub.notify_port}"
                   + (f", unsigned transfers from {', '.join(sub.allow_ips)}"
-                     if sub.allow_ips else ""), highlight=False)
+                     if sub.allow_ips else "")
+                  + (f", key {sub.tsig_key_name}" if sub.tsig_key_name else "")
+                  + (f", transfers from {transfer_from}" if transfer_from else ""),
+                  highlight=False)
 
 
 @subscriber_app.command("list")
@@ -67,8 +78,11 @@ def subscriber_list() -> None:
             lag = "never transferred" if st.last_serial is None else (
                 "up to date" if not st.changesets_behind else
                 f"{st.changesets_behind} change sets behind since {st.behind_since}")
+            group = "" if st.group is None else (
+                f" [credited with {st.group.size - 1} other(s) it cannot be told apart from; "
+                f"{st.group.holding_current} of {st.group.size} hold the current serial]")
             out.print(f"{st.org:24} {st.notify:22} serial {st.last_serial} "
-                      f"({st.last_transfer_kind or '-'} at {st.last_transfer_at}) {lag}",
+                      f"({st.last_transfer_kind or '-'} at {st.last_transfer_at}) {lag}{group}",
                       highlight=False)
 
 

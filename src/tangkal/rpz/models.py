@@ -103,8 +103,11 @@ class TsigKey(Base):
 class Subscriber(Base):
     """A resolver (or secondary) of an ISP that follows the zone.
 
-    Where NOTIFY goes, which addresses may transfer without TSIG, and what it last
-    transferred, so the lag of every ISP is known.
+    Where NOTIFY goes, which addresses may transfer without TSIG, what tells its transfers
+    apart from other subscribers' (a TSIG key of its own, the source address and port it
+    transfers from), and what it last transferred, so the lag of every ISP is known. When
+    the server could not tell which of several subscribers a transfer came from, it credits
+    them as a group: ``credit_shared_with`` names the others (docs/rpz-subscribers.md).
     """
 
     __tablename__ = "rpz_subscribers"
@@ -119,4 +122,13 @@ class Subscriber(Base):
     last_transfer_at: Mapped[datetime | None] = mapped_column(default=None)
     last_transfer_kind: Mapped[str | None] = mapped_column(String(8), default=None)
     last_notify_ack_serial: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    last_notify_ack_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Identification (all optional): the one key it signs with, where it transfers from.
+    tsig_key_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    transfer_host: Mapped[str | None] = mapped_column(String(100), default=None)
+    transfer_port: Mapped[int | None] = mapped_column(Integer, default=None)
+    # How its last credited transfer was told apart ("key", "allow-ip+source-port", ...),
+    # and, when it could not be, the other subscribers credited with it.
+    last_identified_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    credit_shared_with: Mapped[list[Any] | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -26,6 +26,7 @@ import asyncio
 import collections
 import contextlib
 import functools
+import heapq
 import ipaddress
 import random
 import struct
@@ -33,14 +34,14 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tangkal.db.base import utcnow
 from tangkal.db.session import Database
@@ -57,8 +58,8 @@ from tangkal.rpz.journal import (
 )
 from tangkal.rpz.models import RpzEntry, Subscriber, TsigKey
 from tangkal.rpz.reader import read_snapshot
-from tangkal.rpz.services import record_notify_ack, record_transfers, zone_config
-from tangkal.rpz.values import RpzAction, serial_lt
+from tangkal.rpz.services import Credit, record_notify_acks, record_transfers, zone_config
+from tangkal.rpz.values import RpzAction, serial_distance, serial_lt
 from tangkal.rpz.zone import ZoneConfig, ZoneStore, ZoneView, name_to_wire
 from tangkal.settings import Settings
 
@@ -68,6 +69,26 @@ TRANSFERS = Counter("tangkal_rpz_transfers_total", "Zone transfers served", ["ki
 REFUSED = Counter("tangkal_rpz_refused_total", "DNS requests refused or malformed", ["reason"])
 SERIAL = Gauge("tangkal_rpz_serial", "SOA serial being served")
 NAMES = Gauge("tangkal_rpz_names", "Names in the served zone")
+# Per subscriber: one label value per registered subscriber (its id) and the ISP's name,
+# which the id determines, so the series are as many as subscribers: hundreds nationally,
+# a few thousand at most, well within what one Prometheus keeps. Nothing per request,
+# address or serial becomes a label.
+SUB_LAG = Gauge("tangkal_rpz_subscriber_lag_serials",
+                "Serials between the one served and the one last credited to the subscriber "
+                "(its group's, when credited as a group); absent until its first transfer",
+                ["subscriber", "org"])
+SUB_LAST_TRANSFER = Gauge("tangkal_rpz_subscriber_last_transfer_timestamp_seconds",
+                          "When the subscriber (or its group) was last credited a transfer",
+                          ["subscriber", "org"])
+NEVER_TRANSFERRED = Gauge("tangkal_rpz_subscribers_never_transferred",
+                          "Subscribers with no transfer credited yet")
+GROUP_CREDITED = Gauge("tangkal_rpz_subscribers_credited_as_group",
+                       "Subscribers whose last transfer could only be credited to a group")
+NOTIFY_FAILURES = Counter("tangkal_rpz_notify_failures_total",
+                          "NOTIFY never acknowledged after every retry (RFC 1996 4.6)",
+                          ["subscriber", "org"])
+NOTIFY_SENT = Counter("tangkal_rpz_notify_sent_total", "NOTIFY datagrams sent, retries included")
+NOTIFY_ACKED = Counter("tangkal_rpz_notify_acknowledged_total", "NOTIFY acknowledgements")
 APPLY_LATENCY = Histogram("tangkal_rpz_commit_to_served_seconds",
                           "From change-set commit to being served",
                           buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
@@ -93,6 +114,9 @@ DRAIN_BYTES = 1 << 20  # written between waits for the transport to empty below 
 # all at once) then queue among themselves and hold at most this many database connections,
 # and never take the default executor's threads from the follower and the housekeeping.
 JOURNAL_READERS = 4
+# Transfer log lines: one per transfer up to this rate, then counts (see _may_log).
+TRANSFER_LOG_RATE = 20.0
+TRANSFER_LOG_BURST = 200
 
 T = TypeVar("T")
 
@@ -138,45 +162,166 @@ class SubscriberRef:
     org_id: str
     notify: tuple[str, int]
     nets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    key: str | None = None  # the one TSIG key it signs with, when registered
+    source: str | None = None  # the address it transfers from, when registered
+    source_port: int | None = None  # and the port, when registered
+    org: str = ""  # the ISP's name, for metrics and logs
 
 
 @dataclass(frozen=True, slots=True)
-class Access:
-    keys: dict[bytes, wire.TsigKey] = field(default_factory=dict)
-    subscribers: tuple[SubscriberRef, ...] = ()
+class Identified:
+    """Who a transfer came from: one subscriber, or the group that cannot be told apart."""
 
-    def by_address(self, ip: str) -> SubscriberRef | None:
+    subscribers: tuple[SubscriberRef, ...]
+    by: str  # what told them apart, e.g. "key+source-port"; "+group" when nothing did
+
+    @property
+    def group(self) -> bool:
+        return len(self.subscribers) > 1
+
+
+class Access:
+    """Keys and subscribers as the server sees them, indexed for identifying a transfer.
+
+    The rule (docs/rpz-subscribers.md): a signed request comes from a subscriber bound to
+    that key, or else from one of the key's organisation bound to no key; an unsigned one
+    from a subscriber whose allow-list holds the source address. A registered transfer
+    source (address, and port) excludes subscribers it does not match; a port that matches
+    picks out its subscriber. Of several left, those whose NOTIFY address is the source
+    address are taken when that narrows them. Whatever remains is credited together.
+    Lookups are by dictionary, so ten thousand subscribers cost no more per transfer than
+    ten.
+    """
+
+    def __init__(self, keys: dict[bytes, wire.TsigKey] | None = None,
+                 subscribers: tuple[SubscriberRef, ...] = ()) -> None:
+        self.keys = keys or {}
+        self.subscribers = subscribers
+        self.by_key: dict[str, list[SubscriberRef]] = {}
+        self.by_org_unbound: dict[str, list[SubscriberRef]] = {}
+        self.by_ip: dict[ipaddress.IPv4Address | ipaddress.IPv6Address,
+                         list[SubscriberRef]] = {}
+        self.wide: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
+                              SubscriberRef]] = []
+        for sub in subscribers:
+            if sub.key is not None:
+                self.by_key.setdefault(sub.key, []).append(sub)
+            else:
+                self.by_org_unbound.setdefault(sub.org_id, []).append(sub)
+            for net in sub.nets:
+                if net.num_addresses == 1:
+                    self.by_ip.setdefault(net.network_address, []).append(sub)
+                else:
+                    self.wide.append((net, sub))
+
+    def allowed_unsigned(self, ip: str) -> list[SubscriberRef]:
+        """Subscribers whose allow-list holds ``ip`` (who may transfer without TSIG)."""
         try:
             addr = ipaddress.ip_address(ip)
         except ValueError:
+            return []
+        found = list(self.by_ip.get(addr, ()))
+        found += [sub for net, sub in self.wide if addr in net and sub not in found]
+        return found
+
+    def by_address(self, ip: str) -> SubscriberRef | None:
+        """The first subscriber allowed to transfer unsigned from ``ip`` (kept for callers
+        that only ask whether any is)."""
+        found = self.allowed_unsigned(ip)
+        return found[0] if found else None
+
+    def identify(self, key: wire.TsigKey | None, ip: str, port: int | None) -> Identified | None:
+        """Whom a transfer from ``ip``:``port`` (signed with ``key``, or not) is credited to;
+        None when no subscriber can have sent it."""
+        by: list[str] = []
+        if key is not None:
+            cands = self.by_key.get(key.label)
+            if cands:
+                by.append("key")
+            else:
+                cands = self.by_org_unbound.get(key.org_id, [])
+                by.append("organisation-key")
+        else:
+            cands = self.allowed_unsigned(ip)
+            by.append("allow-ip")
+        with contextlib.suppress(ValueError):
+            ip = str(ipaddress.ip_address(ip))  # one spelling, as the registration has it
+        cands = [s for s in cands if s.source is None or s.source == ip]
+        exact = [s for s in cands if s.source_port is not None and s.source_port == port]
+        if not exact:  # a subscriber with a registered port never transfers from another
+            cands = [s for s in cands if s.source_port is None]
+        if any(s.source == ip for s in exact or cands):
+            by.append("source-address")
+        if exact:
+            cands = exact
+            by.append("source-port")
+        if len(cands) > 1:
+            near = [s for s in cands if (s.source or s.notify[0]) == ip]
+            if near and len(near) < len(cands):
+                cands = near
+                by.append("notify-address")
+        if not cands:
             return None
-        for sub in self.subscribers:
-            if any(addr in net for net in sub.nets):
-                return sub
-        return None
+        if len(cands) > 1:
+            by.append("group")
+            cands = sorted(cands, key=lambda s: s.id)
+        return Identified(tuple(cands), "+".join(by))
 
     def for_key(self, key: wire.TsigKey, ip: str) -> SubscriberRef | None:
-        mine = [s for s in self.subscribers if s.org_id == key.org_id]
-        for s in mine:
-            if s.notify[0] == ip:
-                return s
-        return mine[0] if mine else None
+        """One subscriber for a signed transfer (compatibility: :meth:`identify` is the
+        rule; this answers only when it names exactly one)."""
+        found = self.identify(key, ip, None)
+        return found.subscribers[0] if found and not found.group else None
 
 
-def load_access(db: Database) -> Access:
+Stored = dict[str, tuple[int | None, tuple[str, ...], float]]
+
+
+def load_access(db: Database) -> tuple[Access, Stored]:
+    """The access list, and each subscriber's last credit as the database has it (serial,
+    the group it was shared with, when). Plain rows, no ORM objects: it is read again
+    whenever keys or subscribers change, and ten thousand of them should cost milliseconds."""
     import base64
 
+    from tangkal.accounts.models import Organization
+
+    k, sb = TsigKey.__table__.c, Subscriber.__table__.c
     with read_snapshot(db) as s:
         keys = {}
-        for k in s.scalars(select(TsigKey).where(TsigKey.revoked_at.is_(None))):
-            keys[name_to_wire(k.name)] = wire.TsigKey(name_to_wire(k.name),
-                                                      base64.b64decode(k.secret), k.name, k.org_id)
-        subs = tuple(
-            SubscriberRef(sub.id, sub.org_id, (sub.notify_host, int(sub.notify_port)),
-                          tuple(ipaddress.ip_network(n, strict=False)
-                                for n in (sub.allow_ips or [])))
-            for sub in s.scalars(select(Subscriber)))
-    return Access(keys, subs)
+        for name, secret, org_id in s.execute(
+                select(k.name, k.secret, k.org_id).where(k.revoked_at.is_(None))):
+            keys[name_to_wire(name)] = wire.TsigKey(name_to_wire(name), base64.b64decode(secret),
+                                                    name, org_id)
+        names = dict(s.execute(select(Organization.id, Organization.name)
+                               .where(Organization.id.in_(select(sb.org_id).distinct()))).all())
+        subs = []
+        serials: Stored = {}
+        for row in s.execute(select(sb.id, sb.org_id, sb.notify_host, sb.notify_port,
+                                    sb.allow_ips, sb.tsig_key_name, sb.transfer_host,
+                                    sb.transfer_port, sb.last_serial, sb.credit_shared_with,
+                                    sb.last_transfer_at)):
+            subs.append(SubscriberRef(
+                row.id, row.org_id, (row.notify_host, int(row.notify_port)),
+                tuple(ipaddress.ip_network(n, strict=False) for n in (row.allow_ips or [])),
+                row.tsig_key_name, row.transfer_host,
+                int(row.transfer_port) if row.transfer_port else None,
+                str(names.get(row.org_id, ""))))
+            at = row.last_transfer_at
+            serials[row.id] = (None if row.last_serial is None else int(row.last_serial),
+                               tuple(row.credit_shared_with or ()),
+                               at.timestamp() if isinstance(at, datetime) else 0.0)
+    return Access(keys, tuple(subs)), serials
+
+
+def access_fingerprint(db: Database) -> tuple[Any, ...]:
+    """What changes whenever a key or subscriber is added, removed or revoked: one cheap
+    query, so the access list is re-read only then (every 2 s it was read in full)."""
+    k, sb = TsigKey.__table__.c, Subscriber.__table__.c
+    with read_snapshot(db) as s:
+        keys = s.execute(select(func.count(), func.max(k.created_at),
+                                func.max(k.revoked_at), func.count(k.revoked_at))).one()
+        subs = s.execute(select(func.count(), func.max(sb.created_at))).one()
+    return (*keys, *subs)
 
 
 class RpzPrimary:
@@ -200,9 +345,21 @@ class RpzPrimary:
         self.recent: collections.deque[ChangeSet] = collections.deque()
         self.recent_changes = 0
         self.transfer_log: collections.deque[dict[str, Any]] = collections.deque(maxlen=1000)
-        self._pending_transfers: list[tuple[str | None, str | None, str, int, str,
-                                            datetime]] = []
+        self._pending_transfers: list[Credit] = []
+        self._pending_acks: list[tuple[str, int, datetime]] = []
+        # The serial each subscriber was last credited (its slot, for a group member) and
+        # the group it was credited with: the state identification and lag are computed
+        # from, ahead of the batched writes to the database.
+        self.credits: dict[str, int | None] = {}
+        self.credited_at: dict[str, float] = {}
+        self.groups: dict[str, tuple[str, ...]] = {}
+        self._lag_dirty = True
         self._access_stale = False
+        # Transfers no subscriber could be found for (key, ip, port, serial, kind, asked,
+        # when): bounded, retried after each refresh for a minute.
+        self._unmatched: collections.deque[tuple[wire.TsigKey | None, str, int | None, int,
+                                                 str, int | None, float]] = \
+            collections.deque(maxlen=10_000)
         self._pending_lock = threading.Lock()
         self._tasks: list[asyncio.Task[Any]] = []
         self._tcp: asyncio.base_events.Server | None = None
@@ -214,6 +371,10 @@ class RpzPrimary:
         self.listening = False  # the PostgreSQL LISTEN connection is up
         self._unwatch: Callable[[], None] | None = None  # stops the SQLite file watch
         self._access_refreshed = 0.0
+        self._access_mark: tuple[Any, ...] | None = None
+        self._log_budget = float(TRANSFER_LOG_BURST)
+        self._log_filled = time.monotonic()
+        self._unlogged: collections.Counter[str] = collections.Counter()
         self._snapshot_seq = -1
         self._conn_limit = asyncio.Semaphore(256)
         self._journal_readers = ThreadPoolExecutor(JOURNAL_READERS,
@@ -225,11 +386,16 @@ class RpzPrimary:
     async def start(self) -> None:
         self.started_at = time.monotonic()
         await asyncio.to_thread(self._load)
-        self.access = await asyncio.to_thread(load_access, self.db)
+        self._access_mark = await asyncio.to_thread(access_fingerprint, self.db)
+        self._take_access(*await asyncio.to_thread(load_access, self.db))
         self._access_refreshed = time.monotonic()
         loop = asyncio.get_running_loop()
+        # A deep accept queue: after a NOTIFY round thousands of subscribers connect within
+        # milliseconds, and the default of 100 makes the rest retry their SYN a second
+        # later (the kernel caps it at net.core.somaxconn).
         self._tcp = await asyncio.start_server(self._serve_tcp, self.host, self.port,
-                                               reuse_address=True, limit=1 << 16)
+                                               reuse_address=True, limit=1 << 16,
+                                               backlog=4096)
         transport, _ = await loop.create_datagram_endpoint(
             lambda: _UdpProtocol(self), local_addr=(self.host, self.port))
         self._udp = transport
@@ -403,17 +569,51 @@ class RpzPrimary:
                 SERIAL.set(view.serial)
                 NAMES.set(view.names)
                 log.info("rpz serving new serial", serial=view.serial, names=view.names)
-                await self._refresh_access(force=True)
+                # NOTIFY first, with the access list as it is: a subscriber added since
+                # the last refresh is told by the refresh itself (_take_access), so reading
+                # thousands of subscribers never stands between a change and its NOTIFYs.
                 self._notify_all(view.serial)
+                self._lag_dirty = True  # every subscriber is one serial further behind
+                await self._refresh_access(force=True)
 
     async def _refresh_access(self, *, force: bool = False) -> None:
         if not force and time.monotonic() - self._access_refreshed < 2:
             return
         self._access_refreshed = time.monotonic()
         try:
-            self.access = await asyncio.to_thread(load_access, self.db)
+            mark = await asyncio.to_thread(access_fingerprint, self.db)
+            if mark == self._access_mark:
+                return  # no key or subscriber added, removed or revoked: nothing to read
+            access, stored = await asyncio.to_thread(load_access, self.db)
+            self._access_mark = mark
+            self._take_access(access, stored)
         except Exception as exc:
             log.warning("rpz access list not refreshed", error=str(exc))
+
+    def _take_access(self, access: Access, stored: Stored) -> None:
+        """Use a freshly read access list. Credits this server made stay as they are (the
+        database may not have them yet); the database's fill in the rest (another server
+        process, or before a restart). Subscribers new to this server get a NOTIFY of the
+        serial being served."""
+        known = {sub.id for sub in self.access.subscribers}
+        self.access = access
+        if self._notifier is not None:  # None during start(), which then notifies all
+            current = self.store.view.serial
+            for sub in access.subscribers:
+                if sub.id not in known:
+                    self._notifier.send(sub, current, self.store.encoder.soa(current))
+        for sub_id, (serial, shared, at) in stored.items():
+            if sub_id not in self.credits:
+                self.credits[sub_id] = serial
+                if at:
+                    self.credited_at[sub_id] = at
+                if shared:
+                    self.groups[sub_id] = shared
+        for gone in set(self.credits) - set(stored):
+            self.credits.pop(gone, None)
+            self.groups.pop(gone, None)
+            self.credited_at.pop(gone, None)
+        self._lag_dirty = True
 
     def _prune(self) -> None:
         """Keep the journal to its retention (90 days); idempotent, so several server
@@ -434,9 +634,15 @@ class RpzPrimary:
             if self._access_stale:
                 self._access_stale = False
                 await self._refresh_access(force=True)
+                self._rematch()
             await self._refresh_access()
-            if self._pending_transfers:
+            if self._pending_transfers or self._pending_acks:
                 await asyncio.to_thread(self._flush_transfers)
+            if self._lag_dirty:
+                self._update_lag_metrics()
+            if self._unlogged and self._log_budget >= 1:
+                counts, self._unlogged = dict(self._unlogged), collections.Counter()
+                log.info("rpz transfers not logged one by one", **counts)
             if time.monotonic() - last_prune > PRUNE_EVERY:
                 last_prune = time.monotonic()
                 await asyncio.to_thread(self._prune)
@@ -446,15 +652,48 @@ class RpzPrimary:
                 await asyncio.to_thread(self._save_snapshot)
 
     def _flush_transfers(self) -> None:
+        """Write the credits and NOTIFY acknowledgements gathered since the last flush, in
+        one transaction: after a NOTIFY round to thousands of subscribers that is one
+        commit, not thousands."""
         with self._pending_lock:
             pending, self._pending_transfers = self._pending_transfers, []
-        if not pending:
+            acks, self._pending_acks = self._pending_acks, []
+        if not pending and not acks:
             return
         try:
             with self.db.unit_of_work() as s:
                 record_transfers(s, pending)
+                record_notify_acks(s, acks)
         except Exception as exc:
             log.warning("rpz transfer bookkeeping failed", error=str(exc))
+
+    def _update_lag_metrics(self) -> None:
+        """Per-subscriber lag in /metrics, from the credits in memory (O(subscribers), run
+        by the housekeeping at most four times a second, never per transfer)."""
+        self._lag_dirty = False
+        serial = self.store.view.serial
+        never = grouped = 0
+        for sub in self.access.subscribers:
+            members = self.groups.get(sub.id, ())
+            held = [c for c in (self.credits.get(i) for i in (sub.id, *members))
+                    if c is not None]
+            if members:
+                grouped += 1
+            if not held:
+                never += 1
+                with contextlib.suppress(KeyError):
+                    SUB_LAG.remove(sub.id, sub.org)
+                continue
+            newest = held[0]
+            for c in held[1:]:
+                if serial_lt(newest, c):
+                    newest = c
+            SUB_LAG.labels(sub.id, sub.org).set(serial_distance(newest, serial))
+            at = max((self.credited_at.get(i, 0.0) for i in (sub.id, *members)), default=0.0)
+            if at:
+                SUB_LAST_TRANSFER.labels(sub.id, sub.org).set(at)
+        NEVER_TRANSFERRED.set(never)
+        GROUP_CREDITED.set(grouped)
 
     def _notify_all(self, serial: int) -> None:
         if self._notifier is None:
@@ -463,32 +702,32 @@ class RpzPrimary:
             self._notifier.send(sub, serial, self.store.encoder.soa(serial))
 
     def notify_acknowledged(self, sub: SubscriberRef, serial: int) -> None:
-        def save() -> None:
-            with self.db.unit_of_work() as s:
-                record_notify_ack(s, sub.id, serial)
-        task = asyncio.get_running_loop().run_in_executor(None, save)
-        task.add_done_callback(lambda f: f.exception())
+        """Booked with the transfers (one write per housekeeping pass, not one per ack)."""
+        with self._pending_lock:
+            self._pending_acks.append((sub.id, serial, utcnow()))
 
     # -- answering ---------------------------------------------------------------------------
-    def answer(self, data: bytes, peer: str, *, tcp: bool) -> Iterator[bytes]:
+    def answer(self, data: bytes, peer: str, *, tcp: bool,
+               peer_port: int | None = None) -> Iterator[bytes]:
         """The response messages for one request (none for junk); never raises.
 
         Synchronous: a database read, should the request need one, runs inline. Only an IXFR
         over TCP ever does, and the TCP server uses :meth:`steps` instead; UDP answers (the
         SOA, and IXFR over UDP, which gets just the SOA) never touch the database.
         """
-        for step in self.steps(data, peer, tcp=tcp):
+        for step in self.steps(data, peer, tcp=tcp, peer_port=peer_port):
             if isinstance(step, DatabaseRead):
                 step.run()
             else:
                 yield step
 
-    def steps(self, data: bytes, peer: str, *, tcp: bool) -> Iterator[Step]:
+    def steps(self, data: bytes, peer: str, *, tcp: bool,
+              peer_port: int | None = None) -> Iterator[Step]:
         """The response messages for one request, with a :class:`DatabaseRead` yielded
         before any message that needs the database; the caller runs it (on a worker thread)
         and then resumes the generator. Never raises."""
         try:
-            yield from self._answer(data, peer, tcp=tcp)
+            yield from self._answer(data, peer, tcp=tcp, peer_port=peer_port)
         except Exception as exc:  # a bug must cost one answer, not the server
             log.error("rpz request failed", peer=peer, error=repr(exc))
             REFUSED.labels("error").inc()
@@ -496,7 +735,8 @@ class RpzPrimary:
             if reply:
                 yield reply
 
-    def _answer(self, data: bytes, peer: str, *, tcp: bool) -> Iterator[Step]:
+    def _answer(self, data: bytes, peer: str, *, tcp: bool,
+                peer_port: int | None = None) -> Iterator[Step]:
         if len(data) < 12 or data[2] & 0x80:  # too short, or a response: stay silent
             REFUSED.labels("junk").inc()
             return
@@ -539,20 +779,20 @@ class RpzPrimary:
             REFUSED.labels("qtype").inc()
             yield self._refuse(q)
             return
-        sub = self.access.for_key(key, peer) if key else self.access.by_address(peer)
-        if key is None and sub is None:
+        if key is None and not self.access.allowed_unsigned(peer):
             self._access_stale = True  # perhaps just added: look again soon
             REFUSED.labels("not_allowed").inc()
             log.info("rpz transfer refused", peer=peer, qtype=q.qtype)
             yield self._refuse(q)
             return
+        sub = self.access.identify(key, peer, peer_port)
         if q.qtype == wire.TYPE_AXFR:
             if not tcp:
                 REFUSED.labels("axfr_udp").inc()
                 yield self._refuse(q)
                 return
             yield from self._transfer(q, view, "AXFR", peer, key, sub, signer,
-                                      self._axfr_items(view))
+                                      self._axfr_items(view), peer_port=peer_port)
             return
         # IXFR
         if q.ixfr_serial is None:
@@ -563,16 +803,19 @@ class RpzPrimary:
         if client == view.serial or serial_lt(view.serial, client) or not tcp:
             # Up to date (or ahead of us); over UDP always just the SOA: "use TCP" (RFC 1995).
             if client == view.serial:
-                self._note_transfer(sub, view.serial, "UPTODATE", peer, key, 0, 0, 0.0)
+                self._note_transfer(sub, view.serial, "UPTODATE", peer, key, 0, 0, 0.0,
+                                    peer_port=peer_port)
             yield self._message(q, [self.store.encoder.soa(view.serial)], 1, signer)
             return
         sets = yield from self._journal_between(client, view)
         if sets is None:
             yield from self._transfer(q, view, "AXFR", peer, key, sub, signer,
-                                      self._axfr_items(view), asked=client)
+                                      self._axfr_items(view), asked=client,
+                                      peer_port=peer_port)
             return
         yield from self._transfer(q, view, "IXFR", peer, key, sub, signer,
-                                  self._ixfr_items(view, sets), asked=client)
+                                  self._ixfr_items(view, sets), asked=client,
+                                  peer_port=peer_port)
 
     def _refuse(self, q: wire.Query) -> bytes:
         return wire.header(q.id, q.flags, rcode=wire.RCODE_REFUSED, aa=False) + q.question
@@ -638,9 +881,9 @@ class RpzPrimary:
         yield enc.soa(view.serial), 1
 
     def _transfer(self, q: wire.Query, view: ZoneView, kind: str, peer: str,
-                  key: wire.TsigKey | None, sub: SubscriberRef | None,
+                  key: wire.TsigKey | None, sub: Identified | None,
                   signer: wire.TsigSigner | None, items: Iterable[tuple[bytes, int]],
-                  asked: int | None = None) -> Iterator[bytes]:
+                  asked: int | None = None, peer_port: int | None = None) -> Iterator[bytes]:
         t0 = time.monotonic()
         records = 0
         size = 0
@@ -655,30 +898,103 @@ class RpzPrimary:
         # complete also sees it in the log.
         TRANSFERS.labels(kind).inc()
         self._note_transfer(sub, view.serial, kind, peer, key, records, size,
-                            time.monotonic() - t0, asked)
+                            time.monotonic() - t0, asked, peer_port=peer_port)
         if held is not None:
             yield held
 
-    def _note_transfer(self, sub: SubscriberRef | None, serial: int, kind: str, peer: str,
+    def _note_transfer(self, ident: Identified | None, serial: int, kind: str, peer: str,
                        key: wire.TsigKey | None, records: int, size: int, seconds: float,
-                       asked: int | None = None) -> None:
+                       asked: int | None = None, *, peer_port: int | None = None) -> None:
         entry = {"kind": kind, "peer": peer, "serial": serial, "from_serial": asked,
                  "records": records, "bytes": size, "seconds": round(seconds, 4),
-                 "key": key.label if key else None, "subscriber": sub.id if sub else None}
+                 "key": key.label if key else None,
+                 "subscriber": ",".join(s.id for s in ident.subscribers) if ident else None,
+                 "identified_by": ident.by if ident else None}
         self.transfer_log.append(entry)
         if kind != "UPTODATE":
-            log.info("rpz transfer", **entry)
-        if sub is not None or key is not None:
-            with self._pending_lock:
-                self._pending_transfers.append(
-                    (sub.id if sub else None, key.org_id if key else None, peer, serial,
-                     "IXFR" if kind == "UPTODATE" else kind, utcnow()))
+            if self._may_log():
+                log.info("rpz transfer", **entry)
+            else:
+                self._unlogged[kind] += 1
+        if ident is not None:
+            self._credit(ident, serial, kind, asked)
+        else:
+            # Perhaps a subscriber added since the access list was read (the key was
+            # already known): look again after the next refresh, then credit it.
+            self._access_stale = True
+            self._unmatched.append((key, peer, peer_port, serial, kind, asked,
+                                    time.monotonic()))
+
+    def _rematch(self) -> None:
+        """Credit transfers that matched no subscriber when served, now that the access
+        list is fresh; those still unmatched after a minute are logged and dropped."""
+        waiting, self._unmatched = list(self._unmatched), collections.deque(maxlen=10_000)
+        for key, peer, port, serial, kind, asked, at in waiting:
+            ident = self.access.identify(key, peer, port)
+            if ident is not None:
+                self._credit(ident, serial, kind, asked)
+            elif time.monotonic() - at < 60:
+                self._unmatched.append((key, peer, port, serial, kind, asked, at))
+                self._access_stale = True
+            else:
+                log.info("rpz transfer matches no subscriber", peer=peer,
+                         key=key.label if key else None, serial=serial)
+
+    def _may_log(self) -> bool:
+        """At most TRANSFER_LOG_RATE transfer lines a second (bursts of TRANSFER_LOG_BURST):
+        a round to ten thousand subscribers is a summary line, not ten thousand lines that
+        cost more than the transfers (the housekeeping logs what was left out)."""
+        now = time.monotonic()
+        self._log_budget = min(float(TRANSFER_LOG_BURST), self._log_budget +
+                               (now - self._log_filled) * TRANSFER_LOG_RATE)
+        self._log_filled = now
+        if self._log_budget >= 1:
+            self._log_budget -= 1
+            return True
+        return False
+
+    def _credit(self, ident: Identified, serial: int, kind: str, asked: int | None) -> None:
+        """Credit a transfer: to its subscriber, or to the group it could not be told apart
+        from. A group's members are slots of one multiset of serials: the transfer moves one
+        slot (the one at the serial the IXFR asked from; else one never credited; else the
+        furthest behind) and every member is told it shares the credit, so the API shows the
+        group, never one member chosen at random (docs/rpz-subscribers.md)."""
+        subs = ident.subscribers
+        mover: SubscriberRef | None = subs[0]
+        if ident.group:
+            held = [(sub, self.credits.get(sub.id)) for sub in subs]
+            mover = next((sub for sub, c in held if asked is not None and c == asked), None)
+            if mover is None and kind == "UPTODATE" and any(c == serial for _s, c in held):
+                mover = None  # one already holds it: an up-to-date answer proves no more
+            elif mover is None:
+                mover = next((sub for sub, c in held if c is None), None) or max(
+                    held, key=lambda h: serial_distance(h[1] or 0, serial))[0]
+        now = utcnow()
+        stored_kind = "IXFR" if kind == "UPTODATE" else kind
+        ids = tuple(sub.id for sub in subs)
+        credits = []
+        for sub in subs:
+            others = tuple(i for i in ids if i != sub.id)
+            moved = sub is mover
+            if moved:
+                self.credits[sub.id] = serial
+                self.credited_at[sub.id] = time.time()
+            if others:
+                self.groups[sub.id] = others
+            else:
+                self.groups.pop(sub.id, None)
+            credits.append(Credit(sub.id, serial if moved else None, stored_kind, now,
+                                  ident.by, others))
+        self._lag_dirty = True
+        with self._pending_lock:
+            self._pending_transfers.extend(credits)
 
     # -- sockets -------------------------------------------------------------------------------
     async def _serve_tcp(self, reader: asyncio.StreamReader,
                          writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         ip = peer[0] if peer else "?"
+        port = int(peer[1]) if peer else None
         async with self._conn_limit:
             try:
                 while True:
@@ -690,7 +1006,7 @@ class RpzPrimary:
                         return
                     pending = 0
                     slice_start = time.monotonic()
-                    for msg in self.steps(data, ip, tcp=True):
+                    for msg in self.steps(data, ip, tcp=True, peer_port=port):
                         if isinstance(msg, DatabaseRead):
                             # Off the loop: other queries are served while the database
                             # answers (a long journal, a locked table).
@@ -745,27 +1061,62 @@ class _UdpProtocol(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         if self.transport is None:
             return
-        for msg in self.primary.answer(data, str(addr[0]), tcp=False):
+        for msg in self.primary.answer(data, str(addr[0]), tcp=False, peer_port=int(addr[1])):
             if len(msg) > 512:  # never more than a plain UDP answer: set TC
                 msg = msg[:2] + bytes([msg[2] | 0x02, msg[3]]) + b"\x00\x01" + \
                     b"\x00" * 6 + msg[12:12 + len(self.primary.origin) + 4]
             self.transport.sendto(msg, addr)
 
 
+@dataclass(slots=True, eq=False)
+class _Outstanding:
+    """One subscriber's NOTIFY for one serial, until acknowledged, superseded or given up."""
+
+    sub: SubscriberRef
+    serial: int
+    msg: bytes
+    qid: int
+    sent: int = 0
+    done: bool = False
+
+
 class Notifier(asyncio.DatagramProtocol):
-    """Sends NOTIFY to each subscriber and retries until it is acknowledged (RFC 1996 4.6),
-    or until a newer serial supersedes it."""
+    """Sends NOTIFY to every subscriber and retries until each is acknowledged (RFC 1996
+    4.6), or until a newer serial supersedes it.
+
+    One pump sends for all subscribers from one queue, at most ``RATE`` datagrams a second
+    (bursts of ``BURST``), retries included, so no subscriber waits behind another's
+    retries and a round to ten thousand subscribers neither floods the uplink nor grows a
+    send buffer without bound. State is one small record per subscriber (no task, no
+    timer per subscriber); retries wait in one heap. A query ID is unique among the NOTIFYs
+    outstanding to one address, so an acknowledgement is matched on its ID and source
+    address even when it comes from another port than the NOTIFY went to; subscribers
+    sharing an address (several resolvers on one host) each have their own.
+    """
 
     RETRY_DELAYS = (0.5, 1, 2, 4, 8, 15, 30, 60)
+    # BIND's default notify-rate is 20 a second, a setting for the slow links of the
+    # 1990s; 10,000 a second is ~10 Mbit/s of NOTIFY, and 1,000 subscribers are told in a
+    # tenth of a second (docs/benchmarks.md, fan-out).
+    RATE = 10_000.0
+    BURST = 1000
 
     def __init__(self, primary: RpzPrimary) -> None:
         self.primary = primary
         self.transport: asyncio.DatagramTransport | None = None
-        self.waiting: dict[int, tuple[str, asyncio.Future[None]]] = {}
-        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.pending: dict[str, _Outstanding] = {}  # by subscriber id
+        self.by_target: dict[tuple[int, str], _Outstanding] = {}  # qid, host
+        self.queue: collections.deque[_Outstanding] = collections.deque()
+        self.retries: list[tuple[float, int, _Outstanding]] = []
+        self._order = 0
+        self._wake = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
+        self._tokens = float(self.BURST)
+        self._filled = time.monotonic()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self._pump = asyncio.get_running_loop().create_task(self._run(), name="rpz-notify")
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         if len(data) < 12:
@@ -773,47 +1124,84 @@ class Notifier(asyncio.DatagramProtocol):
         qid, flags = struct.unpack_from(">HH", data, 0)
         if not flags & 0x8000 or (flags >> 11) & 0xF != wire.OP_NOTIFY:
             return
-        waiting = self.waiting.get(qid)
-        if waiting and waiting[0] == str(addr[0]) and not waiting[1].done():
-            waiting[1].set_result(None)
+        o = self.by_target.get((qid, str(addr[0])))
+        if o is None or o.done:
+            return
+        self._finish(o)
+        NOTIFY_ACKED.inc()
+        log.debug("rpz notify acknowledged", subscriber=o.sub.id, serial=o.serial,
+                  attempts=o.sent)
+        self.primary.notify_acknowledged(o.sub, o.serial)
 
     def send(self, sub: SubscriberRef, serial: int, soa: bytes) -> None:
-        old = self.tasks.get(sub.id)
+        old = self.pending.get(sub.id)
         if old is not None:
-            old.cancel()
-        self.tasks[sub.id] = asyncio.create_task(self._notify(sub, serial, soa))
-
-    async def _notify(self, sub: SubscriberRef, serial: int, soa: bytes) -> None:
-        loop = asyncio.get_running_loop()
+            self._finish(old)
+        host = sub.notify[0]
         qid = random.randrange(1 << 16)
-        while qid in self.waiting:
+        for _ in range(1000):  # bounded: 65,536 outstanding to one address exhaust the IDs
+            if (qid, host) not in self.by_target:
+                break
             qid = random.randrange(1 << 16)
-        fut: asyncio.Future[None] = loop.create_future()
-        self.waiting[qid] = (sub.notify[0], fut)
-        msg = wire.notify_message(qid, self.primary.origin, soa)
-        try:
-            for attempt, delay in enumerate(self.RETRY_DELAYS, 1):
-                if self.transport is None:
-                    return
-                with contextlib.suppress(OSError):
-                    self.transport.sendto(msg, sub.notify)
-                try:
-                    await asyncio.wait_for(asyncio.shield(fut), delay)
-                except TimeoutError:
+        o = _Outstanding(sub, serial, wire.notify_message(qid, self.primary.origin, soa), qid)
+        self.pending[sub.id] = o
+        self.by_target[(qid, host)] = o
+        self.queue.append(o)
+        self._wake.set()
+
+    def _finish(self, o: _Outstanding) -> None:
+        o.done = True
+        if self.pending.get(o.sub.id) is o:
+            del self.pending[o.sub.id]
+        if self.by_target.get((o.qid, o.sub.notify[0])) is o:
+            del self.by_target[(o.qid, o.sub.notify[0])]
+
+    async def _run(self) -> None:
+        """The pump: send what is queued as the rate allows, re-queue what is due a retry,
+        give up after the last retry; sleep until there is something to do."""
+        while True:
+            now = time.monotonic()
+            while self.retries and self.retries[0][0] <= now:
+                _due, _n, o = heapq.heappop(self.retries)
+                if o.done:
                     continue
-                log.info("rpz notify acknowledged", subscriber=sub.id,
-                         target=f"{sub.notify[0]}:{sub.notify[1]}", serial=serial,
-                         attempts=attempt)
-                self.primary.notify_acknowledged(sub, serial)
-                return
-            log.warning("rpz notify never acknowledged", subscriber=sub.id,
-                        target=f"{sub.notify[0]}:{sub.notify[1]}", serial=serial)
-        finally:
-            self.waiting.pop(qid, None)
+                if o.sent >= len(self.RETRY_DELAYS):
+                    self._finish(o)
+                    NOTIFY_FAILURES.labels(o.sub.id, o.sub.org).inc()
+                    log.warning("rpz notify never acknowledged", subscriber=o.sub.id,
+                                target=f"{o.sub.notify[0]}:{o.sub.notify[1]}",
+                                serial=o.serial, attempts=o.sent)
+                else:
+                    self.queue.append(o)
+            self._tokens = min(float(self.BURST),
+                               self._tokens + (now - self._filled) * self.RATE)
+            self._filled = now
+            while self.queue and self._tokens >= 1 and self.transport is not None:
+                o = self.queue.popleft()
+                if o.done:
+                    continue
+                with contextlib.suppress(OSError):
+                    self.transport.sendto(o.msg, o.sub.notify)
+                NOTIFY_SENT.inc()
+                self._tokens -= 1
+                o.sent += 1
+                self._order += 1
+                heapq.heappush(self.retries,
+                               (now + self.RETRY_DELAYS[o.sent - 1], self._order, o))
+            if self.queue:
+                wait: float | None = max((1 - self._tokens) / self.RATE, 0.001)
+            elif self.retries:
+                wait = max(self.retries[0][0] - time.monotonic(), 0.0)
+            else:
+                wait = None
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
 
     def close(self) -> None:
-        for task in self.tasks.values():
-            task.cancel()
+        if self._pump is not None:
+            self._pump.cancel()
         if self.transport is not None:
             self.transport.close()
 

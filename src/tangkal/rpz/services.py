@@ -14,9 +14,9 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from tangkal.accounts.models import Organization, OrgKind, Role
@@ -28,7 +28,7 @@ from tangkal.errors import InvalidInput, NotFound
 from tangkal.rpz.journal import latest_seq, seq_for_serial
 from tangkal.rpz.models import RpzChangeSet, RpzEntry, Subscriber, TsigKey
 from tangkal.rpz.reader import read_snapshot
-from tangkal.rpz.values import RpzAction, serial_distance
+from tangkal.rpz.values import RpzAction, serial_distance, serial_lt
 from tangkal.rpz.zone import ZoneConfig
 from tangkal.settings import Settings
 
@@ -99,17 +99,78 @@ def parse_cidrs(values: list[str]) -> list[str]:
     return out
 
 
+def parse_transfer_source(text: str) -> tuple[str, int | None]:
+    """``IP``, ``IP:PORT`` or ``[v6]:PORT``: where a subscriber's transfers come from."""
+    text = text.strip()
+    try:
+        return str(ipaddress.ip_address(text)), None
+    except ValueError:
+        pass
+    try:
+        host, port = parse_hostport(text)
+    except InvalidInput:
+        raise InvalidInput(f"{text!r} is not IP or IP:PORT (use [v6]:PORT for IPv6).",
+                           field="transfer_from") from None
+    return str(ipaddress.ip_address(host)), port
+
+
 def add_subscriber(session: Session, actor: Principal, org_name: str, notify: str,
-                   allow_ips: list[str] | None = None) -> Subscriber:
+                   allow_ips: list[str] | None = None, *, key_name: str | None = None,
+                   transfer_from: str | None = None) -> Subscriber:
+    """Register a subscriber. ``key_name`` (one of the ISP's keys) and ``transfer_from``
+    (the address, and port, it transfers from) are optional; they are what lets the server
+    tell its transfers from those of the ISP's other subscribers (docs/rpz-subscribers.md)."""
     org = _isp(session, org_name)
     host, port = parse_hostport(notify)
     nets = parse_cidrs(allow_ips or [])
-    sub = Subscriber(org_id=org.id, notify_host=host, notify_port=port, allow_ips=nets)
+    if key_name is not None:
+        key = session.scalar(select(TsigKey).where(TsigKey.name == key_name.strip(),
+                                                   TsigKey.revoked_at.is_(None)))
+        if key is None or key.org_id != org.id:
+            raise InvalidInput(f"{org_name!r} has no TSIG key named {key_name!r}; make one "
+                               "with 'tangkal tsig create'.", field="key")
+        key_name = key.name
+    src_host, src_port = parse_transfer_source(transfer_from) if transfer_from else (None,
+                                                                                      None)
+    sub = Subscriber(org_id=org.id, notify_host=host, notify_port=port, allow_ips=nets,
+                     tsig_key_name=key_name, transfer_host=src_host, transfer_port=src_port)
     session.add(sub)
     session.flush()
     record(session, actor, "rpz.subscriber.add", "rpz_subscriber", sub.id,
-           {"org": org.name, "notify": f"{host}:{port}", "allow_ips": nets})
+           {"org": org.name, "notify": f"{host}:{port}", "allow_ips": nets,
+            "key": key_name, "transfer_from": _source_text(src_host, src_port)})
     return sub
+
+
+def _source_text(host: str | None, port: int | None) -> str | None:
+    if host is None:
+        return None
+    if port is None:
+        return host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCredit:
+    """Subscribers the server could not tell apart at their last transfer, credited
+    together: ``serials`` is what the group's transfers showed (one per member, in no
+    member's order: which member holds which is exactly what is not known)."""
+
+    members: list[str]
+    serials: list[int | None]
+    holding_current: int
+    identified_by: str | None
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"members": self.members, "size": len(self.members), "serials": self.serials,
+                "holding_current": self.holding_current,
+                "identified_by": self.identified_by,
+                "why": "their transfers carried nothing that tells them apart (same key or "
+                       "allow-listed address, no source port of their own)"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +184,13 @@ class SubscriberStatus:
     last_transfer_kind: str | None
     changesets_behind: int | None
     behind_since: datetime | None
+    tsig_key: str | None = None
+    transfer_from: str | None = None
+    credit: str | None = None  # "own", "group", or None (never transferred)
+    identified_by: str | None = None
+    group: GroupCredit | None = None
+    last_notify_ack_serial: int | None = None
+    last_notify_ack_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -133,31 +201,81 @@ class SubscriberStatus:
             "last_transfer_kind": self.last_transfer_kind,
             "changesets_behind": self.changesets_behind,
             "behind_since": self.behind_since.isoformat() if self.behind_since else None,
+            "tsig_key": self.tsig_key, "transfer_from": self.transfer_from,
+            "credit": self.credit, "identified_by": self.identified_by,
+            "group": self.group.as_dict() if self.group else None,
+            "last_notify_ack_serial": self.last_notify_ack_serial,
+            "last_notify_ack_at": self.last_notify_ack_at.isoformat()
+            if self.last_notify_ack_at else None,
         }
+
+
+def _newest(serials: list[int]) -> int:
+    best = serials[0]
+    for x in serials[1:]:
+        if serial_lt(best, x):
+            best = x
+    return best
 
 
 def subscriber_status(session: Session, principal: Principal | None = None
                       ) -> list[SubscriberStatus]:
-    """Every subscriber's serial and lag; an ISP caller sees only its own."""
+    """Every subscriber's serial and lag; an ISP caller sees only its own.
+
+    A subscriber credited as part of a group shows the group's newest serial and transfer
+    (the group was credited, not one member at random) and, in ``group``, every serial the
+    group's transfers showed and how many of them hold the current one.
+    """
     query = (select(Subscriber, Organization.name).join(Organization,
              Organization.id == Subscriber.org_id).order_by(Organization.name,
                                                              Subscriber.created_at))
     if principal is not None and principal.org_kind == OrgKind.ISP:
         query = query.where(Subscriber.org_id == principal.org_id)
     _seq, serial = latest_seq(session)
+    rows = list(session.execute(query))
+    known = {sub.id: sub for sub, _org in rows}
+    wanted = {i for sub, _org in rows for i in (sub.credit_shared_with or [])} - set(known)
+    if wanted:  # group members the caller does not see (another ISP's): their credit only
+        for other in session.scalars(select(Subscriber).where(Subscriber.id.in_(wanted))):
+            known[other.id] = other
+    since_cache: dict[int, datetime | None] = {}
     out = []
-    for sub, org_name in session.execute(query):
+    for sub, org_name in rows:
+        last_serial, last_at, last_kind = sub.last_serial, sub.last_transfer_at, \
+            sub.last_transfer_kind
+        group: GroupCredit | None = None
+        shared = [i for i in (sub.credit_shared_with or []) if i in known]
+        if shared:
+            members = [known[i] for i in sorted([sub.id, *shared])]
+            serials = [None if m.last_serial is None else int(m.last_serial) for m in members]
+            held = [x for x in serials if x is not None]
+            if held:
+                last_serial = _newest(held)
+                newest = max((m for m in members if m.last_transfer_at is not None),
+                             key=lambda m: m.last_transfer_at)  # type: ignore[arg-type,return-value]
+                last_at, last_kind = newest.last_transfer_at, newest.last_transfer_kind
+            group = GroupCredit([m.id for m in members], serials,
+                                sum(1 for x in serials if x == serial), sub.last_identified_by)
         behind: int | None = None
         since: datetime | None = None
-        if sub.last_serial is not None:
-            behind = serial_distance(int(sub.last_serial), serial)
+        if last_serial is not None:
+            behind = serial_distance(int(last_serial), serial)
             if behind:
-                seq = seq_for_serial(session, int(sub.last_serial))
-                since = session.scalar(select(RpzChangeSet.committed_at).where(
-                    RpzChangeSet.seq == (seq or 0) + 1)) if seq is not None else None
-        out.append(SubscriberStatus(sub.id, org_name, f"{sub.notify_host}:{sub.notify_port}",
-                                    list(sub.allow_ips or []), sub.last_serial,
-                                    sub.last_transfer_at, sub.last_transfer_kind, behind, since))
+                key = int(last_serial)
+                if key not in since_cache:
+                    seq = seq_for_serial(session, key)
+                    since_cache[key] = session.scalar(select(RpzChangeSet.committed_at).where(
+                        RpzChangeSet.seq == seq + 1)) if seq is not None else None
+                since = since_cache[key]
+        credit = None if last_serial is None else ("group" if group else "own")
+        out.append(SubscriberStatus(
+            sub.id, org_name, f"{sub.notify_host}:{sub.notify_port}",
+            list(sub.allow_ips or []), last_serial, last_at, last_kind, behind, since,
+            tsig_key=sub.tsig_key_name,
+            transfer_from=_source_text(sub.transfer_host, sub.transfer_port),
+            credit=credit, identified_by=sub.last_identified_by, group=group,
+            last_notify_ack_serial=sub.last_notify_ack_serial,
+            last_notify_ack_at=sub.last_notify_ack_at))
     return out
 
 
@@ -175,29 +293,67 @@ def zone_status(session: Session, settings: Settings) -> dict[str, Any]:
     }
 
 
-def record_transfers(session: Session,
-                     updates: list[tuple[str | None, str | None, str, int, str, datetime]]
-                     ) -> None:
-    """What each subscriber last transferred (from the DNS server, batched).
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """One subscriber's share of a transfer, as the DNS server books it (batched).
 
-    An update names the subscriber, or (for a signed transfer the server could not yet
-    match) the key's organisation and the peer address: then the organisation's subscriber
-    at that address, or its only subscriber, is meant.
+    ``serial`` is None for a group member whose own slot did not move: only the group it
+    was credited with (``shared_with``) is recorded for it.
     """
-    for sub_id, org_id, peer, serial, kind, at in updates:
-        if sub_id is None and org_id is not None:
-            subs = session.scalars(select(Subscriber).where(Subscriber.org_id == org_id)).all()
-            match = [s for s in subs if s.notify_host == peer] or subs
-            sub_id = match[0].id if match else None
-        if sub_id is None:
-            continue
-        session.execute(update(Subscriber).where(Subscriber.id == sub_id).values(
-            last_serial=serial, last_transfer_kind=kind, last_transfer_at=at))
+
+    subscriber_id: str
+    serial: int | None
+    kind: str
+    at: datetime
+    identified_by: str
+    shared_with: tuple[str, ...] = ()
+
+
+def record_transfers(session: Session, credits: list[Credit]) -> None:
+    """What each subscriber last transferred, and how it was told apart (from the server).
+
+    Only each subscriber's last credit of the batch is written, with one prepared statement
+    executed for all rows (``executemany``): after a NOTIFY round the server hands over
+    thousands at once, and one ORM update per row held the interpreter lock long enough to
+    delay the transfers themselves (bench.fanout showed half the server's time there).
+    """
+    last: dict[str, Credit] = {}
+    moved: dict[str, Credit] = {}
+    for c in credits:
+        last[c.subscriber_id] = c
+        if c.serial is not None:
+            moved[c.subscriber_id] = c
+    table = cast(Table, Subscriber.__table__)
+    if moved:
+        session.execute(
+            update(table).where(table.c.id == bindparam("b_id")).values(
+                last_serial=bindparam("b_serial"), last_transfer_kind=bindparam("b_kind"),
+                last_transfer_at=bindparam("b_at")),
+            [{"b_id": c.subscriber_id, "b_serial": c.serial, "b_kind": c.kind, "b_at": c.at}
+             for c in moved.values()])
+    if last:
+        session.execute(
+            update(table).where(table.c.id == bindparam("b_id")).values(
+                last_identified_by=bindparam("b_by"), credit_shared_with=bindparam("b_shared")),
+            [{"b_id": c.subscriber_id, "b_by": c.identified_by,
+              "b_shared": list(c.shared_with) or None} for c in last.values()])
+
+
+def record_notify_acks(session: Session, acks: list[tuple[str, int, datetime]]) -> None:
+    """NOTIFY acknowledgements (subscriber, serial, when), batched by the server: the last
+    of each subscriber, in one executemany."""
+    last = {sub_id: (serial, at) for sub_id, serial, at in acks}
+    if not last:
+        return
+    table = cast(Table, Subscriber.__table__)
+    session.execute(
+        update(table).where(table.c.id == bindparam("b_id")).values(
+            last_notify_ack_serial=bindparam("b_serial"), last_notify_ack_at=bindparam("b_at")),
+        [{"b_id": i, "b_serial": serial, "b_at": at} for i, (serial, at) in last.items()])
 
 
 def record_notify_ack(session: Session, sub_id: str, serial: int) -> None:
-    session.execute(update(Subscriber).where(Subscriber.id == sub_id).values(
-        last_notify_ack_serial=serial))
+    record_notify_acks(session, [(sub_id, serial, utcnow())])
 
 
 # -- exports ----------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ def test_a_subscriber_behind_shows_how_many_change_sets_and_since_when(
         sub = services.add_subscriber(s, SYSTEM, isp.name, "127.0.0.1:5300", ["127.0.0.1"])
         first = publish(s, [ZoneChange("t.me", RpzAction.NXDOMAIN)])
     with db.unit_of_work() as s:
-        services.record_transfers(s, [(sub.id, None, "127.0.0.1", first, "AXFR",
-                                       datetime.now(UTC))])
+        services.record_transfers(s, [services.Credit(sub.id, first, "AXFR", datetime.now(UTC),
+                                                      "allow-ip")])
     for name in ("telegram.org", "web.telegram.org"):
         with db.unit_of_work() as s:
             publish(s, [ZoneChange(name, RpzAction.NXDOMAIN)])
@@ -33,16 +33,54 @@ def test_a_subscriber_behind_shows_how_many_change_sets_and_since_when(
     assert st.behind_since is not None and st.last_transfer_kind == "AXFR"
 
 
-def test_a_signed_transfer_is_booked_to_the_key_holders_subscriber(db: Database,
-                                                                   factory: Factory) -> None:
+def test_a_group_credit_shows_the_groups_newest_serial_on_every_member_and_every_serial(
+        db: Database, factory: Factory) -> None:
     isp = factory.isp()
     with db.unit_of_work() as s:
-        sub = services.add_subscriber(s, SYSTEM, isp.name, "127.0.0.7:53")
-        services.record_transfers(s, [(None, isp.id, "127.0.0.7", 42, "IXFR",
-                                       datetime.now(UTC))])
+        a = services.add_subscriber(s, SYSTEM, isp.name, "127.0.0.1:5301", ["127.0.0.1"])
+        b = services.add_subscriber(s, SYSTEM, isp.name, "127.0.0.1:5302", ["127.0.0.1"])
+        first = publish(s, [ZoneChange("t.me", RpzAction.NXDOMAIN)])
+    now = datetime.now(UTC)
+    with db.unit_of_work() as s:  # one transfer that could be either's: a's slot moved
+        services.record_transfers(s, [
+            services.Credit(a.id, first, "AXFR", now, "allow-ip+group", (b.id,)),
+            services.Credit(b.id, None, "AXFR", now, "allow-ip+group", (a.id,))])
     with db.read_only() as s:
-        (st,) = services.subscriber_status(s)
-    assert st.id == sub.id and st.last_serial == 42
+        got = {st.id: st for st in services.subscriber_status(s)}
+    for st in got.values():
+        assert st.credit == "group" and st.last_serial == first and st.changesets_behind == 0
+        assert st.group is not None and st.group.members == sorted([a.id, b.id])
+        assert sorted(st.group.serials, key=str) == sorted([first, None], key=str)
+        assert st.group.holding_current == 1
+        assert st.as_dict()["group"]["size"] == 2
+    with db.unit_of_work() as s:  # the other one's transfer: both slots hold the serial
+        services.record_transfers(s, [
+            services.Credit(b.id, first, "AXFR", now, "allow-ip+group", (a.id,)),
+            services.Credit(a.id, None, "AXFR", now, "allow-ip+group", (b.id,))])
+    with db.read_only() as s:
+        (one, two) = services.subscriber_status(s)
+    assert one.group and two.group and one.group.holding_current == 2
+
+
+def test_a_subscriber_may_name_its_key_and_where_it_transfers_from(db: Database,
+                                                                  factory: Factory) -> None:
+    isp, other = factory.isp(), factory.isp()
+    with db.unit_of_work() as s:
+        key, _secret = services.create_tsig_key(s, SYSTEM, isp.name)
+        theirs, _ = services.create_tsig_key(s, SYSTEM, other.name)
+        sub = services.add_subscriber(s, SYSTEM, isp.name, "127.0.0.1:5301", key_name=key.name,
+                                      transfer_from="127.0.0.1:5399")
+        with pytest.raises(InvalidInput):
+            services.add_subscriber(s, SYSTEM, isp.name, "127.0.0.1:5301",
+                                    key_name=theirs.name)
+        for bad in ("host.example", "127.0.0.1:0", "127.0.0.1:99999"):
+            with pytest.raises(InvalidInput):
+                services.add_subscriber(s, SYSTEM, isp.name, "127.0.0.1:5301",
+                                        transfer_from=bad)
+    with db.read_only() as s:
+        (st,) = services.subscriber_status(s, factory.principal(isp, "isp"))
+    assert st.id == sub.id and st.tsig_key == key.name and st.transfer_from == "127.0.0.1:5399"
+    assert st.credit is None and st.as_dict()["group"] is None
 
 
 def test_an_isp_sees_only_its_own_subscribers(db: Database, factory: Factory) -> None:
