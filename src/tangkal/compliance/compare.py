@@ -19,10 +19,12 @@ Pure functions over parsed answers, no I/O, so every rule is unit-tested on its 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tangkal.compliance.models import ProbeState
+from tangkal.errors import Msg
 
 NXDOMAIN = "NXDOMAIN"
 NOERROR = "NOERROR"
@@ -252,3 +254,34 @@ def isp_state(states: Iterable[ProbeState]) -> ProbeState | None:
     if ProbeState.COMPLIANT in seen:
         return ProbeState.COMPLIANT
     return ProbeState.UNREACHABLE
+
+
+_LANDING_NOTE = re.compile(r"answered the landing page for (?P<name>\S+) \((?P<answer>.*)\)\Z")
+_BLOCK_NOTE = re.compile(
+    r"answered (?P<answer>.*) for (?P<name>\S+), which is blocked \((?P<kind>[a-z]+)\) "
+    r"and resolves at other resolvers\Z"
+)
+
+
+def filtering_message(note: str | None) -> Msg:
+    """Why a control was found filtering (``Resolver.filtering_note``, stored in English as
+    :func:`filtering_controls` wrote it) as a message a page can translate; the answer and
+    the name stay as they were. A note of another shape is shown as it is."""
+    text = note or ""
+    m = _LANDING_NOTE.match(text)
+    if m:
+        return Msg(
+            "answered the landing page for %(name)s (%(answer)s)",
+            name=m["name"],
+            answer=m["answer"],
+        )
+    m = _BLOCK_NOTE.match(text)
+    if m:
+        return Msg(
+            "answered %(answer)s for %(name)s, which is blocked (%(kind)s) and resolves at "
+            "other resolvers",
+            answer=m["answer"],
+            name=m["name"],
+            kind=m["kind"],
+        )
+    return Msg("%(note)s", note=text)

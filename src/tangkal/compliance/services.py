@@ -40,6 +40,7 @@ from tangkal.compliance.compare import (
     absolute,
     expectation_for,
     filtering_controls,
+    filtering_message,
     isp_state,
     judge,
 )
@@ -1141,7 +1142,7 @@ def control_warnings(session: Session, principal: Principal) -> list[Msg]:
             "as a control.",
             name=r.name,
             address=show_address(r.host, r.port),
-            note=r.filtering_note,
+            note=filtering_message(r.filtering_note),
             since=r.filtering_since.isoformat(),
         )
         for r in session.scalars(

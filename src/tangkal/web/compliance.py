@@ -20,6 +20,7 @@ from sqlalchemy import select
 from tangkal.accounts.models import Organization, OrgKind, Role
 from tangkal.api.deps import UnitOfWork
 from tangkal.compliance import services
+from tangkal.compliance.compare import filtering_message
 from tangkal.compliance.escalation import overdue, stage_of
 from tangkal.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
 from tangkal.sop.profile import active_profile
@@ -170,10 +171,16 @@ def _resolvers_page(
     p = page.principal
     assert p is not None
     regulator = p.org_kind is OrgKind.REGULATOR
+    resolvers = services.list_resolvers(session, p)
     return page.render(
         "compliance_resolvers.html",
         {
-            "resolvers": services.list_resolvers(session, p),
+            "resolvers": resolvers,
+            "notes": {
+                r.id: page.fmt.message(filtering_message(r.filtering_note))
+                for r in resolvers
+                if r.filtering_since is not None
+            },
             "regulator": regulator,
             "can_manage": actions.may_manage_resolvers(p),
             "isp_choices": _isps(session) if regulator else [],
