@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy import select, update
+from sqlalchemy import literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from tangkal.accounts.models import Organization
@@ -121,21 +121,48 @@ def entry_concerned(session: Session, domain: str, expected: str) -> BlockEntry 
 
 
 def _candidates(session: Session, grace: Compliance, now: datetime) -> list[int]:
-    shortest = min(grace.grace_after_block, grace.grace_after_restore)
-    rows = session.execute(
-        select(ProbeResult.id, ProbeResult.since, ProbeResult.expected)
+    """Results due for escalation, oldest first: not compliant past their stage's grace, not
+    yet escalated in this episode, at an ISP's resolver. An open name counts only where a
+    block of it (or of a parent) was lifted, so names never blocked, which are never
+    escalated, cannot crowd out the others pass after pass."""
+    base = (
+        select(ProbeResult.id)
         .join(Resolver, Resolver.id == ProbeResult.resolver_id)
         .where(
             ProbeResult.state == ProbeState.NOT_COMPLIANT,
             ProbeResult.escalated_at.is_(None),
-            ProbeResult.since <= now - shortest,
             Resolver.control.is_(False),
             Resolver.org_id.is_not(None),
         )
         .order_by(ProbeResult.since)
-        .limit(BATCH * 4)
-    ).all()
-    return [pk for pk, since, expected in rows if due_at(since, expected, grace) <= now][:BATCH]
+    )
+    lifted = (
+        select(BlockEntry.id)
+        .where(
+            BlockEntry.status.in_([BlockStatus.RESTORED, BlockStatus.EXPIRED]),
+            or_(
+                BlockEntry.domain == ProbeResult.domain,
+                ProbeResult.domain.like(literal("%.") + BlockEntry.domain),
+            ),
+        )
+        .exists()
+    )
+    ids = list(
+        session.scalars(
+            base.where(
+                ProbeResult.expected != OPEN, ProbeResult.since <= now - grace.grace_after_block
+            ).limit(BATCH)
+        )
+    )
+    if len(ids) < BATCH:
+        ids += session.scalars(
+            base.where(
+                ProbeResult.expected == OPEN,
+                ProbeResult.since <= now - grace.grace_after_restore,
+                lifted,
+            ).limit(BATCH - len(ids))
+        )
+    return ids
 
 
 def escalate_due(db: Database, grace: Compliance, now: datetime | None = None) -> list[Escalated]:

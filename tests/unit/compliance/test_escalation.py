@@ -195,3 +195,17 @@ def test_overdue_is_the_boards_filter(db: Database, world: World) -> None:
     assert not escalation.overdue("not_compliant", since, "open", GRACE, now)
     assert not escalation.overdue("compliant", since - timedelta(days=9), "nxdomain", GRACE, now)
     assert not escalation.overdue("unreachable", since - timedelta(days=9), "open", GRACE, now)
+
+
+def test_names_never_blocked_do_not_crowd_out_the_ones_to_escalate(
+    db: Database, world: World, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(escalation, "BATCH", 1)
+    setup(db, world)
+    # first B blocks an open name of its own accord (never on the list): not compliant
+    probe(db, {("192.0.2.2", "web.telegram.org"): NX})
+    # then t.me is blocked, A follows and B does not
+    world.block(db, "t.me")
+    probe(db, blocking_at("192.0.2.1") | {("192.0.2.2", "web.telegram.org"): NX})
+    done = escalation.escalate_due(db, GRACE, utcnow() + timedelta(days=3))
+    assert [(e.isp, e.domain, e.stage) for e in done] == [(world.isp_b.name, "t.me", "block")]
