@@ -103,10 +103,11 @@ def compliance_show(
         warnings = services.control_warnings(session, SYSTEM)
     for i in items:
         lag = "" if i["serial_lag"] is None else f" lag {i['serial_lag']}"
+        flag = f" ESCALATED {i['escalated_at']}" if i.get("escalated_at") else ""
         out.print(
             f"{i['isp']:20} {i['resolver']:22} {i['domain']:32} {i['state']:14} "
             f"expected {i['expected']:8} observed {i['observed']} since {i['since']}"
-            f"{lag}"
+            f"{lag}{flag}"
         )
     for w in warnings:
         out.print(f"warning: {w}")
