@@ -83,7 +83,7 @@ HOSTS = {
 }
 REFUSED_SOURCE = "127.0.0.4"  # where C's transfer requests come from
 D_ADMITTED, D_REFUSED = "127.0.0.6", "127.0.0.7"  # where D's come from, before and after
-GRACE = 4  # seconds of both graces on this server (A and B follow a change within one)
+GRACE = 8  # seconds of both graces on this server (A, B and D follow a change well within)
 
 
 def need(binary: str) -> None:
