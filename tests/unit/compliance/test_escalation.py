@@ -23,7 +23,7 @@ from tangkal.compliance.models import ProbeResult
 from tangkal.db.base import utcnow
 from tangkal.db.session import Database
 from tangkal.delivery.models import DeliveryStatus, OutboxMessage
-from tangkal.delivery.services import fetch_inbox
+from tangkal.delivery.services import fetch_inbox, lease_due
 from tangkal.sop.profile import Compliance
 from tests.unit.compliance.conftest import NX, ScriptedProber, World
 from tests.unit.compliance.test_services import SETTINGS
@@ -209,3 +209,24 @@ def test_names_never_blocked_do_not_crowd_out_the_ones_to_escalate(
     probe(db, blocking_at("192.0.2.1") | {("192.0.2.2", "web.telegram.org"): NX})
     done = escalation.escalate_due(db, GRACE, utcnow() + timedelta(days=3))
     assert [(e.isp, e.domain, e.stage) for e in done] == [(world.isp_b.name, "t.me", "block")]
+
+
+def test_an_isp_with_a_webhook_is_sent_its_notice_by_the_delivery_worker(
+    db: Database, world: World
+) -> None:
+    with db.unit_of_work() as s:
+        isp = s.get(type(world.isp_b), world.isp_b.id)
+        assert isp is not None
+        isp.delivery_channel = "webhook"
+        isp.webhook_url = "https://noc.isp-b.example/tangkal"
+        isp.webhook_secret = "s" * 32
+    setup(db, world)
+    world.block(db, "t.me")
+    probe(db, blocking_at("192.0.2.1"))
+    escalation.escalate_due(db, GRACE, utcnow() + timedelta(hours=5))
+    with db.unit_of_work() as s:
+        leased = lease_due(s)
+    assert [(m.url, m.event) for m in leased] == [
+        ("https://noc.isp-b.example/tangkal", escalation.EVENT)
+    ]
+    assert [i["domain"] for i in leased[0].payload["data"]["items"]] == ["t.me"]
