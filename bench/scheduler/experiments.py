@@ -1,4 +1,4 @@
-"""Two measurements behind the notes in docs/benchmarks-scheduler.md (not part of the run).
+"""Measurements behind the notes in docs/benchmarks-scheduler.md (not part of the run).
 
 ``pass-cost``: what one scheduler pass costs per due order (overdue + ST1, batches of 500,
 three rounds) and per order carrying a 2 MB evidence file (100 orders): milliseconds and
@@ -6,12 +6,19 @@ SQL statements per order, and how much the process's peak memory grew. Run it ag
 another copy of the code to compare (``PYTHONPATH=/path/to/other/src``); it prints which
 ``tangkal`` it measured.
 
+``burst``: ``--due`` orders due at once (overdue + ST1) taken by one ``OrderScheduler.tick()``
+(batches of 500, as the run's backlog phase), ``--rounds`` times, on a fresh database with
+``--background`` open orders that are not due: seconds per tick, the process's CPU seconds
+in it (steadier than wall time on a shared machine: it leaves out the waits for a busy
+server) and statements per order. Also run against another copy of the code to compare.
+
 ``dead-entries``: the idle lease as orders are taken and leave dead versions behind in the
 ``next_due_at <= now`` range of ``ix_orders_next_due`` (autovacuum off for the table, so the
 growth up to where it would fire shows): the pass, the plan the planner picks, and the same
 lease as a plain index scan, which marks the dead entries it meets so later scans skip them.
 
     python -m bench.scheduler.experiments pass-cost
+    python -m bench.scheduler.experiments burst --due 1000 --rounds 3 --background 100000
     python -m bench.scheduler.experiments dead-entries --orders 100000 --taken 10000,40000,50000
 """
 
@@ -25,7 +32,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from bench.common import fresh_pg_database, pg_execute, proc_status_kib
+from bench.common import fresh_pg_database, load_average, pg_execute, proc_status_kib
 from bench.scheduler import run as R
 
 
@@ -99,6 +106,46 @@ def pass_cost(args: argparse.Namespace) -> dict[str, Any]:
             )
         finally:
             db.dispose()
+    return out
+
+
+def burst(args: argparse.Namespace) -> dict[str, Any]:
+    import tangkal
+    from tangkal.db.migrate import upgrade
+    from tangkal.db.session import Database
+    from tangkal.orders.scheduler import OrderScheduler
+
+    out: dict[str, Any] = {"tangkal": tangkal.__file__, "background": args.background}
+    ticks, cpu, stmts = [], [], []
+    with fresh_pg_database("tangkal_bench_burst") as url:
+        db = Database(url)
+        try:
+            upgrade(db)
+            orgs = R.make_orgs(db)
+            if args.background:
+                R.load(url, args.background, orgs, 2017)
+            sched = OrderScheduler(db, 1.0)
+            out["load_before"] = load_average()
+            for r in range(args.rounds):
+                now = R.utc()
+                R.write(
+                    db,
+                    [
+                        R.due_order(i, f"BU{r}", orgs, now - timedelta(seconds=1 + i / args.due))
+                        for i in range(args.due)
+                    ],
+                )
+                with R.statements(db.engine) as seen:
+                    t, c = time.perf_counter(), time.process_time()
+                    counts = sched.tick()
+                    ticks.append(round(time.perf_counter() - t, 2))
+                    cpu.append(round(time.process_time() - c, 2))
+                stmts.append(round(len(seen) / args.due, 2))
+                assert counts["steps"] == args.due and counts["overdue"] == args.due, counts
+            out["load_after"] = load_average()
+        finally:
+            db.dispose()
+    out |= {"tick_s": ticks, "cpu_s": cpu, "statements_per_order": stmts}
     return out
 
 
@@ -183,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--rounds", type=int, default=3)
     c.add_argument("--evidence-orders", type=int, default=100)
     c.add_argument("--evidence-mb", type=int, default=2)
+    b = sub.add_parser("burst")
+    b.add_argument("--due", type=int, default=1000)
+    b.add_argument("--rounds", type=int, default=3)
+    b.add_argument("--background", type=int, default=0, help="open orders not due")
     d = sub.add_parser("dead-entries")
     d.add_argument("--orders", type=int, default=100_000)
     d.add_argument(
@@ -193,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.what == "pass-cost":
         print(json.dumps(pass_cost(args)))
+    elif args.what == "burst":
+        print(json.dumps(burst(args)))
     else:
         dead_entries(args)
     return 0
