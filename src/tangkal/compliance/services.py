@@ -1185,7 +1185,6 @@ def verification(session: Session, name: str) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ the console's board
 
-BOARD_ROWS = 20000  # results one board reads at most (a national list is paged by name)
 BOARD_FILTERS = ("", "not_compliant", "overdue")
 
 
@@ -1215,10 +1214,17 @@ class BoardIsp:
 @dataclass
 class Board:
     isps: list[BoardIsp]
-    names: list[str]
-    cells: dict[tuple[str, str], BoardCell]  # (isp id, name)
-    total_names: int
-    truncated: bool
+    names: list[str]  # this page's names
+    cells: dict[tuple[str, str], BoardCell]  # (isp id, name), for this page's names
+    total_names: int  # names matching the filters, on every page
+
+
+def overdue_condition(grace: Any, now: datetime) -> Any:
+    """SQL for "not compliant past the grace of its stage" (``escalation.overdue``)."""
+    return (ProbeResult.state == ProbeState.NOT_COMPLIANT) & (
+        ((ProbeResult.expected != OPEN) & (ProbeResult.since <= now - grace.grace_after_block))
+        | ((ProbeResult.expected == OPEN) & (ProbeResult.since <= now - grace.grace_after_restore))
+    )
 
 
 def board(
@@ -1237,7 +1243,11 @@ def board(
     since when, whether that is past the profile's grace (``grace``: the profile's
     ``compliance`` table) and whether it was escalated. ``only``: ``not_compliant`` (now) or
     ``overdue`` (not compliant for longer than the grace). Scoped as the API is: an ISP sees
-    its own rows, a platform nothing."""
+    its own rows, a platform nothing.
+
+    Sized for a national list: the per-ISP summary is one aggregate in the database, the
+    names are paged there (filters applied in SQL), and only the results of one page of
+    names are read."""
     from tangkal.compliance.escalation import overdue
 
     if only not in BOARD_FILTERS:
@@ -1250,24 +1260,69 @@ def board(
         )
     now = now or utcnow()
     cond = _scope(principal, isp, session)
-    q = (
-        select(ProbeResult, Organization.id, Organization.name)
-        .join(Resolver, Resolver.id == ProbeResult.resolver_id)
-        .join(Organization, Organization.id == Resolver.org_id)
-        .where(Resolver.control.is_(False))
-    )
+    where: list[Any] = [Resolver.control.is_(False), Resolver.org_id.is_not(None)]
     if cond is not None:
-        q = q.where(cond)
+        where.append(cond)
     if domain and domain.strip():
         name = Domain.parse(domain).name
-        q = q.where((ProbeResult.domain == name) | ProbeResult.domain.endswith("." + name))
-    rows = session.execute(q.order_by(ProbeResult.domain).limit(BOARD_ROWS + 1)).all()
-    truncated = len(rows) > BOARD_ROWS
-    per: dict[tuple[str, str], list[ProbeResult]] = defaultdict(list)
+        where.append((ProbeResult.domain == name) | ProbeResult.domain.endswith("." + name))
+    late = overdue_condition(grace, now)
+
+    # the summary: per ISP, its names by worst state, past the grace, escalated
+    worst = func.max(
+        case(
+            (ProbeResult.state == ProbeState.NOT_COMPLIANT, 2),
+            (ProbeResult.state == ProbeState.COMPLIANT, 1),
+            else_=0,
+        )
+    )
+    per_name = (
+        select(
+            Resolver.org_id.label("org_id"),
+            ProbeResult.domain.label("domain"),
+            worst.label("worst"),
+            func.max(case((late, 1), else_=0)).label("late"),
+            func.max(
+                case(
+                    (
+                        ProbeResult.escalated_at.is_not(None)
+                        & (ProbeResult.state == ProbeState.NOT_COMPLIANT),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ).label("escalated"),
+            func.max(ProbeResult.checked_at).label("checked_at"),
+        )
+        .join(Resolver, Resolver.id == ProbeResult.resolver_id)
+        .where(*where)
+        .group_by(Resolver.org_id, ProbeResult.domain)
+        .subquery()
+    )
+    summary = session.execute(
+        select(
+            per_name.c.org_id,
+            Organization.name,
+            func.sum(case((per_name.c.worst == 1, 1), else_=0)),
+            func.sum(case((per_name.c.worst == 2, 1), else_=0)),
+            func.sum(case((per_name.c.worst == 0, 1), else_=0)),
+            func.sum(per_name.c.late),
+            func.sum(per_name.c.escalated),
+            func.max(per_name.c.checked_at),
+        )
+        .join(Organization, Organization.id == per_name.c.org_id)
+        .group_by(per_name.c.org_id, Organization.name)
+    ).all()
     isps: dict[str, BoardIsp] = {}
-    for r, org_id, org_name in rows[:BOARD_ROWS]:
-        per[(org_id, r.domain)].append(r)
-        isps.setdefault(org_id, BoardIsp(org_id, org_name))
+    for org_id, org_name, ok_, bad, unreachable, n_late, n_esc, checked in summary:
+        row = BoardIsp(org_id, org_name, overdue=int(n_late or 0), escalated=int(n_esc or 0))
+        row.counts = {
+            ProbeState.COMPLIANT.value: int(ok_ or 0),
+            ProbeState.NOT_COMPLIANT.value: int(bad or 0),
+            ProbeState.UNREACHABLE.value: int(unreachable or 0),
+        }
+        row.checked_at = checked
+        isps[org_id] = row
     if not domain:
         # every ISP the caller may see is a row, also one without results yet
         for org_id, org_name in session.execute(
@@ -1277,41 +1332,51 @@ def board(
             .distinct()
         ):
             isps.setdefault(org_id, BoardIsp(org_id, org_name))
+
+    # the matrix: one page of the names that match, then their results
+    match = list(where)
+    if only == "not_compliant":
+        match.append(ProbeResult.state == ProbeState.NOT_COMPLIANT)
+    elif only == "overdue":
+        match.append(late)
+    names_q = (
+        select(ProbeResult.domain)
+        .join(Resolver, Resolver.id == ProbeResult.resolver_id)
+        .where(*match)
+        .distinct()
+    )
+    total = int(session.scalar(select(func.count()).select_from(names_q.subquery())) or 0)
+    names = list(session.scalars(names_q.order_by(ProbeResult.domain).offset(offset).limit(limit)))
+    per: dict[tuple[str, str], list[ProbeResult]] = defaultdict(list)
+    if names:
+        for r, org_id in session.execute(
+            select(ProbeResult, Resolver.org_id)
+            .join(Resolver, Resolver.id == ProbeResult.resolver_id)
+            .where(*where, ProbeResult.domain.in_(names))
+        ):
+            per[(org_id or "", r.domain)].append(r)
     cells: dict[tuple[str, str], BoardCell] = {}
     for key, results in per.items():
         state = isp_state([r.state for r in results]) or ProbeState.UNREACHABLE
-        worst = [r for r in results if r.state is state]
+        at_worst = [r for r in results if r.state is state]
         cell = BoardCell(
             state=state,
-            expected=worst[0].expected,
+            expected=at_worst[0].expected,
             resolvers=len(results),
-            since=min(r.since for r in worst),
+            since=min(r.since for r in at_worst),
             checked_at=max(r.checked_at for r in results),
             overdue=any(overdue(r.state, r.since, r.expected, grace, now) for r in results),
             escalated=any(
                 r.escalated_at is not None and r.state is ProbeState.NOT_COMPLIANT for r in results
             ),
         )
+        if only and not (cell.overdue if only == "overdue" else state is ProbeState.NOT_COMPLIANT):
+            continue  # another ISP's cell of a name that matches at some ISP
         cells[key] = cell
-        row = isps[key[0]]
-        row.counts[state.value] += 1
-        row.overdue += cell.overdue
-        row.escalated += cell.escalated
-        if cell.checked_at and (row.checked_at is None or cell.checked_at > row.checked_at):
-            row.checked_at = cell.checked_at
-    if only:
-        cells = {
-            k: c
-            for k, c in cells.items()
-            if (c.overdue if only == "overdue" else c.state is ProbeState.NOT_COMPLIANT)
-        }
-    names = sorted({n for _org, n in cells})
-    shown = names[offset : offset + limit]
-    wanted = set(shown)
+        isps.setdefault(key[0], BoardIsp(key[0], key[0]))
     return Board(
         isps=sorted(isps.values(), key=lambda i: i.name),
-        names=shown,
-        cells={k: c for k, c in cells.items() if k[1] in wanted},
-        total_names=len(names),
-        truncated=truncated,
+        names=names,
+        cells=cells,
+        total_names=total,
     )

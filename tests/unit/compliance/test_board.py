@@ -45,6 +45,13 @@ def test_the_board_per_isp_and_name_with_its_filters_and_scope(db: Database, wor
         later = now + timedelta(hours=4, seconds=1)
         late = services.board(s, SYSTEM, GRACE, only="overdue", now=later)
         assert sorted(late.cells) == sorted((world.isp_b.id, n) for n in NAMES)
+        # paged by name in the database, the filters counted over every page
+        first = services.board(s, SYSTEM, GRACE, limit=1, now=now)
+        second = services.board(s, SYSTEM, GRACE, limit=1, offset=1, now=now)
+        assert (first.names, second.names) == (["t.me"], ["web.telegram.org"])
+        assert first.total_names == second.total_names == 2
+        assert {k[1] for k in second.cells} == {"web.telegram.org"}
+        assert services.board(s, SYSTEM, GRACE, only="overdue", now=later).total_names == 2
         # one name, and its subdomains
         assert services.board(s, SYSTEM, GRACE, domain="telegram.org").names == ["web.telegram.org"]
         # an ISP sees its own row only; a platform nothing; a wrong filter is refused
