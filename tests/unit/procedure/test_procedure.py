@@ -375,3 +375,42 @@ def test_officials_are_warned_once_before_a_decision_time_runs_out(db: Database,
         assert objections.remind_due(s, obj.decide_by + timedelta(seconds=1)) == 0  # once
         actions = [e.action for e in events_for(s, "objection", obj.id)]
         assert actions.count("objection.decision_due") == 1
+
+
+def test_the_scheduler_commits_right_after_a_sanction_proposal_on_postgresql(
+    db: Database, case
+) -> None:
+    """``run_due(stop_after_lock=True)``, as the scheduler runs it: the proposal takes the
+    platform's advisory lock (PostgreSQL), held to commit, so the pass ends after that
+    order and the next pass goes on; each later order joins the one open sanction. On
+    SQLite there is no such lock (the writer holds the database) and one pass takes all."""
+    from tangkal.db import locks
+
+    filed = [_file(db, case) for _ in range(3)]
+    at = max(deadline for _, deadline in filed) + timedelta(seconds=60)
+    passes = []
+    while True:
+        with db.unit_of_work() as s:
+            result = run_due(s, at, stop_after_lock=True)
+            held = locks.held(s)
+        passes.append((result.steps, result.stopped_early, held))
+        if not result.stopped_early:
+            break
+    if db.is_sqlite:
+        assert passes == [(12, False, 0)]
+    else:
+        # four steps of one order a pass, the last of them the proposal; then an empty pass
+        assert passes == [(4, True, 1)] * 3 + [(0, False, 0)]
+    with db.unit_of_work() as s:
+        [sanction] = sanctions.list_for(s, case["alice"], platform=platform_of(case).name)
+        assert sorted(o.order_id for o in sanction.orders) == sorted(oid for oid, _ in filed)
+        assert sanction.status is SanctionStatus.PENDING_APPROVAL
+
+
+def test_a_pass_run_inside_a_unit_of_work_of_its_own_advances_every_due_order(
+    db: Database, case
+) -> None:
+    """Without ``stop_after_lock`` (the demo, these tests) nothing is left for later."""
+    filed = [_file(db, case) for _ in range(2)]
+    at = max(deadline for _, deadline in filed) + timedelta(seconds=60)
+    assert _pass(db, at)["steps"] == 8
