@@ -116,12 +116,21 @@ class Forwarder:
 
     def __init__(self, target: tuple[str, int], source: str) -> None:
         self.target, self.source = target, source
-        self.port = free_port()
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", self.port))
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
+        # a port free for TCP may be taken for UDP by another test process: try another
+        for attempt in range(20):
+            self.port = free_port()
+            self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                self.udp.bind(("127.0.0.1", self.port))
+                self.tcp.bind(("127.0.0.1", self.port))
+                break
+            except OSError:
+                self.udp.close()
+                self.tcp.close()
+                if attempt == 19:
+                    raise
         self.tcp.listen(8)
         self.stopping = False
 
