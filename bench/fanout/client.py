@@ -164,6 +164,8 @@ class Fleet:
         )
         if sub.transport is not None:
             sub.transport.sendto(ack, addr)
+        if not self.primary[1]:
+            return  # a primary's start-up NOTIFY before the bench points the fleet at it
         if serial is None or serial_lt(sub.serial, serial) or sub.serial == 0:
             sub.wanted = serial or sub.wanted
             self.pull_soon(sub)
@@ -175,7 +177,7 @@ class Fleet:
 
     async def _pull_loop(self, sub: Sub) -> None:
         try:
-            for _ in range(5):  # bounded: a failing transfer is retried a few times only
+            for _ in range(50):  # bounded: a refused or failed transfer is retried a while
                 try:
                     await self.pull(sub)
                 except (OSError, TransferError, asyncio.IncompleteReadError, TimeoutError) as exc:
@@ -259,7 +261,8 @@ class Fleet:
             await fut
         self.tcp_open += 1
         try:
-            new = await asyncio.wait_for(self._transfer(sub), 30)
+            async with asyncio.timeout(30):
+                new = await self._transfer(sub)
         finally:
             self.tcp_open -= 1
             while self.tcp_waiting:

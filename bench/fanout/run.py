@@ -21,7 +21,9 @@ TSIG key (hmac-sha256). For each primary and each N:
 BIND runs twice: with its default ``notify-rate`` (20 a second) and with it raised to the
 rate tangkal's notifier uses. Both BIND runs set ``notify-delay 0`` (otherwise a change
 within 5 s of the last is held back) and ``startup-notify-rate`` to the raised rate (so the
-NOTIFYs BIND sends on start are done before the first round); both are stated in the table.
+NOTIFYs BIND sends on start are done before the first round) and ``transfers-out 10000``
+(its default of 10 concurrent outbound transfers refuses the rest, which then retry);
+these are stated with the figures.
 A round that does not complete within ``--bind-limit`` seconds is stopped and reported as
 how many subscribers held the serial by then.
 """
@@ -57,6 +59,7 @@ import dns.update
 
 from bench.common import (
     command_line,
+    cpu_seconds,
     free_port,
     load_average,
     machine_info,
@@ -87,6 +90,8 @@ class Result:
     first_10pct: list[float] = field(default_factory=list)
     notified: list[tuple[float, float, float]] = field(default_factory=list)
     peak_rss: int = 0
+    server_cpu: list[float] = field(default_factory=list)  # CPU seconds of the primary
+    client_cpu: list[float] = field(default_factory=list)  # and of this process, per round
     notes: str = ""
 
 
@@ -111,6 +116,24 @@ def wait_soa(
         if time.monotonic() > deadline:
             raise RuntimeError("server never answered SOA")
         time.sleep(0.05)
+
+
+def free_dns_port() -> int:
+    """A port free for both TCP and UDP on 127.0.0.1. A port merely free for TCP may be one
+    of the subscribers' ten thousand UDP ports, and the primary then fails to bind."""
+    import socket
+
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            t.bind(("127.0.0.1", 0))
+            port = int(t.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                try:
+                    u.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+        return port
+    raise RuntimeError("no port free for both TCP and UDP")
 
 
 def _die_with_parent() -> None:
@@ -185,7 +208,7 @@ class TangkalPrimary:
         }
         self.log = open(workdir / "tangkal.log", "ab")  # noqa: SIM115 - closed in stop()
         for attempt in range(3):  # a free port can be taken before the server binds it
-            self.port = free_port()
+            self.port = free_dns_port()
             self.proc = subprocess.Popen(
                 [
                     sys.executable,
@@ -252,7 +275,7 @@ class BindPrimary:
             f"{notify_rate}" if notify_rate else "default (20)"
         )
         self.workdir = workdir
-        self.port = free_port()
+        self.port = free_dns_port()
         self.serial = 2017071400
         self.update_key = ("bench-update.", base64.b64encode(secrets.token_bytes(32)).decode())
         zone_file = workdir / "rpz.db"
@@ -284,6 +307,7 @@ class BindPrimary:
   startup-notify-rate {NOTIFY_RATE};
   {rate}
   tcp-clients 10000;
+  transfers-out 10000;
   tcp-listen-queue 4096;
 }};
 key "{self.update_key[0]}" {{ algorithm hmac-sha256; secret "{self.update_key[1]}"; }};
@@ -346,20 +370,31 @@ def keys_for(n: int) -> list[tuple[str, bytes]]:
 async def measure(fleet: Fleet, primary: Any, rounds: int, limit: float, result: Result) -> None:
     fleet.primary = ("127.0.0.1", primary.port)
     fleet.reset()
+    try:
+        await _rounds(fleet, primary, rounds, limit, result)
+    finally:
+        fleet.primary = ("127.0.0.1", 0)  # NOTIFYs of the next primary's start: ignored
+
+
+async def _rounds(fleet: Fleet, primary: Any, rounds: int, limit: float, result: Result) -> None:
     t0 = time.monotonic()
     await fleet.sync(primary.serial, 600)
     log(
         f"{primary.name}: {len(fleet.subs)} subscribers hold serial {primary.serial} "
-        f"(initial pull {time.monotonic() - t0:.1f} s)"
+        f"(initial pull {time.monotonic() - t0:.1f} s; "
+        f"{sum(s.errors for s in fleet.subs)} failed pulls retried, last: {fleet.last_error})"
     )
     await asyncio.sleep(2)  # NOTIFYs of the start-up round settle
     for r in range(rounds):
         fleet.phases.clear()
+        cpu0, mine0 = cpu_seconds(primary.proc.pid), time.process_time()
         serial = await asyncio.to_thread(primary.change)
         t0 = time.monotonic()
         fleet.expect(serial)
         done = await fleet.wait_all(serial, limit)
         took = time.monotonic() - t0
+        result.server_cpu.append(cpu_seconds(primary.proc.pid) - cpu0)
+        result.client_cpu.append(time.process_time() - mine0)
         times = sorted(s.held_at.get(serial, float("inf")) - t0 for s in fleet.subs)
         tenth = times[max(len(times) // 10 - 1, 0)]
         told = sorted(s.notified_at.get(serial, float("inf")) - t0 for s in fleet.subs)
@@ -412,12 +447,15 @@ async def run_size(n: int, args: argparse.Namespace, workroot: Path) -> list[Res
             primary = await asyncio.to_thread(TangkalPrimary, d, names, keys, ports)
             res = Result("tangkal", n)
             try:
-                await measure(fleet, primary, args.rounds, args.limit, res)
+                await measure(fleet, primary, rounds_for(n, args), args.limit, res)
             finally:
                 primary.stop()
             results.append(res)
-        for rate in ([None] if "bind" in args.primaries else []) + (
-            [NOTIFY_RATE] if "bind-raised" in args.primaries else []
+        # BIND with the raised rate right after tangkal, so the two figures to compare are
+        # measured minutes apart on a machine whose load moves; the default rate's rounds
+        # (N/20 s each) last.
+        for rate in ([NOTIFY_RATE] if "bind-raised" in args.primaries else []) + (
+            [None] if "bind" in args.primaries else []
         ):
             d = Path(tempfile.mkdtemp(prefix="bind-fanout-", dir=workroot))
             log(f"BIND: starting with {n} also-notify targets, notify-rate {rate or 20}")
@@ -425,7 +463,7 @@ async def run_size(n: int, args: argparse.Namespace, workroot: Path) -> list[Res
             res = Result(bind.name, n)
             try:
                 rounds = (
-                    args.rounds
+                    rounds_for(n, args)
                     if rate
                     else (args.bind_default_rounds if n / 20 < args.bind_limit else 1)
                 )
@@ -436,6 +474,10 @@ async def run_size(n: int, args: argparse.Namespace, workroot: Path) -> list[Res
     finally:
         fleet.close()
     return results
+
+
+def rounds_for(n: int, args: argparse.Namespace) -> int:
+    return args.large_rounds if n >= 10_000 else args.rounds
 
 
 def fmt(x: float | None) -> str:
@@ -467,6 +509,8 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
                 fmt(median(r.first_10pct)) if r.first_10pct else "—",
                 ratio or ("not within the limit" if partial else ""),
                 partial,
+                f"{median(r.server_cpu):.2f}" if r.server_cpu else "—",
+                f"{median(r.client_cpu):.2f}" if r.client_cpu else "—",
                 f"{r.peak_rss / 2**20:.0f} MiB",
             ]
         )
@@ -487,6 +531,8 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
             "median s (first 10%)",
             "median vs tangkal",
             "bounded rounds",
+            "primary CPU s per round (median)",
+            "client CPU s per round (median)",
             "primary peak RSS",
         ],
         rows,
@@ -497,6 +543,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--subscribers", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument(
+        "--large-rounds", type=int, default=3, help="rounds at 10,000 subscribers and more"
+    )
     ap.add_argument("--names", type=int, default=100, help="names in the zone")
     ap.add_argument(
         "--limit",

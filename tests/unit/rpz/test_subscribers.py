@@ -243,3 +243,56 @@ def test_lag_and_notify_failures_per_subscriber_are_in_the_metrics(
     with db.read_only() as s:
         st = {x.id: x for x in services.subscriber_status(s)}
     assert st[up.id].last_serial == first and st[up.id].changesets_behind == 1
+
+
+def test_notify_reaches_every_subscriber_on_one_address_each_acknowledged_on_its_own(
+    db: Database, tmp_path: Path, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """200 subscribers on 127.0.0.1, each its own port; half answer their NOTIFY, half never
+    do. The answering ones get exactly one NOTIFY per serial (their acknowledgement matched
+    to them, not to a neighbour on the same address); the silent ones are retried and do
+    not hold anyone up."""
+    import socket
+
+    from tangkal.rpz.server import Notifier
+
+    monkeypatch.setattr(Notifier, "RETRY_DELAYS", (0.3, 0.3, 0.3))
+    isp = factory.isp()
+    socks = []
+    for _ in range(200):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        socks.append(sock)
+    with db.unit_of_work() as s:
+        for sock in socks:
+            services.add_subscriber(s, SYSTEM, isp.name, f"127.0.0.1:{sock.getsockname()[1]}")
+    received = [0] * len(socks)
+
+    def drain(answer: bool) -> bool:
+        """Read what arrived, answer the even ones; True once every socket got one."""
+        for i, sock in enumerate(socks):
+            while True:
+                try:
+                    data, addr = sock.recvfrom(4096)
+                except BlockingIOError:
+                    break
+                received[i] += 1
+                if answer and i % 2 == 0:
+                    reply = dns.message.make_response(dns.message.from_wire(data))
+                    sock.sendto(reply.to_wire(), addr)
+        return all(received)
+
+    try:
+        with running_primary(db, tmp_path):
+            wait_for(lambda: drain(True))
+            deadline = time.monotonic() + 20  # bounded: the retries of the silent half
+            while time.monotonic() < deadline and min(received[1::2]) < 3:
+                drain(True)
+                time.sleep(0.05)
+            drain(True)
+    finally:
+        for sock in socks:
+            sock.close()
+    assert all(n == 1 for n in received[0::2]), received[0::2]  # acknowledged: never resent
+    assert all(n == 3 for n in received[1::2]), received[1::2]  # silent: every retry
