@@ -15,7 +15,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,10 +94,26 @@ def server_database(backend: str) -> Iterator[str]:
             drop_pg_database(url)
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port free for TCP *and* UDP (the DNS port of a server takes both), never
+    one this process handed out before: the kernel's next ephemeral port for TCP may be in
+    use for UDP by a resolver another test started."""
+    for _ in range(200):
+        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            tcp.bind(("127.0.0.1", 0))
+            port = int(tcp.getsockname()[1])
+            if port in _handed_out:
+                continue
+            try:
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no loopback port free for both TCP and UDP after 200 tries")
 
 
 _counter = itertools.count(1)
@@ -124,6 +142,49 @@ def run_cli(
     )
 
 
+_HERE = threading.Lock()
+
+
+def run_cli_here(
+    *args: str, env: dict[str, str], input: str | None = None, cwd: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The same ``tangkal`` command, run inside the test process.
+
+    A functional test's setup (organisations, tokens, people, keys) is a few hundred
+    commands per run; as processes each paid Python's start-up and the imports (1–2 s on
+    the 2-core CI machine, minutes in all), in here each costs milliseconds. What it runs is
+    the real command line (typer parses the arguments, the command opens the server's
+    database from ``env``); only the process is shared. The caches that read the
+    environment are cleared on the way in and out, so neither the command nor the test
+    process sees the other's settings. Tests *of* the command line's process behaviour
+    (exit on a bad environment, ``serve``, signals) use :func:`run_cli`.
+    """
+    from typer.testing import CliRunner
+
+    from tangkal.cli.main import app
+    from tangkal.settings import get_settings
+    from tangkal.sop import profile as sop_profile
+
+    with _HERE:
+        before = os.getcwd()
+        known = dict(sop_profile._LOADED)
+        get_settings.cache_clear()
+        try:
+            if cwd:
+                os.chdir(cwd)
+            result = CliRunner().invoke(app, list(args), input=input, env=env)
+        finally:
+            os.chdir(before)
+            get_settings.cache_clear()
+            sop_profile.load_profile.cache_clear()
+            sop_profile._LOADED.clear()
+            sop_profile._LOADED.update(known)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    return subprocess.CompletedProcess(["tangkal", *args], result.exit_code, result.stdout, stderr)
+
+
 @dataclass
 class LiveServer:
     """A real ``tangkal serve`` process on loopback."""
@@ -141,6 +202,10 @@ class LiveServer:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kw)
 
     def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return run_cli_here(*args, env=self.env, input=input, cwd=str(self.workdir))
+
+    def cli_process(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        """The command as its own process, for a test of what the process does."""
         return run_cli(*args, env=self.env, input=input, cwd=str(self.workdir))
 
     def token(self, org: str, role: str) -> str:
