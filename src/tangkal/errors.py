@@ -23,10 +23,16 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
+from tangkal.durations import format_duration
+
 #: How a page names an enum value in its language (``tangkal.web.i18n.Formatter.term``).
-Term = Callable[[enum.Enum], str]
+#: How a reader's language names a value inside a sentence: an enum member (a status, a
+#: role), a moment or a duration. Without one, the API's own form: the member's value, ISO
+#: 8601, the profile's duration text.
+Term = Callable[[enum.Enum | datetime | timedelta], str]
 
 
 class Msg:
@@ -56,7 +62,9 @@ class Msg:
         translate them; the caller that knows the reader's language names them (the web
         pages use the labels of their status badges). Without ``term`` a member is its
         value, which keeps ``.text`` (the API's and the CLI's message) exactly as it was
-        when call sites passed ``.value``."""
+        when call sites passed ``.value``. A moment or a duration goes through ``term`` too
+        (a page shows it in the profile's zone and the reader's words); without it, ISO 8601
+        and the profile's duration text (``"2d"``), as the API has always said them."""
         template = translate(self.template)
         if not self.params:
             return template
@@ -71,7 +79,9 @@ class Msg:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Msg) and (other.template, dict(other.params)) == (
-            self.template, dict(self.params))
+            self.template,
+            dict(self.params),
+        )
 
     def __hash__(self) -> int:
         return hash(self.template)
@@ -84,8 +94,14 @@ def _same(text: str) -> str:
 def _value(value: Any, translate: Callable[[str], str], term: Term | None) -> Any:
     if isinstance(value, Msg):
         return value.render(translate, term)
+    if isinstance(value, enum.Enum | datetime | timedelta) and term is not None:
+        return term(value)
     if isinstance(value, enum.Enum):
-        return term(value) if term is not None else value.value
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return format_duration(value)
     if isinstance(value, tuple) and value:
         if all(isinstance(v, Msg) for v in value):
             return "; ".join(v.render(translate, term) for v in value)

@@ -168,7 +168,7 @@ def request(
                     "Request %(ref)s for these names is still pending; its decision "
                     "is due by %(due)s.",
                     ref=pending.reference,
-                    due=pending.decide_by.isoformat(),
+                    due=pending.decide_by,
                 ),
                 existing_id=pending.id,
             )

@@ -240,8 +240,8 @@ def _file(
                 "Objections to %(what)s could be filed until %(until)s (%(within)s "
                 "after it); that time has passed.",
                 what=subject.label,
-                until=last_day.isoformat(),
-                within=profile.document()["objections"]["file_within"],
+                until=last_day,
+                within=profile.objections.file_within,
             ),
             field="subject",
         )
@@ -403,7 +403,7 @@ def decide(
                 "Objection %(ref)s was decided already (%(status)s, %(at)s).",
                 ref=obj.reference,
                 status=obj.status,
-                at=obj.decided_at.isoformat() if obj.decided_at else "?",
+                at=obj.decided_at or "?",
             )
         )
     obj.status = ObjectionStatus(outcome)

@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from tangkal.durations import format_duration
 from tangkal.errors import ConfigurationError, InvalidInput, Msg
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -67,21 +68,6 @@ def parse_duration(text: str | int | float) -> timedelta:
     if seconds <= 0 or not math.isfinite(seconds):
         raise ConfigurationError(f"A duration must be positive, not {text!r}.")
     return timedelta(seconds=seconds)
-
-
-def format_duration(td: timedelta) -> str:
-    """The shortest exact text for a duration (``"4h"``, ``"1h30m"``, ``"14.4s"``)."""
-    micro = round(td.total_seconds() * 1_000_000)
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        step = size * 1_000_000
-        if micro >= step:
-            parts.append(f"{micro // step}{unit}")
-            micro %= step
-    if micro:
-        sec = f"{micro / 1_000_000:.6f}".rstrip("0").rstrip(".")
-        parts.append(f"{sec}s")
-    return "".join(parts) or "0s"
 
 
 def _duration(value: Any) -> timedelta:

@@ -24,7 +24,7 @@ from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_time, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -144,12 +144,17 @@ class Formatter:
         except (KeyError, ValueError, TypeError):
             return message.text
 
-    def term(self, value: enum.Enum) -> str:
-        """An enum value named inside a sentence of this language: the label its badge or
+    def term(self, value: enum.Enum | datetime | timedelta) -> str:
+        """A moment inside a sentence as :meth:`when` shows it, a duration in words
+        (:meth:`period`); an enum value named inside a sentence of this language: the label its badge or
         choice shows (``tangkal.web.labels``), in quotes only where the translated template
         puts them. In English it stays the API's own word, so an English page reads exactly
         as the API's message (``Msg.text``) does, and a value without a label stays as it is.
         """
+        if isinstance(value, datetime):
+            return self.when(value)
+        if isinstance(value, timedelta):
+            return self.period(value)
         raw = str(value.value)
         table = labels.TERMS.get(type(value))
         if self.lang == SOURCE_LANGUAGE or table is None or raw not in table:
@@ -203,6 +208,27 @@ class Formatter:
             local, format="medium" if seconds else "short", locale=self.lang, tzinfo=zone
         )
         return f"{day} {clock} {local.tzname() or ZONE_NAME}"
+
+    def period(self, value: timedelta) -> str:
+        """A rule's period (a deadline, a time to object): ``2 hari``, ``1 jam 30 menit`` / ``2 days``, ``1 hour 30 minutes``: exact, in the
+        largest units that divide it (Babel's own ``format_timedelta`` rounds to one unit,
+        which would turn a 90-minute deadline into "2 jam")."""
+        left = round(value.total_seconds())
+        if left <= 0:
+            return format_timedelta(timedelta(0), threshold=1, locale=self.lang)
+        parts = []
+        for size in (86400, 3600, 60, 1):
+            count, left = divmod(left, size)
+            if count:
+                parts.append(
+                    format_timedelta(
+                        timedelta(seconds=count * size),
+                        threshold=1,
+                        granularity="second",
+                        locale=self.lang,
+                    )
+                )
+        return " ".join(parts)
 
     def zone_note(self) -> str:
         """The footer's sentence naming the zone: ``Asia/Jakarta (WIB, UTC+07:00)``."""

@@ -216,3 +216,27 @@ def test_who_did_it_is_named_in_words_not_as_the_audit_code() -> None:
     assert f.actor("tangkal/system(admin)") == "tangkal (otomatis, menurut SOP)"
     assert f.actor("public:pemilik@contoh.co.id") == "pemilik@contoh.co.id"
     assert f.actor(None) == "—"
+
+
+def test_a_moment_in_a_message_is_iso_for_the_api_and_local_words_on_a_page() -> None:
+    due = datetime(2017, 7, 14, 7, 5, tzinfo=UTC)
+    msg = Msg("Due by %(due)s, %(within)s after it.", due=due, within=timedelta(hours=48))
+    assert msg.text == "Due by 2017-07-14T07:05:00+00:00, 2d after it."
+    page = Formatter("id").message(Msg("Due by %(due)s", due=due)).replace("\u202f", " ")
+    assert page.endswith("14 Jul 2017 14.05 WIB")
+
+
+@pytest.mark.parametrize(
+    ("lang", "seconds", "words"),
+    [
+        ("id", 172_800, "2 hari"),
+        ("id", 5_400, "1 jam 30 menit"),
+        ("en", 5_400, "1 hour 30 minutes"),
+        ("en", 14 * 3600, "14 hours"),
+        ("id", 0, "0 detik"),
+    ],
+)
+def test_a_rules_period_is_said_exactly_in_the_readers_words(
+    lang: str, seconds: int, words: str
+) -> None:
+    assert Formatter(lang).period(timedelta(seconds=seconds)) == words
