@@ -30,7 +30,9 @@ import os
 import statistics
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
+
+from sqlalchemy import Table
 
 from bench.common import fresh_pg_database, load_average, pg_execute, proc_status_kib
 from bench.scheduler import run as R
@@ -76,7 +78,7 @@ def pass_cost(args: argparse.Namespace) -> dict[str, Any]:
                 with db.unit_of_work() as s:
                     insert_rows(
                         s,
-                        Evidence.__table__,
+                        cast(Table, Evidence.__table__),
                         [
                             {
                                 "id": f"ev-{j + i}",

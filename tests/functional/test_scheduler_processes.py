@@ -477,8 +477,8 @@ def test_three_scheduler_processes_take_each_step_once(pg_url: str, tmp_path: Pa
         assert received == ORDERS, "each order deemed received once"
         assert [tuple(r) for r in orders] == [("overdue", len(codes), ORDERS)]
 
-        with db.unit_of_work() as s:
-            chain = verify(s)
+        with db.unit_of_work() as session:
+            chain = verify(session)
         assert chain.ok, chain.problem
 
         # the work was shared: more than one process took steps; and no process reported
