@@ -623,6 +623,54 @@ def test_the_public_asks_for_one_domain_with_a_contact_address(
         _refused(r, 409, "not blocked")
 
 
+def test_the_public_follows_a_request_by_its_reference_and_sees_no_one_elses_words(
+    live: LiveServer, reg: Regulator
+) -> None:
+    c = _case(live, reg, names=2)
+    _activate(live, c)
+    email = f"{unique('pemilik')}@contoh.co.id"
+    secret = "My own words about my site, for the regulator only."
+    try:
+        with live.client() as h:
+            asked = _json(
+                h.post(
+                    "/api/v1/normalisations",
+                    json={"domains": [c.domains[0]], "reason": secret, "contact_email": email},
+                ),
+                201,
+            )
+            ref = asked["reference"]
+            followed = _json(h.get(f"/api/v1/public/normalisations/{ref.lower()}"), 200)
+            assert followed["status"] == "pending" and followed["decide_by"] == asked["decide_by"]
+            assert followed["domains"] == [c.domains[0]]
+            r = h.get(f"/api/v1/public/normalisations/{ref}")
+            assert secret not in r.text and email not in r.text and "public:" not in r.text
+            _refused(h.get("/api/v1/public/normalisations/NM-20170714-000000"), 404, "reference")
+        with live.client(c.alice) as h:
+            _json(
+                h.post(
+                    f"/api/v1/normalisations/{asked['id']}/decision",
+                    json={"outcome": "refused", "reason": "The platform must ask for its names."},
+                ),
+                200,
+            )
+        with live.client() as h:
+            followed = _json(h.get(f"/api/v1/public/normalisations/{ref}"), 200)
+            assert followed["status"] == "refused" and followed["decided_at"]
+            assert followed["decision_reason"] == "The platform must ask for its names."
+            assert [b["domain"] for b in followed["blocks"]] == [c.domains[0]]
+            page = h.get("/public/normalisation/follow", params={"reference": ref, "lang": "id"})
+            assert page.status_code == 200
+            assert "Alasan regulator" in page.text and "The platform must ask" in page.text
+            assert secret not in page.text and email not in page.text
+            missing = h.get(
+                "/public/normalisation/follow", params={"reference": "NM-X", "lang": "id"}
+            )
+            assert missing.status_code == 404 and "Tidak ada permohonan normalisasi" in missing.text
+    finally:
+        _restore(live, c)
+
+
 # ---------------------------------------------------------------------- orders, OpenAPI
 
 

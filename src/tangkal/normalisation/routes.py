@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from tangkal.api.deps import CurrentPrincipal, OptionalPrincipal, UnitOfWork
@@ -14,6 +14,9 @@ from tangkal.ratelimit import RateLimiter
 
 router = APIRouter(prefix="/api/v1", tags=["normalisation"])
 public_limiter = RateLimiter(limit=5, window=600.0)
+#: following a request by its reference: generous for a person reloading the page, far too
+#: slow to walk the references of a day (24 random bits each)
+follow_limiter = RateLimiter(limit=60, window=600.0)
 
 
 class NormalisationIn(BaseModel):
@@ -75,6 +78,27 @@ class NormalisationOut(BaseModel):
     decided_by: str | None = None
 
 
+class PublicBlock(BaseModel):
+    domain: str
+    status: str
+
+
+class PublicNormalisationOut(BaseModel):
+    """A request as anyone holding its reference sees it: the decision and its clock."""
+
+    reference: str
+    status: str
+    source: str
+    platform: str | None
+    domains: list[str]
+    requested_at: str
+    decide_by: str
+    decided_at: str | None
+    decision_reason: str | None
+    conditions_met: list[str]
+    blocks: list[PublicBlock]
+
+
 class NormalisationList(BaseModel):
     normalisations: list[NormalisationOut]
 
@@ -123,3 +147,17 @@ def decide(nid: str, body: DecisionIn, principal: CurrentPrincipal, session: Uni
     where the profile says so). Refused: with reasons, on the case."""
     row = services.decide(session, principal, nid, outcome=body.outcome, reason=body.reason)
     return services.to_dict(session, row)
+
+
+@router.get(
+    "/public/normalisations/{reference}",
+    response_model=PublicNormalisationOut,
+    tags=["public"],
+)
+def follow(request: Request, session: UnitOfWork, reference: str = Path(max_length=40)) -> Any:
+    """A request followed by its reference, without a token: its status, when it is decided
+    by, and the decision with its reasons (not who asked, their reasons or their address)."""
+    ip = request.client.host if request.client else "unknown"
+    if not follow_limiter.allow(ip):
+        raise RateLimited("Too many requests from your address; please wait ten minutes.")
+    return services.public_view(session, services.by_reference(session, reference))

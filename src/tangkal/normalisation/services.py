@@ -25,7 +25,7 @@ from tangkal.audit.services import record
 from tangkal.blocklist.models import BlockEntry, BlockStatus
 from tangkal.blocklist.services import effective_block, principal_key, required_text
 from tangkal.db.base import utcnow
-from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, Msg
+from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, Msg, NotFound
 from tangkal.locators import Domain
 from tangkal.normalisation.models import Normalisation, NormalisationStatus
 from tangkal.sanctions.models import Sanction, SanctionStatus
@@ -218,6 +218,46 @@ def get(
 ) -> Normalisation:
     missing = Msg("No normalisation request %(id)s among those your organisation can see.", id=nid)
     return tenancy.get_one(session, Normalisation, principal, nid, missing, for_update=for_update)
+
+
+def by_reference(session: Session, reference: str) -> Normalisation:
+    """The request a reference names, for whoever holds the reference (the public follows
+    its own request by it; a platform's request is as public as the decision on it)."""
+    row = session.scalar(
+        select(Normalisation).where(Normalisation.reference == reference.strip().upper())
+    )
+    if row is None:
+        raise NotFound(
+            Msg(
+                "No normalisation request has the reference %(ref)s; it looks like "
+                "NM-20170714-1A2B3C, as the answer to the request gave it.",
+                ref=reference,
+            ),
+            field="reference",
+        )
+    return row
+
+
+def public_view(session: Session, row: Normalisation) -> dict[str, Any]:
+    """What anyone with the reference may see: the decision and its clock, never who asked,
+    their reason, their evidence or their address."""
+    body = to_dict(session, row, public=True)
+    keep = (
+        "reference",
+        "status",
+        "source",
+        "platform",
+        "domains",
+        "requested_at",
+        "decide_by",
+        "decided_at",
+        "decision_reason",
+    )
+    return {
+        **{k: body[k] for k in keep},
+        "conditions_met": [c["name"] for c in body["conditions"] if c["met"]],
+        "blocks": [{"domain": b["domain"], "status": b["status"]} for b in body["blocks"]],
+    }
 
 
 def list_for(

@@ -13,6 +13,7 @@ from tangkal.blocklist import services as blocklist
 from tangkal.blocklist.routes import appeal_limiter
 from tangkal.errors import InvalidInput, TangkalError
 from tangkal.normalisation import services as normalisation
+from tangkal.normalisation.routes import follow_limiter
 from tangkal.normalisation.routes import public_limiter as normalisation_limiter
 from tangkal.sop.profile import active_profile
 from tangkal.web import forms, transparency
@@ -163,6 +164,32 @@ def _normalisation_page(
         },
         status=status,
     )
+
+
+@router.get("/public/normalisation/follow")
+def normalisation_follow(
+    page: PublicPage, session: UnitOfWork, reference: str = Query("", max_length=40)
+) -> Response:
+    """A request followed by the reference its answer gave: status, the decision's clock,
+    the decision and its reasons (``normalisation.services.public_view``)."""
+    text = reference.strip()
+    ctx: dict[str, Any] = {"reference": text, "request": None, "error": None}
+    if not text:
+        return page.render("public_normalisation_follow.html", ctx)
+    client = page.request.client
+    if not follow_limiter.allow(client.host if client else "unknown"):
+        ctx["error"] = page.fmt.gettext(
+            forms.N_("Too many requests from your address; please wait ten minutes and try again.")
+        )
+        return page.render("public_normalisation_follow.html", ctx, status=429)
+    try:
+        ctx["request"] = normalisation.public_view(
+            session, normalisation.by_reference(session, text)
+        )
+    except TangkalError as exc:
+        ctx["error"] = page.error(exc)
+        return page.render("public_normalisation_follow.html", ctx, status=exc.status_code)
+    return page.render("public_normalisation_follow.html", ctx)
 
 
 @router.get("/public/normalisation")
