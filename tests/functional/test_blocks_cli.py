@@ -44,7 +44,7 @@ def test_import_reports_every_bad_line_and_writes_nothing_then_imports_all(
 def test_import_reads_a_list_from_a_pipe_which_can_be_read_only_once(live: LiveServer) -> None:
     base = unique("pipa")
     names = [f"n{i}.{base}.example.com" for i in range(30)]
-    r = live.cli("block", "import", "/dev/stdin", "--legal-basis", "Permenkominfo 5/2020",
+    r = live.cli_process("block", "import", "/dev/stdin", "--legal-basis", "Permenkominfo 5/2020",
                  "--reason", "gambling", "--by-official", input="\n".join(names) + "\n")
     assert r.returncode == 0, r.stderr
     assert "imported 30 name(s): 30 active" in r.stdout
