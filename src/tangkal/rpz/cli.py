@@ -21,10 +21,12 @@ from tangkal.settings import get_settings
 
 out = Console()
 app = typer.Typer(no_args_is_help=True)
-tsig_app = typer.Typer(help="TSIG keys with which ISPs sign their zone transfers.",
-                       no_args_is_help=True)
-subscriber_app = typer.Typer(help="Resolvers that follow the RPZ (NOTIFY targets).",
-                             no_args_is_help=True)
+tsig_app = typer.Typer(
+    help="TSIG keys with which ISPs sign their zone transfers.", no_args_is_help=True
+)
+subscriber_app = typer.Typer(
+    help="Resolvers that follow the RPZ (NOTIFY targets).", no_args_is_help=True
+)
 rpz_app = typer.Typer(help="The blocklist as a DNS Response Policy Zone.", no_args_is_help=True)
 app.add_typer(tsig_app, name="tsig")
 app.add_typer(subscriber_app, name="subscriber")
@@ -46,27 +48,34 @@ def tsig_create(org: str = typer.Option(..., "--org", help="ISP organisation nam
 def subscriber_add(
     org: str = typer.Option(..., "--org", help="ISP organisation name"),
     notify: str = typer.Option(..., "--notify", help="HOST:PORT that gets NOTIFY"),
-    allow_ip: list[str] = typer.Option([], "--allow-ip",
-                                       help="CIDR allowed to transfer without TSIG (repeatable)"),
-    key: str | None = typer.Option(None, "--key",
-                                   help="the one TSIG key (of this ISP) it signs with"),
+    allow_ip: list[str] = typer.Option(
+        [], "--allow-ip", help="CIDR allowed to transfer without TSIG (repeatable)"
+    ),
+    key: str | None = typer.Option(
+        None, "--key", help="the one TSIG key (of this ISP) it signs with"
+    ),
     transfer_from: str | None = typer.Option(
-        None, "--transfer-from", help="IP or IP:PORT its transfers come from (BIND "
-        "transfer-source, Knot via): tells it apart from others sharing a key or address"),
+        None,
+        "--transfer-from",
+        help="IP or IP:PORT its transfers come from (BIND "
+        "transfer-source, Knot via): tells it apart from others sharing a key or address",
+    ),
 ) -> None:
     """Register a resolver: NOTIFY goes to it on every change; --allow-ip admits unsigned
     transfers from those addresses (for resolvers that cannot sign, such as Unbound).
     --key and --transfer-from let the server credit its transfers to it and not to another
     subscriber sharing the ISP's key or the address (docs/rpz-subscribers.md)."""
     with unit_of_work() as session:
-        sub = services.add_subscriber(session, SYSTEM, org, notify, allow_ip, key_name=key,
-                                      transfer_from=transfer_from)
-        out.print(f"subscriber {sub.id} for {org}: NOTIFY {sub.notify_host}:{sub.notify_port}"
-                  + (f", unsigned transfers from {', '.join(sub.allow_ips)}"
-                     if sub.allow_ips else "")
-                  + (f", key {sub.tsig_key_name}" if sub.tsig_key_name else "")
-                  + (f", transfers from {transfer_from}" if transfer_from else ""),
-                  highlight=False)
+        sub = services.add_subscriber(
+            session, SYSTEM, org, notify, allow_ip, key_name=key, transfer_from=transfer_from
+        )
+        out.print(
+            f"subscriber {sub.id} for {org}: NOTIFY {sub.notify_host}:{sub.notify_port}"
+            + (f", unsigned transfers from {', '.join(sub.allow_ips)}" if sub.allow_ips else "")
+            + (f", key {sub.tsig_key_name}" if sub.tsig_key_name else "")
+            + (f", transfers from {transfer_from}" if transfer_from else ""),
+            highlight=False,
+        )
 
 
 @subscriber_app.command("list")
@@ -75,21 +84,35 @@ def subscriber_list() -> None:
     """Every subscriber with the serial it last transferred and its lag."""
     with read_snapshot(database()) as session:
         for st in services.subscriber_status(session):
-            lag = "never transferred" if st.last_serial is None else (
-                "up to date" if not st.changesets_behind else
-                f"{st.changesets_behind} change sets behind since {st.behind_since}")
-            group = "" if st.group is None else (
-                f" [credited with {st.group.size - 1} other(s) it cannot be told apart from; "
-                f"{st.group.holding_current} of {st.group.size} hold the current serial]")
-            out.print(f"{st.org:24} {st.notify:22} serial {st.last_serial} "
-                      f"({st.last_transfer_kind or '-'} at {st.last_transfer_at}) {lag}{group}",
-                      highlight=False)
+            lag = (
+                "never transferred"
+                if st.last_serial is None
+                else (
+                    "up to date"
+                    if not st.changesets_behind
+                    else f"{st.changesets_behind} change sets behind since {st.behind_since}"
+                )
+            )
+            group = (
+                ""
+                if st.group is None
+                else (
+                    f" [credited with {st.group.size - 1} other(s) it cannot be told apart from; "
+                    f"{st.group.holding_current} of {st.group.size} hold the current serial]"
+                )
+            )
+            out.print(
+                f"{st.org:24} {st.notify:22} serial {st.last_serial} "
+                f"({st.last_transfer_kind or '-'} at {st.last_transfer_at}) {lag}{group}",
+                highlight=False,
+            )
 
 
 @rpz_app.command("export")
 @friendly
-def rpz_export(fmt: str = typer.Option("rpz", "--format",
-                                       help="rpz, hosts, domains or unbound")) -> None:
+def rpz_export(
+    fmt: str = typer.Option("rpz", "--format", help="rpz, hosts, domains or unbound"),
+) -> None:
     """The current list on stdout, streamed (millions of names never sit in memory)."""
     fmt = services.check_format(fmt)
     stream = sys.stdout.buffer
@@ -105,23 +128,36 @@ def rpz_status() -> None:
     with read_snapshot(database()) as session:
         status = services.zone_status(session, get_settings())
         subs = services.subscriber_status(session)
-    out.print(f"zone {status['zone']} serial {status['serial']}: {status['names']} names; "
-              f"journal {status['journal_changesets']} change sets since "
-              f"{status['journal_from']}", highlight=False)
+    out.print(
+        f"zone {status['zone']} serial {status['serial']}: {status['names']} names; "
+        f"journal {status['journal_changesets']} change sets since "
+        f"{status['journal_from']}",
+        highlight=False,
+    )
     for st in subs:
-        lag = "never transferred" if st.last_serial is None else (
-            "up to date" if not st.changesets_behind else
-            f"{st.changesets_behind} behind since {st.behind_since}")
-        out.print(f"  {st.org:24} {st.notify:22} serial {st.last_serial} "
-                  f"{st.last_transfer_kind or '-'} {lag}", highlight=False)
+        lag = (
+            "never transferred"
+            if st.last_serial is None
+            else (
+                "up to date"
+                if not st.changesets_behind
+                else f"{st.changesets_behind} behind since {st.behind_since}"
+            )
+        )
+        out.print(
+            f"  {st.org:24} {st.notify:22} serial {st.last_serial} "
+            f"{st.last_transfer_kind or '-'} {lag}",
+            highlight=False,
+        )
 
 
 @rpz_app.command("publish")
 @friendly
 def rpz_publish(
     name: list[str] = typer.Argument(..., help="Domain names"),
-    action: str = typer.Option("nxdomain", "--action",
-                               help="nxdomain, nodata, landing, passthru, or remove"),
+    action: str = typer.Option(
+        "nxdomain", "--action", help="nxdomain, nodata, landing, passthru, or remove"
+    ),
     reason: str = typer.Option(..., "--reason"),
 ) -> None:
     """Change the zone directly (operators and tests). Blocks decided through the blocklist
@@ -129,15 +165,20 @@ def rpz_publish(
     from tangkal.audit.services import record
     from tangkal.locators import Domain
 
-    act = None if action == "remove" else RpzAction(action) if action in set(RpzAction) \
-        else None
+    act = None if action == "remove" else RpzAction(action) if action in set(RpzAction) else None
     if action != "remove" and act is None:
         raise InvalidInput(f"Unknown action {action!r}.", field="action")
     changes = [ZoneChange(Domain.parse(n).name, act) for n in name]
     with unit_of_work() as session:
         serial = publish(session, changes, reason=reason)
-        record(session, SYSTEM, "rpz.publish", "rpz_zone", str(serial),
-               {"names": [c.name for c in changes], "action": action, "reason": reason})
+        record(
+            session,
+            SYSTEM,
+            "rpz.publish",
+            "rpz_zone",
+            str(serial),
+            {"names": [c.name for c in changes], "action": action, "reason": reason},
+        )
     out.print(f"serial {serial}", highlight=False)
 
 

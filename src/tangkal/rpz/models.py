@@ -25,9 +25,15 @@ NameType = String(253).with_variant(String(253, collation="C"), "postgresql")
 
 def _action_column(name: str) -> Enum:
     """Like ``enum_column`` but with its own constraint name: ``rpz_changes`` has two."""
-    return Enum(RpzAction, name=name, native_enum=False, length=32,
-                values_callable=lambda e: [m.value for m in e], validate_strings=True,
-                create_constraint=True)
+    return Enum(
+        RpzAction,
+        name=name,
+        native_enum=False,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+        create_constraint=True,
+    )
 
 
 class RpzState(Base):
@@ -76,12 +82,15 @@ class RpzChange(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     seq: Mapped[int] = mapped_column(
-        ForeignKey("rpz_changesets.seq", ondelete="CASCADE"), index=True)
+        ForeignKey("rpz_changesets.seq", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(253))
-    old_action: Mapped[RpzAction | None] = mapped_column(_action_column("rpz_old_action"),
-                                                         default=None)
-    new_action: Mapped[RpzAction | None] = mapped_column(_action_column("rpz_new_action"),
-                                                         default=None)
+    old_action: Mapped[RpzAction | None] = mapped_column(
+        _action_column("rpz_old_action"), default=None
+    )
+    new_action: Mapped[RpzAction | None] = mapped_column(
+        _action_column("rpz_new_action"), default=None
+    )
 
 
 class TsigKey(Base):
@@ -91,8 +100,9 @@ class TsigKey(Base):
     __tablename__ = "rpz_tsig_keys"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"),
-                                        index=True)
+    org_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200), unique=True)
     algorithm: Mapped[str] = mapped_column(String(50), default="hmac-sha256")
     secret: Mapped[str] = mapped_column(String(200))
@@ -113,8 +123,9 @@ class Subscriber(Base):
     __tablename__ = "rpz_subscribers"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"),
-                                        index=True)
+    org_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
     notify_host: Mapped[str] = mapped_column(String(100))
     notify_port: Mapped[int] = mapped_column(Integer, default=53)
     allow_ips: Mapped[list[Any]] = mapped_column(default=list)

@@ -73,25 +73,36 @@ NAMES = Gauge("tangkal_rpz_names", "Names in the served zone")
 # which the id determines, so the series are as many as subscribers: hundreds nationally,
 # a few thousand at most, well within what one Prometheus keeps. Nothing per request,
 # address or serial becomes a label.
-SUB_LAG = Gauge("tangkal_rpz_subscriber_lag_serials",
-                "Serials between the one served and the one last credited to the subscriber "
-                "(its group's, when credited as a group); absent until its first transfer",
-                ["subscriber", "org"])
-SUB_LAST_TRANSFER = Gauge("tangkal_rpz_subscriber_last_transfer_timestamp_seconds",
-                          "When the subscriber (or its group) was last credited a transfer",
-                          ["subscriber", "org"])
-NEVER_TRANSFERRED = Gauge("tangkal_rpz_subscribers_never_transferred",
-                          "Subscribers with no transfer credited yet")
-GROUP_CREDITED = Gauge("tangkal_rpz_subscribers_credited_as_group",
-                       "Subscribers whose last transfer could only be credited to a group")
-NOTIFY_FAILURES = Counter("tangkal_rpz_notify_failures_total",
-                          "NOTIFY never acknowledged after every retry (RFC 1996 4.6)",
-                          ["subscriber", "org"])
+SUB_LAG = Gauge(
+    "tangkal_rpz_subscriber_lag_serials",
+    "Serials between the one served and the one last credited to the subscriber "
+    "(its group's, when credited as a group); absent until its first transfer",
+    ["subscriber", "org"],
+)
+SUB_LAST_TRANSFER = Gauge(
+    "tangkal_rpz_subscriber_last_transfer_timestamp_seconds",
+    "When the subscriber (or its group) was last credited a transfer",
+    ["subscriber", "org"],
+)
+NEVER_TRANSFERRED = Gauge(
+    "tangkal_rpz_subscribers_never_transferred", "Subscribers with no transfer credited yet"
+)
+GROUP_CREDITED = Gauge(
+    "tangkal_rpz_subscribers_credited_as_group",
+    "Subscribers whose last transfer could only be credited to a group",
+)
+NOTIFY_FAILURES = Counter(
+    "tangkal_rpz_notify_failures_total",
+    "NOTIFY never acknowledged after every retry (RFC 1996 4.6)",
+    ["subscriber", "org"],
+)
 NOTIFY_SENT = Counter("tangkal_rpz_notify_sent_total", "NOTIFY datagrams sent, retries included")
 NOTIFY_ACKED = Counter("tangkal_rpz_notify_acknowledged_total", "NOTIFY acknowledgements")
-APPLY_LATENCY = Histogram("tangkal_rpz_commit_to_served_seconds",
-                          "From change-set commit to being served",
-                          buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+APPLY_LATENCY = Histogram(
+    "tangkal_rpz_commit_to_served_seconds",
+    "From change-set commit to being served",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
 
 MAX_BODY = 65535 - 400  # room for the header, question and a TSIG record
 RECENT_CHANGES = 200_000  # change rows kept in memory for IXFR without a database read
@@ -193,16 +204,17 @@ class Access:
     ten.
     """
 
-    def __init__(self, keys: dict[bytes, wire.TsigKey] | None = None,
-                 subscribers: tuple[SubscriberRef, ...] = ()) -> None:
+    def __init__(
+        self,
+        keys: dict[bytes, wire.TsigKey] | None = None,
+        subscribers: tuple[SubscriberRef, ...] = (),
+    ) -> None:
         self.keys = keys or {}
         self.subscribers = subscribers
         self.by_key: dict[str, list[SubscriberRef]] = {}
         self.by_org_unbound: dict[str, list[SubscriberRef]] = {}
-        self.by_ip: dict[ipaddress.IPv4Address | ipaddress.IPv6Address,
-                         list[SubscriberRef]] = {}
-        self.wide: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
-                              SubscriberRef]] = []
+        self.by_ip: dict[ipaddress.IPv4Address | ipaddress.IPv6Address, list[SubscriberRef]] = {}
+        self.wide: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, SubscriberRef]] = []
         for sub in subscribers:
             if sub.key is not None:
                 self.by_key.setdefault(sub.key, []).append(sub)
@@ -289,27 +301,53 @@ def load_access(db: Database) -> tuple[Access, Stored]:
     with read_snapshot(db) as s:
         keys = {}
         for name, secret, org_id in s.execute(
-                select(k.name, k.secret, k.org_id).where(k.revoked_at.is_(None))):
-            keys[name_to_wire(name)] = wire.TsigKey(name_to_wire(name), base64.b64decode(secret),
-                                                    name, org_id)
-        names = dict(s.execute(select(Organization.id, Organization.name)
-                               .where(Organization.id.in_(select(sb.org_id).distinct()))).all())
+            select(k.name, k.secret, k.org_id).where(k.revoked_at.is_(None))
+        ):
+            keys[name_to_wire(name)] = wire.TsigKey(
+                name_to_wire(name), base64.b64decode(secret), name, org_id
+            )
+        names = dict(
+            s.execute(
+                select(Organization.id, Organization.name).where(
+                    Organization.id.in_(select(sb.org_id).distinct())
+                )
+            ).all()
+        )
         subs = []
         serials: Stored = {}
-        for row in s.execute(select(sb.id, sb.org_id, sb.notify_host, sb.notify_port,
-                                    sb.allow_ips, sb.tsig_key_name, sb.transfer_host,
-                                    sb.transfer_port, sb.last_serial, sb.credit_shared_with,
-                                    sb.last_transfer_at)):
-            subs.append(SubscriberRef(
-                row.id, row.org_id, (row.notify_host, int(row.notify_port)),
-                tuple(ipaddress.ip_network(n, strict=False) for n in (row.allow_ips or [])),
-                row.tsig_key_name, row.transfer_host,
-                int(row.transfer_port) if row.transfer_port else None,
-                str(names.get(row.org_id, ""))))
+        for row in s.execute(
+            select(
+                sb.id,
+                sb.org_id,
+                sb.notify_host,
+                sb.notify_port,
+                sb.allow_ips,
+                sb.tsig_key_name,
+                sb.transfer_host,
+                sb.transfer_port,
+                sb.last_serial,
+                sb.credit_shared_with,
+                sb.last_transfer_at,
+            )
+        ):
+            subs.append(
+                SubscriberRef(
+                    row.id,
+                    row.org_id,
+                    (row.notify_host, int(row.notify_port)),
+                    tuple(ipaddress.ip_network(n, strict=False) for n in (row.allow_ips or [])),
+                    row.tsig_key_name,
+                    row.transfer_host,
+                    int(row.transfer_port) if row.transfer_port else None,
+                    str(names.get(row.org_id, "")),
+                )
+            )
             at = row.last_transfer_at
-            serials[row.id] = (None if row.last_serial is None else int(row.last_serial),
-                               tuple(row.credit_shared_with or ()),
-                               at.timestamp() if isinstance(at, datetime) else 0.0)
+            serials[row.id] = (
+                None if row.last_serial is None else int(row.last_serial),
+                tuple(row.credit_shared_with or ()),
+                at.timestamp() if isinstance(at, datetime) else 0.0,
+            )
     return Access(keys, tuple(subs)), serials
 
 
@@ -318,8 +356,14 @@ def access_fingerprint(db: Database) -> tuple[Any, ...]:
     query, so the access list is re-read only then (every 2 s it was read in full)."""
     k, sb = TsigKey.__table__.c, Subscriber.__table__.c
     with read_snapshot(db) as s:
-        keys = s.execute(select(func.count(), func.max(k.created_at),
-                                func.max(k.revoked_at), func.count(k.revoked_at))).one()
+        keys = s.execute(
+            select(
+                func.count(),
+                func.max(k.created_at),
+                func.max(k.revoked_at),
+                func.count(k.revoked_at),
+            )
+        ).one()
         subs = s.execute(select(func.count(), func.max(sb.created_at))).one()
     return (*keys, *subs)
 
@@ -367,8 +411,16 @@ class RpzPrimary:
 
     name = "rpz"
 
-    def __init__(self, db: Database, settings: Settings, host: str, port: int, *,
-                 poll_interval: float | None = None, snapshot_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        host: str,
+        port: int,
+        *,
+        poll_interval: float | None = None,
+        snapshot_dir: Path | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.host = host
@@ -377,7 +429,8 @@ class RpzPrimary:
         self.config: ZoneConfig = zone_config(settings)
         self.origin = name_to_wire(self.config.origin)
         self.snapshot_path = (snapshot_dir or Path(settings.data_dir) / "rpz") / (
-            self.config.origin.rstrip(".") + ".snapshot")
+            self.config.origin.rstrip(".") + ".snapshot"
+        )
         self.store = ZoneStore(self.config)
         self.access = Access()
         self.recent: collections.deque[ChangeSet] = collections.deque()
@@ -396,9 +449,9 @@ class RpzPrimary:
         self._access_stale = False
         # Transfers no subscriber could be found for (key, ip, port, serial, kind, asked,
         # when): bounded, retried after each refresh for a minute.
-        self._unmatched: collections.deque[tuple[wire.TsigKey | None, str, int | None, int,
-                                                 str, int | None, float]] = \
-            collections.deque(maxlen=10_000)
+        self._unmatched: collections.deque[
+            tuple[wire.TsigKey | None, str, int | None, int, str, int | None, float]
+        ] = collections.deque(maxlen=10_000)
         self._pending_lock = threading.Lock()
         self._tasks: list[asyncio.Task[Any]] = []
         self._tcp: asyncio.base_events.Server | None = None
@@ -416,8 +469,9 @@ class RpzPrimary:
         self._unlogged: collections.Counter[str] = collections.Counter()
         self._snapshot_seq = -1
         self._conn_limit = Admission(256)
-        self._journal_readers = ThreadPoolExecutor(JOURNAL_READERS,
-                                                   thread_name_prefix="rpz-journal")
+        self._journal_readers = ThreadPoolExecutor(
+            JOURNAL_READERS, thread_name_prefix="rpz-journal"
+        )
         self.started_at = 0.0
         self.ready_at = 0.0
 
@@ -432,14 +486,16 @@ class RpzPrimary:
         # A deep accept queue: after a NOTIFY round thousands of subscribers connect within
         # milliseconds, and the default of 100 makes the rest retry their SYN a second
         # later (the kernel caps it at net.core.somaxconn).
-        self._tcp = await asyncio.start_server(self._serve_tcp, self.host, self.port,
-                                               reuse_address=True, limit=1 << 16,
-                                               backlog=4096)
+        self._tcp = await asyncio.start_server(
+            self._serve_tcp, self.host, self.port, reuse_address=True, limit=1 << 16, backlog=4096
+        )
         transport, _ = await loop.create_datagram_endpoint(
-            lambda: _UdpProtocol(self), local_addr=(self.host, self.port))
+            lambda: _UdpProtocol(self), local_addr=(self.host, self.port)
+        )
         self._udp = transport
         _ntransport, nproto = await loop.create_datagram_endpoint(
-            lambda: Notifier(self), local_addr=(self.host, 0))
+            lambda: Notifier(self), local_addr=(self.host, 0)
+        )
         self._notifier = nproto
         self.ready_at = time.monotonic()
         self._loop = loop
@@ -448,15 +504,24 @@ class RpzPrimary:
         if self.db.is_sqlite and database and database != ":memory:":
             self._unwatch = wakeup.watch_sqlite(Path(database).resolve(), self._wake.set, loop)
         elif not self.db.is_sqlite:
-            self._tasks.append(asyncio.create_task(
-                wakeup.listen(self.db.url, self._wake.set, on_state=self._listening),
-                name="rpz-listen"))
+            self._tasks.append(
+                asyncio.create_task(
+                    wakeup.listen(self.db.url, self._wake.set, on_state=self._listening),
+                    name="rpz-listen",
+                )
+            )
         view = self.store.view
         SERIAL.set(view.serial)
         NAMES.set(view.names)
-        log.info("rpz primary serving", zone=self.config.origin, host=self.host, port=self.port,
-                 serial=view.serial, names=view.names,
-                 startup_seconds=round(self.ready_at - self.started_at, 3))
+        log.info(
+            "rpz primary serving",
+            zone=self.config.origin,
+            host=self.host,
+            port=self.port,
+            serial=view.serial,
+            names=view.names,
+            startup_seconds=round(self.ready_at - self.started_at, 3),
+        )
         self._tasks.append(asyncio.create_task(self._follow(), name="rpz-follow"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="rpz-housekeeping"))
         self._notify_all(view.serial)
@@ -494,8 +559,12 @@ class RpzPrimary:
             self.store = store
             self._snapshot_seq = store.view.seq
             replayed = self._catch_up()
-            log.info("rpz zone loaded from snapshot", serial=self.store.view.serial,
-                     names=self.store.view.names, replayed_changesets=replayed)
+            log.info(
+                "rpz zone loaded from snapshot",
+                serial=self.store.view.serial,
+                names=self.store.view.names,
+                replayed_changesets=replayed,
+            )
             return
         self._build_from_database()
 
@@ -517,12 +586,20 @@ class RpzPrimary:
         with read_snapshot(self.db) as s:
             seq, serial = latest_seq(s)
             # Plain driver rows (no ORM or enum processing per row): millions of them.
-            rows = s.connection().execution_options(yield_per=50_000).exec_driver_sql(
-                f"SELECT name, action FROM {RpzEntry.__tablename__} ORDER BY name")
-            self.store = ZoneStore.build(self.config, ((n, actions[a]) for n, a in rows),
-                                         serial=serial, seq=seq)
-        log.info("rpz zone built from database", serial=serial, names=self.store.view.names,
-                 seconds=round(time.monotonic() - t0, 3))
+            rows = (
+                s.connection()
+                .execution_options(yield_per=50_000)
+                .exec_driver_sql(f"SELECT name, action FROM {RpzEntry.__tablename__} ORDER BY name")
+            )
+            self.store = ZoneStore.build(
+                self.config, ((n, actions[a]) for n, a in rows), serial=serial, seq=seq
+            )
+        log.info(
+            "rpz zone built from database",
+            serial=serial,
+            names=self.store.view.names,
+            seconds=round(time.monotonic() - t0, 3),
+        )
         self._save_snapshot()
 
     def _save_snapshot(self) -> None:
@@ -534,8 +611,12 @@ class RpzPrimary:
             log.warning("rpz snapshot not written", path=str(self.snapshot_path), error=str(exc))
             return
         self._snapshot_seq = view.seq
-        log.info("rpz snapshot written", serial=view.serial, names=view.names,
-                 seconds=round(time.monotonic() - t0, 3))
+        log.info(
+            "rpz snapshot written",
+            serial=view.serial,
+            names=view.names,
+            seconds=round(time.monotonic() - t0, 3),
+        )
 
     # -- following the journal ---------------------------------------------------------------
     def _catch_up(self) -> int:
@@ -553,8 +634,7 @@ class RpzPrimary:
                     return applied
                 sets = changesets_after(s, view.seq, limit=200)
             if not sets or sets[0].seq != view.seq + 1:
-                log.warning("rpz journal does not reach our serial; rebuilding",
-                            ours=view.seq)
+                log.warning("rpz journal does not reach our serial; rebuilding", ours=view.seq)
                 self._build_from_database()
                 return applied
             now = utcnow()
@@ -563,8 +643,9 @@ class RpzPrimary:
                     log.warning("rpz journal out of step; rebuilding", seq=cs.seq)
                     self._build_from_database()
                     return applied
-                self.store.apply(((c.name, c.new) for c in cs.changes), serial=cs.serial,
-                                 seq=cs.seq)
+                self.store.apply(
+                    ((c.name, c.new) for c in cs.changes), serial=cs.serial, seq=cs.seq
+                )
                 self._remember(cs)
                 APPLY_LATENCY.observe(max((now - cs.committed_at).total_seconds(), 0))
                 applied += 1
@@ -685,8 +766,7 @@ class RpzPrimary:
             if time.monotonic() - last_prune > PRUNE_EVERY:
                 last_prune = time.monotonic()
                 await asyncio.to_thread(self._prune)
-            if (self.store.view.seq != self._snapshot_seq and
-                    time.monotonic() - last_snapshot > 300):
+            if self.store.view.seq != self._snapshot_seq and time.monotonic() - last_snapshot > 300:
                 last_snapshot = time.monotonic()
                 await asyncio.to_thread(self._save_snapshot)
 
@@ -718,8 +798,7 @@ class RpzPrimary:
         never = grouped = 0
         for sub in self.access.subscribers:
             members = self.groups.get(sub.id, ())
-            held = [c for c in (self.credits.get(i) for i in (sub.id, *members))
-                    if c is not None]
+            held = [c for c in (self.credits.get(i) for i in (sub.id, *members)) if c is not None]
             if members:
                 grouped += 1
             if not held:
@@ -750,8 +829,9 @@ class RpzPrimary:
             self._pending_acks.append((sub.id, serial, utcnow()))
 
     # -- answering ---------------------------------------------------------------------------
-    def answer(self, data: bytes, peer: str, *, tcp: bool,
-               peer_port: int | None = None) -> Iterator[bytes]:
+    def answer(
+        self, data: bytes, peer: str, *, tcp: bool, peer_port: int | None = None
+    ) -> Iterator[bytes]:
         """The response messages for one request (none for junk); never raises.
 
         Synchronous: a database read, should the request need one, runs inline. Only an IXFR
@@ -764,8 +844,9 @@ class RpzPrimary:
             else:
                 yield step
 
-    def steps(self, data: bytes, peer: str, *, tcp: bool,
-              peer_port: int | None = None) -> Iterator[Step]:
+    def steps(
+        self, data: bytes, peer: str, *, tcp: bool, peer_port: int | None = None
+    ) -> Iterator[Step]:
         """The response messages for one request, with a :class:`DatabaseRead` yielded
         before any message that needs the database; the caller runs it (on a worker thread)
         and then resumes the generator. Never raises."""
@@ -778,8 +859,9 @@ class RpzPrimary:
             if reply:
                 yield reply
 
-    def _answer(self, data: bytes, peer: str, *, tcp: bool,
-                peer_port: int | None = None) -> Iterator[Step]:
+    def _answer(
+        self, data: bytes, peer: str, *, tcp: bool, peer_port: int | None = None
+    ) -> Iterator[Step]:
         if len(data) < 12 or data[2] & 0x80:  # too short, or a response: stay silent
             REFUSED.labels("junk").inc()
             return
@@ -801,8 +883,7 @@ class RpzPrimary:
             if key is None:
                 self._access_stale = True
                 REFUSED.labels("badkey").inc()
-                log.info("rpz tsig key unknown", peer=peer,
-                         key=wire.wire_to_text(q.tsig.key_name))
+                log.info("rpz tsig key unknown", peer=peer, key=wire.wire_to_text(q.tsig.key_name))
                 yield wire.tsig_error_response(q, wire.RCODE_NOTAUTH, wire.TSIG_BADKEY)
                 return
             error = wire.verify_request(q, key)
@@ -814,8 +895,11 @@ class RpzPrimary:
         signer = wire.TsigSigner(key, q.tsig.mac, q.id) if key and q.tsig else None
         view = self.store.view
         if q.qtype in (wire.TYPE_SOA, wire.TYPE_NS):
-            rr = self.store.encoder.soa(view.serial) if q.qtype == wire.TYPE_SOA \
+            rr = (
+                self.store.encoder.soa(view.serial)
+                if q.qtype == wire.TYPE_SOA
                 else self.store.encoder.ns()
+            )
             yield self._message(q, [rr], 1, signer)
             return
         if q.qtype not in (wire.TYPE_AXFR, wire.TYPE_IXFR):
@@ -834,8 +918,9 @@ class RpzPrimary:
                 REFUSED.labels("axfr_udp").inc()
                 yield self._refuse(q)
                 return
-            yield from self._transfer(q, view, "AXFR", peer, key, sub, signer,
-                                      self._axfr_items(view), peer_port=peer_port)
+            yield from self._transfer(
+                q, view, "AXFR", peer, key, sub, signer, self._axfr_items(view), peer_port=peer_port
+            )
             return
         # IXFR
         if q.ixfr_serial is None:
@@ -846,30 +931,51 @@ class RpzPrimary:
         if client == view.serial or serial_lt(view.serial, client) or not tcp:
             # Up to date (or ahead of us); over UDP always just the SOA: "use TCP" (RFC 1995).
             if client == view.serial:
-                self._note_transfer(sub, view.serial, "UPTODATE", peer, key, 0, 0, 0.0,
-                                    peer_port=peer_port)
+                self._note_transfer(
+                    sub, view.serial, "UPTODATE", peer, key, 0, 0, 0.0, peer_port=peer_port
+                )
             yield self._message(q, [self.store.encoder.soa(view.serial)], 1, signer)
             return
         sets = yield from self._journal_between(client, view)
         if sets is None:
-            yield from self._transfer(q, view, "AXFR", peer, key, sub, signer,
-                                      self._axfr_items(view), asked=client,
-                                      peer_port=peer_port)
+            yield from self._transfer(
+                q,
+                view,
+                "AXFR",
+                peer,
+                key,
+                sub,
+                signer,
+                self._axfr_items(view),
+                asked=client,
+                peer_port=peer_port,
+            )
             return
-        yield from self._transfer(q, view, "IXFR", peer, key, sub, signer,
-                                  self._ixfr_items(view, sets), asked=client,
-                                  peer_port=peer_port)
+        yield from self._transfer(
+            q,
+            view,
+            "IXFR",
+            peer,
+            key,
+            sub,
+            signer,
+            self._ixfr_items(view, sets),
+            asked=client,
+            peer_port=peer_port,
+        )
 
     def _refuse(self, q: wire.Query) -> bytes:
         return wire.header(q.id, q.flags, rcode=wire.RCODE_REFUSED, aa=False) + q.question
 
-    def _message(self, q: wire.Query, rrs: list[bytes], count: int,
-                 signer: wire.TsigSigner | None) -> bytes:
+    def _message(
+        self, q: wire.Query, rrs: list[bytes], count: int, signer: wire.TsigSigner | None
+    ) -> bytes:
         msg = wire.header(q.id, q.flags, an=count) + q.question + b"".join(rrs)
         return signer.sign(msg) if signer else msg
 
-    def _journal_between(self, client: int, view: ZoneView
-                         ) -> Generator[DatabaseRead[Any], None, list[ChangeSet] | None]:
+    def _journal_between(
+        self, client: int, view: ZoneView
+    ) -> Generator[DatabaseRead[Any], None, list[ChangeSet] | None]:
         """Change sets from ``client`` to the view's serial, or None to fall back to AXFR.
 
         From memory when the recent change sets reach back to ``client``; otherwise from the
@@ -923,10 +1029,19 @@ class RpzPrimary:
                     yield enc.entry(c.name, c.new), 2
         yield enc.soa(view.serial), 1
 
-    def _transfer(self, q: wire.Query, view: ZoneView, kind: str, peer: str,
-                  key: wire.TsigKey | None, sub: Identified | None,
-                  signer: wire.TsigSigner | None, items: Iterable[tuple[bytes, int]],
-                  asked: int | None = None, peer_port: int | None = None) -> Iterator[bytes]:
+    def _transfer(
+        self,
+        q: wire.Query,
+        view: ZoneView,
+        kind: str,
+        peer: str,
+        key: wire.TsigKey | None,
+        sub: Identified | None,
+        signer: wire.TsigSigner | None,
+        items: Iterable[tuple[bytes, int]],
+        asked: int | None = None,
+        peer_port: int | None = None,
+    ) -> Iterator[bytes]:
         t0 = time.monotonic()
         records = 0
         size = 0
@@ -940,19 +1055,47 @@ class RpzPrimary:
         # Book the transfer before the last message leaves, so whoever sees the transfer
         # complete also sees it in the log.
         TRANSFERS.labels(kind).inc()
-        self._note_transfer(sub, view.serial, kind, peer, key, records, size,
-                            time.monotonic() - t0, asked, peer_port=peer_port)
+        self._note_transfer(
+            sub,
+            view.serial,
+            kind,
+            peer,
+            key,
+            records,
+            size,
+            time.monotonic() - t0,
+            asked,
+            peer_port=peer_port,
+        )
         if held is not None:
             yield held
 
-    def _note_transfer(self, ident: Identified | None, serial: int, kind: str, peer: str,
-                       key: wire.TsigKey | None, records: int, size: int, seconds: float,
-                       asked: int | None = None, *, peer_port: int | None = None) -> None:
-        entry = {"kind": kind, "peer": peer, "serial": serial, "from_serial": asked,
-                 "records": records, "bytes": size, "seconds": round(seconds, 4),
-                 "key": key.label if key else None,
-                 "subscriber": ",".join(s.id for s in ident.subscribers) if ident else None,
-                 "identified_by": ident.by if ident else None}
+    def _note_transfer(
+        self,
+        ident: Identified | None,
+        serial: int,
+        kind: str,
+        peer: str,
+        key: wire.TsigKey | None,
+        records: int,
+        size: int,
+        seconds: float,
+        asked: int | None = None,
+        *,
+        peer_port: int | None = None,
+    ) -> None:
+        entry = {
+            "kind": kind,
+            "peer": peer,
+            "serial": serial,
+            "from_serial": asked,
+            "records": records,
+            "bytes": size,
+            "seconds": round(seconds, 4),
+            "key": key.label if key else None,
+            "subscriber": ",".join(s.id for s in ident.subscribers) if ident else None,
+            "identified_by": ident.by if ident else None,
+        }
         self.transfer_log.append(entry)
         if kind != "UPTODATE":
             if self._may_log():
@@ -965,8 +1108,7 @@ class RpzPrimary:
             # Perhaps a subscriber added since the access list was read (the key was
             # already known): look again after the next refresh, then credit it.
             self._access_stale = True
-            self._unmatched.append((key, peer, peer_port, serial, kind, asked,
-                                    time.monotonic()))
+            self._unmatched.append((key, peer, peer_port, serial, kind, asked, time.monotonic()))
 
     def _rematch(self) -> None:
         """Credit transfers that matched no subscriber when served, now that the access
@@ -980,16 +1122,22 @@ class RpzPrimary:
                 self._unmatched.append((key, peer, port, serial, kind, asked, at))
                 self._access_stale = True
             else:
-                log.info("rpz transfer matches no subscriber", peer=peer,
-                         key=key.label if key else None, serial=serial)
+                log.info(
+                    "rpz transfer matches no subscriber",
+                    peer=peer,
+                    key=key.label if key else None,
+                    serial=serial,
+                )
 
     def _may_log(self) -> bool:
         """At most TRANSFER_LOG_RATE transfer lines a second (bursts of TRANSFER_LOG_BURST):
         a round to ten thousand subscribers is a summary line, not ten thousand lines that
         cost more than the transfers (the housekeeping logs what was left out)."""
         now = time.monotonic()
-        self._log_budget = min(float(TRANSFER_LOG_BURST), self._log_budget +
-                               (now - self._log_filled) * TRANSFER_LOG_RATE)
+        self._log_budget = min(
+            float(TRANSFER_LOG_BURST),
+            self._log_budget + (now - self._log_filled) * TRANSFER_LOG_RATE,
+        )
         self._log_filled = now
         if self._log_budget >= 1:
             self._log_budget -= 1
@@ -1010,8 +1158,10 @@ class RpzPrimary:
             if mover is None and kind == "UPTODATE" and any(c == serial for _s, c in held):
                 mover = None  # one already holds it: an up-to-date answer proves no more
             elif mover is None:
-                mover = next((sub for sub, c in held if c is None), None) or max(
-                    held, key=lambda h: serial_distance(h[1] or 0, serial))[0]
+                mover = (
+                    next((sub for sub, c in held if c is None), None)
+                    or max(held, key=lambda h: serial_distance(h[1] or 0, serial))[0]
+                )
         now = utcnow()
         stored_kind = "IXFR" if kind == "UPTODATE" else kind
         ids = tuple(sub.id for sub in subs)
@@ -1026,15 +1176,15 @@ class RpzPrimary:
                 self.groups[sub.id] = others
             else:
                 self.groups.pop(sub.id, None)
-            credits.append(Credit(sub.id, serial if moved else None, stored_kind, now,
-                                  ident.by, others))
+            credits.append(
+                Credit(sub.id, serial if moved else None, stored_kind, now, ident.by, others)
+            )
         self._lag_dirty = True
         with self._pending_lock:
             self._pending_transfers.extend(credits)
 
     # -- sockets -------------------------------------------------------------------------------
-    async def _serve_tcp(self, reader: asyncio.StreamReader,
-                         writer: asyncio.StreamWriter) -> None:
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         ip = peer[0] if peer else "?"
         port = int(peer[1]) if peer else None
@@ -1059,7 +1209,8 @@ class RpzPrimary:
                             # Off the loop: other queries are served while the database
                             # answers (a long journal, a locked table).
                             await asyncio.get_running_loop().run_in_executor(
-                                self._journal_readers, msg.run)
+                                self._journal_readers, msg.run
+                            )
                             slice_start = time.monotonic()
                             continue
                         writer.write(struct.pack(">H", len(msg)) + msg)
@@ -1111,8 +1262,13 @@ class _UdpProtocol(asyncio.DatagramProtocol):
             return
         for msg in self.primary.answer(data, str(addr[0]), tcp=False, peer_port=int(addr[1])):
             if len(msg) > 512:  # never more than a plain UDP answer: set TC
-                msg = msg[:2] + bytes([msg[2] | 0x02, msg[3]]) + b"\x00\x01" + \
-                    b"\x00" * 6 + msg[12:12 + len(self.primary.origin) + 4]
+                msg = (
+                    msg[:2]
+                    + bytes([msg[2] | 0x02, msg[3]])
+                    + b"\x00\x01"
+                    + b"\x00" * 6
+                    + msg[12 : 12 + len(self.primary.origin) + 4]
+                )
             self.transport.sendto(msg, addr)
 
 
@@ -1214,13 +1370,16 @@ class Notifier(asyncio.DatagramProtocol):
                 if o.sent >= len(self.RETRY_DELAYS):
                     self._finish(o)
                     NOTIFY_FAILURES.labels(o.sub.id, o.sub.org).inc()
-                    log.warning("rpz notify never acknowledged", subscriber=o.sub.id,
-                                target=f"{o.sub.notify[0]}:{o.sub.notify[1]}",
-                                serial=o.serial, attempts=o.sent)
+                    log.warning(
+                        "rpz notify never acknowledged",
+                        subscriber=o.sub.id,
+                        target=f"{o.sub.notify[0]}:{o.sub.notify[1]}",
+                        serial=o.serial,
+                        attempts=o.sent,
+                    )
                 else:
                     self.queue.append(o)
-            self._tokens = min(float(self.BURST),
-                               self._tokens + (now - self._filled) * self.RATE)
+            self._tokens = min(float(self.BURST), self._tokens + (now - self._filled) * self.RATE)
             self._filled = now
             while self.queue and self._tokens >= 1 and self.transport is not None:
                 o = self.queue.popleft()
@@ -1232,8 +1391,7 @@ class Notifier(asyncio.DatagramProtocol):
                 self._tokens -= 1
                 o.sent += 1
                 self._order += 1
-                heapq.heappush(self.retries,
-                               (now + self.RETRY_DELAYS[o.sent - 1], self._order, o))
+                heapq.heappush(self.retries, (now + self.RETRY_DELAYS[o.sent - 1], self._order, o))
             if self.queue:
                 wait: float | None = max((1 - self._tokens) / self.RATE, 0.001)
             elif self.retries:
@@ -1257,5 +1415,6 @@ def create_service(app_state: Any) -> RpzPrimary | None:
     port = getattr(app_state, "dns_port", None)
     if not port:
         return None
-    return RpzPrimary(app_state.db, app_state.settings, getattr(app_state, "dns_host",
-                                                                  "127.0.0.1"), int(port))
+    return RpzPrimary(
+        app_state.db, app_state.settings, getattr(app_state, "dns_host", "127.0.0.1"), int(port)
+    )

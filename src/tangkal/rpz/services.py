@@ -13,7 +13,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
@@ -37,8 +37,11 @@ EXPORT_FORMATS = ("rpz", "hosts", "domains", "unbound")
 
 def zone_config(settings: Settings) -> ZoneConfig:
     origin = settings.rpz_zone if settings.rpz_zone.endswith(".") else settings.rpz_zone + "."
-    landing = settings.landing_host if settings.landing_host.endswith(".") \
+    landing = (
+        settings.landing_host
+        if settings.landing_host.endswith(".")
         else settings.landing_host + "."
+    )
     return ZoneConfig(origin=origin.lower(), landing_host=landing.lower())
 
 
@@ -47,8 +50,11 @@ def _isp(session: Session, org_name: str) -> Organization:
     if org is None:
         raise NotFound(f"No organisation named {org_name!r}. List them with 'tangkal org list'.")
     if org.kind != OrgKind.ISP:
-        raise InvalidInput(f"{org_name!r} is a {org.kind.value}; RPZ keys and subscriptions "
-                           "belong to ISP organisations.", field="org")
+        raise InvalidInput(
+            f"{org_name!r} is a {org.kind.value}; RPZ keys and subscriptions "
+            "belong to ISP organisations.",
+            field="org",
+        )
     return org
 
 
@@ -61,12 +67,22 @@ def create_tsig_key(session: Session, actor: Principal, org_name: str) -> tuple[
     """A new hmac-sha256 key for an ISP; returns the row and the base64 secret (show once)."""
     org = _isp(session, org_name)
     secret = base64.b64encode(secrets.token_bytes(32)).decode()
-    key = TsigKey(org_id=org.id, name=f"tangkal-{_slug(org.name)}-{secrets.token_hex(3)}",
-                  algorithm="hmac-sha256", secret=secret)
+    key = TsigKey(
+        org_id=org.id,
+        name=f"tangkal-{_slug(org.name)}-{secrets.token_hex(3)}",
+        algorithm="hmac-sha256",
+        secret=secret,
+    )
     session.add(key)
     session.flush()
-    record(session, actor, "rpz.tsig.create", "tsig_key", key.id,
-           {"org": org.name, "name": key.name, "algorithm": key.algorithm})
+    record(
+        session,
+        actor,
+        "rpz.tsig.create",
+        "tsig_key",
+        key.id,
+        {"org": org.name, "name": key.name, "algorithm": key.algorithm},
+    )
     return key, secret
 
 
@@ -75,14 +91,12 @@ def parse_hostport(text: str) -> tuple[str, int]:
     text = text.strip()
     m = re.fullmatch(r"\[([0-9a-fA-F:.]+)\]:(\d+)", text) or re.fullmatch(r"([^:]+):(\d+)", text)
     if not m:
-        raise InvalidInput(f"{text!r} is not HOST:PORT (use [v6]:PORT for IPv6).",
-                           field="notify")
+        raise InvalidInput(f"{text!r} is not HOST:PORT (use [v6]:PORT for IPv6).", field="notify")
     host, port = m.group(1), int(m.group(2))
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        raise InvalidInput(f"NOTIFY host {host!r} must be an IP address.",
-                           field="notify") from None
+        raise InvalidInput(f"NOTIFY host {host!r} must be an IP address.", field="notify") from None
     if not 0 < port < 65536:
         raise InvalidInput(f"Port {port} is out of range.", field="notify")
     return host, port
@@ -94,8 +108,9 @@ def parse_cidrs(values: list[str]) -> list[str]:
         try:
             out.append(str(ipaddress.ip_network(v.strip(), strict=False)))
         except ValueError:
-            raise InvalidInput(f"{v!r} is not an IP address or CIDR block.",
-                               field="allow_ip") from None
+            raise InvalidInput(
+                f"{v!r} is not an IP address or CIDR block.", field="allow_ip"
+            ) from None
     return out
 
 
@@ -109,14 +124,22 @@ def parse_transfer_source(text: str) -> tuple[str, int | None]:
     try:
         host, port = parse_hostport(text)
     except InvalidInput:
-        raise InvalidInput(f"{text!r} is not IP or IP:PORT (use [v6]:PORT for IPv6).",
-                           field="transfer_from") from None
+        raise InvalidInput(
+            f"{text!r} is not IP or IP:PORT (use [v6]:PORT for IPv6).", field="transfer_from"
+        ) from None
     return str(ipaddress.ip_address(host)), port
 
 
-def add_subscriber(session: Session, actor: Principal, org_name: str, notify: str,
-                   allow_ips: list[str] | None = None, *, key_name: str | None = None,
-                   transfer_from: str | None = None) -> Subscriber:
+def add_subscriber(
+    session: Session,
+    actor: Principal,
+    org_name: str,
+    notify: str,
+    allow_ips: list[str] | None = None,
+    *,
+    key_name: str | None = None,
+    transfer_from: str | None = None,
+) -> Subscriber:
     """Register a subscriber. ``key_name`` (one of the ISP's keys) and ``transfer_from``
     (the address, and port, it transfers from) are optional; they are what lets the server
     tell its transfers from those of the ISP's other subscribers (docs/rpz-subscribers.md)."""
@@ -124,21 +147,42 @@ def add_subscriber(session: Session, actor: Principal, org_name: str, notify: st
     host, port = parse_hostport(notify)
     nets = parse_cidrs(allow_ips or [])
     if key_name is not None:
-        key = session.scalar(select(TsigKey).where(TsigKey.name == key_name.strip(),
-                                                   TsigKey.revoked_at.is_(None)))
+        key = session.scalar(
+            select(TsigKey).where(TsigKey.name == key_name.strip(), TsigKey.revoked_at.is_(None))
+        )
         if key is None or key.org_id != org.id:
-            raise InvalidInput(f"{org_name!r} has no TSIG key named {key_name!r}; make one "
-                               "with 'tangkal tsig create'.", field="key")
+            raise InvalidInput(
+                f"{org_name!r} has no TSIG key named {key_name!r}; make one "
+                "with 'tangkal tsig create'.",
+                field="key",
+            )
         key_name = key.name
-    src_host, src_port = parse_transfer_source(transfer_from) if transfer_from else (None,
-                                                                                      None)
-    sub = Subscriber(org_id=org.id, notify_host=host, notify_port=port, allow_ips=nets,
-                     tsig_key_name=key_name, transfer_host=src_host, transfer_port=src_port)
+    src_host, src_port = parse_transfer_source(transfer_from) if transfer_from else (None, None)
+    sub = Subscriber(
+        org_id=org.id,
+        notify_host=host,
+        notify_port=port,
+        allow_ips=nets,
+        tsig_key_name=key_name,
+        transfer_host=src_host,
+        transfer_port=src_port,
+    )
     session.add(sub)
     session.flush()
-    record(session, actor, "rpz.subscriber.add", "rpz_subscriber", sub.id,
-           {"org": org.name, "notify": f"{host}:{port}", "allow_ips": nets,
-            "key": key_name, "transfer_from": _source_text(src_host, src_port)})
+    record(
+        session,
+        actor,
+        "rpz.subscriber.add",
+        "rpz_subscriber",
+        sub.id,
+        {
+            "org": org.name,
+            "notify": f"{host}:{port}",
+            "allow_ips": nets,
+            "key": key_name,
+            "transfer_from": _source_text(src_host, src_port),
+        },
+    )
     return sub
 
 
@@ -166,11 +210,15 @@ class GroupCredit:
         return len(self.members)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"members": self.members, "size": len(self.members), "serials": self.serials,
-                "holding_current": self.holding_current,
-                "identified_by": self.identified_by,
-                "why": "their transfers carried nothing that tells them apart (same key or "
-                       "allow-listed address, no source port of their own)"}
+        return {
+            "members": self.members,
+            "size": len(self.members),
+            "serials": self.serials,
+            "holding_current": self.holding_current,
+            "identified_by": self.identified_by,
+            "why": "their transfers carried nothing that tells them apart (same key or "
+            "allow-listed address, no source port of their own)",
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,20 +242,30 @@ class SubscriberStatus:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "org": self.org, "notify": self.notify, "allow_ips": self.allow_ips,
+            "id": self.id,
+            "org": self.org,
+            "notify": self.notify,
+            "allow_ips": self.allow_ips,
             "last_serial": self.last_serial,
-            "last_transfer_at": self.last_transfer_at.isoformat() if self.last_transfer_at
+            "last_transfer_at": self.last_transfer_at.isoformat()
+            if self.last_transfer_at
             else None,
             "last_transfer_kind": self.last_transfer_kind,
             "changesets_behind": self.changesets_behind,
             "behind_since": self.behind_since.isoformat() if self.behind_since else None,
-            "tsig_key": self.tsig_key, "transfer_from": self.transfer_from,
-            "credit": self.credit, "identified_by": self.identified_by,
+            "tsig_key": self.tsig_key,
+            "transfer_from": self.transfer_from,
+            "credit": self.credit,
+            "identified_by": self.identified_by,
             "group": self.group.as_dict() if self.group else None,
             "last_notify_ack_serial": self.last_notify_ack_serial,
             "last_notify_ack_at": self.last_notify_ack_at.isoformat()
-            if self.last_notify_ack_at else None,
+            if self.last_notify_ack_at
+            else None,
         }
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)  # sorts before any transfer
 
 
 def _newest(serials: list[int]) -> int:
@@ -218,17 +276,20 @@ def _newest(serials: list[int]) -> int:
     return best
 
 
-def subscriber_status(session: Session, principal: Principal | None = None
-                      ) -> list[SubscriberStatus]:
+def subscriber_status(
+    session: Session, principal: Principal | None = None
+) -> list[SubscriberStatus]:
     """Every subscriber's serial and lag; an ISP caller sees only its own.
 
     A subscriber credited as part of a group shows the group's newest serial and transfer
     (the group was credited, not one member at random) and, in ``group``, every serial the
     group's transfers showed and how many of them hold the current one.
     """
-    query = (select(Subscriber, Organization.name).join(Organization,
-             Organization.id == Subscriber.org_id).order_by(Organization.name,
-                                                             Subscriber.created_at))
+    query = (
+        select(Subscriber, Organization.name)
+        .join(Organization, Organization.id == Subscriber.org_id)
+        .order_by(Organization.name, Subscriber.created_at)
+    )
     if principal is not None and principal.org_kind == OrgKind.ISP:
         query = query.where(Subscriber.org_id == principal.org_id)
     _seq, serial = latest_seq(session)
@@ -241,8 +302,11 @@ def subscriber_status(session: Session, principal: Principal | None = None
     since_cache: dict[int, datetime | None] = {}
     out = []
     for sub, org_name in rows:
-        last_serial, last_at, last_kind = sub.last_serial, sub.last_transfer_at, \
-            sub.last_transfer_kind
+        last_serial, last_at, last_kind = (
+            sub.last_serial,
+            sub.last_transfer_at,
+            sub.last_transfer_kind,
+        )
         group: GroupCredit | None = None
         shared = [i for i in (sub.credit_shared_with or []) if i in known]
         if shared:
@@ -251,11 +315,14 @@ def subscriber_status(session: Session, principal: Principal | None = None
             held = [x for x in serials if x is not None]
             if held:
                 last_serial = _newest(held)
-                newest = max((m for m in members if m.last_transfer_at is not None),
-                             key=lambda m: m.last_transfer_at)  # type: ignore[arg-type,return-value]
+                newest = max(members, key=lambda m: m.last_transfer_at or _NEVER)
                 last_at, last_kind = newest.last_transfer_at, newest.last_transfer_kind
-            group = GroupCredit([m.id for m in members], serials,
-                                sum(1 for x in serials if x == serial), sub.last_identified_by)
+            group = GroupCredit(
+                [m.id for m in members],
+                serials,
+                sum(1 for x in serials if x == serial),
+                sub.last_identified_by,
+            )
         behind: int | None = None
         since: datetime | None = None
         if last_serial is not None:
@@ -264,25 +331,43 @@ def subscriber_status(session: Session, principal: Principal | None = None
                 key = int(last_serial)
                 if key not in since_cache:
                     seq = seq_for_serial(session, key)
-                    since_cache[key] = session.scalar(select(RpzChangeSet.committed_at).where(
-                        RpzChangeSet.seq == seq + 1)) if seq is not None else None
+                    since_cache[key] = (
+                        session.scalar(
+                            select(RpzChangeSet.committed_at).where(RpzChangeSet.seq == seq + 1)
+                        )
+                        if seq is not None
+                        else None
+                    )
                 since = since_cache[key]
         credit = None if last_serial is None else ("group" if group else "own")
-        out.append(SubscriberStatus(
-            sub.id, org_name, f"{sub.notify_host}:{sub.notify_port}",
-            list(sub.allow_ips or []), last_serial, last_at, last_kind, behind, since,
-            tsig_key=sub.tsig_key_name,
-            transfer_from=_source_text(sub.transfer_host, sub.transfer_port),
-            credit=credit, identified_by=sub.last_identified_by, group=group,
-            last_notify_ack_serial=sub.last_notify_ack_serial,
-            last_notify_ack_at=sub.last_notify_ack_at))
+        out.append(
+            SubscriberStatus(
+                sub.id,
+                org_name,
+                f"{sub.notify_host}:{sub.notify_port}",
+                list(sub.allow_ips or []),
+                last_serial,
+                last_at,
+                last_kind,
+                behind,
+                since,
+                tsig_key=sub.tsig_key_name,
+                transfer_from=_source_text(sub.transfer_host, sub.transfer_port),
+                credit=credit,
+                identified_by=sub.last_identified_by,
+                group=group,
+                last_notify_ack_serial=sub.last_notify_ack_serial,
+                last_notify_ack_at=sub.last_notify_ack_at,
+            )
+        )
     return out
 
 
 def zone_status(session: Session, settings: Settings) -> dict[str, Any]:
     seq, serial = latest_seq(session)
-    oldest = session.execute(select(func.min(RpzChangeSet.committed_at),
-                                    func.count(RpzChangeSet.seq))).first()
+    oldest = session.execute(
+        select(func.min(RpzChangeSet.committed_at), func.count(RpzChangeSet.seq))
+    ).first()
     return {
         "zone": zone_config(settings).origin,
         "serial": serial,
@@ -326,17 +411,32 @@ def record_transfers(session: Session, credits: list[Credit]) -> None:
     table = cast(Table, Subscriber.__table__)
     if moved:
         session.execute(
-            update(table).where(table.c.id == bindparam("b_id")).values(
-                last_serial=bindparam("b_serial"), last_transfer_kind=bindparam("b_kind"),
-                last_transfer_at=bindparam("b_at")),
-            [{"b_id": c.subscriber_id, "b_serial": c.serial, "b_kind": c.kind, "b_at": c.at}
-             for c in moved.values()])
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                last_serial=bindparam("b_serial"),
+                last_transfer_kind=bindparam("b_kind"),
+                last_transfer_at=bindparam("b_at"),
+            ),
+            [
+                {"b_id": c.subscriber_id, "b_serial": c.serial, "b_kind": c.kind, "b_at": c.at}
+                for c in moved.values()
+            ],
+        )
     if last:
         session.execute(
-            update(table).where(table.c.id == bindparam("b_id")).values(
-                last_identified_by=bindparam("b_by"), credit_shared_with=bindparam("b_shared")),
-            [{"b_id": c.subscriber_id, "b_by": c.identified_by,
-              "b_shared": list(c.shared_with) or None} for c in last.values()])
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(last_identified_by=bindparam("b_by"), credit_shared_with=bindparam("b_shared")),
+            [
+                {
+                    "b_id": c.subscriber_id,
+                    "b_by": c.identified_by,
+                    "b_shared": list(c.shared_with) or None,
+                }
+                for c in last.values()
+            ],
+        )
 
 
 def record_notify_acks(session: Session, acks: list[tuple[str, int, datetime]]) -> None:
@@ -347,9 +447,11 @@ def record_notify_acks(session: Session, acks: list[tuple[str, int, datetime]]) 
         return
     table = cast(Table, Subscriber.__table__)
     session.execute(
-        update(table).where(table.c.id == bindparam("b_id")).values(
-            last_notify_ack_serial=bindparam("b_serial"), last_notify_ack_at=bindparam("b_at")),
-        [{"b_id": i, "b_serial": serial, "b_at": at} for i, (serial, at) in last.items()])
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(last_notify_ack_serial=bindparam("b_serial"), last_notify_ack_at=bindparam("b_at")),
+        [{"b_id": i, "b_serial": serial, "b_at": at} for i, (serial, at) in last.items()],
+    )
 
 
 def record_notify_ack(session: Session, sub_id: str, serial: int) -> None:
@@ -358,11 +460,14 @@ def record_notify_ack(session: Session, sub_id: str, serial: int) -> None:
 
 # -- exports ----------------------------------------------------------------------------------
 
+
 def check_format(fmt: str) -> str:
     fmt = (fmt or "rpz").strip().lower()
     if fmt not in EXPORT_FORMATS:
-        raise InvalidInput(f"Unknown export format {fmt!r}; use one of "
-                           f"{', '.join(EXPORT_FORMATS)}.", field="format")
+        raise InvalidInput(
+            f"Unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.",
+            field="format",
+        )
     return fmt
 
 
@@ -371,19 +476,23 @@ def export_etag(session: Session, fmt: str) -> str:
     return f'"rpz-{serial}-{check_format(fmt)}"'
 
 
-_RPZ_TARGET = {RpzAction.NXDOMAIN: ".", RpzAction.NODATA: "*.",
-               RpzAction.PASSTHRU: "rpz-passthru."}
-_UNBOUND_TYPE = {RpzAction.NXDOMAIN: "always_nxdomain", RpzAction.NODATA: "always_nodata",
-                 RpzAction.PASSTHRU: "always_transparent"}
+_RPZ_TARGET = {RpzAction.NXDOMAIN: ".", RpzAction.NODATA: "*.", RpzAction.PASSTHRU: "rpz-passthru."}
+_UNBOUND_TYPE = {
+    RpzAction.NXDOMAIN: "always_nxdomain",
+    RpzAction.NODATA: "always_nodata",
+    RpzAction.PASSTHRU: "always_transparent",
+}
 
 
-def _format_lines(fmt: str, config: ZoneConfig, serial: int,
-                  rows: Iterator[tuple[str, RpzAction]]) -> Iterator[str]:
+def _format_lines(
+    fmt: str, config: ZoneConfig, serial: int, rows: Iterator[tuple[str, RpzAction]]
+) -> Iterator[str]:
     if fmt == "rpz":
         c = config
         yield f"$ORIGIN {c.origin}\n$TTL {c.ttl}\n"
-        yield (f"@ SOA ns hostmaster {serial} {c.refresh} {c.retry} {c.expire} {c.minimum}\n"
-               "@ NS ns\n")
+        yield (
+            f"@ SOA ns hostmaster {serial} {c.refresh} {c.retry} {c.expire} {c.minimum}\n@ NS ns\n"
+        )
     elif fmt == "hosts":
         yield f"# tangkal blocklist {config.origin} serial {serial}\n"
     elif fmt == "unbound":
@@ -400,22 +509,28 @@ def _format_lines(fmt: str, config: ZoneConfig, serial: int,
         elif fmt == "hosts":
             yield f"0.0.0.0 {name}\n"
         elif action == RpzAction.LANDING:
-            yield (f'local-zone: "{name}." redirect\n'
-                   f'local-data: "{name}. {config.ttl} IN CNAME {config.landing_host}"\n')
+            yield (
+                f'local-zone: "{name}." redirect\n'
+                f'local-data: "{name}. {config.ttl} IN CNAME {config.landing_host}"\n'
+            )
         else:
             yield f'local-zone: "{name}." {_UNBOUND_TYPE[action]}\n'
 
 
-def export_stream(db: Database, settings: Settings, fmt: str, *,
-                  batch: int = 20_000) -> Iterator[bytes]:
+def export_stream(
+    db: Database, settings: Settings, fmt: str, *, batch: int = 20_000
+) -> Iterator[bytes]:
     """The current list in ``fmt``, in pieces of about ``batch`` names, from one consistent
     read; opens its own session so an HTTP response can outlive the request's unit."""
     fmt = check_format(fmt)
     config = zone_config(settings)
     with read_snapshot(db) as session:
         _seq, serial = latest_seq(session)
-        rows = session.execute(select(RpzEntry.name, RpzEntry.action)
-                               .order_by(RpzEntry.name).execution_options(yield_per=batch))
+        rows = session.execute(
+            select(RpzEntry.name, RpzEntry.action)
+            .order_by(RpzEntry.name)
+            .execution_options(yield_per=batch)
+        )
         buf: list[str] = []
         for line in _format_lines(fmt, config, serial, ((n, a) for n, a in rows)):
             buf.append(line)

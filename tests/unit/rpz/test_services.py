@@ -16,14 +16,16 @@ from tests.factories import Factory
 
 
 def test_a_subscriber_behind_shows_how_many_change_sets_and_since_when(
-        db: Database, factory: Factory) -> None:
+    db: Database, factory: Factory
+) -> None:
     isp = factory.isp()
     with db.unit_of_work() as s:
         sub = services.add_subscriber(s, SYSTEM, isp.name, "127.0.0.1:5300", ["127.0.0.1"])
         first = publish(s, [ZoneChange("t.me", RpzAction.NXDOMAIN)])
     with db.unit_of_work() as s:
-        services.record_transfers(s, [services.Credit(sub.id, first, "AXFR", datetime.now(UTC),
-                                                      "allow-ip")])
+        services.record_transfers(
+            s, [services.Credit(sub.id, first, "AXFR", datetime.now(UTC), "allow-ip")]
+        )
     for name in ("telegram.org", "web.telegram.org"):
         with db.unit_of_work() as s:
             publish(s, [ZoneChange(name, RpzAction.NXDOMAIN)])
@@ -34,7 +36,8 @@ def test_a_subscriber_behind_shows_how_many_change_sets_and_since_when(
 
 
 def test_a_group_credit_shows_the_groups_newest_serial_on_every_member_and_every_serial(
-        db: Database, factory: Factory) -> None:
+    db: Database, factory: Factory
+) -> None:
     isp = factory.isp()
     with db.unit_of_work() as s:
         a = services.add_subscriber(s, SYSTEM, isp.name, "127.0.0.1:5301", ["127.0.0.1"])
@@ -42,9 +45,13 @@ def test_a_group_credit_shows_the_groups_newest_serial_on_every_member_and_every
         first = publish(s, [ZoneChange("t.me", RpzAction.NXDOMAIN)])
     now = datetime.now(UTC)
     with db.unit_of_work() as s:  # one transfer that could be either's: a's slot moved
-        services.record_transfers(s, [
-            services.Credit(a.id, first, "AXFR", now, "allow-ip+group", (b.id,)),
-            services.Credit(b.id, None, "AXFR", now, "allow-ip+group", (a.id,))])
+        services.record_transfers(
+            s,
+            [
+                services.Credit(a.id, first, "AXFR", now, "allow-ip+group", (b.id,)),
+                services.Credit(b.id, None, "AXFR", now, "allow-ip+group", (a.id,)),
+            ],
+        )
     with db.read_only() as s:
         got = {st.id: st for st in services.subscriber_status(s)}
     for st in got.values():
@@ -54,29 +61,33 @@ def test_a_group_credit_shows_the_groups_newest_serial_on_every_member_and_every
         assert st.group.holding_current == 1
         assert st.as_dict()["group"]["size"] == 2
     with db.unit_of_work() as s:  # the other one's transfer: both slots hold the serial
-        services.record_transfers(s, [
-            services.Credit(b.id, first, "AXFR", now, "allow-ip+group", (a.id,)),
-            services.Credit(a.id, None, "AXFR", now, "allow-ip+group", (b.id,))])
+        services.record_transfers(
+            s,
+            [
+                services.Credit(b.id, first, "AXFR", now, "allow-ip+group", (a.id,)),
+                services.Credit(a.id, None, "AXFR", now, "allow-ip+group", (b.id,)),
+            ],
+        )
     with db.read_only() as s:
         (one, two) = services.subscriber_status(s)
     assert one.group and two.group and one.group.holding_current == 2
 
 
-def test_a_subscriber_may_name_its_key_and_where_it_transfers_from(db: Database,
-                                                                  factory: Factory) -> None:
+def test_a_subscriber_may_name_its_key_and_where_it_transfers_from(
+    db: Database, factory: Factory
+) -> None:
     isp, other = factory.isp(), factory.isp()
     with db.unit_of_work() as s:
         key, _secret = services.create_tsig_key(s, SYSTEM, isp.name)
         theirs, _ = services.create_tsig_key(s, SYSTEM, other.name)
-        sub = services.add_subscriber(s, SYSTEM, isp.name, "127.0.0.1:5301", key_name=key.name,
-                                      transfer_from="127.0.0.1:5399")
+        sub = services.add_subscriber(
+            s, SYSTEM, isp.name, "127.0.0.1:5301", key_name=key.name, transfer_from="127.0.0.1:5399"
+        )
         with pytest.raises(InvalidInput):
-            services.add_subscriber(s, SYSTEM, isp.name, "127.0.0.1:5301",
-                                    key_name=theirs.name)
+            services.add_subscriber(s, SYSTEM, isp.name, "127.0.0.1:5301", key_name=theirs.name)
         for bad in ("host.example", "127.0.0.1:0", "127.0.0.1:99999"):
             with pytest.raises(InvalidInput):
-                services.add_subscriber(s, SYSTEM, isp.name, "127.0.0.1:5301",
-                                        transfer_from=bad)
+                services.add_subscriber(s, SYSTEM, isp.name, "127.0.0.1:5301", transfer_from=bad)
     with db.read_only() as s:
         (st,) = services.subscriber_status(s, factory.principal(isp, "isp"))
     assert st.id == sub.id and st.tsig_key == key.name and st.transfer_from == "127.0.0.1:5399"
@@ -96,8 +107,9 @@ def test_an_isp_sees_only_its_own_subscribers(db: Database, factory: Factory) ->
     assert {x.org for x in everyone} == {a.name, b.name}
 
 
-@pytest.mark.parametrize("notify", ["resolver.example:53", "127.0.0.1", "127.0.0.1:0",
-                                    "127.0.0.1:70000", "[::1]53"])
+@pytest.mark.parametrize(
+    "notify", ["resolver.example:53", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "[::1]53"]
+)
 def test_bad_notify_targets_are_refused(db: Database, factory: Factory, notify: str) -> None:
     isp = factory.isp()
     with pytest.raises(InvalidInput), db.unit_of_work() as s:
@@ -114,10 +126,15 @@ def test_keys_and_subscriptions_belong_to_isps(db: Database, factory: Factory) -
 
 def test_exports_stream_every_format(db: Database, tmp_path: object) -> None:
     with db.unit_of_work() as s:
-        publish(s, [ZoneChange("t.me", RpzAction.NXDOMAIN),
-                    ZoneChange("telegram.org", RpzAction.LANDING),
-                    ZoneChange("ok.example.com", RpzAction.PASSTHRU),
-                    ZoneChange("web.telegram.org", RpzAction.NODATA)])
+        publish(
+            s,
+            [
+                ZoneChange("t.me", RpzAction.NXDOMAIN),
+                ZoneChange("telegram.org", RpzAction.LANDING),
+                ZoneChange("ok.example.com", RpzAction.PASSTHRU),
+                ZoneChange("web.telegram.org", RpzAction.NODATA),
+            ],
+        )
     settings = Settings(database_url=db.url)
 
     def text(fmt: str) -> str:
