@@ -38,6 +38,7 @@ ROUTER_MODULES = [
     "tangkal.cases.routes",
     "tangkal.compliance.routes",
     "tangkal.web.routes",
+    "tangkal.api.health",  # /readyz (/healthz below is liveness only)
 ]
 
 # "module:function" taking (app_state) and returning an object with async start()/stop().
