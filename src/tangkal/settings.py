@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,7 +56,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path("."), description="Where state files (RPZ snapshots...) live."
     )
-    rpz_zone: str = "rpz.tangkal."
+    rpz_zone: str = Field(
+        default="rpz.tangkal.",
+        description="Name of the policy zone the RPZ primary serves (resolvers' `zone`).",
+    )
     rpz_poll_interval: float = Field(
         default=0.25,
         gt=0,
@@ -66,11 +70,25 @@ class Settings(BaseSettings):
             "the delay when no signal arrives (resolvers follow within 1 s)."
         ),
     )
-    landing_host: str = "laman-labuh.tangkal.id."
-    public_base_url: str = "http://127.0.0.1:8080"
-    max_evidence_bytes: int = 20 * 1024 * 1024
-    max_upload_bytes: int = 20 * 1024 * 1024
-    scheduler_interval: float = 1.0
+    landing_host: str = Field(
+        default="laman-labuh.tangkal.id.",
+        description="Host of the landing page (laman labuh) that `landing` blocks point to.",
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Where the public reaches this server; links in messages and pages.",
+    )
+    max_evidence_bytes: int = Field(
+        default=20 * 1024 * 1024, description="Largest evidence file accepted with an order."
+    )
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024, description="Largest file accepted by the hash-bank uploads."
+    )
+    scheduler_interval: float = Field(
+        default=1.0,
+        description="Seconds between passes of the order scheduler, block expiry and the "
+        "delivery worker.",
+    )
     compliance_interval: float = Field(
         default=300.0,
         gt=0,
@@ -97,9 +115,27 @@ class Settings(BaseSettings):
         le=10000,
         description="Probe queries per second to one resolver, at most.",
     )
-    delivery_timeout: float = 5.0
-    log_level: str = "info"
-    demo: bool = False
+    delivery_timeout: float = Field(
+        default=5.0, description="Seconds a platform's webhook has to answer one delivery."
+    )
+    log_level: str = Field(
+        default="info", description="Least severe log level written: debug, info, warning, error."
+    )
+    log_format: Literal["console", "json"] = Field(
+        default="console",
+        description="`console`: key=value lines for people; `json`: one JSON object per line "
+        "on stderr, for a log collector.",
+    )
+    access_log: bool | None = Field(
+        default=None,
+        description="One log event per HTTP request (client, method, path, status); unset: "
+        "on with the `json` log format, off with `console`.",
+    )
+    demo: bool = Field(
+        default=False,
+        description="Read by no part at present; accepted so that an environment "
+        "that sets it still starts.",
+    )
     opentelemetry: bool = Field(
         default=False,
         description=(

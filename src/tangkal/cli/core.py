@@ -218,7 +218,7 @@ def serve(
     import uvicorn
 
     from tangkal.api.app import create_app
-    from tangkal.logging import configure_logging
+    from tangkal.logging import access_log_enabled, configure_logging, uvicorn_log_config
 
     settings = check_environment()  # before anything reads a setting or opens the database
     from tangkal.sop.profile import active_profile
@@ -228,10 +228,28 @@ def serve(
     db = database()
     if workers > 1 and db.is_sqlite:
         fail("--workers needs PostgreSQL: SQLite has a single writer; use one process.")
-    typer.echo(f"tangkal on http://{host}:{port}  (RPZ {settings.rpz_zone} on {host}:{dns_port})")
+    banner = f"tangkal on http://{host}:{port}  (RPZ {settings.rpz_zone} on {host}:{dns_port})"
+    if settings.log_format == "json":  # every line a JSON object, this one too
+        import structlog
+
+        structlog.get_logger("tangkal.serve").info(
+            "tangkal serving",
+            url=f"http://{host}:{port}",
+            rpz_zone=settings.rpz_zone,
+            dns=f"{host}:{dns_port}",
+            workers=workers,
+        )
+    else:
+        typer.echo(banner)
+    # uvicorn's logging: its own handlers on the console, tangkal's JSON handler otherwise.
+    logs = {
+        "log_level": settings.log_level,
+        "log_config": uvicorn_log_config(settings),
+        "access_log": access_log_enabled(settings),
+    }
     if workers == 1:
         app = create_app(db, settings, dns_port=dns_port or None, dns_host=host)
-        uvicorn.run(app, host=host, port=port, log_level=settings.log_level, access_log=False)
+        uvicorn.run(app, host=host, port=port, **logs)  # type: ignore[arg-type]
         return
     import os
     import tempfile
@@ -257,8 +275,7 @@ def serve(
             workers=workers,
             host=host,
             port=port,
-            log_level=settings.log_level,
-            access_log=False,
+            **logs,  # type: ignore[arg-type]
         )
     finally:
         os.unlink(lock)
