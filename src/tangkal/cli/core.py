@@ -281,6 +281,14 @@ def serve(
         os.unlink(lock)
 
 
+def settings() -> None:
+    """Print every TANGKAL_* setting as one Markdown table (type, default, allowed values,
+    what it does), generated from the settings class: this is docs/settings.md."""
+    from tangkal.settings_doc import settings_markdown
+
+    sys.stdout.write(settings_markdown())
+
+
 def demo() -> None:
     """Load the 2017 Telegram case into the configured database."""
     from tangkal.demo import load_demo
@@ -294,6 +302,7 @@ def demo() -> None:
 def register(app: typer.Typer) -> None:
     app.command("serve")(friendly(serve))
     app.command("demo")(friendly(demo))
+    app.command("settings")(settings)
     app.add_typer(db_app, name="db")
     app.add_typer(org_app, name="org")
     app.add_typer(token_app, name="token")
