@@ -300,3 +300,30 @@ def test_index_survives_a_restart_without_rehashing(tmp_path: Any, photo: bytes)
         assert stats["pdq"]["entries"] == 1
         got = c.post("/api/v1/match", files={"file": ("c.jpg", _jpeg_copy(photo))}).json()
         assert [m["bank"] for m in got["matches"] if m["signal_type"] == "pdq"] == ["keep"]
+
+
+def test_thresholds_are_one_table_with_the_types_defaults(live: LiveServer) -> None:
+    """``thresholds`` by type, the historic per-type fields as views of it, the type's own
+    default where a bank sets none (text_near: 38, as in the console), and no PDQ threshold
+    past the radius the index searches."""
+    analyst, _, _, _ = _orgs(live)
+    bank = unique("thresholds")
+    with live.client(analyst) as c:
+        r = c.post("/api/v1/banks", json={"name": bank, "thresholds": {"pdq": 20}})
+        assert r.status_code == 201, r.text
+        body = r.json()
+        assert body["pdq_threshold"] == body["thresholds"]["pdq"] == 20
+        assert body["text_threshold"] == body["thresholds"]["text_near"] == 38
+        assert body["thresholds"]["md5"] == 0
+        r = c.patch(f"/api/v1/banks/{bank}", json={"text_threshold": 15})
+        assert r.status_code == 200 and r.json()["thresholds"]["text_near"] == 15
+        r = c.get(f"/api/v1/banks/{bank}")
+        assert r.json()["thresholds"] == {**body["thresholds"], "text_near": 15}
+        for bad in (
+            {"pdq_threshold": 65},
+            {"thresholds": {"pdq": 65}},
+            {"thresholds": {"md5": 1}},
+            {"thresholds": {"phash": 3}},
+        ):
+            r = c.patch(f"/api/v1/banks/{bank}", json=bad)
+            assert r.status_code == 422, (bad, r.text)

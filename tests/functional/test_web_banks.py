@@ -25,8 +25,9 @@ def _png(arr: Any) -> bytes:
 
 def _jpeg_copy(png: bytes, size: int = 300, quality: int = 60) -> bytes:
     buf = io.BytesIO()
-    Image.open(io.BytesIO(png)).convert("RGB").resize((size, size)).save(buf, "JPEG",
-                                                                         quality=quality)
+    Image.open(io.BytesIO(png)).convert("RGB").resize((size, size)).save(
+        buf, "JPEG", quality=quality
+    )
     return buf.getvalue()
 
 
@@ -37,8 +38,14 @@ def photo() -> bytes:
 
 def _new_bank(web: httpx.Client, name: str, *, shared: bool = True) -> None:
     token = csrf(web.get("/console/banks").text)
-    data = {"name": name, "kind": "own", "source": "Tech Against Terrorism",
-            "pdq_threshold": "31", "text_threshold": "20", "csrf_token": token}
+    data = {
+        "name": name,
+        "kind": "own",
+        "source": "Tech Against Terrorism",
+        "threshold_pdq": "31",
+        "threshold_text_near": "20",
+        "csrf_token": token,
+    }
     if shared:
         data["shared"] = "on"
     r = web.post("/console/banks", data=data)
@@ -48,18 +55,27 @@ def _new_bank(web: httpx.Client, name: str, *, shared: bool = True) -> None:
 
 def _upload(web: httpx.Client, bank: str, filename: str, content: bytes) -> httpx.Response:
     token = csrf(web.get(f"/console/banks/{bank}").text)
-    return web.post(f"/console/banks/{bank}/upload", params={"lang": "en"},
-                    data={"csrf_token": token}, files={"file": (filename, content)})
+    return web.post(
+        f"/console/banks/{bank}/upload",
+        params={"lang": "en"},
+        data={"csrf_token": token},
+        files={"file": (filename, content)},
+    )
 
 
 def _match(web: httpx.Client, filename: str, content: bytes) -> httpx.Response:
     token = csrf(web.get("/console/match").text)
-    return web.post("/console/match", params={"lang": "en"}, data={"csrf_token": token},
-                    files={"file": (filename, content)})
+    return web.post(
+        "/console/match",
+        params={"lang": "en"},
+        data={"csrf_token": token},
+        files={"file": (filename, content)},
+    )
 
 
 def test_a_moderator_finds_a_resized_copy_with_its_closeness_and_gives_feedback(
-        live: LiveServer, photo: bytes) -> None:
+    live: LiveServer, photo: bytes
+) -> None:
     people = fresh_cast(live)
     bank = unique("tat-propaganda")
     with browser_client(live) as analyst:
@@ -80,25 +96,37 @@ def test_a_moderator_finds_a_resized_copy_with_its_closeness_and_gives_feedback(
         assert distance <= 31
         assert ("very close" if distance <= 10 else "similar") in card
         assert "Tech Against Terrorism" in card and "astronaut.png" in card
-        indo = moderator.post("/console/match", params={"lang": "id"},
-                              data={"csrf_token": csrf(r.text)},
-                              files={"file": ("copy.png", photo)})
+        indo = moderator.post(
+            "/console/match",
+            params={"lang": "id"},
+            data={"csrf_token": csrf(r.text)},
+            files={"file": ("copy.png", photo)},
+        )
         assert "identik" in indo.text  # the very same file: distance 0
         content_id = re.search(r'name="content_id" value="(\d+)"', card).group(1)  # type: ignore[union-attr]
-        fb = moderator.post("/console/match/feedback", params={"lang": "en"},
-                            headers={"HX-Request": "true"},
-                            data={"csrf_token": csrf(r.text), "content_id": content_id,
-                                  "verdict": "confirmed"})
+        fb = moderator.post(
+            "/console/match/feedback",
+            params={"lang": "en"},
+            headers={"HX-Request": "true"},
+            data={"csrf_token": csrf(r.text), "content_id": content_id, "verdict": "confirmed"},
+        )
         assert fb.status_code == 200 and "You confirmed this match" in fb.text
-        plain = moderator.post("/console/match/feedback",
-                               data={"csrf_token": csrf(r.text), "content_id": content_id,
-                                     "verdict": "false_positive"})
+        plain = moderator.post(
+            "/console/match/feedback",
+            data={
+                "csrf_token": csrf(r.text),
+                "content_id": content_id,
+                "verdict": "false_positive",
+            },
+        )
         assert plain.status_code == 303
         again = _match(moderator, "copy.jpg", _jpeg_copy(photo)).text
         assert "confirmed 1 · false positive 1" in again
-        bad = moderator.post("/console/match/feedback", params={"lang": "en"},
-                             data={"csrf_token": csrf(r.text), "content_id": content_id,
-                                   "verdict": "maybe"})
+        bad = moderator.post(
+            "/console/match/feedback",
+            params={"lang": "en"},
+            data={"csrf_token": csrf(r.text), "content_id": content_id, "verdict": "maybe"},
+        )
         assert bad.status_code == 422 and "confirmed" in bad.text
 
 
@@ -118,12 +146,17 @@ def test_a_file_that_is_not_an_image_says_why_pdq_did_not_hash_it(live: LiveServ
         assert "not a decodable image (no known image format)" in m.text
         # the reason is the API's English text; the Indonesian page says it in Indonesian
         token = csrf(m.text)
-        indonesian = web.post("/console/match", params={"lang": "id"},
-                              data={"csrf_token": token},
-                              files={"file": ("manifesto.txt", b"Bergabunglah dengan kami")})
+        indonesian = web.post(
+            "/console/match",
+            params={"lang": "id"},
+            data={"csrf_token": token},
+            files={"file": ("manifesto.txt", b"Bergabunglah dengan kami")},
+        )
         assert indonesian.status_code == 200
-        assert ("tidak di-hash karena bukan gambar yang dapat didekode (format gambar tidak "
-                "dikenal), sehingga PDQ tidak dihitung") in indonesian.text
+        assert (
+            "tidak di-hash karena bukan gambar yang dapat didekode (format gambar tidak "
+            "dikenal), sehingga PDQ tidak dihitung"
+        ) in indonesian.text
         assert "not a decodable image" not in indonesian.text
         empty = _match(web, "", b"")
         assert empty.status_code == 422 and "Choose a file, or paste a message" in empty.text
@@ -143,10 +176,18 @@ def test_another_platforms_private_bank_is_not_found(live: LiveServer) -> None:
         assert other.get(f"/console/banks/{bank}").status_code == 404
         assert other.get(f"/console/banks/{bank}/export").status_code == 404
         token = csrf(other.get("/console/banks").text)
-        assert other.post(f"/console/banks/{bank}/enabled",
-                          data={"csrf_token": token}).status_code == 404
-        assert other.post(f"/console/banks/{bank}/upload", data={"csrf_token": token},
-                          files={"file": ("x.bin", b"x")}).status_code == 404
+        assert (
+            other.post(f"/console/banks/{bank}/enabled", data={"csrf_token": token}).status_code
+            == 404
+        )
+        assert (
+            other.post(
+                f"/console/banks/{bank}/upload",
+                data={"csrf_token": token},
+                files={"file": ("x.bin", b"x")},
+            ).status_code
+            == 404
+        )
         found = _match(other, "a.bin", b"secret signal material").text
         assert "No match for a.bin" in found and f"/console/banks/{bank}" not in found
 
@@ -167,8 +208,12 @@ def test_only_the_owner_switches_a_shared_bank_off(live: LiveServer, photo: byte
     with browser_client(live) as analyst:
         sign_in(analyst, people.regulator, people.analyst)
         token = csrf(analyst.get("/console/banks").text)
-        assert analyst.post(f"/console/banks/{bank}/enabled", params={"lang": "en"},
-                            data={"csrf_token": token}).status_code == 303
+        assert (
+            analyst.post(
+                f"/console/banks/{bank}/enabled", params={"lang": "en"}, data={"csrf_token": token}
+            ).status_code
+            == 303
+        )
         listing = analyst.get("/console/banks", params={"lang": "en"}).text
         assert "is now disabled" in listing and 'class="row-off"' in listing
     with browser_client(live) as moderator:
@@ -177,12 +222,24 @@ def test_only_the_owner_switches_a_shared_bank_off(live: LiveServer, photo: byte
     with browser_client(live) as analyst:
         sign_in(analyst, people.regulator, people.analyst)
         token = csrf(analyst.get("/console/banks").text)
-        bad = analyst.post(f"/console/banks/{bank}/settings", params={"lang": "en"},
-                           data={"csrf_token": token, "enabled": "on", "pdq_threshold": "999"})
+        bad = analyst.post(
+            f"/console/banks/{bank}/settings",
+            params={"lang": "en"},
+            data={"csrf_token": token, "enabled": "on", "threshold_pdq": "65"},
+        )
+        # 65 bits is past the radius the PDQ index searches: refused, not silently unmatched
         assert bad.status_code == 422 and "The change was not saved." in bad.text
-        ok = analyst.post(f"/console/banks/{bank}/settings",
-                          data={"csrf_token": token, "enabled": "on", "shared": "on",
-                                "pdq_threshold": "20", "text_threshold": "15"})
+        assert "between 0 and 64" in bad.text
+        ok = analyst.post(
+            f"/console/banks/{bank}/settings",
+            data={
+                "csrf_token": token,
+                "enabled": "on",
+                "shared": "on",
+                "threshold_pdq": "20",
+                "threshold_text_near": "15",
+            },
+        )
         assert ok.status_code == 303
         assert "≤ 20" in analyst.get(f"/console/banks/{bank}").text
 
@@ -196,21 +253,28 @@ def test_import_is_all_or_nothing_and_the_export_matches_the_api(live: LiveServe
         _new_bank(web, bank)
         token = csrf(web.get(f"/console/banks/{bank}").text)
         bad = "\n".join([f"md5 {md5s[0]}", "md5 not-a-digest", f"sha256 {'0' * 10}"])
-        r = web.post(f"/console/banks/{bank}/import", params={"lang": "en"},
-                     data={"csrf_token": token, "format": "te"},
-                     files={"file": ("list.txt", bad.encode())})
+        r = web.post(
+            f"/console/banks/{bank}/import",
+            params={"lang": "en"},
+            data={"csrf_token": token, "format": "te"},
+            files={"file": ("list.txt", bad.encode())},
+        )
         assert r.status_code == 422
         assert "Nothing was imported." in r.text and "row 2" in r.text and "row 3" in r.text
         assert "This bank is empty." in r.text
         good = "\n".join(f"video_md5 {h}" for h in md5s)
-        r = web.post(f"/console/banks/{bank}/import", data={"csrf_token": token, "format": "te"},
-                     files={"file": ("list.txt", good.encode())})
+        r = web.post(
+            f"/console/banks/{bank}/import",
+            data={"csrf_token": token, "format": "te"},
+            files={"file": ("list.txt", good.encode())},
+        )
         assert r.status_code == 303
-        assert "Imported: 3 added" in web.get(f"/console/banks/{bank}",
-                                              params={"lang": "en"}).text
-        wrong = web.post(f"/console/banks/{bank}/import", data={"csrf_token": token,
-                                                                "format": "xml"},
-                         files={"file": ("list.txt", good.encode())})
+        assert "Imported: 3 added" in web.get(f"/console/banks/{bank}", params={"lang": "en"}).text
+        wrong = web.post(
+            f"/console/banks/{bank}/import",
+            data={"csrf_token": token, "format": "xml"},
+            files={"file": ("list.txt", good.encode())},
+        )
         assert wrong.status_code == 422 and "Unknown format" in wrong.text
         exported = {}
         for fmt in ("te", "csv", "tat"):
@@ -219,8 +283,7 @@ def test_import_is_all_or_nothing_and_the_export_matches_the_api(live: LiveServe
             assert f'filename="{bank}.{fmt}"' in r.headers["content-disposition"]
             exported[fmt] = r.text
         assert exported["te"].splitlines() == [f"md5 {h}" for h in md5s]
-        assert web.get(f"/console/banks/{bank}/export", params={"format": "pdf"}
-                       ).status_code == 422
+        assert web.get(f"/console/banks/{bank}/export", params={"format": "pdf"}).status_code == 422
     with live.client(live.token(people.regulator, "analyst")) as api:
         for fmt, text in exported.items():
             assert api.get(f"/api/v1/banks/{bank}/export", params={"format": fmt}).text == text
@@ -229,17 +292,25 @@ def test_import_is_all_or_nothing_and_the_export_matches_the_api(live: LiveServe
 def _order_with_evidence(web: httpx.Client, people: Cast, photo: bytes) -> str:
     form = web.get("/console/orders/new")
     channel = unique("foto").replace("-", "_")
-    r = web.post("/console/orders/new", data={
-        "platform": people.platform, "category": "terrorism", "legal_basis": "UU 5/2018",
-        "reason": "Propaganda image", "locators": f"https://t.me/{channel}/1",
-        "csrf_token": csrf(form.text)},
-        files=[("evidence", ("poster.png", photo, "image/png"))])
+    r = web.post(
+        "/console/orders/new",
+        data={
+            "platform": people.platform,
+            "category": "terrorism",
+            "legal_basis": "UU 5/2018",
+            "reason": "Propaganda image",
+            "locators": f"https://t.me/{channel}/1",
+            "csrf_token": csrf(form.text),
+        },
+        files=[("evidence", ("poster.png", photo, "image/png"))],
+    )
     assert r.status_code == 303, r.text
     return str(r.headers["location"])
 
 
 def test_evidence_goes_into_a_bank_and_matches_link_back_to_the_order(
-        live: LiveServer, photo: bytes) -> None:
+    live: LiveServer, photo: bytes
+) -> None:
     people = fresh_cast(live)
     bank = unique("order-evidence")
     with browser_client(live) as analyst:
@@ -257,11 +328,13 @@ def test_evidence_goes_into_a_bank_and_matches_link_back_to_the_order(
         action = re.search(r'action="(/console/orders/[^"]+/bank)"', page).group(1)  # type: ignore[union-attr]
         analyst.post(action, data={"csrf_token": csrf(page), "bank": bank})
         second = analyst.get(second_url, params={"lang": "en"}).text
-        first_ref = re.search(r'<h1>[^<]*<span class="mono">([^<]+)<',
-                              analyst.get(order_url).text).group(1)  # type: ignore[union-attr]
+        first_ref = re.search(
+            r'<h1>[^<]*<span class="mono">([^<]+)<', analyst.get(order_url).text
+        ).group(1)  # type: ignore[union-attr]
         assert first_ref in second.split('id="rel-title"')[1]
-        empty = analyst.post(action, params={"lang": "en"},
-                             data={"csrf_token": csrf(page), "bank": ""})
+        empty = analyst.post(
+            action, params={"lang": "en"}, data={"csrf_token": csrf(page), "bank": ""}
+        )
         assert empty.status_code == 422
     with browser_client(live) as moderator:
         sign_in(moderator, people.platform, people.moderator)
@@ -276,7 +349,8 @@ def test_evidence_goes_into_a_bank_and_matches_link_back_to_the_order(
 
 
 def test_evidence_that_is_no_image_is_banked_by_its_bytes_and_why_is_said_in_indonesian(
-        live: LiveServer) -> None:
+    live: LiveServer,
+) -> None:
     people = fresh_cast(live)
     bank = unique("bukti-teks")
     with browser_client(live) as analyst:
@@ -299,25 +373,51 @@ def test_bank_forms_refuse_missing_csrf_and_show_bad_input(live: LiveServer) -> 
         sign_in(web, people.platform, people.moderator)
         assert web.post("/console/banks", data={"name": unique("x")}).status_code == 403
         assert web.post("/console/match", files={"file": ("a", b"a")}).status_code == 403
-        assert web.post("/console/match/feedback", data={"content_id": "1",
-                                                         "verdict": "confirmed"}
-                        ).status_code == 403
+        assert (
+            web.post(
+                "/console/match/feedback", data={"content_id": "1", "verdict": "confirmed"}
+            ).status_code
+            == 403
+        )
         token = csrf(web.get("/console/banks").text)
-        r = web.post("/console/banks", params={"lang": "en"},
-                     data={"name": "Bad Name!", "csrf_token": token, "pdq_threshold": "31"})
+        r = web.post(
+            "/console/banks",
+            params={"lang": "en"},
+            data={"name": "Bad Name!", "csrf_token": token, "threshold_pdq": "31"},
+        )
         assert r.status_code == 422 and "A bank name is 2 to 100 characters" in r.text
         assert 'aria-invalid="true"' in r.text
-        r = web.post("/console/banks", params={"lang": "en"},
-                     data={"name": unique("ok"), "csrf_token": token, "pdq_threshold": "many"})
+        r = web.post(
+            "/console/banks",
+            params={"lang": "en"},
+            data={"name": unique("ok"), "csrf_token": token, "threshold_pdq": "many"},
+        )
         assert r.status_code == 422 and "whole number" in r.text
+        # the create form offers each type's own default: text_near's is 38 here as in the API
+        form = web.get("/console/banks").text
+        assert 'name="threshold_text_near" value="38"' in form
+        assert 'name="threshold_pdq" value="31"' in form
         assert web.get("/console/banks/no-such-bank").status_code == 404
 
 
 def test_isps_have_no_bank_pages(live: LiveServer) -> None:
     isp = unique("isp")
     assert live.cli("org", "create", "--kind", "isp", "--name", isp).returncode == 0
-    assert live.cli("user", "create", "--org", isp, "--username", "noc", "--role", "isp",
-                    "--password", "kata-sandi-rahasia-2017").returncode == 0
+    assert (
+        live.cli(
+            "user",
+            "create",
+            "--org",
+            isp,
+            "--username",
+            "noc",
+            "--role",
+            "isp",
+            "--password",
+            "kata-sandi-rahasia-2017",
+        ).returncode
+        == 0
+    )
     with browser_client(live) as web:
         sign_in(web, isp, "noc")
         assert web.get("/console/banks").status_code == 403

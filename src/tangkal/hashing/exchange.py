@@ -1,7 +1,8 @@
 """Bulk import and export of bank content in the shapes hash exchanges use.
 
 * ``te``: ThreatExchange/HMA's signal file, one ``<signal_type> <signal>`` per line (HMA's
-  local-file exchange reads exactly this). ThreatExchange's ``video_md5`` maps to ``md5``.
+  local-file exchange reads exactly this). The names exchanges use for a type (ThreatExchange's
+  ``video_md5`` for ``md5``) are the type's own ``aliases``, resolved by the registry.
 * ``csv``: a header with at least ``signal_type,signal``; ``label`` is kept when present.
 * ``tat``: Tech Against Terrorism's hash list (v2 JSON pages: ``{"results": [{"hash_digest",
   "algorithm", "deleted", "ideology", "file_type", "id", ...}]}``, or a bare list of entries).
@@ -31,16 +32,6 @@ from tangkal.hashing.models import BankContent, HashChange
 from tangkal.hashing.services import _add_signals, get_bank
 
 FORMATS = ("te", "csv", "tat")
-TE_ALIASES = {
-    "video_md5": "md5",
-    "photo_md5": "md5",
-    "md5": "md5",
-    "pdq": "pdq",
-    "sha256": "sha256",
-    "text": "text",
-    "text_near": "text_near",
-}
-TAT_ALGORITHMS = {"PDQ": "pdq", "MD5": "md5", "SHA256": "sha256", "SHA-256": "sha256"}
 BATCH = 5000
 
 
@@ -69,8 +60,11 @@ def _check(
 def parse(data: bytes, fmt: str) -> Parsed:
     if fmt not in FORMATS:
         raise InvalidInput(
-            Msg("Unknown format %(format)r; use one of: %(formats)s.", format=fmt,
-                formats=", ".join(FORMATS)),
+            Msg(
+                "Unknown format %(format)r; use one of: %(formats)s.",
+                format=fmt,
+                formats=", ".join(FORMATS),
+            ),
             field="format",
         )
     try:
@@ -84,19 +78,18 @@ def parse(data: bytes, fmt: str) -> Parsed:
             if not line or line.startswith("#"):
                 continue
             stype, _, signal = line.partition(" ")
-            _check(out, i, TE_ALIASES.get(stype.lower(), stype.lower()), signal.strip(), None)
+            _check(out, i, stype, signal.strip(), None)
     elif fmt == "csv":
         reader = csv.DictReader(io.StringIO(text))
         cols = {c.strip().lower() for c in reader.fieldnames or []}
         if not {"signal_type", "signal"} <= cols:
-            raise InvalidInput(Msg("A CSV needs the columns signal_type and signal."),
-                               field="file")
+            raise InvalidInput(Msg("A CSV needs the columns signal_type and signal."), field="file")
         for i, row in enumerate(reader, 2):
             r = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
             _check(
                 out,
                 i,
-                TE_ALIASES.get(r["signal_type"].lower(), r["signal_type"].lower()),
+                r["signal_type"],
                 r["signal"],
                 r.get("label") or None,
             )
@@ -104,8 +97,9 @@ def parse(data: bytes, fmt: str) -> Parsed:
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InvalidInput(Msg("The file is not valid JSON: %(detail)s", detail=str(exc)),
-                               field="file") from None
+            raise InvalidInput(
+                Msg("The file is not valid JSON: %(detail)s", detail=str(exc)), field="file"
+            ) from None
         entries = doc.get("results") if isinstance(doc, dict) else doc
         if not isinstance(entries, list):
             raise InvalidInput(
@@ -116,16 +110,19 @@ def parse(data: bytes, fmt: str) -> Parsed:
             if not isinstance(e, dict) or "hash_digest" not in e or "algorithm" not in e:
                 out.errors.append(Msg("entry %(i)s: needs hash_digest and algorithm", i=i))
                 continue
-            tat_type = TAT_ALGORITHMS.get(str(e["algorithm"]).upper())
+            tat_type = signals.REGISTRY.for_tat(str(e["algorithm"]))
             if tat_type is None:
                 out.errors.append(
-                    Msg("entry %(i)s: algorithm %(algorithm)r is not supported (known: "
-                        "%(known)s)", i=i, algorithm=e["algorithm"],
-                        known=", ".join(TAT_ALGORITHMS))
+                    Msg(
+                        "entry %(i)s: algorithm %(algorithm)r is not supported (known: %(known)s)",
+                        i=i,
+                        algorithm=e["algorithm"],
+                        known=", ".join(signals.REGISTRY.tat_algorithms()),
+                    )
                 )
                 continue
             label = "/".join(str(e[k]) for k in ("ideology", "file_type") if e.get(k)) or None
-            _check(out, i, tat_type, str(e["hash_digest"]), label, bool(e.get("deleted")))
+            _check(out, i, tat_type.name, str(e["hash_digest"]), label, bool(e.get("deleted")))
     return out
 
 
@@ -148,11 +145,16 @@ def import_into(
     parsed = parse(data, fmt)
     if parsed.errors:
         shown = tuple(parsed.errors[:20])  # joined with "; " when shown (Msg.render)
-        more = (Msg(" (and %(n)s more)", n=len(parsed.errors) - 20)
-                if len(parsed.errors) > 20 else "")
+        more = (
+            Msg(" (and %(n)s more)", n=len(parsed.errors) - 20) if len(parsed.errors) > 20 else ""
+        )
         raise InvalidInput(
-            Msg("Nothing was imported: %(n)s bad rows: %(rows)s%(more)s",
-                n=len(parsed.errors), rows=shown, more=more),
+            Msg(
+                "Nothing was imported: %(n)s bad rows: %(rows)s%(more)s",
+                n=len(parsed.errors),
+                rows=shown,
+                more=more,
+            ),
             field="file",
             bad_rows=len(parsed.errors),
         )
@@ -206,11 +208,14 @@ def export(session: Session, principal: Principal, bank_name: str, fmt: str) -> 
     bank = get_bank(session, principal, bank_name)
     if fmt not in FORMATS:
         raise InvalidInput(
-            Msg("Unknown format %(format)r; use one of: %(formats)s.", format=fmt,
-                formats=", ".join(FORMATS)),
+            Msg(
+                "Unknown format %(format)r; use one of: %(formats)s.",
+                format=fmt,
+                formats=", ".join(FORMATS),
+            ),
             field="format",
         )
-    inverse = {v: k for k, v in TAT_ALGORITHMS.items() if "-" not in k}
+    inverse = {st.name: st.tat_algorithms[0] for st in signals.REGISTRY if st.tat_algorithms}
 
     def rows() -> Iterator[BankContent]:
         after = 0

@@ -1,11 +1,14 @@
-"""The process's in-memory view of every bank: a PDQ index and a text LSH index, kept in step
-with the database by replaying the ``hash_changes`` log.
+"""The process's in-memory view of every bank: one index per registered signal type (the
+class the type names, :attr:`~tangkal.hashing.signals.SignalType.index_cls`), kept in step with
+the database by replaying the ``hash_changes`` log.
 
 The database is the record; the indexes are a cache of it that answers near-neighbour
-questions a database cannot. Exact signals (MD5, SHA-256, normalised text) need no cache:
-they are looked up by their indexed column. On start the PDQ index is loaded from its file in
-the data directory (written atomically after changes, so a restart does not rehash or
-rebuild), then the log is replayed from the file's position.
+questions a database cannot. Exact types (their index is a
+:class:`~tangkal.hashing.signal_index.ColumnLookup`) need no cache: they are looked up by their
+indexed column. On start each index is loaded from its file in the data directory (written
+atomically after changes, so a restart does not rehash or rebuild), then the log is replayed
+from the files' position; when any type's file is missing or unusable (a type added since, a
+file of another database) every index is rebuilt from the log, so they never disagree.
 
 Commit order is not sequence order on PostgreSQL (a transaction may take seq 10 and commit
 after seq 11), so the replay remembers recent gaps and re-reads them until they are filled
@@ -20,27 +23,29 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tangkal.db.session import Database
-from tangkal.hashing.index import MinHashLshIndex, PdqIndex
+from tangkal.hashing import signals
 from tangkal.hashing.models import HashChange
+from tangkal.hashing.signal_index import SignalIndex
 
 GAP_PATIENCE = 30.0  # seconds a missing sequence number is waited for
-SAVE_EVERY = 5000  # changes between saves of the PDQ index file
-MAX_PDQ_SEARCH = 64
+SAVE_EVERY = 5000  # changes between saves of the index files
 
 
 class BankIndexes:
-    """PDQ and text-near indexes for one database, shared by every request of a process."""
+    """An index per registered signal type for one database, shared by every request of a
+    process."""
 
-    def __init__(self, db: Database, data_dir: Path) -> None:
+    def __init__(
+        self, db: Database, data_dir: Path, registry: signals.SignalRegistry | None = None
+    ) -> None:
         self.db = db
         self.dir = data_dir / "hash-index"
-        self.pdq = PdqIndex(threshold=31)
-        self.text = MinHashLshIndex()
+        self.registry = registry or signals.REGISTRY
+        self.indexes: dict[str, SignalIndex] = self._empty()
         self.applied_seq = 0
         self._gaps: dict[int, float] = {}  # missing seq -> first seen missing
         self._since_save = 0
@@ -48,9 +53,19 @@ class BankIndexes:
         self._last_sync = 0.0
         self._load()
 
+    def _empty(self) -> dict[str, SignalIndex]:
+        return {st.name: st.new_index() for st in self.registry}
+
+    def index(self, signal_type: str) -> SignalIndex:
+        """The index of one registered type."""
+        return self.indexes[self.registry.get(signal_type).name]
+
     # persistence ------------------------------------------------------------------------
     def _meta_path(self) -> Path:
         return self.dir / "meta.json"
+
+    def _file(self, name: str) -> Path:
+        return self.dir / f"{name}.idx"
 
     def _load(self) -> None:
         meta = self._meta_path()
@@ -62,19 +77,23 @@ class BankIndexes:
                 top = int(s.scalar(select(func.max(HashChange.seq))) or 0)
             if info.get("database") != self.db.url or int(info["applied_seq"]) > top:
                 return  # a file of another database, or of a database that was reset
-            self.pdq = PdqIndex.load(self.dir / "pdq.idx")
+            loaded = {
+                st.name: st.index_cls.load(self._file(st.name))
+                for st in self.registry
+                if not st.index_cls.in_database
+            }
+            self.indexes = {**self._empty(), **loaded}
             self.applied_seq = int(info["applied_seq"])
             self._gaps = {int(g): time.monotonic() for g in info.get("gaps", [])}
-        except (OSError, ValueError, KeyError):
-            self.pdq, self.applied_seq, self._gaps = PdqIndex(threshold=31), 0, {}
-        # text signatures are small: rebuilt from the log on every start
-        if self.applied_seq:
-            self._replay_text_upto(self.applied_seq)
+        except Exception:  # any unusable file: rebuild every index from the log
+            self.indexes, self.applied_seq, self._gaps = self._empty(), 0, {}
 
     def save(self) -> None:
         with self._lock:
             self.dir.mkdir(parents=True, exist_ok=True)
-            self.pdq.save(self.dir / "pdq.idx")
+            for name, index in self.indexes.items():
+                if not index.in_database:
+                    index.save(self._file(name))
             tmp = self._meta_path().with_suffix(".tmp")
             tmp.write_text(
                 json.dumps(
@@ -89,23 +108,6 @@ class BankIndexes:
             self._since_save = 0
 
     # replay -----------------------------------------------------------------------------
-    def _replay_text_upto(self, upto: int) -> None:
-        with self.db.read_only() as s:
-            rows = s.execute(
-                select(HashChange.seq, HashChange.content_id, HashChange.op, HashChange.signal)
-                .where(HashChange.signal_type == "text_near", HashChange.seq <= upto)
-                .order_by(HashChange.seq)
-            ).all()
-        for _, cid, op, signal in rows:
-            self._apply_text(cid, op, signal)
-
-    def _apply_text(self, cid: int, op: str, signal: str) -> None:
-        if op == "add":
-            self.text.remove(cid)
-            self.text.add(signal, cid)
-        else:
-            self.text.remove(cid)
-
     def sync(self, session: Session | None = None, *, max_age: float = 0.0) -> int:
         """Apply committed changes not yet seen; returns how many were applied.
 
@@ -148,9 +150,18 @@ class BankIndexes:
         )
 
     def _apply(self, rows: list[Any]) -> int:
+        """Apply log rows in order, batching consecutive additions of one type (the PDQ index
+        adds a batch far faster than one row at a time)."""
         now = time.monotonic()
-        pdq_add: list[tuple[str, int]] = []
+        pending: tuple[str, list[tuple[str, int]]] | None = None
         count = 0
+
+        def flush() -> None:
+            nonlocal pending
+            if pending is not None:
+                self.indexes[pending[0]].add(pending[1])
+                pending = None
+
         for seq, cid, op, stype, signal in rows:
             if seq <= self.applied_seq and seq not in self._gaps:
                 continue
@@ -159,33 +170,28 @@ class BankIndexes:
                 self._gaps.setdefault(missing, now)
             self.applied_seq = max(self.applied_seq, seq)
             count += 1
-            if stype == "pdq":
-                if op == "add":
-                    pdq_add.append((signal, cid))
-                else:
-                    if pdq_add:
-                        self._flush_pdq(pdq_add)
-                        pdq_add = []
-                    self.pdq.remove([cid])
-            elif stype == "text_near":
-                self._apply_text(cid, op, signal)
-        if pdq_add:
-            self._flush_pdq(pdq_add)
+            index = self.indexes.get(stype)
+            if index is None or index.in_database:
+                continue  # answered by the database column, or a type no longer registered
+            if op == "add":
+                if pending is not None and pending[0] != stype:
+                    flush()
+                if pending is None:
+                    pending = (stype, [])
+                pending[1].append((signal, cid))
+            else:
+                flush()
+                index.remove([cid])
+        flush()
         for seq, seen in list(self._gaps.items()):
             if now - seen > GAP_PATIENCE:
                 del self._gaps[seq]
         self._since_save += count
         return count
 
-    def _flush_pdq(self, items: list[tuple[str, int]]) -> None:
-        ids = np.array([cid for _, cid in items], dtype=np.int64)
-        self.pdq.remove(ids)  # re-adding after a restart replays: replace, never duplicate
-        self.pdq.add([sig for sig, _ in items], ids)
-
     def stats(self) -> dict[str, Any]:
         return {
-            "pdq": self.pdq.stats(),
-            "text_near": len(self.text),
+            **{name: index.stats() for name, index in self.indexes.items()},
             "applied_seq": self.applied_seq,
             "gaps": len(self._gaps),
         }

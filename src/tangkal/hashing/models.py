@@ -33,10 +33,27 @@ class Bank(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     # matches in an allow-list bank suppress matches of the same query elsewhere
     allowlist: Mapped[bool] = mapped_column(default=False)
-    pdq_threshold: Mapped[int] = mapped_column(default=31)
-    text_threshold: Mapped[int] = mapped_column(default=20)
     created_by: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the thresholds the owner set, one row per signal type; a type without a row uses the
+    # type's own default (tangkal.hashing.services.thresholds_of), so a default is said once
+    thresholds: Mapped[list[BankThreshold]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", back_populates="bank"
+    )
+
+
+class BankThreshold(Base):
+    """A bank's threshold for one signal type: the largest distance that still matches."""
+
+    __tablename__ = "hash_bank_thresholds"
+
+    bank_id: Mapped[str] = mapped_column(
+        ForeignKey("hash_banks.id", ondelete="CASCADE"), primary_key=True
+    )
+    signal_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    threshold: Mapped[int] = mapped_column(Integer)
+
+    bank: Mapped[Bank] = relationship(back_populates="thresholds")
 
 
 class BankContent(Base):

@@ -26,8 +26,10 @@ async def _read_upload(file: UploadFile) -> bytes:
     limit = get_settings().max_upload_bytes
     content = await file.read(limit + 1)
     if len(content) > limit:
-        raise TooLarge(Msg("The upload is larger than the limit of %(limit)s bytes.",
-                           limit=limit), field="file")
+        raise TooLarge(
+            Msg("The upload is larger than the limit of %(limit)s bytes.", limit=limit),
+            field="file",
+        )
     if not content:
         raise InvalidInput(Msg("The upload is empty: attach the file itself."), field="file")
     return content
@@ -41,8 +43,10 @@ class BankIn(BaseModel):
     source: str | None = Field(default=None, max_length=200)
     shared: bool | None = None
     allowlist: bool = False
+    # the historic per-type fields, views of ``thresholds`` (which takes any signal type)
     pdq_threshold: int | None = None
     text_threshold: int | None = None
+    thresholds: dict[str, int] | None = None
 
 
 class BankPatch(BaseModel):
@@ -51,8 +55,10 @@ class BankPatch(BaseModel):
     allowlist: bool | None = None
     shared: bool | None = None
     description: str | None = Field(default=None, max_length=5000)
+    # the historic per-type fields, views of ``thresholds`` (which takes any signal type)
     pdq_threshold: int | None = None
     text_threshold: int | None = None
+    thresholds: dict[str, int] | None = None
 
 
 class SignalIn(BaseModel):
@@ -107,8 +113,9 @@ async def add_content(
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile) and not hasattr(upload, "read"):
-            raise InvalidInput(Msg("Send the file in a multipart field named 'file'."),
-                               field="file")
+            raise InvalidInput(
+                Msg("Send the file in a multipart field named 'file'."), field="file"
+            )
         content = await _read_upload(upload)  # type: ignore[arg-type]
         label = form.get("label")
         result = services.add_file(
@@ -125,8 +132,8 @@ async def add_content(
             body = SignalIn.model_validate(await request.json())
         except ValueError as exc:
             raise InvalidInput(
-                Msg("Send JSON {signal_type, signal}: %(detail)s",
-                    detail=str(exc).splitlines()[0]), field="body"
+                Msg("Send JSON {signal_type, signal}: %(detail)s", detail=str(exc).splitlines()[0]),
+                field="body",
             ) from None
         result = services.add_signal(
             session, principal, name, body.signal_type, body.signal, label=body.label
@@ -134,7 +141,7 @@ async def add_content(
     else:
         raise InvalidInput(
             Msg("Send multipart/form-data with a 'file', or JSON {signal_type, signal}."),
-            field="body"
+            field="body",
         )
     return {
         "added": [services.content_dict(c) for c in result.added],

@@ -22,22 +22,79 @@ from tangkal.accounts.principal import Principal
 from tangkal.audit.services import record
 from tangkal.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
 from tangkal.hashing import signals
-from tangkal.hashing.matcher import MAX_PDQ_SEARCH, BankIndexes
-from tangkal.hashing.models import Bank, BankContent, BankKind, HashChange, MatchFeedback
+from tangkal.hashing.matcher import BankIndexes
+from tangkal.hashing.models import (
+    Bank,
+    BankContent,
+    BankKind,
+    BankThreshold,
+    HashChange,
+    MatchFeedback,
+)
 from tangkal.hashing.signals import SignalResult
 
 WRITE_ROLES = (Role.ANALYST, Role.OFFICIAL, Role.MODERATOR, Role.ADMIN)
 READ_ROLES = (Role.ANALYST, Role.OFFICIAL, Role.MODERATOR, Role.ADMIN, Role.AUDITOR)
 _BANK_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,99}")
-EXACT_TYPES = ("md5", "sha256", "text")
+
+
+# ---------------------------------------------------------------- thresholds
+
+
+def threshold_fields() -> dict[str, str]:
+    """The bank API's historic per-type fields (``pdq_threshold``) and the type each is a view
+    of, as the types declare them."""
+    return {st.threshold_field: st.name for st in signals.REGISTRY if st.threshold_field}
+
+
+def tunable_types() -> list[signals.SignalType]:
+    """Types whose banks choose a threshold (exact types match only identical signals)."""
+    return [st for st in signals.REGISTRY if not st.exact]
+
+
+def thresholds_of(bank: Bank) -> dict[str, int]:
+    """Every registered type's threshold in this bank: the bank's row, else the type's
+    default."""
+    own = {t.signal_type: t.threshold for t in bank.thresholds}
+    return {st.name: own.get(st.name, st.default_threshold) for st in signals.REGISTRY}
+
+
+def _requested_thresholds(
+    thresholds: dict[str, int] | None, legacy: dict[str, int | None]
+) -> dict[str, int]:
+    """Thresholds asked for, by type, each checked against its type's rules: the ``thresholds``
+    map (any registered type or alias) and the historic per-type fields."""
+    out: dict[str, int] = {}
+    fields = threshold_fields()
+    for key, value in legacy.items():
+        if value is None:
+            continue
+        if key not in fields:
+            raise InvalidInput(Msg("%(key)s cannot be changed.", key=key), field=key)
+        out[fields[key]] = signals.get(fields[key]).check_threshold(value)
+    for name, value in (thresholds or {}).items():
+        st = signals.get(name)
+        out[st.name] = st.check_threshold(value)
+    return out
+
+
+def _set_thresholds(bank: Bank, values: dict[str, int]) -> None:
+    rows = {t.signal_type: t for t in bank.thresholds}
+    for name, value in values.items():
+        if name in rows:
+            rows[name].threshold = value
+        else:
+            bank.thresholds.append(BankThreshold(signal_type=name, threshold=value))
 
 
 def check_bank_name(name: str) -> str:
     n = name.strip().lower()
     if not _BANK_NAME.fullmatch(n):
         raise InvalidInput(
-            Msg("A bank name is 2 to 100 characters of a-z, 0-9, '.', '_' or '-', "
-                "starting with a letter or digit, e.g. 'tat-islamist'."),
+            Msg(
+                "A bank name is 2 to 100 characters of a-z, 0-9, '.', '_' or '-', "
+                "starting with a letter or digit, e.g. 'tat-islamist'."
+            ),
             field="name",
         )
     return n
@@ -53,11 +110,15 @@ def create_bank(
     source: str | None = None,
     shared: bool | None = None,
     allowlist: bool = False,
-    pdq_threshold: int | None = None,
-    text_threshold: int | None = None,
+    thresholds: dict[str, int] | None = None,
     order_id: str | None = None,
+    **legacy_thresholds: int | None,
 ) -> Bank:
+    """A new bank of the caller's organisation. ``thresholds`` maps signal types to the largest
+    distance that matches; ``pdq_threshold=`` and the other historic per-type fields still
+    work. A type not given keeps its own default (not stored, so it is said in one place)."""
     principal.require(*WRITE_ROLES)
+    wanted = _requested_thresholds(thresholds, legacy_thresholds)
     n = check_bank_name(name)
     try:
         k = BankKind(kind)
@@ -67,8 +128,9 @@ def create_bank(
             field="kind",
         ) from None
     if session.scalar(select(Bank.id).where(Bank.name == n)):
-        raise Conflict(Msg("A bank named %(name)r already exists; choose another name.",
-                           name=n), field="name")
+        raise Conflict(
+            Msg("A bank named %(name)r already exists; choose another name.", name=n), field="name"
+        )
     bank = Bank(
         name=n,
         owner_org_id=principal.org_id,
@@ -78,13 +140,8 @@ def create_bank(
         shared=principal.org_kind is OrgKind.REGULATOR if shared is None else shared,
         allowlist=allowlist,
         created_by=principal.actor,
-        pdq_threshold=signals.get("pdq").check_threshold(
-            31 if pdq_threshold is None else pdq_threshold
-        ),
-        text_threshold=signals.get("text_near").check_threshold(
-            signals.get("text_near").default_threshold if text_threshold is None else text_threshold
-        ),
     )
+    _set_thresholds(bank, wanted)
     session.add(bank)
     session.flush()
     record(
@@ -93,7 +150,13 @@ def create_bank(
         "bank.created",
         "bank",
         bank.id,
-        {"name": n, "kind": k.value, "shared": bank.shared, "allowlist": allowlist},
+        {
+            "name": n,
+            "kind": k.value,
+            "shared": bank.shared,
+            "allowlist": allowlist,
+            "thresholds": wanted,
+        },
     )
     return bank
 
@@ -112,35 +175,46 @@ def visible_banks(session: Session, principal: Principal) -> list[Bank]:
 def get_bank(session: Session, principal: Principal, name: str, *, write: bool = False) -> Bank:
     bank = session.scalar(select(Bank).where(Bank.name == name.strip().lower()))
     if bank is None or (not bank.shared and bank.owner_org_id != principal.org_id):
-        raise NotFound(Msg("No bank named %(name)r that your organisation can see.",
-                           name=name))
+        raise NotFound(Msg("No bank named %(name)r that your organisation can see.", name=name))
     if write:
         principal.require(*WRITE_ROLES)
         if bank.owner_org_id != principal.org_id:
             raise Forbidden(
-                Msg("The bank %(name)s belongs to another organisation; only its "
-                    "owner adds or removes content.", name=bank.name)
+                Msg(
+                    "The bank %(name)s belongs to another organisation; only its "
+                    "owner adds or removes content.",
+                    name=bank.name,
+                )
             )
     else:
         principal.require(*READ_ROLES)
     return bank
 
 
-def update_bank(session: Session, principal: Principal, name: str, **changes: Any) -> Bank:
+def update_bank(
+    session: Session,
+    principal: Principal,
+    name: str,
+    *,
+    thresholds: dict[str, int] | None = None,
+    **changes: Any,
+) -> Bank:
+    """Change a bank's switches and thresholds (``None`` leaves a setting as it is)."""
     bank = get_bank(session, principal, name, write=True)
-    allowed = {"enabled", "allowlist", "shared", "description", "pdq_threshold", "text_threshold"}
-    applied = {}
+    allowed = {"enabled", "allowlist", "shared", "description"}
+    fields = threshold_fields()
+    wanted = _requested_thresholds(thresholds, {k: v for k, v in changes.items() if k in fields})
+    applied: dict[str, Any] = {}
     for key, value in changes.items():
-        if value is None:
+        if value is None or key in fields:
             continue
         if key not in allowed:
             raise InvalidInput(Msg("%(key)s cannot be changed.", key=key), field=key)
-        if key == "pdq_threshold":
-            value = signals.get("pdq").check_threshold(value)
-        if key == "text_threshold":
-            value = signals.get("text_near").check_threshold(value)
         setattr(bank, key, value)
         applied[key] = value
+    _set_thresholds(bank, wanted)
+    if wanted:
+        applied["thresholds"] = wanted
     session.flush()
     record(session, principal, "bank.updated", "bank", bank.id, {"name": bank.name, **applied})
     return bank
@@ -165,6 +239,9 @@ def bank_stats(session: Session, bank_ids: Sequence[str]) -> dict[str, dict[str,
 
 
 def bank_dict(bank: Bank, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    """A bank as the API shows it: ``thresholds`` for every type, and the historic per-type
+    fields (``pdq_threshold``, ``text_threshold``) as views of the same values."""
+    thresholds = thresholds_of(bank)
     return {
         "id": bank.id,
         "name": bank.name,
@@ -174,8 +251,8 @@ def bank_dict(bank: Bank, counts: dict[str, int] | None = None) -> dict[str, Any
         "shared": bank.shared,
         "enabled": bank.enabled,
         "allowlist": bank.allowlist,
-        "pdq_threshold": bank.pdq_threshold,
-        "text_threshold": bank.text_threshold,
+        **{field: thresholds[name] for field, name in threshold_fields().items()},
+        "thresholds": thresholds,
         "owner_org_id": bank.owner_org_id,
         "created_at": bank.created_at.isoformat(),
         "content": counts or {},
@@ -231,8 +308,9 @@ def _add_signals(
         session.flush()
     except IntegrityError:
         raise Conflict(
-            Msg("Another request added the same content to this bank at the same moment; "
-                "try again.")
+            Msg(
+                "Another request added the same content to this bank at the same moment; try again."
+            )
         ) from None
     session.add_all(
         HashChange(content_id=r.id, op="add", signal_type=r.signal_type, signal=r.signal)
@@ -320,8 +398,7 @@ def remove_content(session: Session, principal: Principal, bank_name: str, conte
     bank = get_bank(session, principal, bank_name, write=True)
     row = session.get(BankContent, content_id)
     if row is None or row.bank_id != bank.id:
-        raise NotFound(Msg("No content %(id)s in bank %(bank)s.", id=content_id,
-                           bank=bank.name))
+        raise NotFound(Msg("No content %(id)s in bank %(bank)s.", id=content_id, bank=bank.name))
     session.add(
         HashChange(content_id=row.id, op="remove", signal_type=row.signal_type, signal=row.signal)
     )
@@ -366,20 +443,19 @@ class Query:
 
 
 def _candidates(session: Session, idx: BankIndexes, q: Query) -> list[tuple[int, int]]:
-    """(content id, distance) of stored signals near one query signal."""
-    if q.signal_type in EXACT_TYPES:
+    """(content id, distance) of stored signals near one query signal: from the type's index,
+    searched at the largest threshold the type allows (each bank's own is applied after), or
+    from the indexed column for exact types."""
+    st = signals.get(q.signal_type)
+    index = idx.index(st.name)
+    if index.in_database:
         ids = session.scalars(
             select(BankContent.id).where(
-                BankContent.signal_type == q.signal_type, BankContent.signal == q.signal
+                BankContent.signal_type == st.name, BankContent.signal == q.signal
             )
         )
         return [(i, 0) for i in ids]
-    if q.signal_type == "pdq":
-        return [(m.id, m.distance) for m in idx.pdq.search(q.signal, MAX_PDQ_SEARCH)]
-    if q.signal_type == "text_near":
-        limit = signals.get("text_near").max_distance
-        return [(m.id, m.distance) for m in idx.text.search(q.signal, limit)]
-    return []
+    return [(m.id, m.distance) for m in index.search(q.signal, st.max_threshold)]
 
 
 def match(
@@ -411,14 +487,7 @@ def match(
         ).all()
         for content, bank in rows:
             d = dist[content.id]
-            limit_for_bank = (
-                bank.pdq_threshold
-                if q.signal_type == "pdq"
-                else bank.text_threshold
-                if q.signal_type == "text_near"
-                else 0
-            )
-            if d <= limit_for_bank:
+            if d <= thresholds_of(bank)[content.signal_type]:
                 found.append((q, content, d))
     nearest: dict[int, tuple[Query, BankContent, int]] = {}
     for q, c, d in found:
@@ -476,12 +545,11 @@ def queries_for_upload(
     copy still matches. The answer reports each match once, at its nearest variant.
     """
     results = hash_content(content, text=text, files=files)
-    queries = [Query(r.signal_type, r.signal) for r in results if r.signal]
-    if any(q.signal_type == "pdq" for q in queries):
-        pdq = signals.get("pdq")
-        for _, variant in pdq.hash_dihedral(content):  # type: ignore[attr-defined]
-            if variant.signal and Query("pdq", variant.signal) not in queries:
-                queries.append(Query("pdq", variant.signal))
+    queries: list[Query] = []
+    for r in results:
+        for variant in signals.get(r.signal_type).query_variants(content, r):
+            if Query(r.signal_type, variant) not in queries:
+                queries.append(Query(r.signal_type, variant))
     return queries, [r for r in results if r.signal is None]
 
 
@@ -506,8 +574,7 @@ def give_feedback(
         select(BankContent, Bank).join(Bank).where(BankContent.id == content_id)
     ).first()
     if row is None or (not row[1].shared and row[1].owner_org_id != principal.org_id):
-        raise NotFound(Msg("No bank content %(id)s that your organisation can see.",
-                           id=content_id))
+        raise NotFound(Msg("No bank content %(id)s that your organisation can see.", id=content_id))
     fb = MatchFeedback(
         content_id=content_id,
         org_id=principal.org_id,
@@ -571,8 +638,9 @@ def bank_order_evidence(
     order = get_order(session, principal, order_id)
     ev = session.get(Evidence, evidence_id)
     if ev is None or ev.order_id != order.id:
-        raise NotFound(Msg("No evidence %(id)s on order %(ref)s.", id=evidence_id,
-                           ref=order.reference))
+        raise NotFound(
+            Msg("No evidence %(id)s on order %(ref)s.", id=evidence_id, ref=order.reference)
+        )
     result = add_file(
         session,
         principal,

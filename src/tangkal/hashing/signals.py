@@ -1,10 +1,13 @@
 """Signal types: how a piece of content becomes a comparable signal, behind one small interface.
 
 A *signal* is the string a bank stores and shares: a PDQ hash, an MD5 or SHA-256 digest, the
-digest of a normalised text, or a MinHash signature of a text. Every type answers the same five
-questions (its name, how to validate a signal someone sends us, how to compute one from bytes,
-how far apart two signals are, and which distance still counts as a match), so the bank, match
-and import code never branches on the type, and a new type is one class plus one ``register``.
+digest of a normalised text, or a MinHash signature of a text. Every type answers the same
+questions (its name and the names exchanges give it, how to validate a signal someone sends
+us, how to compute one from bytes, how far apart two signals are, which thresholds a bank may
+set and which it gets by default, and which index finds its neighbours), so the bank, match,
+index and import code never branches on a type's name, and a new type is one class plus one
+``register``. The contract test (tests/unit/hashing/test_signal_contract.py) then checks it
+end to end: hashing, indexing, matching through a bank, exchange round trips, persistence.
 
 The registry is *checked*: a duplicate name or an implementation that is missing part of the
 interface fails at start-up, not on the first request that happens to touch it.
@@ -25,6 +28,12 @@ import numpy as np
 
 from tangkal.errors import ConfigurationError, Conflict, InvalidInput, Msg, TooLarge
 from tangkal.hashing import text as textnorm
+from tangkal.hashing.signal_index import (
+    ColumnLookup,
+    MinHashSignalIndex,
+    PdqSignalIndex,
+    SignalIndex,
+)
 
 MAX_CONTENT_BYTES = 64 * 1024 * 1024
 """Largest content any signal type hashes. The HTTP layer enforces its own (smaller) upload
@@ -78,16 +87,55 @@ class SignalType(ABC):
         media: which uploads it applies to: ``image`` (decodable pictures), ``file`` (any bytes)
             or ``text`` (UTF-8 messages).
         default_threshold: largest distance that still counts as a match for a bank that does
-            not set its own.
-        max_distance: largest distance :meth:`distance` can return; thresholds are checked
-            against it.
+            not set its own (the one default of the API, the console and the table).
+        min_threshold, max_threshold: the range a bank may set. ``max_threshold`` is also the
+            radius the index is searched with, so a bank can never ask for more than the index
+            looks at (PDQ: 64 of 256 bits); exact types have 0..0.
+        max_distance: largest distance :meth:`distance` can return.
+        index_cls: the :class:`~tangkal.hashing.signal_index.SignalIndex` that finds stored
+            signals near a query (threatexchange's ``get_index_cls``).
+        aliases: other names exchanges (ThreatExchange, HMA) use for this type; accepted on
+            import, and the first one is what threatexchange's files call it.
+        tat_algorithms: Tech Against Terrorism's ``algorithm`` values for it (first: export).
+        threshold_field: the bank API's historic per-type field (``pdq_threshold``), kept as a
+            view of the threshold table.
     """
 
     name: ClassVar[str]
     media: ClassVar[Media]
     default_threshold: ClassVar[int]
     max_distance: ClassVar[int]
+    min_threshold: ClassVar[int] = 0
+    max_threshold: ClassVar[int] = 0
+    index_cls: ClassVar[type[SignalIndex]] = ColumnLookup
+    aliases: ClassVar[tuple[str, ...]] = ()
+    tat_algorithms: ClassVar[tuple[str, ...]] = ()
+    threshold_field: ClassVar[str | None] = None
+    very_close: ClassVar[int] = 0
+    """Distances up to this read as "very close" to a moderator (the same item re-encoded)."""
     description: ClassVar[str] = ""
+
+    @property
+    def exact(self) -> bool:
+        """Only identical signals match (no threshold to choose)."""
+        return self.max_threshold == 0
+
+    def new_index(self) -> SignalIndex:
+        """An empty index of this type's class."""
+        return self.index_cls()
+
+    def query_variants(self, content: bytes, result: SignalResult) -> list[str]:
+        """The signals to look up for an upload this type hashed as ``result``: the signal
+        itself, and for types that catch transformed copies on the query side (PDQ's
+        rotations and mirrors) the variants too."""
+        return [result.signal] if result.signal else []
+
+    def closeness(self, distance: int, threshold: int | None = None) -> int:
+        """How alike a match is, 0..100, for a moderator's eye (100: identical)."""
+        if distance <= 0:
+            return 100
+        limit = max(1, self.default_threshold if threshold is None else threshold)
+        return max(0, round(100 * (1 - distance / (2 * limit))))
 
     @abstractmethod
     def validate(self, signal: str) -> str:
@@ -107,16 +155,22 @@ class SignalType(ABC):
         return self.distance(a, b) <= limit
 
     def check_threshold(self, threshold: int) -> int:
-        """Validate a per-bank threshold for this type."""
+        """Validate a per-bank threshold for this type: within ``min_threshold`` and
+        ``max_threshold``, so no bank can ask for matches its index never searches for."""
         if not isinstance(threshold, int) or isinstance(threshold, bool):
             raise InvalidInput(
                 Msg("threshold must be an integer, got %(value)r", value=threshold),
                 field="threshold",
             )
-        if not 0 <= threshold <= self.max_distance:
+        if not self.min_threshold <= threshold <= self.max_threshold:
             raise InvalidInput(
-                Msg("threshold for %(type)s must be between 0 and %(max)s, got %(value)s",
-                    type=self.name, max=self.max_distance, value=threshold),
+                Msg(
+                    "threshold for %(type)s must be between %(min)s and %(max)s, got %(value)s",
+                    type=self.name,
+                    min=self.min_threshold,
+                    max=self.max_threshold,
+                    value=threshold,
+                ),
                 field="threshold",
             )
         return threshold
@@ -129,8 +183,11 @@ class SignalType(ABC):
             raise InvalidInput(Msg("the upload is empty: send the file's bytes"), field="file")
         if len(content) > MAX_CONTENT_BYTES:
             raise TooLarge(
-                Msg("the upload is %(size)s bytes; the limit is %(limit)s bytes",
-                    size=len(content), limit=MAX_CONTENT_BYTES),
+                Msg(
+                    "the upload is %(size)s bytes; the limit is %(limit)s bytes",
+                    size=len(content),
+                    limit=MAX_CONTENT_BYTES,
+                ),
                 field="file",
             )
 
@@ -146,8 +203,12 @@ def _validate_hex(type_name: str, signal: object, hex_chars: int, what: str | Ms
     wrong with it (type, length or a non-hex character)."""
     if not isinstance(signal, str):
         raise InvalidInput(
-            Msg("a %(type)s signal must be a string of %(n)s hex digits, got %(got)s",
-                type=type_name, n=hex_chars, got=type(signal).__name__),
+            Msg(
+                "a %(type)s signal must be a string of %(n)s hex digits, got %(got)s",
+                type=type_name,
+                n=hex_chars,
+                got=type(signal).__name__,
+            ),
             field="signal",
         )
     s = signal.strip().lower()
@@ -155,15 +216,25 @@ def _validate_hex(type_name: str, signal: object, hex_chars: int, what: str | Ms
         s = s[2:]
     if len(s) != hex_chars:
         raise InvalidInput(
-            Msg("a %(type)s signal is %(n)s hexadecimal characters (%(what)s); got "
-                "%(got)s characters", type=type_name, n=hex_chars, what=what, got=len(s)),
+            Msg(
+                "a %(type)s signal is %(n)s hexadecimal characters (%(what)s); got "
+                "%(got)s characters",
+                type=type_name,
+                n=hex_chars,
+                what=what,
+                got=len(s),
+            ),
             field="signal",
         )
     if not _HEX.fullmatch(s):
         bad = next(ch for ch in s if ch not in "0123456789abcdef")
         raise InvalidInput(
-            Msg("a %(type)s signal may contain only 0-9 and a-f; found %(bad)r",
-                type=type_name, bad=bad), field="signal"
+            Msg(
+                "a %(type)s signal may contain only 0-9 and a-f; found %(bad)r",
+                type=type_name,
+                bad=bad,
+            ),
+            field="signal",
         )
     return s
 
@@ -213,7 +284,29 @@ class PdqSignal(SignalType):
     media = "image"
     default_threshold = 31
     max_distance = 256
+    max_threshold = 64
+    """The radius the PDQ index is searched with; past it a threshold would silently never
+    match (and PDQ's own guidance puts copies well inside it)."""
+    index_cls = PdqSignalIndex
+    aliases = ("photo_pdq",)
+    tat_algorithms = ("PDQ",)
+    threshold_field = "pdq_threshold"
+    very_close = 10
     description = "PDQ perceptual image hash (256-bit, Hamming distance)"
+
+    def query_variants(self, content: bytes, result: SignalResult) -> list[str]:
+        """The upload's hash and its rotated and mirrored variants (:meth:`hash_dihedral`):
+        banks keep one hash per image, the query side pays for the 8 lookups."""
+        out = super().query_variants(content, result)
+        if out:
+            for _, variant in self.hash_dihedral(content):
+                if variant.signal and variant.signal not in out:
+                    out.append(variant.signal)
+        return out
+
+    def closeness(self, distance: int, threshold: int | None = None) -> int:
+        """Bits alike out of the index's radius (64)."""
+        return max(0, round(100 * (1 - max(0, distance) / self.max_threshold)))
 
     def validate(self, signal: str) -> str:
         return _validate_hex(self.name, signal, 64, Msg("%(n)s bits", n=256))
@@ -234,7 +327,10 @@ class PdqSignal(SignalType):
                         return None, Msg(
                             "the image is %(w)sx%(h)s pixels; PDQ hashes images up to "
                             "%(limit)s pixels, so only MD5/SHA-256 were computed",
-                            w=w, h=h, limit=MAX_IMAGE_PIXELS)
+                            w=w,
+                            h=h,
+                            limit=MAX_IMAGE_PIXELS,
+                        )
                     opened.seek(0)  # first frame of an animation
                     im: Image.Image = ImageOps.exif_transpose(opened) or opened
                     if im.mode in ("RGBA", "LA", "P", "PA"):
@@ -249,12 +345,17 @@ class PdqSignal(SignalType):
         ) as exc:
             if isinstance(exc, UnidentifiedImageError):
                 return None, Msg(
-                    "not a decodable image (no known image format), so PDQ was not computed")
-            return None, Msg("the image is too large to decode safely (%(error)s), so PDQ was "
-                             "not computed", error=str(exc))
+                    "not a decodable image (no known image format), so PDQ was not computed"
+                )
+            return None, Msg(
+                "the image is too large to decode safely (%(error)s), so PDQ was not computed",
+                error=str(exc),
+            )
         except (OSError, ValueError, SyntaxError) as exc:
-            return None, Msg("the image could not be decoded (%(error)s), so PDQ was not "
-                             "computed", error=str(exc))
+            return None, Msg(
+                "the image could not be decoded (%(error)s), so PDQ was not computed",
+                error=str(exc),
+            )
         if rgb.shape[0] < 2 or rgb.shape[1] < 2:
             return None, Msg("the image is smaller than 2x2 pixels, too small for PDQ")
         return np.ascontiguousarray(rgb), None
@@ -276,9 +377,13 @@ class PdqSignal(SignalType):
     def _result(self, bits: np.ndarray, quality: int) -> SignalResult:
         if quality < PDQ_MIN_QUALITY:
             return self._not_hashed(
-                Msg("PDQ quality %(quality)s is below %(minimum)s: the image is too flat or "
+                Msg(
+                    "PDQ quality %(quality)s is below %(minimum)s: the image is too flat or "
                     "uniform for a reliable perceptual hash, so it is matched by MD5/SHA-256 "
-                    "only", quality=quality, minimum=PDQ_MIN_QUALITY),
+                    "only",
+                    quality=quality,
+                    minimum=PDQ_MIN_QUALITY,
+                ),
                 quality=quality,
             )
         return SignalResult(self.name, pdq_bits_to_hex(bits), quality=quality)
@@ -346,8 +451,9 @@ class _DigestSignal(SignalType):
     _hex_chars: ClassVar[int]
 
     def validate(self, signal: str) -> str:
-        return _validate_hex(self.name, signal, self._hex_chars,
-                             Msg("%(n)s bits", n=self._hex_chars * 4))
+        return _validate_hex(
+            self.name, signal, self._hex_chars, Msg("%(n)s bits", n=self._hex_chars * 4)
+        )
 
     def hash_bytes(self, content: bytes) -> SignalResult:
         self._check_content(content)
@@ -361,6 +467,8 @@ class Md5Signal(_DigestSignal):
     """MD5 of the file bytes: what most hash-sharing lists (HMA, TAT) exchange for video/files."""
 
     name = "md5"
+    aliases = ("video_md5", "photo_md5")
+    tat_algorithms = ("MD5",)
     description = "MD5 digest of the file bytes (exact copies)"
     _algorithm = "md5"
     _hex_chars = 32
@@ -370,6 +478,8 @@ class Sha256Signal(_DigestSignal):
     """SHA-256 of the file bytes: exact copies, without MD5's chosen-collision weakness."""
 
     name = "sha256"
+    aliases = ("video_sha256", "photo_sha256")
+    tat_algorithms = ("SHA256", "SHA-256")
     description = "SHA-256 digest of the file bytes (exact copies)"
     _algorithm = "sha256"
     _hex_chars = 64
@@ -382,8 +492,10 @@ def _decode_text(content: bytes) -> tuple[str | None, Msg | None]:
     try:
         return bytes(content).decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
-        return None, Msg("not UTF-8 text (invalid byte at offset %(offset)s), so no text "
-                         "signal", offset=exc.start)
+        return None, Msg(
+            "not UTF-8 text (invalid byte at offset %(offset)s), so no text signal",
+            offset=exc.start,
+        )
 
 
 class TextSignal(SignalType):
@@ -436,6 +548,10 @@ class TextNearSignal(SignalType):
     media = "text"
     default_threshold = 38
     max_distance = textnorm.MINHASH_SLOTS
+    max_threshold = textnorm.MINHASH_SLOTS
+    index_cls = MinHashSignalIndex
+    threshold_field = "text_threshold"
+    very_close = 10
     description = "MinHash of character 5-grams of the normalised message (near-duplicates)"
     min_chars: ClassVar[int] = 20
     """Messages shorter than this after normalisation are too short for near matching (any two
@@ -443,8 +559,10 @@ class TextNearSignal(SignalType):
 
     def validate(self, signal: str) -> str:
         return _validate_hex(
-            self.name, signal, textnorm.MINHASH_SLOTS * 8,
-            Msg("%(n)s MinHash slots", n=textnorm.MINHASH_SLOTS)
+            self.name,
+            signal,
+            textnorm.MINHASH_SLOTS * 8,
+            Msg("%(n)s MinHash slots", n=textnorm.MINHASH_SLOTS),
         )
 
     def hash_text(self, message: str) -> SignalResult:
@@ -452,9 +570,12 @@ class TextNearSignal(SignalType):
         canonical = textnorm.normalise(message)
         if len(canonical) < self.min_chars:
             return self._not_hashed(
-                Msg("the normalised message has %(n)s characters; near-duplicate matching "
+                Msg(
+                    "the normalised message has %(n)s characters; near-duplicate matching "
                     "needs at least %(minimum)s (exact text matching still applies)",
-                    n=len(canonical), minimum=self.min_chars)
+                    n=len(canonical),
+                    minimum=self.min_chars,
+                )
             )
         return SignalResult(self.name, textnorm.signature_to_hex(textnorm.minhash(canonical)))
 
@@ -482,6 +603,8 @@ class SignalRegistry:
 
     def __init__(self) -> None:
         self._types: dict[str, SignalType] = {}
+        self._aliases: dict[str, str] = {}  # exchange name -> registered name
+        self._tat: dict[str, str] = {}  # TAT algorithm (upper case) -> registered name
 
     def register(self, signal_type: SignalType) -> SignalType:
         """Add a signal type; fails loudly on a duplicate name or an incomplete implementation."""
@@ -511,25 +634,59 @@ class SignalRegistry:
             raise ConfigurationError(
                 f"signal type {name!r} has media {signal_type.media!r}; use image, file or text"
             )
-        if not 0 <= signal_type.default_threshold <= signal_type.max_distance:
+        lo, hi = signal_type.min_threshold, signal_type.max_threshold
+        if not 0 <= lo <= signal_type.default_threshold <= hi <= signal_type.max_distance:
             raise ConfigurationError(
                 f"signal type {name!r}: default_threshold {signal_type.default_threshold} is "
-                f"outside 0..{signal_type.max_distance}"
+                f"outside its thresholds {lo}..{hi} (at most max_distance "
+                f"{signal_type.max_distance})"
             )
+        index_cls = getattr(signal_type, "index_cls", None)
+        if not (isinstance(index_cls, type) and issubclass(index_cls, SignalIndex)):
+            raise ConfigurationError(
+                f"signal type {name!r}: index_cls must be a SignalIndex class, got {index_cls!r}"
+            )
+        if index_cls.in_database and hi != 0:
+            raise ConfigurationError(
+                f"signal type {name!r} is looked up by equality in the database but accepts "
+                f"thresholds up to {hi}: give it a near-neighbour index or max_threshold 0"
+            )
+        for alias in (*signal_type.aliases, *(a.lower() for a in signal_type.tat_algorithms)):
+            owner = self._aliases.get(alias)
+            if alias in self._types or (owner is not None and owner != name):
+                raise Conflict(f"signal type {name!r}: the alias {alias!r} is already taken")
         self._types[name] = signal_type
+        for alias in signal_type.aliases:
+            self._aliases[alias] = name
+        for algorithm in signal_type.tat_algorithms:
+            self._tat[algorithm.upper()] = name
         return signal_type
 
     def get(self, name: str) -> SignalType:
         """The signal type called ``name``, or InvalidInput listing the known ones."""
         key = name.strip().lower() if isinstance(name, str) else name
+        if isinstance(key, str):
+            key = self._aliases.get(key, key)
         st = self._types.get(key) if isinstance(key, str) else None
         if st is None:
             raise InvalidInput(
-                Msg("unknown signal type %(name)r; known types: %(known)s", name=name,
-                    known=", ".join(self.names())),
+                Msg(
+                    "unknown signal type %(name)r; known types: %(known)s",
+                    name=name,
+                    known=", ".join(self.names()),
+                ),
                 field="signal_type",
             )
         return st
+
+    def for_tat(self, algorithm: str) -> SignalType | None:
+        """The type Tech Against Terrorism calls ``algorithm`` (``None`` when none is)."""
+        name = self._tat.get(algorithm.strip().upper())
+        return self._types[name] if name else None
+
+    def tat_algorithms(self) -> list[str]:
+        """Every TAT algorithm name some registered type answers to."""
+        return list(self._tat)
 
     def names(self) -> list[str]:
         """Registered names in registration order."""

@@ -31,8 +31,11 @@ router = APIRouter(prefix="/console", route_class=HtmlRoute, include_in_schema=F
 
 PAGE_SIZE = 100
 MAX_TEXT = 100_000
-_MEDIA = {"te": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8",
-          "tat": "application/json"}
+_MEDIA = {
+    "te": "text/plain; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "tat": "application/json",
+}
 
 
 def _indexes(page: Page) -> BankIndexes:
@@ -55,8 +58,10 @@ async def _read(upload: UploadFile | None, limit: int) -> bytes:
         raise InvalidInput(Msg("Choose a file to upload."), field="file")
     content = await upload.read(limit + 1)
     if len(content) > limit:
-        raise TooLarge(Msg("The file is larger than the limit of %(limit)s bytes.",
-                           limit=f"{limit:,}"), field="file")
+        raise TooLarge(
+            Msg("The file is larger than the limit of %(limit)s bytes.", limit=f"{limit:,}"),
+            field="file",
+        )
     if not content:
         raise InvalidInput(Msg("The file is empty."), field="file")
     return content
@@ -67,8 +72,46 @@ def _why(page: Page, result: SignalResult) -> str | None:
     return page.fmt.message(result.why) if result.why is not None else None
 
 
-def _bank_row(bank: Bank, counts: dict[str, int], owners: dict[str, str],
-              org_id: str) -> dict[str, Any]:
+def _threshold_fields() -> list[dict[str, Any]]:
+    """One threshold input per type a bank may tune, with the type's own range and default,
+    so a type added to the registry appears here without a template change."""
+    return [
+        {
+            "type": st.name,
+            "field": f"threshold_{st.name}",
+            "min": st.min_threshold,
+            "max": st.max_threshold,
+            "default": st.default_threshold,
+            "description": st.description,
+        }
+        for st in banks.tunable_types()
+    ]
+
+
+async def _typed_thresholds(page: Page) -> dict[str, str]:
+    """The threshold inputs as typed, by type (to show the form again as it was sent)."""
+    form = await page.request.form()
+    out: dict[str, str] = {}
+    for f in _threshold_fields():
+        raw = form.get(f["field"])
+        out[f["type"]] = raw.strip() if isinstance(raw, str) else ""
+    return out
+
+
+def _thresholds(typed: dict[str, str]) -> dict[str, int]:
+    """The typed thresholds as numbers (blank inputs left out: the bank keeps what it has, a
+    new bank the type's default)."""
+    values: dict[str, int] = {}
+    for name, raw in typed.items():
+        value = _int(raw, f"threshold_{name}", Msg("Threshold for %(type)s", type=name))
+        if value is not None:
+            values[name] = value
+    return values
+
+
+def _bank_row(
+    bank: Bank, counts: dict[str, int], owners: dict[str, str], org_id: str
+) -> dict[str, Any]:
     d = banks.bank_dict(bank, counts)
     d["owner"] = owners.get(bank.owner_org_id, "?")
     d["own"] = bank.owner_org_id == org_id
@@ -79,21 +122,40 @@ def _bank_row(bank: Bank, counts: dict[str, int], owners: dict[str, str],
 # ------------------------------------------------------------------ list and create
 
 
-def _list_page(page: Page, session: UnitOfWork, *, form: dict[str, Any] | None = None,
-               error: str | None = None, status: int = 200) -> Response:
+def _list_page(
+    page: Page,
+    session: UnitOfWork,
+    *,
+    form: dict[str, Any] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
     p = page.principal
     assert p is not None
     visible = banks.visible_banks(session, p)
     counts = banks.bank_stats(session, [b.id for b in visible])
     owners = queries.org_names(session, {b.owner_org_id for b in visible})
-    return page.render("banks_list.html", {
-        "banks": [_bank_row(b, counts.get(b.id, {}), owners, p.org_id) for b in visible],
-        "can_create": p.role in banks.WRITE_ROLES,
-        "form": form or {"name": "", "description": "", "kind": "own", "source": "",
-                         "shared": p.org_kind is OrgKind.REGULATOR, "allowlist": False,
-                         "pdq_threshold": "31", "text_threshold": "20"},
-        "error": error,
-    }, status=status)
+    fields = _threshold_fields()
+    return page.render(
+        "banks_list.html",
+        {
+            "banks": [_bank_row(b, counts.get(b.id, {}), owners, p.org_id) for b in visible],
+            "can_create": p.role in banks.WRITE_ROLES,
+            "threshold_fields": fields,
+            "form": form
+            or {
+                "name": "",
+                "description": "",
+                "kind": "own",
+                "source": "",
+                "shared": p.org_kind is OrgKind.REGULATOR,
+                "allowlist": False,
+                "thresholds": {f["type"]: str(f["default"]) for f in fields},
+            },
+            "error": error,
+        },
+        status=status,
+    )
 
 
 @router.get("/banks")
@@ -109,34 +171,48 @@ def _int(value: str, field: str, what: Msg) -> int | None:
     try:
         return int(v)
     except ValueError:
-        raise InvalidInput(Msg("The %(what)s is a whole number, e.g. 31.", what=what),
-                           field=field) from None
+        raise InvalidInput(
+            Msg("The %(what)s is a whole number, e.g. 31.", what=what), field=field
+        ) from None
 
 
 @router.post("/banks")
-def bank_create(page: ConsolePage, session: UnitOfWork,
-                name: str = Form("", max_length=100),
-                description: str = Form("", max_length=5000),
-                kind: str = Form("own", max_length=20),
-                source: str = Form("", max_length=200),
-                shared: str = Form(""), allowlist: str = Form(""),
-                pdq_threshold: str = Form("", max_length=10),
-                text_threshold: str = Form("", max_length=10),
-                csrf_token: str = Form("")) -> Response:
+async def bank_create(
+    page: ConsolePage,
+    session: UnitOfWork,
+    name: str = Form("", max_length=100),
+    description: str = Form("", max_length=5000),
+    kind: str = Form("own", max_length=20),
+    source: str = Form("", max_length=200),
+    shared: str = Form(""),
+    allowlist: str = Form(""),
+    csrf_token: str = Form(""),
+) -> Response:
     page.check_csrf(csrf_token)
     p = _users(page)
     form: dict[str, Any] = {
-        "name": name.strip(), "description": description.strip(), "kind": kind,
-        "source": source.strip(), "shared": shared == "on", "allowlist": allowlist == "on",
-        "pdq_threshold": pdq_threshold, "text_threshold": text_threshold}
+        "name": name.strip(),
+        "description": description.strip(),
+        "kind": kind,
+        "source": source.strip(),
+        "shared": shared == "on",
+        "allowlist": allowlist == "on",
+        "thresholds": await _typed_thresholds(page),
+    }
     try:
+        thresholds = _thresholds(form["thresholds"])
         with session.begin_nested():
             bank = banks.create_bank(
-                session, p, name.strip(), description=description.strip() or None,
-                kind=kind, source=source.strip() or None, shared=shared == "on",
+                session,
+                p,
+                name.strip(),
+                description=description.strip() or None,
+                kind=kind,
+                source=source.strip() or None,
+                shared=shared == "on",
                 allowlist=allowlist == "on",
-                pdq_threshold=_int(pdq_threshold, "pdq_threshold", Msg("PDQ threshold")),
-                text_threshold=_int(text_threshold, "text_threshold", Msg("text threshold")))
+                thresholds=thresholds,
+            )
     except (InvalidInput, Conflict) as exc:
         return _list_page(page, session, form=form, error=page.error(exc), status=exc.status_code)
     page.flash(page._("The bank %(name)s was created.", name=bank.name))
@@ -146,9 +222,17 @@ def bank_create(page: ConsolePage, session: UnitOfWork,
 # ------------------------------------------------------------------ one bank
 
 
-def _bank_page(page: Page, session: UnitOfWork, name: str, *, after: int = 0,
-               added: dict[str, Any] | None = None, error: str | None = None,
-               error_field: str | None = None, status: int = 200) -> Response:
+def _bank_page(
+    page: Page,
+    session: UnitOfWork,
+    name: str,
+    *,
+    after: int = 0,
+    added: dict[str, Any] | None = None,
+    error: str | None = None,
+    error_field: str | None = None,
+    status: int = 200,
+) -> Response:
     p = page.principal
     assert p is not None
     bank = banks.get_bank(session, p, name)  # 404 for another platform's private bank
@@ -157,63 +241,96 @@ def _bank_page(page: Page, session: UnitOfWork, name: str, *, after: int = 0,
     rows = banks.list_content(session, p, bank.name, after=after, limit=PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    return page.render("bank_detail.html", {
-        "b": _bank_row(bank, counts, owners, p.org_id),
-        "content": [{**banks.content_dict(c), "short": short_signal(c.signal)} for c in rows],
-        "after": after, "next_after": rows[-1].id if more and rows else None,
-        "can_write": bank.owner_org_id == p.org_id and p.role in banks.WRITE_ROLES,
-        "formats": exchange.FORMATS, "added": added, "error": error,
-        "error_field": error_field,
-    }, status=status)
+    return page.render(
+        "bank_detail.html",
+        {
+            "b": _bank_row(bank, counts, owners, p.org_id),
+            "threshold_fields": _threshold_fields(),
+            "content": [{**banks.content_dict(c), "short": short_signal(c.signal)} for c in rows],
+            "after": after,
+            "next_after": rows[-1].id if more and rows else None,
+            "can_write": bank.owner_org_id == p.org_id and p.role in banks.WRITE_ROLES,
+            "formats": exchange.FORMATS,
+            "added": added,
+            "error": error,
+            "error_field": error_field,
+        },
+        status=status,
+    )
 
 
 @router.get("/banks/{name}")
-def bank_detail(name: str, page: ConsolePage, session: UnitOfWork,
-                after: int = Query(0, ge=0)) -> Response:
+def bank_detail(
+    name: str, page: ConsolePage, session: UnitOfWork, after: int = Query(0, ge=0)
+) -> Response:
     _users(page)
     return _bank_page(page, session, name, after=after)
 
 
 @router.post("/banks/{name}/settings")
-def bank_settings(name: str, page: ConsolePage, session: UnitOfWork,
-                  enabled: str = Form(""), allowlist: str = Form(""), shared: str = Form(""),
-                  pdq_threshold: str = Form("", max_length=10),
-                  text_threshold: str = Form("", max_length=10),
-                  description: str = Form("", max_length=5000),
-                  csrf_token: str = Form("")) -> Response:
-    """The owner's switches: enabled, shared, allow-list, thresholds."""
+async def bank_settings(
+    name: str,
+    page: ConsolePage,
+    session: UnitOfWork,
+    enabled: str = Form(""),
+    allowlist: str = Form(""),
+    shared: str = Form(""),
+    description: str = Form("", max_length=5000),
+    csrf_token: str = Form(""),
+) -> Response:
+    """The owner's switches: enabled, shared, allow-list, a threshold per type."""
     page.check_csrf(csrf_token)
     p = _users(page)
     try:
+        thresholds = _thresholds(await _typed_thresholds(page))
         with session.begin_nested():
             bank = banks.update_bank(
-                session, p, name, enabled=enabled == "on",
-                allowlist=allowlist == "on", shared=shared == "on",
+                session,
+                p,
+                name,
+                enabled=enabled == "on",
+                allowlist=allowlist == "on",
+                shared=shared == "on",
                 description=description.strip(),
-                pdq_threshold=_int(pdq_threshold, "pdq_threshold", Msg("PDQ threshold")),
-                text_threshold=_int(text_threshold, "text_threshold", Msg("text threshold")))
+                thresholds=thresholds,
+            )
     except InvalidInput as exc:
-        return _bank_page(page, session, name, error=page.error(exc), error_field="settings",
-                          status=exc.status_code)
+        return _bank_page(
+            page,
+            session,
+            name,
+            error=page.error(exc),
+            error_field="settings",
+            status=exc.status_code,
+        )
     page.flash(page._("The settings of %(name)s were saved.", name=bank.name))
     return page.redirect(f"/console/banks/{bank.name}")
 
 
 @router.post("/banks/{name}/enabled")
-def bank_enabled(name: str, page: ConsolePage, session: UnitOfWork,
-                 enabled: str = Form(""), csrf_token: str = Form("")) -> Response:
+def bank_enabled(
+    name: str,
+    page: ConsolePage,
+    session: UnitOfWork,
+    enabled: str = Form(""),
+    csrf_token: str = Form(""),
+) -> Response:
     """The one-click switch on the list: a disabled bank is kept but not matched."""
     page.check_csrf(csrf_token)
     p = _users(page)
     bank = banks.update_bank(session, p, name, enabled=enabled == "on")
-    page.flash(page._("%(name)s is now enabled.", name=bank.name) if bank.enabled
-               else page._("%(name)s is now disabled; it is not matched.", name=bank.name))
+    page.flash(
+        page._("%(name)s is now enabled.", name=bank.name)
+        if bank.enabled
+        else page._("%(name)s is now disabled; it is not matched.", name=bank.name)
+    )
     return page.redirect("/console/banks")
 
 
 @router.post("/banks/{name}/content/{content_id}/remove")
-def bank_remove(name: str, content_id: int, page: ConsolePage, session: UnitOfWork,
-                csrf_token: str = Form("")) -> Response:
+def bank_remove(
+    name: str, content_id: int, page: ConsolePage, session: UnitOfWork, csrf_token: str = Form("")
+) -> Response:
     page.check_csrf(csrf_token)
     p = _users(page)
     banks.remove_content(session, p, name, content_id)
@@ -222,37 +339,54 @@ def bank_remove(name: str, content_id: int, page: ConsolePage, session: UnitOfWo
 
 
 @router.post("/banks/{name}/upload")
-async def bank_upload(name: str, page: ConsolePage, session: UnitOfWork,
-                      file: UploadFile | None = File(None),
-                      label: str = Form("", max_length=300), text: str = Form(""),
-                      csrf_token: str = Form("")) -> Response:
+async def bank_upload(
+    name: str,
+    page: ConsolePage,
+    session: UnitOfWork,
+    file: UploadFile | None = File(None),
+    label: str = Form("", max_length=300),
+    text: str = Form(""),
+    csrf_token: str = Form(""),
+) -> Response:
     """Hash a file into the bank, and show what was hashed and why a type was not."""
     page.check_csrf(csrf_token)
     p = _users(page)
     try:
         content = await _read(file, page.settings.max_upload_bytes)
         with session.begin_nested():
-            result = banks.add_file(session, p, name, content,
-                                    label=label.strip() or None,
-                                    filename=file.filename if file else None,
-                                    text=text == "on")
+            result = banks.add_file(
+                session,
+                p,
+                name,
+                content,
+                label=label.strip() or None,
+                filename=file.filename if file else None,
+                text=text == "on",
+            )
     except InvalidInput as exc:
-        return _bank_page(page, session, name, error=page.error(exc), error_field="upload",
-                          status=exc.status_code)
-    added = {"filename": file.filename if file else "",
-             "signals": [{"signal_type": c.signal_type, "signal": c.signal}
-                         for c in result.added],
-             "duplicates": result.duplicates,
-             "not_hashed": [{"signal_type": r.signal_type, "reason": _why(page, r)}
-                            for r in result.not_hashed]}
+        return _bank_page(
+            page, session, name, error=page.error(exc), error_field="upload", status=exc.status_code
+        )
+    added = {
+        "filename": file.filename if file else "",
+        "signals": [{"signal_type": c.signal_type, "signal": c.signal} for c in result.added],
+        "duplicates": result.duplicates,
+        "not_hashed": [
+            {"signal_type": r.signal_type, "reason": _why(page, r)} for r in result.not_hashed
+        ],
+    }
     return _bank_page(page, session, name, added=added, status=201 if result.added else 200)
 
 
 @router.post("/banks/{name}/import")
-async def bank_import(name: str, page: ConsolePage, session: UnitOfWork,
-                      file: UploadFile | None = File(None),
-                      format: str = Form("te", max_length=10),
-                      csrf_token: str = Form("")) -> Response:
+async def bank_import(
+    name: str,
+    page: ConsolePage,
+    session: UnitOfWork,
+    file: UploadFile | None = File(None),
+    format: str = Form("te", max_length=10),
+    csrf_token: str = Form(""),
+) -> Response:
     """Bulk import: a file with one bad row is refused whole, and every bad row is named."""
     page.check_csrf(csrf_token)
     p = _users(page)
@@ -261,39 +395,64 @@ async def bank_import(name: str, page: ConsolePage, session: UnitOfWork,
         with session.begin_nested():
             r = exchange.import_into(session, p, name, content, format)
     except InvalidInput as exc:
-        return _bank_page(page, session, name, error=page.error(exc), error_field="import",
-                          status=exc.status_code)
-    page.flash(page._("Imported: %(added)s added, %(dup)s already there, %(removed)s removed.",
-                      added=page.fmt.number(r.added), dup=page.fmt.number(r.duplicates),
-                      removed=page.fmt.number(r.removed)))
+        return _bank_page(
+            page, session, name, error=page.error(exc), error_field="import", status=exc.status_code
+        )
+    page.flash(
+        page._(
+            "Imported: %(added)s added, %(dup)s already there, %(removed)s removed.",
+            added=page.fmt.number(r.added),
+            dup=page.fmt.number(r.duplicates),
+            removed=page.fmt.number(r.removed),
+        )
+    )
     return page.redirect(f"/console/banks/{name.strip().lower()}")
 
 
 @router.get("/banks/{name}/export")
-def bank_export(name: str, page: ConsolePage, session: UnitOfWork,
-                format: str = Query("te", max_length=10)) -> Response:
+def bank_export(
+    name: str, page: ConsolePage, session: UnitOfWork, format: str = Query("te", max_length=10)
+) -> Response:
     """The API's export, with the console session instead of a Bearer token."""
     p = _users(page)
     if format not in exchange.FORMATS:
-        raise InvalidInput(Msg("Unknown format %(format)r; use one of: %(formats)s.",
-                               format=format, formats=", ".join(exchange.FORMATS)),
-                           field="format")
+        raise InvalidInput(
+            Msg(
+                "Unknown format %(format)r; use one of: %(formats)s.",
+                format=format,
+                formats=", ".join(exchange.FORMATS),
+            ),
+            field="format",
+        )
     # Read inside the unit of work (the session closes when the route returns); the first
     # chunk raises NotFound before any byte is sent for a bank the caller cannot see.
     chunks = list(exchange.export(session, p, name, format))
     safe = "".join(ch for ch in name.strip().lower() if ch.isalnum() or ch in "._-")
-    return StreamingResponse(iter(chunks), media_type=_MEDIA[format], headers={
-        "Content-Disposition": f'attachment; filename="{safe}.{format}"',
-        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+    return StreamingResponse(
+        iter(chunks),
+        media_type=_MEDIA[format],
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe}.{format}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 # ------------------------------------------------------------------ matching
 
 
-def _match_page(page: Page, *, result: dict[str, Any] | None = None,
-                error: str | None = None, message: str = "", status: int = 200) -> Response:
-    return page.render("match.html", {"result": result, "error": error, "message": message},
-                       status=status)
+def _match_page(
+    page: Page,
+    *,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+    message: str = "",
+    status: int = 200,
+) -> Response:
+    return page.render(
+        "match.html", {"result": result, "error": error, "message": message}, status=status
+    )
 
 
 @router.get("/match")
@@ -302,33 +461,53 @@ def match_form(page: ConsolePage) -> Response:
     return _match_page(page)
 
 
-def _present(page: Page, session: UnitOfWork, matches: list[dict[str, Any]],
-             queries_: list[banks.Query], not_hashed: list[dict[str, Any]],
-             source: str) -> dict[str, Any]:
+def _present(
+    page: Page,
+    session: UnitOfWork,
+    matches: list[dict[str, Any]],
+    queries_: list[banks.Query],
+    not_hashed: list[dict[str, Any]],
+    source: str,
+) -> dict[str, Any]:
     p = page.principal
     assert p is not None
-    refs = queries.visible_order_refs(session, p, {m["order_id"] for m in matches
-                                                   if m.get("order_id")})
+    refs = queries.visible_order_refs(
+        session, p, {m["order_id"] for m in matches if m.get("order_id")}
+    )
     owners = queries.org_names(session, {m["provenance"]["owner_org_id"] for m in matches})
     rows = []
     for m in matches:
         c = closeness(m["signal_type"], m["distance"])
-        rows.append({**m, "closeness": c, "order_ref": refs.get(m["order_id"] or ""),
-                     "owner": owners.get(m["provenance"]["owner_org_id"], "?"),
-                     "short": short_signal(m["signal"])})
-    return {"source": source, "matches": rows,
-            "signals": [{"signal_type": q.signal_type, "signal": q.signal,
-                         "short": short_signal(q.signal)} for q in queries_],
-            "not_hashed": not_hashed,
-            "active": [r for r in rows if not r["suppressed_by_allowlist"]]}
+        rows.append(
+            {
+                **m,
+                "closeness": c,
+                "order_ref": refs.get(m["order_id"] or ""),
+                "owner": owners.get(m["provenance"]["owner_org_id"], "?"),
+                "short": short_signal(m["signal"]),
+            }
+        )
+    return {
+        "source": source,
+        "matches": rows,
+        "signals": [
+            {"signal_type": q.signal_type, "signal": q.signal, "short": short_signal(q.signal)}
+            for q in queries_
+        ],
+        "not_hashed": not_hashed,
+        "active": [r for r in rows if not r["suppressed_by_allowlist"]],
+    }
 
 
 @router.post("/match")
-async def match_submit(page: ConsolePage, session: UnitOfWork,
-                       file: UploadFile | None = File(None),
-                       message: str = Form("", max_length=MAX_TEXT),
-                       text: str = Form(""),
-                       csrf_token: str = Form("")) -> Response:
+async def match_submit(
+    page: ConsolePage,
+    session: UnitOfWork,
+    file: UploadFile | None = File(None),
+    message: str = Form("", max_length=MAX_TEXT),
+    text: str = Form(""),
+    csrf_token: str = Form(""),
+) -> Response:
     """Hash the upload (or the pasted message) and show every match in the visible banks."""
     page.check_csrf(csrf_token)
     p = _users(page)
@@ -341,31 +520,33 @@ async def match_submit(page: ConsolePage, session: UnitOfWork,
             results = banks.hash_content(message.encode(), text=True, files=False)
             source = ""
         else:
-            raise InvalidInput(Msg("Choose a file, or paste a message, to match."),
-                               field="file")
+            raise InvalidInput(Msg("Choose a file, or paste a message, to match."), field="file")
     except InvalidInput as exc:
-        return _match_page(page, error=page.error(exc), message=message,
-                           status=exc.status_code)
+        return _match_page(page, error=page.error(exc), message=message, status=exc.status_code)
     queries_ = [banks.Query(r.signal_type, r.signal) for r in results if r.signal]
-    not_hashed = [{"signal_type": r.signal_type, "reason": _why(page, r)}
-                  for r in results if r.signal is None]
+    not_hashed = [
+        {"signal_type": r.signal_type, "reason": _why(page, r)} for r in results if r.signal is None
+    ]
     found = banks.match(session, p, _indexes(page), queries_) if queries_ else []
     banks.note_order_matches(session, p, found)
-    return _match_page(page, message=message,
-                       result=_present(page, session, found, queries_, not_hashed, source))
+    return _match_page(
+        page, message=message, result=_present(page, session, found, queries_, not_hashed, source)
+    )
 
 
 @router.post("/match/feedback")
-def match_feedback(page: ConsolePage, session: UnitOfWork,
-                   content_id: int = Form(..., ge=1),
-                   verdict: str = Form("", max_length=20),
-                   query_signal: str = Form("", max_length=1024),
-                   csrf_token: str = Form("")) -> Response:
+def match_feedback(
+    page: ConsolePage,
+    session: UnitOfWork,
+    content_id: int = Form(..., ge=1),
+    verdict: str = Form("", max_length=20),
+    query_signal: str = Form("", max_length=1024),
+    csrf_token: str = Form(""),
+) -> Response:
     """Confirmed / false positive on one match; htmx swaps the buttons for the answer."""
     page.check_csrf(csrf_token)
     p = _users(page)
-    fb = banks.give_feedback(session, p, content_id, verdict,
-                             query_signal=query_signal or None)
+    fb = banks.give_feedback(session, p, content_id, verdict, query_signal=query_signal or None)
     if page.request.headers.get("hx-request") == "true":
         return page.render("match_feedback.html", {"verdict": fb.verdict})
     page.flash(page._("Thank you: your feedback was recorded."))
@@ -376,25 +557,35 @@ def match_feedback(page: ConsolePage, session: UnitOfWork,
 
 
 @router.post("/orders/{order_id}/evidence/{evidence_id}/bank")
-def evidence_to_bank(order_id: str, evidence_id: str, page: ConsolePage, session: UnitOfWork,
-                     bank: str = Form("", max_length=100),
-                     csrf_token: str = Form("")) -> Response:
+def evidence_to_bank(
+    order_id: str,
+    evidence_id: str,
+    page: ConsolePage,
+    session: UnitOfWork,
+    bank: str = Form("", max_length=100),
+    csrf_token: str = Form(""),
+) -> Response:
     """Put one evidence file of an order into one of the regulator's banks; orders whose
     banked content matches it become related orders."""
     page.check_csrf(csrf_token)
     assert page.principal is not None
     if not bank.strip():
         raise InvalidInput(Msg("Choose the bank to put the evidence into."), field="bank")
-    out = banks.bank_order_evidence(session, page.principal, _indexes(page), order_id,
-                                    evidence_id, bank)
+    out = banks.bank_order_evidence(
+        session, page.principal, _indexes(page), order_id, evidence_id, bank
+    )
     reasons = "; ".join(f"{r.signal_type}: {_why(page, r)}" for r in out.not_hashed)
-    text = page._("%(n)s signal(s) added to %(bank)s, %(dup)s already there.",
-                  n=len(out.added), bank=bank.strip().lower(), dup=out.duplicates)
+    text = page._(
+        "%(n)s signal(s) added to %(bank)s, %(dup)s already there.",
+        n=len(out.added),
+        bank=bank.strip().lower(),
+        dup=out.duplicates,
+    )
     if out.linked_orders:
-        text += " " + page._("Linked to %(n)s earlier order(s) with the same content.",
-                             n=len(out.linked_orders))
+        text += " " + page._(
+            "Linked to %(n)s earlier order(s) with the same content.", n=len(out.linked_orders)
+        )
     if reasons:
         text += " " + page._("Not hashed: %(reasons)s", reasons=reasons)
     page.flash(text)
     return page.redirect(f"/console/orders/{order_id}")
-

@@ -116,32 +116,22 @@ class Closeness:
     percent: int  # 0..100, how full the closeness bar is drawn
 
 
-PDQ_BITS = 256
-VERY_CLOSE_PDQ = 10
-
-
 def closeness(signal_type: str, distance: int, threshold: int | None = None) -> Closeness:
-    """A match's distance in words a moderator reads at a glance.
-
-    PDQ distances are bits out of 256: at most 10 is, in practice, the same picture
-    re-encoded or resized; up to the bank's threshold (31 by default) is a likely copy that
-    deserves a look. Digests and normalised-text hashes match only exactly.
+    """A match's distance in words a moderator reads at a glance, by the type's own scale
+    (:meth:`~tangkal.hashing.signals.SignalType.closeness` and ``very_close``): PDQ's at most
+    10 bits is, in practice, the same picture re-encoded or resized; up to the bank's threshold
+    is a likely copy that deserves a look. Exact types match only exactly.
     """
+    from tangkal.hashing import signals
+
+    st = signals.get(signal_type)
     d = max(0, int(distance))
-    if signal_type in ("md5", "sha256", "text"):
+    if st.exact:
         return Closeness(N_("exact copy"), "exact", 100)
-    if signal_type == "pdq":
-        pct = max(0, round(100 * (1 - d / 64)))
-        if d == 0:
-            return Closeness(N_("identical"), "exact", 100)
-        if d <= VERY_CLOSE_PDQ:
-            return Closeness(N_("very close"), "very-close", pct)
-        return Closeness(N_("similar"), "close", pct)
-    limit = threshold or 20
-    pct = max(0, round(100 * (1 - d / max(limit * 2, 1))))
     if d == 0:
         return Closeness(N_("identical"), "exact", 100)
-    if d <= max(1, limit // 2):
+    pct = st.closeness(d, threshold)
+    if d <= st.very_close:
         return Closeness(N_("very close"), "very-close", pct)
     return Closeness(N_("similar"), "close", pct)
 

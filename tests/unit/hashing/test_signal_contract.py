@@ -1,25 +1,32 @@
-"""Contract test: every registered signal type honours the same interface.
+"""Contract test: every registered signal type honours the same interface, end to end.
 
 Parametrised over the registry itself, so a type added later is checked without anyone
-remembering to write tests for it.
+remembering to write tests for it: hashing, its thresholds, its index, matching through a
+bank on each backend (its threshold from the bank's table), exchange round trips and the
+index file that survives a restart. A type that hashes but would never match fails here.
 """
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from tests.factories import Factory
 
+from tangkal.db.session import Database
 from tangkal.errors import ConfigurationError, Conflict, InvalidInput, TooLarge
-from tangkal.hashing import signals
+from tangkal.hashing import exchange, services, signals
+from tangkal.hashing.index import IndexMatch
+from tangkal.hashing.matcher import BankIndexes
 from tangkal.hashing.signals import REGISTRY, SignalRegistry, SignalResult, SignalType
 
 
-def _photo_png() -> bytes:
+def _photo_png(seed: int = 7) -> bytes:
     """A small textured image with plenty of detail (PDQ quality well above 50)."""
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     base = rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8)
     img = Image.fromarray(base).resize((128, 128), Image.Resampling.BICUBIC)
     buf = io.BytesIO()
@@ -35,6 +42,16 @@ SAMPLES: dict[str, bytes] = {
         b"selama 3 hari. Sebarkan ke keluarga!"
     ),
 }
+
+OTHER_SAMPLES: dict[str, bytes] = {
+    "image": _photo_png(99),
+    "file": b"an unrelated file with other bytes entirely\n" * 4,
+    "text": (
+        b"Jadwal pertandingan sepak bola liga nasional pekan ini sudah diumumkan oleh "
+        b"panitia penyelenggara di Jakarta."
+    ),
+}
+"""Content unrelated to SAMPLES, for "does not match"."""
 
 TYPES = list(REGISTRY)
 
@@ -168,3 +185,129 @@ def test_hash_file_gives_every_file_signal_with_reasons() -> None:
     assert results["md5"].ok and results["sha256"].ok
     assert not results["pdq"].ok
     assert results["pdq"].reason is not None and "image" in results["pdq"].reason
+
+
+# --- thresholds, index, matching, exchange, persistence -------------------------------------
+
+
+def _signal(st: SignalType, content: bytes | None = None) -> str:
+    result = st.hash_bytes(_sample(st) if content is None else content)
+    assert result.signal is not None, result.reason
+    return result.signal
+
+
+def test_threshold_rules_fit_the_index(st: SignalType) -> None:
+    """A bank can only ask for what the type's index searches: min <= default <= max, and
+    nothing past max (PDQ's search radius, 64 of 256 bits) is accepted."""
+    assert 0 <= st.min_threshold <= st.default_threshold <= st.max_threshold <= st.max_distance
+    assert st.check_threshold(st.max_threshold) == st.max_threshold
+    with pytest.raises(InvalidInput):
+        st.check_threshold(st.max_threshold + 1)
+    assert st.exact == (st.max_threshold == 0)
+    assert st.exact or not st.index_cls.in_database
+
+
+def test_pdq_thresholds_stop_at_the_search_radius() -> None:
+    pdq = REGISTRY.get("pdq")
+    assert (pdq.default_threshold, pdq.max_threshold) == (31, 64)
+    with pytest.raises(InvalidInput, match="between 0 and 64"):
+        pdq.check_threshold(65)
+
+
+def test_index_finds_adds_forgets_and_survives_a_file(st: SignalType, tmp_path: Path) -> None:
+    if st.index_cls.in_database:
+        pytest.skip("looked up by the database column; covered by the matching test")
+    sig, other = _signal(st), _signal(st, OTHER_SAMPLES[st.media])
+    index = st.new_index()
+    index.add([(sig, 1), (other, 2)])
+    index.add([(sig, 1)])  # replayed: replaced, never duplicated
+    assert len(index) == 2
+    assert index.search(sig, st.default_threshold) == [IndexMatch(1, 0)]
+    index.save(tmp_path / "x.idx")
+    loaded = st.index_cls.load(tmp_path / "x.idx")
+    assert loaded.search(sig, st.default_threshold) == [IndexMatch(1, 0)]
+    loaded.remove([1])
+    assert loaded.search(sig, st.default_threshold) == []
+
+
+def test_registry_refuses_a_default_past_the_index_radius() -> None:
+    class Wide(signals.PdqSignal):
+        name = "wide"
+        aliases = ()
+        tat_algorithms = ()
+        default_threshold = 70
+
+    with pytest.raises(ConfigurationError, match="default_threshold"):
+        SignalRegistry().register(Wide())
+
+
+def test_registry_refuses_a_near_type_without_an_index() -> None:
+    class Blind(signals.Md5Signal):
+        name = "blind"
+        aliases = ()
+        tat_algorithms = ()
+        max_threshold = 1
+
+    with pytest.raises(ConfigurationError, match="near-neighbour index"):
+        SignalRegistry().register(Blind())
+
+
+def test_aliases_resolve_to_the_type() -> None:
+    assert REGISTRY.get("video_md5").name == "md5"
+    assert REGISTRY.get("photo_pdq").name == "pdq"
+    assert REGISTRY.for_tat("sha-256") is REGISTRY.get("sha256")
+
+
+def test_a_bank_matches_each_type_by_its_threshold(
+    st: SignalType, db: Database, factory: Factory, tmp_path: Path
+) -> None:
+    """Through the services: banked, indexed from the log, matched within the bank's threshold
+    (read from the threshold table, default from the type), unrelated content not matched; a
+    threshold set through the table is kept; the index file is reloaded after a restart."""
+    analyst = factory.principal(factory.regulator(), "analyst")
+    sig, other = _signal(st), _signal(st, OTHER_SAMPLES[st.media])
+    with db.unit_of_work() as s:
+        services.create_bank(s, analyst, "contract")
+        services.add_signal(s, analyst, "contract", st.name, sig)
+    idx = BankIndexes(db, tmp_path)
+    with db.unit_of_work() as s:
+        bank = services.get_bank(s, analyst, "contract")
+        assert services.thresholds_of(bank)[st.name] == st.default_threshold
+        hits = services.match(s, analyst, idx, [services.Query(st.name, sig)])
+        assert [(h["signal_type"], h["distance"]) for h in hits] == [(st.name, 0)]
+        assert services.match(s, analyst, idx, [services.Query(st.name, other)]) == []
+        view = services.bank_dict(bank)
+        assert view["thresholds"][st.name] == st.default_threshold
+        if st.threshold_field:
+            assert view[st.threshold_field] == st.default_threshold
+    if not st.exact:
+        with db.unit_of_work() as s:
+            services.update_bank(s, analyst, "contract", thresholds={st.name: st.min_threshold})
+        with db.unit_of_work() as s:
+            bank = services.get_bank(s, analyst, "contract")
+            assert services.thresholds_of(bank)[st.name] == st.min_threshold
+    idx.save()
+    restarted = BankIndexes(db, tmp_path)
+    assert restarted.applied_seq == idx.applied_seq
+    if not st.index_cls.in_database:
+        assert restarted.index(st.name).search(sig, 0) == [IndexMatch(hits[0]["content_id"], 0)]
+
+
+@pytest.mark.parametrize("fmt", exchange.FORMATS)
+def test_exchange_round_trip(st: SignalType, fmt: str, db: Database, factory: Factory) -> None:
+    """What one bank exports, another imports as the same signals (TAT: the types it knows)."""
+    if fmt == "tat" and not st.tat_algorithms:
+        pytest.skip(f"Tech Against Terrorism has no algorithm for {st.name}")
+    analyst = factory.principal(factory.regulator(), "analyst")
+    sig = _signal(st)
+    with db.unit_of_work() as s:
+        services.create_bank(s, analyst, "source")
+        services.create_bank(s, analyst, "copy")
+        services.add_signal(s, analyst, "source", st.name, sig)
+    with db.read_only() as s:
+        data = "".join(exchange.export(s, analyst, "source", fmt)).encode()
+    with db.unit_of_work() as s:
+        result = exchange.import_into(s, analyst, "copy", data, fmt)
+        assert result.added == 1
+        rows = services.list_content(s, analyst, "copy")
+        assert [(r.signal_type, r.signal) for r in rows] == [(st.name, sig)]
