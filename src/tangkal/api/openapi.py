@@ -9,11 +9,13 @@ declares its body with :func:`json_body`, so the API description is the same as 
 
 from __future__ import annotations
 
+import typing
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
 M = TypeVar("M", bound=BaseModel)
@@ -22,24 +24,31 @@ M = TypeVar("M", bound=BaseModel)
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 
-def json_body(model: type[BaseModel], *, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def json_body(
+    model: type[BaseModel], *, headers: dict[str, str] | None = None, token: bool = False
+) -> dict[str, Any]:
     """``openapi_extra`` for a route that reads ``model`` as its JSON body itself, and the
-    optional request ``headers`` (name -> description) it reads."""
+    optional request ``headers`` (name -> description) it reads. ``token``: the route
+    authenticates its caller itself (no dependency says so), for the security scheme."""
     _BODY_MODELS[model.__name__] = model
     extra: dict[str, Any] = {
+        **({"x-tangkal-token": True} if token else {}),
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {
-                    "schema": {"$ref": f"#/components/schemas/{model.__name__}"}
-                }
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
             },
-        }
+        },
     }
     if headers:
         extra["parameters"] = [
-            {"name": name, "in": "header", "required": False, "description": text,
-             "schema": {"type": "string"}}
+            {
+                "name": name,
+                "in": "header",
+                "required": False,
+                "description": text,
+                "schema": {"type": "string"},
+            }
             for name, text in headers.items()
         ]
     return extra
@@ -52,8 +61,13 @@ async def parse_json_body(request: Request, model: type[M]) -> M:
     mime = content_type.partition(";")[0].strip().lower()
     if mime and not (mime == "application/json" or mime.endswith("+json")):
         raise RequestValidationError(
-            [{"type": "content_type", "loc": ("body",),
-              "msg": f"send the body as JSON (Content-Type: application/json), not {mime!r}"}]
+            [
+                {
+                    "type": "content_type",
+                    "loc": ("body",),
+                    "msg": f"send the body as JSON (Content-Type: application/json), not {mime!r}",
+                }
+            ]
         )
     try:
         return model.model_validate_json(await request.body())
@@ -62,7 +76,10 @@ async def parse_json_body(request: Request, model: type[M]) -> M:
 
 
 def install(app: FastAPI) -> None:
-    """Add the schemas of the self-parsed bodies to the generated document."""
+    """Complete the generated document in one place: the schemas of the self-parsed bodies,
+    the error body on every operation (instead of FastAPI's 422 shape, which tangkal never
+    answers), the bearer scheme and which operations need it, and the webhooks tangkal
+    sends. Generated clients read all of it."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -77,6 +94,213 @@ def install(app: FastAPI) -> None:
             schema.setdefault("components", {}).setdefault("schemas", {}).update(
                 defs.get("$defs", {})
             )
+        _document_errors_and_security(app, schema)
+        _document_webhooks(schema)
+        app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# --- What every operation may answer besides its success, and who may call it --------------
+
+
+class Problem(BaseModel):
+    """One thing wrong with the request (a 422 lists every one)."""
+
+    field: str = Field(description="where: a dotted path into the body, a query or a header name")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every refusal and failure has this body (:mod:`tangkal.api.errors` builds it)."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str = Field(description="a stable code: invalid_input, not_found, forbidden, ...")
+    message: str = Field(description="English text for the person who has to act on it")
+    field: str | None = Field(default=None, description="the input it is about, when one")
+    problems: list[Problem] | None = Field(
+        default=None, description="every problem of an invalid request (422)"
+    )
+    details: dict[str, Any] | None = Field(default=None, description="facts a client may use")
+
+
+#: The statuses a request can be refused with, each with the same body.
+ERROR_STATUSES: dict[str, str] = {
+    "400": "The request cannot be accepted as it is",
+    "401": "No valid API token (send 'Authorization: Bearer TOKEN')",
+    "403": "The token's role or organisation may not do this",
+    "404": "No such object, or not one the caller may see",
+    "409": "It conflicts with the object's current state",
+    "413": "The upload is larger than the limit",
+    "422": "Invalid input: every problem is listed",
+    "429": "Too many requests from this address; try again later",
+}
+
+BEARER = "bearer"
+
+
+def _needs_token(route: Any) -> bool | None:
+    """True when the route authenticates its caller, None when a token is optional, False
+    when it is public. Read off its dependencies (one that gives a ``Principal`` needs a
+    token, one that may give ``None`` makes it optional), so a new route is documented right
+    without a list to keep up to date."""
+    from tangkal.accounts.principal import Principal
+
+    answers = {_returns(d.call) for d in _flat(route.dependant)}
+    if Principal | None in answers:
+        return None
+    extra = route.openapi_extra or {}
+    return Principal in answers or bool(extra.get("x-tangkal-token"))
+
+
+def _returns(call: Any) -> Any:
+    try:
+        return typing.get_type_hints(call).get("return")
+    except Exception:  # a callable without readable hints depends on no principal
+        return None
+
+
+def _flat(dependant: Any) -> list[Any]:
+    out = []
+    for d in dependant.dependencies:
+        out.append(d)
+        out.extend(_flat(d))
+    return out
+
+
+def _document_errors_and_security(app: FastAPI, schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    _, defs = models_json_schema(
+        [(ErrorBody, "serialization")], ref_template="#/components/schemas/{model}"
+    )
+    schemas.update(defs.get("$defs", {}))
+    components.setdefault("securitySchemes", {})[BEARER] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token from 'tangkal token create', as 'Authorization: Bearer TOKEN'",
+    }
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    # Through FastAPI's own walk, which sees the included routers' routes with their prefixes.
+    for route in iter_route_contexts(app.routes):
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        needs = _needs_token(route)
+        for method in route.methods or ():
+            op = schema.get("paths", {}).get(route.path_format, {}).get(method.lower())
+            if op is None:
+                continue
+            op.pop("x-tangkal-token", None)
+            responses = op.setdefault("responses", {})
+            for code, text in ERROR_STATUSES.items():
+                if code in ("401", "403") and needs is False:
+                    continue
+                if code == "413" and "requestBody" not in op:
+                    continue
+                if code == "429" and needs is True:  # the rate limit is the public's
+                    continue
+                known = responses.get(code, {})
+                responses[code] = {"description": known.get("description", text)}
+                if known.get("description") == "Validation Error":
+                    responses[code]["description"] = text
+                responses[code]["content"] = error
+            if needs is True:
+                op["security"] = [{BEARER: []}]
+            elif needs is None:
+                op["security"] = [{}, {BEARER: []}]
+            else:
+                op["security"] = []
+    # FastAPI's own 422 shape is no longer referenced: tangkal never answers it.
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+
+
+# --- What tangkal sends: the signed push to a platform's webhook ---------------------------
+
+_SIGNATURE_HEADERS: list[tuple[str, str]] = [
+    (
+        "Tangkal-Signature",
+        "Scheme 'tangkal' (the default): 't=<unix seconds>,v1=<hex HMAC-SHA256(secret, "
+        '"<t>." + body)>\'. Refuse it outside five minutes of your clock.',
+    ),
+    ("Tangkal-Delivery", "The message id; the same on every retry: do the work once per id."),
+    ("Tangkal-Event", "The event, as in the body's 'event'."),
+    (
+        "webhook-id",
+        "Scheme 'standard' (Standard Webhooks, chosen per organisation): the message id.",
+    ),
+    ("webhook-timestamp", "Scheme 'standard': unix seconds of this attempt."),
+    (
+        "webhook-signature",
+        'Scheme \'standard\': \'v1,<base64 HMAC-SHA256(key, id + "." + timestamp + "." + '
+        "body)>', the key being the secret shown as 'whsec_<base64>'; any Standard Webhooks "
+        "library verifies it.",
+    ),
+]
+
+
+class WebhookMessage(BaseModel):
+    """The body of every push: the message id, the event and its data."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(description="the message id (also the delivery header)")
+    event: str = Field(
+        description="order.issued, order.clarification_answered, an escalation step's "
+        "event, objection.decided, normalisation.approved|refused, ..."
+    )
+    data: dict[str, Any]
+
+
+def _document_webhooks(schema: dict[str, Any]) -> None:
+    from tangkal.orders.responses import OrderPayload
+
+    class OrderIssued(WebhookMessage):
+        """A new order for the platform: everything needed to act on it."""
+
+        data: OrderPayload  # type: ignore[assignment]
+
+    _, defs = models_json_schema(
+        [(WebhookMessage, "serialization"), (OrderIssued, "serialization")],
+        ref_template="#/components/schemas/{model}",
+    )
+    schema.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
+    parameters = [
+        {
+            "name": name,
+            "in": "header",
+            "required": name.startswith("Tangkal-Delivery") or name == "Tangkal-Event",
+            "description": text,
+            "schema": {"type": "string"},
+        }
+        for name, text in _SIGNATURE_HEADERS
+    ]
+
+    def hook(model: str, summary: str) -> dict[str, Any]:
+        return {
+            "post": {
+                "summary": summary,
+                "description": (
+                    "POSTed to the platform's webhook_url (PUT /api/v1/orgs/me/delivery), "
+                    "signed with its secret by the scheme the organisation chose; retried "
+                    "with backoff until a 2xx. The first 2xx of an order's message is its "
+                    "authenticated receipt: the deadline starts then."
+                ),
+                "parameters": parameters,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}
+                    },
+                },
+                "responses": {
+                    "200": {"description": "Received (any 2xx)"},
+                    "default": {"description": "Not received: sent again later"},
+                },
+            }
+        }
+
+    schema["webhooks"] = {
+        "order.issued": hook("OrderIssued", "A new order"),
+        "message": hook("WebhookMessage", "Any other event of an order or case"),
+    }
