@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
 
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
@@ -13,7 +14,36 @@ from tangkal.audit import services
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 
-@router.get("/verify")
+class VerifyOut(BaseModel):
+    """The chain's check; ``first_bad_seq`` and ``problem`` name the first bad entry."""
+
+    model_config = ConfigDict(extra="allow")  # answers only grow
+    ok: bool
+    checked: int
+    first_bad_seq: int | None
+    problem: str | None
+    head_hash: str | None
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    seq: int
+    at: str
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class EventList(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    events: list[EventOut]
+
+
+@router.get("/verify", response_model=VerifyOut, response_model_exclude_unset=True)
 def verify(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     principal.require(Role.AUDITOR, Role.OFFICIAL, Role.ADMIN)
     r = services.verify(session)
@@ -26,7 +56,7 @@ def verify(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     }
 
 
-@router.get("")
+@router.get("", response_model=EventList, response_model_exclude_unset=True)
 def list_events(
     principal: CurrentPrincipal,
     session: UnitOfWork,

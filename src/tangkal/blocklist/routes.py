@@ -13,6 +13,19 @@ from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
 from tangkal.blocklist import services
 from tangkal.blocklist.rails import assess
+from tangkal.blocklist.responses import (
+    AppealList,
+    AppealReceived,
+    AssessmentOut,
+    BlockCreated,
+    BlockDetail,
+    BlockList,
+    BlockOut,
+    LookupOut,
+    ProtectedList,
+    ProtectedOut,
+    ProtectedRemoved,
+)
 from tangkal.errors import Forbidden, RateLimited
 from tangkal.locators import Domain
 from tangkal.ratelimit import RateLimiter
@@ -46,7 +59,9 @@ class AppealIn(BaseModel):
     statement: str = Field(max_length=20000)
 
 
-@router.post("/blocks", status_code=201)
+@router.post(
+    "/blocks", status_code=201, response_model=BlockCreated, response_model_exclude_unset=True
+)
 def create_block(body: BlockIn, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     """An official's block takes effect at once (published to the RPZ in this transaction)
     unless the rails need a second official; an analyst's waits for approval."""
@@ -64,7 +79,7 @@ def create_block(body: BlockIn, principal: CurrentPrincipal, session: UnitOfWork
     return {**services.to_dict(entry), "assessment": assessment.to_dict()}
 
 
-@router.get("/blocks/assess")
+@router.get("/blocks/assess", response_model=AssessmentOut, response_model_exclude_unset=True)
 def assess_block(
     principal: CurrentPrincipal, session: UnitOfWork, domain: str = Query(..., max_length=1000)
 ) -> dict[str, Any]:
@@ -74,7 +89,7 @@ def assess_block(
     return assess(session, Domain.parse(domain)).to_dict()
 
 
-@router.get("/blocks/protected")
+@router.get("/blocks/protected", response_model=ProtectedList, response_model_exclude_unset=True)
 def list_protected(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     principal.require_kind(OrgKind.REGULATOR)
     return {
@@ -90,7 +105,12 @@ def list_protected(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str
     }
 
 
-@router.post("/blocks/protected", status_code=201)
+@router.post(
+    "/blocks/protected",
+    status_code=201,
+    response_model=ProtectedOut,
+    response_model_exclude_unset=True,
+)
 def add_protected(
     body: ProtectedIn, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
@@ -98,13 +118,15 @@ def add_protected(
     return {"name": row.name, "note": row.note, "created_by": row.created_by}
 
 
-@router.delete("/blocks/protected/{name}")
+@router.delete(
+    "/blocks/protected/{name}", response_model=ProtectedRemoved, response_model_exclude_unset=True
+)
 def remove_protected(name: str, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     services.remove_protected(session, principal, name)
     return {"name": name, "removed": True}
 
 
-@router.get("/blocks")
+@router.get("/blocks", response_model=BlockList, response_model_exclude_unset=True)
 def list_blocks(
     principal: CurrentPrincipal,
     session: UnitOfWork,
@@ -130,20 +152,24 @@ def list_blocks(
     return {"blocks": [services.to_dict(e) for e in entries], "limit": limit, "offset": offset}
 
 
-@router.get("/blocks/{block_id}")
+@router.get("/blocks/{block_id}", response_model=BlockDetail, response_model_exclude_unset=True)
 def get_block(block_id: str, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     entry = services.get_block(session, principal, block_id)
     return {**services.to_dict(entry), "history": services.history(session, entry)}
 
 
-@router.post("/blocks/{block_id}/approve")
+@router.post(
+    "/blocks/{block_id}/approve", response_model=BlockOut, response_model_exclude_unset=True
+)
 def approve_block(
     block_id: str, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
     return services.to_dict(services.approve(session, principal, block_id))
 
 
-@router.post("/blocks/{block_id}/reject")
+@router.post(
+    "/blocks/{block_id}/reject", response_model=BlockOut, response_model_exclude_unset=True
+)
 def reject_block(
     block_id: str,
     principal: CurrentPrincipal,
@@ -153,7 +179,7 @@ def reject_block(
     return services.to_dict(services.reject(session, principal, block_id, body.reason))
 
 
-@router.delete("/blocks/{block_id}")
+@router.delete("/blocks/{block_id}", response_model=BlockOut, response_model_exclude_unset=True)
 def restore_block(
     block_id: str,
     principal: CurrentPrincipal,
@@ -167,7 +193,9 @@ def restore_block(
 # ------------------------------------------------------------------ public, no token
 
 
-@router.get("/public/lookup", tags=["public"])
+@router.get(
+    "/public/lookup", tags=["public"], response_model=LookupOut, response_model_exclude_unset=True
+)
 def public_lookup(
     request: Request, session: UnitOfWork, domain: str = Query("", max_length=1000)
 ) -> dict[str, Any]:
@@ -179,7 +207,12 @@ def public_lookup(
 appeal_limiter = RateLimiter(limit=5, window=600.0)
 
 
-@router.post("/public/appeals", status_code=202, tags=["public"])
+@router.post(
+    "/public/appeals",
+    status_code=202,
+    tags=["public"],
+    response_model=AppealReceived,  # documentation: the route answers a JSONResponse
+)
 def submit_appeal(body: AppealIn, request: Request, session: UnitOfWork) -> JSONResponse:
     ip = request.client.host if request.client else "unknown"
     if not appeal_limiter.allow(ip):
@@ -198,7 +231,7 @@ def submit_appeal(body: AppealIn, request: Request, session: UnitOfWork) -> JSON
     )
 
 
-@router.get("/appeals")
+@router.get("/appeals", response_model=AppealList, response_model_exclude_unset=True)
 def list_appeals(
     principal: CurrentPrincipal, session: UnitOfWork, limit: int = Query(100, ge=1, le=1000)
 ) -> dict[str, Any]:

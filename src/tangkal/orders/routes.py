@@ -20,6 +20,14 @@ from tangkal.orders.filing import prepare_order
 from tangkal.orders.idempotency import IdemKey as IdempotencyKey
 from tangkal.orders.idempotency import run_once
 from tangkal.orders.intake import IntakeAnswer, IntakeRequest, create_committer
+from tangkal.orders.responses import (
+    DeliveryList,
+    EvidenceOut,
+    Inbox,
+    OrderList,
+    OrderOut,
+    SopOut,
+)
 from tangkal.orders.schemas import (
     ClarificationAnswerIn,
     ClarificationIn,
@@ -48,8 +56,11 @@ def _intake(request: Request) -> GroupCommitter[IntakeRequest, IntakeAnswer]:
 @router.post(
     "/orders",
     status_code=201,
+    response_model=OrderOut,  # documentation: the route answers its own encoded bytes
+    responses={200: {"model": OrderOut, "description": "Replayed (same Idempotency-Key)"}},
     openapi_extra=json_body(
         OrderIn,
+        token=True,
         headers={"Idempotency-Key": "Retry safely: the same key answers with the first result"},
     ),
 )
@@ -82,7 +93,7 @@ async def create_order(request: Request) -> Response:
     )
 
 
-@router.get("/orders")
+@router.get("/orders", response_model=OrderList, response_model_exclude_unset=True)
 def list_orders(
     principal: CurrentPrincipal,
     session: UnitOfWork,
@@ -97,12 +108,14 @@ def list_orders(
     return {"orders": [shapes.order_dict(o) for o in orders], "limit": limit, "offset": offset}
 
 
-@router.get("/orders/{order_id}")
+@router.get("/orders/{order_id}", response_model=OrderOut, response_model_exclude_unset=True)
 def get_order(order_id: str, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     return services.order_detail(session, principal, order_id)
 
 
-@router.get("/orders/{order_id}/deliveries")
+@router.get(
+    "/orders/{order_id}/deliveries", response_model=DeliveryList, response_model_exclude_unset=True
+)
 def order_deliveries(
     order_id: str, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
@@ -110,12 +123,14 @@ def order_deliveries(
     return {"deliveries": delivery.delivery_log(session, order.id)}
 
 
-@router.post("/orders/{order_id}/ack")
+@router.post("/orders/{order_id}/ack", response_model=OrderOut, response_model_exclude_unset=True)
 def acknowledge(order_id: str, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     return shapes.order_dict(services.acknowledge(session, principal, order_id))
 
 
-@router.post("/orders/{order_id}/clarification")
+@router.post(
+    "/orders/{order_id}/clarification", response_model=OrderOut, response_model_exclude_unset=True
+)
 def ask_clarification(
     order_id: str, body: ClarificationIn, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
@@ -125,7 +140,11 @@ def ask_clarification(
     )
 
 
-@router.post("/orders/{order_id}/clarification/answer")
+@router.post(
+    "/orders/{order_id}/clarification/answer",
+    response_model=OrderOut,
+    response_model_exclude_unset=True,
+)
 def answer_clarification(
     order_id: str, body: ClarificationAnswerIn, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
@@ -134,7 +153,10 @@ def answer_clarification(
     )
 
 
-@router.post("/orders/{order_id}/response")
+@router.post(
+    "/orders/{order_id}/response",
+    response_model=OrderOut,  # documentation: the route answers a JSONResponse (replays)
+)
 def respond(
     order_id: str,
     body: ResponseIn,
@@ -164,7 +186,9 @@ class WithdrawIn(BaseModel):
     reason: str = Field(min_length=1, max_length=5000)
 
 
-@router.post("/orders/{order_id}/withdraw")
+@router.post(
+    "/orders/{order_id}/withdraw", response_model=OrderOut, response_model_exclude_unset=True
+)
 def withdraw(
     order_id: str, body: WithdrawIn, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
@@ -177,7 +201,9 @@ class EscalateIn(BaseModel):
     reason: str = Field(min_length=1, max_length=5000)
 
 
-@router.post("/orders/{order_id}/escalate")
+@router.post(
+    "/orders/{order_id}/escalate", response_model=OrderOut, response_model_exclude_unset=True
+)
 def escalate(
     order_id: str, body: EscalateIn, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
@@ -187,7 +213,12 @@ def escalate(
     return shapes.order_dict(take_now(session, principal, order_id, body.step, body.reason))
 
 
-@router.post("/orders/{order_id}/evidence", status_code=201)
+@router.post(
+    "/orders/{order_id}/evidence",
+    status_code=201,
+    response_model=EvidenceOut,
+    response_model_exclude_unset=True,
+)
 async def upload_evidence(
     order_id: str, principal: CurrentPrincipal, session: UnitOfWork, file: UploadFile = File(...)
 ) -> dict[str, Any]:
@@ -214,7 +245,7 @@ async def upload_evidence(
     }
 
 
-@router.get("/inbox")
+@router.get("/inbox", response_model=Inbox, response_model_exclude_unset=True)
 def inbox(
     principal: CurrentPrincipal, session: UnitOfWork, limit: int = Query(100, ge=1, le=1000)
 ) -> dict[str, Any]:
@@ -237,6 +268,6 @@ def inbox(
     }
 
 
-@router.get("/sop")
+@router.get("/sop", response_model=SopOut, response_model_exclude_unset=True)
 def sop(principal: CurrentPrincipal) -> dict[str, Any]:
     return active_profile().describe()

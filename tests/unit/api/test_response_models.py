@@ -1,0 +1,180 @@
+"""Response models describe the answers; they do not change them.
+
+Every answer of a route with a response model goes through the model (validated, then
+serialised). Here each such answer is also encoded as it was before the models (the route's
+own dictionary through FastAPI's plain encoder) and the two must be the same JSON: a field the
+model lacks would have been dropped, a field it adds would show up as ``null``. Driven through
+one whole order (filing, receipt, clarification, answer, evidence, the inbox) on SQLite and
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import fastapi.routing
+import pytest
+from fastapi.encoders import jsonable_encoder
+
+from tangkal.accounts.models import OrgKind, Role
+from tangkal.api.app import create_app
+from tangkal.db.session import Database
+from tangkal.settings import Settings
+from tests.factories import Factory
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+
+@pytest.fixture
+def compared(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, Any]]:
+    """(before, after) of every answer serialised through a response model."""
+    seen: list[tuple[Any, Any]] = []
+    original = fastapi.routing.serialize_response
+
+    async def both(**kw: Any) -> Any:
+        out = await original(**kw)
+        content = kw["response_content"]
+        if kw.get("field") is not None and isinstance(content, dict | list):
+            after = json.loads(out) if isinstance(out, bytes) else jsonable_encoder(out)
+            seen.append((jsonable_encoder(content), after))
+        return out
+
+    monkeypatch.setattr(fastapi.routing, "serialize_response", both)
+    return seen
+
+
+@pytest.fixture
+def client(db: Database) -> Iterator[TestClient]:
+    with TestClient(create_app(db, Settings(), background=False)) as c:
+        yield c
+
+
+def test_order_answers_are_unchanged_by_their_models(
+    client: TestClient, factory: Factory, compared: list[tuple[Any, Any]]
+) -> None:
+    regulator = factory.regulator()
+    platform = factory.platform(domains=["t.me"])
+    analyst = {"Authorization": f"Bearer {factory.token(regulator, Role.ANALYST)}"}
+    moderator = {"Authorization": f"Bearer {factory.token(platform, Role.MODERATOR)}"}
+    admin = {"Authorization": f"Bearer {factory.token(platform, Role.ADMIN)}"}
+    auditor = {"Authorization": f"Bearer {factory.token(regulator, Role.AUDITOR)}"}
+    assert platform.kind is OrgKind.PLATFORM
+
+    r = client.post(
+        "/api/v1/orders",
+        headers=analyst,
+        json={
+            "platform": platform.name,
+            "category": "terrorism",
+            "locators": ["https://t.me/somechannel/12", "t.me/s/somechannel"],
+            "legal_basis": "UU 5/2018 Pasal 13A",
+            "reason": "Bomb-making instructions.",
+        },
+    )
+    assert r.status_code == 201, r.text
+    order_id = r.json()["id"]
+    # A second order about the same item: the first one's answer has related orders.
+    client.post(
+        "/api/v1/orders",
+        headers=analyst,
+        json={
+            "platform": platform.name,
+            "category": "terrorism",
+            "locators": ["https://t.me/somechannel/12"],
+            "legal_basis": "UU 5/2018 Pasal 13A",
+            "reason": "Again.",
+        },
+    ).raise_for_status()
+
+    calls: list[tuple[str, str, dict[str, str], dict[str, Any] | None]] = [
+        ("GET", "/api/v1/inbox", moderator, None),
+        ("POST", f"/api/v1/orders/{order_id}/ack", moderator, None),
+        ("POST", f"/api/v1/orders/{order_id}/clarification", moderator, {"question": "Which?"}),
+        ("POST", f"/api/v1/orders/{order_id}/clarification/answer", analyst, {"answer": "#12"}),
+        (
+            "POST",
+            f"/api/v1/orders/{order_id}/response",
+            moderator,
+            {"action": "removed", "statement": "Removed the post and the channel."},
+        ),
+        ("GET", f"/api/v1/orders/{order_id}", analyst, None),
+        ("GET", f"/api/v1/orders/{order_id}", moderator, None),
+        ("GET", "/api/v1/orders?limit=5", analyst, None),
+        ("GET", f"/api/v1/orders/{order_id}/deliveries", analyst, None),
+        ("GET", "/api/v1/sop", analyst, None),
+        ("GET", "/api/v1/me", moderator, None),
+        ("GET", "/api/v1/orgs", analyst, None),
+        ("PUT", "/api/v1/orgs/me/delivery", admin, {"webhook_url": "https://example.org/h"}),
+        ("PUT", "/api/v1/orgs/me/delivery", admin, {"webhook_url": None}),
+        ("GET", "/api/v1/audit?limit=1000", auditor, None),
+        ("GET", "/api/v1/audit/verify", auditor, None),
+    ]
+    for method, path, headers, body in calls:
+        r = client.request(method, path, headers=headers, json=body)
+        assert r.status_code == 200, (path, r.text)
+    r = client.post(
+        f"/api/v1/orders/{order_id}/evidence",
+        headers=analyst,
+        files={"file": ("shot.png", b"\x89PNG not really", "image/png")},
+    )
+    assert r.status_code == 201, r.text
+
+    assert len(compared) >= len(calls)  # the response route answers itself: documented only
+    for before, after in compared:
+        assert after == before
+    bodies = [after for _, after in compared]
+    assert any(isinstance(b, dict) and b.get("related_orders") for b in bodies)
+    assert any(isinstance(b, dict) and b.get("escalation") is not None for b in bodies)
+
+
+def test_block_answers_are_unchanged_by_their_models(
+    client: TestClient, factory: Factory, compared: list[tuple[Any, Any]]
+) -> None:
+    regulator = factory.regulator()
+    official = {"Authorization": f"Bearer {factory.token(regulator, Role.OFFICIAL)}"}
+    other = {"Authorization": f"Bearer {factory.token(regulator, Role.OFFICIAL)}"}
+    factory.platform(domains=["bigplatform.co.id"])
+    block = {"action": "nxdomain", "legal_basis": "UU 11/2008 Pasal 40", "reason": "Terror."}
+    r = client.post("/api/v1/blocks", headers=official, json={"domain": "bad-site.com", **block})
+    assert r.status_code == 201, r.text
+    block_id = r.json()["id"]
+    # a whole platform's name waits for a second official
+    r = client.post(
+        "/api/v1/blocks", headers=official, json={"domain": "bigplatform.co.id", **block}
+    )
+    assert r.status_code == 201, r.text
+    pending = r.json()["id"]
+    calls: list[tuple[str, str, dict[str, str], dict[str, Any] | None]] = [
+        ("GET", "/api/v1/blocks/assess?domain=www.bigplatform.co.id", official, None),
+        ("GET", f"/api/v1/blocks/{block_id}", official, None),
+        ("GET", "/api/v1/blocks?limit=10", official, None),
+        ("GET", "/api/v1/public/lookup?domain=www.bad-site.com", {}, None),
+        ("GET", "/api/v1/public/lookup?domain=good-site.com", {}, None),
+        ("POST", f"/api/v1/blocks/{pending}/approve", other, None),  # the second official
+        ("DELETE", f"/api/v1/blocks/{block_id}", official, {"reason": "Taken down."}),
+        ("GET", f"/api/v1/blocks/{block_id}", official, None),
+        ("POST", "/api/v1/blocks/protected", official, {"name": "kominfo.go.id", "note": "state"}),
+        ("GET", "/api/v1/blocks/protected", official, None),
+        ("DELETE", "/api/v1/blocks/protected/kominfo.go.id", official, None),
+        ("GET", "/api/v1/appeals", official, None),
+    ]
+    for method, path, headers, body in calls:
+        r = client.request(method, path, headers=headers, json=body)
+        assert r.status_code in (200, 201), (path, r.text)
+    r = client.post(
+        "/api/v1/public/appeals",
+        json={
+            "domain": "bigplatform.co.id",
+            "contact_email": "a@b.co.id",
+            "statement": "This is our whole service; the post was removed.",
+        },
+    )
+    assert r.status_code == 202, r.text
+    assert len(compared) >= len(calls) + 2
+    for before, after in compared:
+        assert after == before
