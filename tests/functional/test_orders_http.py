@@ -210,6 +210,59 @@ def test_webhook_delivery_is_signed_retried_and_applied_once(
     assert sum(1 for e in attempts if e["data"]["delivered"]) == 3
 
 
+def test_standard_webhooks_verifies_a_real_delivery(live: LiveServer) -> None:
+    """A platform that chose the Standard Webhooks scheme verifies tangkal's push with that
+    scheme's own library (``standardwebhooks``), the secret as tangkal showed it."""
+    from standardwebhooks.webhooks import Webhook
+
+    received: list[tuple[dict[str, str], bytes]] = []
+    port = free_port()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append(({k: v for k, v in self.headers.items()}, body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        p = _parties(live)
+        with live.client(p.admin) as c:
+            r = c.put(
+                "/api/v1/orgs/me/delivery",
+                json={"webhook_url": f"http://127.0.0.1:{port}/hook", "signature": "standard"},
+            )
+        assert r.status_code == 200, r.text
+        assert r.json()["webhook_signature"] == "standard"
+        secret = r.json()["webhook_secret"]
+        assert secret.startswith("whsec_")
+        order = _file(live, p, ["t.me/kanal_standar/7"])
+        deadline = time.monotonic() + 30
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    headers, body = received[0]
+    message = Webhook(secret).verify(body, headers)
+    assert message["event"] == "order.issued" and message["data"]["id"] == order["id"]
+    assert {k.lower() for k in headers} >= {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert "tangkal-signature" not in {k.lower() for k in headers}
+    with pytest.raises(Exception, match="signature"):
+        Webhook(secret).verify(body + b" ", headers)
+    with live.client(p.analyst) as c:  # the 2xx is recorded just after it is answered
+        basis = None
+        while basis != "webhook" and time.monotonic() < deadline + 30:
+            basis = c.get(f"/api/v1/orders/{order['id']}").json()["receipt_basis"]
+            time.sleep(0.1)
+    assert basis == "webhook"
+
+
 def test_one_platform_never_sees_another_platforms_orders(live: LiveServer) -> None:
     a = _parties(live)
     b_name = unique("other-platform")

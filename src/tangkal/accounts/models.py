@@ -55,6 +55,10 @@ class Organization(Base):
     delivery_channel: Mapped[str] = mapped_column(String(16), default="inbox")
     webhook_url: Mapped[str | None] = mapped_column(String(2048), default=None)
     webhook_secret: Mapped[str | None] = mapped_column(String(128), default=None)
+    # how pushes are signed: "tangkal" (Tangkal-Signature) or "standard" (Standard Webhooks)
+    webhook_signature: Mapped[str] = mapped_column(
+        String(16), default="tangkal", server_default="tangkal"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     domains: Mapped[list[PlatformDomain]] = relationship(
@@ -76,6 +80,7 @@ class Organization(Base):
             },
             "delivery_channel": self.delivery_channel,
             "webhook_url": self.webhook_url,
+            "webhook_signature": self.webhook_signature,
         }
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tangkal.accounts import services
 from tangkal.accounts.models import OrgKind, Role
@@ -14,7 +14,48 @@ from tangkal.api.deps import CurrentPrincipal, UnitOfWork
 router = APIRouter(prefix="/api/v1", tags=["organisations"])
 
 
-@router.get("/me")
+class Open(BaseModel):
+    """Passes on fields it does not name: the answers only grow (see orders.responses)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class MeOut(Open):
+    org: str
+    org_id: str
+    kind: str = Field(description="regulator, platform or isp")
+    role: str
+    user: str | None = Field(description="the person the token belongs to, when one")
+
+
+class ContactOut(Open):
+    name: str | None
+    email: str | None
+    phone: str | None
+
+
+class OrgOut(Open):
+    id: str
+    kind: str
+    name: str
+    display_name: str | None
+    country: str | None
+    domains: list[str]
+    contact: ContactOut
+    delivery_channel: str = Field(description="webhook (pushed, signed) or inbox (pulled)")
+    webhook_url: str | None
+    webhook_signature: str | None = Field(default=None, description="tangkal or standard")
+
+
+class OrgList(Open):
+    orgs: list[OrgOut]
+
+
+class DeliveryOut(OrgOut):
+    webhook_secret: str | None = Field(description="shown once, in this answer only")
+
+
+@router.get("/me", response_model=MeOut, response_model_exclude_unset=True)
 def me(principal: CurrentPrincipal) -> dict[str, Any]:
     return {
         "org": principal.org_name,
@@ -25,7 +66,7 @@ def me(principal: CurrentPrincipal) -> dict[str, Any]:
     }
 
 
-@router.get("/orgs")
+@router.get("/orgs", response_model=OrgList, response_model_exclude_unset=True)
 def list_orgs(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     """The regulator sees the directory; everyone else sees only their own organisation."""
     return {"orgs": [o.public_dict() for o in services.visible_orgs(session, principal)]}
@@ -35,9 +76,15 @@ class DeliveryIn(BaseModel):
     webhook_url: str | None = Field(
         default=None, max_length=2048, description="null switches to the pull inbox"
     )
+    signature: Literal["tangkal", "standard"] = Field(
+        default="tangkal",
+        description="How pushes are signed: 'tangkal' (Tangkal-Signature) or 'standard' "
+        "(Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature, and a "
+        "'whsec_' secret that its libraries take as it is)",
+    )
 
 
-@router.put("/orgs/me/delivery")
+@router.put("/orgs/me/delivery", response_model=DeliveryOut, response_model_exclude_unset=True)
 def set_delivery(
     body: DeliveryIn, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
@@ -46,6 +93,10 @@ def set_delivery(
     principal.require(Role.ADMIN)
     principal.require_kind(OrgKind.PLATFORM)
     org = services.set_webhook(
-        session, principal, services.own_org(session, principal), body.webhook_url
+        session,
+        principal,
+        services.own_org(session, principal),
+        body.webhook_url,
+        body.signature,
     )
     return {**org.public_dict(), "webhook_secret": org.webhook_secret}

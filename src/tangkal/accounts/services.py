@@ -35,6 +35,7 @@ from tangkal.accounts.passwords import (
 from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.audit.services import record
 from tangkal.db.base import utcnow
+from tangkal.delivery.signing import SIGNATURE_SCHEMES, standard_secret
 from tangkal.enums import parse_enum
 from tangkal.errors import Conflict, InvalidInput, Msg, NotFound, Unauthenticated
 
@@ -128,9 +129,24 @@ def create_org(
 
 
 def set_webhook(
-    session: Session, actor: Principal, org: Organization, url: str | None
+    session: Session,
+    actor: Principal,
+    org: Organization,
+    url: str | None,
+    signature: str = "tangkal",
 ) -> Organization:
-    """Switch the delivery channel; a new secret is made each time the URL is set."""
+    """Switch the delivery channel; a new secret is made each time the URL is set.
+
+    ``signature`` is how the pushes are signed (:mod:`tangkal.delivery.signing`): tangkal's
+    own header, or Standard Webhooks, whose libraries a platform may already run. A Standard
+    Webhooks secret has that scheme's form (``whsec_`` and base64), so those libraries take
+    it as it is shown."""
+    if signature not in SIGNATURE_SCHEMES:
+        raise InvalidInput(
+            f"The signature scheme must be one of {', '.join(SIGNATURE_SCHEMES)}, "
+            f"not {signature!r}.",
+            field="signature",
+        )
     if url:
         if not (url.startswith("https://") or url.startswith("http://")):
             raise InvalidInput(
@@ -138,7 +154,10 @@ def set_webhook(
             )
         org.delivery_channel = "webhook"
         org.webhook_url = url
-        org.webhook_secret = secrets.token_urlsafe(32)
+        org.webhook_secret = (
+            standard_secret() if signature == "standard" else secrets.token_urlsafe(32)
+        )
+        org.webhook_signature = signature
     else:
         org.delivery_channel = "inbox"
         org.webhook_url = None
@@ -150,7 +169,11 @@ def set_webhook(
         "org.delivery_changed",
         "organization",
         org.id,
-        {"channel": org.delivery_channel, "webhook_url": org.webhook_url},
+        {
+            "channel": org.delivery_channel,
+            "webhook_url": org.webhook_url,
+            "signature": org.webhook_signature,
+        },
     )
     return org
 

@@ -63,6 +63,7 @@ class Leased:
     event: str
     payload: dict[str, Any]
     attempts: int
+    scheme: str = "tangkal"  # how it is signed (tangkal.delivery.signing)
 
 
 def lease_due(session: Session, limit: int = 20, now: datetime | None = None) -> list[Leased]:
@@ -85,7 +86,13 @@ def lease_due(session: Session, limit: int = 20, now: datetime | None = None) ->
         msg.next_attempt_at = now + LEASE
         out.append(
             Leased(
-                msg.id, org.webhook_url, org.webhook_secret, msg.event, msg.payload, msg.attempts
+                msg.id,
+                org.webhook_url,
+                org.webhook_secret,
+                msg.event,
+                msg.payload,
+                msg.attempts,
+                org.webhook_signature or "tangkal",
             )
         )
     session.flush()

@@ -17,7 +17,7 @@ import structlog
 
 from tangkal.db.session import Database
 from tangkal.delivery.services import Leased, lease_due, record_attempt
-from tangkal.delivery.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
+from tangkal.delivery.signing import DELIVERY_HEADER, EVENT_HEADER, signature_headers
 from tangkal.periodic import PeriodicService
 
 log = structlog.get_logger("tangkal.delivery")
@@ -57,7 +57,7 @@ class DeliveryWorker(PeriodicService):
         body = json.dumps({"id": msg.id, **msg.payload}, separators=(",", ":")).encode()
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(msg.secret, body),
+            **signature_headers(msg.scheme, msg.secret, msg.id, body),
             DELIVERY_HEADER: msg.id,
             EVENT_HEADER: msg.event,
             "User-Agent": "tangkal-delivery/1",

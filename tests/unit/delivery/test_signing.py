@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tangkal.delivery.services import MAX_BACKOFF, backoff
-from tangkal.delivery.signing import sign, verify
+from tangkal.delivery.signing import sign, signature_headers, standard_secret, verify
 
 
 def test_signature_round_trips() -> None:
@@ -32,3 +34,20 @@ def test_garbage_header_fails_cleanly() -> None:
 def test_backoff_grows_and_is_capped() -> None:
     assert backoff(1) < 2 and backoff(4) > 5
     assert backoff(50) <= MAX_BACKOFF * 1.2
+
+
+def test_standard_webhooks_scheme_is_what_its_library_verifies() -> None:
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    secret = standard_secret()
+    body = b'{"id":"m1","event":"order.issued","data":{}}'
+    headers = signature_headers("standard", secret, "m1", body)
+    assert Webhook(secret).verify(body, headers) == {
+        "id": "m1",
+        "event": "order.issued",
+        "data": {},
+    }
+    with pytest.raises(WebhookVerificationError):
+        Webhook(standard_secret()).verify(body, headers)
+    # the default scheme is unchanged
+    assert set(signature_headers("tangkal", "s3cret", "m1", body)) == {"Tangkal-Signature"}
