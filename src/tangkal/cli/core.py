@@ -36,6 +36,34 @@ def db_upgrade() -> None:
     out.print(f"database at {db.engine.url.render_as_string(hide_password=True)} is up to date")
 
 
+@db_app.command("downgrade")
+@friendly
+def db_downgrade(
+    revision: str | None = typer.Argument(
+        None,
+        help="Where to go: a revision id (its later migrations are undone), BRANCH@-1 "
+        "(e.g. compliance@-1), or base (everything). Default: undo the newest migration "
+        "applied, by its Create Date.",
+    ),
+) -> None:
+    """Undo migrations (their tables' data goes with them: back the database up first)."""
+    from tangkal.db.migrate import current_revisions, downgrade, newest_applied
+
+    db = database(migrate=False)
+    if revision in (None, "-1"):  # Alembic's -1 is ambiguous with one head per branch
+        step = newest_applied(db)
+        if step is None:
+            fail("the database has no migrations applied; nothing to undo.")
+            return
+        out.print(
+            f"undoing {step.revision} ({', '.join(step.branches)}): {step.doc}", highlight=False
+        )
+        revision = step.target
+    downgrade(db, revision)
+    now = ", ".join(sorted(current_revisions(db))) or "base (empty)"
+    out.print(f"database now at {now}", highlight=False)
+
+
 @org_app.command("create")
 @friendly
 def org_create(

@@ -1,12 +1,14 @@
-"""Alembic environment: uses the engine handed over by ``tangkal.db.migrate``."""
+"""Alembic environment: the engine handed over by ``tangkal.db.migrate``, or for plain
+``alembic`` (the repository's alembic.ini) the database ``TANGKAL_DATABASE_URL`` names."""
 
 from __future__ import annotations
 
+from logging.config import fileConfig
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Engine
 
 from tangkal.db.base import Base, UTCDateTime
 from tangkal.db.registry import load_all_models
@@ -26,10 +28,33 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
 config = context.config
 target_metadata = Base.metadata
 
+if "engine" not in config.attributes and config.config_file_name is not None:
+    # Plain ``alembic`` with the repository's alembic.ini: its logging sections apply.
+    # (``tangkal db ...`` hands over an engine and logs through tangkal's own set-up.)
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def _engine() -> Engine:
+    """The engine handed over by ``tangkal.db.migrate``, or, for plain ``alembic``, the
+    database of ``sqlalchemy.url`` in alembic.ini if set there, else of
+    ``TANGKAL_DATABASE_URL`` as the server would use it (same URL forms, same SQLite
+    set-up), so ``alembic upgrade heads`` migrates the database ``tangkal serve`` opens."""
+    given = config.attributes.get("engine")
+    if given is not None:
+        return given
+    from tangkal.db.session import get_database
+    from tangkal.settings import get_settings
+
+    url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
+    return get_database(url).engine
+
 
 def run_migrations_offline() -> None:
+    from tangkal.db.session import normalise_url
+    from tangkal.settings import get_settings
+
     context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
+        url=normalise_url(config.get_main_option("sqlalchemy.url") or get_settings().database_url),
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
@@ -39,9 +64,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = config.attributes.get("engine") or create_engine(
-        config.get_main_option("sqlalchemy.url") or "sqlite:///tangkal.db"
-    )
+    engine = _engine()
     with engine.connect() as connection:
         context.configure(
             connection=connection,
