@@ -96,6 +96,7 @@ def install(app: FastAPI) -> None:
             )
         _document_errors_and_security(app, schema)
         _document_webhooks(schema)
+        _short_schema_names(schema)
         app.openapi_schema = schema
         return schema
 
@@ -304,3 +305,36 @@ def _document_webhooks(schema: dict[str, Any]) -> None:
         "order.issued": hook("OrderIssued", "A new order"),
         "message": hook("WebhookMessage", "Any other event of an order or case"),
     }
+
+
+def _short_schema_names(schema: dict[str, Any]) -> None:
+    """Two models of one name in different modules (``ReasonIn``, ``BlockRef``) are named by
+    FastAPI with their whole module path, ``tangkal__sanctions__routes__BlockRef``, which
+    client generators cannot resolve; they become ``SanctionsBlockRef`` (package + name)."""
+    schemas = schema.get("components", {}).get("schemas", {})
+    renames: dict[str, str] = {}
+    for name in list(schemas):
+        parts = name.split("__")
+        if len(parts) >= 3 and parts[0] == "tangkal":
+            short = parts[1].title().replace("_", "") + parts[-1]
+            if short not in schemas and short not in renames.values():
+                renames[name] = short
+    if not renames:
+        return
+    for old, new in renames.items():
+        schemas[new] = schemas.pop(old)
+        schemas[new]["title"] = new  # generators name classes by title: keep them apart too
+    prefix = "#/components/schemas/"
+
+    def rewrite(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix) :] in renames:
+                node["$ref"] = prefix + renames[ref[len(prefix) :]]
+            for value in node.values():
+                rewrite(value)
+        elif isinstance(node, list):
+            for value in node:
+                rewrite(value)
+
+    rewrite(schema)
