@@ -49,21 +49,10 @@ from bench.common import (
     write_section,
 )
 from tangkal.db.session import forget_databases
+from tangkal.demo import TELEGRAM_NAMES
 
 #: the 11 names Indonesia blocked on 14 July 2017
-NAMES = [
-    "t.me",
-    "telegram.me",
-    "telegram.org",
-    "core.telegram.org",
-    "desktop.telegram.org",
-    "macos.telegram.org",
-    "web.telegram.org",
-    "venus.web.telegram.org",
-    "pluto.web.telegram.org",
-    "flora.web.telegram.org",
-    "flora-1.web.telegram.org",
-]
+NAMES = TELEGRAM_NAMES
 REAL = "149.154.167.99"
 ZONE = "rpz.tangkal."
 OUT = Path(__file__).resolve().parents[2] / "docs" / "benchmarks-compliance.md"

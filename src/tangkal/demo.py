@@ -28,6 +28,7 @@ from tangkal.errors import Conflict
 from tangkal.orders import services as orders
 from tangkal.orders.schemas import OrderIn, ResponseIn
 
+#: The 11 web names Indonesia blocked on 14 July 2017 (the demo, drill tests and benches).
 TELEGRAM_NAMES = [
     "t.me",
     "telegram.me",

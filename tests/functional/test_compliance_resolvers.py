@@ -43,6 +43,7 @@ from tangkal.accounts import services as accounts
 from tangkal.accounts.models import Organization, OrgKind, Role
 from tangkal.accounts.principal import SYSTEM
 from tangkal.db.session import Database
+from tangkal.demo import TELEGRAM_NAMES
 from tangkal.rpz import services as rpz
 from tangkal.sop.profile import PROFILE_DIR
 from tests.functional.dns import servers as S
@@ -53,19 +54,7 @@ pytestmark = pytest.mark.dns
 RPZ_ZONE = "rpz.tangkal."
 LIMIT = 30.0  # seconds for a state to be reached (bounded waits only)
 
-NAMES = [
-    "t.me",
-    "telegram.me",
-    "telegram.org",
-    "core.telegram.org",
-    "desktop.telegram.org",
-    "macos.telegram.org",
-    "web.telegram.org",
-    "venus.web.telegram.org",
-    "pluto.web.telegram.org",
-    "flora.web.telegram.org",
-    "flora-1.web.telegram.org",
-]
+NAMES = TELEGRAM_NAMES  # the 11 names of 14 July 2017
 REAL = {name: f"198.51.100.{i}" for i, name in enumerate(NAMES, start=11)}
 ZONES = ("t.me", "telegram.me", "telegram.org")
 ACTIONS = {name: "nxdomain" for name in NAMES} | {

@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from tangkal.demo import TELEGRAM_NAMES
 from tests.functional.dns import servers as S
 from tests.support import LiveServer, backends, free_port, live_server, run_cli, server_database
 
@@ -46,19 +47,7 @@ UNBOUND_HOST, BIND_HOST = "127.0.0.2", "127.0.0.1"
 TELEGRAM: dict[str, str] = {
     name: f"198.51.100.{i}"
     for i, name in enumerate(
-        [
-            "t.me",
-            "telegram.me",
-            "telegram.org",
-            "core.telegram.org",
-            "desktop.telegram.org",
-            "macos.telegram.org",
-            "web.telegram.org",
-            "venus.web.telegram.org",
-            "pluto.web.telegram.org",
-            "flora.web.telegram.org",
-            "flora-1.web.telegram.org",
-        ],
+        TELEGRAM_NAMES,
         start=11,
     )
 }
