@@ -233,7 +233,11 @@ def _die_with_parent() -> None:
 
 
 @contextmanager
-def live_server(database_url: str, extra_env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+def live_server(
+    database_url: str,
+    extra_env: dict[str, str] | None = None,
+    serve_args: tuple[str, ...] = (),
+) -> Iterator[LiveServer]:
     workdir = Path(tempfile.mkdtemp(prefix="tangkal-live-"))
     port, dns_port = free_port(), free_port()
     env = {
@@ -259,6 +263,7 @@ def live_server(database_url: str, extra_env: dict[str, str] | None = None) -> I
                 str(port),
                 "--dns-port",
                 str(dns_port),
+                *serve_args,
             ],
             env={**os.environ, **env},
             stdout=log,

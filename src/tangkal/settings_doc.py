@@ -92,6 +92,10 @@ def settings_markdown() -> str:
     footer = (
         "\nNot settings, but let through by that check: " + others + " (the test suite, "
         "the benches, and what `tangkal serve --workers N` hands its workers).\n"
+        "\n`PROMETHEUS_MULTIPROC_DIR` (prometheus-client's own): with `--workers N`, where "
+        "the workers keep their metric values so that every scrape shows all of them; "
+        "`tangkal serve` makes and removes a directory of its own when it is unset, and "
+        "empties the given one at start.\n"
     )
     return HEADER + "\n".join(rows) + "\n" + footer
 

@@ -16,10 +16,11 @@ from typing import Any, Protocol
 from fastapi import FastAPI, Response
 from fastapi.responses import PlainTextResponse
 from fastapi.telemetry import TelemetryConfig
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from tangkal import __version__
 from tangkal.api import errors, openapi
+from tangkal.api.metrics import exposition
 from tangkal.db.session import Database
 from tangkal.settings import Settings
 
@@ -144,7 +145,7 @@ def create_app(
 
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(), media_type=CONTENT_TYPE_LATEST)  # all workers
 
     for ref in ROUTER_MODULES:
         module = importlib.import_module(ref)

@@ -283,6 +283,7 @@ def serve(
     import tempfile
 
     from tangkal.api import asgi
+    from tangkal.api.metrics import multiprocess_dir
 
     # Each worker builds its own app from the environment; the lock file elects the one
     # that runs the background services (see tangkal.api.asgi).
@@ -297,14 +298,15 @@ def serve(
     )
     db.dispose()  # no connections inherited by the workers
     try:
-        uvicorn.run(
-            "tangkal.api.asgi:create",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            **logs,  # type: ignore[arg-type]
-        )
+        with multiprocess_dir():  # every worker's /metrics shows all the workers' values
+            uvicorn.run(
+                "tangkal.api.asgi:create",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                **logs,  # type: ignore[arg-type]
+            )
     finally:
         os.unlink(lock)
 
