@@ -165,6 +165,9 @@ def test_two_unbound_on_one_address_are_credited_as_a_group_never_one_at_random(
             assert sorted(s["group"]["members"]) == sorted(subs[m]["id"] for m in notify)
             assert s["group"]["serials"] == [now, now]
             assert s["last_notify_ack_serial"] == now  # each acknowledged its own NOTIFY
+        listed = " ".join(cli_ok(primary, "subscriber", "list").split())  # however wrapped
+        assert listed.count("cannot be told apart") >= 2, listed
+        assert listed.count("2 of 2 hold the current serial") >= 2, listed
 
 
 @contextmanager

@@ -93,19 +93,23 @@ def subscriber_list() -> None:
                     else f"{st.changesets_behind} change sets behind since {st.behind_since}"
                 )
             )
-            group = (
-                ""
-                if st.group is None
-                else (
-                    f" [credited with {st.group.size - 1} other(s) it cannot be told apart from; "
-                    f"{st.group.holding_current} of {st.group.size} hold the current serial]"
-                )
-            )
             out.print(
                 f"{st.org:24} {st.notify:22} serial {st.last_serial} "
-                f"({st.last_transfer_kind or '-'} at {st.last_transfer_at}) {lag}{group}",
+                f"({st.last_transfer_kind or '-'} at {st.last_transfer_at}) {lag}"
+                f"{_group_note(st)}",
                 highlight=False,
             )
+
+
+def _group_note(st: services.SubscriberStatus) -> str:
+    """Why a subscriber's serial is its group's (docs/rpz-subscribers.md), or nothing."""
+    if st.group is None:
+        return ""
+    # no square brackets: the console would read them as markup and drop them
+    return (
+        f"; credited as a group with {st.group.size - 1} other(s) it cannot be told apart "
+        f"from, {st.group.holding_current} of {st.group.size} hold the current serial"
+    )
 
 
 @rpz_app.command("export")
@@ -146,7 +150,7 @@ def rpz_status() -> None:
         )
         out.print(
             f"  {st.org:24} {st.notify:22} serial {st.last_serial} "
-            f"{st.last_transfer_kind or '-'} {lag}",
+            f"{st.last_transfer_kind or '-'} {lag}{_group_note(st)}",
             highlight=False,
         )
 
