@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from tangkal import __version__
 from tangkal.api import errors, openapi
+from tangkal.api.httpmetrics import HttpMetrics
 from tangkal.api.metrics import exposition
 from tangkal.db.session import Database
 from tangkal.settings import Settings
@@ -138,6 +139,7 @@ def create_app(
     app.state.closing = []
     errors.install(app)
     openapi.install(app)
+    app.add_middleware(HttpMetrics)  # tangkal_http_requests_total by route and status
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, Any]:
