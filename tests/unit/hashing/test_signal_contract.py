@@ -113,7 +113,7 @@ def test_bad_signals_are_rejected(st: SignalType, bad: str) -> None:
 
 def test_non_string_signal_is_rejected(st: SignalType) -> None:
     with pytest.raises(InvalidInput):
-        st.validate(12345)  # type: ignore[arg-type]
+        st.validate(12345)
 
 
 def test_empty_content_is_rejected(st: SignalType) -> None:
@@ -167,7 +167,7 @@ def test_incomplete_implementation_fails() -> None:
 
     reg = SignalRegistry()
     with pytest.raises(ConfigurationError, match="hash_bytes"):
-        reg.register(Half())  # type: ignore[arg-type]
+        reg.register(Half())
 
 
 def test_bad_threshold_in_implementation_fails() -> None:
