@@ -25,13 +25,16 @@ from tests.support import LiveServer
 
 GENERATOR = os.environ.get("OPENAPI_PYTHON_CLIENT") or shutil.which("openapi-python-client")
 
+# scripts/test (and so CI) always provides it: there a missing generator is a failure
 pytestmark = pytest.mark.skipif(
-    GENERATOR is None, reason="openapi-python-client is not installed (see the module text)"
+    GENERATOR is None and not os.environ.get("CI"),
+    reason="openapi-python-client is not installed (see the module text; scripts/test installs it)",
 )
 
 
 def _generate(live: LiveServer, where: Path) -> str:
     """Generate the client from the live document; the name of its package."""
+    assert GENERATOR, "openapi-python-client is missing: scripts/test installs it"
     with live.client() as c:
         doc = c.get("/openapi.json").json()
     spec = where / "openapi.json"

@@ -27,8 +27,11 @@ class Principal:
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
             raise Forbidden(
-                Msg("This action needs the role %(wanted)s; your token has the role %(role)s.",
-                    wanted=roles, role=self.role)
+                Msg(
+                    "This action needs the role %(wanted)s; your token has the role %(role)s.",
+                    wanted=roles,
+                    role=self.role,
+                )
             )
 
     def require_kind(self, *kinds: OrgKind) -> None:
