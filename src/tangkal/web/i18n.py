@@ -146,10 +146,10 @@ class Formatter:
 
     def term(self, value: enum.Enum | datetime | timedelta) -> str:
         """A moment inside a sentence as :meth:`when` shows it, a duration in words
-        (:meth:`period`); an enum value named inside a sentence of this language: the label its badge or
-        choice shows (``tangkal.web.labels``), in quotes only where the translated template
-        puts them. In English it stays the API's own word, so an English page reads exactly
-        as the API's message (``Msg.text``) does, and a value without a label stays as it is.
+        (:meth:`period`); an enum value by the label its badge or choice shows
+        (``tangkal.web.labels``), in quotes only where the translated template puts them.
+        In English an enum stays the API's own word, so an English page reads exactly as
+        the API's message (``Msg.text``) does, and a value without a label stays as it is.
         """
         if isinstance(value, datetime):
             return self.when(value)
@@ -210,9 +210,10 @@ class Formatter:
         return f"{day} {clock} {local.tzname() or ZONE_NAME}"
 
     def period(self, value: timedelta) -> str:
-        """A rule's period (a deadline, a time to object): ``2 hari``, ``1 jam 30 menit`` / ``2 days``, ``1 hour 30 minutes``: exact, in the
-        largest units that divide it (Babel's own ``format_timedelta`` rounds to one unit,
-        which would turn a 90-minute deadline into "2 jam")."""
+        """A rule's period (a deadline, a time to object), exact, in the largest units
+        that divide it: ``2 hari``, ``1 jam 30 menit`` / ``2 days``, ``1 hour 30 minutes``
+        (Babel's own ``format_timedelta`` rounds to one unit: a 90-minute deadline would
+        read "2 jam")."""
         left = round(value.total_seconds())
         if left <= 0:
             return format_timedelta(timedelta(0), threshold=1, locale=self.lang)
