@@ -60,7 +60,7 @@ def verify(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
 def list_events(
     principal: CurrentPrincipal,
     session: UnitOfWork,
-    after: int = Query(0, ge=0),
+    after: int = Query(0, ge=0, le=2**63 - 1),
     limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
     """Regulator auditors and officials read the whole chain; others read their own acts."""

@@ -134,7 +134,7 @@ def list_blocks(
     status: str | None = Query(None, max_length=40),
     beneath: bool = Query(False, description="also entries for names beneath domain"),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> dict[str, Any]:
     """Regulator and auditors see all; an ISP sees active blocks; a platform sees blocks on
     its own registered domains."""

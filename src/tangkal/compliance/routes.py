@@ -154,7 +154,7 @@ def compliance(
     isp: str | None = Query(None, max_length=200),
     state: str | None = Query(None, max_length=20),
     limit: int = Query(1000, ge=1, le=10000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> ComplianceList:
     """The regulator and its auditors see every ISP; an ISP sees its own rows; platforms
     are refused."""

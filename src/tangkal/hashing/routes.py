@@ -157,7 +157,7 @@ def list_content(
     name: str,
     principal: CurrentPrincipal,
     session: UnitOfWork,
-    after: int = Query(0, ge=0),
+    after: int = Query(0, ge=0, le=2**63 - 1),
     limit: int = Query(1000, ge=1, le=10000),
 ) -> dict[str, Any]:
     rows = services.list_content(session, principal, name, after=after, limit=limit)

@@ -100,7 +100,7 @@ def list_orders(
     status: str | None = None,
     platform: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> dict[str, Any]:
     orders = services.list_orders(
         session, principal, status=status, platform=platform, limit=limit, offset=offset

@@ -261,7 +261,7 @@ def _bank_page(
 
 @router.get("/banks/{name}")
 def bank_detail(
-    name: str, page: ConsolePage, session: UnitOfWork, after: int = Query(0, ge=0)
+    name: str, page: ConsolePage, session: UnitOfWork, after: int = Query(0, ge=0, le=2**63 - 1)
 ) -> Response:
     _users(page)
     return _bank_page(page, session, name, after=after)

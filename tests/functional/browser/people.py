@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -33,16 +34,31 @@ def cast(live: LiveServer) -> Cast:
     if live.url in _casts:
         return _casts[live.url]
     c = Cast(unique("kominfo"), unique("telegram"), unique("lain"))
-    for kind, name in (("regulator", c.regulator), ("platform", c.platform),
-                       ("platform", c.other_platform)):
+    for kind, name in (
+        ("regulator", c.regulator),
+        ("platform", c.platform),
+        ("platform", c.other_platform),
+    ):
         r = live.cli("org", "create", "--kind", kind, "--name", name)
         assert r.returncode == 0, r.stderr
-    for org, user, role in ((c.regulator, c.analyst, "analyst"),
-                            (c.regulator, c.official, "official"),
-                            (c.platform, c.moderator, "moderator"),
-                            (c.other_platform, c.moderator, "moderator")):
-        r = live.cli("user", "create", "--org", org, "--username", user, "--role", role,
-                     "--password", PASSWORD)
+    for org, user, role in (
+        (c.regulator, c.analyst, "analyst"),
+        (c.regulator, c.official, "official"),
+        (c.platform, c.moderator, "moderator"),
+        (c.other_platform, c.moderator, "moderator"),
+    ):
+        r = live.cli(
+            "user",
+            "create",
+            "--org",
+            org,
+            "--username",
+            user,
+            "--role",
+            role,
+            "--password",
+            PASSWORD,
+        )
         assert r.returncode == 0, r.stderr
     _casts[live.url] = c
     return c
@@ -60,8 +76,16 @@ def browser_client(live: LiveServer) -> httpx.Client:
 
 def sign_in(client: httpx.Client, org: str, user: str, password: str = PASSWORD) -> httpx.Response:
     token = csrf(client.get("/login").text)
-    return client.post("/login", data={"org": org, "username": user, "password": password,
-                                       "csrf_token": token, "next": "/console"})
+    return client.post(
+        "/login",
+        data={
+            "org": org,
+            "username": user,
+            "password": password,
+            "csrf_token": token,
+            "next": "/console",
+        },
+    )
 
 
 def fresh_cast(live: LiveServer) -> Cast:
@@ -70,13 +94,40 @@ def fresh_cast(live: LiveServer) -> Cast:
     Sign-in is rate limited per account (ten attempts in five minutes), so tests that sign in
     often must not share one account: each gets its own analyst, official and moderators."""
     base = cast(live)
-    names = {"analyst": unique("analis"), "official": unique("pejabat"),
-             "moderator": unique("moderator")}
-    for org, field_, role in ((base.regulator, "analyst", "analyst"),
-                              (base.regulator, "official", "official"),
-                              (base.platform, "moderator", "moderator"),
-                              (base.other_platform, "moderator", "moderator")):
-        r = live.cli("user", "create", "--org", org, "--username", names[field_], "--role",
-                     role, "--password", PASSWORD)
+    names = {
+        "analyst": unique("analis"),
+        "official": unique("pejabat"),
+        "moderator": unique("moderator"),
+    }
+    for org, field_, role in (
+        (base.regulator, "analyst", "analyst"),
+        (base.regulator, "official", "official"),
+        (base.platform, "moderator", "moderator"),
+        (base.other_platform, "moderator", "moderator"),
+    ):
+        r = live.cli(
+            "user",
+            "create",
+            "--org",
+            org,
+            "--username",
+            names[field_],
+            "--role",
+            role,
+            "--password",
+            PASSWORD,
+        )
         assert r.returncode == 0, r.stderr
     return Cast(base.regulator, base.platform, base.other_platform, **names)
+
+
+def sign_in_page(page: Any, live: LiveServer, org: str, user: str) -> None:
+    """Sign ``user`` in through the Indonesian login form in a real browser page, as a
+    person would (the cookies of whoever was signed in before are dropped first)."""
+    page.context.clear_cookies()
+    page.goto(f"{live.url}/login?lang=id")
+    page.get_by_label("Organisasi").fill(org)
+    page.get_by_label("Nama pengguna").fill(user)
+    page.get_by_label("Kata sandi").fill(PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_url(re.compile(r"/console"))

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.functional.browser.conftest import shoot
-from tests.functional.browser.people import PASSWORD
+from tests.functional.browser.people import PASSWORD, sign_in_page
 from tests.functional.test_web_compliance import (
     ACTIONS,
     HOSTS,
@@ -41,16 +41,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     }
     with server_database("sqlite") as url, live_server(url, env) as srv:
         yield srv
-
-
-def _sign_in(page: Any, live: LiveServer, org: str, user: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{live.url}/login?lang=id")
-    page.get_by_label("Organisasi").fill(org)
-    page.get_by_label("Nama pengguna").fill(user)
-    page.get_by_label("Kata sandi").fill(PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    page.wait_for_url(re.compile(r"/console"))
 
 
 def test_an_isp_registers_its_resolver_and_an_official_finds_the_isp_past_the_grace(
@@ -84,7 +74,7 @@ def test_an_isp_registers_its_resolver_and_an_official_finds_the_isp_past_the_gr
         Responder(HOSTS["control"], dict(REAL)).running() as control,
     ):
         # the ISP's operator registers its resolver in the console
-        _sign_in(page, live, isp_a, noc)
+        sign_in_page(page, live, isp_a, noc)
         nav.get_by_role("link", name="Kepatuhan").click()
         expect(page.locator("h1")).to_have_text("Kepatuhan ISP")
         page.get_by_role("link", name="Kelola resolver").click()
@@ -127,7 +117,7 @@ def test_an_isp_registers_its_resolver_and_an_official_finds_the_isp_past_the_gr
             time.sleep(0.2)
 
         # the official filters the board and opens B's cell
-        _sign_in(page, live, regulator, official)
+        sign_in_page(page, live, regulator, official)
         nav.get_by_role("link", name="Kepatuhan").click()
         page.get_by_role("link", name="Tidak patuh melewati masa tenggang").click()
         page.wait_for_url(re.compile(r"only=overdue"))

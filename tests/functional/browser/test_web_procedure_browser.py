@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.functional.browser.conftest import shoot
-from tests.functional.browser.people import PASSWORD
+from tests.functional.browser.people import sign_in_page
 from tests.functional.test_web_procedure import CONDITIONS, _case, _propose
 from tests.support import LiveServer
 
@@ -26,16 +26,6 @@ LABELS = {
 }
 
 
-def _sign_in(page: Any, live: LiveServer, org: str, user: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{live.url}/login?lang=id")
-    page.get_by_label("Organisasi").fill(org)
-    page.get_by_label("Nama pengguna").fill(user)
-    page.get_by_label("Kata sandi").fill(PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    page.wait_for_url(re.compile(r"/console/"))
-
-
 def test_two_officials_approve_a_sanction_and_an_official_approves_its_normalisation(
     page: Any, live: LiveServer
 ) -> None:
@@ -44,7 +34,7 @@ def test_two_officials_approve_a_sanction_and_an_official_approves_its_normalisa
     nav = page.get_by_role("navigation", name="Utama")
 
     # the first official approves from the escalation queue
-    _sign_in(page, live, c.regulator, c.alice)
+    sign_in_page(page, live, c.regulator, c.alice)
     nav.get_by_role("link", name="Eskalasi").click()
     card = page.locator(f"#s-{s['id']}")
     expect(card).to_contain_text("Persetujuan: 0 dari 2")
@@ -58,7 +48,7 @@ def test_two_officials_approve_a_sanction_and_an_official_approves_its_normalisa
     expect(card.get_by_role("button", name="Setujui")).to_have_count(0)
 
     # the second, a different person, approves on the sanction's own page
-    _sign_in(page, live, c.regulator, c.bob)
+    sign_in_page(page, live, c.regulator, c.bob)
     nav.get_by_role("link", name="Eskalasi").click()
     page.locator(f"#s-{s['id']}").get_by_role("link", name=s["reference"]).click()
     page.wait_for_url(re.compile(f"/console/sanctions/{s['id']}$"))
@@ -72,7 +62,7 @@ def test_two_officials_approve_a_sanction_and_an_official_approves_its_normalisa
     shoot(page, "sanction-in-force")
 
     # the platform asks for normalisation with evidence for each of the four conditions
-    _sign_in(page, live, c.platform, c.moderator)
+    sign_in_page(page, live, c.platform, c.moderator)
     nav.get_by_role("link", name="Normalisasi").click()
     page.get_by_role("link", name="Ajukan normalisasi").click()
     for name, label in LABELS.items():
@@ -87,7 +77,7 @@ def test_two_officials_approve_a_sanction_and_an_official_approves_its_normalisa
     assert reference
 
     # an official reads the checklist and approves: access is restored through the RPZ
-    _sign_in(page, live, c.regulator, c.alice)
+    sign_in_page(page, live, c.regulator, c.alice)
     nav.get_by_role("link", name="Normalisasi").click()
     item = page.locator("article.normalisation", has_text=reference.group(0))
     expect(item.locator(".checklist li.met")).to_have_count(4)
