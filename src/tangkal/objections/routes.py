@@ -82,9 +82,10 @@ def list_objections(
     principal: CurrentPrincipal,
     session: UnitOfWork,
     status: str | None = Query(None, max_length=40),
+    order: str | None = Query(None, max_length=40, description="an order's id or reference"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> Any:
-    rows = services.list_for(session, principal, status=status, limit=limit)
+    rows = services.list_for(session, principal, status=status, order=order, limit=limit)
     return {"objections": [services.to_dict(session, o) for o in rows]}
 
 

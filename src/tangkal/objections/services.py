@@ -340,9 +340,18 @@ def list_for(
     *,
     status: str | None = None,
     platform_org_id: str | None = None,
+    order: str | None = None,
     limit: int = 100,
 ) -> list[Objection]:
+    """The objections ``principal`` may see; ``order`` (an order's id or reference): only
+    those to that order or to one of its warnings and fines."""
     where = [Objection.platform_org_id == platform_org_id] if platform_org_id else []
+    if order:
+        where.append(
+            Objection.order_id.in_(
+                select(Order.id).where((Order.id == order) | (Order.reference == order))
+            )
+        )
     return tenancy.listed(
         session,
         Objection,

@@ -99,9 +99,12 @@ def list_sanctions(
     session: UnitOfWork,
     platform: str | None = Query(None, max_length=200),
     status: str | None = Query(None, max_length=40),
+    order: str | None = Query(None, max_length=40, description="an order's id or reference"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> Any:
-    rows = services.list_for(session, principal, platform=platform, status=status, limit=limit)
+    rows = services.list_for(
+        session, principal, platform=platform, status=status, order=order, limit=limit
+    )
     return {"sanctions": [services.to_dict(session, s, full=False) for s in rows]}
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -389,9 +389,20 @@ def list_for(
     *,
     platform: str | None = None,
     status: str | None = None,
+    order: str | None = None,
     limit: int = 100,
 ) -> list[Sanction]:
-    where = []
+    """The sanctions ``principal`` may see; ``order`` (an order's id or reference): only
+    those that answer it, so an order's page can name the sanction that came of it."""
+    where: list[ColumnElement[bool]] = []
+    if order:
+        where.append(
+            Sanction.id.in_(
+                select(SanctionOrder.sanction_id)
+                .join(Order, Order.id == SanctionOrder.order_id)
+                .where((Order.id == order) | (Order.reference == order))
+            )
+        )
     if platform:
         org = session.scalar(
             select(Organization).where(

@@ -414,3 +414,22 @@ def test_a_pass_run_inside_a_unit_of_work_of_its_own_advances_every_due_order(
     filed = [_file(db, case) for _ in range(2)]
     at = max(deadline for _, deadline in filed) + timedelta(seconds=60)
     assert _pass(db, at)["steps"] == 8
+
+
+def test_an_orders_sanction_and_objections_are_listed_by_its_id_or_reference(
+    db: Database, case
+) -> None:
+    oid, _, sid = _escalate_to_sanction(db, case)
+    other, _ = _file(db, case)  # a second order of the same platform, not escalated
+    with db.unit_of_work() as s:
+        ref = orders.get_order(s, case["analyst"], oid).reference
+        st2 = next(x for x in orders.get_order(s, case["mod"], oid).steps if x.code == "ST2")
+        objections.file(s, case["mod"], kind="fine", subject_id=st2.id, reason="Removed in time.")
+    with db.unit_of_work() as s:
+        for key in (oid, ref):
+            assert [x.id for x in sanctions.list_for(s, case["alice"], order=key)] == [sid]
+            listed = objections.list_for(s, case["alice"], order=key)
+            assert [o.order_id for o in listed] == [oid]
+        assert sanctions.list_for(s, case["alice"], order=other) == []
+        assert objections.list_for(s, case["mod"], order=other) == []
+        assert sanctions.list_for(s, case["alice"], order="no-such-order") == []
