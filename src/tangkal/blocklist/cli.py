@@ -16,8 +16,9 @@ from tangkal.accounts.principal import Principal
 from tangkal.blocklist import importer, services
 from tangkal.cli.common import err, fail, friendly, unit_of_work
 
-app = typer.Typer(help="The blocklist: block, restore, list and import names.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The blocklist: block, restore, list and import names.", no_args_is_help=True
+)
 out = Console()
 
 
@@ -30,16 +31,20 @@ def _principal(by_official: bool, org: str | None) -> Principal:
     role = Role.OFFICIAL if by_official else Role.ANALYST
     user = f"cli:{getpass.getuser()}"
     if org is None:
-        return Principal(org_id="system", org_name="tangkal", org_kind=OrgKind.REGULATOR,
-                         role=role, username=user)
+        return Principal(
+            org_id="system",
+            org_name="tangkal",
+            org_kind=OrgKind.REGULATOR,
+            role=role,
+            username=user,
+        )
     from tangkal.accounts.services import get_org_by_name
 
     with unit_of_work() as session:
         o = get_org_by_name(session, org)
         if o.kind is not OrgKind.REGULATOR:
             fail(f"{org} is a {o.kind.value}; only the regulator decides blocks.")
-        return Principal(org_id=o.id, org_name=o.name, org_kind=o.kind, role=role,
-                         username=user)
+        return Principal(org_id=o.id, org_name=o.name, org_kind=o.kind, role=role, username=user)
 
 
 @app.command("add")
@@ -51,19 +56,28 @@ def add(
     reason: str = typer.Option(..., "--reason"),
     category: str | None = typer.Option(None, "--category"),
     order_id: str | None = typer.Option(None, "--order-id", help="Order or case reference"),
-    by_official: bool = typer.Option(False, "--by-official",
-                                     help="Decide as an official (takes effect at once "
-                                          "unless the rails need a second official)"),
+    by_official: bool = typer.Option(
+        False,
+        "--by-official",
+        help="Decide as an official (takes effect at once unless the rails need a second official)",
+    ),
     org: str | None = typer.Option(None, "--org", help="Regulator organisation to act for"),
 ) -> None:
     """Block a name (or request it, without --by-official)."""
     principal = _principal(by_official, org)
-    req = services.BlockRequest.build(domain=domain, action=action, legal_basis=legal_basis,
-                                      reason=reason, category=category, order_id=order_id)
+    req = services.BlockRequest.build(
+        domain=domain,
+        action=action,
+        legal_basis=legal_basis,
+        reason=reason,
+        category=category,
+        order_id=order_id,
+    )
     with unit_of_work() as session:
         entry, assessment = services.create_block(session, principal, req)
-    out.print(f"{entry.id} {entry.domain} {entry.action.value} {entry.status.value}",
-              highlight=False)
+    out.print(
+        f"{entry.id} {entry.domain} {entry.action.value} {entry.status.value}", highlight=False
+    )
     for line in assessment.reasons:
         err.print(f"  note: {line}", highlight=False, markup=False)
 
@@ -110,13 +124,16 @@ def list_(
     """List block entries, newest first."""
     principal = _principal(False, None)
     with unit_of_work() as session:
-        entries = services.list_blocks(session, principal, domain=domain, status=status,
-                                       limit=limit)
+        entries = services.list_blocks(
+            session, principal, domain=domain, status=status, limit=limit
+        )
         # Plain tab-separated lines, full ids: this output is meant for grep and scripts too.
         for e in entries:
             since = e.activated_at.isoformat(timespec="seconds") if e.activated_at else "-"
-            sys.stdout.write("\t".join((e.id, e.domain, e.action.value, e.status.value, since,
-                                        e.legal_basis)) + "\n")
+            sys.stdout.write(
+                "\t".join((e.id, e.domain, e.action.value, e.status.value, since, e.legal_basis))
+                + "\n"
+            )
 
 
 def _not_utf8(file: Path, exc: UnicodeDecodeError) -> None:
@@ -126,9 +143,14 @@ def _not_utf8(file: Path, exc: UnicodeDecodeError) -> None:
 @app.command("import")
 @friendly
 def import_(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
-                                help="One name per line, or CSV with a header: "
-                                     "domain,action,legal_basis,reason,category,order_id"),
+    file: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="One name per line, or CSV with a header: "
+        "domain,action,legal_basis,reason,category,order_id",
+    ),
     action: str = typer.Option("nxdomain", "--action", help="Default action"),
     legal_basis: str | None = typer.Option(None, "--legal-basis", help="Default legal basis"),
     reason: str | None = typer.Option(None, "--reason", help="Default reason"),
@@ -154,20 +176,35 @@ def import_(
                 total = len(lines)
     except UnicodeDecodeError as exc:
         _not_utf8(file, exc)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=False) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
         tasks = {"validate": bar.add_task("checking lines", total=total)}
 
         def progress(stage: str, n: int) -> None:
             bar.advance(tasks[stage], n)
 
         with contextlib.ExitStack() as stack:
-            source = lines if lines is not None else stack.enter_context(
-                file.open(encoding="utf-8", errors="strict"))
+            source = (
+                lines
+                if lines is not None
+                else stack.enter_context(file.open(encoding="utf-8", errors="strict"))
+            )
             try:
                 rows, errors = importer.parse_lines(
-                    source, action=action, legal_basis=legal_basis, reason=reason,
-                    category=category, order_id=order_id, progress=progress)
+                    source,
+                    action=action,
+                    legal_basis=legal_basis,
+                    reason=reason,
+                    category=category,
+                    order_id=order_id,
+                    progress=progress,
+                )
             except UnicodeDecodeError as exc:  # the file changed since it was counted
                 _not_utf8(file, exc)
         bar.update(tasks["validate"], completed=total)
@@ -177,28 +214,36 @@ def import_(
             if errors:
                 bar.stop()
                 for e in errors[:max_errors]:
-                    err.print(f"{file}:{e.line}: {e.text!r}: {e.message}", highlight=False,
-                              markup=False)
+                    err.print(
+                        f"{file}:{e.line}: {e.text!r}: {e.message}", highlight=False, markup=False
+                    )
                 if len(errors) > max_errors:
                     err.print(f"... and {len(errors) - max_errors} more bad line(s)")
-                err.print(f"[bold red]error:[/] {len(errors)} bad line(s); nothing was imported.",
-                          soft_wrap=True)
+                err.print(
+                    f"[bold red]error:[/] {len(errors)} bad line(s); nothing was imported.",
+                    soft_wrap=True,
+                )
                 sys.exit(2)
             tasks["insert"] = bar.add_task("writing entries", total=len(rows))
             tasks["publish"] = bar.add_task("publishing to the RPZ", total=len(rows))
-            result = importer.apply_import(session, principal, rows, source=file.name,
-                                           progress=progress)
+            result = importer.apply_import(
+                session, principal, rows, source=file.name, progress=progress
+            )
             bar.update(tasks["publish"], completed=len(rows))
-    out.print(f"imported {result.total} name(s): {result.active} active, {result.pending} "
-              f"pending approval; import {result.import_id}"
-              + (f"; zone serial {result.serials[-1]}" if result.serials else ""),
-              highlight=False)
+    out.print(
+        f"imported {result.total} name(s): {result.active} active, {result.pending} "
+        f"pending approval; import {result.import_id}"
+        + (f"; zone serial {result.serials[-1]}" if result.serials else ""),
+        highlight=False,
+    )
 
 
 @app.command("protect")
 @friendly
-def protect(name: str = typer.Argument(...),
-            note: str = typer.Option(..., "--note", help="Why the name is protected")) -> None:
+def protect(
+    name: str = typer.Argument(...),
+    note: str = typer.Option(..., "--note", help="Why the name is protected"),
+) -> None:
     """Add a name (and all beneath it) to the protected list."""
     with unit_of_work() as session:
         row = services.add_protected(session, _principal(True, None), name, note)
