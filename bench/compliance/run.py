@@ -61,7 +61,7 @@ OUT = Path(__file__).resolve().parents[2] / "docs" / "benchmarks-compliance.md"
 # ------------------------------------------------------------------------ the resolvers
 
 
-def _answer(data: bytes, *, filtering: bool, tcp: bool) -> bytes | None:
+def _answer(data: bytes, *, filtering: bool) -> bytes | None:
     try:
         q = dns.message.from_wire(data)
     except Exception:
@@ -88,7 +88,7 @@ class _Udp(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        out = _answer(data, filtering=self.filtering, tcp=False)
+        out = _answer(data, filtering=self.filtering)
         if out is not None:
             self.transport.sendto(out, addr)
 
@@ -108,7 +108,7 @@ def serve_fleet(n: int, controls: int, pipe: Connection) -> None:
             ) -> None:
                 try:
                     size = int.from_bytes(await reader.readexactly(2), "big")
-                    out = _answer(await reader.readexactly(size), filtering=f, tcp=True)
+                    out = _answer(await reader.readexactly(size), filtering=f)
                     if out is not None:
                         writer.write(len(out).to_bytes(2, "big") + out)
                         await writer.drain()
