@@ -194,6 +194,15 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+class DatabaseUnavailable(TangkalError):
+    """The database cannot be reached (restarting, its connections cut) or timed out: the
+    request may be retried as it is, and with the same ``Idempotency-Key`` a retry can never
+    file an order twice. ``api/errors.py`` answers the driver's connection errors with it."""
+
+    status_code = 503
+    code = "database_unavailable"
+
+
 class ConfigurationError(TangkalError):
     """Settings or an SOP profile that cannot be used; raised at start-up, never per request."""
 

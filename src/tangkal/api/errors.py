@@ -14,9 +14,11 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tangkal.errors import TangkalError
+from tangkal.errors import DatabaseUnavailable, TangkalError
 
 log = structlog.get_logger("tangkal.api")
 
@@ -36,6 +38,22 @@ def _describe_validation(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
     if len(problems) > 1:
         summary += f" (and {len(problems) - 1} more problem(s))"
     return summary, problems
+
+
+DATABASE_AWAY = DatabaseUnavailable(
+    "The database is not reachable at the moment; nothing needs to change in the request. "
+    "Try again in a few seconds, with the same Idempotency-Key so that an order is never filed "
+    "twice."
+)
+
+
+def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 for a database that is away; logged as a warning (the operator sees /readyz)."""
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    log.warning("database_unavailable", path=request.url.path, detail=detail[0] if detail else "")
+    return JSONResponse(
+        DATABASE_AWAY.to_dict(), status_code=DATABASE_AWAY.status_code, headers={"Retry-After": "2"}
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -63,6 +81,18 @@ def install(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        # The database away (restarting, connections cut, refused) is the caller's to retry,
+        # not a bug: 503 with Retry-After. Any other driver error is one, and stays a 500.
+        if not (isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated):
+            return await _unexpected(request, exc)
+        return _unavailable(request, exc)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool(request: Request, exc: PoolTimeout) -> JSONResponse:
+        return _unavailable(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
