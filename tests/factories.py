@@ -8,7 +8,14 @@ from tangkal.accounts import services as accounts
 from tangkal.accounts.models import Organization, OrgKind, Role
 from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.db.session import Database
-from tests.support import unique
+from tangkal.delivery.webhook_url import WebhookURL, parse_webhook_url
+from tests.support import TEST_WEBHOOK_NETWORKS, unique
+
+
+def test_webhook_url(text: str) -> WebhookURL:
+    """A webhook URL as the test servers accept it: http and loopback receivers allowed (the
+    same allowances ``support.live_server`` gives a live server)."""
+    return parse_webhook_url(text, allow_http=True, allow_networks=TEST_WEBHOOK_NETWORKS)
 
 
 @dataclass
@@ -39,7 +46,7 @@ class Factory:
                 kind=kind,
                 name=name or unique(kind.value),
                 domains=domains,
-                webhook_url=webhook_url,
+                webhook_url=None if webhook_url is None else test_webhook_url(webhook_url),
             )
 
     def principal(self, org: Organization, role: Role | str) -> Principal:

@@ -8,6 +8,7 @@ database created for this test run.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import os
 import shutil
@@ -232,6 +233,16 @@ def _die_with_parent() -> None:
         pass
 
 
+#: The test receivers listen on 127.0.0.1 over plain http, which a real server refuses
+#: (tangkal.delivery.webhook_url, tangkal.delivery.egress): every live server of the suite
+#: allows them. A test of the refusals overrides both in ``extra_env``.
+TEST_WEBHOOK_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"),)
+TEST_WEBHOOK_ENV = {
+    "TANGKAL_WEBHOOK_ALLOW_HTTP": "true",
+    "TANGKAL_WEBHOOK_ALLOW_NETWORKS": ",".join(str(n) for n in TEST_WEBHOOK_NETWORKS),
+}
+
+
 @contextmanager
 def live_server(
     database_url: str,
@@ -245,6 +256,7 @@ def live_server(
         "TANGKAL_DATA_DIR": str(workdir),
         "TANGKAL_SCHEDULER_INTERVAL": "0.2",
         "TANGKAL_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        **TEST_WEBHOOK_ENV,
         **(extra_env or {}),
     }
     log_path = workdir / "server.log"

@@ -194,6 +194,14 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+class WebhookRefused(Forbidden):
+    """A webhook delivery the server will not make: its destination resolved to an address
+    inside (loopback, private, metadata...). Raised by the delivery worker's connection, not
+    by a request, and recorded as the attempt's reason (tangkal.delivery.egress)."""
+
+    code = "webhook_refused"
+
+
 class DatabaseUnavailable(TangkalError):
     """The database cannot be reached (restarting, its connections cut) or timed out: the
     request may be retried as it is, and with the same ``Idempotency-Key`` a retry can never

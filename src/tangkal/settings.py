@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tangkal.errors import ConfigurationError
 
@@ -118,6 +118,27 @@ class Settings(BaseSettings):
     delivery_timeout: float = Field(
         default=5.0, description="Seconds a platform's webhook has to answer one delivery."
     )
+    webhook_allow_http: bool = Field(
+        default=False,
+        description="Accept `http://` webhook URLs (local tests only: the orders would travel "
+        "unencrypted); off: a webhook URL must be `https://`.",
+    )
+    webhook_allow_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Networks, comma-separated (`10.20.0.0/16,fd00:1::/64`), that webhooks may "
+        "reach although they are not public (an on-premises platform's); every other "
+        "loopback, private, link-local, CGNAT, multicast or reserved address is refused when "
+        "the delivery connects. Empty by default.",
+    )
+
+    @field_validator("webhook_allow_networks", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """An environment variable is one string: split it on commas."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     log_level: str = Field(
         default="info", description="Least severe log level written: debug, info, warning, error."
     )

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tangkal.accounts import services
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
+from tangkal.delivery.webhook_url import webhook_url_from_settings
 
 router = APIRouter(prefix="/api/v1", tags=["organisations"])
 
@@ -74,7 +75,10 @@ def list_orgs(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any
 
 class DeliveryIn(BaseModel):
     webhook_url: str | None = Field(
-        default=None, max_length=2048, description="null switches to the pull inbox"
+        default=None,
+        max_length=2048,
+        description="https URL of a public address (no credentials); null switches to the "
+        "pull inbox",
     )
     signature: Literal["tangkal", "standard"] = Field(
         default="tangkal",
@@ -96,7 +100,7 @@ def set_delivery(
         session,
         principal,
         services.own_org(session, principal),
-        body.webhook_url,
+        webhook_url_from_settings(body.webhook_url) if body.webhook_url else None,
         body.signature,
     )
     return {**org.public_dict(), "webhook_secret": org.webhook_secret}

@@ -36,6 +36,7 @@ from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.audit.services import record
 from tangkal.db.base import utcnow
 from tangkal.delivery.signing import SIGNATURE_SCHEMES, standard_secret
+from tangkal.delivery.webhook_url import WebhookURL
 from tangkal.enums import parse_enum
 from tangkal.errors import Conflict, InvalidInput, Msg, NotFound, Unauthenticated
 
@@ -77,7 +78,7 @@ def create_org(
     contact_name: str | None = None,
     contact_email: str | None = None,
     contact_phone: str | None = None,
-    webhook_url: str | None = None,
+    webhook_url: WebhookURL | None = None,
 ) -> Organization:
     name = name.strip()
     if not name or len(name) > 200:
@@ -106,7 +107,7 @@ def create_org(
     )
     if webhook_url:
         org.delivery_channel = "webhook"
-        org.webhook_url = webhook_url
+        org.webhook_url = webhook_url.url
         org.webhook_secret = secrets.token_urlsafe(32)
     for d in dict.fromkeys(p.name for p in parsed):
         taken = session.scalar(select(PlatformDomain).where(PlatformDomain.name == d))
@@ -132,7 +133,7 @@ def set_webhook(
     session: Session,
     actor: Principal,
     org: Organization,
-    url: str | None,
+    url: WebhookURL | None,
     signature: str = "tangkal",
 ) -> Organization:
     """Switch the delivery channel; a new secret is made each time the URL is set.
@@ -148,12 +149,8 @@ def set_webhook(
             field="signature",
         )
     if url:
-        if not (url.startswith("https://") or url.startswith("http://")):
-            raise InvalidInput(
-                Msg("A webhook URL must start with https:// (or http:// for testing).")
-            )
         org.delivery_channel = "webhook"
-        org.webhook_url = url
+        org.webhook_url = url.url  # parsed and checked at the edge (delivery.webhook_url)
         org.webhook_secret = (
             standard_secret() if signature == "standard" else secrets.token_urlsafe(32)
         )

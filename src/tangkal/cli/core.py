@@ -12,6 +12,7 @@ from tangkal.accounts import services as accounts
 from tangkal.accounts.models import Organization, Role, User
 from tangkal.accounts.principal import SYSTEM
 from tangkal.cli.common import database, err, fail, friendly, unit_of_work
+from tangkal.delivery.webhook_url import webhook_url_from_settings
 from tangkal.errors import Conflict, InvalidInput, NotFound
 from tangkal.settings import check_environment
 
@@ -83,7 +84,7 @@ def org_create(
             name=name,
             display_name=display_name,
             domains=domain,
-            webhook_url=webhook,
+            webhook_url=webhook_url_from_settings(webhook) if webhook else None,
             contact_email=contact_email,
         )
         out.print(f"created {org.kind.value} {org.name} ({org.id})")

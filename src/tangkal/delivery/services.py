@@ -106,8 +106,15 @@ def record_attempt(
     status_code: int | None,
     error: str | None,
     duration_ms: float,
+    *,
+    refused: bool = False,
 ) -> bool:
-    """Store one attempt's outcome; a 2xx delivers the message and starts the order's clock."""
+    """Store one attempt's outcome; a 2xx delivers the message and starts the order's clock.
+
+    ``refused``: the server would not send to the destination (not a public address, or a
+    URL the current rules refuse). Trying again would be refused again, so the message goes
+    to the platform's pull inbox instead, where ``GET /api/v1/inbox`` still finds it, and
+    the reason stays in ``last_error`` for the platform to fix its URL."""
     msg = session.get(OutboxMessage, message_id)
     if msg is None or msg.status is DeliveryStatus.DELIVERED:
         return False
@@ -128,6 +135,9 @@ def record_attempt(
         msg.status = DeliveryStatus.DELIVERED
         msg.delivered_at = now
         msg.last_error = None
+    elif refused:
+        msg.status = DeliveryStatus.INBOX
+        msg.last_error = error
     else:
         msg.last_error = error or f"HTTP {status_code}"
         msg.next_attempt_at = now + timedelta(seconds=backoff(msg.attempts))
@@ -151,9 +161,10 @@ def record_attempt(
             "attempt": msg.attempts,
             "url": url,
             "status_code": status_code,
-            "error": error,
+            "error": public_error(status_code, error),
             "delivered": ok,
-            "next_attempt_at": None if ok else msg.next_attempt_at.isoformat(),
+            "refused": refused,
+            "next_attempt_at": None if ok or refused else msg.next_attempt_at.isoformat(),
         },
     )
     return ok
@@ -204,7 +215,24 @@ def fetch_inbox(session: Session, principal: Principal, limit: int = 100) -> lis
     return msgs
 
 
-def delivery_log(session: Session, order_id: str) -> list[dict[str, Any]]:
+def public_error(status_code: int | None, error: str | None) -> str | None:
+    """An attempt's error as anyone but the receiving platform sees it.
+
+    When the platform answered, the stored error also quotes the start of its answer's body
+    (``tangkal.delivery.worker.summarise_failure``); that quote is the platform's own and is
+    shown to it alone, others see the status. Errors without a status (refusals, connection
+    failures) are this server's own words and shown as they are."""
+    if status_code is None or error is None:
+        return error
+    head, _, _ = error.partition(":")
+    return head
+
+
+def delivery_log(
+    session: Session, order_id: str, viewer: Principal | None = None
+) -> list[dict[str, Any]]:
+    """The attempts of an order's messages; the platform's quoted answers only to that
+    platform (``viewer``; None shows none)."""
     rows = session.execute(
         select(OutboxMessage, DeliveryAttempt)
         .join(DeliveryAttempt, DeliveryAttempt.message_id == OutboxMessage.id, isouter=True)
@@ -213,6 +241,10 @@ def delivery_log(session: Session, order_id: str) -> list[dict[str, Any]]:
     ).all()
     out = []
     for msg, att in rows:
+        own = viewer is not None and viewer.org_id == msg.platform_org_id
+        error = None
+        if att is not None:
+            error = att.error if own else public_error(att.status_code, att.error)
         out.append(
             {
                 "message_id": msg.id,
@@ -220,7 +252,7 @@ def delivery_log(session: Session, order_id: str) -> list[dict[str, Any]]:
                 "status": msg.status.value,
                 "attempt_at": att.at.isoformat() if att else None,
                 "status_code": att.status_code if att else None,
-                "error": att.error if att else None,
+                "error": error,
             }
         )
     return out

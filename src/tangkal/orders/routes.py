@@ -120,7 +120,7 @@ def order_deliveries(
     order_id: str, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
     order = services.get_order(session, principal, order_id)
-    return {"deliveries": delivery.delivery_log(session, order.id)}
+    return {"deliveries": delivery.delivery_log(session, order.id, principal)}
 
 
 @router.post("/orders/{order_id}/ack", response_model=OrderOut, response_model_exclude_unset=True)

@@ -305,7 +305,7 @@ def _order_page(
         else None,
         "events": events,
         "known_actions": _ACTION_LABELS,
-        "deliveries": delivery_log(session, order.id),
+        "deliveries": delivery_log(session, order.id, p),
         "related": orders.related_orders(session, p, order),
         "escalation": procedure.escalation_view(page, order, now),
         "sanctions": linked,
