@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, IPvAnyNetwork, ValidationError, field_validator
+from pydantic import Field, IPvAnyNetwork, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tangkal.errors import ConfigurationError
@@ -56,6 +56,19 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path("."), description="Where state files (RPZ snapshots...) live."
     )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="PEM Ed25519 private key that signs the audit checkpoints; default "
+        "`audit-signing.key` in the data directory, generated on first start. A file that is "
+        "not such a key stops the server at start. Keep it outside the database and back it "
+        "up: checkpoints others hold are checked against its public key.",
+    )
+    audit_checkpoint_interval: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds between the signed audit checkpoints the server makes by itself "
+        "(one only when the chain has grown).",
+    )
     rpz_zone: str = Field(
         default="rpz.tangkal.",
         description="Name of the policy zone the RPZ primary serves (resolvers' `zone`).",
@@ -70,6 +83,77 @@ class Settings(BaseSettings):
             "the delay when no signal arrives (resolvers follow within 1 s)."
         ),
     )
+    rpz_tcp_connections: int = Field(
+        default=1024,
+        ge=8,
+        le=1_000_000,
+        description="TCP connections the RPZ primary holds at once (transfers and queries); "
+        "also how many may be waiting for their first query, the oldest of which is closed "
+        "when more arrive (docs/security.md, DNS primary under flood).",
+    )
+    rpz_tcp_reserved: int = Field(
+        default=256,
+        ge=0,
+        description="Of `rpz_tcp_connections`, how many only authenticated subscribers "
+        "(TSIG-signed or from an allow-listed address) may hold: anonymous connections "
+        "never take them, so a flood cannot stop zone transfers. Less than "
+        "`rpz_tcp_connections`.",
+    )
+    rpz_tcp_per_address: int = Field(
+        default=16,
+        ge=1,
+        le=1_000_000,
+        description="TCP connections one source address not on any allow-list may hold "
+        "before it authenticates (a TSIG-signed query moves it out of this count).",
+    )
+    rpz_tcp_per_prefix: int = Field(
+        default=64,
+        ge=1,
+        le=1_000_000,
+        description="The same for a whole /24 (IPv4) or /64 (IPv6); at least "
+        "`rpz_tcp_per_address`.",
+    )
+    rpz_tcp_idle_first: float = Field(
+        default=3.0,
+        gt=0,
+        le=120,
+        description="Seconds a new TCP connection may stay silent before its first query, "
+        "and an anonymous one between queries; also the most a query's bytes may take "
+        "(RFC 7766 6.2.3).",
+    )
+    rpz_tcp_idle: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Seconds an authenticated subscriber's connection may stay idle between "
+        "queries (a transfer being written is not idle).",
+    )
+    rpz_refused_log_interval: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Seconds between the RPZ primary's summary log lines of refused "
+        "connections and requests (counts per reason, top addresses); never one per refusal.",
+    )
+
+    @field_validator("rpz_tcp_reserved")
+    @classmethod
+    def _reserved_below_total(cls, value: int, info: ValidationInfo) -> int:
+        """A reserve as large as the whole would leave nothing for anyone else's SOA."""
+        total = info.data.get("rpz_tcp_connections")
+        if total is not None and value >= total:
+            raise ValueError(f"must be less than TANGKAL_RPZ_TCP_CONNECTIONS ({total})")
+        return value
+
+    @field_validator("rpz_tcp_per_prefix")
+    @classmethod
+    def _prefix_not_below_address(cls, value: int, info: ValidationInfo) -> int:
+        """A /24 holds the address: a smaller prefix limit would silently be the limit."""
+        each = info.data.get("rpz_tcp_per_address")
+        if each is not None and value < each:
+            raise ValueError(f"must be at least TANGKAL_RPZ_TCP_PER_ADDRESS ({each})")
+        return value
+
     landing_host: str = Field(
         default="laman-labuh.tangkal.id.",
         description="Host of the landing page (laman labuh) that `landing` blocks point to.",
@@ -83,6 +167,56 @@ class Settings(BaseSettings):
     )
     max_upload_bytes: int = Field(
         default=20 * 1024 * 1024, description="Largest file accepted by the hash-bank uploads."
+    )
+    max_order_evidence_bytes: int = Field(
+        default=40 * 1024 * 1024,
+        ge=1,
+        description="Largest total of an order's evidence files (decoded bytes), at filing and "
+        "with files added later (docs/security.md, Uploads and request sizes).",
+    )
+    max_order_evidence_files: int = Field(
+        default=20, ge=1, le=10_000, description="Most evidence files one order may carry."
+    )
+    max_request_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body of every route that is not an upload; counted while "
+        "it is read, refused with 413 at the limit (a larger Content-Length at once).",
+    )
+    max_upload_request_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body of the upload routes (order filing with evidence, "
+        "evidence, hash-bank content, import and match, and their console forms); at least "
+        "the base64 of `max_order_evidence_bytes` fits.",
+    )
+    hash_workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Uploads hashed at once per process, in threads off the event loop (the "
+        "API keeps answering while they run).",
+    )
+    hash_memory_budget: int = Field(
+        default=512 * 1024 * 1024,
+        ge=16 * 1024 * 1024,
+        description="Bytes that the uploads being hashed may take decoded at once per process, "
+        "estimated from each image's header before decoding; an upload that alone needs more "
+        "is refused (413), others wait their turn.",
+    )
+    hash_max_image_pixels: int = Field(
+        default=25_000_000,
+        ge=1,
+        le=178_956_970,
+        description="Largest image (width x height) an upload may be, read from its header "
+        "before decoding; a larger one is refused with 413 (decompression bombs).",
+    )
+    hash_queue_wait: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds an upload waits for hashing room (workers, memory budget) before "
+        "it is answered 503 with Retry-After.",
     )
     scheduler_interval: float = Field(
         default=1.0,

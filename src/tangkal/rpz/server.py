@@ -45,7 +45,7 @@ from sqlalchemy import func, select
 
 from tangkal.db.base import utcnow
 from tangkal.db.session import Database
-from tangkal.rpz import wakeup, wire
+from tangkal.rpz import limits, wakeup, wire
 from tangkal.rpz.journal import (
     JOURNAL_RETENTION_DAYS,
     ChangeSet,
@@ -468,7 +468,10 @@ class RpzPrimary:
         self._log_filled = time.monotonic()
         self._unlogged: collections.Counter[str] = collections.Counter()
         self._snapshot_seq = -1
-        self._conn_limit = Admission(256)
+        self.limits = limits.TcpLimits.from_settings(settings)
+        self.refusals = limits.Refusals()
+        self._gate = limits.Gate(self.limits, self.refusals)
+        self._refusals_logged = time.monotonic()
         self._journal_readers = ThreadPoolExecutor(
             JOURNAL_READERS, thread_name_prefix="rpz-journal"
         )
@@ -760,6 +763,13 @@ class RpzPrimary:
                 await asyncio.to_thread(self._flush_transfers)
             if self._lag_dirty:
                 self._update_lag_metrics()
+            if time.monotonic() - self._refusals_logged >= self.limits.log_interval:
+                self._refusals_logged = time.monotonic()
+                summary = self.refusals.take()
+                if summary:
+                    log.warning(
+                        "rpz refused (summary)", interval=self.limits.log_interval, **summary
+                    )
             if self._unlogged and self._log_budget >= 1:
                 counts, self._unlogged = dict(self._unlogged), collections.Counter()
                 log.info("rpz transfers not logged one by one", **counts)
@@ -883,13 +893,17 @@ class RpzPrimary:
             if key is None:
                 self._access_stale = True
                 REFUSED.labels("badkey").inc()
-                log.info("rpz tsig key unknown", peer=peer, key=wire.wire_to_text(q.tsig.key_name))
+                if self.refusals.note("badkey", peer):  # else counted in the summary
+                    log.info(
+                        "rpz tsig key unknown", peer=peer, key=wire.wire_to_text(q.tsig.key_name)
+                    )
                 yield wire.tsig_error_response(q, wire.RCODE_NOTAUTH, wire.TSIG_BADKEY)
                 return
             error = wire.verify_request(q, key)
             if error:
                 REFUSED.labels("badsig").inc()
-                log.info("rpz tsig refused", peer=peer, key=key.label, tsig_error=error)
+                if self.refusals.note("badsig", peer):
+                    log.info("rpz tsig refused", peer=peer, key=key.label, tsig_error=error)
                 yield wire.tsig_error_response(q, wire.RCODE_NOTAUTH, error)
                 return
         signer = wire.TsigSigner(key, q.tsig.mac, q.id) if key and q.tsig else None
@@ -909,7 +923,8 @@ class RpzPrimary:
         if key is None and not self.access.allowed_unsigned(peer):
             self._access_stale = True  # perhaps just added: look again soon
             REFUSED.labels("not_allowed").inc()
-            log.info("rpz transfer refused", peer=peer, qtype=q.qtype)
+            if self.refusals.note("not_allowed", peer):
+                log.info("rpz transfer refused", peer=peer, qtype=q.qtype)
             yield self._refuse(q)
             return
         sub = self.access.identify(key, peer, peer_port)
@@ -1184,52 +1199,83 @@ class RpzPrimary:
             self._pending_transfers.extend(credits)
 
     # -- sockets -------------------------------------------------------------------------------
+    def _signed(self, data: bytes) -> bool:
+        """Whether a request carries a valid TSIG signature of a key we know: what makes an
+        unlisted address's connection a subscriber's (limits.Gate)."""
+        try:
+            q = wire.parse_query(data)
+        except Exception:
+            return False
+        key = self.access.keys.get(q.tsig.key_name) if q.tsig is not None else None
+        return key is not None and wire.verify_request(q, key) == 0
+
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         ip = peer[0] if peer else "?"
         port = int(peer[1]) if peer else None
-        async with self._conn_limit:
-            try:
-                while True:
-                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps each read
-                    # in a task of its own, three per transfer, which a NOTIFY round to
-                    # thousands of subscribers pays thousands of times (bench.fanout).
-                    try:
-                        async with asyncio.timeout(30):
-                            head = await reader.readexactly(2)
-                        (length,) = struct.unpack(">H", head)
-                        async with asyncio.timeout(10):
-                            data = await reader.readexactly(length)
-                    except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
-                        return
-                    pending = 0
-                    slice_start = time.monotonic()
-                    for msg in self.steps(data, ip, tcp=True, peer_port=port):
-                        if isinstance(msg, DatabaseRead):
-                            # Off the loop: other queries are served while the database
-                            # answers (a long journal, a locked table).
-                            await asyncio.get_running_loop().run_in_executor(
-                                self._journal_readers, msg.run
-                            )
-                            slice_start = time.monotonic()
-                            continue
-                        writer.write(struct.pack(">H", len(msg)) + msg)
-                        pending += len(msg)
-                        if pending > DRAIN_BYTES:
-                            await writer.drain()
-                            pending = 0
-                        if time.monotonic() - slice_start > TRANSFER_SLICE:
-                            # drain() returns at once while the socket keeps up: let the
-                            # other requests waiting on the loop run before the next slice.
-                            await asyncio.sleep(0)
-                            slice_start = time.monotonic()
-                    await writer.drain()
-            except (ConnectionError, OSError):
-                return
-            finally:
+
+        def close() -> None:  # at once, no lingering: refused or evicted
+            transport = getattr(writer, "transport", None)
+            if transport is not None:
+                transport.abort()
+            else:
                 writer.close()
-                with contextlib.suppress(Exception):
-                    await writer.wait_closed()
+
+        ticket = self._gate.admit(ip, bool(self.access.allowed_unsigned(ip)), close)
+        if ticket is None:  # counted in the refusal summary; no line of its own
+            close()
+            return
+        try:
+            keep = True
+            while keep:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps each read
+                # in a task of its own, three per transfer, which a NOTIFY round to
+                # thousands of subscribers pays thousands of times (bench.fanout).
+                # Silent connections are closed soon (RFC 7766 6.2.3): a new or anonymous
+                # one after idle_first, a subscriber's after idle; a transfer being
+                # written is not idle and is not cut.
+                wait = (
+                    self.limits.idle if ticket.state == "authenticated" else self.limits.idle_first
+                )
+                try:
+                    async with asyncio.timeout(wait):
+                        head = await reader.readexactly(2)
+                    (length,) = struct.unpack(">H", head)
+                    async with asyncio.timeout(self.limits.idle_first):
+                        data = await reader.readexactly(length)
+                except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
+                    return
+                if ticket.state == "pending":
+                    keep = self._gate.first_message(ticket, self._signed(data))
+                pending = 0
+                slice_start = time.monotonic()
+                for msg in self.steps(data, ip, tcp=True, peer_port=port):
+                    if isinstance(msg, DatabaseRead):
+                        # Off the loop: other queries are served while the database
+                        # answers (a long journal, a locked table).
+                        await asyncio.get_running_loop().run_in_executor(
+                            self._journal_readers, msg.run
+                        )
+                        slice_start = time.monotonic()
+                        continue
+                    writer.write(struct.pack(">H", len(msg)) + msg)
+                    pending += len(msg)
+                    if pending > DRAIN_BYTES:
+                        await writer.drain()
+                        pending = 0
+                    if time.monotonic() - slice_start > TRANSFER_SLICE:
+                        # drain() returns at once while the socket keeps up: let the
+                        # other requests waiting on the loop run before the next slice.
+                        await asyncio.sleep(0)
+                        slice_start = time.monotonic()
+                await writer.drain()
+        except (ConnectionError, OSError):
+            return
+        finally:
+            self._gate.release(ticket)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
 
 
 def pack(q: wire.Query, items: Iterable[tuple[bytes, int]]) -> Iterator[tuple[bytes, int]]:
