@@ -51,6 +51,7 @@ SERVICE_FACTORIES: list[str] = [
     "tangkal.orders.scheduler:create_service",
     "tangkal.hashing.worker:create_service",
     "tangkal.compliance.worker:create_service",
+    "tangkal.audit.checkpointer:create_service",
 ]
 
 

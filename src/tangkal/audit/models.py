@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tangkal.db.base import Base
@@ -27,3 +27,39 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditConcern(Base):
+    """One organisation an event concerns (the acting one, the subject's owners).
+
+    Kept beside the chain rather than in it: who may read an event is a question of access,
+    not of what happened, so it can be backfilled for old entries without rewriting hashes.
+    """
+
+    __tablename__ = "audit_concerns"
+    __table_args__ = (Index("ix_audit_concerns_org", "org_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False
+    )
+    org_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+
+class AuditCheckpoint(Base):
+    """A signed statement of the chain's size and head at a moment.
+
+    A copy kept outside the database (by an auditor, a newspaper) pins the chain: deleting
+    the tail or rewriting it with recomputed hashes no longer verifies against it.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    size: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    head: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime]
+    key_id: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
-from tangkal.audit import services
+from tangkal.audit import checkpoints, services
+from tangkal.audit.signing import load_key
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 
 class VerifyOut(BaseModel):
@@ -43,7 +44,7 @@ class EventList(BaseModel):
     events: list[EventOut]
 
 
-@router.get("/verify", response_model=VerifyOut, response_model_exclude_unset=True)
+@router.get("/audit/verify", response_model=VerifyOut, response_model_exclude_unset=True)
 def verify(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     principal.require(Role.AUDITOR, Role.OFFICIAL, Role.ADMIN)
     r = services.verify(session)
@@ -56,18 +57,25 @@ def verify(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     }
 
 
-@router.get("", response_model=EventList, response_model_exclude_unset=True)
+@router.get("/audit", response_model=EventList, response_model_exclude_unset=True)
 def list_events(
     principal: CurrentPrincipal,
     session: UnitOfWork,
     after: int = Query(0, ge=0, le=2**63 - 1),
     limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
-    """Regulator auditors and officials read the whole chain; others read their own acts."""
+    """The events that concern the caller's organisation: its own acts and those on what it
+    owns (a regulator's orders, a platform's banks). Another regulator's orders and a
+    platform's private bank stay theirs; regulators also share the events that concern no
+    organisation. The whole chain's integrity is public through ``/verify`` and the signed
+    checkpoint, without its contents."""
     principal.require(Role.AUDITOR, Role.OFFICIAL, Role.ADMIN)
-    own_only = principal.org_kind is not OrgKind.REGULATOR
     events = services.page(
-        session, after=after, limit=limit, org_id=principal.org_id if own_only else None
+        session,
+        after=after,
+        limit=limit,
+        org_id=principal.org_id,
+        common=principal.org_kind is OrgKind.REGULATOR,
     )
     return {
         "events": [
@@ -85,3 +93,32 @@ def list_events(
             for e in events
         ]
     }
+
+
+class CheckpointOut(BaseModel):
+    """The chain's size and head hash at ``signed_at``, signed with Ed25519 over
+    ``tangkal-audit-checkpoint/v1\\n{size}\\n{head}\\n{signed_at}\\n``; keep it to check the
+    chain later (``tangkal audit verify --checkpoint FILE``)."""
+
+    model_config = ConfigDict(extra="allow")
+    version: str
+    size: int
+    head: str
+    signed_at: str
+    key_id: str
+    public_key: str
+    signature: str
+
+
+@router.get(
+    "/public/audit/checkpoint",
+    response_model=CheckpointOut,
+    response_model_exclude_unset=True,
+    tags=["public"],
+)
+def public_checkpoint(request: Request, session: UnitOfWork) -> dict[str, Any]:
+    """The latest signed checkpoint (public, no token); one is made now if none exists yet."""
+    cp = checkpoints.latest(session) or checkpoints.make(
+        session, load_key(request.app.state.settings)
+    )
+    return checkpoints.as_dict(cp)

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, event, func, select, text
+from sqlalchemy import ColumnElement, Table, event, func, or_, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
+from tangkal.audit import concerns
 from tangkal.audit.chain import GENESIS, canonical_json, entry_hash
-from tangkal.audit.models import AuditEvent
+from tangkal.audit.models import AuditConcern, AuditEvent
 from tangkal.db.base import utcnow
 from tangkal.db.bulk import insert_rows
 
@@ -85,6 +86,10 @@ def flush_pending(session: Session) -> int:
     staged: list[_Staged] = session.info.pop(_PENDING, [])
     if not staged:
         return 0
+    # Whom each event concerns is read before the lock: it is a read of the subjects' rows,
+    # and the lock serialises every writer of the system.
+    session.flush()
+    owners = concerns.owners(session, {(s.object_type, s.object_id) for s in staged})
     _lock(session)
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
@@ -92,8 +97,13 @@ def flush_pending(session: Session) -> int:
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     at: datetime = utcnow()
     rows = []
+    concern_rows: list[dict[str, Any]] = []
     for item in staged:
         seq += 1
+        orgs = owners.get((item.object_type, item.object_id), set()) | concerns.from_data(item.data)
+        if item.actor_org_id:
+            orgs.add(item.actor_org_id)
+        concern_rows.extend({"seq": seq, "org_id": org} for org in sorted(orgs))
         h = entry_hash(
             prev_hash=prev,
             seq=seq,
@@ -123,6 +133,8 @@ def flush_pending(session: Session) -> int:
     # One bulk insert (a COPY on PostgreSQL), no ORM objects: nothing reads them back as
     # objects in this unit of work, and every statement here runs under the lock.
     insert_rows(session, cast(Table, AuditEvent.__table__), rows)
+    if concern_rows:
+        insert_rows(session, cast(Table, AuditConcern.__table__), concern_rows)
     return len(rows)
 
 
@@ -227,9 +239,20 @@ def count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
 
 
-def page(session: Session, *, after: int, limit: int, org_id: str | None) -> list[AuditEvent]:
+def concerning(org_id: str, *, common: bool = False) -> ColumnElement[bool]:
+    """Events that concern ``org_id``; with ``common``, also those concerning no
+    organisation at all (the system acting on what nobody owns), which regulators share."""
+    mine = AuditEvent.seq.in_(select(AuditConcern.seq).where(AuditConcern.org_id == org_id))
+    if not common:
+        return mine
+    anyone = select(AuditConcern.seq).where(AuditConcern.seq == AuditEvent.seq).exists()
+    return or_(mine, ~anyone)
+
+
+def page(
+    session: Session, *, after: int, limit: int, org_id: str, common: bool = False
+) -> list[AuditEvent]:
+    """A page of the events that concern ``org_id`` (see :func:`concerning`)."""
     flush_pending(session)
-    q = select(AuditEvent).where(AuditEvent.seq > after)
-    if org_id is not None:
-        q = q.where(AuditEvent.actor_org_id == org_id)
+    q = select(AuditEvent).where(AuditEvent.seq > after, concerning(org_id, common=common))
     return list(session.scalars(q.order_by(AuditEvent.seq).limit(limit)))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -210,21 +212,64 @@ def user_password(
 
 @audit_app.command("verify")
 @friendly
-def audit_verify() -> None:
+def audit_verify(
+    checkpoint: Path | None = typer.Option(
+        None,
+        "--checkpoint",
+        help="A checkpoint kept elsewhere (tangkal audit checkpoint, or the public endpoint): "
+        "also refuse a chain truncated or rewritten since it was signed.",
+    ),
+) -> None:
     """Exit 0 when the audit chain is intact; otherwise name the first bad entry."""
+    from tangkal.audit import checkpoints
     from tangkal.audit.services import verify
 
+    held = None
+    if checkpoint is not None:
+        try:
+            held = checkpoints.parse(checkpoint.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            fail(f"cannot use the checkpoint {checkpoint}: {exc}")
     with database().read_only() as session:
         result = verify(session)
-    if result.ok:
-        typer.echo(f"audit chain intact: {result.checked} entries, head {result.head_hash}")
-        return
-    err.print(
-        f"[bold red]audit chain broken[/] at entry {result.first_bad_seq}: {result.problem} "
-        f"({result.checked} entries verified before it)",
-        highlight=False,
-    )
-    raise typer.Exit(1)
+        against = None if held is None or not result.ok else checkpoints.check(session, held)
+    if not result.ok:
+        err.print(
+            f"[bold red]audit chain broken[/] at entry {result.first_bad_seq}: {result.problem} "
+            f"({result.checked} entries verified before it)",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    if against is not None and not against.ok:
+        err.print(
+            f"[bold red]audit chain does not match the checkpoint[/]: {against.problem}",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    tail = f"; extends the checkpoint of size {held['size']}" if held is not None else ""
+    typer.echo(f"audit chain intact: {result.checked} entries, head {result.head_hash}{tail}")
+
+
+@audit_app.command("checkpoint")
+@friendly
+def audit_checkpoint(
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write it to this file (default: standard output)."
+    ),
+) -> None:
+    """Sign the chain's current size and head now and print the checkpoint (JSON): keep it
+    somewhere the database's operators cannot reach, to check the chain against later."""
+    from tangkal.audit import checkpoints
+    from tangkal.audit.signing import load_key
+
+    key = load_key(check_environment())
+    with unit_of_work() as session:
+        text = json.dumps(checkpoints.as_dict(checkpoints.make(session, key)), indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"checkpoint written to {output}", highlight=False)
 
 
 def serve(
@@ -253,6 +298,9 @@ def serve(
     from tangkal.sop.profile import active_profile
 
     active_profile()  # a bad SOP profile stops the server here, naming file, key and reason
+    from tangkal.audit.signing import load_key
+
+    load_key(settings)  # a bad audit signing key stops it here too (an absent one is made)
     configure_logging()
     db = database()
     if workers > 1 and db.is_sqlite:
