@@ -211,6 +211,19 @@ class DatabaseUnavailable(TangkalError):
     code = "database_unavailable"
 
 
+class Busy(TangkalError):
+    """The server has no room for this request now (the uploads being hashed fill its memory
+    budget): nothing is wrong with it, and the same request may be sent again after
+    ``retry_after`` seconds (answered 503 with ``Retry-After``)."""
+
+    status_code = 503
+    code = "busy"
+
+    def __init__(self, message: str | Msg, *, retry_after: int = 5, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
 class ConfigurationError(TangkalError):
     """Settings or an SOP profile that cannot be used; raised at start-up, never per request."""
 

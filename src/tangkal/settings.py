@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path("."), description="Where state files (RPZ snapshots...) live."
     )
+    require_totp: bool = Field(
+        default=False,
+        description="Officials and admins must give a TOTP code (or a single-use recovery "
+        "code) after their password to sign in to the console; enrol each with "
+        "`tangkal user totp enrol`. Off by default; anyone enrolled is asked for the code "
+        "either way. A value that is not a boolean stops the server at start.",
+    )
     audit_key_file: Path | None = Field(
         default=None,
         description="PEM Ed25519 private key that signs the audit checkpoints; default "

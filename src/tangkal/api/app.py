@@ -20,7 +20,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from tangkal import __version__
 from tangkal.api import errors, openapi
+from tangkal.api.bodylimit import BodyLimit
 from tangkal.api.httpmetrics import HttpMetrics
+from tangkal.api.inputguard import InputGuard
 from tangkal.api.metrics import exposition
 from tangkal.db.session import Database
 from tangkal.settings import Settings
@@ -140,6 +142,15 @@ def create_app(
     app.state.closing = []
     errors.install(app)
     openapi.install(app)
+    # control characters and deep JSON refused before any route (inside the metrics, so
+    # their 422s are counted; any body-size limit added after this line runs before it)
+    app.add_middleware(InputGuard)
+    # bodies capped while read, inside the metrics so that its 413s are counted
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_request_bytes,
+        upload=settings.max_upload_request_bytes,
+    )
     app.add_middleware(HttpMetrics)  # tangkal_http_requests_total by route and status
 
     @app.get("/healthz", tags=["ops"])

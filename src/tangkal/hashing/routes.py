@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
 from tangkal.errors import InvalidInput, Msg, TooLarge
 from tangkal.hashing import services
+from tangkal.hashing.budget import hash_upload
 from tangkal.hashing.matcher import BankIndexes, indexes_for
 from tangkal.settings import get_settings
 
@@ -118,6 +119,14 @@ async def add_content(
             )
         content = await _read_upload(upload)  # type: ignore[arg-type]
         label = form.get("label")
+        as_text = str(form.get("text", "")).lower() in ("1", "true")
+        services.get_bank(session, principal, name, write=True)  # refused before hashing
+        hashed = await hash_upload(
+            request.app.state,
+            content,
+            lambda: services.hash_content(content, text=as_text),
+            text=as_text,
+        )
         result = services.add_file(
             session,
             principal,
@@ -125,7 +134,8 @@ async def add_content(
             content,
             label=label if isinstance(label, str) else None,
             filename=getattr(upload, "filename", None),
-            text=str(form.get("text", "")).lower() in ("1", "true"),
+            text=as_text,
+            results=hashed,
         )
     elif ctype.startswith("application/json"):
         try:
@@ -200,7 +210,12 @@ async def match_file(
     text: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
     content = await _read_upload(file)
-    queries, failed = services.queries_for_upload(content, text=text)
+    queries, failed = await hash_upload(
+        request.app.state,
+        content,
+        lambda: services.queries_for_upload(content, text=text),
+        text=text,
+    )
     not_hashed = [{"signal_type": r.signal_type, "reason": r.reason} for r in failed]
     return _match_answer(session, principal, _indexes(request), queries, not_hashed)
 

@@ -363,9 +363,13 @@ def add_file(
     text: bool = False,
     order_id: str | None = None,
     evidence_id: str | None = None,
+    results: list[SignalResult] | None = None,
 ) -> AddResult:
+    """Hash a file into a bank; ``results`` are its signals when the caller hashed it already
+    (the HTTP routes do, off the event loop: :mod:`tangkal.hashing.budget`)."""
     bank = get_bank(session, principal, bank_name, write=True)
-    results = hash_content(content, text=text)
+    if results is None:
+        results = hash_content(content, text=text)
     good = [(r.signal_type, r.signal) for r in results if r.signal is not None]
     rows, dup = _add_signals(
         session,

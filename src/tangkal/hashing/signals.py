@@ -39,9 +39,16 @@ MAX_CONTENT_BYTES = 64 * 1024 * 1024
 """Largest content any signal type hashes. The HTTP layer enforces its own (smaller) upload
 limit; this one protects library callers such as bulk importers."""
 
-MAX_IMAGE_PIXELS = 64_000_000
-"""Largest decoded image PDQ will hash; beyond it decoding alone costs gigabytes (decompression
-bombs). Such files are still matched by MD5 and SHA-256."""
+
+def max_image_pixels() -> int:
+    """Largest image (width x height) PDQ decodes, ``TANGKAL_HASH_MAX_IMAGE_PIXELS``: beyond it
+    decoding alone costs gigabytes (decompression bombs: a 62 KB grey PNG of 7999x7999 took
+    1.65 GB and 15 s). Uploads over it are refused before decoding
+    (:meth:`SignalType.working_bytes`); a library caller gets MD5 and SHA-256 only."""
+    from tangkal.settings import get_settings
+
+    return get_settings().hash_max_image_pixels
+
 
 PDQ_MIN_QUALITY = 50
 """PDQ's own guidance: hashes of quality below 50 come from near-uniform images and match
@@ -136,6 +143,13 @@ class SignalType(ABC):
             return 100
         limit = max(1, self.default_threshold if threshold is None else threshold)
         return max(0, round(100 * (1 - distance / (2 * limit))))
+
+    def working_bytes(self, content: bytes) -> int:
+        """Memory that hashing ``content`` takes at its peak, estimated before any work is done,
+        so that uploads are admitted against a memory budget (:mod:`tangkal.hashing.budget`);
+        raises :class:`~tangkal.errors.TooLarge` for content this type refuses to decode at
+        all. By default the content itself (digests stream over the bytes)."""
+        return len(content)
 
     @abstractmethod
     def validate(self, signal: str) -> str:
@@ -314,6 +328,44 @@ class PdqSignal(SignalType):
     def distance(self, a: str, b: str) -> int:
         return pdq_hamming(a, b)
 
+    def working_bytes(self, content: bytes) -> int:
+        """From the image's header only (Pillow's ``Image.open`` is lazy: nothing is decoded):
+        width x height x (the decoded frame's bands + 8 for the RGB(A) conversion, the array
+        handed to pdqhash and the mirrored copy). An image over ``max_image_pixels()`` is
+        refused here, before decoding; content that is not an image costs its own bytes."""
+        from PIL import Image, UnidentifiedImageError
+
+        limit = max_image_pixels()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(content)) as opened:
+                    w, h = opened.size
+                    bands = len(opened.getbands())
+        except Image.DecompressionBombError:
+            raise TooLarge(
+                Msg(
+                    "The image is larger than %(limit)s pixels, the largest an upload may "
+                    "be (TANGKAL_HASH_MAX_IMAGE_PIXELS); it was refused before decoding.",
+                    limit=limit,
+                ),
+                field="file",
+            ) from None
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            return len(content)
+        if w * h > limit:
+            raise TooLarge(
+                Msg(
+                    "The image is %(w)sx%(h)s pixels; an upload may be at most %(limit)s "
+                    "pixels (TANGKAL_HASH_MAX_IMAGE_PIXELS), so it was refused before decoding.",
+                    w=w,
+                    h=h,
+                    limit=limit,
+                ),
+                field="file",
+            )
+        return len(content) + w * h * (bands + 8)
+
     def _decode(self, content: bytes) -> tuple[np.ndarray | None, Msg | None]:
         """Decode an image to an RGB array, or say why not (the caller falls back to MD5/SHA)."""
         from PIL import Image, ImageOps, UnidentifiedImageError
@@ -323,13 +375,14 @@ class PdqSignal(SignalType):
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 with Image.open(io.BytesIO(content)) as opened:
                     w, h = opened.size
-                    if w * h > MAX_IMAGE_PIXELS:
+                    limit = max_image_pixels()
+                    if w * h > limit:
                         return None, Msg(
                             "the image is %(w)sx%(h)s pixels; PDQ hashes images up to "
                             "%(limit)s pixels, so only MD5/SHA-256 were computed",
                             w=w,
                             h=h,
-                            limit=MAX_IMAGE_PIXELS,
+                            limit=limit,
                         )
                     opened.seek(0)  # first frame of an animation
                     im: Image.Image = ImageOps.exif_transpose(opened) or opened

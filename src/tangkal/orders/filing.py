@@ -61,6 +61,33 @@ def parse_locators(texts: list[str]) -> list[tuple[str, Locator]]:
     return unique
 
 
+def check_evidence_total(have_files: int, have_bytes: int, files: int, size: int = 0) -> None:
+    """An order's evidence within its caps (``TANGKAL_MAX_ORDER_EVIDENCE_FILES`` and
+    ``_BYTES``): the files it has plus the ones being added. Each file has its own limit too;
+    without a total one order took 60 MB of evidence, stored and audited whole."""
+    settings = get_settings()
+    if have_files + files > settings.max_order_evidence_files:
+        raise TooLarge(
+            Msg(
+                "An order may carry at most %(limit)s evidence files "
+                "(TANGKAL_MAX_ORDER_EVIDENCE_FILES); this one would have %(count)s.",
+                limit=settings.max_order_evidence_files,
+                count=have_files + files,
+            ),
+            field="evidence",
+        )
+    if have_bytes + size > settings.max_order_evidence_bytes:
+        raise TooLarge(
+            Msg(
+                "An order's evidence may total at most %(limit)s bytes "
+                "(TANGKAL_MAX_ORDER_EVIDENCE_BYTES); this one would have %(size)s bytes.",
+                limit=settings.max_order_evidence_bytes,
+                size=have_bytes + size,
+            ),
+            field="evidence",
+        )
+
+
 def decode_evidence(item: EvidenceIn) -> bytes:
     limit = get_settings().max_evidence_bytes
     if len(item.content_base64) > (limit * 4) // 3 + 8:
@@ -272,9 +299,11 @@ def prepare_order(
     if not platform:
         raise InvalidInput(Msg("Name the platform the order is for."), field="platform")
     locators = parse_locators(data.locators)
+    check_evidence_total(0, 0, len(data.evidence))
     evidence = tuple(
         NewEvidence.of(e.filename, e.content_type, decode_evidence(e)) for e in data.evidence
     )
+    check_evidence_total(0, 0, len(evidence), sum(e.size for e in evidence))
     now = now or utcnow()
     deadline: timedelta = profile.deadline(urgency)
     keys: dict[str, bool] = {}

@@ -37,6 +37,7 @@ from tangkal.orders.clock import compute_deadline
 from tangkal.orders.escalation import reschedule
 from tangkal.orders.filing import (
     NewEvidence,
+    check_evidence_total,
     is_platform,
     prepare_order,
     unknown_platform,
@@ -159,6 +160,7 @@ def add_evidence(
     content: bytes,
 ) -> Evidence:
     new = NewEvidence.of(filename, content_type, content)
+    check_evidence_total(len(order.evidence), sum(e.size for e in order.evidence), 1, new.size)
     ev = Evidence(**new.row(order.id))
     order.evidence.append(ev)
     session.flush()

@@ -17,9 +17,10 @@ from fastapi.responses import Response, StreamingResponse
 from tangkal.accounts.models import OrgKind
 from tangkal.accounts.principal import Principal
 from tangkal.api.deps import UnitOfWork
-from tangkal.errors import Conflict, InvalidInput, Msg, TooLarge
+from tangkal.errors import Busy, Conflict, InvalidInput, Msg, TooLarge
 from tangkal.hashing import exchange
 from tangkal.hashing import services as banks
+from tangkal.hashing.budget import hash_upload
 from tangkal.hashing.matcher import BankIndexes, indexes_for
 from tangkal.hashing.models import Bank
 from tangkal.hashing.signals import SignalResult
@@ -353,6 +354,13 @@ async def bank_upload(
     p = _users(page)
     try:
         content = await _read(file, page.settings.max_upload_bytes)
+        banks.get_bank(session, p, name, write=True)  # refused before hashing
+        hashed = await hash_upload(
+            page.request.app.state,
+            content,
+            lambda: banks.hash_content(content, text=text == "on"),
+            text=text == "on",
+        )
         with session.begin_nested():
             result = banks.add_file(
                 session,
@@ -362,8 +370,9 @@ async def bank_upload(
                 label=label.strip() or None,
                 filename=file.filename if file else None,
                 text=text == "on",
+                results=hashed,
             )
-    except InvalidInput as exc:
+    except (InvalidInput, Busy) as exc:
         return _bank_page(
             page, session, name, error=page.error(exc), error_field="upload", status=exc.status_code
         )
@@ -514,14 +523,19 @@ async def match_submit(
     try:
         if file is not None and file.filename:
             content = await _read(file, page.settings.max_upload_bytes)
-            results = banks.hash_content(content, text=text == "on")
+            results = await hash_upload(
+                page.request.app.state,
+                content,
+                lambda: banks.hash_content(content, text=text == "on"),
+                text=text == "on",
+            )
             source = file.filename
         elif message.strip():
             results = banks.hash_content(message.encode(), text=True, files=False)
             source = ""
         else:
             raise InvalidInput(Msg("Choose a file, or paste a message, to match."), field="file")
-    except InvalidInput as exc:
+    except (InvalidInput, Busy) as exc:
         return _match_page(page, error=page.error(exc), message=message, status=exc.status_code)
     queries_ = [banks.Query(r.signal_type, r.signal) for r in results if r.signal]
     not_hashed = [
