@@ -58,10 +58,11 @@ def as_dict(cp: AuditCheckpoint) -> dict[str, Any]:
 
 
 def make_if_grown(session: Session, key: Ed25519PrivateKey) -> AuditCheckpoint | None:
-    """A new checkpoint unless the latest already has the chain's size (the periodic
-    service: an idle system adds no rows)."""
+    """A new checkpoint unless the latest already has the chain's size, or the chain is
+    empty (the periodic service: an idle system adds no rows)."""
     prev = latest(session)
-    if prev is not None and prev.size == _head(session)[0]:
+    size = _head(session)[0]
+    if (prev.size if prev is not None else 0) == size:
         return None
     return make(session, key)
 
