@@ -25,14 +25,16 @@ class Actors:
             r = live.cli("org", "create", *args)
             assert r.returncode == 0, r.stderr
         self.isp = args[-1]
-        self.official = self._token(self.regulator, "official")
-        self.official2 = self._token(self.regulator, "official")
+        # two people (approvals count people: a token of no one cannot approve)
+        self.official = self._token(self.regulator, "official", unique("official"))
+        self.official2 = self._token(self.regulator, "official", unique("official"))
         self.analyst = self._token(self.regulator, "analyst")
         self.moderator = self._token(self.platform, "moderator")
         self.isp_token = self._token(self.isp, "isp")
 
-    def _token(self, org: str, role: str) -> str:
-        r = self.live.cli("token", "create", "--org", org, "--role", role)
+    def _token(self, org: str, role: str, user: str | None = None) -> str:
+        person = ("--user", user) if user else ()
+        r = self.live.cli("token", "create", "--org", org, "--role", role, *person)
         assert r.returncode == 0, r.stderr
         return r.stdout.strip()
 

@@ -231,8 +231,24 @@ def setup_orgs(url: str) -> dict[str, str]:
                 )
             }
             tokens = {
-                "official": accounts.create_token(s, SYSTEM, orgs["kominfo"], Role.OFFICIAL),
-                "official2": accounts.create_token(s, SYSTEM, orgs["kominfo"], Role.OFFICIAL),
+                # two people: approvals count people, a token of no one cannot approve
+                **{
+                    who: accounts.create_token(
+                        s,
+                        SYSTEM,
+                        orgs["kominfo"],
+                        Role.OFFICIAL,
+                        user=accounts.create_user(
+                            s,
+                            SYSTEM,
+                            orgs["kominfo"],
+                            username=who,
+                            role=Role.OFFICIAL,
+                            password=None,
+                        ),
+                    )
+                    for who in ("official", "official2")
+                },
                 "auditor": accounts.create_token(s, SYSTEM, orgs["kominfo"], Role.AUDITOR),
                 "isp_a": accounts.create_token(s, SYSTEM, orgs["a"], Role.ISP),
                 "isp_c": accounts.create_token(s, SYSTEM, orgs["c"], Role.ISP),

@@ -22,6 +22,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tangkal.accounts.approvals import approver_key, is_person
 from tangkal.accounts.models import OrgKind, PlatformDomain, Role
 from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.audit.services import events_for, record
@@ -181,7 +182,9 @@ class BlockRequest:
 
 
 def principal_key(principal: Principal) -> str:
-    """Who a person is for the two-person rule: the user, else the token, else the actor."""
+    """Who asked for something (a block's requester): the user, else the token, else the
+    actor. An approval is keyed by :func:`tangkal.accounts.approvals.approver_key`, which
+    refuses a token of no one; a person's two keys are the same string."""
     if principal.user_id:
         return f"user:{principal.user_id}"
     if principal.token_id:
@@ -452,7 +455,9 @@ def create_block(
         previous_blocks=assessment.previous_blocks,
         assessment=assessment.to_dict(),
     )
-    if by_official:
+    if by_official and (is_person(principal) or not entry.needs_second_approval):
+        # A flagged block asked for by a token of no one waits for two people's approvals:
+        # the request is not one of them (tangkal.accounts.approvals).
         entry.first_approved_by = principal.actor
         entry.first_approver_key = entry.requested_by_key
         entry.first_approved_at = now
@@ -535,7 +540,7 @@ def approve(
         entry.needs_second_approval = True
         entry.approval_note = " ".join(r for r in fresh.reasons if "approve" in r) or None
         entry.assessment = fresh.to_dict()
-    key = principal_key(principal)
+    key = approver_key(principal)  # people, not tokens: a token of no one cannot approve
     stage = "first"
     if entry.first_approver_key is None:
         if key == entry.requested_by_key:

@@ -19,11 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tangkal import tenancy
+from tangkal.accounts.approvals import approver_key
 from tangkal.accounts.models import Organization, OrgKind, Role
 from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.audit.services import record
 from tangkal.blocklist.models import BlockEntry, BlockStatus
-from tangkal.blocklist.services import effective_block, principal_key, required_text
+from tangkal.blocklist.services import effective_block, required_text
 from tangkal.db.base import utcnow
 from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, Msg, NotFound
 from tangkal.locators import Domain
@@ -361,17 +362,9 @@ def decide(
                 status=row.status,
             )
         )
-    key = principal_key(principal)
     effect: dict[str, Any] = {}
     if outcome == "approved" and row.needs_second_official:
-        if principal.user_id is None:
-            raise Forbidden(
-                Msg(
-                    "This restoration needs two officials, counted as people: use "
-                    "a token of a named official (tangkal token create --user) "
-                    "or the console."
-                )
-            )
+        key = approver_key(principal)  # two officials counted as people, never as tokens
         if row.first_approver_key is None:
             row.first_approved_by, row.first_approver_key = principal.actor, key
             row.first_approved_at = now

@@ -18,12 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from tangkal import tenancy
+from tangkal.accounts.approvals import approver_key
 from tangkal.accounts.models import Organization, OrgKind, PlatformDomain, Role
 from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.audit.services import record
 from tangkal.blocklist import grouped
 from tangkal.blocklist.models import BlockAction, BlockEntry
-from tangkal.blocklist.services import principal_key, required_text
+from tangkal.blocklist.services import required_text
 from tangkal.blocklist.services import to_dict as block_dict
 from tangkal.db.base import utcnow
 from tangkal.db.locks import SANCTION_PROPOSAL, lock_for_transaction
@@ -478,14 +479,7 @@ def approve(
     """One person's approval; the blocks take effect, in one zone change, with the last
     approval the profile asks for."""
     _require_official(principal)
-    if principal.user_id is None:
-        raise Forbidden(
-            Msg(
-                "Approving a sanction needs a token of a named official (tangkal "
-                "token create --user NAME) or a console sign-in: the two-person "
-                "rule counts people."
-            )
-        )
+    key = approver_key(principal)  # people, not tokens: a token of no one cannot approve
     now = now or utcnow()
     sanction = get(session, principal, sanction_id, for_update=True)
     if sanction.status is not SanctionStatus.PENDING_APPROVAL:
@@ -496,7 +490,6 @@ def approve(
                 status=sanction.status,
             )
         )
-    key = principal_key(principal)
     if any(a.approver_key == key for a in sanction.approvals):
         raise Forbidden(
             Msg(

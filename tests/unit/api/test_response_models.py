@@ -19,7 +19,9 @@ import fastapi.routing
 import pytest
 from fastapi.encoders import jsonable_encoder
 
-from tangkal.accounts.models import OrgKind, Role
+from tangkal.accounts import services as accounts
+from tangkal.accounts.models import Organization, OrgKind, Role
+from tangkal.accounts.principal import SYSTEM
 from tangkal.api.app import create_app
 from tangkal.db.session import Database
 from tangkal.settings import Settings
@@ -132,12 +134,23 @@ def test_order_answers_are_unchanged_by_their_models(
     assert any(isinstance(b, dict) and b.get("escalation") is not None for b in bodies)
 
 
+def _person_token(factory: Factory, regulator: Organization, username: str) -> str:
+    """An official's token naming the person (approvals count people, not tokens)."""
+    with factory.db.unit_of_work() as s:
+        org = s.get(Organization, regulator.id)
+        assert org is not None
+        user = accounts.create_user(
+            s, SYSTEM, org, username=username, role=Role.OFFICIAL, password=None
+        )
+        return accounts.create_token(s, SYSTEM, org, Role.OFFICIAL, user=user)
+
+
 def test_block_answers_are_unchanged_by_their_models(
     client: TestClient, factory: Factory, compared: list[tuple[Any, Any]]
 ) -> None:
     regulator = factory.regulator()
-    official = {"Authorization": f"Bearer {factory.token(regulator, Role.OFFICIAL)}"}
-    other = {"Authorization": f"Bearer {factory.token(regulator, Role.OFFICIAL)}"}
+    official = {"Authorization": f"Bearer {_person_token(factory, regulator, 'one')}"}
+    other = {"Authorization": f"Bearer {_person_token(factory, regulator, 'two')}"}
     factory.platform(domains=["bigplatform.co.id"])
     block = {"action": "nxdomain", "legal_basis": "UU 11/2008 Pasal 40", "reason": "Terror."}
     r = client.post("/api/v1/blocks", headers=official, json={"domain": "bad-site.com", **block})

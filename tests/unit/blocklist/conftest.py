@@ -19,7 +19,8 @@ _people = itertools.count(1)
 
 
 class People:
-    """Distinct people (by token) in one regulator organisation, plus a platform and ISP."""
+    """Distinct people (each a user with a token: approvals count people) in one regulator
+    organisation, plus a platform and ISP."""
 
     def __init__(self, factory: Factory) -> None:
         self.factory = factory
@@ -28,7 +29,9 @@ class People:
     def person(self, role: Role | str, org: Organization | None = None) -> Principal:
         p = self.factory.principal(org or self.regulator, role)
         n = next(_people)
-        return dataclasses.replace(p, token_id=f"tok-{n}", username=f"{p.role.value}-{n}")
+        return dataclasses.replace(
+            p, user_id=f"user-{n}", token_id=f"tok-{n}", username=f"{p.role.value}-{n}"
+        )
 
     def official(self) -> Principal:
         return self.person(Role.OFFICIAL)
