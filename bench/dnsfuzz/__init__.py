@@ -1,0 +1,1 @@
+"""DNS fuzz run against the RPZ primary (``python -m bench.dnsfuzz.run``)."""
