@@ -134,13 +134,20 @@ def test_a_kept_checkpoint_shows_truncation_and_a_rewritten_tail(
     # checks it themselves
     with live.client() as c:
         for _ in range(300):  # bounded: the service signs every 0.2 s
-            r = c.get("/api/v1/public/audit/checkpoint")
-            assert r.status_code == 200, r.text
-            public = r.json()
+            resp = c.get("/api/v1/public/audit/checkpoint")
+            assert resp.status_code == 200, resp.text
+            public = resp.json()
             if public["size"] >= 4:
                 break
             time.sleep(0.1)
     assert _signature_holds(public) and public["size"] >= 4
+    # the transparency page shows a checkpoint, in both languages
+    with live.client(follow_redirects=True) as web:
+        en = web.get("/public/transparency", params={"lang": "en"}).text
+        assert "The audit record" in en and "Public key (Ed25519)" in en
+        assert public["public_key"] in en
+        id_ = web.get("/public/transparency", params={"lang": "id"}).text
+        assert "Catatan audit" in id_ and "Kunci publik (Ed25519)" in id_
 
     # a third party keeps one made now
     kept = tmp_path / "checkpoint.json"

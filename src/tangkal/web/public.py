@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import JSONResponse, Response
 
 from tangkal.api.deps import UnitOfWork
+from tangkal.audit import checkpoints
 from tangkal.blocklist import services as blocklist
 from tangkal.blocklist.routes import appeal_limiter
 from tangkal.errors import InvalidInput, TangkalError
@@ -56,8 +57,15 @@ def transparency_page(page: PublicPage, session: UnitOfWork) -> Response:
     report = transparency.report(session, active_profile())
     peak = max([c.count for c in report.by_category] + [1])
     month_peak = max([max(m.added, m.restored) for m in report.blocks_by_month] + [1])
+    cp = checkpoints.latest(session)  # the audit record's latest signed checkpoint
     return page.render(
-        "public_transparency.html", {"r": report, "peak": peak, "month_peak": month_peak}
+        "public_transparency.html",
+        {
+            "r": report,
+            "peak": peak,
+            "month_peak": month_peak,
+            "checkpoint": checkpoints.as_dict(cp) if cp is not None else None,
+        },
     )
 
 
