@@ -48,6 +48,7 @@ def _head(session: Session) -> tuple[int, str]:
 def as_dict(cp: AuditCheckpoint) -> dict[str, Any]:
     return {
         "version": VERSION,
+        "seq": cp.size,  # the interface contract's name: the last entry's seq is the size
         "size": cp.size,
         "head": cp.head,
         "signed_at": _iso(cp.signed_at),
@@ -104,6 +105,8 @@ def parse(text: str) -> dict[str, Any]:
         raise ValueError(f"not JSON ({exc.msg} at line {exc.lineno})") from exc
     if not isinstance(value, dict):
         raise ValueError("not a JSON object")
+    if "size" not in value and "seq" in value:  # a checkpoint in the contract's terms
+        value = {**value, "size": value["seq"]}
     for name, kind in (
         ("size", int),
         ("head", str),

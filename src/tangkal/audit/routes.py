@@ -102,6 +102,7 @@ class CheckpointOut(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     version: str
+    seq: int
     size: int
     head: str
     signed_at: str
