@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,9 +48,12 @@ class OrderIn(BaseModel):
 
 
 class StatementOfReasons(BaseModel):
-    """The DSA transparency-database fields; unset ones are filled from the order."""
+    """The DSA transparency-database fields; unset ones are filled from the order.
 
-    model_config = ConfigDict(extra="allow")
+    Unknown fields are refused (each named in the 422): they were once kept, and a
+    statement could carry megabytes of anything into the order and its audit record."""
+
+    model_config = ConfigDict(extra="forbid")
     decision_visibility: list[DecisionVisibility] | None = None
     decision_ground: (
         Literal["DECISION_GROUND_ILLEGAL_CONTENT", "DECISION_GROUND_INCOMPATIBLE_CONTENT"] | None
@@ -60,10 +63,14 @@ class StatementOfReasons(BaseModel):
     decision_facts: str | None = Field(default=None, max_length=20000)
     automated_detection: bool | None = None
     automated_decision: AutomatedDecision | None = None
-    territorial_scope: list[str] | None = None
+    territorial_scope: list[Annotated[str, Field(max_length=10)]] | None = Field(
+        default=None, max_length=300
+    )
     application_date: date | None = None
-    source_type: str | None = None
-    content_type: list[str] | None = None
+    source_type: str | None = Field(default=None, max_length=200)
+    content_type: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        default=None, max_length=20
+    )
 
 
 class ResponseIn(BaseModel):

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
+from tangkal import text
 from tangkal.accounts import web_sessions
 from tangkal.accounts.principal import Principal
 from tangkal.api.deps import UnitOfWork
@@ -251,6 +252,7 @@ class HtmlRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             try:
+                await _refuse_control_characters(request)
                 return await original(request)
             except Unauthenticated:
                 page = _fallback_page(request)
@@ -315,6 +317,37 @@ class HtmlRoute(APIRoute):
                 )
 
         return handler
+
+
+async def _refuse_control_characters(request: Request) -> None:
+    """A query parameter or form field holding a character :mod:`tangkal.text` refuses is a
+    422 page naming the field (the API's are refused by ``api.inputguard``). The form is
+    read here once; FastAPI reads the same parsed form again for the route."""
+    errors: list[dict[str, Any]] = []
+    for name, value in request.query_params.multi_items():
+        reason = text.describe(name) or text.describe(value)
+        if reason:
+            errors.append(_control_error("query", name, reason))
+    mime = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if request.method == "POST" and mime in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        form = await request.form()
+        for name, item in form.multi_items():
+            reason = text.describe(name) or (text.describe(item) if isinstance(item, str) else None)
+            if reason:
+                errors.append(_control_error("body", name, reason))
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def _control_error(where: str, name: str, reason: str) -> dict[str, Any]:
+    return {
+        "type": "string_control_character",
+        "loc": (where, text.FORBIDDEN.sub("?", name)),
+        "msg": reason,
+    }
 
 
 def _title(page: Page, status: int) -> str:

@@ -470,6 +470,12 @@ def request_problem(error: Mapping[str, Any], route: str) -> Msg:
         return Msg("“%(field)s” must be %(limit)s or less.", field=what, limit=ctx.get("le"))
     if kind == "string_type":
         return Msg("“%(field)s” must be text, not a file.", field=what)
+    if kind == "string_control_character":
+        return Msg(
+            "“%(field)s” contains a control character that cannot be stored; remove it "
+            "(only tabs and line breaks are accepted) and send the form again.",
+            field=what,
+        )
     if kind == "value_error" and "UploadFile" in str(error.get("msg", "")):
         return Msg("“%(field)s” must be a file chosen with the file picker.", field=what)
     return Msg("“%(field)s” could not be accepted as it was sent.", field=what)
