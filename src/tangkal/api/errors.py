@@ -40,6 +40,18 @@ def _describe_validation(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
     return summary, problems
 
 
+def _allowed(request: Request) -> str:
+    """Every method the path answers (RFC 9110 ``Allow``). Starlette names only the first
+    route object that matched the path, while one path often has a route per method."""
+    from starlette.routing import Route
+
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.path_regex.match(request.url.path):
+            methods |= set(route.methods or ())
+    return ", ".join(sorted(methods))
+
+
 DATABASE_AWAY = DatabaseUnavailable(
     "The database is not reachable at the moment; nothing needs to change in the request. "
     "Try again in a few seconds, with the same Idempotency-Key so that an order is never filed "
@@ -72,16 +84,18 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 404 and message == "Not Found":
             message = "There is no such endpoint; see /openapi.json for the API."
         if exc.status_code == 405:
             message = "This endpoint does not accept that method; see /openapi.json."
+            headers = {**(headers or {}), "Allow": _allowed(request)}
         return JSONResponse(
             {"error": "http_error", "message": message},
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     @app.exception_handler(DBAPIError)

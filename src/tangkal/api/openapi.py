@@ -97,6 +97,7 @@ def install(app: FastAPI) -> None:
         _document_errors_and_security(app, schema)
         _document_webhooks(schema)
         _short_schema_names(schema)
+        _document_text_rule(schema)
         app.openapi_schema = schema
         return schema
 
@@ -338,3 +339,49 @@ def _short_schema_names(schema: dict[str, Any]) -> None:
                 rewrite(value)
 
     rewrite(schema)
+
+
+# --- What text may hold: the request guard's rule, said in the document ---------------------
+
+#: The characters :mod:`tangkal.text` accepts, as a JSON-Schema pattern, so that a generated
+#: client or a fuzzer knows that control characters are refused (``api.inputguard``).
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+
+
+def _document_text_rule(schema: dict[str, Any]) -> None:
+    """Every string a request carries (parameters and JSON bodies, through the components
+    they name) without its own pattern, format or list of values gets :data:`TEXT_PATTERN`;
+    every such object that takes free keys gets it for its key names. Answers are left as
+    they are: an error's message may quote what was refused."""
+    components = schema.get("components", {}).get("schemas", {})
+    prefix = "#/components/schemas/"
+    seen: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix) and ref not in seen:
+                seen.add(ref)
+                visit(components.get(ref[len(prefix) :], {}))
+            if node.get("type") == "string" and not (
+                {"pattern", "format", "enum", "const", "contentMediaType", "contentEncoding"}
+                & node.keys()
+            ):
+                node["pattern"] = TEXT_PATTERN
+            extra = node.get("additionalProperties")
+            if node.get("type") == "object" and extra not in (None, False):
+                node.setdefault("propertyNames", {"pattern": TEXT_PATTERN})
+            for key, value in node.items():
+                if key not in ("examples", "$ref"):
+                    visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    for item in schema.get("paths", {}).values():
+        for op in item.values():
+            if not isinstance(op, dict):
+                continue
+            for parameter in op.get("parameters", ()):
+                visit(parameter.get("schema", {}))
+            visit(op.get("requestBody", {}).get("content", {}).get("application/json", {}))
