@@ -135,8 +135,8 @@ def test_user_deactivate_and_password_from_the_command_line(tmp_path: Path) -> N
         "sari",
         "--role",
         "analyst",
-        "--password",
-        "rahasia-panjang-1",
+        "--password-stdin",
+        input="rahasia-panjang-1\n",
         env=env,
         cwd=cwd,
     )
@@ -148,8 +148,8 @@ def test_user_deactivate_and_password_from_the_command_line(tmp_path: Path) -> N
         "kominfo",
         "--username",
         "sari",
-        "--password",
-        "pendek",
+        "--password-stdin",
+        input="pendek\n",
         env=env,
         cwd=cwd,
     )
@@ -161,8 +161,8 @@ def test_user_deactivate_and_password_from_the_command_line(tmp_path: Path) -> N
         "kominfo",
         "--username",
         "sari",
-        "--password",
-        "rahasia-baru-2026",
+        "--password-stdin",
+        input="rahasia-baru-2026\n",
         env=env,
         cwd=cwd,
     )

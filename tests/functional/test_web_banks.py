@@ -413,8 +413,8 @@ def test_isps_have_no_bank_pages(live: LiveServer) -> None:
             "noc",
             "--role",
             "isp",
-            "--password",
-            "kata-sandi-rahasia-2017",
+            "--password-stdin",
+            input="kata-sandi-rahasia-2017\n",
         ).returncode
         == 0
     )

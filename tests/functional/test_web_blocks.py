@@ -18,7 +18,7 @@ def _official(live: LiveServer, regulator: str) -> str:
     """A further official of the regulator, for the two-person rule."""
     name = unique("pejabat")
     r = live.cli("user", "create", "--org", regulator, "--username", name, "--role", "official",
-                 "--password", PASSWORD)
+                 "--password-stdin", input=PASSWORD + "\n")
     assert r.returncode == 0, r.stderr
     return name
 
@@ -227,7 +227,7 @@ def test_platforms_and_isps_cannot_open_the_block_pages(live: LiveServer) -> Non
     isp = unique("isp")
     assert live.cli("org", "create", "--kind", "isp", "--name", isp).returncode == 0
     assert live.cli("user", "create", "--org", isp, "--username", "noc", "--role", "isp",
-                    "--password", PASSWORD).returncode == 0
+                    "--password-stdin", input=PASSWORD + "\n").returncode == 0
     for org, user in ((people.platform, people.moderator), (isp, "noc")):
         with browser_client(live) as web:
             sign_in(web, org, user)

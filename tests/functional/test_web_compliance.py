@@ -124,8 +124,8 @@ def live(
         yield srv
 
 
-def cli(live: LiveServer, *args: str) -> str:
-    r = live.cli(*args)
+def cli(live: LiveServer, *args: str, input: str | None = None) -> str:
+    r = live.cli(*args, input=input)
     assert r.returncode == 0, f"tangkal {' '.join(args)}: {r.stderr}{r.stdout}"
     return r.stdout.strip()
 
@@ -143,8 +143,8 @@ def person(live: LiveServer, org: str, role: str) -> httpx.Client:
         user,
         "--role",
         role,
-        "--password",
-        PASSWORD,
+        "--password-stdin",
+        input=PASSWORD + "\n",
     )
     web = browser_client(live)
     r = sign_in(web, org, user)

@@ -98,8 +98,8 @@ def lead(page: str) -> str:
 # ------------------------------------------------------------------ people and data
 
 
-def _cli(live: LiveServer, *args: str) -> str:
-    r = live.cli(*args)
+def _cli(live: LiveServer, *args: str, input: str | None = None) -> str:
+    r = live.cli(*args, input=input)
     assert r.returncode == 0, f"tangkal {' '.join(args)}: {r.stderr}{r.stdout}"
     return r.stdout.strip()
 
@@ -152,8 +152,8 @@ def _ministry(live: LiveServer) -> Ministry:
                 names[key],
                 "--role",
                 role,
-                "--password",
-                PASSWORD,
+                "--password-stdin",
+                input=PASSWORD + "\n",
             )
         _ministries[live.url] = Ministry(
             reg,
@@ -193,8 +193,8 @@ def _case(live: LiveServer, *, domains: list[str] | None = None) -> Case:
         moderator,
         "--role",
         "moderator",
-        "--password",
-        PASSWORD,
+        "--password-stdin",
+        input=PASSWORD + "\n",
     )
     return Case(
         m.regulator,
@@ -813,8 +813,8 @@ def test_who_may_open_the_procedure_pages(live: LiveServer) -> None:
         "noc",
         "--role",
         "isp",
-        "--password",
-        PASSWORD,
+        "--password-stdin",
+        input=PASSWORD + "\n",
     )
     with _console(live, other.platform, other.moderator) as web:
         assert web.get(f"/console/sanctions/{s['id']}").status_code == 404

@@ -153,3 +153,35 @@ class WebSessionRecord(Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class UserTotp(Base):
+    """A person's TOTP second factor (RFC 6238, as authenticator apps show it).
+
+    The shared secret must be read back to check a code, so it cannot be hashed like a
+    password: it is stored as is (base32), and the database is as sensitive as the secret
+    (docs/security.md). ``last_step`` is the 30-second step of the last code accepted, so a
+    code seen over someone's shoulder cannot be used a second time.
+    """
+
+    __tablename__ = "user_totp"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(64))
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_step: Mapped[int | None] = mapped_column(default=None)
+
+
+class RecoveryCode(Base):
+    """A single-use code for a person who lost their authenticator; only its argon2 hash is
+    kept, and ``used_at`` is set the one time it is accepted."""
+
+    __tablename__ = "user_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)

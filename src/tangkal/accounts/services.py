@@ -10,11 +10,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tangkal.accounts import web_sessions
+from tangkal.accounts import totp, web_sessions
 from tangkal.accounts.models import (
     ROLES_BY_KIND,
     ApiToken,
@@ -483,9 +484,13 @@ def sign_in(
     *,
     lifetime: timedelta,
     address: str,
+    code: str = "",
+    require_totp: bool = False,
 ) -> tuple[Principal, str]:
-    """Check the password, start a server-side sign-in record and put both on the audit
-    record; returns the person and the record's id in clear (for the cookie only).
+    """Check the password and, for a person enrolled in TOTP (or an official or admin when
+    ``require_totp``), the code or a recovery code (``tangkal.accounts.totp``); start a
+    server-side sign-in record and put both on the audit record; returns the person and the
+    record's id in clear (for the cookie only).
 
     A wrong password (or a deactivated person) for a person who exists is recorded as
     ``session.sign_in_failed`` before :class:`Unauthenticated` is raised, in the same unit
@@ -504,17 +509,54 @@ def sign_in(
                 {"org": org.name, "username": user.username, "reason": reason, "address": address},
             )
         raise Unauthenticated(BAD_PASSWORD)
+    second = _second_factor(session, org, user, code, require_totp=require_totp, address=address)
     principal = _principal(org, user)
     sid = web_sessions.start(session, user.id, org.id, lifetime=lifetime)
+    details: dict[str, Any] = {"username": user.username, "address": address}
+    if second:
+        details["second_factor"] = second
+    record(session, principal, "session.signed_in", "user", user.id, details)
+    return principal, sid
+
+
+NO_SECOND_FACTOR = Msg(
+    "Your role signs in with a second factor and none is enrolled for you: ask an "
+    "administrator to run 'tangkal user totp enrol' for your account."
+)
+BAD_CODE = Msg(
+    "The authentication code is wrong, used already or missing: type the 6 digits your "
+    "authenticator app shows now, or one of your unused recovery codes."
+)
+
+
+def _second_factor(
+    session: Session,
+    org: Organization,
+    user: User,
+    code: str,
+    *,
+    require_totp: bool,
+    address: str,
+) -> str | None:
+    """After the right password: the second factor the person owes, checked (None when
+    they owe none). A refusal is recorded like a wrong password, with its reason."""
+    if not totp.is_required(session, user, require_for_roles=require_totp):
+        return None
+    reason, msg = "second_factor_not_enrolled", NO_SECOND_FACTOR
+    if totp.is_enrolled(session, user):
+        used = totp.check(session, user, code)
+        if used is not None:
+            return used
+        reason, msg = "second_factor", BAD_CODE
     record(
         session,
-        principal,
-        "session.signed_in",
+        SYSTEM,
+        "session.sign_in_failed",
         "user",
         user.id,
-        {"username": user.username, "address": address},
+        {"org": org.name, "username": user.username, "reason": reason, "address": address},
     )
-    return principal, sid
+    raise Unauthenticated(msg)
 
 
 def sign_in_rate_limited(session: Session, org_name: str, username: str, address: str) -> None:

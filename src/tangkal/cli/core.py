@@ -14,6 +14,8 @@ from tangkal.accounts import services as accounts
 from tangkal.accounts.models import Organization, Role, User
 from tangkal.accounts.principal import SYSTEM
 from tangkal.cli.common import database, err, fail, friendly, unit_of_work
+from tangkal.cli.passwords import read_password
+from tangkal.cli.totp import totp_app
 from tangkal.delivery.webhook_url import webhook_url_from_settings
 from tangkal.errors import Conflict, InvalidInput, NotFound
 from tangkal.settings import check_environment
@@ -25,6 +27,7 @@ org_app = typer.Typer(
 )
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 user_app = typer.Typer(help="People who sign in to the web console.", no_args_is_help=True)
+user_app.add_typer(totp_app, name="totp")
 audit_app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
 
 
@@ -154,17 +157,29 @@ def _token_holder(session: Session, organisation: Organization, username: str, r
     return person
 
 
+_PASSWORD_STDIN = typer.Option(
+    False,
+    "--password-stdin",
+    help="Read the password from the first line of standard input (for scripts: "
+    "printf '%s\\n' \"$PW\" | tangkal user ...), instead of asking for it.",
+)
+#: Refused, never used: an argument is seen by everyone on the host (ps) and kept in the
+#: shell's history. Hidden, so that an old script meets a clear message, not "no such option".
+_PASSWORD_ARG = typer.Option(None, "--password", hidden=True)
+
+
 @user_app.command("create")
 @friendly
 def user_create(
     org: str = typer.Option(..., "--org"),
     username: str = typer.Option(..., "--username"),
     role: str = typer.Option(..., "--role"),
-    password: str = typer.Option(
-        ..., "--password", prompt=True, hide_input=True, confirmation_prompt=True
-    ),
+    password_stdin: bool = _PASSWORD_STDIN,
+    password_arg: str | None = _PASSWORD_ARG,
 ) -> None:
-    """Add a person who signs in to the web console."""
+    """Add a person who signs in to the web console; the password is asked for (typed twice,
+    not shown) or read from standard input with --password-stdin."""
+    password = read_password(password_stdin, password_arg)
     with unit_of_work() as session:
         organisation = accounts.get_org_by_name(session, org)
         accounts.create_user(
@@ -197,11 +212,12 @@ def user_deactivate(
 def user_password(
     org: str = typer.Option(..., "--org"),
     username: str = typer.Option(..., "--username"),
-    password: str = typer.Option(
-        ..., "--password", prompt=True, hide_input=True, confirmation_prompt=True
-    ),
+    password_stdin: bool = _PASSWORD_STDIN,
+    password_arg: str | None = _PASSWORD_ARG,
 ) -> None:
-    """Set a new password; every console session signed in with the old one ends."""
+    """Set a new password (asked for, or read from standard input with --password-stdin);
+    every console session signed in with the old one ends."""
+    password = read_password(password_stdin, password_arg)
     with unit_of_work() as session:
         organisation = accounts.get_org_by_name(session, org)
         accounts.set_password(

@@ -106,6 +106,7 @@ def login(
     org: str = Form("", max_length=200),
     username: str = Form("", max_length=100),
     password: str = Form("", max_length=1000),
+    code: str = Form("", max_length=100),
     next: str = Form("", max_length=2000),
     csrf_token: str = Form(""),
 ) -> Response:
@@ -133,13 +134,11 @@ def login(
             password,
             lifetime=timedelta(seconds=MAX_AGE),
             address=address,
+            code=code,
+            require_totp=page.settings.require_totp,
         )
-    except Unauthenticated:
-        return page.render(
-            "login.html",
-            {**ctx, "error": page._("Wrong organisation, user name or password.")},
-            status=401,
-        )
+    except Unauthenticated as exc:  # the wrong password, or the second factor (its words)
+        return page.render("login.html", {**ctx, "error": page.error(exc)}, status=401)
     page.sign_in(principal, sid)
     return page.redirect(ctx["next"])
 

@@ -56,8 +56,8 @@ def cast(live: LiveServer) -> Cast:
             user,
             "--role",
             role,
-            "--password",
-            PASSWORD,
+            "--password-stdin",
+            input=PASSWORD + "\n",
         )
         assert r.returncode == 0, r.stderr
     _casts[live.url] = c
@@ -114,8 +114,8 @@ def fresh_cast(live: LiveServer) -> Cast:
             names[field_],
             "--role",
             role,
-            "--password",
-            PASSWORD,
+            "--password-stdin",
+            input=PASSWORD + "\n",
         )
         assert r.returncode == 0, r.stderr
     return Cast(base.regulator, base.platform, base.other_platform, **names)

@@ -61,8 +61,8 @@ def test_an_isp_registers_its_resolver_and_an_official_finds_the_isp_past_the_gr
             user,
             "--role",
             role,
-            "--password",
-            PASSWORD,
+            "--password-stdin",
+            input=PASSWORD + "\n",
         )
     token = cli(live, "token", "create", "--org", regulator, "--role", "official")
     api = live.client(token)
