@@ -22,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench.common import (
@@ -52,26 +54,27 @@ def cli(env: dict[str, str], cwd: Path, *args: str) -> str:
     return r.stdout
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--packets", type=int, default=100_000)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--soa-every", type=int, default=500)
-    ap.add_argument("--tcp-share", type=float, default=0.03)
-    ap.add_argument("--write", type=Path, help="write the results as markdown here")
-    args = ap.parse_args()
-
+@contextmanager
+def serving(
+    allow: tuple[str, str] | None = None, env_extra: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
+    """A ``tangkal serve`` on a fresh SQLite database with a few names in its zone (and,
+    with ``allow`` = (organisation, network), a subscriber allow-listed for that network),
+    answering SOA; yields the process, its DNS port and its log file."""
     work = Path(tempfile.mkdtemp(prefix="tangkal-dnsfuzz-"))
     http, dns_port = free_port(), free_port()
     env = {
         "TANGKAL_DATABASE_URL": f"sqlite:///{work}/fuzz.db",
         "TANGKAL_DATA_DIR": str(work),
         "TANGKAL_PUBLIC_BASE_URL": f"http://127.0.0.1:{http}",
+        **(env_extra or {}),
     }
     cli(env, work, "db", "upgrade")
-    cli(env, work, "org", "create", "--kind", "isp", "--name", "fuzz-isp")
-    cli(env, work, "subscriber", "add", "--org", "fuzz-isp",
-        "--notify", f"127.0.0.1:{free_port()}", "--allow-ip", "127.0.0.1/32")  # fmt: skip
+    if allow:
+        org, net = allow
+        cli(env, work, "org", "create", "--kind", "isp", "--name", org)
+        cli(env, work, "subscriber", "add", "--org", org,
+            "--notify", f"127.0.0.1:{free_port()}", "--allow-ip", net)  # fmt: skip
     names = [f"n{i}.fuzz-tangkal.com" for i in range(20)]
     cli(env, work, "rpz", "publish", *names, "--reason", "fuzz")
     log_path = work / "server.log"
@@ -100,6 +103,26 @@ def main() -> int:
             if fuzz.soa_ok("127.0.0.1", dns_port):
                 break
             time.sleep(0.1)
+        yield proc, dns_port, log_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--packets", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--soa-every", type=int, default=500)
+    ap.add_argument("--tcp-share", type=float, default=0.03)
+    ap.add_argument("--write", type=Path, help="write the results as markdown here")
+    args = ap.parse_args()
+
+    with serving(allow=("fuzz-isp", "127.0.0.1/32")) as (proc, dns_port, log_path):
         rss_before = rss_bytes(proc.pid)
         res = fuzz.run(
             "127.0.0.1",
@@ -113,12 +136,6 @@ def main() -> int:
         res.crashes = 0 if proc.poll() is None else 1
         rss_after = rss_bytes(proc.pid) if proc.poll() is None else 0
         errors = log_path.read_text(errors="replace").count("rpz request failed")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     rows = [
         (
             "packets sent",
@@ -147,7 +164,6 @@ def main() -> int:
     print(text)
     if args.write:
         write_section(args.write, text)
-    shutil.rmtree(work, ignore_errors=True)
     return 1 if res.crashes or res.soa_failures or errors else 0
 
 

@@ -158,7 +158,8 @@ class Gate:
         self.anonymous = 0
         self.authenticated = 0
 
-    def _refuse(self, reason: str, ip: str) -> None:
+    def refuse(self, reason: str, ip: str) -> None:
+        """Count a connection closed early for ``reason`` (metric and summary)."""
         TCP_REFUSED.labels(reason).inc()
         self.refusals.note(reason, ip)
 
@@ -173,22 +174,22 @@ class Gate:
         prefix = prefix_of(ip)
         if allowed:
             if self.anonymous + self.authenticated >= self.limits.connections:
-                self._refuse("full", ip)
+                self.refuse("full", ip)
                 return None
             self.authenticated += 1
             self._gauges()
             return Ticket(ip, prefix, "authenticated", close)
         if self.per_ip[ip] >= self.limits.per_address:
-            self._refuse("per_address", ip)
+            self.refuse("per_address", ip)
             return None
         if self.per_prefix[prefix] >= self.limits.per_prefix:
-            self._refuse("per_prefix", ip)
+            self.refuse("per_prefix", ip)
             return None
         if len(self.pending) >= self.limits.connections:
             oldest = next(iter(self.pending))
             self._drop(oldest)
             oldest.evicted = True
-            self._refuse("evicted_idle", oldest.ip)
+            self.refuse("evicted_idle", oldest.ip)
             oldest.close()
         ticket = Ticket(ip, prefix, "pending", close, counted=True)
         self.per_ip[ip] += 1
@@ -208,7 +209,7 @@ class Gate:
             self._uncount(ticket)
             if held >= self.limits.connections:
                 ticket.state = "closing"
-                self._refuse("full", ticket.ip)
+                self.refuse("full", ticket.ip)
                 self._gauges()
                 return False
             ticket.state = "authenticated"
@@ -218,7 +219,7 @@ class Gate:
             or held >= self.limits.connections
         ):
             ticket.state = "closing"
-            self._refuse("anonymous_full", ticket.ip)
+            self.refuse("anonymous_full", ticket.ip)
             self._gauges()
             return False
         else:

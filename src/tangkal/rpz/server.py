@@ -1245,6 +1245,13 @@ class RpzPrimary:
                         data = await reader.readexactly(length)
                 except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
                     return
+                if len(data) < 12 or data[2] & 0x80:
+                    # Not a request (too short for a header, or a response): nothing a
+                    # client sends, and what keeps a flood's connection "busy" with
+                    # two bytes at a time. Closed, counted (RFC 7766 6.2.3).
+                    self._gate.refuse("junk", ip)
+                    REFUSED.labels("junk").inc()
+                    return
                 if ticket.state == "pending":
                     keep = self._gate.first_message(ticket, self._signed(data))
                 pending = 0
