@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from tests.functional.browser.people import browser_client
 from tests.functional.test_orders_http import TERROR, Parties, _file, _parties
 from tests.support import LiveServer, unique
 
@@ -202,3 +203,21 @@ def test_a_refused_request_never_disturbs_another(live: LiveServer) -> None:
     assert len(results) == 40
     assert sorted({code for kind, code in results if kind == "good"}) == [201], errors
     assert sorted({code for kind, code in results if kind == "bad"}) == [422]
+
+
+def test_web_forms_refuse_control_characters_in_the_readers_language(live: LiveServer) -> None:
+    p = _parties(live)
+    domain = _block(live, p.official)
+    with browser_client(live) as web:
+        form = web.get("/public/appeal", params={"domain": domain})
+        token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+        r = web.post(
+            "/public/appeal",
+            data={"domain": domain, "contact_email": "warga@contoh.co.id",
+                  "statement": "Situs berita" + NUL + ", bukan propaganda.", "csrf_token": token},
+        )  # fmt: skip
+        assert r.status_code == 422, r.text
+        assert "berisi karakter kendali" in r.text  # Indonesian, the public pages' default
+        r = web.get("/public/lookup", params={"domain": "a\x01b.example.com", "lang": "en"})
+        assert r.status_code == 422, r.text
+        assert "contains a control character" in r.text and "<html" in r.text
