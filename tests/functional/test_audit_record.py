@@ -16,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import create_engine, text
 
 from tangkal.accounts import services as accounts
@@ -160,6 +164,14 @@ def test_a_kept_checkpoint_shows_truncation_and_a_rewritten_tail(
     r = live.cli("audit", "verify", "--checkpoint", str(kept))
     assert r.returncode == 0, r.stderr
 
+    # a checkpoint signed by another key than the one pinned is refused
+    other = base64.b64encode(
+        Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    ).decode()
+    r = live.cli("audit", "verify", "--checkpoint", str(kept), "--public-key", other)
+    assert r.returncode == 1 and "another key" in r.stderr, r.stderr
+    r = live.cli("audit", "verify", "--checkpoint", str(kept), "--public-key", cp["public_key"])
+    assert r.returncode == 0, r.stderr
     # a forged checkpoint (another size) does not verify
     forged = tmp_path / "forged.json"
     forged.write_text(json.dumps({**cp, "size": cp["size"] - 1}))

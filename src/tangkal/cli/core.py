@@ -235,6 +235,12 @@ def audit_verify(
         help="A checkpoint kept elsewhere (tangkal audit checkpoint, or the public endpoint): "
         "also refuse a chain truncated or rewritten since it was signed.",
     ),
+    public_key: str | None = typer.Option(
+        None,
+        "--public-key",
+        help="The signing key's public key (base64, as the checkpoint shows it) that you "
+        "pinned: refuse a checkpoint signed by any other.",
+    ),
 ) -> None:
     """Exit 0 when the audit chain is intact; otherwise name the first bad entry."""
     from tangkal.audit import checkpoints
@@ -248,7 +254,11 @@ def audit_verify(
             fail(f"cannot use the checkpoint {checkpoint}: {exc}")
     with database().read_only() as session:
         result = verify(session)
-        against = None if held is None or not result.ok else checkpoints.check(session, held)
+        against = (
+            None
+            if held is None or not result.ok
+            else checkpoints.check(session, held, trusted_public_key=public_key)
+        )
     if not result.ok:
         err.print(
             f"[bold red]audit chain broken[/] at entry {result.first_bad_seq}: {result.problem} "
