@@ -218,6 +218,10 @@ def test_web_forms_refuse_control_characters_in_the_readers_language(live: LiveS
         )  # fmt: skip
         assert r.status_code == 422, r.text
         assert "berisi karakter kendali" in r.text  # Indonesian, the public pages' default
+        # the form again, as typed, the statement marked as the field in error
+        assert 'id="statement"' in r.text and "Situs berita, bukan propaganda." in r.text
+        statement = r.text.split('id="statement"')[1].split(">")[0]
+        assert 'aria-invalid="true"' in statement
         r = web.get("/public/lookup", params={"domain": "a\x01b.example.com", "lang": "en"})
         assert r.status_code == 422, r.text
         assert "contains a control character" in r.text and "<html" in r.text

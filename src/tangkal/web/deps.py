@@ -252,7 +252,9 @@ class HtmlRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             try:
-                await _refuse_control_characters(request)
+                await _refuse_control_characters(
+                    request, form=not getattr(self.endpoint, CHECKS_ITS_OWN_TEXT, False)
+                )
                 return await original(request)
             except Unauthenticated:
                 page = _fallback_page(request)
@@ -319,7 +321,17 @@ class HtmlRoute(APIRoute):
         return handler
 
 
-async def _refuse_control_characters(request: Request) -> None:
+CHECKS_ITS_OWN_TEXT = "_tangkal_checks_its_own_text"
+
+
+def checks_its_own_text(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a form route that refuses control characters itself (with :mod:`tangkal.text`),
+    to show the refusal in its own form beside the field rather than as an error page."""
+    setattr(endpoint, CHECKS_ITS_OWN_TEXT, True)
+    return endpoint
+
+
+async def _refuse_control_characters(request: Request, *, form: bool = True) -> None:
     """A query parameter or form field holding a character :mod:`tangkal.text` refuses is a
     422 page naming the field (the API's are refused by ``api.inputguard``). The form is
     read here once; FastAPI reads the same parsed form again for the route."""
@@ -329,12 +341,17 @@ async def _refuse_control_characters(request: Request) -> None:
         if reason:
             errors.append(_control_error("query", name, reason))
     mime = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if request.method == "POST" and mime in (
-        "application/x-www-form-urlencoded",
-        "multipart/form-data",
+    if (
+        form
+        and request.method == "POST"
+        and mime
+        in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        )
     ):
-        form = await request.form()
-        for name, item in form.multi_items():
+        fields = await request.form()
+        for name, item in fields.multi_items():
             reason = text.describe(name) or (text.describe(item) if isinstance(item, str) else None)
             if reason:
                 errors.append(_control_error("body", name, reason))

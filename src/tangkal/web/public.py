@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import JSONResponse, Response
 
+from tangkal import text
 from tangkal.api.deps import UnitOfWork
 from tangkal.audit import checkpoints
 from tangkal.blocklist import services as blocklist
@@ -18,7 +19,7 @@ from tangkal.normalisation.routes import follow_limiter
 from tangkal.normalisation.routes import public_limiter as normalisation_limiter
 from tangkal.sop.profile import active_profile
 from tangkal.web import forms, transparency
-from tangkal.web.deps import HtmlRoute, PublicPage
+from tangkal.web.deps import HtmlRoute, PublicPage, checks_its_own_text
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 
@@ -105,6 +106,7 @@ def appeal_form(page: PublicPage, domain: str = Query("", max_length=1000)) -> R
 
 
 @router.post("/public/appeal")
+@checks_its_own_text
 def appeal_submit(
     page: PublicPage,
     session: UnitOfWork,
@@ -120,6 +122,21 @@ def appeal_submit(
         "contact_email": contact_email.strip(),
         "statement": statement,
     }
+    for name, value in (
+        ("domain", domain),
+        ("contact_email", contact_email),
+        ("statement", statement),
+    ):
+        if text.describe(value):  # said beside the field, in the reader's language
+            problem = forms.request_problem(
+                {"type": "string_control_character", "loc": ("body", name)}, "/public/appeal"
+            )
+            shown = {k: text.FORBIDDEN.sub("", v) for k, v in form.items()}  # as typed, less it
+            return page.render(
+                "public_appeal.html",
+                {"form": shown, "field": name, "done": None, "error": page.fmt.message(problem)},
+                status=422,
+            )
     client = page.request.client
     if not appeal_limiter.allow(client.host if client else "unknown"):
         return page.render(
