@@ -28,6 +28,7 @@ PUBLIC = {
     ("get", "/api/v1/public/lookup"),
     ("post", "/api/v1/public/appeals"),
     ("get", "/api/v1/public/normalisations/{reference}"),
+    ("get", "/api/v1/public/audit/checkpoint"),
     ("get", "/healthz"),
 }
 
