@@ -205,6 +205,12 @@ class TangkalPrimary:
             **os.environ,
             "TANGKAL_DATABASE_URL": self.url,
             "TANGKAL_DATA_DIR": str(workdir / "data"),
+            # Every simulated subscriber connects from 127.0.0.1 before its TSIG is seen, so
+            # the per-address and per-prefix flood limits would refuse them: lift them here,
+            # where one address stands for ten thousand ISPs.
+            "TANGKAL_RPZ_TCP_PER_ADDRESS": str(len(keys) + 64),
+            "TANGKAL_RPZ_TCP_PER_PREFIX": str(len(keys) + 64),
+            "TANGKAL_RPZ_TCP_CONNECTIONS": str(len(keys) + 1024),
         }
         self.log = open(workdir / "tangkal.log", "ab")  # noqa: SIM115 - closed in stop()
         for attempt in range(3):  # a free port can be taken before the server binds it

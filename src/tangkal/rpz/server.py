@@ -368,44 +368,6 @@ def access_fingerprint(db: Database) -> tuple[Any, ...]:
     return (*keys, *subs)
 
 
-class Admission:
-    """At most ``limit`` holders at once, the rest waiting in arrival order.
-
-    asyncio.Semaphore does the same, but on Python 3.11 its acquire() walks every waiter
-    (``locked()``): with ten thousand subscribers connecting after one NOTIFY round, that
-    is quadratic, seconds of CPU per round (bench.fanout showed it). Here a release hands
-    its slot to the oldest live waiter in O(1).
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.free = limit
-        self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-
-    async def __aenter__(self) -> None:
-        if self.free > 0 and not self.waiters:
-            self.free -= 1
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiters.append(fut)
-        try:
-            await fut
-        except asyncio.CancelledError:
-            if fut.done() and not fut.cancelled():
-                self._release()  # handed a slot, but cancelled before taking it: pass it on
-            raise
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._release()
-
-    def _release(self) -> None:
-        while self.waiters:
-            fut = self.waiters.popleft()
-            if not fut.done():
-                fut.set_result(None)  # the slot goes to it directly
-                return
-        self.free += 1
-
-
 class RpzPrimary:
     """Background service: ``start()`` loads the zone and opens the sockets."""
 
