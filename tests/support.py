@@ -205,6 +205,15 @@ class LiveServer:
     def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         return run_cli_here(*args, env=self.env, input=input, cwd=str(self.workdir))
 
+    def user(self, org: str, username: str, role: str, password: str) -> None:
+        """A console user made by ``tangkal user create``, the password on stdin as a person
+        types it (never an argument: see docs/security.md); a setup step, so it must work."""
+        r = self.cli(
+            "user", "create", "--org", org, "--username", username, "--role", role,
+            "--password-stdin", input=password + "\n",
+        )  # fmt: skip
+        assert r.returncode == 0, f"tangkal user create {org}/{username}: {r.stderr}{r.stdout}"
+
     def cli_process(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         """The command as its own process, for a test of what the process does."""
         return run_cli(*args, env=self.env, input=input, cwd=str(self.workdir))

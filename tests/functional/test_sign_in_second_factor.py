@@ -58,19 +58,7 @@ def test_an_enrolled_person_signs_in_with_a_code_or_a_recovery_code_once(
 ) -> None:
     org, user = unique("kominfo"), unique("pejabat")
     assert live.cli("org", "create", "--kind", "regulator", "--name", org).returncode == 0
-    made = live.cli(
-        "user",
-        "create",
-        "--org",
-        org,
-        "--username",
-        user,
-        "--role",
-        "official",
-        "--password-stdin",
-        input=PASSWORD + "\n",
-    )
-    assert made.returncode == 0, made.stderr
+    live.user(org, user, "official", PASSWORD)
     enrolled = live.cli("user", "totp", "enrol", user, "--org", org)
     assert enrolled.returncode == 0, enrolled.stderr
     lines = enrolled.stdout.splitlines()

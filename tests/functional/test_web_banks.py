@@ -403,21 +403,7 @@ def test_bank_forms_refuse_missing_csrf_and_show_bad_input(live: LiveServer) -> 
 def test_isps_have_no_bank_pages(live: LiveServer) -> None:
     isp = unique("isp")
     assert live.cli("org", "create", "--kind", "isp", "--name", isp).returncode == 0
-    assert (
-        live.cli(
-            "user",
-            "create",
-            "--org",
-            isp,
-            "--username",
-            "noc",
-            "--role",
-            "isp",
-            "--password-stdin",
-            input="kata-sandi-rahasia-2017\n",
-        ).returncode
-        == 0
-    )
+    live.user(isp, "noc", "isp", "kata-sandi-rahasia-2017")
     with browser_client(live) as web:
         sign_in(web, isp, "noc")
         assert web.get("/console/banks").status_code == 403

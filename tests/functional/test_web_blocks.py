@@ -21,19 +21,7 @@ BLOCK = {
 def _official(live: LiveServer, regulator: str) -> str:
     """A further official of the regulator, for the two-person rule."""
     name = unique("pejabat")
-    r = live.cli(
-        "user",
-        "create",
-        "--org",
-        regulator,
-        "--username",
-        name,
-        "--role",
-        "official",
-        "--password-stdin",
-        input=PASSWORD + "\n",
-    )
-    assert r.returncode == 0, r.stderr
+    live.user(regulator, name, "official", PASSWORD)
     return name
 
 
@@ -286,21 +274,7 @@ def test_platforms_and_isps_cannot_open_the_block_pages(live: LiveServer) -> Non
     people = fresh_cast(live)
     isp = unique("isp")
     assert live.cli("org", "create", "--kind", "isp", "--name", isp).returncode == 0
-    assert (
-        live.cli(
-            "user",
-            "create",
-            "--org",
-            isp,
-            "--username",
-            "noc",
-            "--role",
-            "isp",
-            "--password-stdin",
-            input=PASSWORD + "\n",
-        ).returncode
-        == 0
-    )
+    live.user(isp, "noc", "isp", PASSWORD)
     for org, user in ((people.platform, people.moderator), (isp, "noc")):
         with browser_client(live) as web:
             sign_in(web, org, user)

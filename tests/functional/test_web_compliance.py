@@ -133,19 +133,7 @@ def cli(live: LiveServer, *args: str, input: str | None = None) -> str:
 def person(live: LiveServer, org: str, role: str) -> httpx.Client:
     """A console user of ``org`` with ``role``, signed in."""
     user = unique(role)
-    cli(
-        live,
-        "user",
-        "create",
-        "--org",
-        org,
-        "--username",
-        user,
-        "--role",
-        role,
-        "--password-stdin",
-        input=PASSWORD + "\n",
-    )
+    live.user(org, user, role, PASSWORD)
     web = browser_client(live)
     r = sign_in(web, org, user)
     assert r.status_code == 303, r.text

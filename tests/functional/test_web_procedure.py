@@ -142,19 +142,7 @@ def _ministry(live: LiveServer) -> Ministry:
         _cli(live, "org", "create", "--kind", "regulator", "--name", reg)
         names = {"alice": unique("alice"), "bob": unique("bob"), "analyst": unique("analis")}
         for key, role in (("alice", "official"), ("bob", "official"), ("analyst", "analyst")):
-            _cli(
-                live,
-                "user",
-                "create",
-                "--org",
-                reg,
-                "--username",
-                names[key],
-                "--role",
-                role,
-                "--password-stdin",
-                input=PASSWORD + "\n",
-            )
+            live.user(reg, names[key], role, PASSWORD)
         _ministries[live.url] = Ministry(
             reg,
             names["alice"],
@@ -183,19 +171,7 @@ def _case(live: LiveServer, *, domains: list[str] | None = None) -> Case:
         plat,
         *[a for d in names for a in ("--domain", d)],
     )
-    _cli(
-        live,
-        "user",
-        "create",
-        "--org",
-        plat,
-        "--username",
-        moderator,
-        "--role",
-        "moderator",
-        "--password-stdin",
-        input=PASSWORD + "\n",
-    )
+    live.user(plat, moderator, "moderator", PASSWORD)
     return Case(
         m.regulator,
         plat,
@@ -803,19 +779,7 @@ def test_who_may_open_the_procedure_pages(live: LiveServer) -> None:
     s = _propose(live, c)
     isp = unique("isp")
     _cli(live, "org", "create", "--kind", "isp", "--name", isp)
-    _cli(
-        live,
-        "user",
-        "create",
-        "--org",
-        isp,
-        "--username",
-        "noc",
-        "--role",
-        "isp",
-        "--password-stdin",
-        input=PASSWORD + "\n",
-    )
+    live.user(isp, "noc", "isp", PASSWORD)
     with _console(live, other.platform, other.moderator) as web:
         assert web.get(f"/console/sanctions/{s['id']}").status_code == 404
         assert s["reference"] not in web.get("/console/sanctions").text

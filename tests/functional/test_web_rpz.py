@@ -9,21 +9,7 @@ from tests.support import LiveServer, unique
 def _isp(live: LiveServer, notify: str) -> str:
     name = unique("isp")
     assert live.cli("org", "create", "--kind", "isp", "--name", name).returncode == 0
-    assert (
-        live.cli(
-            "user",
-            "create",
-            "--org",
-            name,
-            "--username",
-            "noc",
-            "--role",
-            "isp",
-            "--password-stdin",
-            input=PASSWORD + "\n",
-        ).returncode
-        == 0
-    )
+    live.user(name, "noc", "isp", PASSWORD)
     r = live.cli("subscriber", "add", "--org", name, "--notify", notify)
     assert r.returncode == 0, r.stderr
     return name

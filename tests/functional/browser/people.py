@@ -47,19 +47,7 @@ def cast(live: LiveServer) -> Cast:
         (c.platform, c.moderator, "moderator"),
         (c.other_platform, c.moderator, "moderator"),
     ):
-        r = live.cli(
-            "user",
-            "create",
-            "--org",
-            org,
-            "--username",
-            user,
-            "--role",
-            role,
-            "--password-stdin",
-            input=PASSWORD + "\n",
-        )
-        assert r.returncode == 0, r.stderr
+        live.user(org, user, role, PASSWORD)
     _casts[live.url] = c
     return c
 
@@ -105,19 +93,7 @@ def fresh_cast(live: LiveServer) -> Cast:
         (base.platform, "moderator", "moderator"),
         (base.other_platform, "moderator", "moderator"),
     ):
-        r = live.cli(
-            "user",
-            "create",
-            "--org",
-            org,
-            "--username",
-            names[field_],
-            "--role",
-            role,
-            "--password-stdin",
-            input=PASSWORD + "\n",
-        )
-        assert r.returncode == 0, r.stderr
+        live.user(org, names[field_], role, PASSWORD)
     return Cast(base.regulator, base.platform, base.other_platform, **names)
 
 

@@ -51,19 +51,7 @@ def test_an_isp_registers_its_resolver_and_an_official_finds_the_isp_past_the_gr
         cli(live, "org", "create", "--kind", kind, "--name", name)
     official, noc = unique("pejabat"), unique("noc")
     for org, user, role in ((regulator, official, "official"), (isp_a, noc, "isp")):
-        cli(
-            live,
-            "user",
-            "create",
-            "--org",
-            org,
-            "--username",
-            user,
-            "--role",
-            role,
-            "--password-stdin",
-            input=PASSWORD + "\n",
-        )
+        live.user(org, user, role, PASSWORD)
     token = cli(live, "token", "create", "--org", regulator, "--role", "official")
     api = live.client(token)
     nav = page.get_by_role("navigation", name="Utama")
