@@ -396,6 +396,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def serve_command(http_port: int, dns_port: int, *extra: str) -> list[str]:
+    """The argv of a ``tangkal serve`` on loopback, as every benchmark starts it (each then
+    chooses its own environment, log and supervision)."""
+    return [sys.executable, "-m", "tangkal.cli.main", "serve", "--host", "127.0.0.1",
+            "--port", str(http_port), "--dns-port", str(dns_port), *extra]  # fmt: skip
+
+
 def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 60.0) -> None:
     """Wait until ``url`` answers 200, failing early if ``proc`` dies."""
     deadline = time.monotonic() + timeout

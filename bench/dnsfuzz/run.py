@@ -34,6 +34,7 @@ from bench.common import (
     markdown_table,
     now_utc,
     rss_bytes,
+    serve_command,
     wait_http,
     write_section,
 )
@@ -80,18 +81,7 @@ def serving(
     log_path = work / "server.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tangkal.cli.main",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(http),
-                "--dns-port",
-                str(dns_port),
-            ],
+            serve_command(http, dns_port),
             env={**os.environ, **env},
             cwd=work,
             stdout=log,

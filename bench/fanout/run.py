@@ -66,6 +66,7 @@ from bench.common import (
     markdown_table,
     now_utc,
     rss_bytes,
+    serve_command,
 )
 from bench.fanout.client import Fleet
 
@@ -216,18 +217,7 @@ class TangkalPrimary:
         for attempt in range(3):  # a free port can be taken before the server binds it
             self.port = free_dns_port()
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tangkal.cli.main",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(free_port()),
-                    "--dns-port",
-                    str(self.port),
-                ],
+                serve_command(free_port(), self.port),
                 env=env,
                 stdout=self.log,
                 stderr=subprocess.STDOUT,

@@ -57,6 +57,7 @@ from bench.common import (
     postgres_cpu_seconds,
     rss_bytes,
     run_pgbench,
+    serve_command,
     wait_http,
     write_section,
 )
@@ -244,18 +245,7 @@ def run_tangkal(url: str, a: argparse.Namespace, log: Any) -> ServerRun:
             env, "token", "create", "--org", "Kominfo", "--role", "analyst", cwd=workdir
         ).strip()
         port = free_port()
-        cmd = [
-            sys.executable,
-            "-m",
-            "tangkal.cli.main",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--dns-port",
-            "0",
-        ]
+        cmd = serve_command(port, 0)
         if a.workers:
             cmd += ["--workers", str(a.workers)]
         server_log = workdir / "server.log"

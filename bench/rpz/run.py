@@ -39,7 +39,14 @@ from typing import Any
 import dns.message
 import dns.query
 
-from bench.common import command_line, load_average, machine_info, now_utc, proc_status_kib
+from bench.common import (
+    command_line,
+    load_average,
+    machine_info,
+    now_utc,
+    proc_status_kib,
+    serve_command,
+)
 
 REPO = Path(__file__).resolve().parent.parent.parent
 ZONE = "rpz.tangkal."
@@ -330,8 +337,7 @@ def start_tangkal(env: dict[str, str], workdir: Path, dns_port: int) -> Server:
     http = free_port()
     log_file = open(workdir / "tangkal.log", "ab")  # noqa: SIM115 - lives with the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tangkal.cli.main", "serve", "--host", "127.0.0.1", "--port",
-         str(http), "--dns-port", str(dns_port)],
+        serve_command(http, dns_port),
         env={**os.environ, **env}, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir)
     return Server(proc, dns_port)
 
