@@ -29,6 +29,7 @@ PUBLIC = {
     ("post", "/api/v1/public/appeals"),
     ("get", "/api/v1/public/normalisations/{reference}"),
     ("get", "/api/v1/public/audit/checkpoint"),
+    ("get", "/api/v1/public/statements"),
     ("get", "/healthz"),
 }
 
