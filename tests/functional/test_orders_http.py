@@ -83,7 +83,7 @@ def test_order_lifecycle_over_http(live: LiveServer) -> None:
         "statement": {
             "decision_facts": "Channel removed.",
             "automated_detection": False,
-            "territorial_scope": ["ID"],
+            "content_type": ["CONTENT_TYPE_TEXT"],
         },
     }
     with live.client(p.moderator) as c:
@@ -114,8 +114,10 @@ def test_order_lifecycle_over_http(live: LiveServer) -> None:
         "decision_facts",
         "automated_detection",
         "automated_decision",
-        "territorial_scope",
         "application_date",
+        "category",
+        "content_date",
+        "puid",
     ):
         assert key in sor
     # a second order about the same item shows the first

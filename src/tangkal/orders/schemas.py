@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DecisionVisibility = Literal[
-    "DECISION_VISIBILITY_CONTENT_REMOVED",
-    "DECISION_VISIBILITY_CONTENT_DISABLED",
-    "DECISION_VISIBILITY_CONTENT_DEMOTED",
-    "DECISION_VISIBILITY_CONTENT_AGE_RESTRICTED",
-    "DECISION_VISIBILITY_CONTENT_INTERACTION_RESTRICTED",
-    "DECISION_VISIBILITY_CONTENT_LABELLED",
-    "DECISION_VISIBILITY_OTHER",
-]
+from tangkal.statements import dsa
 
-AutomatedDecision = Literal[
-    "AUTOMATED_DECISION_NOT_AUTOMATED",
-    "AUTOMATED_DECISION_PARTIALLY",
-    "AUTOMATED_DECISION_FULLY",
-]
+# The DSA's lists, named here for the code that has always imported them from orders.
+DecisionVisibility = dsa.DecisionVisibility
+AutomatedDecision = dsa.AutomatedDecision
 
 # What a platform did about an order (``ResponseAction`` in the models, as form values).
 ActionName = Literal[
@@ -47,30 +36,65 @@ class OrderIn(BaseModel):
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=20)
 
 
+_Code = Annotated[str, Field(max_length=80)]
+_Codes = list[_Code]
+
+
+def _text(limit: int = 20000) -> Any:
+    """A bound on the size of what is parsed; the DSA's own limit is checked after, where the
+    refusal can name the field plainly (``statement.decision_facts``)."""
+    return Field(default=None, max_length=limit)
+
+
 class StatementOfReasons(BaseModel):
-    """The DSA transparency-database fields; unset ones are filled from the order.
+    """A platform's statement of reasons in the DSA Transparency Database's fields.
+
+    Every field may be left out: tangkal fills what it knows from the order
+    (``tangkal.statements.fill``), then the whole statement is checked against the
+    database's rules (``tangkal.statements.dsa``), and a refusal names the DSA field
+    (``statement.<field>``). Here only the shape is bounded, so that what is refused is
+    refused once, by those rules, in their words. ``automated_detection`` is ``true``/
+    ``false`` as it always was, or the database's ``Yes``/``No``.
 
     Unknown fields are refused (each named in the 422): they were once kept, and a
     statement could carry megabytes of anything into the order and its audit record."""
 
     model_config = ConfigDict(extra="forbid")
-    decision_visibility: list[DecisionVisibility] | None = None
-    decision_ground: (
-        Literal["DECISION_GROUND_ILLEGAL_CONTENT", "DECISION_GROUND_INCOMPATIBLE_CONTENT"] | None
-    ) = None
-    illegal_content_legal_ground: str | None = Field(default=None, max_length=5000)
-    illegal_content_explanation: str | None = Field(default=None, max_length=20000)
-    decision_facts: str | None = Field(default=None, max_length=20000)
-    automated_detection: bool | None = None
-    automated_decision: AutomatedDecision | None = None
-    territorial_scope: list[Annotated[str, Field(max_length=10)]] | None = Field(
-        default=None, max_length=300
-    )
-    application_date: date | None = None
-    source_type: str | None = Field(default=None, max_length=200)
-    content_type: list[Annotated[str, Field(max_length=100)]] | None = Field(
-        default=None, max_length=20
-    )
+    decision_visibility: _Codes | None = Field(default=None, max_length=10)
+    decision_visibility_other: str | None = _text()
+    end_date_visibility_restriction: str | None = _text(40)
+    decision_monetary: _Code | None = None
+    decision_monetary_other: str | None = _text()
+    end_date_monetary_restriction: str | None = _text(40)
+    decision_provision: _Code | None = None
+    end_date_service_restriction: str | None = _text(40)
+    decision_account: _Code | None = None
+    end_date_account_restriction: str | None = _text(40)
+    account_type: _Code | None = None
+    decision_ground: _Code | None = None
+    decision_ground_reference_url: str | None = _text()
+    illegal_content_legal_ground: str | None = _text()
+    illegal_content_explanation: str | None = _text()
+    incompatible_content_ground: str | None = _text()
+    incompatible_content_explanation: str | None = _text()
+    incompatible_content_illegal: _Code | None = None
+    category: _Code | None = None
+    category_addition: _Codes | None = Field(default=None, max_length=20)
+    category_specification: _Codes | None = Field(default=None, max_length=80)
+    category_specification_other: str | None = _text()
+    content_type: _Codes | None = Field(default=None, max_length=10)
+    content_type_other: str | None = _text()
+    content_language: str | None = _text(10)
+    content_date: str | None = _text(40)
+    content_id_ean: str | None = _text(40)
+    territorial_scope: _Codes | None = Field(default=None, max_length=40)
+    application_date: str | None = _text(40)
+    decision_facts: str | None = _text()
+    source_type: _Code | None = None
+    source_identity: str | None = _text()
+    automated_detection: bool | dsa.YesNo | None = None
+    automated_decision: _Code | None = None
+    puid: str | None = _text()
 
 
 class ResponseIn(BaseModel):

@@ -56,6 +56,8 @@ from tangkal.orders.models import (
 from tangkal.orders.schemas import OrderIn, ResponseIn, StatementOfReasons
 from tangkal.orders.shapes import RelatedOrder, order_dict, order_payload
 from tangkal.sop.profile import SopProfile
+from tangkal.statements import dsa
+from tangkal.statements import fill as statement_fill
 
 S = OrderStatus
 
@@ -84,14 +86,6 @@ ACTION_STATUS = {
     ResponseAction.ACCOUNT_SUSPENDED: S.COMPLIED,
     ResponseAction.PARTIALLY_DONE: S.PARTIALLY_COMPLIED,
     ResponseAction.NOT_DONE: S.DISPUTED,
-}
-
-ACTION_VISIBILITY = {
-    ResponseAction.REMOVED: ["DECISION_VISIBILITY_CONTENT_REMOVED"],
-    ResponseAction.RESTRICTED_IN_COUNTRY: ["DECISION_VISIBILITY_CONTENT_DISABLED"],
-    ResponseAction.ACCOUNT_SUSPENDED: ["DECISION_VISIBILITY_OTHER"],
-    ResponseAction.PARTIALLY_DONE: ["DECISION_VISIBILITY_CONTENT_REMOVED"],
-    ResponseAction.NOT_DONE: [],
 }
 
 
@@ -556,36 +550,55 @@ def answer_clarification(
 
 
 def build_statement(
-    order: Order, action: ResponseAction, data: ResponseIn, profile_jurisdiction: str | None
+    order: Order,
+    action: ResponseAction,
+    data: ResponseIn,
+    profile_jurisdiction: str | None,
+    regulator: str | None = None,
 ) -> dict[str, Any]:
+    """The statement of reasons as it is kept: the platform's fields over what tangkal knows
+    from the order (``tangkal.statements.fill``), checked against the DSA Transparency
+    Database's rules (``tangkal.statements.dsa``); a refusal names the field as
+    ``statement.<field>``. A ``not_done`` answer restricts nothing, so it is no DSA statement:
+    it is kept with the same filling and not checked against the DSA (nor exported)."""
     if isinstance(data.statement, str):
         sor = StatementOfReasons(decision_facts=data.statement)
     else:
         sor = data.statement
-    filled = sor.model_dump(mode="json", exclude_none=True)
-    filled.setdefault("decision_visibility", ACTION_VISIBILITY[action])
-    filled.setdefault("decision_ground", "DECISION_GROUND_ILLEGAL_CONTENT")
-    filled.setdefault("illegal_content_legal_ground", order.legal_basis)
-    filled.setdefault("illegal_content_explanation", order.reason)
-    filled.setdefault("automated_detection", False)
-    filled.setdefault("automated_decision", "AUTOMATED_DECISION_NOT_AUTOMATED")
-    filled.setdefault("territorial_scope", [profile_jurisdiction] if profile_jurisdiction else [])
-    filled.setdefault("application_date", utcnow().date().isoformat())
-    filled.setdefault("source_type", "SOURCE_TYPE_OTHER_NOTIFICATION")
-    if not filled.get("decision_facts"):
+    if not (sor.decision_facts or "").strip():
         raise InvalidInput(
             Msg(
                 "The statement of reasons needs the facts (decision_facts): what was done and why."
             ),
-            field="statement",
+            field="statement.decision_facts",
         )
     if action is ResponseAction.NOT_DONE and not (data.reason and data.reason.strip()):
         raise InvalidInput(
             Msg("An answer of not_done needs a reason (the objection, sanggah)."), field="reason"
         )
+    given = statement_fill.as_dsa(sor.model_dump(exclude_none=True))
+    filled = statement_fill.defaults(
+        action=action.value,
+        legal_basis=order.legal_basis,
+        reason=order.reason,
+        category=order.category,
+        media_types=[e.content_type for e in order.evidence],
+        issued_on=order.issued_at.date(),
+        answered_on=utcnow().date(),
+        jurisdiction=profile_jurisdiction,
+        regulator=regulator,
+        reference=order.reference,
+        number=len(order.responses) + 1,
+    )
+    merged = statement_fill.merge(given, filled)
+    if action is ResponseAction.NOT_DONE:
+        kept = {k: v for k, v in merged.items() if v is not None}
+        kept["automated_detection"] = kept.get("automated_detection") == "Yes"
+    else:
+        kept = statement_fill.stored(dsa.check(merged, prefix="statement."))
     if data.reason:
-        filled["reason"] = data.reason.strip()
-    return filled
+        kept["reason"] = data.reason.strip()
+    return kept
 
 
 def respond(session: Session, principal: Principal, order_id: str, data: ResponseIn) -> Order:
@@ -608,7 +621,10 @@ def respond(session: Session, principal: Principal, order_id: str, data: Respons
         jurisdiction = get_profile(order.sop_profile).jurisdiction
     except Exception:
         jurisdiction = None
-    statement = build_statement(order, action, data, jurisdiction)
+    regulator = session.get(Organization, order.regulator_org_id)
+    statement = build_statement(
+        order, action, data, jurisdiction, regulator.name if regulator else None
+    )
     now = utcnow()
     mark_received(session, order, principal, "responded", now)
     if order.paused_at is not None:  # answering ends any open clarification pause
