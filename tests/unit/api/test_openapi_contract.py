@@ -29,6 +29,8 @@ PUBLIC = {
     ("post", "/api/v1/public/appeals"),
     ("get", "/api/v1/public/normalisations/{reference}"),
     ("get", "/api/v1/public/audit/checkpoint"),
+    ("get", "/api/v1/public/audit/proof/inclusion"),
+    ("get", "/api/v1/public/audit/proof/consistency"),
     ("get", "/api/v1/public/statements"),
     ("get", "/healthz"),
 }
