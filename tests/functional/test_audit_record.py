@@ -114,7 +114,8 @@ def _signature_holds(cp: dict[str, Any]) -> bool:
     pub = Ed25519PublicKey.from_public_bytes(base64.b64decode(cp["public_key"]))
     try:
         pub.verify(
-            base64.b64decode(cp["signature"]), message(cp["size"], cp["head"], cp["signed_at"])
+            base64.b64decode(cp["signature"]),
+            message(cp["size"], cp["head"], cp["signed_at"], cp.get("root")),
         )
     except Exception:
         return False

@@ -6,6 +6,14 @@ checkpoint is the chain's size and the hash of its last entry at a moment, signe
 key kept outside the database (:mod:`tangkal.audit.signing`). Anyone may fetch one
 (``GET /api/v1/public/audit/checkpoint``) and keep it; ``tangkal audit verify --checkpoint``
 then refuses a chain shorter than the checkpoint or whose entry at its size has another hash.
+
+Version 2 (``tangkal-audit-checkpoint/v2``) also signs the RFC 9162 Merkle root of the chain
+at that size (:mod:`tangkal.audit.merkle`), so a holder can check an inclusion or a
+consistency proof against it without the chain (:mod:`tangkal.audit.proofcheck`). The
+change is additive: checkpoints signed before it have no ``root`` (a NULL column), are
+served and checked as version 1 with the v1 message, and every new one is version 2.
+Which message a checkpoint's signature is over follows from whether it carries a root, so
+removing the root from a v2 checkpoint (to pass it off as v1) breaks its signature.
 """
 
 from __future__ import annotations
@@ -19,18 +27,24 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tangkal.audit import signing
+from tangkal.audit import proofs, signing
 from tangkal.audit.chain import GENESIS
 from tangkal.audit.models import AuditCheckpoint, AuditEvent
 from tangkal.audit.services import flush_pending
 from tangkal.db.base import utcnow
 
-VERSION = "tangkal-audit-checkpoint/v1"
+VERSION_V1 = "tangkal-audit-checkpoint/v1"
+VERSION_V2 = "tangkal-audit-checkpoint/v2"
+VERSION = VERSION_V2  # what new checkpoints are
 
 
-def message(size: int, head: str, signed_at: str) -> bytes:
-    """What is signed: one line each, so no JSON canonicalisation is needed to check it."""
-    return f"{VERSION}\n{size}\n{head}\n{signed_at}\n".encode()
+def message(size: int, head: str, signed_at: str, root: str | None = None) -> bytes:
+    """What is signed: one line each, so no JSON canonicalisation is needed to check it.
+    With a Merkle ``root`` (hex) the v2 text, which has it between the head and the time;
+    without, the v1 text of the checkpoints signed before roots existed."""
+    if root is None:
+        return f"{VERSION_V1}\n{size}\n{head}\n{signed_at}\n".encode()
+    return f"{VERSION_V2}\n{size}\n{head}\n{root}\n{signed_at}\n".encode()
 
 
 def _iso(at: datetime) -> str:
@@ -46,8 +60,9 @@ def _head(session: Session) -> tuple[int, str]:
 
 
 def as_dict(cp: AuditCheckpoint) -> dict[str, Any]:
-    return {
-        "version": VERSION,
+    """The checkpoint as served and kept; ``root`` only in version 2."""
+    out: dict[str, Any] = {
+        "version": VERSION_V1 if cp.root is None else VERSION_V2,
         "seq": cp.size,  # the interface contract's name: the last entry's seq is the size
         "size": cp.size,
         "head": cp.head,
@@ -56,6 +71,9 @@ def as_dict(cp: AuditCheckpoint) -> dict[str, Any]:
         "public_key": cp.public_key,
         "signature": cp.signature,
     }
+    if cp.root is not None:
+        out["root"] = cp.root
+    return out
 
 
 def make_if_grown(session: Session, key: Ed25519PrivateKey) -> AuditCheckpoint | None:
@@ -69,17 +87,19 @@ def make_if_grown(session: Session, key: Ed25519PrivateKey) -> AuditCheckpoint |
 
 
 def make(session: Session, key: Ed25519PrivateKey) -> AuditCheckpoint:
-    """Sign the chain's current size and head, and store the checkpoint."""
+    """Sign the chain's current size, head and Merkle root (v2), and store the checkpoint."""
     size, head = _head(session)
+    root = proofs.root_at(session, size).hex()
     at = utcnow()
     public_b64 = signing.public_key_b64(key)
     cp = AuditCheckpoint(
         size=size,
         head=head,
+        root=root,
         signed_at=at,
         key_id=signing.key_id(public_b64),
         public_key=public_b64,
-        signature=signing.sign(key, message(size, head, _iso(at))),
+        signature=signing.sign(key, message(size, head, _iso(at), root)),
     )
     session.add(cp)
     session.flush()
@@ -118,7 +138,35 @@ def parse(text: str) -> dict[str, Any]:
             raise ValueError(f"'{name}' is missing or not a {kind.__name__}")
     if value["size"] < 0:
         raise ValueError("'size' is negative")
+    root = value.get("root")
+    if root is not None and not _is_hash(root):
+        raise ValueError("'root' is not a SHA-256 hash in hex")
+    if value.get("version") == VERSION_V2 and root is None:
+        raise ValueError(f"'root' is missing, and a {VERSION_V2} checkpoint signs one")
     return value
+
+
+def _is_hash(value: object) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
+
+
+def signature_problem(
+    checkpoint: dict[str, Any], *, trusted_public_key: str | None = None
+) -> str | None:
+    """Why a parsed checkpoint's signature does not hold (None when it does): under
+    ``trusted_public_key`` when given, which a third party should pin, over the v1 or v2
+    message as the checkpoint has a root or not. Needs no database."""
+    public = checkpoint["public_key"]
+    if trusted_public_key is not None and public != trusted_public_key:
+        return "the checkpoint is signed by another key than the server's"
+    signed = message(
+        checkpoint["size"], checkpoint["head"], checkpoint["signed_at"], checkpoint.get("root")
+    )
+    if not signing.signature_ok(public, signed, checkpoint["signature"]):
+        return "the checkpoint's signature does not verify"
+    return None
 
 
 def check(
@@ -126,16 +174,13 @@ def check(
 ) -> CheckpointCheck:
     """Whether the stored chain extends ``checkpoint`` (a parsed file): its signature holds
     (under ``trusted_public_key`` when given, which a third party should pin), the chain has
-    at least its size entries, and the entry at its size has its head hash. Run after
+    at least its size entries, the entry at its size has its head hash and, for v2, the
+    Merkle root of the first size entries (recomputed, not cached) is the signed one. Run after
     :func:`tangkal.audit.services.verify`, which checks the links up to the end."""
     size, head = checkpoint["size"], checkpoint["head"]
-    public = checkpoint["public_key"]
-    if trusted_public_key is not None and public != trusted_public_key:
-        return CheckpointCheck(False, "the checkpoint is signed by another key than the server's")
-    if not signing.signature_ok(
-        public, message(size, head, checkpoint["signed_at"]), checkpoint["signature"]
-    ):
-        return CheckpointCheck(False, "the checkpoint's signature does not verify")
+    problem = signature_problem(checkpoint, trusted_public_key=trusted_public_key)
+    if problem is not None:
+        return CheckpointCheck(False, problem)
     have, _ = _head(session)
     if have < size:
         return CheckpointCheck(
@@ -153,5 +198,12 @@ def check(
             False,
             f"the chain was rewritten: entry {size} has another hash than the checkpoint of "
             f"{checkpoint['signed_at']} signed",
+        )
+    root = checkpoint.get("root")
+    if root is not None and proofs.recompute_root(session, size).hex() != root:
+        return CheckpointCheck(
+            False,
+            f"the chain was rewritten: the Merkle root of its first {size} entries is not the "
+            f"one the checkpoint of {checkpoint['signed_at']} signed",
         )
     return CheckpointCheck(True)

@@ -46,7 +46,7 @@ class AuditConcern(Base):
 
 
 class AuditCheckpoint(Base):
-    """A signed statement of the chain's size and head at a moment.
+    """A signed statement of the chain's size, head and (v2) Merkle root at a moment.
 
     A copy kept outside the database (by an auditor, a newspaper) pins the chain: deleting
     the tail or rewriting it with recomputed hashes no longer verifies against it.
@@ -59,6 +59,9 @@ class AuditCheckpoint(Base):
     )
     size: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     head: Mapped[str] = mapped_column(String(64))
+    #: RFC 9162 Merkle root (hex) of the first ``size`` entries; NULL in the v1 checkpoints
+    #: signed before roots were, which still verify with the v1 message
+    root: Mapped[str | None] = mapped_column(String(64))
     signed_at: Mapped[datetime]
     key_id: Mapped[str] = mapped_column(String(64))
     public_key: Mapped[str] = mapped_column(String(64))

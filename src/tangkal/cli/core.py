@@ -1,10 +1,8 @@
-"""Core commands of the interface contract: serve, db, org, token, audit, demo."""
+"""Core commands of the interface contract: serve, db, org, token, demo (audit: its package)."""
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -13,7 +11,7 @@ from sqlalchemy.orm import Session
 from tangkal.accounts import services as accounts
 from tangkal.accounts.models import Organization, Role, User
 from tangkal.accounts.principal import SYSTEM
-from tangkal.cli.common import database, err, fail, friendly, unit_of_work
+from tangkal.cli.common import database, fail, friendly, unit_of_work
 from tangkal.cli.passwords import read_password
 from tangkal.cli.totp import totp_app
 from tangkal.delivery.webhook_url import webhook_url_from_settings
@@ -28,7 +26,6 @@ org_app = typer.Typer(
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 user_app = typer.Typer(help="People who sign in to the web console.", no_args_is_help=True)
 user_app.add_typer(totp_app, name="totp")
-audit_app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
 
 
 @db_app.command("upgrade")
@@ -226,78 +223,6 @@ def user_password(
     out.print(f"new password set for {username} in {org}; their console sessions are ended")
 
 
-@audit_app.command("verify")
-@friendly
-def audit_verify(
-    checkpoint: Path | None = typer.Option(
-        None,
-        "--checkpoint",
-        help="A checkpoint kept elsewhere (tangkal audit checkpoint, or the public endpoint): "
-        "also refuse a chain truncated or rewritten since it was signed.",
-    ),
-    public_key: str | None = typer.Option(
-        None,
-        "--public-key",
-        help="The signing key's public key (base64, as the checkpoint shows it) that you "
-        "pinned: refuse a checkpoint signed by any other.",
-    ),
-) -> None:
-    """Exit 0 when the audit chain is intact; otherwise name the first bad entry."""
-    from tangkal.audit import checkpoints
-    from tangkal.audit.services import verify
-
-    held = None
-    if checkpoint is not None:
-        try:
-            held = checkpoints.parse(checkpoint.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            fail(f"cannot use the checkpoint {checkpoint}: {exc}")
-    with database().read_only() as session:
-        result = verify(session)
-        against = (
-            None
-            if held is None or not result.ok
-            else checkpoints.check(session, held, trusted_public_key=public_key)
-        )
-    if not result.ok:
-        err.print(
-            f"[bold red]audit chain broken[/] at entry {result.first_bad_seq}: {result.problem} "
-            f"({result.checked} entries verified before it)",
-            highlight=False,
-        )
-        raise typer.Exit(1)
-    if against is not None and not against.ok:
-        err.print(
-            f"[bold red]audit chain does not match the checkpoint[/]: {against.problem}",
-            highlight=False,
-        )
-        raise typer.Exit(1)
-    tail = f"; extends the checkpoint of size {held['size']}" if held is not None else ""
-    typer.echo(f"audit chain intact: {result.checked} entries, head {result.head_hash}{tail}")
-
-
-@audit_app.command("checkpoint")
-@friendly
-def audit_checkpoint(
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write it to this file (default: standard output)."
-    ),
-) -> None:
-    """Sign the chain's current size and head now and print the checkpoint (JSON): keep it
-    somewhere the database's operators cannot reach, to check the chain against later."""
-    from tangkal.audit import checkpoints
-    from tangkal.audit.signing import load_key
-
-    key = load_key(check_environment())
-    with unit_of_work() as session:
-        text = json.dumps(checkpoints.as_dict(checkpoints.make(session, key)), indent=2) + "\n"
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-        err.print(f"checkpoint written to {output}", highlight=False)
-
-
 def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8080, "--port"),
@@ -412,4 +337,3 @@ def register(app: typer.Typer) -> None:
     app.add_typer(org_app, name="org")
     app.add_typer(token_app, name="token")
     app.add_typer(user_app, name="user")
-    app.add_typer(audit_app, name="audit")

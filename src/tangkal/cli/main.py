@@ -26,6 +26,7 @@ COMMAND_GROUPS: list[tuple[str, str]] = [
     ("tangkal.sop.cli:app", "sop"),
     ("tangkal.hashing.cli:app", "bank"),
     ("tangkal.compliance.cli:app", ""),  # no group name: adds "resolver", "compliance"
+    ("tangkal.audit.cli:app", "audit"),
 ]
 
 for ref, name in COMMAND_GROUPS:
