@@ -45,7 +45,7 @@ from sqlalchemy import func, select
 
 from tangkal.db.base import utcnow
 from tangkal.db.session import Database
-from tangkal.rpz import limits, wakeup, wire
+from tangkal.rpz import edns, limits, wakeup, wire
 from tangkal.rpz.journal import (
     JOURNAL_RETENTION_DAYS,
     ChangeSet,
@@ -869,6 +869,13 @@ class RpzPrimary:
                 yield wire.tsig_error_response(q, wire.RCODE_NOTAUTH, error)
                 return
         signer = wire.TsigSigner(key, q.tsig.mac, q.id) if key and q.tsig else None
+        if q.edns is not None and q.edns.version != 0:
+            # RFC 6891 6.1.3: an EDNS version we do not speak: BADVERS, our OPT saying 0.
+            REFUSED.labels("badvers").inc()
+            msg = wire.answer_header(q, rcode=edns.RCODE_BADVERS, aa=False) + q.opt
+            yield signer.sign(msg) if signer else msg
+            return
+        limit = wire.MAX_MESSAGE if tcp else q.udp_limit
         view = self.store.view
         if q.qtype in (wire.TYPE_SOA, wire.TYPE_NS):
             rr = (
@@ -876,7 +883,7 @@ class RpzPrimary:
                 if q.qtype == wire.TYPE_SOA
                 else self.store.encoder.ns()
             )
-            yield self._message(q, [rr], 1, signer)
+            yield self._message(q, [rr], 1, signer, limit)
             return
         if q.qtype not in (wire.TYPE_AXFR, wire.TYPE_IXFR):
             REFUSED.labels("qtype").inc()
@@ -902,7 +909,7 @@ class RpzPrimary:
         # IXFR
         if q.ixfr_serial is None:
             REFUSED.labels("formerr").inc()
-            yield wire.header(q.id, q.flags, rcode=wire.RCODE_FORMERR, aa=False) + q.question
+            yield wire.answer_header(q, rcode=wire.RCODE_FORMERR, aa=False) + q.opt
             return
         client = q.ixfr_serial
         if client == view.serial or serial_lt(view.serial, client) or not tcp:
@@ -911,7 +918,7 @@ class RpzPrimary:
                 self._note_transfer(
                     sub, view.serial, "UPTODATE", peer, key, 0, 0, 0.0, peer_port=peer_port
                 )
-            yield self._message(q, [self.store.encoder.soa(view.serial)], 1, signer)
+            yield self._message(q, [self.store.encoder.soa(view.serial)], 1, signer, limit)
             return
         sets = yield from self._journal_between(client, view)
         if sets is None:
@@ -942,12 +949,23 @@ class RpzPrimary:
         )
 
     def _refuse(self, q: wire.Query) -> bytes:
-        return wire.header(q.id, q.flags, rcode=wire.RCODE_REFUSED, aa=False) + q.question
+        return wire.answer_header(q, rcode=wire.RCODE_REFUSED, aa=False) + q.opt
 
     def _message(
-        self, q: wire.Query, rrs: list[bytes], count: int, signer: wire.TsigSigner | None
+        self,
+        q: wire.Query,
+        rrs: list[bytes],
+        count: int,
+        signer: wire.TsigSigner | None,
+        limit: int = wire.MAX_MESSAGE,
     ) -> bytes:
-        msg = wire.header(q.id, q.flags, an=count) + q.question + b"".join(rrs)
+        """One answer message; over UDP, when it (with its TSIG) exceeds what the requester
+        can take (``limit``: its EDNS payload size, or 512 without EDNS), the question and
+        OPT alone with TC set, so that it asks again over TCP (RFC 6891 7, RFC 1035)."""
+        body = b"".join(rrs)
+        msg = wire.answer_header(q, an=count) + body + q.opt
+        if len(msg) + (signer.overhead if signer else 0) > limit:
+            msg = wire.answer_header(q, tc=True) + q.opt
         return signer.sign(msg) if signer else msg
 
     def _journal_between(
@@ -1248,20 +1266,24 @@ class RpzPrimary:
 
 
 def pack(q: wire.Query, items: Iterable[tuple[bytes, int]]) -> Iterator[tuple[bytes, int]]:
-    """Group pre-encoded records into messages of at most ~64 KB, question in each."""
+    """Group pre-encoded records into messages of at most ~64 KB, question in each, and
+    our OPT at the end of each when the query had EDNS (a TSIG goes after it)."""
     parts: list[bytes] = []
     count = 0
     size = 0
-    budget = MAX_BODY - len(q.question)
+    opt = q.opt
+    budget = MAX_BODY - len(q.question) - len(opt)
     for blob, n in items:
         if parts and size + len(blob) > budget:
-            yield wire.header(q.id, q.flags, an=count) + q.question + b"".join(parts), count
+            parts.append(opt)
+            yield wire.answer_header(q, an=count) + b"".join(parts), count
             parts, count, size = [], 0, 0
         parts.append(blob)
         count += n
         size += len(blob)
     if parts:
-        yield wire.header(q.id, q.flags, an=count) + q.question + b"".join(parts), count
+        parts.append(opt)
+        yield wire.answer_header(q, an=count) + b"".join(parts), count
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):
@@ -1275,15 +1297,8 @@ class _UdpProtocol(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         if self.transport is None:
             return
+        # Each answer is already within the requester's UDP size (RpzPrimary._message).
         for msg in self.primary.answer(data, str(addr[0]), tcp=False, peer_port=int(addr[1])):
-            if len(msg) > 512:  # never more than a plain UDP answer: set TC
-                msg = (
-                    msg[:2]
-                    + bytes([msg[2] | 0x02, msg[3]])
-                    + b"\x00\x01"
-                    + b"\x00" * 6
-                    + msg[12 : 12 + len(self.primary.origin) + 4]
-                )
             self.transport.sendto(msg, addr)
 
 
