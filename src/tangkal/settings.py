@@ -161,10 +161,85 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least TANGKAL_RPZ_TCP_PER_ADDRESS ({each})")
         return value
 
+    rpz_xot_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port of the RPZ primary's zone transfer over TLS (XoT, RFC 9103; 853 "
+        "is the registered one), on the same host as the DNS port; TLS 1.3, ALPN `dot`, "
+        "the same subscriber authorisation (TSIG or allow-list) and connection limits as "
+        "plain TCP. Unset: no XoT. Needs `rpz_xot_cert_file` and `rpz_xot_key_file`.",
+    )
+    rpz_xot_cert_file: Path | None = Field(
+        default=None,
+        description="PEM certificate (chain) the XoT listener presents. A file that cannot "
+        "be read or holds no certificate stops the server at start.",
+    )
+    rpz_xot_key_file: Path | None = Field(
+        default=None,
+        validate_default=True,
+        description="PEM private key of `rpz_xot_cert_file`. A key that cannot be read or "
+        "does not belong to the certificate stops the server at start.",
+    )
+
+    @field_validator("rpz_xot_cert_file")
+    @classmethod
+    def _xot_certificate_parses(cls, value: Path | None) -> Path | None:
+        """Read now, so that a bad file stops ``serve`` with this setting's name."""
+        if value is not None:
+            from tangkal.rpz.xot import check_certificate
+
+            check_certificate(value)
+        return value
+
+    @field_validator("rpz_xot_key_file")
+    @classmethod
+    def _xot_key_fits(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        """XoT needs the port, the certificate and its key together; the key is loaded
+        with the certificate here, as the listener will load them."""
+        port = info.data.get("rpz_xot_port")
+        cert = info.data.get("rpz_xot_cert_file")
+        if "rpz_xot_cert_file" not in info.data:
+            return value  # the certificate itself was refused: that error says why
+        if port is None and cert is None and value is None:
+            return value
+        if port is None or cert is None or value is None:
+            raise ValueError(
+                "TANGKAL_RPZ_XOT_PORT, TANGKAL_RPZ_XOT_CERT_FILE and TANGKAL_RPZ_XOT_KEY_FILE "
+                "go together: set all three for XoT, or none"
+            )
+        from tangkal.rpz.xot import server_context
+
+        server_context(cert, value)
+        return value
+
     landing_host: str = Field(
         default="laman-labuh.tangkal.id.",
         description="Host of the landing page (laman labuh) that `landing` blocks point to.",
     )
+    rpz_landing: str = Field(
+        default="",
+        description="The landing page (laman labuh) of `landing` blocks in the RPZ: "
+        "`cname:<name>` (a CNAME: BIND, Unbound, PowerDNS) or `a:<ipv4>,aaaa:<ipv6>` "
+        "(address records: what Knot Resolver needs). Empty: `cname:` TANGKAL_LANDING_HOST. "
+        "A value that is not one of these forms stops the server at start; a change bumps "
+        "the zone's serial at the next start (docs/rpz-subscribers.md).",
+    )
+
+    @field_validator("rpz_landing")
+    @classmethod
+    def _landing_parses(cls, value: str) -> str:
+        """Parsed here so that a bad value stops ``serve``; kept in its canonical text."""
+        if not value.strip():
+            return ""
+        from tangkal.errors import InvalidInput
+        from tangkal.rpz.values import Landing
+
+        try:
+            return Landing.parse(value).text()
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+
     public_base_url: str = Field(
         default="http://127.0.0.1:8080",
         description="Where the public reaches this server; links in messages and pages.",

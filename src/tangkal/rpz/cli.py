@@ -14,7 +14,7 @@ from rich.console import Console
 from tangkal.accounts.principal import SYSTEM
 from tangkal.cli.common import database, friendly, unit_of_work
 from tangkal.errors import InvalidInput
-from tangkal.rpz import services
+from tangkal.rpz import formats, services
 from tangkal.rpz.journal import RpzAction, ZoneChange, prune_journal, publish
 from tangkal.rpz.reader import read_snapshot
 from tangkal.settings import get_settings
@@ -115,10 +115,10 @@ def _group_note(st: services.SubscriberStatus) -> str:
 @rpz_app.command("export")
 @friendly
 def rpz_export(
-    fmt: str = typer.Option("rpz", "--format", help="rpz, hosts, domains or unbound"),
+    fmt: str = typer.Option("rpz", "--format", help="one of: " + formats.names_help()),
 ) -> None:
     """The current list on stdout, streamed (millions of names never sit in memory)."""
-    fmt = services.check_format(fmt)
+    fmt = formats.get_format(fmt).name
     stream = sys.stdout.buffer
     for piece in services.export_stream(database(), get_settings(), fmt):
         stream.write(piece)

@@ -32,6 +32,7 @@ from tangkal.rpz import wakeup
 from tangkal.rpz.models import RpzChange, RpzChangeSet, RpzEntry, RpzState
 from tangkal.rpz.values import (
     SERIAL_MOD,
+    Landing,
     RpzAction,
     ZoneChange,
     serial_next,
@@ -47,6 +48,7 @@ __all__ = [
     "ensure_state",
     "prune_journal",
     "publish",
+    "sync_landing",
 ]
 
 _CHANGES = cast(Table, RpzChange.__table__)
@@ -61,6 +63,9 @@ class AppliedChange:
     name: str
     old: RpzAction | None
     new: RpzAction | None
+    # The landing a landing step meant (None: the zone's default): what IXFR encodes.
+    old_landing: Landing | None = None
+    new_landing: Landing | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +106,11 @@ def current_serial(session: Session) -> int:
 def _lock_state(session: Session) -> RpzState:
     ensure_state(session)
     state = session.scalar(
-        select(RpzState).where(RpzState.id == 1).with_for_update().execution_options(
-            populate_existing=True))
+        select(RpzState)
+        .where(RpzState.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     assert state is not None
     return state
 
@@ -116,7 +124,8 @@ def _collapse(changes: Iterable[ZoneChange]) -> dict[str, RpzAction | None]:
             raise InvalidInput(
                 f"The change set sets {change.name!r} twice to different actions "
                 f"({wanted[change.name]} and {change.action}); send one change per name.",
-                field="name")
+                field="name",
+            )
         wanted[change.name] = change.action
     return wanted
 
@@ -141,36 +150,131 @@ def publish(session: Session, changes: Sequence[ZoneChange], *, reason: str | No
     state = _lock_state(session)
     names = sorted(wanted)
     before = _current_actions(session, names)
-    applied = [AppliedChange(n, before.get(n), wanted[n]) for n in names
-               if before.get(n) != wanted[n]]
+    applied = [
+        AppliedChange(n, before.get(n), wanted[n]) for n in names if before.get(n) != wanted[n]
+    ]
     if not applied:
         return int(state.serial)
 
     new_serial = serial_next(int(state.serial))
     seq = int(state.seq) + 1
     now = utcnow()
-    session.add(RpzChangeSet(seq=seq, serial=new_serial, from_serial=int(state.serial),
-                             committed_at=now, reason=(reason or None) and reason[:500],
-                             size=len(applied)))
+    session.add(
+        RpzChangeSet(
+            seq=seq,
+            serial=new_serial,
+            from_serial=int(state.serial),
+            committed_at=now,
+            reason=(reason or None) and reason[:500],
+            size=len(applied),
+        )
+    )
     session.flush()
     # Core rows (COPY on PostgreSQL), not the ORM's bulk path: a mass import publishes
     # millions of names, and the ORM's per-row bookkeeping was most of its cost.
-    insert_rows(session, _CHANGES, [
-        {"seq": seq, "name": c.name, "old_action": c.old, "new_action": c.new}
-        for c in applied])
+    landing = state.landing  # what every landing entry points to now
+    insert_rows(
+        session,
+        _CHANGES,
+        [
+            {
+                "seq": seq,
+                "name": c.name,
+                "old_action": c.old,
+                "new_action": c.new,
+                "old_landing": landing if c.old == RpzAction.LANDING else None,
+                "new_landing": landing if c.new == RpzAction.LANDING else None,
+            }
+            for c in applied
+        ],
+    )
 
     removed = [c.name for c in applied if c.new is None]
     added = [c for c in applied if c.old is None and c.new is not None]
     changed = [c for c in applied if c.old is not None and c.new is not None]
     for _, among in one_of_chunks(session, RpzEntry.name, removed):
         session.execute(delete(RpzEntry).where(among))
-    insert_rows(session, _ENTRIES, [
-        {"name": c.name, "action": c.new, "serial": new_serial, "changed_at": now}
-        for c in added])
+    insert_rows(
+        session,
+        _ENTRIES,
+        [{"name": c.name, "action": c.new, "serial": new_serial, "changed_at": now} for c in added],
+    )
     for c in changed:
-        session.execute(update(RpzEntry).where(RpzEntry.name == c.name).values(
-            action=c.new, serial=new_serial, changed_at=now))
+        session.execute(
+            update(RpzEntry)
+            .where(RpzEntry.name == c.name)
+            .values(action=c.new, serial=new_serial, changed_at=now)
+        )
 
+    state.serial = new_serial
+    state.seq = seq
+    state.updated_at = now
+    session.flush()
+    wakeup.announce(session, seq)
+    return new_serial
+
+
+def sync_landing(session: Session, landing: Landing) -> int | None:
+    """Make the zone's landing entries point to ``landing``; returns the new serial, or
+    None when nothing had to change.
+
+    The zone's bytes for a landing name depend on the landing (a CNAME, or A/AAAA records),
+    so a changed setting is a change to the zone: one change set re-points every landing
+    name, with the old and new landing in each journal row, and the serial moves on, so
+    secondaries take it by IXFR (deleting exactly the records they hold) or AXFR. A
+    database that never recorded its landing (older than this) adopts ``landing`` as is.
+    Called by the primary at start, under the serial lock like :func:`publish`.
+    """
+    state = _lock_state(session)
+    wanted = landing.text()
+    if state.landing == wanted:
+        return None
+    before = state.landing
+    state.landing = wanted
+    names = list(
+        session.scalars(
+            select(RpzEntry.name)
+            .where(RpzEntry.action == RpzAction.LANDING)
+            .order_by(RpzEntry.name)
+        )
+    )
+    if before is None or not names:
+        session.flush()
+        return None
+    new_serial = serial_next(int(state.serial))
+    seq = int(state.seq) + 1
+    now = utcnow()
+    session.add(
+        RpzChangeSet(
+            seq=seq,
+            serial=new_serial,
+            from_serial=int(state.serial),
+            committed_at=now,
+            reason=f"landing {before} -> {wanted}"[:500],
+            size=len(names),
+        )
+    )
+    session.flush()
+    insert_rows(
+        session,
+        _CHANGES,
+        [
+            {
+                "seq": seq,
+                "name": n,
+                "old_action": RpzAction.LANDING,
+                "new_action": RpzAction.LANDING,
+                "old_landing": before,
+                "new_landing": wanted,
+            }
+            for n in names
+        ],
+    )
+    session.execute(
+        update(RpzEntry)
+        .where(RpzEntry.action == RpzAction.LANDING)
+        .values(serial=new_serial, changed_at=now)
+    )
     state.serial = new_serial
     state.seq = seq
     state.updated_at = now
@@ -192,8 +296,9 @@ def latest_seq(session: Session) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def changesets_after(session: Session, after_seq: int, *, up_to_seq: int | None = None,
-                     limit: int | None = None) -> list[ChangeSet]:
+def changesets_after(
+    session: Session, after_seq: int, *, up_to_seq: int | None = None, limit: int | None = None
+) -> list[ChangeSet]:
     """Committed change sets with ``seq > after_seq`` (and ``<= up_to_seq``), oldest first."""
     query = select(RpzChangeSet).where(RpzChangeSet.seq > after_seq).order_by(RpzChangeSet.seq)
     if up_to_seq is not None:
@@ -206,12 +311,33 @@ def changesets_after(session: Session, after_seq: int, *, up_to_seq: int | None 
     lo, hi = heads[0].seq, heads[-1].seq
     by_seq: dict[int, list[AppliedChange]] = {h.seq: [] for h in heads}
     rows = session.execute(
-        select(RpzChange.seq, RpzChange.name, RpzChange.old_action, RpzChange.new_action)
-        .where(RpzChange.seq >= lo, RpzChange.seq <= hi).order_by(RpzChange.seq, RpzChange.id))
-    for seq, name, old, new in rows:
-        by_seq[seq].append(AppliedChange(name, old, new))
-    return [ChangeSet(h.seq, int(h.from_serial), int(h.serial), h.committed_at,
-                      tuple(by_seq[h.seq])) for h in heads]
+        select(
+            RpzChange.seq,
+            RpzChange.name,
+            RpzChange.old_action,
+            RpzChange.new_action,
+            RpzChange.old_landing,
+            RpzChange.new_landing,
+        )
+        .where(RpzChange.seq >= lo, RpzChange.seq <= hi)
+        .order_by(RpzChange.seq, RpzChange.id)
+    )
+    parsed: dict[str, Landing] = {}
+
+    def landing(text: str | None) -> Landing | None:
+        if text is None:
+            return None
+        got = parsed.get(text)
+        if got is None:
+            got = parsed[text] = Landing.parse(text)
+        return got
+
+    for seq, name, old, new, old_l, new_l in rows:
+        by_seq[seq].append(AppliedChange(name, old, new, landing(old_l), landing(new_l)))
+    return [
+        ChangeSet(h.seq, int(h.from_serial), int(h.serial), h.committed_at, tuple(by_seq[h.seq]))
+        for h in heads
+    ]
 
 
 def seq_for_serial(session: Session, serial: int) -> int | None:
@@ -233,11 +359,15 @@ def prune_journal(session: Session, *, keep_days: int = JOURNAL_RETENTION_DAYS) 
     transfer; the zone itself (``rpz_entries``) is untouched.
     """
     if keep_days < 30:
-        raise InvalidInput("Keep at least 30 days of journal, so a subscriber that was down "
-                           "for a month can still catch up by IXFR.", field="keep_days")
+        raise InvalidInput(
+            "Keep at least 30 days of journal, so a subscriber that was down "
+            "for a month can still catch up by IXFR.",
+            field="keep_days",
+        )
     cutoff = utcnow() - timedelta(days=keep_days)
-    old = session.scalar(select(func.max(RpzChangeSet.seq))
-                         .where(RpzChangeSet.committed_at < cutoff))
+    old = session.scalar(
+        select(func.max(RpzChangeSet.seq)).where(RpzChangeSet.committed_at < cutoff)
+    )
     if old is None:
         return 0
     session.execute(delete(RpzChange).where(RpzChange.seq <= old))

@@ -45,6 +45,9 @@ class RpzState(Base):
     serial: Mapped[int] = mapped_column(BigInteger)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The landing (Landing.text()) the zone's landing entries point to now; a different
+    # configured landing is published as a change set at start (journal.sync_landing).
+    landing: Mapped[str | None] = mapped_column(String(400), default=None)
 
 
 class RpzEntry(Base):
@@ -91,6 +94,10 @@ class RpzChange(Base):
     new_action: Mapped[RpzAction | None] = mapped_column(
         _action_column("rpz_new_action"), default=None
     )
+    # For landing steps, the landing meant (Landing.text()): IXFR deletes exactly the
+    # records a secondary holds even after the landing changed. NULL: the zone's default.
+    old_landing: Mapped[str | None] = mapped_column(String(400), default=None)
+    new_landing: Mapped[str | None] = mapped_column(String(400), default=None)
 
 
 class TsigKey(Base):

@@ -9,29 +9,29 @@ from fastapi.responses import StreamingResponse
 
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork, get_db
-from tangkal.rpz import services
+from tangkal.rpz import formats, services
 
 router = APIRouter(prefix="/api/v1/rpz", tags=["rpz"])
 
-_MEDIA = {"rpz": "text/dns", "hosts": "text/plain", "domains": "text/plain",
-          "unbound": "text/plain"}
-
 
 @router.get("/export")
-def export(request: Request, principal: CurrentPrincipal, session: UnitOfWork,
-           format: str = Query("rpz", description="rpz, hosts, domains or unbound")
-           ) -> Response:
+def export(
+    request: Request,
+    principal: CurrentPrincipal,
+    session: UnitOfWork,
+    format: str = Query("rpz", description="one of: " + formats.names_help()),
+) -> Response:
     """The current list, streamed; ``If-None-Match`` with the last ETag answers 304 until
     the zone changes, so an ISP can poll cheaply."""
     services.can_export(principal)
-    fmt = services.check_format(format)
-    etag = services.export_etag(session, fmt)
+    form = formats.get_format(format)
+    etag = services.export_etag(session, form.name, request.app.state.settings)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
-    headers["Content-Disposition"] = f'attachment; filename="tangkal-blocklist.{fmt}"'
-    stream = services.export_stream(get_db(request), request.app.state.settings, fmt)
-    return StreamingResponse(stream, media_type=_MEDIA[fmt], headers=headers)
+    headers["Content-Disposition"] = f'attachment; filename="tangkal-blocklist.{form.extension}"'
+    stream = services.export_stream(get_db(request), request.app.state.settings, form.name)
+    return StreamingResponse(stream, media_type=form.media_type, headers=headers)
 
 
 @router.get("/subscribers")
@@ -42,12 +42,10 @@ def subscribers(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, A
     else:
         principal.require(Role.OFFICIAL, Role.AUDITOR, Role.ADMIN)
         principal.require_kind(OrgKind.REGULATOR)
-    return {"subscribers": [s.as_dict()
-                            for s in services.subscriber_status(session, principal)]}
+    return {"subscribers": [s.as_dict() for s in services.subscriber_status(session, principal)]}
 
 
 @router.get("/status")
-def status(request: Request, principal: CurrentPrincipal, session: UnitOfWork
-           ) -> dict[str, Any]:
+def status(request: Request, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     principal.require(Role.ISP, Role.OFFICIAL, Role.AUDITOR, Role.ADMIN, Role.ANALYST)
     return services.zone_status(session, request.app.state.settings)

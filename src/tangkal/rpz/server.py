@@ -51,6 +51,7 @@ from tangkal.rpz.journal import (
     ChangeSet,
     changesets_after,
     ensure_state,
+    sync_landing,
     latest_seq,
     oldest_journal_seq,
     prune_journal,
@@ -519,6 +520,7 @@ class RpzPrimary:
     def _load(self) -> None:
         with self.db.unit_of_work() as s:
             ensure_state(s)
+            sync_landing(s, self.config.default_landing)  # a changed landing: new serial
         store = ZoneStore.load_snapshot(self.snapshot_path, self.config)
         if store is not None and self._snapshot_usable(store.view):
             self.store = store
@@ -609,7 +611,9 @@ class RpzPrimary:
                     self._build_from_database()
                     return applied
                 self.store.apply(
-                    ((c.name, c.new) for c in cs.changes), serial=cs.serial, seq=cs.seq
+                    ((c.name, c.new, c.new_landing) for c in cs.changes),
+                    serial=cs.serial,
+                    seq=cs.seq,
                 )
                 self._remember(cs)
                 APPLY_LATENCY.observe(max((now - cs.committed_at).total_seconds(), 0))
@@ -1007,7 +1011,7 @@ class RpzPrimary:
         yield enc.soa(view.serial), 1
         yield enc.ns(), 1
         for chunk in view.chunks:
-            yield chunk.blob, 2 * chunk.names
+            yield chunk.blob, chunk.records
         yield enc.soa(view.serial), 1
 
     def _ixfr_items(self, view: ZoneView, sets: list[ChangeSet]) -> Iterator[tuple[bytes, int]]:
@@ -1017,11 +1021,11 @@ class RpzPrimary:
             yield enc.soa(cs.from_serial), 1
             for c in cs.changes:
                 if c.old is not None:
-                    yield enc.entry(c.name, c.old), 2
+                    yield enc.entry(c.name, c.old, c.old_landing), enc.count(c.old, c.old_landing)
             yield enc.soa(cs.serial), 1
             for c in cs.changes:
                 if c.new is not None:
-                    yield enc.entry(c.name, c.new), 2
+                    yield enc.entry(c.name, c.new, c.new_landing), enc.count(c.new, c.new_landing)
         yield enc.soa(view.serial), 1
 
     def _transfer(

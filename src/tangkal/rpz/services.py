@@ -8,6 +8,7 @@ audited. Exports stream from the database so that 7 million names never become o
 from __future__ import annotations
 
 import base64
+import hashlib
 import ipaddress
 import re
 import secrets
@@ -25,24 +26,32 @@ from tangkal.audit.services import record
 from tangkal.db.base import utcnow
 from tangkal.db.session import Database
 from tangkal.errors import InvalidInput, NotFound
+from tangkal.rpz.formats import FORMATS, get_format
 from tangkal.rpz.journal import latest_seq, seq_for_serial
 from tangkal.rpz.models import RpzChangeSet, RpzEntry, Subscriber, TsigKey
 from tangkal.rpz.reader import read_snapshot
-from tangkal.rpz.values import RpzAction, serial_distance, serial_lt
+from tangkal.rpz.values import Landing, serial_distance, serial_lt
 from tangkal.rpz.zone import ZoneConfig
 from tangkal.settings import Settings
 
-EXPORT_FORMATS = ("rpz", "hosts", "domains", "unbound")
+EXPORT_FORMATS = tuple(FORMATS)
 
 
 def zone_config(settings: Settings) -> ZoneConfig:
+    """The zone's configuration from the settings: ``TANGKAL_RPZ_LANDING`` when set (a name
+    or addresses), else a CNAME to ``TANGKAL_LANDING_HOST``."""
     origin = settings.rpz_zone if settings.rpz_zone.endswith(".") else settings.rpz_zone + "."
-    landing = (
+    landing_host = (
         settings.landing_host
         if settings.landing_host.endswith(".")
         else settings.landing_host + "."
+    ).lower()
+    landing = (
+        Landing.parse(settings.rpz_landing, field="rpz_landing")
+        if (settings.rpz_landing)
+        else Landing(cname=landing_host)
     )
-    return ZoneConfig(origin=origin.lower(), landing_host=landing.lower())
+    return ZoneConfig(origin=origin.lower(), landing_host=landing_host, landing=landing)
 
 
 def _isp(session: Session, org_name: str) -> Organization:
@@ -462,59 +471,18 @@ def record_notify_ack(session: Session, sub_id: str, serial: int) -> None:
 
 
 def check_format(fmt: str) -> str:
-    fmt = (fmt or "rpz").strip().lower()
-    if fmt not in EXPORT_FORMATS:
-        raise InvalidInput(
-            f"Unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.",
-            field="format",
-        )
-    return fmt
+    """The canonical name of an export format (the table is ``tangkal.rpz.formats``)."""
+    return get_format(fmt).name
 
 
-def export_etag(session: Session, fmt: str) -> str:
+def export_etag(session: Session, fmt: str, settings: Settings | None = None) -> str:
+    """Changes with the serial and, for a changed landing, with the landing too."""
     _seq, serial = latest_seq(session)
-    return f'"rpz-{serial}-{check_format(fmt)}"'
-
-
-_RPZ_TARGET = {RpzAction.NXDOMAIN: ".", RpzAction.NODATA: "*.", RpzAction.PASSTHRU: "rpz-passthru."}
-_UNBOUND_TYPE = {
-    RpzAction.NXDOMAIN: "always_nxdomain",
-    RpzAction.NODATA: "always_nodata",
-    RpzAction.PASSTHRU: "always_transparent",
-}
-
-
-def _format_lines(
-    fmt: str, config: ZoneConfig, serial: int, rows: Iterator[tuple[str, RpzAction]]
-) -> Iterator[str]:
-    if fmt == "rpz":
-        c = config
-        yield f"$ORIGIN {c.origin}\n$TTL {c.ttl}\n"
-        yield (
-            f"@ SOA ns hostmaster {serial} {c.refresh} {c.retry} {c.expire} {c.minimum}\n@ NS ns\n"
-        )
-    elif fmt == "hosts":
-        yield f"# tangkal blocklist {config.origin} serial {serial}\n"
-    elif fmt == "unbound":
-        yield f"# tangkal blocklist {config.origin} serial {serial}\nserver:\n"
-    for name, action in rows:
-        if fmt == "rpz":
-            target = _RPZ_TARGET.get(action, config.landing_host)
-            yield f"{name} CNAME {target}\n*.{name} CNAME {target}\n"
-        elif action == RpzAction.PASSTHRU:
-            if fmt == "unbound":
-                yield f'local-zone: "{name}." always_transparent\n'
-        elif fmt == "domains":
-            yield name + "\n"
-        elif fmt == "hosts":
-            yield f"0.0.0.0 {name}\n"
-        elif action == RpzAction.LANDING:
-            yield (
-                f'local-zone: "{name}." redirect\n'
-                f'local-data: "{name}. {config.ttl} IN CNAME {config.landing_host}"\n'
-            )
-        else:
-            yield f'local-zone: "{name}." {_UNBOUND_TYPE[action]}\n'
+    tag = f"rpz-{serial}-{get_format(fmt).name}"
+    if settings is not None:
+        landing = zone_config(settings).default_landing.text()
+        tag += "-" + hashlib.sha256(landing.encode()).hexdigest()[:8]
+    return f'"{tag}"'
 
 
 def export_stream(
@@ -522,7 +490,7 @@ def export_stream(
 ) -> Iterator[bytes]:
     """The current list in ``fmt``, in pieces of about ``batch`` names, from one consistent
     read; opens its own session so an HTTP response can outlive the request's unit."""
-    fmt = check_format(fmt)
+    form = get_format(fmt)
     config = zone_config(settings)
     with read_snapshot(db) as session:
         _seq, serial = latest_seq(session)
@@ -531,9 +499,10 @@ def export_stream(
             .order_by(RpzEntry.name)
             .execution_options(yield_per=batch)
         )
-        buf: list[str] = []
-        for line in _format_lines(fmt, config, serial, ((n, a) for n, a in rows)):
-            buf.append(line)
+        buf: list[str] = [form.header(config, serial)]
+        line = form.line
+        for name, action in rows:
+            buf.append(line(name, action, config))
             if len(buf) >= batch:
                 yield "".join(buf).encode()
                 buf = []

@@ -7,6 +7,7 @@ without a cycle; ``tangkal.rpz.journal`` re-exports them for callers.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -45,21 +46,103 @@ def check_name(name: str) -> str:
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidInput(
             f"The name {name[:40]!r}... is {len(name)} characters; the RPZ takes at most "
-            f"{MAX_NAME_LENGTH}.", field="name")
+            f"{MAX_NAME_LENGTH}.",
+            field="name",
+        )
     if name.endswith(".") or not name.isascii():
         raise InvalidInput(
             f"{name!r} is not canonical: pass Domain.parse(text).name (ASCII, no trailing dot).",
-            field="name")
+            field="name",
+        )
     labels = name.split(".")
     if len(labels) < 2:
-        raise InvalidInput(f"{name!r} is a bare top-level label; the RPZ lists whole names.",
-                           field="name")
+        raise InvalidInput(
+            f"{name!r} is a bare top-level label; the RPZ lists whole names.", field="name"
+        )
     for label in labels:
         if not _LABEL.match(label):
             raise InvalidInput(
                 f"{name!r} has an invalid label {label!r}: use Domain.parse(text).name.",
-                field="name")
+                field="name",
+            )
     return name
+
+
+@dataclass(frozen=True, slots=True)
+class Landing:
+    """Where a ``landing`` block sends the resolver's client: the laman labuh.
+
+    Either a name (one CNAME record: BIND, Unbound and PowerDNS follow it) or addresses
+    (A/AAAA local data: what Knot Resolver needs, since it does not follow a CNAME to a
+    target of the zone's choosing, and what lists that must not depend on another name
+    resolving use). Written ``cname:<name>`` or ``a:<ipv4>,aaaa:<ipv6>`` (repeatable);
+    :meth:`text` is the one canonical spelling, stored in the journal and compared.
+    """
+
+    cname: str | None = None  # absolute, lower-case, with the trailing dot
+    a: tuple[str, ...] = ()
+    aaaa: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str, *, field: str = "landing") -> Landing:
+        """Strict: anything that is not exactly one of the two forms is refused, naming
+        the part that is wrong (a bad setting must stop the server, not serve nonsense)."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInput(
+                "The landing is empty: use cname:<name> or a:<ipv4>,aaaa:<ipv6>.", field=field
+            )
+        cname: str | None = None
+        a: list[str] = []
+        aaaa: list[str] = []
+        for part in text.strip().split(","):
+            kind, sep, value = part.strip().partition(":")
+            kind, value = kind.strip().lower(), value.strip()
+            if not sep or not value:
+                raise InvalidInput(
+                    f"{part.strip()!r} in the landing is not KIND:VALUE "
+                    "(cname:<name>, a:<ipv4> or aaaa:<ipv6>).",
+                    field=field,
+                )
+            if kind == "cname":
+                if cname is not None:
+                    raise InvalidInput("The landing names more than one cname.", field=field)
+                cname = _landing_name(value, field)
+            elif kind in ("a", "aaaa"):
+                try:
+                    ip = (ipaddress.IPv4Address if kind == "a" else ipaddress.IPv6Address)(value)
+                except ValueError:
+                    raise InvalidInput(
+                        f"{value!r} is not an IPv{4 if kind == 'a' else 6} "
+                        f"address (landing {kind}:).",
+                        field=field,
+                    ) from None
+                (a if kind == "a" else aaaa).append(str(ip))
+            else:
+                raise InvalidInput(
+                    f"Unknown landing kind {kind!r}; use cname, a or aaaa.", field=field
+                )
+        if cname is not None and (a or aaaa):
+            raise InvalidInput(
+                "A landing is either cname:<name> or addresses "
+                "(a:, aaaa:), not both: a CNAME cannot have other data.",
+                field=field,
+            )
+        return cls(cname, tuple(sorted(set(a))), tuple(sorted(set(aaaa))))
+
+    def text(self) -> str:
+        if self.cname is not None:
+            return f"cname:{self.cname}"
+        return ",".join([f"a:{x}" for x in self.a] + [f"aaaa:{x}" for x in self.aaaa])
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def _landing_name(value: str, field: str) -> str:
+    name = value.rstrip(".").lower()
+    if not name or len(name) > 253 or not all(_LABEL.match(lab) for lab in name.split(".")):
+        raise InvalidInput(f"{value!r} is not a host name (landing cname:).", field=field)
+    return name + "."
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +159,10 @@ class ZoneChange:
                 object.__setattr__(self, "action", RpzAction(self.action))
             except ValueError:
                 known = ", ".join(a.value for a in RpzAction)
-                raise InvalidInput(f"Unknown RPZ action {self.action!r}; use one of {known} "
-                                   "or None to remove.", field="action") from None
+                raise InvalidInput(
+                    f"Unknown RPZ action {self.action!r}; use one of {known} or None to remove.",
+                    field="action",
+                ) from None
 
 
 def serial_next(serial: int) -> int:

@@ -4,7 +4,9 @@ A dict of dnspython objects would need tens of gigabytes at 7 million names. Ins
 listed name becomes its two records (``name`` and ``*.name``) already in wire format, and
 names are kept sorted in chunks of a few kilobytes: one ``bytes`` blob per chunk.
 
-* AXFR writes the blobs as they are: no per-record work while streaming.
+* AXFR writes the blobs as they are: no per-record work while streaming. Most actions are
+  one CNAME per trigger; a landing given as addresses is one A/AAAA record per address,
+  so each chunk counts its records.
 * A change re-encodes only the chunks whose names it touches (O(change), not O(zone)).
 * Readers take a :class:`ZoneView` (an immutable snapshot: serial plus chunk list); a change
   builds a new view and swaps it in, so a transfer in progress never sees a half-applied
@@ -18,25 +20,33 @@ each AXFR message repeat the question). That makes the bytes position-independen
 from __future__ import annotations
 
 import bisect
+import ipaddress
 import json
 import os
 import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from tangkal.errors import InvalidInput
-from tangkal.rpz.values import RpzAction
+from tangkal.rpz.values import Landing, RpzAction
 
+TYPE_A = 1
 TYPE_NS = 2
 TYPE_CNAME = 5
 TYPE_SOA = 6
+TYPE_AAAA = 28
 CLASS_IN = 1
 POINTER_TO_QNAME = b"\xc0\x0c"
+# The apex NS and SOA MNAME: out of the zone, so the zone needs no address record of its own
+# (an in-zone "ns" with an A record would also be a trigger for the top-level name "ns").
+# This is what BIND's reference manual writes in its RPZ example; named-checkzone accepts it.
+NS_HOST = "localhost."
 
 TARGET_CHUNK_BYTES = 12_000  # a fresh chunk is cut here
 MAX_CHUNK_BYTES = 24_000  # a chunk that grows past this is split
-SNAPSHOT_MAGIC = b"TANGKAL-RPZ-SNAPSHOT-1\n"
+SNAPSHOT_MAGIC = b"TANGKAL-RPZ-SNAPSHOT-2\n"  # 2: chunks count their records
 
 
 def name_to_wire(name: str) -> bytes:
@@ -59,8 +69,10 @@ def name_to_wire(name: str) -> bytes:
 
 def _relative_owner(name: str) -> bytes:
     """``name`` as labels ending in a pointer to the zone name at offset 12."""
-    return b"".join(bytes((len(lab),)) + lab.encode("ascii") for lab in name.split(".")) + \
-        POINTER_TO_QNAME
+    return (
+        b"".join(bytes((len(lab),)) + lab.encode("ascii") for lab in name.split("."))
+        + POINTER_TO_QNAME
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,94 +87,160 @@ class ZoneConfig:
     retry: int = 60
     expire: int = 30 * 86400  # keep enforcing for a month if the primary disappears
     minimum: int = 60
+    landing: Landing | None = None  # None: a CNAME to landing_host
+
+    @property
+    def default_landing(self) -> Landing:
+        return self.landing or Landing(cname=self.landing_host)
 
     def as_dict(self) -> dict[str, object]:
-        return {"origin": self.origin, "landing_host": self.landing_host, "ttl": self.ttl,
-                "refresh": self.refresh, "retry": self.retry, "expire": self.expire,
-                "minimum": self.minimum}
+        return {
+            "origin": self.origin,
+            "landing": self.default_landing.text(),
+            "ttl": self.ttl,
+            "refresh": self.refresh,
+            "retry": self.retry,
+            "expire": self.expire,
+            "minimum": self.minimum,
+            "ns": NS_HOST,
+        }
+
+
+_FIXED_RDATA = {
+    RpzAction.NXDOMAIN: b"\x00",
+    RpzAction.NODATA: b"\x01*\x00",
+    RpzAction.PASSTHRU: name_to_wire("rpz-passthru."),
+}
+_ACTION_BY_CNAME = {v: k for k, v in _FIXED_RDATA.items()}
 
 
 class Encoder:
-    """Turns (name, action) into the two records of an RPZ trigger, and back."""
+    """Turns (name, action[, landing]) into the records of an RPZ trigger, and back.
+
+    An entry is the records of ``name`` followed by the same records for ``*.name``: one
+    CNAME each, or for a landing given as addresses one A/AAAA record per address.
+    """
 
     def __init__(self, config: ZoneConfig) -> None:
         self.config = config
         self.origin_wire = name_to_wire(config.origin)
-        rdata = {
-            RpzAction.NXDOMAIN: b"\x00",
-            RpzAction.NODATA: b"\x01*\x00",
-            RpzAction.LANDING: name_to_wire(config.landing_host),
-            RpzAction.PASSTHRU: name_to_wire("rpz-passthru."),
-        }
-        self.tails: dict[RpzAction, bytes] = {
-            action: struct.pack(">HHIH", TYPE_CNAME, CLASS_IN, config.ttl, len(data)) + data
-            for action, data in rdata.items()
-        }
-        self.actions_by_rdata: dict[bytes, RpzAction] = {v: k for k, v in rdata.items()}
+        self.landing = config.default_landing
+        self._tails: dict[tuple[RpzAction, Landing | None], tuple[bytes, ...]] = {}
 
-    def entry(self, name: str, action: RpzAction) -> bytes:
-        owner = _relative_owner(name)
-        tail = self.tails[action]
-        return owner + tail + b"\x01*" + owner + tail
+    def _rr(self, rtype: int, data: bytes) -> bytes:
+        return struct.pack(">HHIH", rtype, CLASS_IN, self.config.ttl, len(data)) + data
 
-    def records(self, name: str, action: RpzAction) -> tuple[bytes, bytes]:
-        """The two records separately (IXFR lists them one by one)."""
+    def tails(self, action: RpzAction, landing: Landing | None = None) -> tuple[bytes, ...]:
+        """Each record of one trigger without its owner (type, class, TTL, rdata)."""
+        if action != RpzAction.LANDING or landing == self.landing:
+            landing = None
+        key = (action, landing)
+        got = self._tails.get(key)
+        if got is None:
+            if action != RpzAction.LANDING:
+                got = (self._rr(TYPE_CNAME, _FIXED_RDATA[action]),)
+            else:
+                target = landing or self.landing
+                if target.cname is not None:
+                    got = (self._rr(TYPE_CNAME, name_to_wire(target.cname)),)
+                else:
+                    got = tuple(
+                        [self._rr(TYPE_A, ipaddress.IPv4Address(x).packed) for x in target.a]
+                        + [
+                            self._rr(TYPE_AAAA, ipaddress.IPv6Address(x).packed)
+                            for x in target.aaaa
+                        ]
+                    )
+            self._tails[key] = got
+        return got
+
+    def count(self, action: RpzAction, landing: Landing | None = None) -> int:
+        """Records in one entry (both triggers)."""
+        return 2 * len(self.tails(action, landing))
+
+    def entry(self, name: str, action: RpzAction, landing: Landing | None = None) -> bytes:
         owner = _relative_owner(name)
-        tail = self.tails[action]
-        return owner + tail, b"\x01*" + owner + tail
+        tails = self.tails(action, landing)
+        wild = b"\x01*" + owner
+        return b"".join(owner + t for t in tails) + b"".join(wild + t for t in tails)
 
     def soa(self, serial: int) -> bytes:
         c = self.config
-        rdata = (b"\x02ns" + POINTER_TO_QNAME + b"\x0ahostmaster" + POINTER_TO_QNAME +
-                 struct.pack(">IIIII", serial, c.refresh, c.retry, c.expire, c.minimum))
-        return POINTER_TO_QNAME + struct.pack(">HHIH", TYPE_SOA, CLASS_IN, c.ttl,
-                                              len(rdata)) + rdata
+        rdata = (
+            name_to_wire(NS_HOST)
+            + b"\x0ahostmaster"
+            + POINTER_TO_QNAME
+            + struct.pack(">IIIII", serial, c.refresh, c.retry, c.expire, c.minimum)
+        )
+        return (
+            POINTER_TO_QNAME + struct.pack(">HHIH", TYPE_SOA, CLASS_IN, c.ttl, len(rdata)) + rdata
+        )
 
     def ns(self) -> bytes:
-        """An apex NS record: BIND will not load a zone without one; RPZ consumers ignore it."""
-        rdata = b"\x02ns" + POINTER_TO_QNAME
-        return POINTER_TO_QNAME + struct.pack(">HHIH", TYPE_NS, CLASS_IN, self.config.ttl,
-                                              len(rdata)) + rdata
+        """The apex NS record: BIND will not load a zone without one; RPZ consumers ignore
+        it. Out of the zone (``localhost.``), so no glue is needed (RFC 1034 4.2.1)."""
+        rdata = name_to_wire(NS_HOST)
+        return (
+            POINTER_TO_QNAME
+            + struct.pack(">HHIH", TYPE_NS, CLASS_IN, self.config.ttl, len(rdata))
+            + rdata
+        )
 
 
-def decode_chunk(blob: bytes, encoder: Encoder) -> list[tuple[str, bytes]]:
-    """Split a chunk blob back into (name, entry bytes); only the chunks a change touches."""
-    out: list[tuple[str, bytes]] = []
-    pos, end = 0, len(blob)
+def _records(blob: bytes, pos: int, end: int) -> Iterator[tuple[int, list[str], int, int]]:
+    """(start, owner labels, rdata start, next position) of each record from ``pos``."""
     while pos < end:
         start = pos
         labels: list[str] = []
         while blob[pos] != 0xC0:
             n = blob[pos]
-            labels.append(blob[pos + 1:pos + 1 + n].decode("ascii"))
+            labels.append(blob[pos + 1 : pos + 1 + n].decode("ascii"))
             pos += 1 + n
-        owner_len = pos + 2 - start
-        rdlen = int.from_bytes(blob[pos + 10:pos + 12], "big")
-        size = 2 * (owner_len + 10 + rdlen) + 2
-        out.append((".".join(labels), blob[start:start + size]))
-        pos = start + size
+        rdlen = int.from_bytes(blob[pos + 10 : pos + 12], "big")
+        yield start, labels, pos + 12, pos + 12 + rdlen
+        pos += 12 + rdlen
+
+
+def decode_chunk(blob: bytes, encoder: Encoder | None = None) -> list[tuple[str, bytes]]:
+    """Split a chunk blob back into (name, entry bytes); only the chunks a change touches."""
+    out: list[tuple[str, bytes]] = []
+    current: list[str] | None = None
+    begin = 0
+    for start, labels, _rd, _nxt in _records(blob, 0, len(blob)):
+        if current is not None and (labels == current or labels == ["*", *current]):
+            continue
+        if current is not None:
+            out.append((".".join(current), blob[begin:start]))
+        current, begin = labels, start
+    if current is not None:
+        out.append((".".join(current), blob[begin:]))
     return out
 
 
-def decode_chunk_entries(chunks: Iterable[Chunk], encoder: Encoder
-                         ) -> Iterator[tuple[str, bytes]]:
+def decode_chunk_entries(chunks: Iterable[Chunk], encoder: Encoder) -> Iterator[tuple[str, bytes]]:
     for chunk in chunks:
         yield from decode_chunk(chunk.blob, encoder)
 
 
-def entry_action(entry: bytes, encoder: Encoder) -> RpzAction:
-    pos = 0
-    while entry[pos] != 0xC0:
-        pos += 1 + entry[pos]
-    rdlen = int.from_bytes(entry[pos + 10:pos + 12], "big")
-    return encoder.actions_by_rdata[entry[pos + 12:pos + 12 + rdlen]]
+def entry_action(entry: bytes, encoder: Encoder | None = None) -> RpzAction:
+    for _start, _labels, rd, nxt in _records(entry, 0, len(entry)):
+        rtype = int.from_bytes(entry[rd - 10 : rd - 8], "big")
+        if rtype == TYPE_CNAME:
+            return _ACTION_BY_CNAME.get(entry[rd:nxt], RpzAction.LANDING)
+        return RpzAction.LANDING
+    raise ValueError("empty entry")
+
+
+def entry_records(entry: bytes) -> int:
+    return sum(1 for _ in _records(entry, 0, len(entry)))
 
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
     first: str  # smallest name in the chunk
-    blob: bytes  # the entries, sorted by name, two records each
+    blob: bytes  # the entries, sorted by name
     names: int
+    records: int  # what an AXFR message counts for this blob (two or more per name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,26 +256,27 @@ class ZoneView:
 
     @property
     def records(self) -> int:
-        """Records in a full transfer: two per name plus the SOA twice and the apex NS."""
-        return 2 * self.names + 3
+        """Records in a full transfer: the entries' plus the SOA twice and the apex NS."""
+        return sum(c.records for c in self.chunks) + 3
 
 
 def _cut(entries: Sequence[tuple[str, bytes]]) -> list[Chunk]:
     """Pack sorted entries into chunks of about TARGET_CHUNK_BYTES."""
     chunks: list[Chunk] = []
     parts: list[bytes] = []
-    size = 0
+    size = records = 0
     first = ""
     for name, data in entries:
         if not parts:
             first = name
         parts.append(data)
         size += len(data)
+        records += entry_records(data)
         if size >= TARGET_CHUNK_BYTES:
-            chunks.append(Chunk(first, b"".join(parts), len(parts)))
-            parts, size = [], 0
+            chunks.append(Chunk(first, b"".join(parts), len(parts), records))
+            parts, size, records = [], 0, 0
     if parts:
-        chunks.append(Chunk(first, b"".join(parts), len(parts)))
+        chunks.append(Chunk(first, b"".join(parts), len(parts), records))
     return chunks
 
 
@@ -215,8 +294,9 @@ class ZoneStore:
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
-    def build(cls, config: ZoneConfig, entries: Iterable[tuple[str, RpzAction]], *,
-              serial: int, seq: int) -> ZoneStore:
+    def build(
+        cls, config: ZoneConfig, entries: Iterable[tuple[str, RpzAction]], *, serial: int, seq: int
+    ) -> ZoneStore:
         """Build from (name, action) pairs.
 
         Sorted input (the database's primary key order) streams straight into chunks, so a
@@ -225,9 +305,10 @@ class ZoneStore:
         """
         store = cls(config)
         enc = store.encoder.entry
+        count = store.encoder.count
         chunks: list[Chunk] = []
         parts: list[bytes] = []
-        size = 0
+        size = records = 0
         first = last = ""
         rest: list[tuple[str, RpzAction]] = []
         it = iter(entries)
@@ -240,35 +321,51 @@ class ZoneStore:
             data = enc(name, action)
             parts.append(data)
             size += len(data)
+            records += count(action)
             last = name
             if size >= TARGET_CHUNK_BYTES:
-                chunks.append(Chunk(first, b"".join(parts), len(parts)))
-                parts, size = [], 0
+                chunks.append(Chunk(first, b"".join(parts), len(parts), records))
+                parts, size, records = [], 0, 0
         if parts:
-            chunks.append(Chunk(first, b"".join(parts), len(parts)))
+            chunks.append(Chunk(first, b"".join(parts), len(parts), records))
         if rest:
             merged = dict(decode_chunk_entries(chunks, store.encoder))
             merged.update((n, enc(n, a)) for n, a in rest)
             chunks = _cut(sorted(merged.items()))
-        store.view = ZoneView(serial, seq, [c.first for c in chunks], chunks,
-                              names=sum(c.names for c in chunks),
-                              wire_bytes=sum(len(c.blob) for c in chunks))
+        store.view = ZoneView(
+            serial,
+            seq,
+            [c.first for c in chunks],
+            chunks,
+            names=sum(c.names for c in chunks),
+            wire_bytes=sum(len(c.blob) for c in chunks),
+        )
         return store
 
     # -- changing ---------------------------------------------------------------------------
-    def apply(self, changes: Iterable[tuple[str, RpzAction | None]], *, serial: int,
-              seq: int) -> ZoneView:
-        """Apply one change set and publish the new view; returns it.
+    def apply(
+        self,
+        changes: Iterable[
+            tuple[str, RpzAction | None] | tuple[str, RpzAction | None, Landing | None]
+        ],
+        *,
+        serial: int,
+        seq: int,
+    ) -> ZoneView:
+        """Apply one change set and publish the new view; returns it. A change may carry
+        the landing it points to (else the zone's default).
 
         Cost: for each touched chunk, decode and re-encode a few kilobytes, plus one copy of
         the chunk list (pointers only).
         """
         old = self.view
-        by_chunk: dict[int, dict[str, RpzAction | None]] = {}
+        by_chunk: dict[int, dict[str, tuple[RpzAction | None, Landing | None]]] = {}
         firsts = old.firsts
-        for name, action in changes:
+        for change in changes:
+            name, action = change[0], change[1]
+            landing = cast("Landing | None", change[2]) if len(change) > 2 else None
             i = max(bisect.bisect_right(firsts, name) - 1, 0)
-            by_chunk.setdefault(i, {})[name] = action
+            by_chunk.setdefault(i, {})[name] = (action, landing)
         new_firsts = list(firsts)
         new_chunks = list(old.chunks)
         names, wire = old.names, old.wire_bytes
@@ -281,17 +378,17 @@ class ZoneStore:
                 wire -= len(chunk.blob)
             else:
                 current = {}
-            for name, action in wanted.items():
+            for name, (action, landing) in wanted.items():
                 if action is None:
                     current.pop(name, None)
                 else:
-                    current[name] = self.encoder.entry(name, action)
+                    current[name] = self.encoder.entry(name, action, landing)
             pieces = _split(sorted(current.items()))
             for piece in pieces:
                 names += piece.names
                 wire += len(piece.blob)
-            new_chunks[i:i + 1] = pieces
-            new_firsts[i:i + 1] = [p.first for p in pieces]
+            new_chunks[i : i + 1] = pieces
+            new_firsts[i : i + 1] = [p.first for p in pieces]
         view = ZoneView(serial, seq, new_firsts, new_chunks, names=names, wire_bytes=wire)
         self.view = view
         return view
@@ -323,14 +420,23 @@ class ZoneStore:
         view = view or self.view
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-        header = json.dumps({"config": self.config.as_dict(), "serial": view.serial,
-                             "seq": view.seq, "chunks": len(view.chunks), "names": view.names,
-                             "wire_bytes": view.wire_bytes}).encode()
+        header = json.dumps(
+            {
+                "config": self.config.as_dict(),
+                "serial": view.serial,
+                "seq": view.seq,
+                "chunks": len(view.chunks),
+                "names": view.names,
+                "wire_bytes": view.wire_bytes,
+            }
+        ).encode()
         with open(tmp, "wb") as f:
             f.write(SNAPSHOT_MAGIC + struct.pack(">I", len(header)) + header)
             for chunk in view.chunks:
                 first = chunk.first.encode("ascii")
-                f.write(struct.pack(">HII", len(first), chunk.names, len(chunk.blob)))
+                f.write(
+                    struct.pack(">HIII", len(first), chunk.names, chunk.records, len(chunk.blob))
+                )
                 f.write(first)
                 f.write(chunk.blob)
             f.flush()
@@ -351,17 +457,22 @@ class ZoneStore:
                     return None
                 chunks: list[Chunk] = []
                 for _ in range(int(header["chunks"])):
-                    flen, count, blen = struct.unpack(">HII", f.read(10))
+                    flen, count, records, blen = struct.unpack(">HIII", f.read(14))
                     first = f.read(flen).decode("ascii")
                     blob = f.read(blen)
                     if len(blob) != blen:
                         return None
-                    chunks.append(Chunk(first, blob, count))
+                    chunks.append(Chunk(first, blob, count, records))
         except (OSError, ValueError, struct.error, KeyError):
             return None
-        view = ZoneView(int(header["serial"]), int(header["seq"]), [c.first for c in chunks],
-                        chunks, names=int(header["names"]),
-                        wire_bytes=int(header["wire_bytes"]))
+        view = ZoneView(
+            int(header["serial"]),
+            int(header["seq"]),
+            [c.first for c in chunks],
+            chunks,
+            names=int(header["names"]),
+            wire_bytes=int(header["wire_bytes"]),
+        )
         return cls(config, view)
 
 
@@ -370,5 +481,12 @@ def _split(entries: list[tuple[str, bytes]]) -> list[Chunk]:
         return []
     total = sum(len(d) for _, d in entries)
     if total <= MAX_CHUNK_BYTES:
-        return [Chunk(entries[0][0], b"".join(d for _, d in entries), len(entries))]
+        return [
+            Chunk(
+                entries[0][0],
+                b"".join(d for _, d in entries),
+                len(entries),
+                sum(entry_records(d) for _, d in entries),
+            )
+        ]
     return _cut(entries)
