@@ -44,6 +44,15 @@ def test_every_scrape_under_two_workers_has_all_metrics() -> None:
         log = server.log()
     assert all(names == seen[0] for names in seen), "scrapes differ by worker"
     assert {"tangkal_rpz_serial", "tangkal_rpz_names"} <= seen[0]
+    # the database's counts are asked at scrape time: the same families from either worker
+    assert {
+        "tangkal_orders",
+        "tangkal_orders_overdue",
+        "tangkal_delivery_messages",
+        "tangkal_metrics_database_up",
+        "tangkal_delivery_attempts",
+        "tangkal_match_seconds",
+    } <= seen[0]
     # Each scrape counts the ones before it, whichever worker answered them: summed.
     assert counted == [float(n) for n in range(SCRAPES)], counted
     # The directory was serve's own and is gone with it; the test's environment never had it.

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tangkal.delivery.signing import verify
 from tests.support import LiveServer, free_port, unique
@@ -171,6 +172,17 @@ class _Receiver:
         self.server.server_close()
 
 
+def _attempts(live: LiveServer) -> dict[str, float]:
+    """``tangkal_delivery_attempts_total`` by outcome, from the server's ``/metrics``."""
+    text = httpx.get(live.url + "/metrics", timeout=30).text
+    counts = {"delivered": 0.0, "failed": 0.0, "refused": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "tangkal_delivery_attempts_total":
+                counts[sample.labels["outcome"]] = sample.value
+    return counts
+
+
 @pytest.fixture
 def receiver() -> Iterator[_Receiver]:
     r = _Receiver(fail_first=2)
@@ -186,6 +198,7 @@ def test_webhook_delivery_is_signed_retried_and_applied_once(
         r = c.put("/api/v1/orgs/me/delivery", json={"webhook_url": receiver.url})
     assert r.status_code == 200, r.text
     receiver.secret = r.json()["webhook_secret"]
+    before = _attempts(live)
     ids = [_file(live, p, [f"t.me/kanal_{i}_x/{i + 1}"])["id"] for i in range(3)]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -196,6 +209,10 @@ def test_webhook_delivery_is_signed_retried_and_applied_once(
         time.sleep(0.2)
     assert {m["data"]["id"] for m in receiver.applied.values()} == set(ids)
     assert receiver.bad_signatures == 0 and receiver.calls >= 3 + 2
+    # the operator sees them too (other tests' retries may add to the same counters)
+    after = _attempts(live)
+    assert after["delivered"] - before["delivered"] >= 3
+    assert after["failed"] - before["failed"] >= 2
     with live.client(p.analyst) as c:
         for oid in ids:
             o = c.get(f"/api/v1/orders/{oid}").json()

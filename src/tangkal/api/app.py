@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from tangkal import __version__
 from tangkal.api import errors, openapi
 from tangkal.api.bodylimit import BodyLimit
+from tangkal.api.dbmetrics import DatabaseCollector
 from tangkal.api.httpmetrics import HttpMetrics
 from tangkal.api.inputguard import InputGuard
 from tangkal.api.metrics import exposition
@@ -41,6 +42,7 @@ ROUTER_MODULES = [
     "tangkal.normalisation.routes",
     "tangkal.cases.routes",
     "tangkal.compliance.routes",
+    "tangkal.statements.routes",
     "tangkal.web.routes",
     "tangkal.api.health",  # /readyz (/healthz below is liveness only)
 ]
@@ -157,9 +159,12 @@ def create_app(
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "services": [s.name for s in services]}
 
+    database_metrics = DatabaseCollector(db)
+
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     def metrics() -> Response:
-        return Response(exposition(), media_type=CONTENT_TYPE_LATEST)  # all workers
+        # all workers' values, then the database's counts
+        return Response(exposition(database_metrics), media_type=CONTENT_TYPE_LATEST)
 
     for ref in ROUTER_MODULES:
         module = importlib.import_module(ref)

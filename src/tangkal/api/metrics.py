@@ -29,6 +29,7 @@ from pathlib import Path
 
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -38,15 +39,23 @@ def multiprocess_dir_in_use() -> str | None:
     return os.environ.get(ENV) or None
 
 
-def exposition() -> bytes:
+def exposition(*collectors: Collector) -> bytes:
     """The Prometheus text for ``/metrics``: every worker's values in multiprocess mode,
-    this process's otherwise."""
+    this process's otherwise, followed by ``collectors`` asked afresh (the database's
+    counts, :mod:`tangkal.api.dbmetrics`), which are the same whichever worker answers."""
     path = multiprocess_dir_in_use()
     if path is None:
-        return generate_latest(REGISTRY)
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=path)
-    return generate_latest(registry)
+        text = generate_latest(REGISTRY)
+    else:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=path)
+        text = generate_latest(registry)
+    if collectors:
+        extra = CollectorRegistry(auto_describe=False)
+        for collector in collectors:
+            extra.register(collector)
+        text += generate_latest(extra)
+    return text
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import structlog
+from prometheus_client import Counter, Histogram
 
 from tangkal.db.session import Database
 from tangkal.delivery.egress import GuardedTransport
@@ -26,6 +27,23 @@ from tangkal.periodic import PeriodicService
 from tangkal.settings import Settings
 
 log = structlog.get_logger("tangkal.delivery")
+
+# Counted where the attempt is made, so under --workers N the sum over workers is the truth
+# (multiprocess mode sums counters); the outbox's backlog by state is read from the database
+# at scrape time instead (tangkal.api.dbmetrics).
+ATTEMPTS = Counter(
+    "tangkal_delivery_attempts_total",
+    "Webhook deliveries tried, by outcome: delivered (2xx), failed (any other answer or no "
+    "answer; retried), refused (destination not allowed; left for the pull inbox)",
+    ["outcome"],
+)
+for _outcome in ("delivered", "failed", "refused"):
+    ATTEMPTS.labels(_outcome)  # each a series from the start, at 0, not only once it happens
+ATTEMPT_SECONDS = Histogram(
+    "tangkal_delivery_attempt_seconds",
+    "Time from connecting to a platform's webhook to its answer",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 
 #: What is kept of a platform's answer to a failed delivery: enough for its people to see
 #: what their endpoint said, too little to make the worker a way to read other servers.
@@ -132,6 +150,10 @@ class DeliveryWorker(PeriodicService):
         except httpx.HTTPError as exc:
             error = _printable(f"{type(exc).__name__}: {exc}")
         ms = (time.perf_counter() - start) * 1000
+        ok = status is not None and 200 <= status < 300
+        ATTEMPTS.labels("refused" if refused else "delivered" if ok else "failed").inc()
+        if not refused:
+            ATTEMPT_SECONDS.observe(ms / 1000)
         if refused:
             log.warning("delivery.refused", message_id=msg.id, reason=error)
 

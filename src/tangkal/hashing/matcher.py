@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import Gauge
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,15 @@ from tangkal.hashing.signal_index import SignalIndex
 
 GAP_PATIENCE = 30.0  # seconds a missing sequence number is waited for
 SAVE_EVERY = 5000  # changes between saves of the index files
+
+#: Each worker holds its own copy of the indexes, kept in step from the change log; the most
+#: recently synced copy is the one to show (multiprocess mode "mostrecent").
+INDEX_SIGNALS = Gauge(
+    "tangkal_match_index_signals",
+    "Signals in the in-memory match index, by signal type",
+    ["signal_type"],
+    multiprocess_mode="mostrecent",
+)
 
 
 class BankIndexes:
@@ -128,6 +138,8 @@ class BankIndexes:
         with self._lock:
             applied = self._apply(rows)
             self._last_sync = time.monotonic()
+            for name, index in self.indexes.items():
+                INDEX_SIGNALS.labels(name).set(len(index))
         if self._since_save >= SAVE_EVERY:
             self.save()
         return applied
