@@ -90,13 +90,13 @@ def load_demo(session: Session) -> list[str]:
     ]
 
     people = [
-        (kominfo, "analis", Role.ANALYST),
-        (kominfo, "pejabat", Role.OFFICIAL),
-        (kominfo, "pejabat2", Role.OFFICIAL),
-        (kominfo, "auditor", Role.AUDITOR),
-        (telegram, "moderator", Role.MODERATOR),
-        (isps[0], "operator", Role.ISP),
-        (isps[1], "operator", Role.ISP),
+        (kominfo, "analis", Role.ANALYST, "Analis Satu"),
+        (kominfo, "pejabat", Role.OFFICIAL, "Pejabat Satu"),
+        (kominfo, "pejabat2", Role.OFFICIAL, "Pejabat Dua"),
+        (kominfo, "auditor", Role.AUDITOR, "Auditor Satu"),
+        (telegram, "moderator", Role.MODERATOR, "Moderator Telegram"),
+        (isps[0], "operator", Role.ISP, "Operator Nusantara"),
+        (isps[1], "operator", Role.ISP, "Operator Merdeka"),
     ]
     lines = [
         "tangkal demo: the July 2017 Telegram case is loaded.",
@@ -105,10 +105,16 @@ def load_demo(session: Session) -> list[str]:
     ]
     tokens = []
     users = {}
-    for org, username, role in people:
+    for org, username, role, display_name in people:
         password = secrets.token_urlsafe(12)
         user = accounts.create_user(
-            session, SYSTEM, org, username=username, role=role, password=password
+            session,
+            SYSTEM,
+            org,
+            username=username,
+            role=role,
+            password=password,
+            display_name=display_name,
         )
         users[(org.name, username)] = user.id
         lines.append(f"  {org.name:14} {username:10} {password}   ({role.value})")

@@ -276,7 +276,7 @@ def test_two_officials_approve_a_sanction_from_the_queue_one_after_the_other(
         ) in after
         card = after.split(f'id="s-{sid}"', 1)[1].split("</article>", 1)[0]
         assert approve not in card  # the state says she approved: Approve is not offered
-        assert "Persetujuan: 1 dari 2" in card and f"{c.alice} (Pejabat)" in card
+        assert "Persetujuan: 1 dari 2" in card and f"{c.alice} ({c.regulator})" in card
         assert "Anda sudah menyetujui sanksi ini" in card
         # a second approval by the same person is refused by the service, in her language
         again = web.post(

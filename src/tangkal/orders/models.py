@@ -52,6 +52,19 @@ class ResponseAction(enum.StrEnum):
     NOT_DONE = "not_done"
 
 
+class ReceiptBasis(enum.StrEnum):
+    """What started an order's deadline clock (``Order.receipt_basis``, stored as its value):
+    the platform's first authenticated sign of receipt, or receipt deemed by the SOP when
+    none came. Named here so the pages can word each one (``tangkal.web.labels``)."""
+
+    WEBHOOK = "webhook"
+    INBOX = "inbox"
+    ACKNOWLEDGED = "acknowledged"
+    CLARIFICATION_REQUESTED = "clarification_requested"
+    RESPONDED = "responded"
+    DEEMED = "deemed"
+
+
 class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (

@@ -19,6 +19,7 @@ from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 
 from tangkal import text
 from tangkal.accounts import web_sessions
@@ -26,7 +27,7 @@ from tangkal.accounts.principal import Principal
 from tangkal.api.deps import UnitOfWork
 from tangkal.errors import TangkalError, Unauthenticated
 from tangkal.settings import Settings
-from tangkal.web import forms, queries
+from tangkal.web import forms, people, queries
 from tangkal.web.i18n import Formatter, choose_language, normalise
 from tangkal.web.sessions import (
     COOKIE,
@@ -57,6 +58,8 @@ class Page:
     _dirty: bool = False
     _lang_changed: bool = False
     extra_headers: dict[str, str] = field(default_factory=dict)
+    #: the request's database session, to name the people a page shows (``web.people``)
+    db: Session | None = None
 
     @property
     def fmt(self) -> Formatter:
@@ -164,7 +167,8 @@ class Page:
             **(context or {}),
         }
         ctx["csrf_token"] = self.csrf
-        html = render(self.lang, template, ctx)
+        with people.bound(self.db):
+            html = render(self.lang, template, ctx)
         return self._finish(HTMLResponse(html, status_code=status))
 
     def redirect(self, url: str, *, status: int = 303) -> Response:
@@ -194,6 +198,7 @@ def _page(request: Request, session: UnitOfWork) -> Page:
         lang=lang,
         session=ws,
         _lang_changed=normalise(asked) is not None and normalise(asked) != cookie,
+        db=session,
     )
     if ws is not None and ws.user_id:
         found = None
@@ -223,6 +228,8 @@ def _fallback_page(request: Request) -> Page:
     """A page for rendering an error when the normal dependencies did not complete."""
     found = getattr(request.state, "web_page", None)
     if isinstance(found, Page):
+        # an error page names no one, and the request's session may be gone or failed
+        found.db = None
         return found
     settings: Settings = request.app.state.settings
     lang = choose_language(

@@ -169,9 +169,15 @@ class Formatter:
 
     def actor(self, actor: str | None, *, people: bool = True) -> str:
         """Who did something, as the audit record names them (``org/user(role)``), in words:
-        ``pejabat-1 (Pejabat), kominfo``; the scheduler as itself, a member of the public by
-        the address they gave; anything else as it is. ``people=False`` (what a platform
-        sees of the regulator's staff, as in its case file): the organisation only."""
+        the person's and the organisation's display names, ``Analis Satu (Kementerian
+        Komunikasi dan Informatika)``, read from the page's directory
+        (``tangkal.web.people``); without one, or for someone no longer there, the user
+        name with the role in words, ``pejabat-1 (Pejabat), kominfo``. The scheduler as
+        itself, a member of the public by the address they gave; anything else as it is.
+        ``people=False`` (what a platform sees of the regulator's staff, as in its case
+        file): the organisation only."""
+        from tangkal.web import people as directory
+
         if not actor:
             return "—"
         if actor == _SYSTEM_ACTOR or (actor == "tangkal" and not people):
@@ -181,10 +187,16 @@ class Formatter:
         m = _ACTOR.match(actor)
         if m is None:
             return actor
+        found = directory.current()
+        org = m.group("org")
         if not people:
-            return m.group("org")
+            return (found.organisation(org) if found else None) or org
+        person = found.person(org, m.group("who")) if found else None
+        if person is not None:
+            return f"{person.display_name} ({person.org_display})"
         role = self.label("role", m.group("role"))
-        return f"{m.group('who')} ({role}), {m.group('org')}"
+        org_display = (found.organisation(org) if found else None) or org
+        return f"{m.group('who')} ({role}), {org_display}"
 
     def number(self, value: float | int | None) -> str:
         if value is None:

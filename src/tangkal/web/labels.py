@@ -21,9 +21,10 @@ from tangkal.blocklist.models import BlockAction, BlockStatus
 from tangkal.compliance.models import ProbeState
 from tangkal.delivery.models import DeliveryStatus
 from tangkal.hashing.models import BankKind
+from tangkal.locators.model import LocatorKind
 from tangkal.normalisation.models import NormalisationStatus
 from tangkal.objections.models import ObjectionStatus, SubjectKind
-from tangkal.orders.models import OrderStatus, ResponseAction
+from tangkal.orders.models import OrderStatus, ReceiptBasis, ResponseAction
 from tangkal.sanctions.models import SanctionStatus
 
 
@@ -158,6 +159,27 @@ DELIVERY_STATUS: Mapping[str, str] = {
     "fetched": N_("Fetched by the platform"),
 }
 
+#: What sort of thing an order's item names (``tangkal.locators.model.LocatorKind``).
+LOCATOR_KIND: Mapping[str, str] = {
+    "domain": N_("Domain name"),
+    "url": N_("Web address (URL)"),
+    "telegram_channel": N_("Telegram channel"),
+    "telegram_post": N_("Telegram post"),
+    "telegram_invite": N_("Telegram invitation link"),
+    "telegram_private_post": N_("Telegram post in a private channel"),
+}
+
+#: How an order's deadline clock was started (``tangkal.orders.models.ReceiptBasis``):
+#: the platform's first authenticated sign of receipt, or receipt deemed by the SOP.
+RECEIPT_BASIS: Mapping[str, str] = {
+    "webhook": N_("delivered to the platform's webhook"),
+    "inbox": N_("fetched from the platform's inbox"),
+    "acknowledged": N_("acknowledged by the platform"),
+    "clarification_requested": N_("the platform asked for clarification"),
+    "responded": N_("the platform responded"),
+    "deemed": N_("deemed received under the SOP"),
+}
+
 #: The events on an order's record (the audit actions of its timeline) and the messages
 #: sent to the platform about it (the outbox event of its delivery log; the same names).
 EVENT: Mapping[str, str] = {
@@ -245,6 +267,8 @@ TERMS: Mapping[type[enum.Enum], Mapping[str, str]] = {
     NormalisationStatus: NORMALISATION_STATUS,
     SubjectKind: SUBJECT_KIND,
     ProbeState: PROBE_STATE,
+    LocatorKind: LOCATOR_KIND,
+    ReceiptBasis: RECEIPT_BASIS,
 }
 
 #: The tables by the names the templates use (``label("status", s)``).
@@ -267,4 +291,6 @@ TABLES: Mapping[str, Mapping[str, str]] = {
     "probe_state": PROBE_STATE,
     "expected": EXPECTED,
     "compliance_stage": COMPLIANCE_STAGE,
+    "locator_kind": LOCATOR_KIND,
+    "receipt_basis": RECEIPT_BASIS,
 }

@@ -43,7 +43,7 @@ def test_two_officials_approve_a_sanction_and_an_official_approves_its_normalisa
     expect(page.locator(".flash")).to_contain_text("telah dicatat (1 dari 2)")
     card = page.locator(f"#s-{s['id']}")
     expect(card).to_contain_text("Persetujuan: 1 dari 2")
-    expect(card).to_contain_text(f"{c.alice} (Pejabat)")
+    expect(card).to_contain_text(f"{c.alice} ({c.regulator})")
     expect(card).to_contain_text("Anda sudah menyetujui sanksi ini")
     expect(card.get_by_role("button", name="Setujui")).to_have_count(0)
 

@@ -106,3 +106,51 @@ def test_every_audit_action_of_the_procedure_has_words() -> None:
         )
     missing = sorted(a for a in found if a not in labels.EVENT and not a.endswith("."))
     assert not missing, missing
+
+
+def test_every_locator_kind_and_receipt_basis_has_words() -> None:
+    from tangkal.locators.model import LocatorKind
+    from tangkal.orders.models import ReceiptBasis
+
+    assert set(labels.LOCATOR_KIND) == {k.value for k in LocatorKind}
+    assert set(labels.RECEIPT_BASIS) == {b.value for b in ReceiptBasis}
+    assert Formatter("id").label("locator_kind", "telegram_channel") == "Kanal Telegram"
+    assert Formatter("id").label("receipt_basis", "deemed") == "dianggap diterima menurut SOP"
+
+
+def test_every_receipt_basis_the_services_record_is_an_enum_value() -> None:
+    """``mark_received(..., "basis", ...)`` is called with literals: each must be named."""
+    import re
+    from pathlib import Path
+
+    from tangkal.orders.models import ReceiptBasis
+
+    src = Path(labels.__file__).resolve().parents[1]
+    found = set()
+    for path in src.rglob("*.py"):
+        found |= set(re.findall(r'mark_received\([^)]*?"([a-z_]+)"', path.read_text(), re.S))
+    assert found and found <= {b.value for b in ReceiptBasis}, found
+
+
+def test_people_are_named_by_display_names_from_the_directory(session, factory) -> None:  # type: ignore[no-untyped-def]
+    from tangkal.accounts import services as accounts
+    from tangkal.accounts.models import OrgKind, Role
+    from tangkal.accounts.principal import SYSTEM
+    from tangkal.web import people
+
+    org = accounts.create_org(
+        session, SYSTEM, kind=OrgKind.REGULATOR, name="kominfo-x", display_name="Kominfo"
+    )
+    accounts.create_user(
+        session, SYSTEM, org, username="analis", role=Role.ANALYST, password=None,
+        display_name="Analis Satu",
+    )  # fmt: skip
+    session.flush()
+    f = Formatter("id")
+    with people.bound(session):
+        assert f.actor("kominfo-x/analis(analyst)") == "Analis Satu (Kominfo)"
+        assert f.actor("kominfo-x/analis(analyst)", people=False) == "Kominfo"
+        # someone no longer there: the user name and the role in words, the organisation
+        assert f.actor("kominfo-x/lama(official)") == "lama (Pejabat), Kominfo"
+        assert f.actor("nowhere/x(official)") == "x (Pejabat), nowhere"
+    assert f.actor("kominfo-x/analis(analyst)") == "analis (Analis), kominfo-x"
