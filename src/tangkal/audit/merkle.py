@@ -173,9 +173,9 @@ class Subtrees:
     API worker warms its own), bounded, and lock-protected for the server's threads.
     """
 
-    def __init__(self, source: LeafSource, *, chunk: int = CHUNK) -> None:
+    def __init__(self, source: LeafSource, *, chunk: int | None = None) -> None:
         self.source = source
-        self.chunk = chunk
+        self.chunk = chunk or CHUNK  # read now, so a test can make chunks small
 
     def __call__(self, lo: int, hi: int) -> bytes:
         c = self.chunk

@@ -119,7 +119,7 @@ def inclusion(session: Session, seq: int, size: int | None = None) -> dict[str, 
         )
     if seq > n:
         raise InvalidInput(
-            f"entry {seq} is not in the tree of the first {n} entries; ask with a size of at "
+            f"seq {seq} is not in the tree of the first {n} entries; ask with a size of at "
             f"least {seq} (a later checkpoint's, or none for the whole chain).",
             field="seq",
         )
