@@ -31,7 +31,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 from tangkal.accounts.models import Organization, OrgKind, Role
 from tangkal.accounts.principal import Principal
 from tangkal.audit.services import record
-from tangkal.db.base import utcnow
+from tangkal.db.base import new_id, utcnow
 from tangkal.errors import InvalidInput, InvalidTransition, Msg, NotFound
 from tangkal.orders.clock import compute_deadline
 from tangkal.orders.escalation import reschedule
@@ -633,6 +633,7 @@ def respond(session: Session, principal: Principal, order_id: str, data: Respons
     late = order.status is S.OVERDUE or now > compute_deadline(order, now)
     order.responses.append(
         OrderResponse(
+            id=new_id(),  # the answer names it (the public export's uuid) before any flush
             action=action,
             statement=statement,
             responded_by=principal.actor,

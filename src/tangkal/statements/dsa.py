@@ -498,8 +498,15 @@ class StatementRefused(InvalidInput):
                 problem=text,
             ),
             field=first.field,
-            problems=[{"field": p.field, "message": p.msg.text} for p in self.problems],
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error body with every refused field in ``problems``, as the API's other
+        refusals of a body list theirs."""
+        return {
+            **super().to_dict(),
+            "problems": [{"field": p.field, "message": p.msg.text} for p in self.problems],
+        }
 
 
 def _problem_of(err: Any) -> list[Problem]:
