@@ -477,3 +477,160 @@ threads=1
 def answer_of(msg: dns.message.Message) -> tuple[str, list[str]]:
     """(rcode, [rdata texts]) of a response, for assertions."""
     return dns.rcode.to_text(msg.rcode()), [rd.to_text() for rr in msg.answer for rd in rr]
+
+
+@contextmanager
+def kresd(
+    *, host: str, rpz_file: Path, auth: tuple[str, int], port: int | None = None
+) -> Iterator[Process]:
+    """Knot Resolver (kresd 5.x) applying ``policy.rpz`` to the zone in ``rpz_file``.
+
+    kresd reads an RPZ from a file only (no zone transfer); with ``watch`` it reloads the
+    file when it is replaced, which is how an ISP following tangkal's export would run it.
+    Names under :data:`AUTH_ZONE` are sent to ``auth``.
+    """
+    port = port or free_port()
+    d = tempdir("kresd")
+    conf = d / "kresd.conf"
+    conf.write_text(f"""net.listen('{host}', {port}, {{ kind = 'dns' }})
+cache.size = 10 * MB
+log_level('info')
+-- the RPZ first: NXDOMAIN for CNAME ., NODATA for CNAME *., A/AAAA as local data
+policy.add(policy.rpz(policy.DENY, '{rpz_file}', true))
+policy.add(policy.suffix(policy.STUB('{auth[0]}@{auth[1]}'), {{ todname('{AUTH_ZONE}') }}))
+""")
+    log_path = d / "kresd.out"
+    try:
+        with _run(
+            "kresd",
+            host,
+            port,
+            d,
+            [binary("kresd") or "kresd", "-n", "-c", str(conf), str(d)],
+            log_path,
+            "ready." + AUTH_ZONE,
+        ) as p:
+            yield p
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@contextmanager
+def dnsmasq(
+    *, host: str, conf_file: Path, auth: tuple[str, int], port: int | None = None
+) -> Iterator[Process]:
+    """dnsmasq reading tangkal's ``dnsmasq`` export (``conf-file=``); :data:`AUTH_ZONE`
+    is forwarded to ``auth``, nothing else goes anywhere."""
+    port = port or free_port()
+    d = tempdir("dnsmasq")
+    conf = d / "dnsmasq.conf"
+    conf.write_text(f"""port={port}
+listen-address={host}
+bind-interfaces
+no-resolv
+no-hosts
+no-daemon
+log-queries
+log-facility={d}/dnsmasq.log
+pid-file={d}/dnsmasq.pid
+cache-size=0
+server=/{AUTH_ZONE.rstrip(".")}/{auth[0]}#{auth[1]}
+conf-file={conf_file}
+""")
+    try:
+        with _run(
+            "dnsmasq",
+            host,
+            port,
+            d,
+            [binary("dnsmasq") or "dnsmasq", "-C", str(conf), "-k"],
+            d / "dnsmasq.log",
+            "ready." + AUTH_ZONE,
+        ) as p:
+            yield p
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@contextmanager
+def bind_primary(
+    *, host: str, zone: str, zone_file: Path, port: int | None = None
+) -> Iterator[Process]:
+    """BIND serving ``zone_file`` as a primary zone (``type primary``), not recursing: it
+    refuses to start serving a zone it cannot load, which is what this checks."""
+    port = port or free_port()
+    d = tempdir("bind-primary")
+    name = zone.rstrip(".")
+    conf = d / "named.conf"
+    conf.write_text(f"""options {{
+  directory "{d}";
+  pid-file "{d}/named.pid";
+  listen-on port {port} {{ {host}; }};
+  listen-on-v6 {{ none; }};
+  recursion no;
+  allow-query {{ any; }};
+  notify no;
+}};
+controls {{ }};
+logging {{
+  channel main {{ file "{d}/named.log"; severity info; print-time yes; }};
+  category default {{ main; }};
+}};
+zone "{name}" {{
+  type primary;
+  file "{zone_file}";
+}};
+""")
+    try:
+        with _run(
+            "bind-primary",
+            host,
+            port,
+            d,
+            [binary("named") or "named", "-f", "-n", "1", "-c", str(conf)],
+            d / "named.log",
+            zone,
+        ) as p:
+            yield p
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@contextmanager
+def knot_primary(
+    *, host: str, zone: str, zone_file: Path, port: int | None = None
+) -> Iterator[Process]:
+    """Knot DNS (knotd) serving ``zone_file`` as a primary zone."""
+    port = port or free_port()
+    d = tempdir("knotd")
+    conf = d / "knot.conf"
+    conf.write_text(f"""server:
+    listen: {host}@{port}
+    rundir: "{d}"
+database:
+    storage: "{d}"
+log:
+  - target: "{d}/knot.log"
+    any: info
+template:
+  - id: default
+    storage: "{d}"
+    zonefile-load: whole
+    journal-content: none
+zone:
+  - domain: {zone}
+    file: "{zone_file}"
+""")
+    try:
+        with _run(
+            "knotd",
+            host,
+            port,
+            d,
+            [binary("knotd") or "knotd", "-c", str(conf)],
+            d / "knot.log",
+            zone,
+        ) as p:
+            yield p
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
