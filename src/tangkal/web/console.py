@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
+from tangkal import limits
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import UnitOfWork
 from tangkal.audit.services import events_for
@@ -27,12 +28,12 @@ from tangkal.orders.models import OPEN_STATUSES, Order, OrderStatus
 from tangkal.sanctions import services as sanctions
 from tangkal.settings import get_settings
 from tangkal.sop.profile import active_profile
-from tangkal.web import actions, forms, procedure, queries
+from tangkal.web import actions, forms, procedure, queries, worklist
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page
 
 router = APIRouter(prefix="/console", route_class=HtmlRoute, include_in_schema=False)
 
-PAGE_SIZE = 50
+PAGE_SIZE = worklist.PAGE_SIZE
 
 
 def _categories(lang: str) -> list[dict[str, str]]:
@@ -72,54 +73,109 @@ def home(page: ConsolePage) -> Response:
 def order_list(
     page: ConsolePage,
     session: UnitOfWork,
-    status: str = Query("", max_length=40),
-    platform: str = Query("", max_length=200),
-    offset: int = Query(0, ge=0, le=1_000_000),
+    show: str = Query("", max_length=500),
+    status: str = Query("", max_length=500),
+    urgency: str = Query("", max_length=500),
+    category: str = Query("", max_length=500),
+    platform: str = Query("", max_length=500),
+    q: str = Query("", max_length=2000),
+    after: str = Query("", max_length=2000),
+    before: str = Query("", max_length=2000),
 ) -> Response:
-    """The regulator's dashboard, or a platform's inbox: only the caller's own orders."""
+    """The regulator's board, or a platform's inbox: only the caller's own orders, by time
+    left (``web.worklist``). The limits above are generous on purpose: the checks that
+    matter are ``worklist.parse_query``'s, which answer on the page itself."""
     p = page.principal
     assert p is not None
     if p.org_kind is OrgKind.ISP:
         raise Forbidden(Msg("ISPs receive blocks through the RPZ, not orders; see the RPZ page."))
+    profile = active_profile()
+    bands = worklist.bands_for(profile.deadlines.values())
+    is_regulator = p.org_kind is OrgKind.REGULATOR
+    platforms = queries.platforms(session) if is_regulator else []
+    choices = {o.name: o.id for o in platforms} | {o.id: o.id for o in platforms}
+    now = datetime.now(UTC)
+    problem = None
     try:
-        rows = orders.list_orders(
-            session,
-            p,
-            status=status or None,
-            platform=platform or None,
-            limit=PAGE_SIZE + 1,
-            offset=offset,
+        lq = worklist.parse_query(
+            show=show,
+            status=status,
+            urgency=urgency,
+            category=category,
+            platform=platform if is_regulator else "",
+            q=q,
+            after=after,
+            before=before,
+            bands=bands,
+            categories=profile.categories,
+            platforms=choices,
         )
-        problem = None
+        listed = worklist.read_page(session, p, lq, bands, now, PAGE_SIZE)
     except InvalidInput as exc:
-        rows, problem = [], page.error(exc)
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    names = queries.org_names(session, {o.platform_org_id for o in rows})
+        problem = page.error(exc)
+        lq = worklist.ListQuery()
+        listed = worklist.ListPage([])
     counts = orders.count_by_status(session, p)
+    groups = worklist.group_rows(listed.rows, bands, lq.view, now)
     ctx: dict[str, Any] = {
-        "orders": [
+        "groups": [
             {
-                "o": o,
-                "platform": names.get(o.platform_org_id, "?"),
-                "category": _category_label(o.category, page.lang),
-                "countdown": page.fmt.countdown(o.deadline_at, paused=o.paused_at is not None)
-                if o.status in OPEN_STATUSES
-                else None,
+                "key": g.band.key if g.band else "closed",
+                "label": page.fmt.message(g.band.label) if g.band else page._("Answered or closed"),
+                "count": listed.counts.get(g.band.key) if g.band else None,
+                "rows": [
+                    {
+                        "o": r.order,
+                        "platform": r.platform,
+                        "n_items": r.items,
+                        "first_item": r.first_item,
+                        "category": _category_label(r.order.category, page.lang),
+                        "countdown": page.fmt.countdown(
+                            r.order.deadline_at, now, paused=r.order.paused_at is not None
+                        )
+                        if r.order.status in OPEN_STATUSES
+                        else None,
+                        "clock": worklist.clock((r.order.deadline_at - now).total_seconds())
+                        if r.order.status in OPEN_STATUSES and r.order.paused_at is None
+                        else None,
+                    }
+                    for r in g.rows
+                ],
             }
-            for o in rows
+            for g in groups
+        ],
+        "bands": [
+            {"key": b.key, "label": page.fmt.message(b.label), "n": listed.counts.get(b.key, 0)}
+            for b in bands
         ],
         "counts": counts,
-        "total": sum(counts.values()),
+        "open_total": sum(n for s, n in counts.items() if OrderStatus(s) in OPEN_STATUSES),
+        "closed_total": sum(n for s, n in counts.items() if OrderStatus(s) not in OPEN_STATUSES),
         "statuses": [s.value for s in OrderStatus],
-        "platforms": queries.platforms(session) if p.org_kind is OrgKind.REGULATOR else [],
-        "status": status,
-        "platform": platform,
-        "offset": offset,
-        "more": more,
-        "page_size": PAGE_SIZE,
+        "categories": _categories(page.lang),
+        "platforms": platforms,
+        "view": lq.view,
+        "status": lq.status.value if lq.status else "",
+        "urgency": lq.urgency,
+        "category": lq.category,
+        "platform": platform if lq.platform_id else "",
+        "q": lq.text if not problem else q[: worklist.MAX_SEARCH],
+        "next_cursor": listed.next.encode() if listed.next else None,
+        "prev_cursor": listed.prev.encode() if listed.prev else None,
         "problem": problem,
-        "can_file": p.org_kind is OrgKind.REGULATOR and p.role in (Role.ANALYST, Role.OFFICIAL),
+        # the words the countdown script writes, from the same catalogue as the server's
+        "clock_words": {
+            key: page.fmt.gettext(text)
+            for key, text in (
+                ("left", "%(span)s left"),
+                ("over", "OVERDUE by %(span)s"),
+                ("dh", "%(d)d d %(h)d h"),
+                ("hm", "%(h)d h %(m)d min"),
+                ("m", "%(m)d min"),
+                ("under", "under a minute"),
+            )
+        },
+        "can_file": is_regulator and p.role in (Role.ANALYST, Role.OFFICIAL),
     }
     template = (
         "orders_table.html"
@@ -163,8 +219,8 @@ def order_create(
     session: UnitOfWork,
     platform: str = Form("", max_length=200),
     category: str = Form("", max_length=50),
-    legal_basis: str = Form("", max_length=6000),
-    reason: str = Form("", max_length=25000),
+    legal_basis: str = Form("", max_length=limits.form_cap(limits.ORDER_LEGAL_BASIS)),
+    reason: str = Form("", max_length=limits.form_cap(limits.ORDER_REASON)),
     locators: str = Form("", max_length=1_200_000),
     evidence: list[UploadFile] = File(default=[]),
     csrf_token: str = Form(""),
@@ -194,7 +250,9 @@ def order_create(
             continue
         if content:
             items.append(forms.evidence_item(f.filename, f.content_type or "", content))
+    chosen = [f.filename for f in evidence if f.filename]
     if not form.ok:
+        form.files_to_choose_again = chosen
         return _new_order_page(page, session, form, status=422)
     p = page.principal
     assert p is not None
@@ -203,6 +261,7 @@ def order_create(
             order = orders.file_order(session, p, form.to_order(items))
     except (InvalidInput, TooLarge) as exc:
         form.errors[exc.field or "form"] = page.error(exc)
+        form.files_to_choose_again = chosen
         return _new_order_page(page, session, form, status=exc.status_code)
     page.flash(page._("Order %(ref)s was filed.", ref=order.reference))
     return page.redirect(f"/console/orders/{order.id}")
@@ -344,7 +403,7 @@ def order_object(
     session: UnitOfWork,
     kind: str = Form("", max_length=20),
     subject_id: str = Form("", max_length=100),
-    reason: str = Form("", max_length=20000),
+    reason: str = Form("", max_length=limits.form_cap(limits.OBJECTION_REASON)),
     evidence: str = Form("", max_length=110000),
     csrf_token: str = Form(""),
 ) -> Response:

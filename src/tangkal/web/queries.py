@@ -153,7 +153,7 @@ def visible_order_refs(
 # ------------------------------------------------------------------ the procedure
 
 
-def _visible_orders(principal: Principal) -> ColumnElement[bool]:
+def visible_orders(principal: Principal) -> ColumnElement[bool]:
     """Orders the caller's organisation may see, as the orders service scopes them."""
     if principal.org_kind is OrgKind.PLATFORM:
         return Order.platform_org_id == principal.org_id
@@ -172,7 +172,7 @@ def sanctions_of_order(session: Session, principal: Principal, order_id: str) ->
         select(Sanction.id, Sanction.status)
         .join(SanctionOrder, Sanction.id == SanctionOrder.sanction_id)
         .join(Order, Order.id == SanctionOrder.order_id)
-        .where(SanctionOrder.order_id == order_id, _visible_orders(principal))
+        .where(SanctionOrder.order_id == order_id, visible_orders(principal))
         .order_by(Sanction.proposed_at.desc())
         .limit(50)
     ).tuples()
@@ -206,7 +206,7 @@ def objection_subjects(
     if by_kind.get("order"):
         for oid, ref in session.execute(
             select(Order.id, Order.reference).where(
-                Order.id.in_(list(by_kind["order"])), _visible_orders(principal)
+                Order.id.in_(list(by_kind["order"])), visible_orders(principal)
             )
         ):
             out[("order", oid)] = SubjectView("order", oid, ref, order_id=oid)
@@ -215,7 +215,7 @@ def objection_subjects(
         rows = session.execute(
             select(EscalationStep.id, EscalationStep.code, Order.id, Order.reference)
             .join(Order, Order.id == EscalationStep.order_id)
-            .where(EscalationStep.id.in_(list(steps)), _visible_orders(principal))
+            .where(EscalationStep.id.in_(list(steps)), visible_orders(principal))
         )
         for step_id, code, oid, ref in rows:
             for kind in ("warning", "fine"):
