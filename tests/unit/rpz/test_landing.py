@@ -3,10 +3,13 @@ landing as a journalled change set, and the export formats' table."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dns.message
 import dns.rdatatype
 import pytest
 
+from tangkal.accounts.principal import SYSTEM
 from tangkal.db.session import Database
 from tangkal.errors import InvalidInput
 from tangkal.rpz import formats, services
@@ -14,6 +17,10 @@ from tangkal.rpz.journal import changesets_after, current_serial, publish, sync_
 from tangkal.rpz.values import Landing, RpzAction, ZoneChange
 from tangkal.rpz.zone import ZoneConfig, ZoneStore
 from tangkal.settings import Settings
+from tests.factories import Factory
+from tests.unit.rpz.harness import running_primary
+from tests.unit.rpz.test_server import block, wait_serial, xfr
+from tests.unit.rpz.test_server import records as xfr_records
 
 ADDR = Landing.parse("a:192.0.2.99,aaaa:2001:DB8::99")
 
@@ -34,8 +41,16 @@ def records(store: ZoneStore) -> dict[tuple[str, str], list[str]]:
 def test_landing_parses_strictly_into_one_canonical_text() -> None:
     assert ADDR.text() == "a:192.0.2.99,aaaa:2001:db8::99"
     assert Landing.parse("cname:Laman.Example").text() == "cname:laman.example."
-    for bad in ("", "laman.example", "a:1.2.3", "aaaa:192.0.2.1", "mx:x.example",
-                "cname:a.example,a:192.0.2.1", "cname:a.example,cname:b.example", "cname:-x-."):
+    for bad in (
+        "",
+        "laman.example",
+        "a:1.2.3",
+        "aaaa:192.0.2.1",
+        "mx:x.example",
+        "cname:a.example,a:192.0.2.1",
+        "cname:a.example,cname:b.example",
+        "cname:-x-.",
+    ):
         with pytest.raises(InvalidInput):
             Landing.parse(bad)
 
@@ -48,8 +63,12 @@ def test_a_bad_landing_setting_is_refused_at_start() -> None:
 
 def test_an_address_landing_is_a_and_aaaa_records_for_the_name_and_its_subdomains() -> None:
     config = ZoneConfig(landing=ADDR)
-    store = ZoneStore.build(config, [("a.example", RpzAction.LANDING),
-                                     ("b.example", RpzAction.NXDOMAIN)], serial=1, seq=1)
+    store = ZoneStore.build(
+        config,
+        [("a.example", RpzAction.LANDING), ("b.example", RpzAction.NXDOMAIN)],
+        serial=1,
+        seq=1,
+    )
     got = records(store)
     for owner in ("a.example.rpz.tangkal.", "*.a.example.rpz.tangkal."):
         assert got[(owner, "A")] == ["192.0.2.99"]
@@ -58,22 +77,31 @@ def test_an_address_landing_is_a_and_aaaa_records_for_the_name_and_its_subdomain
     assert store.view.records == 4 + 2 + 3
     assert store.lookup("a.example") == RpzAction.LANDING
     # a change next to it keeps the records apart (decoding walks records, not pairs)
-    store.apply([("a.example", RpzAction.NODATA), ("c.example", RpzAction.LANDING)],
-                serial=2, seq=2)
+    store.apply(
+        [("a.example", RpzAction.NODATA), ("c.example", RpzAction.LANDING)], serial=2, seq=2
+    )
     assert [(n, a) for n, a in store.iter_entries()] == [
-        ("a.example", RpzAction.NODATA), ("b.example", RpzAction.NXDOMAIN),
-        ("c.example", RpzAction.LANDING)]
+        ("a.example", RpzAction.NODATA),
+        ("b.example", RpzAction.NXDOMAIN),
+        ("c.example", RpzAction.LANDING),
+    ]
     assert store.view.records == 2 + 2 + 4 + 3
     # one change may carry a landing of its own
-    store.apply([("d.example", RpzAction.LANDING, Landing.parse("cname:x.example"))],
-                serial=3, seq=3)
+    store.apply(
+        [("d.example", RpzAction.LANDING, Landing.parse("cname:x.example"))], serial=3, seq=3
+    )
     assert records(store)[("d.example.rpz.tangkal.", "CNAME")] == ["x.example."]
 
 
 def test_apex_ns_is_outside_the_zone_so_no_glue_is_needed() -> None:
     enc = ZoneStore(ZoneConfig()).encoder
-    msg = dns.message.from_wire(b"\x00\x01\x84\x00\x00\x01\x00\x02\x00\x00\x00\x00"
-                                + enc.origin_wire + b"\x00\x06\x00\x01" + enc.soa(5) + enc.ns())
+    msg = dns.message.from_wire(
+        b"\x00\x01\x84\x00\x00\x01\x00\x02\x00\x00\x00\x00"
+        + enc.origin_wire
+        + b"\x00\x06\x00\x01"
+        + enc.soa(5)
+        + enc.ns()
+    )
     assert [rr.to_text() for rr in msg.answer[1]] == ["localhost."]
     assert msg.answer[0][0].mname.to_text() == "localhost."
 
@@ -82,8 +110,13 @@ def test_a_changed_landing_is_one_change_set_with_both_landings(db: Database) ->
     cname = Landing(cname="laman.example.")
     with db.unit_of_work() as s:
         assert sync_landing(s, cname) is None  # first record: adopted, nothing to move
-        publish(s, [ZoneChange("l.example", RpzAction.LANDING),
-                    ZoneChange("n.example", RpzAction.NXDOMAIN)])
+        publish(
+            s,
+            [
+                ZoneChange("l.example", RpzAction.LANDING),
+                ZoneChange("n.example", RpzAction.NXDOMAIN),
+            ],
+        )
     with db.unit_of_work() as s:
         before = current_serial(s)
         assert sync_landing(s, cname) is None
@@ -94,7 +127,8 @@ def test_a_changed_landing_is_one_change_set_with_both_landings(db: Database) ->
         assert sync_landing(s, ADDR) is None
     assert (last.from_serial, last.serial) == (before, new)
     assert [(c.name, c.old_landing, c.new_landing) for c in last.changes] == [
-        ("l.example", cname, ADDR)]
+        ("l.example", cname, ADDR)
+    ]
     # later steps of a landing name carry the landing they meant
     with db.unit_of_work() as s:
         publish(s, [ZoneChange("l.example", None)])
@@ -104,9 +138,14 @@ def test_a_changed_landing_is_one_change_set_with_both_landings(db: Database) ->
 
 def test_exports_are_one_table_and_unknown_names_are_refused_listing_them(db: Database) -> None:
     with db.unit_of_work() as s:
-        publish(s, [ZoneChange("l.example", RpzAction.LANDING),
-                    ZoneChange("n.example", RpzAction.NXDOMAIN),
-                    ZoneChange("ok.n.example", RpzAction.PASSTHRU)])
+        publish(
+            s,
+            [
+                ZoneChange("l.example", RpzAction.LANDING),
+                ZoneChange("n.example", RpzAction.NXDOMAIN),
+                ZoneChange("ok.n.example", RpzAction.PASSTHRU),
+            ],
+        )
     settings = Settings(database_url=db.url, rpz_landing="a:192.0.2.99,aaaa:2001:db8::99")
 
     def text(fmt: str) -> str:
@@ -122,8 +161,48 @@ def test_exports_are_one_table_and_unknown_names_are_refused_listing_them(db: Da
     assert "EXACT NAMES ONLY" in hosts and "192.0.2.99 l.example\n" in hosts
     assert 'local-data: "l.example. 60 IN AAAA 2001:db8::99"' in text("unbound")
     assert {f.name for f in formats.FORMATS.values()} == {
-        "rpz", "hosts", "domains", "unbound", "dnsmasq"}
+        "rpz",
+        "hosts",
+        "domains",
+        "unbound",
+        "dnsmasq",
+    }
     assert not formats.FORMATS["hosts"].covers_subdomains
     with pytest.raises(InvalidInput) as err:
         formats.get_format("bind")
     assert all(name in str(err.value) for name in formats.FORMATS)
+
+
+def test_a_primary_started_with_another_landing_serves_it_by_ixfr_deleting_the_old(
+    db: Database, tmp_path: Path, factory: Factory
+) -> None:
+    """The second start re-points the landing names in one change set; an IXFR from the
+    serial before deletes the CNAMEs the secondary holds and adds the A/AAAA records."""
+    org = factory.isp()
+    with db.unit_of_work() as s:
+        services.add_subscriber(s, SYSTEM, org.name, "127.0.0.1:9", ["127.0.0.1/32"])
+    with running_primary(db, tmp_path / "one", rpz_landing="cname:laman.example.") as primary:
+        first = block(db, ("l.example", RpzAction.LANDING), ("n.example", RpzAction.NXDOMAIN))
+        wait_serial(primary.port, first)
+    with running_primary(db, tmp_path / "two", rpz_landing=ADDR.text()) as primary:
+        with db.unit_of_work() as s:
+            now = current_serial(s)
+        assert now != first
+        wait_serial(primary.port, now)
+        got = xfr_records(xfr(primary.port, "IXFR", serial=first))
+        assert primary.transfer_log[-1]["kind"] == "IXFR"
+        full = xfr_records(xfr(primary.port))
+    assert got == [
+        ("rpz.tangkal.", "SOA", got[0][2]),
+        ("rpz.tangkal.", "SOA", got[1][2]),
+        ("l.example.rpz.tangkal.", "CNAME", "laman.example."),
+        ("*.l.example.rpz.tangkal.", "CNAME", "laman.example."),
+        ("rpz.tangkal.", "SOA", got[4][2]),
+        ("l.example.rpz.tangkal.", "A", "192.0.2.99"),
+        ("l.example.rpz.tangkal.", "AAAA", "2001:db8::99"),
+        ("*.l.example.rpz.tangkal.", "A", "192.0.2.99"),
+        ("*.l.example.rpz.tangkal.", "AAAA", "2001:db8::99"),
+        ("rpz.tangkal.", "SOA", got[0][2]),
+    ]
+    assert ("*.l.example.rpz.tangkal.", "AAAA", "2001:db8::99") in full
+    assert len(full) == 4 + 2 + 3
