@@ -19,7 +19,7 @@ from tangkal.errors import Conflict, InvalidInput, NotFound
 from tangkal.settings import check_environment
 
 out = Console()
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema, backup and restore.", no_args_is_help=True)
 org_app = typer.Typer(
     help="Organisations: the regulator, platforms and ISPs.", no_args_is_help=True
 )
@@ -37,6 +37,46 @@ def db_upgrade() -> None:
     db = database(migrate=False)
     upgrade(db)
     out.print(f"database at {db.engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@db_app.command("backup")
+@friendly
+def db_backup(
+    target: str = typer.Argument(..., help="The file to write (pg_dump custom format, or SQLite)."),
+) -> None:
+    """A consistent copy of the whole database, taken while the server runs."""
+    from pathlib import Path
+
+    from tangkal.db.backup import backup
+
+    digest = backup(database(migrate=False), Path(target))
+    out.print(f"backup written to {target} (sha256 {digest})")
+
+
+@db_app.command("restore")
+@friendly
+def db_restore(
+    source: str = typer.Argument(..., help="A file written by 'tangkal db backup'."),
+    serial_at_least: int | None = typer.Option(
+        None,
+        "--serial-at-least",
+        help="The highest RPZ serial a secondary is known to hold (dig SOA at it); the "
+        "restored zone's serial is moved ahead of it, of the clock and of the serial the "
+        "database held before.",
+    ),
+) -> None:
+    """Replace the database with a backup (stop 'tangkal serve' first), then move the RPZ
+    serial ahead of anything served before, so secondaries take the restored zone."""
+    from pathlib import Path
+
+    from tangkal.db.backup import restore
+
+    done = restore(database(migrate=False), Path(source), serial_at_least=serial_at_least)
+    out.print(
+        f"restored from {source}: RPZ serial {done.restored_serial} -> {done.serial}; "
+        "secondaries holding a serial the restored journal lacks get a full transfer. "
+        "Run 'tangkal db upgrade' if the backup is from an older version."
+    )
 
 
 @db_app.command("downgrade")
