@@ -161,8 +161,8 @@ class Subtrees:
     cover all n leaves, so computed plainly each proof reads the whole chain. The chain is
     append-only, so a perfect subtree of ``CHUNK`` aligned leaves, once complete, never
     changes: its hash is kept in a process-wide LRU cache and a warm proof reads only the
-    leaves of the (at most two) chunks it does not fully cover, plus one small query for the
-    chunks' last leaves. Ranges the RFC's recursion asks for that are larger than a chunk
+    leaves of the (at most two) chunks it does not fully cover, once each, plus one small
+    query per range for the chunks' last leaves. Ranges the RFC's recursion asks for that are larger than a chunk
     start on a chunk boundary, so they are built from whole chunks and a tail.
 
     The cache key is the chunk's index *and* its last leaf's input: an entry's chain hash
@@ -176,6 +176,20 @@ class Subtrees:
     def __init__(self, source: LeafSource, *, chunk: int | None = None) -> None:
         self.source = source
         self.chunk = chunk or CHUNK  # read now, so a test can make chunks small
+        # leaves of the partial chunks this instance (one proof) has read: a proof asks
+        # for ranges of 1, 2, 4... leaves around its leaf, one read serves them all
+        self._partial: dict[int, list[bytes]] = {}
+
+    def _leaves(self, lo: int, hi: int) -> Iterator[bytes]:
+        c = self.chunk
+        while lo < hi:
+            i = lo // c
+            start, stop = i * c, min(hi, (i + 1) * c)
+            have = self._partial.get(i)
+            if have is None or len(have) < stop - start:
+                have = self._partial[i] = list(self.source.leaves(start, stop))
+            yield from have[lo - start : stop - start]
+            lo = stop
 
     def __call__(self, lo: int, hi: int) -> bytes:
         c = self.chunk
@@ -185,7 +199,7 @@ class Subtrees:
             height = c.bit_length() - 1
             for node in self._chunks(lo // c, full):
                 stack.push(node, height)
-        for data in self.source.leaves(lo + full * c, hi):
+        for data in self._leaves(lo + full * c, hi):
             stack.push(leaf_hash(data), 0)
         return stack.root()
 

@@ -44,11 +44,15 @@ class ChainLeaves:
         at = lo
         while at < hi:
             stop = min(hi, at + _BATCH)
-            rows = self.session.execute(
-                select(AuditEvent.seq, AuditEvent.hash)
-                .where(AuditEvent.seq > at, AuditEvent.seq <= stop)
-                .order_by(AuditEvent.seq)
-            ).all()
+            rows = (
+                self.session.connection()
+                .execute(  # Core rows: no ORM loading per row
+                    select(AuditEvent.seq, AuditEvent.hash)
+                    .where(AuditEvent.seq > at, AuditEvent.seq <= stop)
+                    .order_by(AuditEvent.seq)
+                )
+                .all()
+            )
             if len(rows) != stop - at:
                 raise _gap(at, stop)
             for _, h in rows:
@@ -59,7 +63,7 @@ class ChainLeaves:
         found: dict[int, bytes] = {}
         for start in range(0, len(indices), _IN_BATCH):
             seqs = [i + 1 for i in indices[start : start + _IN_BATCH]]
-            for seq, h in self.session.execute(
+            for seq, h in self.session.connection().execute(
                 select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.in_(seqs))
             ):
                 found[int(seq) - 1] = bytes.fromhex(h)
