@@ -162,8 +162,9 @@ class Subtrees:
     append-only, so a perfect subtree of ``CHUNK`` aligned leaves, once complete, never
     changes: its hash is kept in a process-wide LRU cache and a warm proof reads only the
     leaves of the (at most two) chunks it does not fully cover, once each, plus one small
-    query per range for the chunks' last leaves. Ranges the RFC's recursion asks for that are larger than a chunk
-    start on a chunk boundary, so they are built from whole chunks and a tail.
+    query per range for the chunks' last leaves. Ranges the RFC's recursion asks for that
+    are larger than a chunk start on a chunk boundary, so they are built from whole chunks
+    and a tail.
 
     The cache key is the chunk's index *and* its last leaf's input: an entry's chain hash
     commits to every entry before it, so a chain replaced underneath (another database, a
