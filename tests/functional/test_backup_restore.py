@@ -30,8 +30,14 @@ def _import(live: LiveServer, names: list[str]) -> None:
     path = live.workdir / f"{unique('list')}.txt"
     path.write_text("\n".join(names) + "\n")
     r = live.cli(
-        "block", "import", str(path), "--legal-basis", "UU ITE Pasal 40",
-        "--reason", "terrorist propaganda", "--by-official",
+        "block",
+        "import",
+        str(path),
+        "--legal-basis",
+        "UU ITE Pasal 40",
+        "--reason",
+        "terrorist propaganda",
+        "--by-official",
     )
     assert r.returncode == 0, r.stderr
 
