@@ -28,7 +28,7 @@ from tangkal.orders.models import OPEN_STATUSES, Order, OrderStatus
 from tangkal.sanctions import services as sanctions
 from tangkal.settings import get_settings
 from tangkal.sop.profile import active_profile
-from tangkal.web import actions, forms, procedure, queries, worklist
+from tangkal.web import actions, forms, procedure, queries, statement_form, worklist
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page
 
 router = APIRouter(prefix="/console", route_class=HtmlRoute, include_in_schema=False)
@@ -336,6 +336,7 @@ def _order_page(
     order_id: str,
     *,
     objection: forms.ObjectionForm | None = None,
+    sor: statement_form.StatementForm | None = None,
     problem: str | None = None,
     status: int = 200,
 ) -> Response:
@@ -383,9 +384,7 @@ def _order_page(
         "can_withdraw": is_regulator
         and p.role is Role.OFFICIAL
         and order.status not in (OrderStatus.COMPLIED, OrderStatus.WITHDRAWN),
-        "actions": forms.ACTIONS,
-        "visibility": forms.VISIBILITY,
-        "automated": forms.AUTOMATED,
+        **statement_form.context(page.fmt, sor),
         # the regulator's own banks, for "put evidence into bank" (owners alone add content)
         "evidence_banks": [
             b.name for b in hashing.visible_banks(session, p) if b.owner_org_id == p.org_id
@@ -510,22 +509,57 @@ def order_respond(
     action: str = Form("", max_length=40),
     decision_facts: str = Form("", max_length=20000),
     visibility: list[str] = Form(default=[]),
+    decision_visibility_other: str = Form("", max_length=20000),
+    decision_ground: str = Form("DECISION_GROUND_ILLEGAL_CONTENT", max_length=80),
+    incompatible_content_ground: str = Form("", max_length=20000),
+    incompatible_content_explanation: str = Form("", max_length=20000),
+    category: str = Form("", max_length=80),
+    content_type: list[str] = Form(default=[]),
+    content_type_other: str = Form("", max_length=20000),
+    content_date: str = Form("", max_length=40),
+    source_type: str = Form("SOURCE_TYPE_OTHER_NOTIFICATION", max_length=80),
     automated_detection: str = Form(""),
-    automated_decision: str = Form("AUTOMATED_DECISION_NOT_AUTOMATED", max_length=60),
+    automated_decision: str = Form("AUTOMATED_DECISION_NOT_AUTOMATED", max_length=80),
     reason: str = Form("", max_length=20000),
     csrf_token: str = Form(""),
 ) -> Response:
+    """The platform's answer with its statement of reasons; a refusal (the DSA rules'
+    included) comes back beside its field with everything written kept."""
     page.check_csrf(csrf_token)
     assert page.principal is not None
-    body = forms.response_in(
-        action,
-        decision_facts,
-        visibility[:10],
-        automated_detection == "yes",
-        automated_decision,
-        reason,
+    form = statement_form.StatementForm(
+        action=action,
+        decision_facts=decision_facts,
+        visibility=visibility[:10],
+        decision_visibility_other=decision_visibility_other,
+        decision_ground=decision_ground,
+        incompatible_content_ground=incompatible_content_ground,
+        incompatible_content_explanation=incompatible_content_explanation,
+        category=category,
+        content_type=content_type[:10],
+        content_type_other=content_type_other,
+        content_date=content_date,
+        source_type=source_type,
+        automated_detection=automated_detection,
+        automated_decision=automated_decision,
+        reason=reason,
     )
-    orders.respond(session, page.principal, order_id, body)
+    body = form.build()
+    if body is None:
+        return _order_page(page, session, order_id, sor=form, status=422)
+    try:
+        with session.begin_nested():
+            orders.respond(session, page.principal, order_id, body)
+    except InvalidInput as exc:
+        beside = form.refused(exc)
+        return _order_page(
+            page,
+            session,
+            order_id,
+            sor=form,
+            status=exc.status_code,
+            problem=None if beside else page.error(exc),
+        )
     return _after(page, order_id, page._("Your answer and statement of reasons were recorded."))
 
 
