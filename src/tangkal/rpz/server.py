@@ -29,6 +29,7 @@ import functools
 import heapq
 import ipaddress
 import random
+import ssl
 import struct
 import threading
 import time
@@ -45,7 +46,7 @@ from sqlalchemy import func, select
 
 from tangkal.db.base import utcnow
 from tangkal.db.session import Database
-from tangkal.rpz import edns, limits, wakeup, wire
+from tangkal.rpz import edns, limits, wakeup, wire, xot
 from tangkal.rpz.journal import (
     JOURNAL_RETENTION_DAYS,
     ChangeSet,
@@ -418,6 +419,8 @@ class RpzPrimary:
         self._pending_lock = threading.Lock()
         self._tasks: list[asyncio.Task[Any]] = []
         self._tcp: asyncio.base_events.Server | None = None
+        self._xot: asyncio.base_events.Server | None = None  # zone transfer over TLS
+        self.xot_port = settings.rpz_xot_port
         self._udp: asyncio.DatagramTransport | None = None
         self._notifier: Notifier | None = None
         self._stopping = asyncio.Event()
@@ -455,6 +458,8 @@ class RpzPrimary:
         self._tcp = await asyncio.start_server(
             self._serve_tcp, self.host, self.port, reuse_address=True, limit=1 << 16, backlog=4096
         )
+        if self.xot_port is not None:
+            await self._start_xot()
         transport, _ = await loop.create_datagram_endpoint(
             lambda: _UdpProtocol(self), local_addr=(self.host, self.port)
         )
@@ -484,6 +489,7 @@ class RpzPrimary:
             zone=self.config.origin,
             host=self.host,
             port=self.port,
+            xot_port=self.xot_port,
             serial=view.serial,
             names=view.names,
             startup_seconds=round(self.ready_at - self.started_at, 3),
@@ -506,6 +512,10 @@ class RpzPrimary:
             self._tcp.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._tcp.wait_closed(), 2)
+        if self._xot is not None:
+            self._xot.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._xot.wait_closed(), 2)
         if self._udp is not None:
             self._udp.close()
         if self._notifier is not None:
@@ -515,6 +525,22 @@ class RpzPrimary:
         await asyncio.to_thread(self._flush_transfers)
         if self.store.view.seq != self._snapshot_seq:
             await asyncio.to_thread(self._save_snapshot)
+
+    async def _start_xot(self) -> None:
+        """The XoT listener (RFC 9103): plain TCP accepted through the same gate as the DNS
+        port, then TLS (``tangkal.rpz.xot``); the certificate was checked with the
+        settings, so a failure here is only the port being taken."""
+        cert, key = self.settings.rpz_xot_cert_file, self.settings.rpz_xot_key_file
+        assert cert is not None and key is not None  # the settings require all three
+        ctx = xot.server_context(cert, key)
+        self._xot = await asyncio.start_server(
+            functools.partial(self._serve_tcp, tls=ctx),
+            self.host,
+            self.xot_port,
+            reuse_address=True,
+            limit=1 << 16,
+            backlog=4096,
+        )
 
     # -- loading ---------------------------------------------------------------------------
     def _load(self) -> None:
@@ -1193,7 +1219,15 @@ class RpzPrimary:
         key = self.access.keys.get(q.tsig.key_name) if q.tsig is not None else None
         return key is not None and wire.verify_request(q, key) == 0
 
-    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve_tcp(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """One TCP connection, plain or (``tls``) XoT: admitted by the gate first, so that
+        a TLS handshake is only done for a connection the limits let in, and within the
+        time a new connection has for its first query."""
         peer = writer.get_extra_info("peername")
         ip = peer[0] if peer else "?"
         port = int(peer[1]) if peer else None
@@ -1210,6 +1244,12 @@ class RpzPrimary:
             close()
             return
         try:
+            if tls is not None and not await xot.handshake(writer, tls, self.limits.idle_first):
+                # Not TLS (a plain DNS client on the XoT port), no ALPN "dot", or too slow:
+                # closed at once, counted like any other early close.
+                self._gate.refuse("tls", ip)
+                REFUSED.labels("tls").inc()
+                return
             keep = True
             while keep:
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps each read
