@@ -132,16 +132,44 @@ class ProtectedName(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class AppealStatus(enum.StrEnum):
+    """Where an appeal stands; the moves between them are ``tangkal.blocklist.appeals``'s
+    state machine (``TRANSITIONS``), never decided by a page."""
+
+    RECEIVED = "received"
+    UNDER_REVIEW = "under_review"
+    UPHELD = "upheld"  # decided: the block was wrong, access is restored
+    REJECTED = "rejected"  # decided: the block stands
+
+
 class Appeal(Base):
-    """A member of the public contesting a block; read by officials."""
+    """A member of the public contesting a block, decided by an official by ``decide_by``.
+
+    The appellant follows it with the reference and a follow-up code given once at
+    submission; only the code's SHA-256 is kept (``follow_up_hash``), so neither a leaked
+    table nor a guessed reference opens someone's appeal.
+    """
 
     __tablename__ = "block_appeals"
+    __table_args__ = (Index("ix_block_appeals_status_decide_by", "status", "decide_by"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
     domain: Mapped[str] = mapped_column(String(253), index=True)
     block_id: Mapped[str | None] = mapped_column(String(36), default=None, index=True)
+    # The regulator whose block is contested (the entry's requesting organisation); its
+    # officials decide. None for a block made by the system (an import, the demo).
+    regulator_org_id: Mapped[str | None] = mapped_column(String(36), default=None, index=True)
     contact_email: Mapped[str] = mapped_column(String(320))
     statement: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(32), default="received")
+    status: Mapped[AppealStatus] = mapped_column(
+        enum_column(AppealStatus), default=AppealStatus.RECEIVED
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decide_by: Mapped[datetime] = mapped_column()
+    follow_up_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    reviewed_by: Mapped[str | None] = mapped_column(String(300), default=None)
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    decided_by: Mapped[str | None] = mapped_column(String(300), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    decision_reason: Mapped[str | None] = mapped_column(Text, default=None)

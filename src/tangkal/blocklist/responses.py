@@ -132,6 +132,32 @@ class AppealHow(Open):
     how: str
     url: str
     api: str
+    decide_within: float | None = Field(
+        default=None, description="seconds the regulator has to decide an appeal (SOP profile)"
+    )
+    follow: str | None = Field(
+        default=None, description="where an appeal is followed, {reference} filled in"
+    )
+
+
+class LookupOrder(Open):
+    """The order a block enforces, as the public may know it (never its locators)."""
+
+    reference: str
+    legal_basis: str | None
+    category: str | None
+    issued_at: str | None
+
+
+class LookupSanction(Open):
+    """The sanction a block belongs to and its case: the platform and the orders behind it."""
+
+    reference: str
+    status: str
+    legal_basis: str
+    platform: str | None
+    since: str | None
+    orders: list[str]
 
 
 class LookupOut(Open):
@@ -145,16 +171,23 @@ class LookupOut(Open):
         description="how many ISPs' resolvers were checked and comply"
     )
     message: str
+    query: str | None = Field(default=None, description="the text looked up, as given")
     allow_listed: bool | None = None
     matched: str | None = None
     via_parent: bool | None = None
+    covers_subdomains: bool | None = Field(
+        default=None, description="a block covers every name beneath its domain (RPZ *.name)"
+    )
     since: str | None = None
+    requested_at: str | None = None
     expires_at: str | None = None
     action: str | None = None
     legal_basis: str | None = None
     category: str | None = None
     case_reference: str | None = None
     order_reference: str | None = None
+    order: LookupOrder | None = None
+    sanction: LookupSanction | None = None
     block_id: str | None = None
     appeal: AppealHow | None = None
 
@@ -164,6 +197,11 @@ class AppealReceived(Open):
     domain: str
     status: str
     message: str
+    follow_up_code: str | None = Field(
+        default=None, description="shown once; with the reference it opens the appeal's status"
+    )
+    decide_by: str | None = None
+    status_url: str | None = None
 
 
 class AppealOut(Open):
@@ -175,7 +213,37 @@ class AppealOut(Open):
     statement: str
     status: str
     created_at: str | None
+    decide_by: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: str | None = None
+    decided_by: str | None = None
+    decided_at: str | None = None
+    decision_reason: str | None = None
+    actions: list[str] | None = Field(
+        default=None, description="what the caller may do next: review, uphold, reject"
+    )
 
 
 class AppealList(Open):
     appeals: list[AppealOut]
+
+
+class AppealStep(Open):
+    status: str
+    at: str | None
+
+
+class AppealPublicOut(Open):
+    """What an appellant sees with the reference and the follow-up code."""
+
+    reference: str
+    domain: str
+    status: str
+    received_at: str | None
+    decide_by: str | None
+    under_review_at: str | None
+    decided_at: str | None
+    outcome: str | None
+    decision_reason: str | None
+    access_restored: bool
+    steps: list[AppealStep]

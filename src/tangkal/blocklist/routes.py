@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
@@ -11,10 +11,12 @@ from pydantic import BaseModel, Field
 
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
-from tangkal.blocklist import services
+from tangkal.blocklist import appeals, lookup, services
 from tangkal.blocklist.rails import assess
 from tangkal.blocklist.responses import (
     AppealList,
+    AppealOut,
+    AppealPublicOut,
     AppealReceived,
     AssessmentOut,
     BlockCreated,
@@ -54,9 +56,18 @@ class ProtectedIn(BaseModel):
 
 
 class AppealIn(BaseModel):
-    domain: str = Field(max_length=1000)
+    domain: str = Field(max_length=2000, description="the blocked domain, or a pasted URL")
     contact_email: str = Field(max_length=1000)
-    statement: str = Field(max_length=20000)
+    statement: str = Field(max_length=appeals.MAX_STATEMENT)
+
+
+class FollowIn(BaseModel):
+    code: str = Field(max_length=100, description="the follow-up code given at submission")
+
+
+class AppealDecisionIn(BaseModel):
+    outcome: Literal["upheld", "rejected"]
+    reason: str = Field(max_length=appeals.MAX_DECISION_REASON)
 
 
 @router.post(
@@ -197,14 +208,25 @@ def restore_block(
     "/public/lookup", tags=["public"], response_model=LookupOut, response_model_exclude_unset=True
 )
 def public_lookup(
-    request: Request, session: UnitOfWork, domain: str = Query("", max_length=1000)
+    request: Request,
+    session: UnitOfWork,
+    domain: str = Query("", max_length=2000, description="a domain (the contract's name)"),
+    q: str = Query("", max_length=2000, description="a domain or a pasted URL"),
 ) -> dict[str, Any]:
-    """Is this name blocked, since when, on what legal basis, and how to appeal."""
+    """Is this name blocked, since when, on what legal basis, by which order or sanction,
+    how to appeal, and do the ISPs follow it. ``q`` also takes a pasted URL or Telegram
+    link; a name beneath a blocked domain is blocked by it."""
     base = request.app.state.settings.public_base_url
-    return services.lookup(session, domain, base_url=base)
+    return lookup.lookup(session, q or domain, base_url=base)
 
 
 appeal_limiter = RateLimiter(limit=5, window=600.0)
+#: Following is reading, but each try is a guess at a code: a few dozen per address.
+follow_limiter = RateLimiter(limit=30, window=600.0)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 @router.post(
@@ -214,30 +236,85 @@ appeal_limiter = RateLimiter(limit=5, window=600.0)
     response_model=AppealReceived,  # documentation: the route answers a JSONResponse
 )
 def submit_appeal(body: AppealIn, request: Request, session: UnitOfWork) -> JSONResponse:
-    ip = request.client.host if request.client else "unknown"
-    if not appeal_limiter.allow(ip):
+    """An appeal against a block in force; the answer carries the reference and, once only,
+    the follow-up code that opens its status."""
+    if not appeal_limiter.allow(_client(request)):
         raise RateLimited(
             "Too many appeals from your address; please wait ten minutes and try again."
         )
-    appeal = services.submit_appeal(session, body.domain, body.contact_email, body.statement)
+    done = appeals.submit(session, body.domain, body.contact_email, body.statement)
+    a = done.appeal
+    base = request.app.state.settings.public_base_url.rstrip("/")
     return JSONResponse(
         status_code=202,
         content={
-            "reference": appeal.reference,
-            "domain": appeal.domain,
-            "status": appeal.status,
-            "message": f"Your appeal was received; quote {appeal.reference} in any follow-up.",
+            "reference": a.reference,
+            "domain": a.domain,
+            "status": a.status.value,
+            "follow_up_code": done.follow_up_code,
+            "decide_by": a.decide_by.isoformat(),
+            "status_url": f"{base}/public/appeals/{a.reference}",
+            "message": f"Your appeal was received; quote {a.reference} in any follow-up and "
+            "keep the follow-up code: it is shown only once.",
         },
     )
 
 
+@router.post(
+    "/public/appeals/{reference}/follow",
+    tags=["public"],
+    response_model=AppealPublicOut,
+    response_model_exclude_unset=True,
+)
+def follow_appeal(
+    reference: str, body: FollowIn, request: Request, session: UnitOfWork
+) -> dict[str, Any]:
+    """An appeal's status for whoever holds its reference and follow-up code (a POST, so
+    the code stays out of addresses and logs)."""
+    if not follow_limiter.allow(_client(request)):
+        raise RateLimited(
+            "Too many requests from your address; please wait ten minutes and try again."
+        )
+    return appeals.public_view(appeals.follow(session, reference, body.code))
+
+
+# ------------------------------------------------------------------ officials
+
+
 @router.get("/appeals", response_model=AppealList, response_model_exclude_unset=True)
 def list_appeals(
-    principal: CurrentPrincipal, session: UnitOfWork, limit: int = Query(100, ge=1, le=1000)
+    principal: CurrentPrincipal,
+    session: UnitOfWork,
+    status: str = Query("open", max_length=40, description="open, decided, all or a status"),
+    limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
-    return {
-        "appeals": [
-            services.appeal_to_dict(a)
-            for a in services.list_appeals(session, principal, limit=limit)
-        ]
-    }
+    """The officials' queue: open appeals by decision deadline, soonest first."""
+    rows = appeals.queue(session, principal, status=status, limit=limit)
+    return {"appeals": [appeals.to_dict(a, principal) for a in rows]}
+
+
+@router.get("/appeals/{appeal_id}", response_model=AppealOut, response_model_exclude_unset=True)
+def get_appeal(appeal_id: str, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
+    return appeals.to_dict(appeals.get(session, principal, appeal_id), principal)
+
+
+@router.post(
+    "/appeals/{appeal_id}/review", response_model=AppealOut, response_model_exclude_unset=True
+)
+def review_appeal(
+    appeal_id: str, principal: CurrentPrincipal, session: UnitOfWork
+) -> dict[str, Any]:
+    """An official takes the appeal under review; the appellant sees it."""
+    return appeals.to_dict(appeals.take_under_review(session, principal, appeal_id), principal)
+
+
+@router.post(
+    "/appeals/{appeal_id}/decision", response_model=AppealOut, response_model_exclude_unset=True
+)
+def decide_appeal(
+    appeal_id: str, body: AppealDecisionIn, principal: CurrentPrincipal, session: UnitOfWork
+) -> dict[str, Any]:
+    """Upheld restores access to the contested name (through the RPZ, in this transaction);
+    rejected keeps the block. The reasons are the appellant's to read."""
+    row = appeals.decide(session, principal, appeal_id, outcome=body.outcome, reason=body.reason)
+    return appeals.to_dict(row, principal)

@@ -12,13 +12,11 @@ Rules that hold for every path in (HTTP, CLI, the background service):
 from __future__ import annotations
 
 import re
-import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +26,6 @@ from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.audit.services import events_for, record
 from tangkal.blocklist.models import (
     OPEN_STATUSES,
-    Appeal,
     BlockAction,
     BlockEntry,
     BlockStatus,
@@ -37,7 +34,6 @@ from tangkal.blocklist.models import (
 )
 from tangkal.blocklist.publishing import publish
 from tangkal.blocklist.rails import Assessment, assess, beneath_range
-from tangkal.compliance.services import verification
 from tangkal.db.base import utcnow
 from tangkal.enums import parse_enum
 from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, Msg, NotFound
@@ -845,11 +841,7 @@ def remove_protected(session: Session, principal: Principal, name: str) -> None:
 
 
 # --------------------------------------------------------------------------- public side
-
-APPEAL_TEXT = (
-    "If you believe this block is wrong, you may appeal: send the name, how to reach you and "
-    "why the block should be lifted. An official reviews every appeal."
-)
+# (the lookup is ``blocklist.lookup``, appeals ``blocklist.appeals``; both ask this)
 
 
 def effective_block(session: Session, domain: Domain) -> BlockEntry | None:
@@ -864,143 +856,3 @@ def effective_block(session: Session, domain: Domain) -> BlockEntry | None:
     if not rows:
         return None
     return max(rows, key=lambda e: len(e.domain))
-
-
-def lookup(session: Session, text: str, *, base_url: str) -> dict[str, Any]:
-    """What the public may know about a name: no names of officials, nothing pending."""
-    domain = Domain.parse(text)
-    entry = effective_block(session, domain)
-    counts = dict(
-        session.execute(
-            select(BlockEntry.status, func.count())
-            .where(BlockEntry.domain == domain.name, BlockEntry.activated_at.is_not(None))
-            .group_by(BlockEntry.status)
-        ).all()
-    )
-    times_blocked = sum(int(v) for v in counts.values())
-    times_restored = int(counts.get(BlockStatus.RESTORED, 0))
-    blocked = entry is not None and entry.action is not BlockAction.PASSTHRU
-    answer: dict[str, Any] = {
-        "domain": domain.name,
-        "domain_unicode": domain.unicode,
-        "blocked": blocked,
-        "history": {
-            "times_blocked": times_blocked,
-            "times_restored": times_restored,
-            "times_expired": int(counts.get(BlockStatus.EXPIRED, 0)),
-        },
-    }
-    answer["verification"] = verification(session, domain.name)
-    if entry is None:
-        answer["message"] = f"{domain.unicode} is not on the blocklist."
-        return answer
-    answer.update(
-        {
-            "allow_listed": entry.action is BlockAction.PASSTHRU,
-            "matched": entry.domain,
-            "via_parent": entry.domain != domain.name,
-            "since": _iso(entry.activated_at),
-            "expires_at": _iso(entry.expires_at),
-            "action": entry.action.value,
-            "legal_basis": entry.legal_basis,
-            "category": entry.category,
-            "case_reference": _case_reference(session, entry),
-            "order_reference": _order_reference(session, entry.order_id),
-            "block_id": entry.id,
-        }
-    )
-    if blocked:
-        answer["appeal"] = {
-            "how": APPEAL_TEXT,
-            "url": f"{base_url.rstrip('/')}/public/appeal?domain={domain.name}",
-            "api": "POST /api/v1/public/appeals {domain, contact_email, statement}",
-        }
-        answer["message"] = (
-            f"{domain.unicode} is blocked"
-            + (f" through the block on {entry.domain}" if entry.domain != domain.name else "")
-            + f" since {_iso(entry.activated_at)}."
-        )
-    else:
-        answer["message"] = f"{domain.unicode} is explicitly allowed (passthru) by {entry.domain}."
-    return answer
-
-
-def _order_reference(session: Session, order_id: str | None) -> str | None:
-    if order_id is None:
-        return None
-    from tangkal.orders.models import Order
-
-    return session.scalar(select(Order.reference).where(Order.id == order_id)) or order_id
-
-
-def _case_reference(session: Session, entry: BlockEntry) -> str:
-    """What the public quotes: the sanction's reference, else the order's, else the entry."""
-    if entry.sanction_id:
-        from tangkal.sanctions.models import Sanction
-
-        ref = session.scalar(select(Sanction.reference).where(Sanction.id == entry.sanction_id))
-        if ref:
-            return ref
-    return _order_reference(session, entry.order_id) or entry.id
-
-
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+\Z")
-
-
-def submit_appeal(
-    session: Session, domain: str, contact_email: str | None, statement: str | None
-) -> Appeal:
-    d = Domain.parse(domain)
-    email = (contact_email or "").strip()
-    if len(email) > 320 or not _EMAIL.match(email):
-        raise InvalidInput(
-            Msg("Give an e-mail address where we can answer you, e.g. nama@contoh.co.id."),
-            field="contact_email",
-        )
-    text = required_text(statement, "statement", MAX_REASON, Msg("statement"))
-    if len(text) < 10:
-        raise InvalidInput(
-            Msg("Say in a sentence or two why the block should be lifted."), field="statement"
-        )
-    entry = effective_block(session, d)
-    if entry is None or entry.action is BlockAction.PASSTHRU:
-        raise Conflict(
-            Msg("%(name)s is not blocked, so there is nothing to appeal.", name=d.unicode),
-            field="domain",
-        )
-    appeal = Appeal(
-        reference="AP-" + secrets.token_hex(5).upper(),
-        domain=d.name,
-        block_id=entry.id,
-        contact_email=email,
-        statement=text,
-    )
-    session.add(appeal)
-    session.flush()
-    record(
-        session,
-        SYSTEM,
-        "appeal.received",
-        "block_appeal",
-        appeal.id,
-        {"reference": appeal.reference, "domain": d.name, "block_id": entry.id, "source": "public"},
-    )
-    return appeal
-
-
-def list_appeals(session: Session, principal: Principal, *, limit: int = 100) -> Sequence[Appeal]:
-    _require_regulator(principal, Role.OFFICIAL, Role.ANALYST, Role.AUDITOR, Role.ADMIN)
-    return session.scalars(select(Appeal).order_by(Appeal.created_at.desc()).limit(limit)).all()
-
-
-def appeal_to_dict(a: Appeal) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "reference": a.reference,
-        "domain": a.domain,
-        "block_id": a.block_id,
-        "contact_email": a.contact_email,
-        "statement": a.statement,
-        "status": a.status,
-        "created_at": _iso(a.created_at),
-    }

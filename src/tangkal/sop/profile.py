@@ -234,6 +234,18 @@ class Objections(Decided):
     file_within: Duration = timedelta(days=7)
 
 
+class Appeals(Decided):
+    """A member of the public contesting a block: how long the regulator has to decide.
+
+    Fourteen days by default, the shorter of the terms that apply to contesting a decision
+    of this kind: the two weeks of the EU TCO Regulation (Art. 10(2): the complainant is
+    told the outcome within two weeks) and the ten working days Indonesian administrative
+    law gives an authority to settle an objection to its decision (UU 30/2014, Pasal 77(4)).
+    """
+
+    decide_within: Duration = timedelta(days=14)
+
+
 class Condition(Strict):
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
     label_en: Text
@@ -283,6 +295,7 @@ class SopProfile(Strict):
     escalation: Escalation = Escalation()
     objections: Objections = Objections()
     normalisation: Normalisation = Normalisation()
+    appeals: Appeals = Appeals()
     sanctions: Sanctions = Sanctions()
     compliance: Compliance = Compliance()
     approvals: Approvals = Approvals()

@@ -1,6 +1,6 @@
 """The regulator's block pages: the list, the new-block form with its proportionality
 assessment, a name's whole history with restoring access (normalisasi), approvals, the
-protected-name list and the public's appeals.
+protected-name list (the public's appeals are ``tangkal.web.appeals``).
 
 Every decision goes through ``tangkal.blocklist.services`` (the same functions as the JSON
 API and the CLI), so the two-official rule, the rails and the audit record hold here too.
@@ -319,20 +319,6 @@ def protected_remove(
     blocklist.remove_protected(session, page.principal, name)
     page.flash(page._("%(name)s was removed from the protected list.", name=name.strip()))
     return page.redirect("/console/protected")
-
-
-# ------------------------------------------------------------------ appeals
-
-
-@router.get("/appeals")
-def appeals(page: ConsolePage, session: UnitOfWork) -> Response:
-    """The public's appeals, newest first, each with the entry it contests."""
-    _regulator(page)
-    p = page.principal
-    assert p is not None
-    rows = [blocklist.appeal_to_dict(a) for a in blocklist.list_appeals(session, p, limit=200)]
-    entries = queries.block_summaries(session, {a["block_id"] for a in rows if a["block_id"]})
-    return page.render("appeals.html", {"appeals": rows, "entries": entries})
 
 
 # ------------------------------------------------------------------ one entry

@@ -11,8 +11,10 @@ from fastapi.responses import JSONResponse, Response
 from tangkal import text
 from tangkal.api.deps import UnitOfWork
 from tangkal.audit import checkpoints
-from tangkal.blocklist import services as blocklist
+from tangkal.blocklist import appeals
+from tangkal.blocklist import lookup as blocklist_lookup
 from tangkal.blocklist.routes import appeal_limiter
+from tangkal.blocklist.routes import follow_limiter as appeal_follow_limiter
 from tangkal.errors import InvalidInput, TangkalError
 from tangkal.normalisation import services as normalisation
 from tangkal.normalisation.routes import follow_limiter
@@ -35,21 +37,32 @@ def _category(key: str | None, lang: str) -> str | None:
 
 @router.get("/public/lookup")
 def lookup(
-    page: PublicPage, session: UnitOfWork, domain: str = Query("", max_length=1000)
+    page: PublicPage,
+    session: UnitOfWork,
+    q: str = Query("", max_length=2000),
+    domain: str = Query("", max_length=2000),
 ) -> Response:
-    """Is a name blocked, since when and why, and how to appeal: the answer the public did
-    not get in 2017."""
-    text = domain.strip()
-    ctx: dict[str, Any] = {"domain": text, "result": None, "error": None}
+    """Is a name blocked, by which order or sanction, on what legal basis, since when, do
+    the ISPs follow it, and how to appeal: the answer the public did not get in 2017.
+    ``q`` takes a domain or a pasted URL; ``domain`` is the contract's older name for it."""
+    text = (q or domain).strip()
+    ctx: dict[str, Any] = {"q": text, "result": None, "error": None}
     if not text:
         return page.render("public_lookup.html", ctx)
+    profile = active_profile()
     try:
-        result = blocklist.lookup(session, text, base_url=page.settings.public_base_url)
+        result = blocklist_lookup.lookup(
+            session, text, base_url=page.settings.public_base_url, profile=profile
+        )
     except InvalidInput as exc:
         ctx["error"] = page.error(exc)
         return page.render("public_lookup.html", ctx, status=400)
     result["category_label"] = _category(result.get("category"), page.lang)
+    order = result.get("order")
+    if order:
+        order["category_label"] = _category(order.get("category"), page.lang)
     ctx["result"] = result
+    ctx["decide_within"] = profile.appeals.decide_within
     return page.render("public_lookup.html", ctx)
 
 
@@ -92,17 +105,33 @@ def transparency_csv(session: UnitOfWork) -> Response:
     )
 
 
-@router.get("/public/appeal")
-def appeal_form(page: PublicPage, domain: str = Query("", max_length=1000)) -> Response:
+def _appeal_page(
+    page: PublicPage,
+    form: dict[str, str],
+    *,
+    field: str | None = None,
+    error: str | None = None,
+    done: appeals.Submitted | None = None,
+    status: int = 200,
+) -> Response:
     return page.render(
         "public_appeal.html",
         {
-            "form": {"domain": domain.strip(), "contact_email": "", "statement": ""},
-            "error": None,
-            "field": None,
-            "done": None,
+            "form": form,
+            "field": field,
+            "error": error,
+            "done": appeals.public_view(done.appeal) if done else None,
+            "code": done.follow_up_code if done else None,
+            "max_statement": appeals.MAX_STATEMENT,
+            "decide_within": active_profile().appeals.decide_within,
         },
+        status=status,
     )
+
+
+@router.get("/public/appeal")
+def appeal_form(page: PublicPage, domain: str = Query("", max_length=2000)) -> Response:
+    return _appeal_page(page, {"domain": domain.strip(), "contact_email": "", "statement": ""})
 
 
 @router.post("/public/appeal")
@@ -110,12 +139,13 @@ def appeal_form(page: PublicPage, domain: str = Query("", max_length=1000)) -> R
 def appeal_submit(
     page: PublicPage,
     session: UnitOfWork,
-    domain: str = Form("", max_length=1000),
+    domain: str = Form("", max_length=2000),
     contact_email: str = Form("", max_length=1000),
-    statement: str = Form("", max_length=20000),
+    statement: str = Form("", max_length=appeals.MAX_STATEMENT),
     csrf_token: str = Form(""),
 ) -> Response:
-    """The public appeal, through the blocklist's own service and rate limit."""
+    """The public appeal, through ``blocklist.appeals`` and the API's rate limit; the answer
+    shows the reference and, this once, the follow-up code."""
     page.check_csrf(csrf_token)
     form = {
         "domain": domain.strip(),
@@ -132,37 +162,78 @@ def appeal_submit(
                 {"type": "string_control_character", "loc": ("body", name)}, "/public/appeal"
             )
             shown = {k: text.FORBIDDEN.sub("", v) for k, v in form.items()}  # as typed, less it
-            return page.render(
-                "public_appeal.html",
-                {"form": shown, "field": name, "done": None, "error": page.fmt.message(problem)},
-                status=422,
+            return _appeal_page(
+                page, shown, field=name, error=page.fmt.message(problem), status=422
             )
     client = page.request.client
     if not appeal_limiter.allow(client.host if client else "unknown"):
-        return page.render(
-            "public_appeal.html",
-            {
-                "form": form,
-                "field": None,
-                "done": None,
-                "error": page._(
-                    "Too many appeals from your address; please wait ten minutes and try again."
-                ),
-            },
+        return _appeal_page(
+            page,
+            form,
+            error=page._(
+                "Too many appeals from your address; please wait ten minutes and try again."
+            ),
             status=429,
         )
     try:
         with session.begin_nested():
-            appeal = blocklist.submit_appeal(session, domain, contact_email, statement)
+            done = appeals.submit(session, domain, contact_email, statement)
     except TangkalError as exc:
-        return page.render(
-            "public_appeal.html",
-            {"form": form, "error": page.error(exc), "field": exc.field, "done": None},
-            status=exc.status_code,
+        return _appeal_page(
+            page, form, field=exc.field, error=page.error(exc), status=exc.status_code
         )
+    return _appeal_page(page, form, done=done)
+
+
+def _status_page(
+    page: PublicPage,
+    reference: str,
+    *,
+    appeal: dict[str, Any] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
     return page.render(
-        "public_appeal.html", {"form": form, "error": None, "field": None, "done": appeal.reference}
+        "public_appeal_status.html",
+        {"reference": reference, "appeal": appeal, "error": error, "words": appeals.WORDS},
+        status=status,
     )
+
+
+@router.get("/public/appeals/{reference}")
+def appeal_status_form(page: PublicPage, reference: str) -> Response:
+    """Asks for the follow-up code: the reference alone opens nothing."""
+    return _status_page(page, reference.strip()[:40])
+
+
+@router.post("/public/appeals/{reference}")
+def appeal_status(
+    page: PublicPage,
+    session: UnitOfWork,
+    reference: str,
+    code: str = Form("", max_length=100),
+    csrf_token: str = Form(""),
+) -> Response:
+    """The appeal's steps, deadline, decision and reasons (``appeals.public_view``), for
+    whoever holds its reference and follow-up code; the code is sent in the body, so it
+    is never in an address, a log line or a Referer."""
+    page.check_csrf(csrf_token)
+    ref = reference.strip()[:40]
+    client = page.request.client
+    if not appeal_follow_limiter.allow(client.host if client else "unknown"):
+        return _status_page(
+            page,
+            ref,
+            error=page._(
+                "Too many requests from your address; please wait ten minutes and try again."
+            ),
+            status=429,
+        )
+    try:
+        view = appeals.public_view(appeals.follow(session, ref, code))
+    except TangkalError as exc:
+        return _status_page(page, ref, error=page.error(exc), status=exc.status_code)
+    return _status_page(page, ref, appeal=view)
 
 
 # ------------------------------------------------------------------ normalisation (public)

@@ -18,7 +18,7 @@ from tangkal.accounts import services as accounts
 from tangkal.api.deps import UnitOfWork
 from tangkal.errors import Msg, NotFound, Unauthenticated
 from tangkal.ratelimit import RateLimiter
-from tangkal.web import banks, blocks, cases, compliance, console, procedure, public
+from tangkal.web import appeals, banks, blocks, cases, compliance, console, procedure, public
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page, PublicPage
 from tangkal.web.sessions import MAX_AGE
 
@@ -26,6 +26,7 @@ router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 router.include_router(public.router)
 router.include_router(console.router)
 router.include_router(blocks.router)
+router.include_router(appeals.router)
 router.include_router(banks.router)
 router.include_router(procedure.router)
 router.include_router(cases.router)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tangkal.accounts.models import Role
 from tangkal.audit.services import events_for, verify
-from tangkal.blocklist import services
+from tangkal.blocklist import lookup, services
 from tangkal.blocklist.models import BlockEntry, BlockStatus
 from tangkal.db.base import utcnow
 from tangkal.db.session import Database
@@ -263,54 +263,29 @@ def test_public_lookup_answers_for_a_subdomain_and_counts_history(
     entry = create(db, official, "blocked.example.com", order_id=ref, category="terrorism")
     assert entry.order_id == oid
     with db.read_only() as s:
-        a = services.lookup(s, "Deep.Sub.BLOCKED.example.com", base_url="http://h")
+        a = lookup.lookup(s, "Deep.Sub.BLOCKED.example.com", base_url="http://h")
     assert a["blocked"] is True and a["matched"] == "blocked.example.com"
     assert a["via_parent"] is True and a["case_reference"] == ref
     assert a["appeal"]["url"].startswith("http://h/public/appeal")
     assert a["history"]["times_blocked"] == 0  # history is about the name itself
     with db.read_only() as s:
-        own = services.lookup(s, "blocked.example.com", base_url="http://h")
+        own = lookup.lookup(s, "blocked.example.com", base_url="http://h")
         assert own["history"]["times_blocked"] == 1 and own["category"] == "terrorism"
     with db.unit_of_work() as s:
         services.restore(s, people.official(), entry.id, "complied")
     with db.read_only() as s:
-        after = services.lookup(s, "blocked.example.com", base_url="http://h")
+        after = lookup.lookup(s, "blocked.example.com", base_url="http://h")
     assert after["blocked"] is False and after["history"]["times_restored"] == 1
     with db.read_only() as s, pytest.raises(InvalidLocator):
-        services.lookup(s, "co.id", base_url="http://h")
+        lookup.lookup(s, "co.id", base_url="http://h")
 
 
 def test_a_passthru_beneath_a_block_is_reported_as_allowed(db: Database, people: People) -> None:
     create(db, people.official(), "mixed.example.com")
     create(db, people.official(), "safe.mixed.example.com", action="passthru")
     with db.read_only() as s:
-        a = services.lookup(s, "www.safe.mixed.example.com", base_url="http://h")
+        a = lookup.lookup(s, "www.safe.mixed.example.com", base_url="http://h")
     assert a["blocked"] is False and a["allow_listed"] is True
-
-
-def test_appeals_are_kept_for_officials_and_only_for_blocked_names(
-    db: Database, people: People
-) -> None:
-    entry = create(db, people.official(), "appeal.example.com")
-    with db.unit_of_work() as s:
-        appeal = services.submit_appeal(
-            s,
-            "www.appeal.example.com",
-            "warga@contoh.co.id",
-            "This is my bakery's website, not propaganda.",
-        )
-        assert appeal.block_id == entry.id and appeal.reference.startswith("AP-")
-    with db.unit_of_work() as s, pytest.raises(Conflict, match="not blocked"):
-        services.submit_appeal(s, "free.example.com", "a@b.co", "please unblock this name")
-    with db.unit_of_work() as s, pytest.raises(InvalidInput, match="e-mail"):
-        services.submit_appeal(s, "appeal.example.com", "nope", "please unblock this name")
-    moderator = people.person(Role.MODERATOR, people.factory.platform())
-    with db.read_only() as s:
-        assert [a.reference for a in services.list_appeals(s, people.official())] == [
-            appeal.reference
-        ]
-        with pytest.raises(Forbidden):
-            services.list_appeals(s, moderator)
 
 
 def test_protected_list_is_configurable_by_an_official(db: Database, people: People) -> None:
