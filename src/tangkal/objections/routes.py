@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from tangkal import limits
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
 from tangkal.objections import services
 
@@ -22,10 +23,10 @@ class SubjectIn(BaseModel):
 class ObjectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subject: SubjectIn
-    reason: str = Field(max_length=20000)
+    reason: str = Field(max_length=limits.OBJECTION_REASON)
     evidence: list[str] = Field(
         default_factory=list,
-        max_length=20,
+        max_length=limits.OBJECTION_EVIDENCE_ITEMS,
         description="links or short descriptions of the evidence",
     )
 

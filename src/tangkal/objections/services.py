@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tangkal import tenancy
+from tangkal import limits, tenancy
 from tangkal.accounts.models import Organization, OrgKind, PlatformDomain, Role
 from tangkal.accounts.principal import Principal
 from tangkal.audit.services import record
@@ -34,8 +34,8 @@ from tangkal.sanctions.models import Sanction, SanctionStatus
 from tangkal.sop.profile import SopProfile, active_profile, get_profile
 
 OBJECT_TYPE = "objection"
-MAX_EVIDENCE = 20
-MAX_EVIDENCE_TEXT = 5000
+MAX_EVIDENCE = limits.OBJECTION_EVIDENCE_ITEMS
+MAX_EVIDENCE_TEXT = limits.OBJECTION_EVIDENCE_ITEM
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +216,7 @@ def file(
             ),
             field="subject.kind",
         ) from None
-    text = required_text(reason, "reason", 20000, Msg("reason for the objection"))
+    text = required_text(reason, "reason", limits.OBJECTION_REASON, Msg("reason for the objection"))
     now = now or utcnow()
     subject = _subject(session, skind, (subject_id or "").strip(), principal.org_id)
     return _file(session, principal, subject, text, _evidence(evidence), now)

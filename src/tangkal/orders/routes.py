@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 
+from tangkal import limits
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork, principal_checked_at_commit
 from tangkal.api.openapi import json_body, parse_json_body
@@ -183,7 +184,7 @@ def respond(
 
 
 class WithdrawIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=5000)
+    reason: str = Field(min_length=1, max_length=limits.WITHDRAW_REASON)
 
 
 @router.post(

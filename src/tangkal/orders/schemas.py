@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tangkal import limits
 from tangkal.statements import dsa
 
 # The DSA's lists, named here for the code that has always imported them from orders.
@@ -29,11 +30,11 @@ class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     platform: str = Field(min_length=1, max_length=200, description="Platform name or id")
     category: str = Field(min_length=1, max_length=50)
-    locators: list[str] = Field(min_length=1, max_length=500)
-    legal_basis: str = Field(min_length=1, max_length=5000)
-    reason: str = Field(min_length=1, max_length=20000)
+    locators: list[str] = Field(min_length=1, max_length=limits.ORDER_LOCATORS)
+    legal_basis: str = Field(min_length=1, max_length=limits.ORDER_LEGAL_BASIS)
+    reason: str = Field(min_length=1, max_length=limits.ORDER_REASON)
     urgency: str | None = Field(default=None, max_length=30)
-    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=20)
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=limits.ORDER_EVIDENCE_FILES)
 
 
 _Code = Annotated[str, Field(max_length=80)]
@@ -110,12 +111,12 @@ class ResponseIn(BaseModel):
 
 class ClarificationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1, max_length=20000)
+    question: str = Field(min_length=1, max_length=limits.CLARIFICATION)
 
 
 class ClarificationAnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    answer: str = Field(min_length=1, max_length=20000)
+    answer: str = Field(min_length=1, max_length=limits.CLARIFICATION)
 
 
 def jsonable(value: Any) -> Any:

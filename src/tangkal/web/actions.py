@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.accounts.principal import Principal
+from tangkal.blocklist.models import BlockEntry, BlockStatus
 from tangkal.blocklist.services import principal_key
 from tangkal.normalisation.models import Normalisation, NormalisationStatus
 from tangkal.objections.models import Objection, ObjectionStatus
@@ -157,6 +158,41 @@ def normalisation_actions(row: Normalisation, principal: Principal) -> Normalisa
         awaiting_second=pending
         and row.needs_second_official
         and row.first_approver_key is not None,
+    )
+
+
+# ------------------------------------------------------------------ blocks
+
+
+@dataclass(frozen=True, slots=True)
+class BlockActions:
+    """What an official is offered on a block waiting for approval, by the rule of
+    ``blocklist.services.approve``: the requester never approves their own request, and
+    the second approval of a flagged block comes from a different official than the
+    first."""
+
+    can_approve: bool
+    can_reject: bool
+    #: this person requested the block: another official approves it
+    requested_by_me: bool
+    #: this person gave the first of two approvals: a different official gives the second
+    approved_by_me: bool
+    #: a sanction's block is approved and rejected with its sanction, never on its own
+    with_sanction: bool
+
+
+def block_actions(entry: BlockEntry, principal: Principal) -> BlockActions:
+    key = principal_key(principal)
+    pending = entry.status is BlockStatus.PENDING_APPROVAL
+    official = is_official(principal) and pending and entry.sanction_id is None
+    requested = entry.requested_by_key == key
+    approved = entry.first_approver_key == key
+    return BlockActions(
+        can_approve=official and principal.user_id is not None and not requested and not approved,
+        can_reject=official,
+        requested_by_me=pending and requested,
+        approved_by_me=pending and approved,
+        with_sanction=entry.sanction_id is not None,
     )
 
 

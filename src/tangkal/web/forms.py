@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
+from tangkal import limits
 from tangkal.blocklist.services import BlockRequest
 from tangkal.errors import InvalidInput, Msg
 from tangkal.locators import Domain, parse_locator
@@ -26,7 +27,7 @@ from tangkal.orders.schemas import (
 )
 from tangkal.web.display import parse_wib
 
-MAX_LINES = 500
+MAX_LINES = limits.ORDER_LOCATORS
 
 
 def N_(message: str) -> str:
@@ -34,7 +35,7 @@ def N_(message: str) -> str:
     return message
 
 
-MAX_EVIDENCE_FILES = 20
+MAX_EVIDENCE_FILES = limits.ORDER_EVIDENCE_FILES
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,13 @@ class OrderForm:
     locators: str = ""
     errors: dict[str, str | Msg] = field(default_factory=dict)
     line_errors: list[LineError] = field(default_factory=list)
+    #: the names of the files that were chosen when the form was refused: a browser cannot
+    #: put chosen files back into a file input, so the page asks for them again by name
+    files_to_choose_again: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.legal_basis = limits.one_line_break(self.legal_basis)
+        self.reason = limits.one_line_break(self.reason)
 
     @property
     def ok(self) -> bool:
@@ -72,19 +80,23 @@ class OrderForm:
             self.errors["category"] = N_("Choose a category from the SOP.")
         if not self.legal_basis.strip():
             self.errors["legal_basis"] = N_("Give the legal basis (it is pre-filled per category).")
-        elif len(self.legal_basis) > 5000:
-            self.errors["legal_basis"] = N_("The legal basis is longer than 5,000 characters.")
+        elif len(self.legal_basis) > limits.ORDER_LEGAL_BASIS:
+            self.errors["legal_basis"] = too_long(self.legal_basis, limits.ORDER_LEGAL_BASIS)
         if not self.reason.strip():
             self.errors["reason"] = N_("Say why the content is unlawful; the platform sees this.")
-        elif len(self.reason) > 20000:
-            self.errors["reason"] = N_("The reason is longer than 20,000 characters.")
+        elif len(self.reason) > limits.ORDER_REASON:
+            self.errors["reason"] = too_long(self.reason, limits.ORDER_REASON)
         lines = self.lines()
         if not lines:
             self.errors["locators"] = N_(
                 "Give at least one locator (a URL, domain or Telegram link), one per line."
             )
         elif len(lines) > MAX_LINES:
-            self.errors["locators"] = N_("At most 500 locators per order; split it.")
+            self.errors["locators"] = Msg(
+                "At most %(n)s items per order (this one has %(count)s); split it.",
+                n=MAX_LINES,
+                count=len(lines),
+            )
         for number, text in lines[:MAX_LINES]:
             try:
                 parse_locator(text)
@@ -100,6 +112,16 @@ class OrderForm:
             reason=self.reason.strip(),
             evidence=evidence,
         )
+
+
+def too_long(text: str, limit: int) -> Msg:
+    """The error beside a field over its limit, with the limit and how far over it is."""
+    return Msg(
+        "At most %(limit)s characters; this has %(count)s. Shorten it by %(over)s.",
+        limit=limit,
+        count=len(text),
+        over=len(text) - limit,
+    )
 
 
 def evidence_item(filename: str, content_type: str, content: bytes) -> EvidenceIn:
@@ -173,6 +195,10 @@ class BlockForm:
     assessed: str = ""
     errors: dict[str, str | Msg] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.legal_basis = limits.one_line_break(self.legal_basis)
+        self.reason = limits.one_line_break(self.reason)
+
     @property
     def ok(self) -> bool:
         return not self.errors
@@ -196,8 +222,12 @@ class BlockForm:
             self.errors["category"] = N_("Choose a category from the SOP.")
         if not self.legal_basis.strip():
             self.errors["legal_basis"] = N_("Give the legal basis; it is shown to the public.")
+        elif len(self.legal_basis) > limits.BLOCK_LEGAL_BASIS:
+            self.errors["legal_basis"] = too_long(self.legal_basis, limits.BLOCK_LEGAL_BASIS)
         if not self.reason.strip():
             self.errors["reason"] = N_("Say why the name is blocked; it is kept in the record.")
+        elif len(self.reason) > limits.BLOCK_REASON:
+            self.errors["reason"] = too_long(self.reason, limits.BLOCK_REASON)
         expires = None
         try:
             expires = parse_wib(self.expires_at, "expires_at")
@@ -253,7 +283,7 @@ class DecisionForm:
         return False
 
 
-MAX_EVIDENCE_LINES = 20
+MAX_EVIDENCE_LINES = limits.OBJECTION_EVIDENCE_ITEMS
 
 
 @dataclass
@@ -267,6 +297,10 @@ class ObjectionForm:
     evidence: str = ""
     errors: dict[str, str | Msg] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.reason = limits.one_line_break(self.reason)
+        self.evidence = limits.one_line_break(self.evidence)
+
     def lines(self) -> list[str]:
         return [t.strip() for t in self.evidence.splitlines() if t.strip()]
 
@@ -275,9 +309,17 @@ class ObjectionForm:
             self.errors["form"] = N_("An unknown subject was sent; reload the page.")
         if not self.reason.strip():
             self.errors["reason"] = N_("Say why you object; the regulator decides on it.")
+        elif len(self.reason) > limits.OBJECTION_REASON:
+            self.errors["reason"] = too_long(self.reason, limits.OBJECTION_REASON)
         if len(self.lines()) > MAX_EVIDENCE_LINES:
-            self.errors["evidence"] = N_(
-                "At most 20 lines of evidence; put the rest into a document and link it."
+            self.errors["evidence"] = Msg(
+                "At most %(n)s lines of evidence; put the rest into a document and link it.",
+                n=MAX_EVIDENCE_LINES,
+            )
+        elif any(len(t) > limits.OBJECTION_EVIDENCE_ITEM for t in self.lines()):
+            self.errors["evidence"] = Msg(
+                "Each line of evidence may have at most %(n)s characters.",
+                n=limits.OBJECTION_EVIDENCE_ITEM,
             )
         return not self.errors
 
@@ -488,3 +530,41 @@ def request_problems(errors: Sequence[Mapping[str, Any]], route: str) -> tuple[M
     for error in errors:
         seen.setdefault(_field_of(error) or "", request_problem(error, route))
     return tuple(seen.values())
+
+
+# ------------------------------------------------------------------ one text, kept
+
+
+@dataclass
+class KeptText:
+    """A one-field form of a page with several (an order's question, answer, withdrawal):
+    which form was sent, its text as typed, and the error beside its field, so a refused
+    form comes back on its page with nothing lost."""
+
+    name: str = ""
+    text: str = ""
+    errors: dict[str, str | Msg] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.text = limits.one_line_break(self.text)
+
+    def value(self, name: str) -> str:
+        return self.text if name == self.name else ""
+
+    def errors_for(self, name: str) -> dict[str, str | Msg]:
+        return self.errors if name == self.name else {}
+
+    def check(self, limit: int, missing: str | Msg) -> bool:
+        if not self.text.strip():
+            self.errors[self.name] = missing
+        elif len(self.text) > limit:
+            self.errors[self.name] = too_long(self.text, limit)
+        return not self.errors
+
+    def refused(self, exc: Exception, msg: Msg) -> bool:
+        """The service's refusal beside this form's field, when it names it (or none)."""
+        name = getattr(exc, "field", None)
+        if name in (None, self.name, "reason", "question", "answer"):
+            self.errors[self.name] = msg
+            return True
+        return False

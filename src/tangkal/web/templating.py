@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from tangkal import limits
 from tangkal.web.display import nav_items
 from tangkal.web.i18n import LANGUAGES, Formatter, as_datetime, translations
 
@@ -44,7 +45,9 @@ def environment(lang: str) -> Environment:
     )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     fmt = Formatter(lang)
-    env.globals.update(lang=lang, fmt=fmt, languages=LANGUAGES, query=_query, nav_items=nav_items)
+    env.globals.update(
+        lang=lang, fmt=fmt, languages=LANGUAGES, query=_query, nav_items=nav_items, limits=limits
+    )
     env.filters.update(
         dt=fmt.when,
         dts=lambda v: fmt.when(v, seconds=True),
