@@ -103,7 +103,7 @@ def test_the_indonesian_statement_form_and_display_speak_indonesian(live: LiveSe
         assert r.status_code == 303, r.text
         shown = web.get(f"/console/orders/{oid}", params={"lang": "id"})
         text = _visible(shown.text)
-        assert "Konten dihapus" in text and "Video" in text and "Konten teroris" in text
+        assert "Penghapusan konten" in text and "Video" in text and "Konten teroris" in text
         assert not _CODE.findall(text) and not _KEYS.findall(text), _CODE.findall(
             text
         ) + _KEYS.findall(text)

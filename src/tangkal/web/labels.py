@@ -296,7 +296,7 @@ DSA_FIELD: Mapping[str, str] = {
 
 #: Every value of the DSA database's lists (``tangkal.statements.dsa``), in words.
 DSA_VALUE: Mapping[str, str] = {
-    "DECISION_VISIBILITY_CONTENT_REMOVED": N_("Content removed"),
+    "DECISION_VISIBILITY_CONTENT_REMOVED": N_("Removal of the content"),
     "DECISION_VISIBILITY_CONTENT_DISABLED": N_("Access to the content disabled"),
     "DECISION_VISIBILITY_CONTENT_DEMOTED": N_("Content demoted"),
     "DECISION_VISIBILITY_CONTENT_AGE_RESTRICTED": N_("Content restricted by age"),
@@ -312,7 +312,7 @@ DSA_VALUE: Mapping[str, str] = {
     "DECISION_PROVISION_TOTAL_SUSPENSION": N_("Service wholly suspended"),
     "DECISION_PROVISION_PARTIAL_TERMINATION": N_("Service partly ended"),
     "DECISION_PROVISION_TOTAL_TERMINATION": N_("Service wholly ended"),
-    "DECISION_ACCOUNT_SUSPENDED": N_("Account suspended"),
+    "DECISION_ACCOUNT_SUSPENDED": N_("Suspension of the account"),
     "DECISION_ACCOUNT_TERMINATED": N_("Account closed"),
     "ACCOUNT_TYPE_BUSINESS": N_("Business account"),
     "ACCOUNT_TYPE_PRIVATE": N_("Private account"),
