@@ -27,6 +27,7 @@ NOT_JSON = {"/metrics"}
 PUBLIC = {
     ("get", "/api/v1/public/lookup"),
     ("post", "/api/v1/public/appeals"),
+    ("post", "/api/v1/public/appeals/{reference}/follow"),
     ("get", "/api/v1/public/normalisations/{reference}"),
     ("get", "/api/v1/public/audit/checkpoint"),
     ("get", "/api/v1/public/audit/proof/inclusion"),
