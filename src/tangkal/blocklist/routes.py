@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from tangkal import limits
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
 from tangkal.blocklist import appeals, lookup, services
@@ -38,8 +39,8 @@ router = APIRouter(prefix="/api/v1", tags=["blocks"])
 class BlockIn(BaseModel):
     domain: str = Field(max_length=1000, description="The name to block (Unicode or A-labels)")
     action: str = Field(description="nxdomain, nodata, landing or passthru")
-    legal_basis: str = Field(max_length=2000)
-    reason: str = Field(max_length=20000)
+    legal_basis: str = Field(max_length=limits.BLOCK_LEGAL_BASIS)
+    reason: str = Field(max_length=limits.BLOCK_REASON)
     order_id: str | None = Field(default=None, max_length=200)
     category: str | None = Field(default=None, max_length=200)
     effective_at: datetime | None = None
@@ -47,7 +48,7 @@ class BlockIn(BaseModel):
 
 
 class ReasonIn(BaseModel):
-    reason: str = Field(default="", max_length=20000)
+    reason: str = Field(default="", max_length=limits.BLOCK_DECISION_REASON)
 
 
 class ProtectedIn(BaseModel):

@@ -20,6 +20,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tangkal import limits
 from tangkal.accounts.approvals import approver_key, is_person
 from tangkal.accounts.models import OrgKind, PlatformDomain, Role
 from tangkal.accounts.principal import SYSTEM, Principal
@@ -39,8 +40,8 @@ from tangkal.enums import parse_enum
 from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, Msg, NotFound
 from tangkal.locators import Domain
 
-MAX_LEGAL_BASIS = 500
-MAX_REASON = 5000
+MAX_LEGAL_BASIS = limits.BLOCK_LEGAL_BASIS
+MAX_REASON = limits.BLOCK_REASON
 MAX_CATEGORY = 64
 MAX_ORDER_ID = 100
 _CATEGORY = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")

@@ -14,16 +14,17 @@ from typing import Any
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 
+from tangkal import limits
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import UnitOfWork
 from tangkal.blocklist import services as blocklist
 from tangkal.blocklist.models import BlockStatus
 from tangkal.blocklist.rails import assess
-from tangkal.errors import Conflict, InvalidInput, NotFound
+from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, Msg, NotFound
 from tangkal.locators import Domain
 from tangkal.sanctions import services as sanctions
 from tangkal.sop.profile import active_profile
-from tangkal.web import forms, queries
+from tangkal.web import actions, forms, queries
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page
 
 router = APIRouter(prefix="/console", route_class=HtmlRoute, include_in_schema=False)
@@ -122,6 +123,7 @@ def block_list(
             "page_size": PAGE_SIZE,
             "problem": problem,
             "can_decide": p.role is Role.OFFICIAL,
+            "block_acts": {e.id: actions.block_actions(e, p) for e in pending},
             "can_request": p.role in (Role.ANALYST, Role.OFFICIAL),
         },
         status=422 if problem else 200,
@@ -199,8 +201,8 @@ def block_create(
     session: UnitOfWork,
     domain: str = Form("", max_length=1000),
     action: str = Form("nxdomain", max_length=20),
-    legal_basis: str = Form("", max_length=2000),
-    reason: str = Form("", max_length=20000),
+    legal_basis: str = Form("", max_length=limits.form_cap(limits.BLOCK_LEGAL_BASIS)),
+    reason: str = Form("", max_length=limits.form_cap(limits.BLOCK_REASON)),
     category: str = Form("", max_length=64),
     order_id: str = Form("", max_length=100),
     expires_at: str = Form("", max_length=40),
@@ -331,6 +333,7 @@ def _detail_page(
     *,
     restore_error: str | None = None,
     restore_reason: str = "",
+    reject: forms.KeptText | None = None,
     status: int = 200,
 ) -> Response:
     p = page.principal
@@ -339,6 +342,7 @@ def _detail_page(
     hist = blocklist.history(session, entry)
     same_name = blocklist.list_blocks(session, p, domain=entry.domain, limit=200)
     e = blocklist.to_dict(entry)
+    acts = actions.block_actions(entry, p)
     open_ = entry.status in (BlockStatus.ACTIVE, BlockStatus.SCHEDULED)
     sanction = None
     if entry.sanction_id:
@@ -358,10 +362,11 @@ def _detail_page(
             "events": hist["events"],
             "name_entries": [blocklist.to_dict(x) for x in reversed(same_name)],
             "can_restore": p.role is Role.OFFICIAL and open_,
-            # a sanction's blocks are approved and rejected with their sanction, never one by one
-            "can_decide": p.role is Role.OFFICIAL
-            and entry.status is BlockStatus.PENDING_APPROVAL
-            and entry.sanction_id is None,
+            # a sanction's blocks are approved and rejected with their sanction, never one by
+            # one; the requester and the first approver are not offered Approve (web.actions)
+            "acts": acts,
+            "can_decide": acts.can_approve or acts.can_reject,
+            "reject": reject or forms.KeptText(),
             "sanction": sanction,
             "order_ref": order_ref,
             "restore_error": restore_error,
@@ -384,7 +389,7 @@ def block_restore(
     block_id: str,
     page: ConsolePage,
     session: UnitOfWork,
-    reason: str = Form("", max_length=20000),
+    reason: str = Form("", max_length=limits.form_cap(limits.BLOCK_DECISION_REASON)),
     csrf_token: str = Form(""),
 ) -> Response:
     """Normalisasi: restore access, published to the RPZ in the same transaction."""
@@ -421,6 +426,21 @@ def block_approve(
 ) -> Response:
     page.check_csrf(csrf_token)
     assert page.principal is not None
+    _regulator(page, Role.OFFICIAL)
+    acts = actions.block_actions(
+        blocklist.get_block(session, page.principal, block_id), page.principal
+    )
+    # not offered on the page (web.actions); reached anyway (an old tab, a second click), it is
+    # refused in the page's language without naming anyone by the audit record's code
+    if acts.requested_by_me:
+        raise Forbidden(Msg("You requested this block, so another official must approve it."))
+    if acts.approved_by_me:
+        raise Forbidden(
+            Msg(
+                "You have already approved this block; a different official must give the "
+                "second approval."
+            )
+        )
     entry = blocklist.approve(session, page.principal, block_id)
     page.flash(
         page._(
@@ -437,12 +457,20 @@ def block_reject(
     block_id: str,
     page: ConsolePage,
     session: UnitOfWork,
-    reason: str = Form("", max_length=5000),
+    reason: str = Form("", max_length=limits.form_cap(limits.BLOCK_DECISION_REASON)),
     next: str = Form("", max_length=10),
     csrf_token: str = Form(""),
 ) -> Response:
     page.check_csrf(csrf_token)
     assert page.principal is not None
-    entry = blocklist.reject(session, page.principal, block_id, reason)
+    form = forms.KeptText("reject", reason)
+    if not form.check(limits.BLOCK_DECISION_REASON, Msg("Say why the block is rejected.")):
+        return _detail_page(page, session, block_id, reject=form, status=422)
+    try:
+        with session.begin_nested():
+            entry = blocklist.reject(session, page.principal, block_id, form.text)
+    except (InvalidInput, InvalidTransition, Conflict, Forbidden) as exc:
+        form.errors["reject"] = exc.msg
+        return _detail_page(page, session, block_id, reject=form, status=exc.status_code)
     page.flash(page._("Rejected the block on %(name)s.", name=entry.domain))
     return _back(page, entry.id, next)

@@ -19,7 +19,7 @@ from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import UnitOfWork
 from tangkal.audit.services import events_for
 from tangkal.delivery.services import delivery_log
-from tangkal.errors import Forbidden, InvalidInput, Msg, NotFound, TooLarge
+from tangkal.errors import Forbidden, InvalidInput, Msg, NotFound, TangkalError, TooLarge
 from tangkal.hashing import services as hashing
 from tangkal.objections import services as objections
 from tangkal.objections.models import ObjectionStatus
@@ -337,6 +337,7 @@ def _order_page(
     *,
     objection: forms.ObjectionForm | None = None,
     sor: statement_form.StatementForm | None = None,
+    kept: forms.KeptText | None = None,
     problem: str | None = None,
     status: int = 200,
 ) -> Response:
@@ -370,6 +371,7 @@ def _order_page(
         "escalation": procedure.escalation_view(page, order, now),
         "sanctions": linked,
         "objection": objection or forms.ObjectionForm(),
+        "kept": kept or forms.KeptText(),
         "problem": problem,
         **_objection_context(page, session, order, now),
         "can_ack": is_platform and open_ and order.acknowledged_at is None,
@@ -452,6 +454,22 @@ def order_object(
     return page.redirect(f"/console/orders/{order.id}")
 
 
+def _kept_refused(
+    page: Page, session: UnitOfWork, order_id: str, form: forms.KeptText, exc: TangkalError
+) -> Response:
+    """A service's refusal of a one-field form: the order page again, the text kept and the
+    refusal beside the field (or above, when it is about something else)."""
+    beside = form.refused(exc, exc.msg)
+    return _order_page(
+        page,
+        session,
+        order_id,
+        kept=form,
+        status=exc.status_code,
+        problem=None if beside else page.error(exc),
+    )
+
+
 def _after(page: Page, order_id: str, message: str) -> Response:
     page.flash(message)
     return page.redirect(f"/console/orders/{order_id}")
@@ -472,14 +490,19 @@ def order_clarify(
     order_id: str,
     page: ConsolePage,
     session: UnitOfWork,
-    question: str = Form("", max_length=20000),
+    question: str = Form("", max_length=limits.form_cap(limits.CLARIFICATION)),
     csrf_token: str = Form(""),
 ) -> Response:
     page.check_csrf(csrf_token)
     assert page.principal is not None
-    if not question.strip():
-        raise InvalidInput(Msg("Write the question for the regulator."), field="question")
-    orders.request_clarification(session, page.principal, order_id, question)
+    form = forms.KeptText("question", question)
+    if not form.check(limits.CLARIFICATION, Msg("Write the question for the regulator.")):
+        return _order_page(page, session, order_id, kept=form, status=422)
+    try:
+        with session.begin_nested():
+            orders.request_clarification(session, page.principal, order_id, form.text)
+    except procedure.REFUSALS as exc:
+        return _kept_refused(page, session, order_id, form, exc)
     return _after(
         page, order_id, page._("Question sent; the deadline clock is paused until it is answered.")
     )
@@ -490,14 +513,19 @@ def order_answer(
     order_id: str,
     page: ConsolePage,
     session: UnitOfWork,
-    answer: str = Form("", max_length=20000),
+    answer: str = Form("", max_length=limits.form_cap(limits.CLARIFICATION)),
     csrf_token: str = Form(""),
 ) -> Response:
     page.check_csrf(csrf_token)
     assert page.principal is not None
-    if not answer.strip():
-        raise InvalidInput(Msg("Write the answer for the platform."), field="answer")
-    orders.answer_clarification(session, page.principal, order_id, answer)
+    form = forms.KeptText("answer", answer)
+    if not form.check(limits.CLARIFICATION, Msg("Write the answer for the platform.")):
+        return _order_page(page, session, order_id, kept=form, status=422)
+    try:
+        with session.begin_nested():
+            orders.answer_clarification(session, page.principal, order_id, form.text)
+    except procedure.REFUSALS as exc:
+        return _kept_refused(page, session, order_id, form, exc)
     return _after(page, order_id, page._("Answer sent; the deadline clock runs again."))
 
 
@@ -568,14 +596,19 @@ def order_withdraw(
     order_id: str,
     page: ConsolePage,
     session: UnitOfWork,
-    reason: str = Form("", max_length=5000),
+    reason: str = Form("", max_length=limits.form_cap(limits.WITHDRAW_REASON)),
     csrf_token: str = Form(""),
 ) -> Response:
     page.check_csrf(csrf_token)
     assert page.principal is not None
-    if not reason.strip():
-        raise InvalidInput(Msg("Say why the order is withdrawn."), field="reason")
-    orders.withdraw(session, page.principal, order_id, reason.strip())
+    form = forms.KeptText("withdraw", reason)
+    if not form.check(limits.WITHDRAW_REASON, Msg("Say why the order is withdrawn.")):
+        return _order_page(page, session, order_id, kept=form, status=422)
+    try:
+        with session.begin_nested():
+            orders.withdraw(session, page.principal, order_id, form.text.strip())
+    except procedure.REFUSALS as exc:
+        return _kept_refused(page, session, order_id, form, exc)
     return _after(page, order_id, page._("The order was withdrawn."))
 
 
