@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Form, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from tangkal import text
 from tangkal.api.deps import UnitOfWork
-from tangkal.audit import checkpoints
 from tangkal.blocklist import appeals
 from tangkal.blocklist import lookup as blocklist_lookup
 from tangkal.blocklist.routes import appeal_limiter
@@ -20,10 +19,12 @@ from tangkal.normalisation import services as normalisation
 from tangkal.normalisation.routes import follow_limiter
 from tangkal.normalisation.routes import public_limiter as normalisation_limiter
 from tangkal.sop.profile import active_profile
-from tangkal.web import forms, transparency
+from tangkal.web import forms, transparency_pages
 from tangkal.web.deps import HtmlRoute, PublicPage, checks_its_own_text
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
+# The transparency report and its data files (``tangkal.web.transparency_pages``).
+router.include_router(transparency_pages.router)
 
 
 def _category(key: str | None, lang: str) -> str | None:
@@ -64,45 +65,6 @@ def lookup(
     ctx["result"] = result
     ctx["decide_within"] = profile.appeals.decide_within
     return page.render("public_lookup.html", ctx)
-
-
-@router.get("/public/transparency")
-def transparency_page(page: PublicPage, session: UnitOfWork) -> Response:
-    report = transparency.report(session, active_profile())
-    peak = max([c.count for c in report.by_category] + [1])
-    month_peak = max([max(m.added, m.restored) for m in report.blocks_by_month] + [1])
-    cp = checkpoints.latest(session)  # the audit record's latest signed checkpoint
-    return page.render(
-        "public_transparency.html",
-        {
-            "r": report,
-            "peak": peak,
-            "month_peak": month_peak,
-            "checkpoint": checkpoints.as_dict(cp) if cp is not None else None,
-        },
-    )
-
-
-@router.get("/public/transparency.json")
-def transparency_json(session: UnitOfWork) -> Response:
-    body = transparency.report(session, active_profile()).to_dict()
-    return JSONResponse(
-        body, headers={"Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*"}
-    )
-
-
-@router.get("/public/transparency.csv")
-def transparency_csv(session: UnitOfWork) -> Response:
-    text = transparency.to_csv(transparency.report(session, active_profile()))
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": 'attachment; filename="tangkal-transparency.csv"',
-            "Cache-Control": "public, max-age=60",
-            "Access-Control-Allow-Origin": "*",
-        },
-    )
 
 
 def _appeal_page(
