@@ -82,6 +82,14 @@ def test_the_inbox_puts_the_soonest_deadline_first_and_answered_orders_apart(
         assert 'src="/static/countdown.js"' in inbox.text
         closed = web.get("/console/orders", params={"show": "closed", "lang": "en"}).text
         assert _refs(closed) == [done["reference"]]
+        # the filters and the minute's refresh swap the list alone (htmx)
+        part = web.get(
+            "/console/orders",
+            params={"q": fast["reference"]},
+            headers={"HX-Request": "true", "HX-Target": "orders"},
+        )
+        assert part.status_code == 200 and part.text.lstrip().startswith('<div id="orders"')
+        assert "<html" not in part.text and _refs(part.text) == [fast["reference"]]
         indo = web.get("/console/orders", params={"lang": "id"}).text
         assert "Sisa kurang dari 4 jam" in indo
         assert web.get("/static/countdown.js").status_code == 200
