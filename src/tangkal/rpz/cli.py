@@ -17,6 +17,7 @@ from tangkal.errors import InvalidInput
 from tangkal.rpz import formats, services
 from tangkal.rpz.journal import RpzAction, ZoneChange, prune_journal, publish
 from tangkal.rpz.reader import read_snapshot
+from tangkal.rpz.values import Landing
 from tangkal.settings import get_settings
 
 out = Console()
@@ -163,6 +164,12 @@ def rpz_publish(
         "nxdomain", "--action", help="nxdomain, nodata, landing, passthru, or remove"
     ),
     reason: str = typer.Option(..., "--reason"),
+    landing: str | None = typer.Option(
+        None,
+        "--landing",
+        help="with --action landing: a landing of their own, cname:<name> or "
+        "a:<ipv4>,aaaa:<ipv6> (default: TANGKAL_RPZ_LANDING)",
+    ),
 ) -> None:
     """Change the zone directly (operators and tests). Blocks decided through the blocklist
     go through 'tangkal block' instead, which keeps their legal basis and approvals."""
@@ -172,7 +179,8 @@ def rpz_publish(
     act = None if action == "remove" else RpzAction(action) if action in set(RpzAction) else None
     if action != "remove" and act is None:
         raise InvalidInput(f"Unknown action {action!r}.", field="action")
-    changes = [ZoneChange(Domain.parse(n).name, act) for n in name]
+    own = Landing.parse(landing, field="landing") if landing else None
+    changes = [ZoneChange(Domain.parse(n).name, act, own) for n in name]
     with unit_of_work() as session:
         serial = publish(session, changes, reason=reason)
         record(
@@ -181,7 +189,12 @@ def rpz_publish(
             "rpz.publish",
             "rpz_zone",
             str(serial),
-            {"names": [c.name for c in changes], "action": action, "reason": reason},
+            {
+                "names": [c.name for c in changes],
+                "action": action,
+                "landing": own.text() if own else None,
+                "reason": reason,
+            },
         )
     out.print(f"serial {serial}", highlight=False)
 

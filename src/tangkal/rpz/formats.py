@@ -37,9 +37,9 @@ _UNBOUND_TYPE = {
 class ExportFormat:
     """One way of writing the list.
 
-    ``header(config, serial)`` is written once; ``line(name, action, config)`` once per
-    listed name (it may be empty, or several lines). ``config.default_landing`` is what a
-    landing block points to.
+    ``header(config, serial)`` is written once; ``line(name, action, landing, config)``
+    once per listed name (it may be empty, or several lines); ``landing`` is what a landing
+    block points to (its own, or the zone's default).
     """
 
     name: str
@@ -48,7 +48,7 @@ class ExportFormat:
     covers_subdomains: bool
     description: str
     header: Callable[[ZoneConfig, int], str]
-    line: Callable[[str, RpzAction, ZoneConfig], str]
+    line: Callable[[str, RpzAction, Landing, ZoneConfig], str]
 
 
 def _landing_records(owner: str, landing: Landing, ttl: int) -> str:
@@ -69,9 +69,8 @@ def _rpz_header(c: ZoneConfig, serial: int) -> str:
     )
 
 
-def _rpz_line(name: str, action: RpzAction, c: ZoneConfig) -> str:
+def _rpz_line(name: str, action: RpzAction, landing: Landing, c: ZoneConfig) -> str:
     if action == RpzAction.LANDING:
-        landing = c.default_landing
         return _landing_records(name, landing, c.ttl) + _landing_records(
             f"*.{name}", landing, c.ttl
         )
@@ -88,10 +87,9 @@ def _hosts_header(c: ZoneConfig, serial: int) -> str:
     )
 
 
-def _hosts_line(name: str, action: RpzAction, c: ZoneConfig) -> str:
+def _hosts_line(name: str, action: RpzAction, landing: Landing, c: ZoneConfig) -> str:
     if action == RpzAction.PASSTHRU:
         return ""
-    landing = c.default_landing
     if action == RpzAction.LANDING and landing.cname is None:
         return "".join(f"{ip} {name}\n" for ip in (*landing.a, *landing.aaaa))
     return f"0.0.0.0 {name}\n"
@@ -101,7 +99,7 @@ def _domains_header(c: ZoneConfig, serial: int) -> str:
     return ""
 
 
-def _domains_line(name: str, action: RpzAction, c: ZoneConfig) -> str:
+def _domains_line(name: str, action: RpzAction, landing: Landing, c: ZoneConfig) -> str:
     return "" if action == RpzAction.PASSTHRU else name + "\n"
 
 
@@ -109,10 +107,9 @@ def _unbound_header(c: ZoneConfig, serial: int) -> str:
     return f"# tangkal blocklist {c.origin} serial {serial} (covers subdomains)\nserver:\n"
 
 
-def _unbound_line(name: str, action: RpzAction, c: ZoneConfig) -> str:
+def _unbound_line(name: str, action: RpzAction, landing: Landing, c: ZoneConfig) -> str:
     if action != RpzAction.LANDING:
         return f'local-zone: "{name}." {_UNBOUND_TYPE[action]}\n'
-    landing = c.default_landing
     if landing.cname is not None:
         data = [f"{name}. {c.ttl} IN CNAME {landing.cname}"]
     else:
@@ -132,10 +129,9 @@ def _dnsmasq_header(c: ZoneConfig, serial: int) -> str:
     )
 
 
-def _dnsmasq_line(name: str, action: RpzAction, c: ZoneConfig) -> str:
+def _dnsmasq_line(name: str, action: RpzAction, landing: Landing, c: ZoneConfig) -> str:
     if action == RpzAction.PASSTHRU:
         return f"server=/{name}/#\n"  # the usual upstream servers: exempt from wider blocks
-    landing = c.default_landing
     if action == RpzAction.LANDING and landing.cname is None:
         # local= keeps other types of the domain from going upstream (NODATA for them)
         return (

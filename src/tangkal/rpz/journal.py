@@ -115,34 +115,49 @@ def _lock_state(session: Session) -> RpzState:
     return state
 
 
-def _collapse(changes: Iterable[ZoneChange]) -> dict[str, RpzAction | None]:
-    wanted: dict[str, RpzAction | None] = {}
+#: What a name is set to: its action and, for a landing of its own, that landing's text.
+_Want = tuple[RpzAction | None, str | None]
+
+
+def _collapse(changes: Iterable[ZoneChange]) -> dict[str, _Want]:
+    wanted: dict[str, _Want] = {}
     for change in changes:
         if not isinstance(change, ZoneChange):
             raise InvalidInput("publish() takes ZoneChange values.")
-        if change.name in wanted and wanted[change.name] != change.action:
+        want = (change.action, change.landing.text() if change.landing else None)
+        if change.name in wanted and wanted[change.name] != want:
             raise InvalidInput(
                 f"The change set sets {change.name!r} twice to different actions "
-                f"({wanted[change.name]} and {change.action}); send one change per name.",
+                f"({wanted[change.name][0]} and {change.action}); send one change per name.",
                 field="name",
             )
-        wanted[change.name] = change.action
+        wanted[change.name] = want
     return wanted
 
 
-def _current_actions(session: Session, names: list[str]) -> dict[str, RpzAction]:
-    found: dict[str, RpzAction] = {}
+def _current_actions(session: Session, names: list[str]) -> dict[str, _Want]:
+    found: dict[str, _Want] = {}
     for _, among in one_of_chunks(session, RpzEntry.name, names):
-        found.update(session.execute(select(RpzEntry.name, RpzEntry.action).where(among)).all())
+        rows = session.execute(
+            select(RpzEntry.name, RpzEntry.action, RpzEntry.landing).where(among)
+        )
+        found.update((n, (a, landing)) for n, a, landing in rows)
     return found
+
+
+def _meant(want: _Want | None, default: str | None) -> str | None:
+    """The landing text a journal row records for one side of a step."""
+    if want is None or want[0] != RpzAction.LANDING:
+        return None
+    return want[1] or default
 
 
 def publish(session: Session, changes: Sequence[ZoneChange], *, reason: str | None = None) -> int:
     """Apply one change set inside the caller's transaction; returns the new SOA serial.
 
     Changes that would not change anything (removing an unlisted name, setting the action
-    a name already has) are dropped; if nothing is left, no serial is spent and the current
-    serial is returned. Only ``flush``es: the caller's unit of work commits.
+    and landing a name already has) are dropped; if nothing is left, no serial is spent and
+    the current serial is returned. Only ``flush``es: the caller's unit of work commits.
     """
     wanted = _collapse(changes)
     if not wanted:
@@ -150,8 +165,19 @@ def publish(session: Session, changes: Sequence[ZoneChange], *, reason: str | No
     state = _lock_state(session)
     names = sorted(wanted)
     before = _current_actions(session, names)
+    landing = state.landing  # what every landing entry without its own points to now
+    steps = [
+        (n, before.get(n), wanted[n]) for n in names if before.get(n, (None, None)) != wanted[n]
+    ]
     applied = [
-        AppliedChange(n, before.get(n), wanted[n]) for n in names if before.get(n) != wanted[n]
+        AppliedChange(
+            n,
+            old[0] if old else None,
+            new[0],
+            Landing.parse(t) if (t := _meant(old, landing)) else None,
+            Landing.parse(t) if (t := _meant(new, landing)) else None,
+        )
+        for n, old, new in steps
     ]
     if not applied:
         return int(state.serial)
@@ -172,7 +198,6 @@ def publish(session: Session, changes: Sequence[ZoneChange], *, reason: str | No
     session.flush()
     # Core rows (COPY on PostgreSQL), not the ORM's bulk path: a mass import publishes
     # millions of names, and the ORM's per-row bookkeeping was most of its cost.
-    landing = state.landing  # what every landing entry points to now
     insert_rows(
         session,
         _CHANGES,
@@ -182,8 +207,8 @@ def publish(session: Session, changes: Sequence[ZoneChange], *, reason: str | No
                 "name": c.name,
                 "old_action": c.old,
                 "new_action": c.new,
-                "old_landing": landing if c.old == RpzAction.LANDING else None,
-                "new_landing": landing if c.new == RpzAction.LANDING else None,
+                "old_landing": c.old_landing.text() if c.old_landing else None,
+                "new_landing": c.new_landing.text() if c.new_landing else None,
             }
             for c in applied
         ],
@@ -197,13 +222,22 @@ def publish(session: Session, changes: Sequence[ZoneChange], *, reason: str | No
     insert_rows(
         session,
         _ENTRIES,
-        [{"name": c.name, "action": c.new, "serial": new_serial, "changed_at": now} for c in added],
+        [
+            {
+                "name": c.name,
+                "action": c.new,
+                "landing": wanted[c.name][1],
+                "serial": new_serial,
+                "changed_at": now,
+            }
+            for c in added
+        ],
     )
     for c in changed:
         session.execute(
             update(RpzEntry)
             .where(RpzEntry.name == c.name)
-            .values(action=c.new, serial=new_serial, changed_at=now)
+            .values(action=c.new, landing=wanted[c.name][1], serial=new_serial, changed_at=now)
         )
 
     state.serial = new_serial
@@ -220,9 +254,10 @@ def sync_landing(session: Session, landing: Landing) -> int | None:
 
     The zone's bytes for a landing name depend on the landing (a CNAME, or A/AAAA records),
     so a changed setting is a change to the zone: one change set re-points every landing
-    name, with the old and new landing in each journal row, and the serial moves on, so
-    secondaries take it by IXFR (deleting exactly the records they hold) or AXFR. A
-    database that never recorded its landing (older than this) adopts ``landing`` as is.
+    name without a landing of its own, with the old and new landing in each journal row,
+    and the serial moves on, so secondaries take it by IXFR (deleting exactly the records
+    they hold) or AXFR. A database that never recorded its landing (older than this)
+    adopts ``landing`` as is.
     Called by the primary at start, under the serial lock like :func:`publish`.
     """
     state = _lock_state(session)
@@ -231,13 +266,8 @@ def sync_landing(session: Session, landing: Landing) -> int | None:
         return None
     before = state.landing
     state.landing = wanted
-    names = list(
-        session.scalars(
-            select(RpzEntry.name)
-            .where(RpzEntry.action == RpzAction.LANDING)
-            .order_by(RpzEntry.name)
-        )
-    )
+    following = (RpzEntry.action == RpzAction.LANDING) & RpzEntry.landing.is_(None)
+    names = list(session.scalars(select(RpzEntry.name).where(following).order_by(RpzEntry.name)))
     if before is None or not names:
         session.flush()
         return None
@@ -270,11 +300,7 @@ def sync_landing(session: Session, landing: Landing) -> int | None:
             for n in names
         ],
     )
-    session.execute(
-        update(RpzEntry)
-        .where(RpzEntry.action == RpzAction.LANDING)
-        .values(serial=new_serial, changed_at=now)
-    )
+    session.execute(update(RpzEntry).where(following).values(serial=new_serial, changed_at=now))
     state.serial = new_serial
     state.seq = seq
     state.updated_at = now

@@ -57,6 +57,9 @@ class RpzEntry(Base):
 
     name: Mapped[str] = mapped_column(NameType, primary_key=True)
     action: Mapped[RpzAction] = mapped_column(enum_column(RpzAction))
+    # A landing block's own landing (Landing.text()) where it differs from the zone's
+    # default; NULL: the default (rpz_state.landing), and it follows a changed default.
+    landing: Mapped[str | None] = mapped_column(String(400), default=None)
     serial: Mapped[int] = mapped_column(BigInteger)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 

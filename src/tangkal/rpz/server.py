@@ -52,16 +52,16 @@ from tangkal.rpz.journal import (
     ChangeSet,
     changesets_after,
     ensure_state,
-    sync_landing,
     latest_seq,
     oldest_journal_seq,
     prune_journal,
     seq_for_serial,
+    sync_landing,
 )
 from tangkal.rpz.models import RpzEntry, Subscriber, TsigKey
 from tangkal.rpz.reader import read_snapshot
 from tangkal.rpz.services import Credit, record_notify_acks, record_transfers, zone_config
-from tangkal.rpz.values import RpzAction, serial_distance, serial_lt
+from tangkal.rpz.values import RpzAction, serial_distance, serial_lt, stored_landing
 from tangkal.rpz.zone import ZoneConfig, ZoneStore, ZoneView, name_to_wire
 from tangkal.settings import Settings
 
@@ -582,10 +582,15 @@ class RpzPrimary:
             rows = (
                 s.connection()
                 .execution_options(yield_per=50_000)
-                .exec_driver_sql(f"SELECT name, action FROM {RpzEntry.__tablename__} ORDER BY name")
+                .exec_driver_sql(
+                    f"SELECT name, action, landing FROM {RpzEntry.__tablename__} ORDER BY name"
+                )
             )
             self.store = ZoneStore.build(
-                self.config, ((n, actions[a]) for n, a in rows), serial=serial, seq=seq
+                self.config,
+                ((n, actions[a], stored_landing(lt)) for n, a, lt in rows),
+                serial=serial,
+                seq=seq,
             )
         log.info(
             "rpz zone built from database",

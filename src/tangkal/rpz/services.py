@@ -30,7 +30,7 @@ from tangkal.rpz.formats import FORMATS, get_format
 from tangkal.rpz.journal import latest_seq, seq_for_serial
 from tangkal.rpz.models import RpzChangeSet, RpzEntry, Subscriber, TsigKey
 from tangkal.rpz.reader import read_snapshot
-from tangkal.rpz.values import Landing, serial_distance, serial_lt
+from tangkal.rpz.values import Landing, serial_distance, serial_lt, stored_landing
 from tangkal.rpz.zone import ZoneConfig
 from tangkal.settings import Settings
 
@@ -495,14 +495,15 @@ def export_stream(
     with read_snapshot(db) as session:
         _seq, serial = latest_seq(session)
         rows = session.execute(
-            select(RpzEntry.name, RpzEntry.action)
+            select(RpzEntry.name, RpzEntry.action, RpzEntry.landing)
             .order_by(RpzEntry.name)
             .execution_options(yield_per=batch)
         )
         buf: list[str] = [form.header(config, serial)]
         line = form.line
-        for name, action in rows:
-            buf.append(line(name, action, config))
+        default = config.default_landing
+        for name, action, own in rows:
+            buf.append(line(name, action, stored_landing(own) or default, config))
             if len(buf) >= batch:
                 yield "".join(buf).encode()
                 buf = []

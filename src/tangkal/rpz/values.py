@@ -7,6 +7,7 @@ without a cycle; ``tangkal.rpz.journal`` re-exports them for callers.
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -138,6 +139,13 @@ class Landing:
         return self.text()
 
 
+@functools.lru_cache(maxsize=1024)
+def stored_landing(text: str | None) -> Landing | None:
+    """A landing as the database stores it (``Landing.text()``; None stays None); cached,
+    since a zone of millions of names holds only a few distinct landings."""
+    return None if text is None else Landing.parse(text)
+
+
 def _landing_name(value: str, field: str) -> str:
     name = value.rstrip(".").lower()
     if not name or len(name) > 253 or not all(_LABEL.match(lab) for lab in name.split(".")):
@@ -151,6 +159,9 @@ class ZoneChange:
 
     name: str  # ASCII, IDNA-normalised by Domain.parse, no trailing dot
     action: RpzAction | None  # None = remove the name (and its *.name trigger) from the zone
+    # A landing of its own for a landing block where it differs from the zone's default
+    # (TANGKAL_RPZ_LANDING); None: the default, and it follows the default when that changes.
+    landing: Landing | None = None
 
     def __post_init__(self) -> None:
         check_name(self.name)
@@ -163,6 +174,15 @@ class ZoneChange:
                     f"Unknown RPZ action {self.action!r}; use one of {known} or None to remove.",
                     field="action",
                 ) from None
+        if self.landing is not None:
+            if not isinstance(self.landing, Landing):
+                object.__setattr__(self, "landing", Landing.parse(str(self.landing)))
+            if self.action != RpzAction.LANDING:
+                raise InvalidInput(
+                    f"{self.name!r}: a landing goes only with the landing action, "
+                    f"not {self.action}.",
+                    field="landing",
+                )
 
 
 def serial_next(serial: int) -> int:

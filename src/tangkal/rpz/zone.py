@@ -235,6 +235,10 @@ def entry_records(entry: bytes) -> int:
     return sum(1 for _ in _records(entry, 0, len(entry)))
 
 
+#: One listed name as the store is built from it.
+Entry = tuple[str, RpzAction] | tuple[str, RpzAction, Landing | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Chunk:
     first: str  # smallest name in the chunk
@@ -295,9 +299,10 @@ class ZoneStore:
     # -- building ---------------------------------------------------------------------------
     @classmethod
     def build(
-        cls, config: ZoneConfig, entries: Iterable[tuple[str, RpzAction]], *, serial: int, seq: int
+        cls, config: ZoneConfig, entries: Iterable[Entry], *, serial: int, seq: int
     ) -> ZoneStore:
-        """Build from (name, action) pairs.
+        """Build from (name, action) pairs, or (name, action, landing) for a landing of its
+        own (None: the zone's default).
 
         Sorted input (the database's primary key order) streams straight into chunks, so a
         build never holds more than the finished zone plus one chunk; unsorted input is
@@ -310,18 +315,20 @@ class ZoneStore:
         parts: list[bytes] = []
         size = records = 0
         first = last = ""
-        rest: list[tuple[str, RpzAction]] = []
+        rest: list[Entry] = []
         it = iter(entries)
-        for name, action in it:
+        for item in it:
+            name, action = item[0], item[1]
+            landing = cast("Landing | None", item[2]) if len(item) > 2 else None
             if name <= last:  # out of order: finish on the slow path
-                rest = [(name, action), *it]
+                rest = [item, *it]
                 break
             if not parts:
                 first = name
-            data = enc(name, action)
+            data = enc(name, action, landing)
             parts.append(data)
             size += len(data)
-            records += count(action)
+            records += count(action, landing)
             last = name
             if size >= TARGET_CHUNK_BYTES:
                 chunks.append(Chunk(first, b"".join(parts), len(parts), records))
@@ -330,7 +337,10 @@ class ZoneStore:
             chunks.append(Chunk(first, b"".join(parts), len(parts), records))
         if rest:
             merged = dict(decode_chunk_entries(chunks, store.encoder))
-            merged.update((n, enc(n, a)) for n, a in rest)
+            merged.update(
+                (i[0], enc(i[0], i[1], cast("Landing | None", i[2]) if len(i) > 2 else None))
+                for i in rest
+            )
             chunks = _cut(sorted(merged.items()))
         store.view = ZoneView(
             serial,

@@ -206,3 +206,43 @@ def test_a_primary_started_with_another_landing_serves_it_by_ixfr_deleting_the_o
     ]
     assert ("*.l.example.rpz.tangkal.", "AAAA", "2001:db8::99") in full
     assert len(full) == 4 + 2 + 3
+
+
+def test_a_name_with_a_landing_of_its_own_keeps_it_when_the_default_changes(
+    db: Database, tmp_path: Path, factory: Factory
+) -> None:
+    own = Landing.parse("cname:own.example")
+    cname = Landing(cname="laman.example.")
+    with db.unit_of_work() as s:
+        sync_landing(s, cname)
+        publish(
+            s,
+            [
+                ZoneChange("o.example", RpzAction.LANDING, own),
+                ZoneChange("d.example", RpzAction.LANDING),
+            ],
+        )
+        first = current_serial(s)
+        # the same action with another landing is a change; the same landing is not
+        assert publish(s, [ZoneChange("o.example", RpzAction.LANDING, own)]) == first
+        second = publish(s, [ZoneChange("o.example", RpzAction.LANDING, ADDR)])
+        step = changesets_after(s, 0)[-1].changes
+        assert [(c.old_landing, c.new_landing) for c in step] == [(own, ADDR)]
+        assert second != first
+        moved = sync_landing(s, Landing(cname="other.example."))
+        last = changesets_after(s, 0)[-1]
+    assert moved is not None and [c.name for c in last.changes] == ["d.example"]
+    settings = Settings(database_url=db.url, rpz_landing="cname:other.example.")
+    rpz = b"".join(services.export_stream(db, settings, "rpz")).decode()
+    assert "*.o.example 60 AAAA 2001:db8::99\n" in rpz
+    assert "*.d.example CNAME other.example.\n" in rpz
+    with pytest.raises(InvalidInput):
+        ZoneChange("n.example", RpzAction.NXDOMAIN, own)
+    # a primary building the zone from the database serves each landing
+    org = factory.isp()
+    with db.unit_of_work() as s:
+        services.add_subscriber(s, SYSTEM, org.name, "127.0.0.1:9", ["127.0.0.1/32"])
+    with running_primary(db, tmp_path, rpz_landing="cname:other.example.") as primary:
+        got = xfr_records(xfr(primary.port))
+    assert ("o.example.rpz.tangkal.", "A", "192.0.2.99") in got
+    assert ("*.d.example.rpz.tangkal.", "CNAME", "other.example.") in got

@@ -6,6 +6,8 @@ the landing it meant (``old_landing``/``new_landing``, canonical text such as
 ``cname:laman-labuh.tangkal.id.`` or ``a:192.0.2.1``); ``rpz_state.landing`` is the landing
 the zone's entries point to now, so a changed setting is seen at start and published as a
 change set of its own (a new serial). NULL: written before this revision (unknown).
+``rpz_entries.landing`` is a name's own landing where it differs from that default (NULL:
+the default).
 
 Revision ID: 0102_rpz_landing
 Revises: 0101_rpz_subscriber_identity
@@ -24,6 +26,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("rpz_entries", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("landing", sa.String(length=400), nullable=True))
     with op.batch_alter_table("rpz_changes", schema=None) as batch_op:
         batch_op.add_column(sa.Column("old_landing", sa.String(length=400), nullable=True))
         batch_op.add_column(sa.Column("new_landing", sa.String(length=400), nullable=True))
@@ -37,3 +41,5 @@ def downgrade() -> None:
     with op.batch_alter_table("rpz_changes", schema=None) as batch_op:
         batch_op.drop_column("new_landing")
         batch_op.drop_column("old_landing")
+    with op.batch_alter_table("rpz_entries", schema=None) as batch_op:
+        batch_op.drop_column("landing")
