@@ -153,7 +153,7 @@ def _text(
     body: str,
     *,
     anchor: str = "middle",
-    size: int = 12,
+    size: int = 13,
     fill: str = AXIS,
     extra: str = "",
 ) -> str:
@@ -165,7 +165,7 @@ def _text(
 
 def _label_every(n: int, room: float, longest: int) -> int:
     """Show every k-th category label so they do not overlap (7 px a character)."""
-    return max(1, math.ceil(n * (7 * longest + 10) / max(room, 1)))
+    return max(1, math.ceil(n * (7.6 * longest + 10) / max(room, 1)))
 
 
 def _tip(chart: Chart, series: Series, category: str, value: float | None) -> str:
@@ -204,7 +204,7 @@ def _legend_rows(chart: Chart) -> list[list[tuple[int, Series, float]]]:
     rows: list[list[tuple[int, Series, float]]] = [[]]
     x = float(RIGHT)
     for i, s in enumerate(chart.drawn):
-        width = 30 + 7.4 * len(s.label)
+        width = 32 + 8.2 * len(s.label)
         if rows[-1] and x + width > WIDTH - RIGHT:
             rows.append([])
             x = float(RIGHT)
@@ -218,10 +218,10 @@ def _layout(chart: Chart, top_value: float, step: float) -> Layout:
     ticks = [chart.tick(k * step) for k in range(round(top_value / step) + 1)]
     if chart.style == "hbar":
         longest = max((len(t) for t in chart.ticks), default=0)
-        left = min(WIDTH / 3, max(LEFT, 16 + 7 * longest))
+        left = min(WIDTH / 3, max(LEFT, 16 + 7.6 * longest))
         return Layout(top + 46 * max(1, len(chart.categories)) + BOTTOM, left, top)
     longest = max((len(t) for t in ticks), default=0)
-    return Layout(HEIGHT + top - TOP, max(LEFT, 44 + 7 * longest), top)
+    return Layout(HEIGHT + top - TOP, max(LEFT, 44 + 7.6 * longest), top)
 
 
 def svg(chart: Chart) -> Markup:
@@ -256,7 +256,7 @@ def _legend(chart: Chart) -> str:
                 f'<rect x="{_num(x)}" y="{y}" width="14" height="14" rx="2" '
                 f'fill="{chart.colour(i)}"/>'
             )
-            out.append(_text(x + 20, y + 12, s.label, anchor="start", size=13, fill=INK))
+            out.append(_text(x + 20, y + 12, s.label, anchor="start", size=14, fill=INK))
     out.append("</g>")
     return "".join(out)
 
@@ -284,7 +284,7 @@ def _value_axis(
             out.append(_text(lay.left - 8, y + 4, chart.tick(v), anchor="end"))
     if horizontal:
         out.append(
-            _text(lay.left + lay.plot_w / 2, lay.height - 14, chart.value_title, size=13, fill=INK)
+            _text(lay.left + lay.plot_w / 2, lay.height - 14, chart.value_title, size=14, fill=INK)
         )
     else:
         cy = lay.top + lay.plot_h / 2
@@ -293,7 +293,7 @@ def _value_axis(
                 18,
                 cy,
                 chart.value_title,
-                size=13,
+                size=14,
                 fill=INK,
                 extra=f' transform="rotate(-90 18 {_num(cy)})"',
             )
@@ -312,7 +312,7 @@ def _columns(chart: Chart, lay: Layout, top: float, step: float) -> str:
         if i % every == 0:
             out.append(_text(lay.left + band * (i + 0.5), lay.bottom + 18, c))
     out.append(
-        _text(lay.left + lay.plot_w / 2, lay.height - 14, chart.category_title, size=13, fill=INK)
+        _text(lay.left + lay.plot_w / 2, lay.height - 14, chart.category_title, size=14, fill=INK)
     )
     out.append(
         f'<line x1="{_num(lay.left)}" y1="{_num(lay.bottom)}" x2="{WIDTH - RIGHT}" '
@@ -398,7 +398,7 @@ def _hbars(chart: Chart, lay: Layout, top: float, step: float) -> str:
                 f'height="{_num(h)}" fill="{chart.colour(j)}">{_tip(chart, s, c, v)}</rect>'
             )
             label = chart.cell(v, s)
-            inside = w > 7 * len(label) + 16
+            inside = w > 7.6 * len(label) + 16
             out.append(
                 _text(
                     lay.left + w + (-6 if inside else 6),

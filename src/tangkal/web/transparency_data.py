@@ -524,6 +524,10 @@ def appeals(ask: Ask) -> ChartData:
 # ------------------------------------------------------------------ the registry
 
 Unit = Literal["count", "hours", "percent", "money"]
+Rows = Literal["month", "platform"]
+
+#: The title of the categories' axis and of the table's first column, by what the rows are.
+ROW_TITLES: dict[str, str] = {"month": N_("Month"), "platform": N_("Platform")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,7 +539,7 @@ class ChartKind:
     title: str
     description: str
     style: Style
-    rows: Literal["month", "platform"]
+    rows: Rows
     unit: Unit
     value_title: str
     compute: Callable[[Ask], ChartData] = field(repr=False)

@@ -31,6 +31,7 @@ from tangkal.web.deps import HtmlRoute, PublicPage
 from tangkal.web.i18n import Formatter, translations
 from tangkal.web.transparency_data import (
     CHARTS,
+    ROW_TITLES,
     Ask,
     ChartData,
     ChartKind,
@@ -76,7 +77,7 @@ def localise(kind: ChartKind, data: ChartData, fmt: Formatter, profile: SopProfi
         title=t(kind.title),
         description=t(kind.description),
         style=kind.style,
-        category_title=t("Month") if kind.rows == "month" else t("Platform"),
+        category_title=t(ROW_TITLES[kind.rows]),
         value_title=t(kind.value_title).replace("%(currency)s", profile.currency),
         categories=categories,
         series=tuple(
