@@ -82,3 +82,11 @@ def test_every_msg_template_is_a_literal_the_extractor_sees() -> None:
                 if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
                     bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not bad, f"Msg(...) needs a literal template: {bad}"
+
+
+def test_no_indonesian_translation_is_fuzzy() -> None:
+    """A fuzzy entry is left out when the catalogue is compiled (``i18n.translations``), so
+    its message would be shown in English although the .po file seems to translate it."""
+    with catalogue_path("id").open("rb") as fh:
+        fuzzy = [m.id for m in read_po(fh) if m.id and m.fuzzy]
+    assert not fuzzy, fuzzy

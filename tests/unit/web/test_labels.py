@@ -154,3 +154,17 @@ def test_people_are_named_by_display_names_from_the_directory(session, factory) 
         assert f.actor("kominfo-x/lama(official)") == "lama (Pejabat), Kominfo"
         assert f.actor("nowhere/x(official)") == "x (Pejabat), nowhere"
     assert f.actor("kominfo-x/analis(analyst)") == "analis (Analis), kominfo-x"
+
+
+def test_every_value_of_every_enum_a_message_may_name_has_indonesian_words() -> None:
+    """The registry (``labels.TERMS``): each member of each enum has a label, and the label
+    has an Indonesian translation of its own (not the English message falling through)."""
+    from tangkal.web.i18n import translations
+
+    catalogue = translations("id")
+    same = {"Moderator", "Auditor", "platform", "regulator", "ISP", "Administrator"}
+    for enum_type, table in labels.TERMS.items():
+        assert {m.value for m in enum_type} <= set(table), enum_type
+        for value in (m.value for m in enum_type):
+            text = catalogue.gettext(table[value])
+            assert text != table[value] or text in same, (enum_type.__name__, value, text)
