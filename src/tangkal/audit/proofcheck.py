@@ -10,6 +10,8 @@ are ignored, and the hashes it proves are checked against the roots the checkpoi
   the proof must lead from the one root to the other, which shows the later checkpoint's
   chain extends the earlier one's (nothing before ``first`` was changed or removed).
 
+Two checkpoints of one size, both validly signed but with different roots, are refused
+whatever the proof: the log has shown two histories (a split view), which is the finding.
 A v1 checkpoint has no root and cannot back a proof; it can still be checked against the
 chain itself with ``tangkal audit verify --checkpoint``.
 """
@@ -78,7 +80,13 @@ def _roots(held: Sequence[dict[str, Any]], trusted_public_key: str | None) -> di
         if problem is not None:
             raise ProofRefused(f"{problem} (checkpoint of size {cp['size']})")
         if cp.get("root") is not None:
-            roots[cp["size"]] = bytes.fromhex(cp["root"])
+            root = bytes.fromhex(cp["root"])
+            if roots.get(cp["size"], root) != root:  # both signed: the log showed two trees
+                raise ProofRefused(
+                    f"two checkpoints of size {cp['size']} are both signed but have different "
+                    "roots: the log has shown different histories; keep both files as evidence"
+                )
+            roots[cp["size"]] = root
     return roots
 
 

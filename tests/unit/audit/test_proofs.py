@@ -195,6 +195,18 @@ def test_the_offline_check_holds_and_refuses_what_does_not(db: Database, tmp_pat
     )
     forged = {**first, "root": second["root"]}
     refused(con, [forged, second], "signature does not verify")
+    # the same size signed twice with different roots: the log forked, whatever the proof
+    key = _key(tmp_path)
+    fork_root = "c" * 64
+    fork = {
+        **first,
+        "root": fork_root,
+        "signature": signing.sign(
+            key, checkpoints.message(first["size"], first["head"], first["signed_at"], fork_root)
+        ),
+    }
+    assert checkpoints.signature_problem(fork) is None
+    refused(inc, [first, fork], "different histories")
     refused({**con, "proof": ["zz"]}, both, "not a SHA-256 hash")
     with pytest.raises(proofcheck.ProofRefused, match="not a proof"):
         proofcheck.parse('{"kind": "other"}')
