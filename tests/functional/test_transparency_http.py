@@ -153,6 +153,13 @@ def test_every_charts_csv_and_json_agree(server: LiveServer, case: dict[str, Any
             for s in data["series"]:
                 got = [row["value"] for row in rows if row["series"] == s["key"]]
                 assert got == ["" if v is None else str(v) for v in s["values"]]
+            api = _ok(web.get(f"/api/v1/public/transparency/charts/{key}", params=params))
+            assert {k: v for k, v in api.items() if k != "generated_at"} == {
+                k: v for k, v in data.items() if k != "generated_at"
+            }
+        listed = _ok(web.get("/api/v1/public/transparency/charts"))["charts"]
+        assert [c["chart"] for c in listed] == list(CHARTS)
+        assert listed[0]["json"] == "/api/v1/public/transparency/charts/orders_by_category"
     orders = next(
         s
         for s in _ok(
@@ -190,3 +197,8 @@ def test_a_bad_range_is_refused_in_the_readers_language(
         assert text.status_code == 422 and en in text.text
         unknown = web.get("/public/transparency/data/secrets.json", params={"lang": "en"})
         assert unknown.status_code == 404 and "orders_by_category" in unknown.json()["message"]
+        api = web.get("/api/v1/public/transparency/charts/blocks", params=params)
+        assert api.status_code == 422
+        assert api.json()["field"] == field and en in api.json()["message"]  # the API: English
+        missing = web.get("/api/v1/public/transparency/charts/secrets")
+        assert missing.status_code == 404 and missing.json()["field"] == "chart"

@@ -43,6 +43,7 @@ ROUTER_MODULES = [
     "tangkal.cases.routes",
     "tangkal.compliance.routes",
     "tangkal.statements.routes",
+    "tangkal.web.transparency_api",  # /api/v1/public/transparency/charts
     "tangkal.web.routes",
     "tangkal.api.health",  # /readyz (/healthz below is liveness only)
 ]

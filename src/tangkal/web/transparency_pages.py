@@ -11,24 +11,22 @@ the message beside the field, the data files with the message in the reader's la
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_compact_decimal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from tangkal.api.deps import UnitOfWork
 from tangkal.audit import checkpoints
-from tangkal.errors import InvalidInput, Msg, NotFound
+from tangkal.errors import InvalidInput, NotFound
 from tangkal.sop.profile import SopProfile, active_profile
 from tangkal.web import charts, transparency
 from tangkal.web.deps import HtmlRoute, PublicPage
-from tangkal.web.i18n import Formatter, translations
+from tangkal.web.i18n import Formatter
+from tangkal.web.transparency_api import chart_csv, chart_out, unknown_chart
 from tangkal.web.transparency_data import (
     CHARTS,
     ROW_TITLES,
@@ -169,80 +167,6 @@ def transparency_csv(session: UnitOfWork) -> Response:
 # ------------------------------------------------------------------ the data files
 
 
-class SeriesOut(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    key: str
-    label_en: str
-    label_id: str
-    drawn: bool
-    values: list[int | float | None]
-
-
-class ChartOut(BaseModel):
-    """One chart's figures: ``rows`` are months (``YYYY-MM`` in ``time_zone``) or
-    platforms; each series has a value per row (``null``: no figure)."""
-
-    model_config = ConfigDict(extra="forbid")
-    chart: str
-    title_en: str
-    title_id: str
-    definition_en: str
-    definition_id: str
-    unit: Literal["count", "hours", "percent", "money"]
-    currency: str | None
-    rows_are: Literal["month", "platform"]
-    time_zone: str
-    from_: str = Field(serialization_alias="from")
-    to: str
-    generated_at: datetime
-    rows: list[str]
-    series: list[SeriesOut]
-
-
-def chart_out(kind: ChartKind, data: ChartData, profile: SopProfile, ask: Ask) -> ChartOut:
-    ind = translations("id").gettext
-    return ChartOut(
-        chart=kind.key,
-        title_en=kind.title,
-        title_id=ind(kind.title),
-        definition_en=kind.description,
-        definition_id=ind(kind.description),
-        unit=kind.unit,
-        currency=profile.currency if kind.unit == "money" else None,
-        rows_are=kind.rows,
-        time_zone=profile.timezone,
-        from_=ask.period.first.isoformat(),
-        to=ask.period.last.isoformat(),
-        generated_at=ask.now,
-        rows=list(data.rows),
-        series=[
-            SeriesOut(
-                key=s.key,
-                label_en=s.label_en,
-                label_id=s.label_id,
-                drawn=s.drawn,
-                values=list(s.values),
-            )
-            for s in data.series
-        ],
-    )
-
-
-CSV_HEADER = ("chart", "row", "series", "label_en", "label_id", "value")
-
-
-def chart_csv(out: ChartOut) -> str:
-    """One row per figure (a tidy table): chart, row (month or platform), series, value."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(CSV_HEADER)
-    for s in out.series:
-        for row, value in zip(out.rows, s.values, strict=True):
-            cells = (out.chart, row, s.key, s.label_en, s.label_id, "" if value is None else value)
-            w.writerow([transparency._cell(c) for c in cells])
-    return buf.getvalue()
-
-
 def _refusal(page: PublicPage, exc: InvalidInput | NotFound, as_json: bool) -> Response:
     text = page.error(exc)
     if as_json:
@@ -268,19 +192,7 @@ def chart_data(
     as_json = suffix != "csv"
     kind = CHARTS.get(key)
     if kind is None or suffix not in ("json", "csv"):
-        return _refusal(
-            page,
-            NotFound(
-                Msg(
-                    "No such chart data: %(name)s. Ask for one of %(charts)s, ending in .json"
-                    " or .csv.",
-                    name=name[:60],
-                    charts=", ".join(CHARTS),
-                ),
-                field="chart",
-            ),
-            as_json,
-        )
+        return _refusal(page, unknown_chart(name), as_json)
     profile = active_profile()
     now = datetime.now(UTC)
     try:

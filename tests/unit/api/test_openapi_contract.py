@@ -30,6 +30,8 @@ PUBLIC = {
     ("post", "/api/v1/public/appeals/{reference}/follow"),
     ("get", "/api/v1/public/normalisations/{reference}"),
     ("get", "/api/v1/public/audit/checkpoint"),
+    ("get", "/api/v1/public/transparency/charts"),
+    ("get", "/api/v1/public/transparency/charts/{chart}"),
     ("get", "/api/v1/public/audit/proof/inclusion"),
     ("get", "/api/v1/public/audit/proof/consistency"),
     ("get", "/api/v1/public/statements"),
