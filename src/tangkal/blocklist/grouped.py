@@ -126,7 +126,7 @@ def activate(
         e.activated_at = now
     serial = publish(
         session,
-        [(e.domain, e.action) for e in pending],
+        [(e.domain, e.action, e.landing) for e in pending],
         reason=f"sanction {pending[0].sanction_id}" if pending else None,
     )
     session.flush()

@@ -73,6 +73,9 @@ class BlockEntry(Base):
     # entry beneath X" becomes an index range scan instead of a LIKE over millions of rows.
     rname: Mapped[str] = mapped_column(REVERSED_NAME, index=True)
     action: Mapped[BlockAction] = mapped_column(enum_column(BlockAction))
+    # A landing block's own landing page where it differs from the zone's default
+    # (tangkal.rpz.values.Landing text: ``cname:<name>`` or ``a:<ipv4>,aaaa:<ipv6>``).
+    landing: Mapped[str | None] = mapped_column(String(400), default=None)
     status: Mapped[BlockStatus] = mapped_column(enum_column(BlockStatus))
     legal_basis: Mapped[str] = mapped_column(String(500))
     reason: Mapped[str] = mapped_column(Text)

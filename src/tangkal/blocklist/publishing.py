@@ -16,19 +16,25 @@ from tangkal.blocklist.models import BlockAction
 
 def publish(
     session: Session,
-    changes: Iterable[tuple[str, BlockAction | None]],
+    changes: Iterable[tuple[str, BlockAction | None] | tuple[str, BlockAction | None, str | None]],
     *,
     reason: str | None = None,
 ) -> int | None:
-    """Apply ``(name, action)`` pairs (``None`` removes the name) to the zone; returns the
-    new serial, or None when there was nothing to change."""
+    """Apply ``(name, action)`` pairs (``None`` removes the name) to the zone, or
+    ``(name, action, landing)`` for a landing block with a landing of its own (its text);
+    returns the new serial, or None when there was nothing to change."""
     # Imported here so that the blocklist's models and migrations never depend on DNS code.
     from tangkal.rpz.journal import RpzAction, ZoneChange
     from tangkal.rpz.journal import publish as rpz_publish
+    from tangkal.rpz.values import stored_landing
 
     zone_changes: Sequence[ZoneChange] = [
-        ZoneChange(name, None if action is None else RpzAction(action.value))
-        for name, action in changes
+        ZoneChange(
+            c[0],
+            None if c[1] is None else RpzAction(c[1].value),
+            stored_landing(c[2]) if len(c) > 2 and c[1] is not None else None,  # type: ignore[misc]
+        )
+        for c in changes
     ]
     if not zone_changes:
         return None

@@ -30,6 +30,9 @@ class BlockOut(Open):
     domain: str = Field(description="A-labels")
     domain_unicode: str
     action: str = Field(description="nxdomain, nodata, landing or passthru")
+    landing: str | None = Field(
+        default=None, description="its own landing page where it differs from the zone's"
+    )
     status: str
     legal_basis: str
     reason: str

@@ -45,6 +45,12 @@ class BlockIn(BaseModel):
     category: str | None = Field(default=None, max_length=200)
     effective_at: datetime | None = None
     expires_at: datetime | None = None
+    landing: str | None = Field(
+        default=None,
+        max_length=400,
+        description="landing blocks only: a landing page of its own where it differs from "
+        "the zone's (TANGKAL_RPZ_LANDING): cname:<name> or a:<ipv4>,aaaa:<ipv6>",
+    )
 
 
 class ReasonIn(BaseModel):
@@ -86,6 +92,7 @@ def create_block(body: BlockIn, principal: CurrentPrincipal, session: UnitOfWork
         order_id=body.order_id,
         effective_at=body.effective_at,
         expires_at=body.expires_at,
+        landing=body.landing,
     )
     entry, assessment = services.create_block(session, principal, req)
     return {**services.to_dict(entry), "assessment": assessment.to_dict()}

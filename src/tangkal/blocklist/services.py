@@ -114,6 +114,7 @@ class BlockRequest:
     order_id: str | None = None
     effective_at: datetime | None = None
     expires_at: datetime | None = None
+    landing: str | None = None  # a landing of its own (Landing text); landing action only
 
     @classmethod
     def build(
@@ -128,8 +129,10 @@ class BlockRequest:
         effective_at: datetime | None = None,
         expires_at: datetime | None = None,
         now: datetime | None = None,
+        landing: str | None = None,
     ) -> BlockRequest:
         now = now or utcnow()
+        own = _own_landing(landing, action)
         d = domain if isinstance(domain, Domain) else Domain.parse(domain)
         cat = (category or "").strip().lower() or None
         if cat is not None and (len(cat) > MAX_CATEGORY or not _CATEGORY.match(cat)):
@@ -165,6 +168,7 @@ class BlockRequest:
                     field="expires_at",
                 )
         return cls(
+            landing=own,
             domain=d,
             action=parse_action(action),
             legal_basis=required_text(
@@ -330,6 +334,7 @@ def to_dict(entry: BlockEntry) -> dict[str, Any]:
         "domain": entry.domain,
         "domain_unicode": Domain(entry.domain).unicode,
         "action": entry.action.value,
+        "landing": entry.landing,
         "status": entry.status.value,
         "legal_basis": entry.legal_basis,
         "reason": entry.reason,
@@ -384,6 +389,20 @@ def _conflict_open(existing: BlockEntry) -> Conflict:
     )
 
 
+def _own_landing(text: str | None, action: str | BlockAction) -> str | None:
+    """A block's own landing page, checked (``cname:<name>`` or ``a:<ipv4>,aaaa:<ipv6>``);
+    only a landing block has one. None or blank: the zone's default."""
+    if text is None or not text.strip():
+        return None
+    from tangkal.rpz.values import Landing  # the blocklist's models never import DNS code
+
+    if parse_action(action) is not BlockAction.LANDING:
+        raise InvalidInput(
+            Msg("A landing page is given only with the landing action."), field="landing"
+        )
+    return Landing.parse(text, field="landing").text()
+
+
 def _take_effect(session: Session, entry: BlockEntry, now: datetime) -> int | None:
     """Approved: publish now, or leave it scheduled for the background service."""
     if entry.effective_at > now:
@@ -391,7 +410,9 @@ def _take_effect(session: Session, entry: BlockEntry, now: datetime) -> int | No
         return None
     entry.status = BlockStatus.ACTIVE
     entry.activated_at = now
-    return publish(session, [(entry.domain, entry.action)], reason=f"block {entry.id}")
+    return publish(
+        session, [(entry.domain, entry.action, entry.landing)], reason=f"block {entry.id}"
+    )
 
 
 def _real_order(session: Session, principal: Principal, ref: str | None) -> str | None:
@@ -436,6 +457,7 @@ def create_block(
         domain=name,
         rname=reverse_name(name),
         action=req.action,
+        landing=req.landing,
         status=BlockStatus.PENDING_APPROVAL,
         legal_basis=req.legal_basis,
         reason=req.reason,
@@ -767,7 +789,7 @@ def run_due(session: Session, *, now: datetime | None = None, limit: int = 1000)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    changes: list[tuple[str, BlockAction | None]] = []
+    changes: list[tuple[str, BlockAction | None] | tuple[str, BlockAction | None, str | None]] = []
     activated: list[BlockEntry] = []
     expired: list[BlockEntry] = []
     expiring = {e.id for e in due_off}
@@ -775,7 +797,7 @@ def run_due(session: Session, *, now: datetime | None = None, limit: int = 1000)
         if e.id in expiring:
             continue  # its whole life lies in the past: it never takes effect
         e.status, e.activated_at = BlockStatus.ACTIVE, now
-        changes.append((e.domain, e.action))
+        changes.append((e.domain, e.action, e.landing))
         activated.append(e)
     for e in due_off:
         if e.status is BlockStatus.ACTIVE:

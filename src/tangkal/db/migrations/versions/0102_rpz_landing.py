@@ -7,7 +7,8 @@ the landing it meant (``old_landing``/``new_landing``, canonical text such as
 the zone's entries point to now, so a changed setting is seen at start and published as a
 change set of its own (a new serial). NULL: written before this revision (unknown).
 ``rpz_entries.landing`` is a name's own landing where it differs from that default (NULL:
-the default).
+the default), and ``block_entries.landing`` the landing a block asked for (the blocklist's
+table, hence ``depends_on`` its first revision).
 
 Revision ID: 0102_rpz_landing
 Revises: 0101_rpz_subscriber_identity
@@ -22,10 +23,12 @@ from alembic import op
 revision: str = "0102_rpz_landing"
 down_revision: str | Sequence[str] | None = "0101_rpz_subscriber_identity"
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = "0110_blocklist"
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("block_entries", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("landing", sa.String(length=400), nullable=True))
     with op.batch_alter_table("rpz_entries", schema=None) as batch_op:
         batch_op.add_column(sa.Column("landing", sa.String(length=400), nullable=True))
     with op.batch_alter_table("rpz_changes", schema=None) as batch_op:
@@ -42,4 +45,6 @@ def downgrade() -> None:
         batch_op.drop_column("new_landing")
         batch_op.drop_column("old_landing")
     with op.batch_alter_table("rpz_entries", schema=None) as batch_op:
+        batch_op.drop_column("landing")
+    with op.batch_alter_table("block_entries", schema=None) as batch_op:
         batch_op.drop_column("landing")
