@@ -32,7 +32,7 @@ def publish(
         ZoneChange(
             c[0],
             None if c[1] is None else RpzAction(c[1].value),
-            stored_landing(c[2]) if len(c) > 2 and c[1] is not None else None,  # type: ignore[misc]
+            stored_landing(c[2]) if len(c) > 2 and c[1] is not None else None,
         )
         for c in changes
     ]
