@@ -21,7 +21,7 @@ import base64
 import binascii
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -439,6 +439,10 @@ def read_page(
     )
     got = [Row(o, name, int(n or 0), f) for o, name, n, f in session.execute(stmt)]
     more = len(got) > page_size
+    if not forward and len(got) < page_size:
+        # Previous reached the start with a short page (orders before it were answered
+        # meanwhile): show the first page, full, rather than a stub of it
+        return read_page(session, principal, replace(lq, before=None), bands, now, page_size)
     got = got[:page_size]
     if not forward:
         got.reverse()

@@ -324,3 +324,36 @@ def test_search_by_reference_locator_and_platform_never_leaves_the_tenant(
         assert found(w.moderator, "%") == set() and found(w.moderator, "_") == {mine[0], mine[1]}
         counts = read_page(s, w.moderator, ListQuery(text="shared_name"), INDONESIA, now).counts
         assert sum(counts.values()) == 1
+
+
+def test_previous_at_the_start_with_a_short_page_shows_the_first_page_whole(
+    db: Database, factory: Factory
+) -> None:
+    w = world(factory)
+    now = datetime.now(UTC)
+    ids = file_orders(
+        db,
+        w.analyst,
+        w.platform,
+        [Spec(f"chan_q{i}", ago=timedelta(minutes=i)) for i in range(9)],
+        now,
+    )
+    with db.unit_of_work() as s:
+        first = read_page(s, w.moderator, ListQuery(), INDONESIA, now, page_size=4)
+        second = read_page(s, w.moderator, ListQuery(after=first.next), INDONESIA, now, page_size=4)
+    # two orders of page 1 are answered meanwhile: Previous finds only two before page 2
+    from sqlalchemy import update
+
+    from tangkal.orders.models import Order
+
+    with db.unit_of_work() as s:
+        gone = [first.rows[0].order.id, first.rows[1].order.id]
+        s.execute(update(Order).where(Order.id.in_(gone)).values(status=OrderStatus.COMPLIED))
+    with db.unit_of_work() as s:
+        back = read_page(s, w.moderator, ListQuery(before=second.prev), INDONESIA, now, page_size=4)
+        assert len(back.rows) == 4 and back.prev is None
+        assert [r.order.id for r in back.rows] == [
+            r.order.id
+            for r in read_page(s, w.moderator, ListQuery(), INDONESIA, now, page_size=4).rows
+        ]
+    assert set(ids) >= {r.order.id for r in back.rows}
