@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import UTC, datetime, timedelta
-
-from sqlalchemy import insert
 
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.accounts.principal import Principal
+from tangkal.blocklist import appeals
 from tangkal.blocklist import services as blocklist
-from tangkal.blocklist.models import Appeal
 from tangkal.db.session import Database
 from tangkal.orders import services as orders
 from tangkal.orders.models import Order
@@ -51,12 +48,7 @@ def test_report_counts_orders_compliance_blocks_and_appeals(db: Database,
         official = Principal(org_id="system", org_name="tangkal", org_kind=OrgKind.REGULATOR,
                              role=Role.OFFICIAL, username="official")
         entry, _ = blocklist.create_block(s, official, req)
-        # an appeal as the public form leaves it (decide_by: the column 0112 adds)
-        due = {"decide_by": datetime.now(UTC) + timedelta(days=14)}
-        s.execute(insert(Appeal).values(
-            id=str(uuid.uuid4()), reference="B-1", domain="t.me", status="received",
-            contact_email="warga@contoh.co.id", statement="This blocks a whole service.",
-            **(due if "decide_by" in Appeal.__table__.c else {})))
+        appeals.submit(s, "t.me", "warga@contoh.co.id", "This blocks a whole service.")
     with db.unit_of_work() as s:
         r = transparency.report(s, load_profile("indonesia"))
     assert r.orders_total == 3

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, insert
 
-from tangkal.blocklist.models import Appeal
+from tangkal.blocklist.models import Appeal, AppealStatus
 from tangkal.db.session import Database
 from tangkal.errors import InvalidInput
 from tangkal.normalisation.models import Normalisation, NormalisationStatus
@@ -325,10 +325,15 @@ def test_warnings_fines_blocks_normalisation_and_appeals_by_month(
                 sop_profile="indonesia",
             )
         )
-        appeal_cols = set(Appeal.__table__.c.keys())
-        for i, (at, status) in enumerate([(feb, "received"), (feb, "received"), (mar, "upheld")]):
-            # decide_by: the column migration 0112 adds (written alongside this test)
-            due = {"decide_by": at + timedelta(days=14)} if "decide_by" in appeal_cols else {}
+        # where appeals stand (received -> under review -> upheld or rejected, migration 0112)
+        standings = [
+            (feb, AppealStatus.RECEIVED),
+            (feb, AppealStatus.RECEIVED),
+            (feb, AppealStatus.REJECTED),
+            (mar, AppealStatus.UNDER_REVIEW),
+            (mar, AppealStatus.UPHELD),
+        ]
+        for i, (at, status) in enumerate(standings):
             s.execute(
                 insert(Appeal).values(
                     id=str(uuid.uuid4()),
@@ -338,7 +343,7 @@ def test_warnings_fines_blocks_normalisation_and_appeals_by_month(
                     statement="x",
                     status=status,
                     created_at=at,
-                    **due,
+                    decide_by=at + timedelta(days=14),
                 )
             )
     with db.unit_of_work() as s:
@@ -350,8 +355,19 @@ def test_warnings_fines_blocks_normalisation_and_appeals_by_month(
     norm_by = {x.key: x.values for x in norm.series}
     assert norm_by["median"] == (30.0, 5.0) and norm_by["p90"] == (46.0, 5.0)
     assert norm_by["n"] == (3, 1)
-    assert {x.key: x.values for x in appeals.series} == {"received": (2, 0), "upheld": (0, 1)}
-    assert appeals.series[0].label_en == "Received"
+    assert {x.key: x.values for x in appeals.series} == {
+        "received": (2, 0),
+        "under_review": (0, 1),
+        "upheld": (0, 1),
+        "rejected": (1, 0),
+    }
+    assert [x.label_en for x in appeals.series] == [
+        "Received",
+        "Under review",
+        "Upheld: access restored",
+        "Rejected: the block stands",
+    ]
+    assert appeals.series[3].label_id == "Ditolak: pemblokiran tetap berlaku"
 
 
 def test_blocks_added_and_lifted_this_month(db: Database, profile: SopProfile) -> None:
