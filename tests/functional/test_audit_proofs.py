@@ -77,6 +77,10 @@ def test_proofs_fetched_over_http_check_offline_and_a_rewrite_is_caught(
     assert old["version"] == "tangkal-audit-checkpoint/v2" and len(old["root"]) == 64
     _grow(live)
     new = _checkpoint_past(live, old["size"], new_file)
+    # the transparency page shows the root too, which the signature covers
+    with live.client(follow_redirects=True) as web:
+        assert "Merkle root (RFC 9162)" in web.get("/public/transparency?lang=en").text
+        assert "Akar Merkle (RFC 9162)" in web.get("/public/transparency?lang=id").text
 
     inc_file = tmp_path / "inclusion.json"
     inc = _fetch(
