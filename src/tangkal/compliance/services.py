@@ -579,12 +579,19 @@ async def run_round(
         summary.finished_at = utcnow()
         return summary
     prober = prober or Prober(rate=settings.compliance_rate)
-    landing = absolute(settings.landing_host)
+    from tangkal.rpz.services import zone_config  # the zone's landing (TANGKAL_RPZ_LANDING)
+
+    default = zone_config(settings).default_landing
+    # A landing given as addresses is answered as those addresses, with no CNAME.
+    landing = absolute(default.cname) if default.cname else ""
+    configured = frozenset((*default.a, *default.aaaa))
     targets = plan.resolvers + plan.controls
 
     async def landing_addresses() -> frozenset[str]:
         if not any(a == "landing" for a in plan.actions.values()):
             return frozenset()
+        if configured:
+            return configured
         for c in plan.controls:
             obs = await prober.observe(c, landing)
             if obs.usable and obs.addresses:
