@@ -28,12 +28,12 @@ def _chart(style: charts.Style, **kw: object) -> charts.Chart:
         "format_value": lambda v: f"{v:g}",
     }
     base.update(kw)
-    return charts.Chart(**base)  # type: ignore[arg-type]
+    return charts.Chart(**base)
 
 
 @pytest.mark.parametrize("style", ["grouped", "stacked", "lines", "hbar"])
 def test_svg_is_well_formed_with_title_desc_axes_and_a_tip_per_figure(style: str) -> None:
-    chart = _chart(style)  # type: ignore[arg-type]
+    chart = _chart(style)
     root = ET.fromstring(str(charts.svg(chart)))
     assert root.tag == f"{SVG}svg" and root.get("role") == "img"
     title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
@@ -60,7 +60,7 @@ def test_svg_is_well_formed_with_title_desc_axes_and_a_tip_per_figure(style: str
 
 @pytest.mark.parametrize("style", ["grouped", "stacked", "lines", "hbar"])
 def test_table_numbers_equal_the_charts_data(style: str) -> None:
-    chart = _chart(style)  # type: ignore[arg-type]
+    chart = _chart(style)
     table = ET.fromstring(str(charts.table(chart)))
     caption = table.find("caption")
     assert caption is not None and caption.text == chart.title

@@ -36,11 +36,11 @@ def test_report_counts_orders_compliance_blocks_and_appeals(db: Database,
     _file(db, factory, "terrorism", "channel_two")
     _file(db, factory, "gambling", "channel_three")
     with db.unit_of_work() as s:
-        orders.acknowledge(s, moderator, first)  # type: ignore[arg-type]
+        orders.acknowledge(s, moderator, first)
         o = s.get(Order, first)
         assert o is not None
         o.received_at = datetime.now(UTC) - timedelta(hours=2)  # received two hours ago
-        orders.respond(s, moderator, first,  # type: ignore[arg-type]
+        orders.respond(s, moderator, first,
                        ResponseIn(action="removed", statement="Removed the channel post"))
     with db.unit_of_work() as s:
         req = blocklist.BlockRequest.build(domain="t.me", action="nxdomain",
