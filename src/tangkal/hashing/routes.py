@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
 from tangkal.errors import InvalidInput, Msg, TooLarge
+from tangkal.hashing import responses as shapes
 from tangkal.hashing import services
 from tangkal.hashing.budget import hash_upload
 from tangkal.hashing.matcher import BankIndexes, indexes_for
@@ -76,26 +77,28 @@ class FeedbackIn(BaseModel):
     note: str | None = Field(default=None, max_length=5000)
 
 
-@router.post("/banks", status_code=201)
+@router.post(
+    "/banks", status_code=201, response_model=shapes.BankOut, response_model_exclude_unset=True
+)
 def create_bank(body: BankIn, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     bank = services.create_bank(session, principal, **body.model_dump())
     return services.bank_dict(bank)
 
 
-@router.get("/banks")
+@router.get("/banks", response_model=shapes.BankList, response_model_exclude_unset=True)
 def list_banks(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     banks = services.visible_banks(session, principal)
     counts = services.bank_stats(session, [b.id for b in banks])
     return {"banks": [services.bank_dict(b, counts.get(b.id)) for b in banks]}
 
 
-@router.get("/banks/{name}")
+@router.get("/banks/{name}", response_model=shapes.BankOut, response_model_exclude_unset=True)
 def get_bank(name: str, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     bank = services.get_bank(session, principal, name)
     return services.bank_dict(bank, services.bank_stats(session, [bank.id]).get(bank.id))
 
 
-@router.patch("/banks/{name}")
+@router.patch("/banks/{name}", response_model=shapes.BankOut, response_model_exclude_unset=True)
 def update_bank(
     name: str, body: BankPatch, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
@@ -103,7 +106,12 @@ def update_bank(
     return services.bank_dict(bank)
 
 
-@router.post("/banks/{name}/content", status_code=201)
+@router.post(
+    "/banks/{name}/content",
+    status_code=201,
+    response_model=shapes.ContentAdded,
+    response_model_exclude_unset=True,
+)
 async def add_content(
     name: str, request: Request, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
@@ -162,7 +170,9 @@ async def add_content(
     }
 
 
-@router.get("/banks/{name}/content")
+@router.get(
+    "/banks/{name}/content", response_model=shapes.ContentPage, response_model_exclude_unset=True
+)
 def list_content(
     name: str,
     principal: CurrentPrincipal,
@@ -177,7 +187,11 @@ def list_content(
     }
 
 
-@router.delete("/banks/{name}/content/{content_id}")
+@router.delete(
+    "/banks/{name}/content/{content_id}",
+    response_model=shapes.ContentRemoved,
+    response_model_exclude_unset=True,
+)
 def remove_content(
     name: str, content_id: int, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
@@ -201,7 +215,7 @@ def _match_answer(
     }
 
 
-@router.post("/match")
+@router.post("/match", response_model=shapes.MatchAnswer, response_model_exclude_unset=True)
 async def match_file(
     request: Request,
     principal: CurrentPrincipal,
@@ -220,7 +234,7 @@ async def match_file(
     return _match_answer(session, principal, _indexes(request), queries, not_hashed)
 
 
-@router.get("/match")
+@router.get("/match", response_model=shapes.MatchAnswer, response_model_exclude_unset=True)
 def match_signal(
     request: Request,
     principal: CurrentPrincipal,
@@ -232,7 +246,12 @@ def match_signal(
     return _match_answer(session, principal, _indexes(request), queries, [])
 
 
-@router.post("/match/{content_id}/feedback", status_code=201)
+@router.post(
+    "/match/{content_id}/feedback",
+    status_code=201,
+    response_model=shapes.FeedbackOut,
+    response_model_exclude_unset=True,
+)
 def feedback(
     content_id: int, body: FeedbackIn, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
@@ -247,7 +266,12 @@ class BankEvidenceIn(BaseModel):
     bank: str = Field(min_length=1, max_length=100)
 
 
-@router.post("/orders/{order_id}/evidence/{evidence_id}/bank", status_code=201)
+@router.post(
+    "/orders/{order_id}/evidence/{evidence_id}/bank",
+    status_code=201,
+    response_model=shapes.EvidenceBankedOut,
+    response_model_exclude_unset=True,
+)
 def bank_evidence(
     order_id: str,
     evidence_id: str,
@@ -262,7 +286,7 @@ def bank_evidence(
     ).as_dict()
 
 
-@router.get("/hashing/stats")
+@router.get("/hashing/stats", response_model=shapes.IndexStats, response_model_exclude_unset=True)
 def stats(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     return _indexes(request).stats()
 
@@ -272,7 +296,7 @@ class TextIn(BaseModel):
     text: str = Field(min_length=1, max_length=100_000)
 
 
-@router.post("/match/text")
+@router.post("/match/text", response_model=shapes.MatchAnswer, response_model_exclude_unset=True)
 def match_text(
     body: TextIn, request: Request, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
@@ -285,7 +309,9 @@ def match_text(
     return _match_answer(session, principal, _indexes(request), queries, not_hashed)
 
 
-@router.post("/banks/{name}/import")
+@router.post(
+    "/banks/{name}/import", response_model=shapes.ImportDone, response_model_exclude_unset=True
+)
 async def import_bank(
     name: str,
     principal: CurrentPrincipal,

@@ -191,3 +191,81 @@ def test_block_answers_are_unchanged_by_their_models(
     assert len(compared) >= len(calls) + 2
     for before, after in compared:
         assert after == before
+
+
+def _textured_png(seed: int) -> bytes:
+    """A small image with detail enough for PDQ (quality above its floor)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(base).resize((128, 128), Image.Resampling.BICUBIC).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_hash_bank_answers_are_unchanged_by_their_models(
+    db: Database, tmp_path: Any, factory: Factory, compared: list[tuple[Any, Any]]
+) -> None:
+    regulator = factory.regulator()
+    platform = factory.platform(domains=["t.me"])
+    analyst = {"Authorization": f"Bearer {factory.token(regulator, Role.ANALYST)}"}
+    moderator = {"Authorization": f"Bearer {factory.token(platform, Role.MODERATOR)}"}
+    image = _textured_png(7)
+    md5 = "0cc175b9c0f1b6a831c399e269772661"
+    with TestClient(create_app(db, Settings(data_dir=tmp_path), background=False)) as client:
+        r = client.post(
+            "/api/v1/banks",
+            headers=analyst,
+            json={"name": "propaganda", "shared": True, "thresholds": {"pdq": 31}},
+        )
+        assert r.status_code == 201, r.text
+        r = client.post(
+            "/api/v1/banks/propaganda/content",
+            headers=analyst,
+            files={"file": ("poster.png", image, "image/png")},
+            data={"label": "poster"},
+        )
+        assert r.status_code == 201, r.text
+        content_id = r.json()["added"][0]["id"]
+        json_calls: list[tuple[str, str, dict[str, str], dict[str, Any] | None]] = [
+            (
+                "POST",
+                "/api/v1/banks/propaganda/content",
+                analyst,
+                {"signal_type": "md5", "signal": md5, "label": "leaflet"},
+            ),
+            ("GET", "/api/v1/banks", moderator, None),
+            ("GET", "/api/v1/banks/propaganda", moderator, None),
+            ("PATCH", "/api/v1/banks/propaganda", analyst, {"description": "ISIS posters"}),
+            ("GET", "/api/v1/banks/propaganda/content?limit=10", analyst, None),
+            ("GET", f"/api/v1/match?signal_type=md5&signal={md5}", moderator, None),
+            ("POST", "/api/v1/match/text", moderator, {"text": "Sebarkan! Besok serangan."}),
+            ("POST", f"/api/v1/match/{content_id}/feedback", moderator, {"verdict": "confirmed"}),
+            ("GET", "/api/v1/hashing/stats", analyst, None),
+        ]
+        for method, path, headers, body in json_calls:
+            r = client.request(method, path, headers=headers, json=body)
+            assert r.status_code in (200, 201), (path, r.text)
+        r = client.post(
+            "/api/v1/match", headers=moderator, files={"file": ("copy.png", image, "image/png")}
+        )
+        assert r.status_code == 200 and r.json()["matches"], r.text
+        other_md5 = "92eb5ffee6ae2fec3ad71c777531578f"
+        r = client.post(
+            "/api/v1/banks/propaganda/import",
+            headers=analyst,
+            files={
+                "file": ("list.csv", f"signal_type,signal,label\nmd5,{other_md5},b\n", "text/csv")
+            },
+            data={"format": "csv"},
+        )
+        assert r.status_code == 200, r.text
+        r = client.delete(f"/api/v1/banks/propaganda/content/{content_id}", headers=analyst)
+        assert r.status_code == 200, r.text
+    assert len(compared) >= len(json_calls) + 5
+    for before, after in compared:
+        assert after == before

@@ -1,0 +1,129 @@
+"""The shapes of the hash-bank API's answers, for ``/openapi.json`` and generated clients.
+
+They describe what ``services`` builds (``bank_dict``, ``content_dict``, the match list);
+they do not build it. ``tests/unit/api/test_response_models.py`` drives the routes and checks
+that each answer is the same JSON through its model as without it, so a field added to a
+service and not here fails there instead of vanishing from the answer. Per-type maps
+(``thresholds``, ``content``) are keyed by signal type name: the set of types is the
+registry's, so it is not spelt out as fields here.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class BankOut(BaseModel):
+    id: str
+    name: str
+    kind: str = Field(description="own, shared or imported")
+    source: str | None
+    description: str | None
+    shared: bool
+    enabled: bool
+    allowlist: bool = Field(description="a match here vouches for the content (suppresses others)")
+    pdq_threshold: int | None = Field(None, description="view of thresholds['pdq']")
+    text_threshold: int | None = Field(None, description="view of thresholds['text_near']")
+    thresholds: dict[str, int] = Field(description="per signal type, the distance that matches")
+    owner_org_id: str | None
+    created_at: str
+    content: dict[str, int] = Field(description="signals held, per signal type")
+
+
+class BankList(BaseModel):
+    banks: list[BankOut]
+
+
+class ContentOut(BaseModel):
+    id: int
+    signal_type: str
+    signal: str
+    label: str | None
+    source_ref: str | None
+    order_id: str | None
+    evidence_id: str | None
+    added_by: str | None
+    created_at: str
+
+
+class NotHashed(BaseModel):
+    signal_type: str
+    reason: str | None = Field(description="why the type could not hash the content")
+
+
+class ContentAdded(BaseModel):
+    added: list[ContentOut]
+    duplicates: int
+    not_hashed: list[NotHashed]
+
+
+class ContentPage(BaseModel):
+    content: list[ContentOut]
+    next_after: int | None = Field(description="pass as ?after= for the next page; null at the end")
+
+
+class ContentRemoved(BaseModel):
+    removed: int
+
+
+class Provenance(BaseModel):
+    kind: str
+    source: str | None
+    owner_org_id: str | None
+    order_id: str | None
+    evidence_id: str | None
+    source_ref: str | None
+    added_by: str | None
+    added_at: str
+
+
+class MatchOut(BaseModel):
+    bank: str
+    bank_id: str
+    content_id: int
+    signal_type: str
+    signal: str
+    query_signal: str
+    distance: int
+    label: str | None
+    allowlist: bool
+    suppressed_by_allowlist: bool
+    provenance: Provenance
+    order_id: str | None
+    feedback: dict[str, int] = Field(description="verdicts given so far, by verdict")
+
+
+class QuerySignal(BaseModel):
+    signal_type: str
+    signal: str
+
+
+class MatchAnswer(BaseModel):
+    matches: list[MatchOut]
+    signals: list[QuerySignal] = Field(description="what the upload was hashed to")
+    not_hashed: list[NotHashed]
+
+
+class FeedbackOut(BaseModel):
+    id: str
+    content_id: int
+    verdict: str
+
+
+class EvidenceBankedOut(ContentAdded):
+    linked_orders: list[str] = Field(description="earlier orders whose evidence matched")
+
+
+class ImportDone(BaseModel):
+    added: int
+    duplicates: int
+    removed: int
+
+
+class IndexStats(BaseModel):
+    """Per signal type, what its index reports (a size, or its layout and memory); the
+    replay position of the index cache."""
+
+    model_config = ConfigDict(extra="allow")
+    applied_seq: int
+    gaps: int
