@@ -30,6 +30,7 @@ pytestmark = pytest.mark.dns
 ZONE = "rpz.tangkal."
 LANDING_V6 = "2001:db8::99"
 LANDING = f"a:{S.LANDING_ADDRESS},aaaa:{LANDING_V6}"
+OWN_LANDING = "192.0.2.51"  # a block's own landing page, where it differs from the zone's
 LIMIT = 15.0
 
 
@@ -66,6 +67,23 @@ def names(primary: LiveServer) -> dict[str, str]:
     for action, name in out.items():
         r = primary.cli("rpz", "publish", name, "--action", action, "--reason", "peer test")
         assert r.returncode == 0, r.stderr
+    # a block through the API with a landing page of its own
+    org = unique("kominfo-peer")
+    assert primary.cli("org", "create", "--kind", "regulator", "--name", org).returncode == 0
+    out["own"] = f"own-{base}.{S.AUTH_ZONE.rstrip('.')}"
+    with primary.client(primary.token(org, "official")) as c:
+        r = c.post(
+            "/api/v1/blocks",
+            json={
+                "domain": out["own"],
+                "action": "landing",
+                "landing": f"a:{OWN_LANDING}",
+                "legal_basis": "UU ITE Pasal 40",
+                "reason": "laman labuh of its own (test)",
+            },
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["landing"] == f"a:{OWN_LANDING}"
     return out
 
 
@@ -183,6 +201,8 @@ def test_knot_resolver_enforces_landing_nxdomain_and_nodata_from_the_export(
             assert ask(kres, sub + names["landing"], "AAAA") == ("NOERROR", [LANDING_V6])
             assert ask(kres, sub + names["nxdomain"])[0] == "NXDOMAIN"
             assert ask(kres, sub + names["nodata"]) == ("NOERROR", [])
+        assert ask(kres, "www." + names["own"]) == ("NOERROR", [OWN_LANDING])
+        assert ask(kres, names["own"], "AAAA") == ("NOERROR", [])  # no IPv6 landing of its own
         assert "not supported" not in kres.log()  # no CNAME it would ignore
         # a new block: the export replaced on disk, kresd reloads it by itself
         late = f"late-{unique('k').lower()}.{S.AUTH_ZONE.rstrip('.')}"
@@ -209,3 +229,4 @@ def test_dnsmasq_enforces_the_dnsmasq_export_on_names_and_their_subdomains(
             assert ask(dm, sub + names["landing"], "AAAA") == ("NOERROR", [LANDING_V6])
             assert ask(dm, sub + names["nxdomain"])[0] == "NXDOMAIN"
             assert ask(dm, sub + names["nodata"])[0] == "NXDOMAIN"  # as its header says
+            assert ask(dm, sub + names["own"]) == ("NOERROR", [OWN_LANDING])
