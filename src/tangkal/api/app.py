@@ -17,6 +17,7 @@ from fastapi import FastAPI, Response
 from fastapi.responses import PlainTextResponse
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, Field
 
 from tangkal import __version__
 from tangkal.api import errors, openapi
@@ -58,6 +59,14 @@ SERVICE_FACTORIES: list[str] = [
     "tangkal.compliance.worker:create_service",
     "tangkal.audit.checkpointer:create_service",
 ]
+
+
+class Liveness(BaseModel):
+    """``/healthz``: the process answers HTTP (liveness only; ``/readyz`` checks the rest)."""
+
+    status: str = Field(description="always ok: an answer at all is the news")
+    version: str
+    services: list[str] = Field(description="background services running in this process")
 
 
 class BackgroundService(Protocol):
@@ -156,7 +165,7 @@ def create_app(
     )
     app.add_middleware(HttpMetrics)  # tangkal_http_requests_total by route and status
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], response_model=Liveness)
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "services": [s.name for s in services]}
 
