@@ -1,8 +1,10 @@
 """Aggregate figures for the public transparency report, and their JSON and CSV forms.
 
-Only counts and medians leave this module: no order texts, no locators, no names of
-people. Grouping by month is done by the database (the blocklist may hold millions of
-names), with the one expression that differs between SQLite and PostgreSQL chosen here.
+The key figures over the whole record (the charts of a period are
+``tangkal.web.transparency_data``'s). Only counts and medians leave this module: no order
+texts, no locators, no names of people. Grouping by month is done by the database (the
+blocklist may hold millions of names), months cut in the SOP profile's zone by the same
+portable expression as the charts (``transparency_data.month_of``).
 """
 
 from __future__ import annotations
@@ -14,15 +16,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import case, func, literal, select
+from sqlalchemy.orm import Session
 
 from tangkal.accounts.models import Organization
 from tangkal.orders.models import EscalationStep, Order, OrderStatus
 from tangkal.sop.profile import SopProfile
 from tangkal.web import transparency_data
-
-COMPLIED = (OrderStatus.COMPLIED, OrderStatus.PARTIALLY_COMPLIED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class Count:
 
 @dataclass(frozen=True, slots=True)
 class MonthRow:
-    month: str  # YYYY-MM, months in WIB (UTC+7) like every time the pages show
+    month: str  # YYYY-MM, months in the SOP profile's time zone like every time shown
     added: int
     restored: int
 
@@ -96,12 +96,6 @@ class Report:
         }
 
 
-def _month(session: Session, col: InstrumentedAttribute[Any]) -> ColumnElement[str]:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("Asia/Jakarta", col), "YYYY-MM")
-    return func.strftime("%Y-%m", col, "+7 hours")
-
-
 STATUS_LABELS: dict[str, tuple[str, str]] = {
     "issued": ("Issued", "Diterbitkan"),
     "delivered": ("Delivered", "Terkirim"),
@@ -141,17 +135,17 @@ def report(session: Session, profile: SopProfile, now: datetime | None = None) -
         for s in OrderStatus
         if by_status.get(s)
     ]
-    # Receipt to compliance: only the two timestamps of complied orders are read.
+    # Receipt to action (the first answer that reports the platform acted, as in the
+    # charts): only two timestamps per order are read.
+    acted = transparency_data.first_actions()
     spans = [
-        (responded - received).total_seconds() / 3600
-        for received, responded in session.execute(
-            select(Order.received_at, Order.responded_at).where(
-                Order.status.in_(COMPLIED),
-                Order.received_at.is_not(None),
-                Order.responded_at.is_not(None),
-            )
+        (acted_at - received).total_seconds() / 3600
+        for received, acted_at in session.execute(
+            select(Order.received_at, acted.c.acted_at)
+            .join(acted, acted.c.order_id == Order.id)
+            .where(Order.received_at.is_not(None))
         )
-        if received is not None and responded is not None
+        if received is not None and acted_at is not None
     ]
     # Per order, not per answer: an order still open past its deadline is late now, not
     # only one that was answered late (the report once said "late: 0" beside two overdue
@@ -182,7 +176,7 @@ def report(session: Session, profile: SopProfile, now: datetime | None = None) -
         )
         for code, n, _ in warn
     ]
-    blocks_active, months, appeals_total, appeal_months = _blocks(session)
+    blocks_active, months, appeals_total, appeal_months = _blocks(session, profile, now)
     return Report(
         generated_at=now,
         sop_profile=profile.name,
@@ -208,7 +202,11 @@ def report(session: Session, profile: SopProfile, now: datetime | None = None) -
     )
 
 
-def _blocks(session: Session) -> tuple[int, tuple[MonthRow, ...], int, tuple[tuple[str, int], ...]]:
+def _blocks(
+    session: Session, profile: SopProfile, now: datetime
+) -> tuple[int, tuple[MonthRow, ...], int, tuple[tuple[str, int], ...]]:
+    """Blocks now, and blocks added, restored and appeals received per month since the
+    first of them, months cut in the profile's zone as the charts cut them."""
     from tangkal.blocklist.models import Appeal, BlockEntry, BlockStatus
 
     active = int(
@@ -219,34 +217,38 @@ def _blocks(session: Session) -> tuple[int, tuple[MonthRow, ...], int, tuple[tup
         )
         or 0
     )
-    added_m = _month(session, BlockEntry.activated_at)
-    added = dict(
-        session.execute(
-            select(added_m, func.count())
-            .where(BlockEntry.activated_at.is_not(None))
-            .group_by(added_m)
-        ).all()
+    firsts = session.execute(
+        select(
+            select(func.min(BlockEntry.activated_at)).scalar_subquery(),
+            select(func.min(BlockEntry.restored_at)).scalar_subquery(),
+            select(func.min(Appeal.created_at)).scalar_subquery(),
+        )
+    ).one()
+    known = [f for f in firsts if f is not None]
+    if not known:
+        return active, (), 0, ()
+    first = min(known)
+    today = now.astimezone(profile.zone).date()
+    period = transparency_data.Period(
+        min(first.astimezone(profile.zone).date(), today).replace(day=1), today, profile.zone
     )
-    restored_m = _month(session, BlockEntry.restored_at)
-    restored = dict(
-        session.execute(
-            select(restored_m, func.count())
-            .where(BlockEntry.restored_at.is_not(None))
-            .group_by(restored_m)
-        ).all()
-    )
+    ask = transparency_data.Ask(session, profile, period, now)
+    counts = {
+        name: {
+            m: n for (m, _), n in transparency_data.monthly_counts(ask, col, literal("n")).items()
+        }
+        for name, col in (
+            ("added", BlockEntry.activated_at),
+            ("restored", BlockEntry.restored_at),
+            ("appeals", Appeal.created_at),
+        )
+    }
     months = tuple(
-        MonthRow(m, int(added.get(m, 0)), int(restored.get(m, 0)))
-        for m in sorted(set(added) | set(restored))
+        MonthRow(m, counts["added"].get(m, 0), counts["restored"].get(m, 0))
+        for m in sorted(set(counts["added"]) | set(counts["restored"]))
     )
-    appeal_m = _month(session, Appeal.created_at)
-    appeals = dict(session.execute(select(appeal_m, func.count()).group_by(appeal_m)).all())
-    return (
-        active,
-        months,
-        sum(int(v) for v in appeals.values()),
-        tuple((m, int(n)) for m, n in sorted(appeals.items())),
-    )
+    appeals = counts["appeals"]
+    return active, months, sum(appeals.values()), tuple(sorted(appeals.items()))
 
 
 CSV_HEADER = ("section", "dimension", "key", "label_en", "label_id", "value")

@@ -273,7 +273,7 @@ class Ask:
     now: datetime
 
 
-def _monthly_counts(ask: Ask, col: Any, key_col: Any, *where: Any) -> dict[tuple[str, str], int]:
+def monthly_counts(ask: Ask, col: Any, key_col: Any, *where: Any) -> dict[tuple[str, str], int]:
     months = ask.period.months
     inner = (
         select(month_of(col, months).label("m"), key_col.label("k"))
@@ -291,7 +291,7 @@ def _by_month(ask: Ask, counts: dict[tuple[str, str], int], key: str) -> list[fl
 
 
 def orders_by_category(ask: Ask) -> ChartData:
-    counts = _monthly_counts(ask, Order.issued_at, Order.category)
+    counts = monthly_counts(ask, Order.issued_at, Order.category)
     present = {k for _, k in counts}
     keys = [k for k in ask.profile.categories if k in present] + sorted(
         present - set(ask.profile.categories)
@@ -334,8 +334,10 @@ def _spread(ask: Ask, chart: str, spans: dict[str, list[float]], count_label: st
     )
 
 
-def time_to_action(ask: Ask) -> ChartData:
-    acted = (
+def first_actions() -> Any:
+    """Per order, the moment of the platform's first answer that reports it acted (any
+    answer but "not done"): what "action" means in every figure of the report."""
+    return (
         select(
             OrderResponse.order_id.label("order_id"),
             func.min(OrderResponse.created_at).label("acted_at"),
@@ -344,6 +346,10 @@ def time_to_action(ask: Ask) -> ChartData:
         .group_by(OrderResponse.order_id)
         .subquery()
     )
+
+
+def time_to_action(ask: Ask) -> ChartData:
+    acted = first_actions()
     rows = ask.session.execute(
         select(month_of(Order.issued_at, ask.period.months), Order.received_at, acted.c.acted_at)
         .join(acted, acted.c.order_id == Order.id)
@@ -407,7 +413,7 @@ def within_deadline(ask: Ask) -> ChartData:
 
 
 def warnings(ask: Ask) -> ChartData:
-    counts = _monthly_counts(
+    counts = monthly_counts(
         ask,
         EscalationStep.issued_at,
         EscalationStep.code,
@@ -475,7 +481,7 @@ def blocks(ask: Ask) -> ChartData:
     }
     series = []
     for key, label in BLOCK_EVENTS:
-        counts = _monthly_counts(ask, cols[key], literal("n"))
+        counts = monthly_counts(ask, cols[key], literal("n"))
         series.append(_series(key, _both(label), _by_month(ask, counts, "n")))
     return ChartData("blocks", _month_keys(ask), tuple(series))
 
@@ -509,7 +515,7 @@ APPEAL_STATES: dict[str, str] = {
 def appeals(ask: Ask) -> ChartData:
     from tangkal.blocklist.models import Appeal
 
-    counts = _monthly_counts(ask, Appeal.created_at, Appeal.status)
+    counts = monthly_counts(ask, Appeal.created_at, Appeal.status)
     present = {k for _, k in counts}
     keys = [k for k in APPEAL_STATES if k in present] + sorted(present - set(APPEAL_STATES))
     series = [

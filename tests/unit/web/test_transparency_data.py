@@ -441,3 +441,59 @@ def test_every_chart_costs_the_same_queries_for_ten_or_a_thousand_orders(
     with db.unit_of_work() as s:
         total = td.orders_by_category(_ask(db, profile, date(2025, 4, 1), date(2026, 3, 31), s))
     assert sum(v or 0 for x in total.series for v in x.values) == 1000
+
+
+def test_key_figures_cut_months_in_the_profile_zone_too(
+    db: Database, factory: Factory, profile: SopProfile
+) -> None:
+    from tangkal.accounts.models import OrgKind, Role
+    from tangkal.accounts.principal import Principal
+    from tangkal.blocklist import services as blocklist
+    from tangkal.blocklist.models import BlockEntry
+
+    official = Principal(
+        org_id="system",
+        org_name="tangkal",
+        org_kind=OrgKind.REGULATOR,
+        role=Role.OFFICIAL,
+        username="official",
+    )
+    with db.unit_of_work() as s:
+        entry, _ = blocklist.create_block(
+            s,
+            official,
+            blocklist.BlockRequest.build(
+                domain="judi-tiga-tangkal.com",
+                action="nxdomain",
+                legal_basis="UU 11/2008",
+                reason="gambling",
+            ),
+        )
+        row = s.get(BlockEntry, entry.id)
+        assert row is not None
+        row.activated_at = datetime(2026, 1, 31, 17, 0, tzinfo=UTC)  # 1 Feb 00:00 WIB
+        s.execute(
+            insert(Appeal).values(
+                id=str(uuid.uuid4()),
+                reference="A-zone",
+                domain="judi-tiga-tangkal.com",
+                contact_email="w@contoh.co.id",
+                statement="x",
+                status=AppealStatus.RECEIVED,
+                created_at=datetime(2026, 1, 31, 16, 59, tzinfo=UTC),  # 31 Jan 23:59 WIB
+                decide_by=NOW,
+            )
+        )
+    reg, plat = factory.regulator(), factory.platform()
+    orders = [_order(plat.id, reg.id, status=OrderStatus.COMPLIED) for _ in range(3)]
+    first_objected = _order(plat.id, reg.id, status=OrderStatus.COMPLIED)
+    answers = [_answer(o, h, late=False) for o, h in zip(orders, (1, 2, 6), strict=True)]
+    answers.append(_answer(first_objected, 1, late=False, action="not_done"))
+    later = _answer(first_objected, 5, late=False)  # then removed after all: 5 h to action
+    answers.append(later)
+    _write(db, [*orders, first_objected], answers)
+    with db.unit_of_work() as s:
+        r = transparency.report(s, profile, NOW)
+    assert [(m.month, m.added) for m in r.blocks_by_month] == [("2026-02", 1)]
+    assert r.appeals_by_month == (("2026-01", 1),)
+    assert r.complied == 4 and r.median_hours_to_compliance == 3.5  # of 1, 2, 5, 6 hours
