@@ -252,7 +252,13 @@ def test_the_public_export_in_json_and_csv(live: LiveServer, world: World) -> No
         # a date range that ends before anything was decided is empty; bad input is a 422
         r = c.get("/api/v1/public/statements", params={"until": "2020-01-01"})
         assert r.status_code == 200 and r.json()["items"] == []
-        for bad, field in (({"limit": 0}, "limit"), ({"cursor": "nonsense"}, "cursor")):
+        for bad, field in (
+            ({"limit": 0}, "limit"),
+            ({"cursor": "nonsense"}, "cursor"),
+            ({"until": "0"}, "until"),
+            ({"since": "2017-02-30"}, "since"),
+            ({"since": "2020-01-02", "until": "2020-01-01"}, "since"),
+        ):
             r = c.get("/api/v1/public/statements", params=bad)
             assert r.status_code == 422, r.text
             assert field in r.text

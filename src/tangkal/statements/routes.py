@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from tangkal.api.deps import UnitOfWork
+from tangkal.errors import InvalidInput, Msg
 from tangkal.sop.profile import UnknownProfile, active_profile, get_profile
 from tangkal.statements import export
 
@@ -49,6 +50,20 @@ class StatementPage(BaseModel):
     dsa_db: DsaSource
 
 
+#: A day as the DSA writes dates. Not pydantic's ``date``, which also takes a number (a Unix
+#: time) or a datetime: the export says YYYY-MM-DD and takes nothing else.
+_DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _day(text: str | None, name: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(Msg("There is no such date."), field=name) from None
+
+
 def _jurisdiction_of(name: str) -> str | None:
     try:
         return get_profile(name).jurisdiction
@@ -64,8 +79,12 @@ def _jurisdiction_of(name: str) -> str | None:
 def public_statements(
     session: UnitOfWork,
     format: Literal["json", "csv"] = Query("json"),
-    since: date | None = Query(None, description="From this day (UTC), inclusive"),
-    until: date | None = Query(None, description="Up to this day (UTC), inclusive"),
+    since: str | None = Query(
+        None, pattern=_DAY, description="From this day (UTC, YYYY-MM-DD), inclusive"
+    ),
+    until: str | None = Query(
+        None, pattern=_DAY, description="Up to this day (UTC, YYYY-MM-DD), inclusive"
+    ),
     cursor: str | None = Query(None, max_length=400),
     limit: int = Query(100, ge=1, le=export.MAX_LIMIT),
 ) -> Any:
@@ -75,8 +94,8 @@ def public_statements(
     in its order; the next page's cursor is then in the ``Link`` header."""
     result = export.page(
         session,
-        since=since,
-        until=until,
+        since=_day(since, "since"),
+        until=_day(until, "until"),
         cursor=cursor,
         limit=limit,
         jurisdiction=active_profile().jurisdiction,
@@ -88,9 +107,9 @@ def public_statements(
     if result["next_cursor"]:
         query = f"format=csv&limit={limit}&cursor={result['next_cursor']}"
         if since:
-            query += f"&since={since.isoformat()}"
+            query += f"&since={since}"
         if until:
-            query += f"&until={until.isoformat()}"
+            query += f"&until={until}"
         headers["Link"] = f'</api/v1/public/statements?{query}>; rel="next"'
     return Response(
         export.to_csv(result["items"]), media_type="text/csv; charset=utf-8", headers=headers
