@@ -102,7 +102,11 @@ class SignalType(ABC):
         index_cls: the :class:`~tangkal.hashing.signal_index.SignalIndex` that finds stored
             signals near a query (threatexchange's ``get_index_cls``).
         aliases: other names exchanges (ThreatExchange, HMA) use for this type; accepted on
-            import, and the first one is what threatexchange's files call it.
+            import.
+        exchange_name: what threatexchange 1.2 and HMA call this type
+            (``SignalType.get_name()``: ``video_md5`` for ``md5``), written by exports and the
+            HMA-compatible API; ``None`` when it is the type's own ``name`` (``pdq``) or when
+            threatexchange has no such type (``text``).
         tat_algorithms: Tech Against Terrorism's ``algorithm`` values for it (first: export).
         threshold_field: the bank API's historic per-type field (``pdq_threshold``), kept as a
             view of the threshold table.
@@ -117,10 +121,16 @@ class SignalType(ABC):
     index_cls: ClassVar[type[SignalIndex]] = ColumnLookup
     aliases: ClassVar[tuple[str, ...]] = ()
     tat_algorithms: ClassVar[tuple[str, ...]] = ()
+    exchange_name: ClassVar[str | None] = None
     threshold_field: ClassVar[str | None] = None
     very_close: ClassVar[int] = 0
     """Distances up to this read as "very close" to a moderator (the same item re-encoded)."""
     description: ClassVar[str] = ""
+
+    @property
+    def te_name(self) -> str:
+        """The name exchange files and HMA clients know this type by."""
+        return self.exchange_name or self.name
 
     @property
     def exact(self) -> bool:
@@ -521,6 +531,7 @@ class Md5Signal(_DigestSignal):
 
     name = "md5"
     aliases = ("video_md5", "photo_md5")
+    exchange_name = "video_md5"
     tat_algorithms = ("MD5",)
     description = "MD5 digest of the file bytes (exact copies)"
     _algorithm = "md5"
@@ -532,6 +543,7 @@ class Sha256Signal(_DigestSignal):
 
     name = "sha256"
     aliases = ("video_sha256", "photo_sha256")
+    exchange_name = "video_sha256"
     tat_algorithms = ("SHA256", "SHA-256")
     description = "SHA-256 digest of the file bytes (exact copies)"
     _algorithm = "sha256"
@@ -703,6 +715,11 @@ class SignalRegistry:
             raise ConfigurationError(
                 f"signal type {name!r} is looked up by equality in the database but accepts "
                 f"thresholds up to {hi}: give it a near-neighbour index or max_threshold 0"
+            )
+        te_name = signal_type.exchange_name
+        if te_name is not None and te_name != name and te_name not in signal_type.aliases:
+            raise ConfigurationError(
+                f"signal type {name!r}: exchange_name {te_name!r} must also be one of its aliases"
             )
         for alias in (*signal_type.aliases, *(a.lower() for a in signal_type.tat_algorithms)):
             owner = self._aliases.get(alias)
