@@ -110,6 +110,11 @@ class Period:
         return {"from": self.first.isoformat(), "to": self.last.isoformat()}
 
 
+#: The years a range may name: enough for any record, and far from ``date``'s limits (the
+#: day after 9999-12-31, or midnight of 0001-01-01 in UTC+7, cannot be computed).
+YEARS = (1970, 2999)
+
+
 def _parse_day(value: str, name: str, *, end: bool) -> date:
     text = value.strip()
     try:
@@ -117,8 +122,9 @@ def _parse_day(value: str, name: str, *, end: bool) -> date:
             y, m = int(text[:4]), int(text[5:7])
             if text[4] != "-":
                 raise ValueError(text)
-            return date(y, m, calendar.monthrange(y, m)[1] if end else 1)
-        return date.fromisoformat(text)
+            day = date(y, m, calendar.monthrange(y, m)[1] if end else 1)
+        else:
+            day = date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(
             Msg(
@@ -128,6 +134,16 @@ def _parse_day(value: str, name: str, *, end: bool) -> date:
             ),
             field=name,
         ) from None
+    if not YEARS[0] <= day.year <= YEARS[1]:
+        raise InvalidInput(
+            Msg(
+                "A date must lie between the years %(first)s and %(last)s.",
+                first=str(YEARS[0]),
+                last=str(YEARS[1]),
+            ),
+            field=name,
+        )
+    return day
 
 
 def parse_period(
@@ -136,9 +152,10 @@ def parse_period(
     """The range a reader asked for (``from``/``to``), or the last twelve months up to today
     in the profile's zone; refused with a message naming the field."""
     today = (now or datetime.now(UTC)).astimezone(zone).date()
+    given = _parse_day(first, "from", end=False) if first and first.strip() else None
     end = _parse_day(last, "to", end=True) if last and last.strip() else today
-    if first and first.strip():
-        start = _parse_day(first, "from", end=False)
+    if given is not None:
+        start = given
     else:
         y, m = end.year, end.month - (DEFAULT_MONTHS - 1)
         while m < 1:

@@ -135,6 +135,12 @@ def test_period_default_is_twelve_months_to_today_in_the_zone() -> None:
         ("2017-07-01", "2017-13-01", "to", "is not a date"),
         ("2018-01-01", "2017-01-01", "from", "must not be after"),
         ("2000-01-01", "2017-01-01", "from", "at most 120 months"),
+        ("9999-12", "9999-12", "from", "between the years 1970 and 2999"),
+        ("2017-01-01", "9999-12-31", "to", "between the years 1970 and 2999"),
+        ("0001-01-01", "0001-01-31", "from", "between the years 1970 and 2999"),
+        ("2017-1x", "", "from", "is not a date"),
+        ("2017-00", "", "from", "is not a date"),
+        ("", "2017-13", "to", "is not a date"),
     ],
 )
 def test_bad_ranges_are_refused_naming_the_field(
