@@ -32,6 +32,18 @@ def pytest_report_header(config: pytest.Config) -> str:
     return "database backends: " + ", ".join(BACKENDS)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _state_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """An app built in a test with ``Settings()`` keeps its state files (the session key, the
+    hash indexes) in ``TANGKAL_DATA_DIR``, the working directory by default: the checkout.
+    Every test process gets a directory of its own instead (servers get theirs anyway)."""
+    mp = pytest.MonkeyPatch()
+    if "TANGKAL_DATA_DIR" not in os.environ:
+        mp.setenv("TANGKAL_DATA_DIR", str(tmp_path_factory.mktemp("data-dir")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def _sqlite_template() -> Iterator[Path]:
     d = Path(tempfile.mkdtemp(prefix="tangkal-tpl-"))
