@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
+from sqlalchemy import Boolean, ColumnElement, and_, case, false, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from tangkal.accounts.models import Organization, OrgKind
@@ -187,23 +187,20 @@ def _after(c: Cursor, forward: bool) -> ColumnElement[bool]:
     """Rows strictly beyond ``c`` in reading direction (``forward``) or before it.
 
     Open orders read ascending on (paused, deadline, id); closed ones descending on
-    (deadline, id). Spelt out as ORs rather than a row-value comparison so both backends
-    bind the datetime through the column's own type."""
+    (deadline, id). One row-value comparison on exactly the sort key (both backends have
+    them), so that an index on the key can start at the cursor instead of reading, and
+    filtering out, every entry before it. The bound values carry the columns' own types,
+    so the deadline is bound as the aware UTC moment the column stores."""
     ascending = (c.view == OPEN) == forward
-    later = (
-        or_(Order.deadline_at > c.deadline, and_(Order.deadline_at == c.deadline, Order.id > c.id))
-        if ascending
-        else or_(
-            Order.deadline_at < c.deadline, and_(Order.deadline_at == c.deadline, Order.id < c.id)
-        )
-    )
-    if c.view == CLOSED:
-        return later
-    running, stopped = Order.paused_at.is_(None), Order.paused_at.is_not(None)
-    same = and_(stopped if c.paused else running, later)
-    if ascending:  # running clocks come before stopped ones
-        return same if c.paused else or_(stopped, same)
-    return or_(running, same) if c.paused else same
+    key: list[Any] = [Order.deadline_at, Order.id]
+    at: list[ColumnElement[Any]] = [
+        literal(c.deadline, type_=Order.deadline_at.type),
+        literal(c.id, type_=Order.id.type),
+    ]
+    if c.view == OPEN:
+        key.insert(0, Order.paused_at.is_not(None))
+        at.insert(0, literal(c.paused, type_=Boolean()))
+    return tuple_(*key) > tuple_(*at) if ascending else tuple_(*key) < tuple_(*at)
 
 
 def _order_by(view: str, forward: bool) -> list[Any]:
