@@ -14,6 +14,8 @@ from tangkal.accounts.services import get_org_by_name
 from tangkal.cli.common import database, err, friendly
 from tangkal.hashing import exchange, services
 
+FORMATS_HELP = "; ".join(f"{f.name}: {f.description}" for f in exchange.FORMATS.values())
+
 app = typer.Typer(help="Hash banks: create, import, export.", no_args_is_help=True)
 
 
@@ -55,9 +57,15 @@ def import_file(
     name: str,
     file: Path = typer.Argument(..., exists=True, dir_okay=False),
     org: str = typer.Option(..., "--org"),
-    fmt: str = typer.Option("te", "--format", help="te, csv or tat"),
+    fmt: str = typer.Option("te", "--format", help=FORMATS_HELP),
+    skip_unsupported: bool = typer.Option(
+        False,
+        "--skip-unsupported",
+        help="import the rows of known signal types and report the others (default: refuse "
+        "the whole file)",
+    ),
 ) -> None:
-    """Import a file into a bank: all rows or none."""
+    """Import a file into a bank: all rows or none (see --skip-unsupported)."""
     actor = _actor(org)
     data = file.read_bytes()
     columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -68,11 +76,15 @@ def import_file(
             progress.update(task, completed=done, total=total)
 
         with database().unit_of_work() as s:
-            result = exchange.import_into(s, actor, name, data, fmt, tick)
+            result = exchange.import_into(
+                s, actor, name, data, fmt, tick, skip_unsupported=skip_unsupported
+            )
     typer.echo(
         f"imported into {name}: {result.added} added, {result.duplicates} already "
         f"present, {result.removed} removed"
     )
+    if result.skipped:
+        typer.echo(f"left out (unsupported): {exchange.describe_skipped(result.skipped)}")
 
 
 @app.command("export")
@@ -80,7 +92,7 @@ def import_file(
 def export(
     name: str,
     org: str = typer.Option(..., "--org"),
-    fmt: str = typer.Option("te", "--format", help="te, csv or tat"),
+    fmt: str = typer.Option("te", "--format", help=FORMATS_HELP),
 ) -> None:
     """Write a bank to stdout in an exchange format."""
     actor = _actor(org)

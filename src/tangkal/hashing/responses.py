@@ -114,10 +114,20 @@ class EvidenceBankedOut(ContentAdded):
     linked_orders: list[str] = Field(description="earlier orders whose evidence matched")
 
 
+class SkippedRows(BaseModel):
+    count: int
+    first_lines: list[int] = Field(description="line (or TAT entry) numbers of the first rows")
+
+
 class ImportDone(BaseModel):
     added: int
     duplicates: int
     removed: int
+    skipped: dict[str, SkippedRows] = Field(
+        default_factory=dict,
+        description="rows of unsupported signal types left out (skip_unsupported), by the "
+        "type's name in the file",
+    )
 
 
 class IndexStats(BaseModel):

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
 from tangkal.errors import InvalidInput, Msg, TooLarge
+from tangkal.hashing import exchange, services
 from tangkal.hashing import responses as shapes
-from tangkal.hashing import services
 from tangkal.hashing.budget import hash_upload
 from tangkal.hashing.matcher import BankIndexes, indexes_for
 from tangkal.settings import get_settings
@@ -317,26 +317,32 @@ async def import_bank(
     principal: CurrentPrincipal,
     session: UnitOfWork,
     file: Annotated[UploadFile, File()],
-    format: Annotated[str, Form()] = "te",
+    format: Annotated[str, Form(max_length=10)] = "te",
+    skip_unsupported: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
-    """Bulk import (te, csv or tat); a file with any bad row is refused whole."""
-    from tangkal.hashing import exchange
-
+    """Bulk import (te, csv or tat): a file with any bad row, or with a row of a signal type
+    tangkal does not have, is refused whole; ``skip_unsupported=true`` imports the rest and
+    says what it left (``skipped``: rows per type, first lines)."""
     content = await _read_upload(file)
-    r = exchange.import_into(session, principal, name, content, format)
-    return {"added": r.added, "duplicates": r.duplicates, "removed": r.removed}
+    r = exchange.import_into(
+        session, principal, name, content, format, skip_unsupported=skip_unsupported
+    )
+    return r.as_dict()
 
 
 @router.get("/banks/{name}/export")
 def export_bank(
-    name: str, principal: CurrentPrincipal, session: UnitOfWork, format: str = "te"
+    name: str,
+    principal: CurrentPrincipal,
+    session: UnitOfWork,
+    format: Annotated[str, Query(max_length=10)] = "te",
 ) -> StreamingResponse:
-    from tangkal.hashing import exchange
-
-    chunks = list(exchange.export(session, principal, name, format))
-    media = {"te": "text/plain", "csv": "text/csv", "tat": "application/json"}[format]
+    """A bank in an exchange format (``te``, ``csv``, ``tat``), signal types named as
+    threatexchange and HMA name them."""
+    fmt = exchange.get_format(format)
+    chunks = list(exchange.export(session, principal, name, fmt.name))
     return StreamingResponse(
         iter(chunks),
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
+        media_type=fmt.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{fmt.filename(name)}"'},
     )
