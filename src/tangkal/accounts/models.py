@@ -108,6 +108,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the IANA zone the console shows this person times in (one of the profile's
+    #: ``timezones``: WITA, WIT beside WIB); None: the profile's own zone
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
 
     organization: Mapped[Organization] = relationship()
 

@@ -267,6 +267,32 @@ def set_password(session: Session, actor: Principal, user: User, password: str) 
     return user
 
 
+def set_timezone(session: Session, actor: Principal, user: User, zone: str | None) -> User:
+    """The zone the console shows ``user`` times in: one of the SOP profile's choices (an
+    analyst in Makassar reads deadlines in WITA), or None for the profile's own zone. A
+    person may set their own; an admin or the command line anyone's of the organisation."""
+    from tangkal.sop.profile import active_profile
+
+    if actor.user_id != user.id:
+        _check_same_org(actor, user)
+        if actor.org_id != "system":
+            actor.require(Role.ADMIN)
+    choices = active_profile().zone_choices
+    if zone is not None and zone not in choices:
+        raise InvalidInput(
+            Msg(
+                "%(zone)s is not one of the time zones of this profile; "
+                "choose one of: %(choices)s.",
+                zone=zone,
+                choices=", ".join(choices),
+            ),
+            field="timezone",
+        )
+    user.timezone = None if zone == choices[0] else zone
+    record(session, actor, "user.timezone_set", "user", user.id, {"timezone": user.timezone})
+    return user
+
+
 def _end_sessions(session: Session, actor: Principal, user: User, action: str) -> None:
     """End the person's console sessions and record why, with how many were open."""
     session.flush()

@@ -263,6 +263,24 @@ def user_password(
     out.print(f"new password set for {username} in {org}; their console sessions are ended")
 
 
+@user_app.command("timezone")
+@friendly
+def user_timezone(
+    org: str = typer.Option(..., "--org"),
+    username: str = typer.Option(..., "--username"),
+    zone: str = typer.Argument(
+        ..., help="An IANA zone of the SOP profile (Asia/Makassar for WITA), or 'profile'."
+    ),
+) -> None:
+    """The time zone the console shows this person times in (WITA, WIT beside WIB)."""
+    with unit_of_work() as session:
+        organisation = accounts.get_org_by_name(session, org)
+        person = accounts.get_user(session, organisation, username)
+        accounts.set_timezone(session, SYSTEM, person, None if zone == "profile" else zone)
+        shown = person.timezone or "the profile's zone"
+    out.print(f"{username} in {org} reads times in {shown}")
+
+
 def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8080, "--port"),

@@ -284,12 +284,23 @@ class Approvals(Strict):
     ] = ()
 
 
+def _iana_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone such as Asia/Jakarta") from None
+    return value
+
+
 class SopProfile(Strict):
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)]
     title: Text
     jurisdiction: Annotated[str, Field(min_length=2, max_length=10)]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     timezone: str = "UTC"
+    #: zones a person may choose to read times in, beside ``timezone`` (Indonesia's WITA and
+    #: WIT); the profile's own zone is always one of the choices
+    timezones: tuple[str, ...] = ()
     deemed_receipt_after: Duration = timedelta(hours=24)
     deadlines: dict[str, Duration]
     escalation: Escalation = Escalation()
@@ -306,11 +317,14 @@ class SopProfile(Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone such as Asia/Jakarta") from None
-        return value
+        return _iana_zone(value)
+
+    @field_validator("timezones")
+    @classmethod
+    def _zones(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("names a zone twice")
+        return tuple(_iana_zone(z) for z in value)
 
     @field_validator("deadlines", "categories")
     @classmethod
@@ -356,6 +370,11 @@ class SopProfile(Strict):
     @cached_property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def zone_choices(self) -> tuple[str, ...]:
+        """The zones a person may read times in: the profile's first, then the others."""
+        return (self.timezone, *(z for z in self.timezones if z != self.timezone))
 
     def local(self, at: datetime) -> datetime:
         return at.astimezone(self.zone)

@@ -1,8 +1,10 @@
-"""Jinja2 environments, one per language, with the catalogue and formatters installed.
+"""Jinja2 environments, one per language and time zone, with the catalogue and formatters.
 
 One environment per language (rather than swapping gettext per request) keeps rendering
 free of shared mutable state: two requests in different languages can render at once on
-different threads without one seeing the other's catalogue.
+different threads without one seeing the other's catalogue. The time zone is part of the
+key for the same reason: a person reading in WITA and one in WIB render side by side, and
+the zones a profile offers are few (Indonesia's three), so the environments are few too.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -32,8 +35,9 @@ def _query(params: dict[str, Any], **changes: Any) -> str:
     return ("?" + urlencode(merged)) if merged else ""
 
 
-@lru_cache(maxsize=len(LANGUAGES))
-def environment(lang: str) -> Environment:
+@lru_cache(maxsize=len(LANGUAGES) * 8)
+def environment(lang: str, zone: str | None = None) -> Environment:
+    """``zone``: an IANA name the person chose (``User.timezone``); None, the profile's."""
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATE_DIR)),
         autoescape=select_autoescape(["html"]),
@@ -44,7 +48,7 @@ def environment(lang: str) -> Environment:
         auto_reload=False,
     )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
-    fmt = Formatter(lang)
+    fmt = Formatter(lang, ZoneInfo(zone) if zone else None)
     env.globals.update(
         lang=lang, fmt=fmt, languages=LANGUAGES, query=_query, nav_items=nav_items, limits=limits
     )
@@ -62,5 +66,5 @@ def environment(lang: str) -> Environment:
     return env
 
 
-def render(lang: str, template: str, context: dict[str, Any]) -> str:
-    return environment(lang).get_template(template).render(**context)
+def render(lang: str, template: str, context: dict[str, Any], zone: str | None = None) -> str:
+    return environment(lang, zone).get_template(template).render(**context)
