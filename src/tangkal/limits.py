@@ -43,6 +43,19 @@ def form_cap(limit: int) -> int:
     return limit * FORM_SLACK + 1000
 
 
+def stated(max_length: int) -> int:
+    """The limit to state for a field refused at ``max_length``: a web form's bound
+    (:func:`form_cap`) is stated as the limit it stands for, never as itself."""
+    return _BY_CAP.get(max_length, max_length)
+
+
 def one_line_break(text: str) -> str:
     """A textarea's text with each line break as one character, as ``maxlength`` counts."""
     return text.replace("\r\n", "\n")
+
+
+_BY_CAP = {
+    form_cap(v): v
+    for k, v in dict(globals()).items()
+    if k.isupper() and k != "FORM_SLACK" and isinstance(v, int)
+}

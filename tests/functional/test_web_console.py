@@ -254,10 +254,15 @@ def test_a_refused_state_change_is_explained_in_indonesian_on_the_console(
         again = platform.post(f"/console/orders/{order_id}/clarification",
                               data={"question": "Dan yang ini?", "csrf_token": token})
         assert again.status_code == 409, again.text
+        # the order page again (the question form is no longer offered): the refusal above,
+        # with the question kept
+        above = re.search(r'id="order-problem">.*?<p>([^<]*)</p>', again.text, re.S)
+        assert above is not None, again.text
         assert ("berstatus “Meminta klarifikasi”; klarifikasi hanya dapat diajukan selama "
-                "perintah masih terbuka") in again.text
-        assert "clarification_requested" not in again.text
+                "perintah masih terbuka") in above.group(1)
+        assert "clarification_requested" not in above.group(1)
         assert "a clarification can be asked" not in again.text
+        assert 'id="kept-text" rows="3" readonly>Dan yang ini?</textarea>' in again.text
         english = platform.post(f"/console/orders/{order_id}/clarification",
                                 params={"lang": "en"},
                                 data={"question": "And this one?", "csrf_token": token})
@@ -280,13 +285,20 @@ def test_an_over_long_field_is_refused_in_indonesian_and_named_by_its_label(
                 "legal_basis": "UU 5/2018 Pasal 13A " + "x" * 6000, "reason": "Instruksi bom",
                 "locators": f"https://t.me/{channel}/1", "csrf_token": csrf(form.text)}
         r = web.post("/console/orders/new", data=data)
+        # just over the limit: the form again, the limit stated beside the field
         assert r.status_code == 422, r.text
-        assert "“Dasar hukum” terlalu panjang; persingkat menjadi paling banyak 6000 karakter." \
+        assert "Paling banyak 5000 karakter; teks ini 6020 karakter." in r.text
+        # far beyond it: refused before the route runs, still named by its label and the
+        # limit the form states (not the bound the route reads the field with)
+        data["legal_basis"] = "x" * 20_000
+        r = web.post("/console/orders/new", data=data)
+        assert r.status_code == 422, r.text
+        assert "“Dasar hukum” terlalu panjang; persingkat menjadi paling banyak 5000 karakter." \
             in r.text
         assert "String should have" not in r.text and "legal_basis" not in r.text
         english = web.post("/console/orders/new", params={"lang": "en"}, data=data)
         assert english.status_code == 422
-        assert "“Legal basis” is too long; shorten it to at most 6000 characters." in english.text
+        assert "“Legal basis” is too long; shorten it to at most 5000 characters." in english.text
         assert channel not in web.get("/console/orders").text  # nothing was filed
 
 

@@ -242,3 +242,37 @@ def test_a_block_rejected_without_a_reason_comes_back_with_the_error_beside_it(
         assert r.status_code == 422
         assert _textarea(r.text, "reason") == long
         assert "Paling banyak" in _error(r.text, f"rr-{block_id}")
+
+
+def test_a_form_refused_before_its_page_could_show_it_keeps_the_text_on_the_error_page(
+    live: LiveServer,
+) -> None:
+    """A field far beyond any limit is refused before the route runs (FastAPI's bound): the
+    422 page still shows what was typed, by the form's labels, and links back to the form."""
+    people = fresh_cast(live)
+    with browser_client(live) as regulator:
+        sign_in(regulator, people.regulator, people.analyst)
+        order_id = _file_order(regulator, people, unique("kanal").replace("-", "_"))
+    with browser_client(live) as platform:
+        sign_in(platform, people.platform, people.moderator)
+        url = f"/console/orders/{order_id}"
+        page = platform.get(url, params={"lang": "id"}).text
+        reason = "Kanal ini milik lembaga berita; tautannya salah.\nMohon ditinjau."
+        r = platform.post(
+            f"{url}/objection",
+            data={
+                "kind": "order",
+                "subject_id": order_id,
+                "reason": reason,
+                "evidence": "x" * 200_000,
+                "csrf_token": csrf(page),
+            },
+            headers={"Referer": f"{live.url}{url}"},
+        )
+        assert r.status_code == 422
+        assert "Apa yang Anda kirim" in r.text
+        assert 'readonly>' + html.escape(reason, quote=False) + "</textarea>" in r.text
+        assert "Apa alasan sanggahan Anda?" in r.text
+        assert f'href="{url}"' in r.text
+        sent = r.text.split('id="sent"', 1)[1].split("</section>", 1)[0]
+        assert csrf(page) not in sent and order_id not in sent  # no secret nor plumbing

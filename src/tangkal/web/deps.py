@@ -8,11 +8,12 @@ sends the browser to the sign-in form and back afterwards.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import structlog
 from fastapi import Depends, Request, Response
@@ -25,7 +26,7 @@ from tangkal import text
 from tangkal.accounts import web_sessions
 from tangkal.accounts.principal import Principal
 from tangkal.api.deps import UnitOfWork
-from tangkal.errors import TangkalError, Unauthenticated
+from tangkal.errors import Msg, TangkalError, Unauthenticated
 from tangkal.settings import Settings
 from tangkal.web import forms, people, queries
 from tangkal.web.i18n import Formatter, choose_language, normalise
@@ -278,6 +279,7 @@ class HtmlRoute(APIRoute):
                             "what you were doing."
                         ),
                         "detail": None,
+                        **await _kept(request, page, self.path),
                     },
                     status=401,
                 )
@@ -290,6 +292,7 @@ class HtmlRoute(APIRoute):
                         "title": _title(page, exc.status_code),
                         "message": page.error(exc),
                         "detail": None,
+                        **await _kept(request, page, self.path),
                     },
                     status=exc.status_code,
                 )
@@ -307,6 +310,7 @@ class HtmlRoute(APIRoute):
                         "title": page._("Some input could not be accepted"),
                         "message": problems,
                         "detail": None,
+                        **await _kept(request, page, self.path),
                     },
                     status=422,
                 )
@@ -326,6 +330,34 @@ class HtmlRoute(APIRoute):
                 )
 
         return handler
+
+
+#: Form fields an error page never shows back: secrets, and the forms' own plumbing.
+_NOT_SHOWN = re.compile(r"password|csrf|token|secret|code|^(next|assessed|kind|subject_id)$", re.I)
+
+
+async def _kept(request: Request, page: Page, route: str) -> dict[str, Any]:
+    """What a refused form sent, for its error page: a form that could not come back on its
+    own page still loses nothing typed (each text field is shown to copy, by the label its
+    form gives it), with a link back to the page the form was on."""
+    if request.method != "POST":
+        return {}
+    try:
+        fields = await request.form()
+    except Exception:  # a body refused before it was read (too large, malformed)
+        return {}
+    sent: list[tuple[str, str]] = []
+    for name, value in fields.multi_items():
+        if isinstance(value, str) and value.strip() and not _NOT_SHOWN.search(name):
+            label = forms.field_name(route, name)
+            # a field its form does not label is named in words, never by its code
+            words = page.fmt.message(label) if isinstance(label, Msg) else page._("Your text")
+            sent.append((words, value))
+    referer = urlsplit(request.headers.get("referer", ""))
+    back = None
+    if referer.netloc == request.url.netloc and referer.path.startswith(("/console", "/public")):
+        back = referer.path + (f"?{referer.query}" if referer.query else "")
+    return {"sent": sent, "back": back}
 
 
 CHECKS_ITS_OWN_TEXT = "_tangkal_checks_its_own_text"

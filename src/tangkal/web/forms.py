@@ -500,7 +500,7 @@ def request_problem(error: Mapping[str, Any], route: str) -> Msg:
         return Msg(
             "“%(field)s” is too long; shorten it to at most %(limit)s characters.",
             field=what,
-            limit=ctx.get("max_length"),
+            limit=limits.stated(ctx["max_length"]) if "max_length" in ctx else None,
         )
     if kind == "missing":
         return Msg("“%(field)s” is required; fill it in and send the form again.", field=what)
@@ -562,9 +562,17 @@ class KeptText:
         return not self.errors
 
     def refused(self, exc: Exception, msg: Msg) -> bool:
-        """The service's refusal beside this form's field, when it names it (or none)."""
+        """A refusal of the text itself beside the field; False for anything else (the
+        order's state changed meanwhile, a role): the page then says it above, since the
+        form may no longer be offered, and shows the text kept there."""
         name = getattr(exc, "field", None)
-        if name in (None, self.name, "reason", "question", "answer"):
+        if isinstance(exc, InvalidInput) and name in (
+            None,
+            self.name,
+            "reason",
+            "question",
+            "answer",
+        ):
             self.errors[self.name] = msg
             return True
         return False
