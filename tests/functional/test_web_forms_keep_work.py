@@ -271,8 +271,46 @@ def test_a_form_refused_before_its_page_could_show_it_keeps_the_text_on_the_erro
         )
         assert r.status_code == 422
         assert "Apa yang Anda kirim" in r.text
-        assert 'readonly>' + html.escape(reason, quote=False) + "</textarea>" in r.text
+        assert "readonly>" + html.escape(reason, quote=False) + "</textarea>" in r.text
         assert "Apa alasan sanggahan Anda?" in r.text
         assert f'href="{url}"' in r.text
         sent = r.text.split('id="sent"', 1)[1].split("</section>", 1)[0]
         assert csrf(page) not in sent and order_id not in sent  # no secret nor plumbing
+
+
+def test_the_appeal_statement_limit_stated_is_the_limit_enforced(live: LiveServer) -> None:
+    """It said 20,000 characters and refused 19,000 as "at most 5000": one constant now."""
+    from tangkal.blocklist import appeals
+    from tests.functional.browser.people import cast
+
+    people = cast(live)
+    name = f"{unique('banding')}.example.com"
+    with live.client(live.token(people.regulator, "official")) as api:
+        r = api.post(
+            "/api/v1/blocks",
+            json={"domain": name, "action": "nxdomain", "category": "terrorism",
+                  "legal_basis": "UU 5/2018", "reason": "Propaganda terorisme"},
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+    with browser_client(live) as web:
+        form = web.get("/public/appeal", params={"domain": name, "lang": "id"}).text
+        assert f'maxlength="{appeals.MAX_STATEMENT}"' in form
+        assert "Paling banyak 20.000 karakter." in form
+        statement = "Situs ini adalah portal berita, bukan propaganda. " * 380
+        assert 19_000 <= len(statement) <= appeals.MAX_STATEMENT
+        r = web.post(
+            "/public/appeal",
+            data={"domain": name, "contact_email": "warga@contoh.co.id",
+                  "statement": statement, "csrf_token": csrf(form)},
+        )  # fmt: skip
+        assert r.status_code == 200, r.text
+        # over the limit: refused, and what was written is not lost
+        over = "x" * (appeals.MAX_STATEMENT + 1)
+        r = web.post(
+            "/public/appeal",
+            data={"domain": name, "contact_email": "warga2@contoh.co.id",
+                  "statement": over, "csrf_token": csrf(form)},
+        )  # fmt: skip
+        assert r.status_code == 422
+        assert "20000" in r.text or "20.000" in r.text
+        assert over in r.text
