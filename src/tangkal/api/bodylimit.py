@@ -33,6 +33,9 @@ UPLOAD_ROUTES = tuple(
         r"/console/orders/new",
         r"/console/banks/[^/]+/(upload|import)",
         r"/console/match",
+        r"/m/lookup",  # the HMA-compatible API (hashing/hma.py)
+        r"/c/bank/[^/]+/content",
+        r"/h/hash",
     )
 )
 """Paths (whole, POST) whose bodies carry files, and so take the larger cap."""
