@@ -31,6 +31,9 @@ OBJECTION_EVIDENCE_ITEM = 5000
 BLOCK_LEGAL_BASIS = 500
 BLOCK_REASON = 5000
 BLOCK_DECISION_REASON = 5000
+#: a public appeal against a block: its statement, and the official's reasons for the decision
+APPEAL_STATEMENT = 20_000
+APPEAL_DECISION_REASON = 20_000
 
 #: A web form's fields are read with a bound above the limit (``Form(max_length=...)`` of
 #: the web routes), so a text just over its limit comes back in its form with the error

@@ -155,6 +155,20 @@ def test_the_pages_lookup_appeal_follow_and_the_officials_queue(live: LiveServer
 
         form = web.get("/public/appeal", params={"domain": f"m.{name}", "lang": "en"})
         assert 'maxlength="20000"' in form.text and "At most 20,000 characters." in form.text
+        # one character over the stated limit comes back in its form, the text kept
+        over = web.post(
+            "/public/appeal",
+            data={
+                "domain": name,
+                "contact_email": "warga@contoh.co.id",
+                "statement": "y" * 20_001,
+                "csrf_token": csrf(form.text),
+            },
+        )
+        assert over.status_code == 422 and "y" * 20_001 in over.text
+        textarea = re.search(r'<textarea id="statement"[^>]*>', over.text)
+        assert textarea and 'aria-invalid="true"' in textarea[0]
+        assert 'aria-describedby="statement-hint appeal-error"' in textarea[0]
         r = web.post(
             "/public/appeal",
             data={

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
+from tangkal import limits
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.audit.services import record
@@ -43,10 +44,10 @@ from tangkal.locators import Domain, parse_locator
 from tangkal.sop.profile import SopProfile, active_profile
 
 OBJECT_TYPE = "block_appeal"
-#: The statement's limit, as the form states it and the API enforces it.
-MAX_STATEMENT = 20_000
+#: The statement's limit, as the form states it and the API enforces it (``tangkal.limits``).
+MAX_STATEMENT = limits.APPEAL_STATEMENT
 MIN_STATEMENT = 10
-MAX_DECISION_REASON = 20_000
+MAX_DECISION_REASON = limits.APPEAL_DECISION_REASON
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+\Z")
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed by hand
 _CODE_LENGTH = 16  # 16 x 5 bits = 80 bits
@@ -184,7 +185,9 @@ def submit(
             Msg("Give an e-mail address where we can answer you, e.g. nama@contoh.co.id."),
             field="contact_email",
         )
-    text = services.required_text(statement, "statement", MAX_STATEMENT, Msg("statement"))
+    text = services.required_text(
+        limits.one_line_break(statement or ""), "statement", MAX_STATEMENT, Msg("statement")
+    )
     if len(text) < MIN_STATEMENT:
         raise InvalidInput(
             Msg("Say in a sentence or two why the block should be lifted."), field="statement"

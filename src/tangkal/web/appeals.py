@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 
+from tangkal import limits
 from tangkal.accounts.models import OrgKind
 from tangkal.api.deps import UnitOfWork
 from tangkal.blocklist import appeals
@@ -92,7 +93,7 @@ def appeal_decide(
     page: ConsolePage,
     session: UnitOfWork,
     outcome: str = Form("", max_length=20),
-    reason: str = Form("", max_length=appeals.MAX_DECISION_REASON),
+    reason: str = Form("", max_length=limits.form_cap(limits.APPEAL_DECISION_REASON)),
     csrf_token: str = Form(""),
 ) -> Response:
     page.check_csrf(csrf_token)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 
-from tangkal import text
+from tangkal import limits, text
 from tangkal.api.deps import UnitOfWork
 from tangkal.blocklist import appeals
 from tangkal.blocklist import lookup as blocklist_lookup
@@ -103,7 +103,7 @@ def appeal_submit(
     session: UnitOfWork,
     domain: str = Form("", max_length=2000),
     contact_email: str = Form("", max_length=1000),
-    statement: str = Form("", max_length=appeals.MAX_STATEMENT),
+    statement: str = Form("", max_length=limits.form_cap(limits.APPEAL_STATEMENT)),
     csrf_token: str = Form(""),
 ) -> Response:
     """The public appeal, through ``blocklist.appeals`` and the API's rate limit; the answer
