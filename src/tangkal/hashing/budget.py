@@ -38,7 +38,7 @@ def estimate(content: bytes, *, text: bool = False, files: bool = True) -> int:
     another). Raises TooLarge when a type refuses the content before decoding."""
     media: list[signals.Media] = []
     if files:
-        media += ["image", "file"]
+        media += ["image", "video", "file"]
     if text:
         media.append("text")
     return max((st.working_bytes(content) for st in signals.REGISTRY.for_media(*media)), default=0)

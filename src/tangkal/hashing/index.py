@@ -990,6 +990,15 @@ class PdqIndex:
         order = np.argsort(qi, kind="stable")
         return qi[order], ids[order], d[order]
 
+    def live_ids(self) -> np.ndarray:
+        """Ids of every live entry (any order): what an index built on top of this one (vPDQ's
+        frames) needs to rebuild its own bookkeeping from a loaded file."""
+        with self._lock:
+            parts = [s.live()[1] for s in self._segments]
+            n = self._buf_n
+            parts.append(self._buf_ids[:n][self._buf_alive[:n]])
+        return np.concatenate(parts).astype(np.int64, copy=False)
+
     def hashes_of(self, ids: Iterable[int]) -> dict[int, str]:
         """Stored hex hash of each given id that is present (for answers and exports)."""
         id_arr = np.asarray(list(ids), dtype=np.int64)

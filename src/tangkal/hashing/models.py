@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -56,19 +58,31 @@ class BankThreshold(Base):
     bank: Mapped[Bank] = relationship(back_populates="thresholds")
 
 
+def signal_digest(signal: str) -> str:
+    """SHA-256 hex of a signal: what uniqueness and exact lookups index. A signal may be a
+    video's hundreds of frame hashes (vPDQ, tens of kilobytes), past what a B-tree index entry
+    holds (PostgreSQL: about 2.7 KB), so the column itself is not indexed."""
+    return hashlib.sha256(signal.encode("utf-8")).hexdigest()
+
+
+def _digest_default(context: Any) -> str:
+    return signal_digest(context.get_current_parameters()["signal"])
+
+
 class BankContent(Base):
     """One signal in a bank. Its integer id is the id the in-memory indexes carry."""
 
     __tablename__ = "hash_bank_content"
     __table_args__ = (
-        UniqueConstraint("bank_id", "signal_type", "signal"),
-        Index("ix_hash_content_lookup", "signal_type", "signal"),
+        UniqueConstraint("bank_id", "signal_type", "signal_digest"),
+        Index("ix_hash_content_lookup", "signal_type", "signal_digest"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     bank_id: Mapped[str] = mapped_column(ForeignKey("hash_banks.id", ondelete="CASCADE"))
     signal_type: Mapped[str] = mapped_column(String(32))
-    signal: Mapped[str] = mapped_column(String(1024))
+    signal: Mapped[str] = mapped_column(Text)
+    signal_digest: Mapped[str] = mapped_column(String(64), default=_digest_default)
     label: Mapped[str | None] = mapped_column(String(300), default=None)
     source_ref: Mapped[str | None] = mapped_column(String(300), default=None)
     order_id: Mapped[str | None] = mapped_column(String(36), index=True, default=None)
@@ -89,7 +103,7 @@ class HashChange(Base):
     content_id: Mapped[int] = mapped_column(BigId)
     op: Mapped[str] = mapped_column(String(8))  # "add" | "remove"
     signal_type: Mapped[str] = mapped_column(String(32))
-    signal: Mapped[str] = mapped_column(String(1024))
+    signal: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -100,7 +114,7 @@ class MatchFeedback(Base):
     content_id: Mapped[int] = mapped_column(BigId, index=True)
     org_id: Mapped[str] = mapped_column(String(36))
     verdict: Mapped[str] = mapped_column(String(20))  # confirmed | false_positive
-    query_signal: Mapped[str | None] = mapped_column(String(1024), default=None)
+    query_signal: Mapped[str | None] = mapped_column(Text, default=None)
     note: Mapped[str | None] = mapped_column(Text, default=None)
     given_by: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

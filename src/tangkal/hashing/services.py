@@ -32,6 +32,7 @@ from tangkal.hashing.models import (
     BankThreshold,
     HashChange,
     MatchFeedback,
+    signal_digest,
 )
 from tangkal.hashing.signals import SignalResult
 
@@ -298,7 +299,8 @@ def _add_signals(
     if pairs:
         for st, sig in session.execute(
             select(BankContent.signal_type, BankContent.signal).where(
-                BankContent.bank_id == bank.id, BankContent.signal.in_([sig for _, sig in pairs])
+                BankContent.bank_id == bank.id,
+                BankContent.signal_digest.in_({signal_digest(sig) for _, sig in pairs}),
             )
         ):
             existing.add((st, sig))
@@ -468,7 +470,9 @@ def _candidates(session: Session, idx: BankIndexes, q: Query) -> list[tuple[int,
     if index.in_database:
         ids = session.scalars(
             select(BankContent.id).where(
-                BankContent.signal_type == st.name, BankContent.signal == q.signal
+                BankContent.signal_type == st.name,
+                BankContent.signal_digest == signal_digest(q.signal),
+                BankContent.signal == q.signal,
             )
         )
         return [(i, 0) for i in ids]

@@ -54,7 +54,7 @@ PDQ_MIN_QUALITY = 50
 """PDQ's own guidance: hashes of quality below 50 come from near-uniform images and match
 unrelated content, so they are refused rather than stored or queried."""
 
-Media = Literal["image", "file", "text"]
+Media = Literal["image", "file", "text", "video"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +91,8 @@ class SignalType(ABC):
 
     Class attributes:
         name: registry key, also the ``signal_type`` value of the HTTP API.
-        media: which uploads it applies to: ``image`` (decodable pictures), ``file`` (any bytes)
-            or ``text`` (UTF-8 messages).
+        media: which uploads it applies to: ``image`` (decodable pictures), ``video`` (MP4 and
+            WebM), ``file`` (any bytes) or ``text`` (UTF-8 messages).
         default_threshold: largest distance that still counts as a match for a bank that does
             not set its own (the one default of the API, the console and the table).
         min_threshold, max_threshold: the range a bank may set. ``max_threshold`` is also the
@@ -695,9 +695,10 @@ class SignalRegistry:
             raise ConfigurationError(
                 f"signal type {name!r} is incomplete: missing or wrong {', '.join(missing)}"
             )
-        if signal_type.media not in ("image", "file", "text"):
+        if signal_type.media not in ("image", "file", "text", "video"):
             raise ConfigurationError(
-                f"signal type {name!r} has media {signal_type.media!r}; use image, file or text"
+                f"signal type {name!r} has media {signal_type.media!r}; use image, file, text "
+                "or video"
             )
         lo, hi = signal_type.min_threshold, signal_type.max_threshold
         if not 0 <= lo <= signal_type.default_threshold <= hi <= signal_type.max_distance:
@@ -777,9 +778,19 @@ class SignalRegistry:
 
 
 def default_registry() -> SignalRegistry:
-    """A fresh registry holding the built-in types (pdq, md5, sha256, text, text_near)."""
+    """A fresh registry holding the built-in types (pdq, md5, sha256, text, text_near, and
+    vpdq from :mod:`tangkal.hashing.video`)."""
+    from tangkal.hashing.video import VpdqSignal
+
     reg = SignalRegistry()
-    for st in (PdqSignal(), Md5Signal(), Sha256Signal(), TextSignal(), TextNearSignal()):
+    for st in (
+        PdqSignal(),
+        Md5Signal(),
+        Sha256Signal(),
+        TextSignal(),
+        TextNearSignal(),
+        VpdqSignal(),
+    ):
         reg.register(st)
     return reg
 
@@ -794,7 +805,7 @@ def get(name: str) -> SignalType:
 
 
 def hash_file(content: bytes, registry: SignalRegistry | None = None) -> list[SignalResult]:
-    """Every file-level signal (image and file types) of an upload, each with its reason when it
-    could not be computed: a file that is not an image still gets MD5 and SHA-256."""
+    """Every file-level signal (image, video and file types) of an upload, each with its reason
+    when it could not be computed: a file that is not an image still gets MD5 and SHA-256."""
     reg = registry or REGISTRY
-    return [st.hash_bytes(content) for st in reg.for_media("image", "file")]
+    return [st.hash_bytes(content) for st in reg.for_media("image", "video", "file")]

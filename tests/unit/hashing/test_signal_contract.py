@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from tests.clips import source_clip
 from tests.factories import Factory
 
 from tangkal.db.session import Database
@@ -41,6 +42,7 @@ SAMPLES: dict[str, bytes] = {
         b"Forwarded from @kanal\nPENTING!!! Besok ada pemadaman listrik total se-Jawa "
         b"selama 3 hari. Sebarkan ke keluarga!"
     ),
+    "video": source_clip("testsrc2", seconds=4),
 }
 
 OTHER_SAMPLES: dict[str, bytes] = {
@@ -50,6 +52,7 @@ OTHER_SAMPLES: dict[str, bytes] = {
         b"Jadwal pertandingan sepak bola liga nasional pekan ini sudah diumumkan oleh "
         b"panitia penyelenggara di Jakarta."
     ),
+    "video": source_clip("mandelbrot", seconds=4),
 }
 """Content unrelated to SAMPLES, for "does not match"."""
 
@@ -66,7 +69,7 @@ def _sample(st: SignalType) -> bytes:
 
 
 def test_registry_holds_the_built_in_types() -> None:
-    assert REGISTRY.names() == ["pdq", "md5", "sha256", "text", "text_near"]
+    assert REGISTRY.names() == ["pdq", "md5", "sha256", "text", "text_near", "vpdq"]
 
 
 def test_hash_is_stable_and_validates_to_itself(st: SignalType) -> None:
@@ -181,10 +184,12 @@ def test_bad_threshold_in_implementation_fails() -> None:
 
 def test_hash_file_gives_every_file_signal_with_reasons() -> None:
     results = {r.signal_type: r for r in signals.hash_file(b"just some bytes, not an image")}
-    assert set(results) == {"pdq", "md5", "sha256"}
+    assert set(results) == {"pdq", "md5", "sha256", "vpdq"}
     assert results["md5"].ok and results["sha256"].ok
     assert not results["pdq"].ok
     assert results["pdq"].reason is not None and "image" in results["pdq"].reason
+    assert not results["vpdq"].ok
+    assert results["vpdq"].reason is not None and "MP4 or WebM" in results["vpdq"].reason
 
 
 # --- thresholds, index, matching, exchange, persistence -------------------------------------
