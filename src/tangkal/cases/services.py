@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -251,13 +251,24 @@ CSV_FIELDS = (
     "seq",
     "isp",
     "resolver",
+    "at_local",  # last, so that columns read by position before it stay where they were
 )
 
 
-def to_csv(case: dict[str, Any]) -> str:
+def to_csv(case: dict[str, Any], zone: tzinfo | None = None) -> str:
+    """The case file as CSV: ``at`` in UTC as the API gives it, and ``at_local``, the same
+    moment in ``zone`` (the reader's, the SOP profile's by default) with its UTC offset, so
+    a spreadsheet shows the times an Indonesian official reads on the console."""
+    if zone is None:
+        from tangkal.sop.profile import active_profile
+
+        zone = active_profile().zone
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore")
     w.writeheader()
     for e in case["events"]:
-        w.writerow({k: e.get(k, "") for k in CSV_FIELDS})
+        row = {k: e.get(k, "") for k in CSV_FIELDS}
+        if e.get("at"):
+            row["at_local"] = datetime.fromisoformat(e["at"]).astimezone(zone).isoformat()
+        w.writerow(row)
     return buf.getvalue()

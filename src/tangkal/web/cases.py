@@ -107,5 +107,5 @@ def case_csv(
     assert p is not None
     case = cases.case_file(session, p, platform, kinds=[k for k in kind if k])
     return page.download(
-        cases.to_csv(case), "text/csv; charset=utf-8", f"case-{case['platform']}.csv"
+        cases.to_csv(case, page.fmt.tz), "text/csv; charset=utf-8", f"case-{case['platform']}.csv"
     )

@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 import structlog
 from fastapi import Depends, Request, Response
@@ -61,10 +62,12 @@ class Page:
     extra_headers: dict[str, str] = field(default_factory=dict)
     #: the request's database session, to name the people a page shows (``web.people``)
     db: Session | None = None
+    #: the IANA zone the signed-in person reads times in; None: the SOP profile's
+    zone: str | None = None
 
     @property
     def fmt(self) -> Formatter:
-        return Formatter(self.lang)
+        return Formatter(self.lang, ZoneInfo(self.zone) if self.zone else None)
 
     def _(self, message: str, **values: Any) -> str:
         text = self.fmt.gettext(message)
@@ -169,7 +172,7 @@ class Page:
         }
         ctx["csrf_token"] = self.csrf
         with people.bound(self.db):
-            html = render(self.lang, template, ctx)
+            html = render(self.lang, template, ctx, self.zone)
         return self._finish(HTMLResponse(html, status_code=status))
 
     def redirect(self, url: str, *, status: int = 303) -> Response:
@@ -208,7 +211,7 @@ def _page(request: Request, session: UnitOfWork) -> Page:
         if found is None:
             page.sign_out()  # signed out, expired, deactivated or deleted since signing in
         else:
-            page.principal, page.display_name, page.org_display = found
+            page.principal, page.display_name, page.org_display, page.zone = found
     request.state.web_page = page
     if page.principal is not None:
         request.state.principal = page.principal

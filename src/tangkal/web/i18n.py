@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_time, format_timedelta
@@ -252,6 +253,15 @@ class Formatter:
         name = getattr(zone, "key", None) or local.tzname() or ZONE_NAME
         text = self.gettext("Times are shown in the %(zone)s time zone (%(abbr)s, UTC%(offset)s).")
         return text % {"zone": name, "abbr": local.tzname() or ZONE_NAME, "offset": offset}
+
+    def zone_label(self, name: str) -> str:
+        """A zone a person may choose, as they know it: ``WITA (Asia/Makassar)``."""
+        return f"{zone_abbreviation(zone=ZoneInfo(name))} ({name})"
+
+    @property
+    def zone_key(self) -> str:
+        """The IANA name of the zone times are shown in (the profile's, or the person's)."""
+        return str(getattr(self.tz, "key", "") or "")
 
     def iso(self, value: datetime | str | None) -> str:
         dt = as_datetime(value)

@@ -21,8 +21,9 @@ from tangkal.orders.models import Order
 
 def signed_in_person(
     session: Session, user_id: str, org_id: str | None
-) -> tuple[Principal, str, str] | None:
-    """The person behind a console session, read afresh: (principal, name, organisation)."""
+) -> tuple[Principal, str, str, str | None] | None:
+    """The person behind a console session, read afresh: (principal, name, organisation,
+    the time zone they read times in or None for the profile's)."""
     user = session.get(User, user_id)
     if user is None or not user.active or user.org_id != org_id:
         return None
@@ -37,7 +38,7 @@ def signed_in_person(
         user_id=user.id,
         username=user.username,
     )
-    return principal, user.display_name, org.display_name
+    return principal, user.display_name, org.display_name, user.timezone
 
 
 @dataclass(frozen=True, slots=True)

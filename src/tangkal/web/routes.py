@@ -15,11 +15,14 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
 from tangkal.accounts import services as accounts
+from tangkal.accounts.models import User
 from tangkal.api.deps import UnitOfWork
 from tangkal.errors import Msg, NotFound, Unauthenticated
 from tangkal.ratelimit import RateLimiter
+from tangkal.sop.profile import active_profile
 from tangkal.web import appeals, banks, blocks, cases, compliance, console, procedure, public
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page, PublicPage
+from tangkal.web.i18n import Formatter
 from tangkal.web.sessions import MAX_AGE
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
@@ -158,6 +161,27 @@ def logout(page: PublicPage, session: UnitOfWork, csrf_token: str = Form("")) ->
     page.sign_out()
     page.flash(page._("You are signed out."))
     return page.redirect("/login")
+
+
+@router.post("/console/timezone")
+def choose_timezone(
+    page: ConsolePage,
+    session: UnitOfWork,
+    csrf_token: str = Form(""),
+    timezone: str = Form("", max_length=64),
+    next: str = Form("/console", max_length=2000),
+) -> Response:
+    """The zone this person reads times in (WITA or WIT beside the profile's WIB), kept with
+    their account so every page, device and export of theirs shows it."""
+    page.check_csrf(csrf_token)
+    assert page.principal is not None
+    user = session.get(User, page.principal.user_id) if page.principal.user_id else None
+    if user is None:
+        raise NotFound(Msg("Only a person signed in with an account has a time zone."))
+    accounts.set_timezone(session, page.principal, user, timezone.strip() or None)
+    shown = Formatter(page.lang).zone_label(user.timezone or active_profile().timezone)
+    page.flash(page._("Times are now shown in %(zone)s.", zone=shown))
+    return page.redirect(_safe_next(next))
 
 
 @router.post("/logout/everywhere")

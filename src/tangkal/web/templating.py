@@ -35,6 +35,13 @@ def _query(params: dict[str, Any], **changes: Any) -> str:
     return ("?" + urlencode(merged)) if merged else ""
 
 
+def _zone_choices() -> tuple[str, ...]:
+    """The zones a person may read times in (the SOP profile's), for the footer's chooser."""
+    from tangkal.sop.profile import active_profile
+
+    return active_profile().zone_choices
+
+
 @lru_cache(maxsize=len(LANGUAGES) * 8)
 def environment(lang: str, zone: str | None = None) -> Environment:
     """``zone``: an IANA name the person chose (``User.timezone``); None, the profile's."""
@@ -50,7 +57,13 @@ def environment(lang: str, zone: str | None = None) -> Environment:
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     fmt = Formatter(lang, ZoneInfo(zone) if zone else None)
     env.globals.update(
-        lang=lang, fmt=fmt, languages=LANGUAGES, query=_query, nav_items=nav_items, limits=limits
+        zone_choices=_zone_choices,
+        lang=lang,
+        fmt=fmt,
+        languages=LANGUAGES,
+        query=_query,
+        nav_items=nav_items,
+        limits=limits,
     )
     env.filters.update(
         dt=fmt.when,
