@@ -47,6 +47,43 @@ def _text(limit: int = 20000) -> Any:
     return Field(default=None, max_length=limit)
 
 
+#: The DSA's lists of values, for the OpenAPI document (the rules themselves are checked by
+#: ``tangkal.statements.dsa`` after the order's values are filled in).
+_DSA_VALUES: dict[str, tuple[str, ...]] = {
+    "decision_visibility": dsa.DECISION_VISIBILITIES,
+    "decision_monetary": dsa.DECISION_MONETARIES,
+    "decision_provision": dsa.DECISION_PROVISIONS,
+    "decision_account": dsa.DECISION_ACCOUNTS,
+    "account_type": dsa.ACCOUNT_TYPES,
+    "decision_ground": dsa.DECISION_GROUNDS,
+    "incompatible_content_illegal": ("Yes", "No"),
+    "category": dsa.CATEGORIES,
+    "category_addition": dsa.CATEGORIES,
+    "category_specification": dsa.KEYWORDS,
+    "content_type": dsa.CONTENT_TYPES,
+    "content_language": tuple(sorted(dsa.LANGUAGES)),
+    "territorial_scope": dsa.EEA_COUNTRIES,
+    "source_type": dsa.SOURCE_TYPES,
+    "automated_decision": dsa.AUTOMATED_DECISIONS,
+}
+
+
+def _document_dsa(schema: dict[str, Any]) -> None:
+    """The document states the DSA's values, limits and date format for each field, so a
+    generated client offers what the API takes."""
+    for name, prop in schema.get("properties", {}).items():
+        for branch in prop.get("anyOf", [prop]):
+            target = branch.get("items", branch) if branch.get("type") == "array" else branch
+            if target.get("type") != "string":
+                continue
+            if name in _DSA_VALUES:
+                target["enum"] = list(_DSA_VALUES[name])
+            if name in dsa.LIMITS:
+                target["maxLength"] = dsa.LIMITS[name]
+            if name in dsa.DATE_BOUNDS:
+                target["format"] = "date"
+
+
 class StatementOfReasons(BaseModel):
     """A platform's statement of reasons in the DSA Transparency Database's fields.
 
@@ -60,7 +97,7 @@ class StatementOfReasons(BaseModel):
     Unknown fields are refused (each named in the 422): they were once kept, and a
     statement could carry megabytes of anything into the order and its audit record."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_document_dsa)
     decision_visibility: _Codes | None = Field(default=None, max_length=10)
     decision_visibility_other: str | None = _text()
     end_date_visibility_restriction: str | None = _text(40)
