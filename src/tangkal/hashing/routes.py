@@ -66,14 +66,14 @@ class BankPatch(BaseModel):
 class SignalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     signal_type: str = Field(min_length=1, max_length=32)
-    signal: str = Field(min_length=1, max_length=10000)
+    signal: str = Field(min_length=1, max_length=1_000_000)  # a vPDQ video: ~80 characters a frame
     label: str | None = Field(default=None, max_length=300)
 
 
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     verdict: str
-    query_signal: str | None = Field(default=None, max_length=1024)
+    query_signal: str | None = Field(default=None, max_length=1_000_000)
     note: str | None = Field(default=None, max_length=5000)
 
 
