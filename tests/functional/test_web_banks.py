@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from skimage import data as samples
 
+from tangkal.hashing.exchange import FORMATS
 from tests.functional.browser.people import Cast, browser_client, csrf, fresh_cast, sign_in
 from tests.support import LiveServer, unique
 
@@ -260,7 +261,7 @@ def test_import_is_all_or_nothing_and_the_export_matches_the_api(live: LiveServe
             files={"file": ("list.txt", bad.encode())},
         )
         assert r.status_code == 422
-        assert "Nothing was imported." in r.text and "row 2" in r.text and "row 3" in r.text
+        assert "Nothing was imported." in r.text and "line 2" in r.text and "line 3" in r.text
         assert "This bank is empty." in r.text
         good = "\n".join(f"video_md5 {h}" for h in md5s)
         r = web.post(
@@ -280,9 +281,10 @@ def test_import_is_all_or_nothing_and_the_export_matches_the_api(live: LiveServe
         for fmt in ("te", "csv", "tat"):
             r = web.get(f"/console/banks/{bank}/export", params={"format": fmt})
             assert r.status_code == 200
-            assert f'filename="{bank}.{fmt}"' in r.headers["content-disposition"]
+            ext = FORMATS[fmt].extension
+            assert f'filename="{bank}.{ext}"' in r.headers["content-disposition"]
             exported[fmt] = r.text
-        assert exported["te"].splitlines() == [f"md5 {h}" for h in md5s]
+        assert exported["te"].splitlines() == [f"video_md5 {h}" for h in md5s]
         assert web.get(f"/console/banks/{bank}/export", params={"format": "pdf"}).status_code == 422
     with live.client(live.token(people.regulator, "analyst")) as api:
         for fmt, text in exported.items():

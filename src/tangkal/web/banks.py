@@ -32,11 +32,6 @@ router = APIRouter(prefix="/console", route_class=HtmlRoute, include_in_schema=F
 
 PAGE_SIZE = 100
 MAX_TEXT = 100_000
-_MEDIA = {
-    "te": "text/plain; charset=utf-8",
-    "csv": "text/csv; charset=utf-8",
-    "tat": "application/json",
-}
 
 
 def _indexes(page: Page) -> BankIndexes:
@@ -424,24 +419,15 @@ def bank_export(
 ) -> Response:
     """The API's export, with the console session instead of a Bearer token."""
     p = _users(page)
-    if format not in exchange.FORMATS:
-        raise InvalidInput(
-            Msg(
-                "Unknown format %(format)r; use one of: %(formats)s.",
-                format=format,
-                formats=", ".join(exchange.FORMATS),
-            ),
-            field="format",
-        )
+    fmt = exchange.get_format(format)  # the format table names media type and extension
     # Read inside the unit of work (the session closes when the route returns); the first
     # chunk raises NotFound before any byte is sent for a bank the caller cannot see.
-    chunks = list(exchange.export(session, p, name, format))
-    safe = "".join(ch for ch in name.strip().lower() if ch.isalnum() or ch in "._-")
+    chunks = list(exchange.export(session, p, name, fmt.name))
     return StreamingResponse(
         iter(chunks),
-        media_type=_MEDIA[format],
+        media_type=fmt.media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{safe}.{format}"',
+            "Content-Disposition": f'attachment; filename="{fmt.filename(name)}"',
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
         },
