@@ -182,17 +182,26 @@ class Transfer:
     bytes: int
 
 
+# --edns: every transfer query carries an EDNS(0) OPT record, so each answer message
+# carries one too (RFC 6891); compare with a run without it for what EDNS costs.
+EDNS_OPT = b"\x00" + struct.pack(">HHIH", 41, 1232, 0, 0)
+USE_EDNS = False
+
+
 def raw_axfr(port: int, expected: int, *, qtype: int = 252, serial: int | None = None,
              timeout: float = 600) -> Transfer:
     """A minimal AXFR/IXFR reader on a raw socket: send the query, read length-prefixed
     messages, add up ANCOUNT until ``expected`` records arrived. No parsing beyond the
     header, so the client costs the same whatever server it reads from."""
     qid = random.randrange(1 << 16)
-    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 1 if serial is not None else 0, 0)
+    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 1 if serial is not None else 0,
+                    1 if USE_EDNS else 0)  # fmt: skip
     q += zone_wire() + struct.pack(">HH", qtype, 1)
     if serial is not None:
         q += b"\xc0\x0c" + struct.pack(">HHIH", 6, 1, 0, 22) + b"\x00\x00" + \
             struct.pack(">IIIII", serial, 0, 0, 0, 0)
+    if USE_EDNS:
+        q += EDNS_OPT
     t0 = time.monotonic()
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
@@ -495,6 +504,8 @@ def resolver_latency(url: str, dns_port: int, listed: str, rounds: int, *,
 # ------------------------------------------------------------------------------ main
 
 def run(args: argparse.Namespace) -> str:
+    global USE_EDNS
+    USE_EDNS = bool(args.edns)
     work = Path(tempfile.mkdtemp(prefix="tangkal-bench-rpz-", dir=args.workdir))
     url = args.database_url or f"sqlite:///{work}/tangkal.db"
     n = args.names
@@ -658,6 +669,8 @@ def main() -> None:
     p.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     p.add_argument("--workdir", default=None, help="where the temp directory goes")
     p.add_argument("--skip-nsd", action="store_true")
+    p.add_argument("--edns", action="store_true",
+                   help="transfer queries carry an EDNS(0) OPT record (so do the answers)")
     p.add_argument("--resolver", choices=["none", "unbound"], default="none",
                    help="also time a real Unbound following the zone")
     p.add_argument("--unbound-no-zonefile", action="store_true",

@@ -20,8 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import dns.exception
+import dns.message
 import dns.query
+import dns.rcode
 import dns.rdatatype
+import dns.tsig
+import dns.tsigkeyring
 import pytest
 
 from tests.functional.dns import servers as S
@@ -50,6 +54,11 @@ class Primary:
     key_name: str
     secret: str
     bind_port: int  # where the subscriber's NOTIFY goes: the BIND secondary's port
+    unbound_port: int  # the Unbound subscriber's, on UNBOUND_HOST (allow-listed, unsigned)
+
+
+UNBOUND_HOST = "127.0.0.2"  # where Unbound listens (it transfers from 127.0.0.1 whatever)
+OUTSIDER = "127.0.0.3"  # an address on no allow-list, for the refusals
 
 
 @pytest.fixture(scope="module", params=backends())
@@ -73,8 +82,37 @@ def primary(
         bind_port = free_port()
         r = server.cli("subscriber", "add", "--org", isp, "--notify", f"127.0.0.1:{bind_port}")
         assert r.returncode == 0, r.stderr
+        # The primary reads new keys within seconds; a secondary refused BADKEY before
+        # that waits its whole retry interval (BIND: a minute) before it asks again.
+        keyring = dns.tsigkeyring.from_text({key_name: secret})
+
+        def key_known() -> bool:
+            q = dns.message.make_query(ZONE, "SOA")
+            q.use_tsig(keyring, key_name, algorithm=dns.tsig.HMAC_SHA256)
+            try:
+                dns.query.tcp(q, "127.0.0.1", port=server.dns_port, timeout=2)
+                return True
+            except (dns.exception.DNSException, OSError):
+                return False
+
+        _until("the primary knowing the new key", key_known)
+        unbound_port = free_port()
+        r = server.cli(
+            "subscriber", "add", "--org", isp, "--notify", f"{UNBOUND_HOST}:{unbound_port}",
+            "--allow-ip", "127.0.0.1/32",
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        # and the allow-list read (an Unbound refused waits a minute before it asks again)
+        _until("the primary allowing 127.0.0.1", lambda: zone_of(server.dns_port)[0] != -1)
         yield Primary(
-            server, xot_port, certs, server.token(reg, "official"), key_name, secret, bind_port
+            server,
+            xot_port,
+            certs,
+            server.token(reg, "official"),
+            key_name,
+            secret,
+            bind_port,
+            unbound_port,
         )
 
 
@@ -86,13 +124,17 @@ def kdig(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _until(what: str, check: Callable[[], Any], seconds: float = 60) -> Any:
+def _until(
+    what: str, check: Callable[[], Any], seconds: float = 60, log: Callable[[], str] | None = None
+) -> Any:
     deadline = time.monotonic() + seconds
     while True:
         result = check()
         if result:
             return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what} (last: {result})"
+        if time.monotonic() > deadline:
+            said = log()[-5000:] if log else ""
+            raise AssertionError(f"timed out waiting for {what} (last: {result})\n{said}")
         time.sleep(0.1)
 
 
@@ -165,6 +207,50 @@ zone "{ZONE.rstrip(".")}" {{
         shutil.rmtree(d, ignore_errors=True)
 
 
+@contextmanager
+def unbound_over_xot(p: Primary) -> Iterator[S.Process]:
+    """Unbound 1.17 following the RPZ from tangkal's XoT port, unsigned (Unbound cannot
+    sign), admitted by its allow-listed address, the certificate checked against the
+    test's authority and name (``primary: addr@port#name`` with ``tls-cert-bundle``)."""
+    d = S.tempdir("unbound-xot")
+    conf = d / "unbound.conf"
+    conf.write_text(f"""server:
+  interface: {UNBOUND_HOST}@{p.unbound_port}
+  port: {p.unbound_port}
+  do-ip6: no
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "{d}"
+  pidfile: "{d}/unbound.pid"
+  logfile: "{d}/unbound.log"
+  use-syslog: no
+  verbosity: 2
+  module-config: "respip iterator"
+  access-control: 127.0.0.0/8 allow
+  tls-cert-bundle: "{p.certs.ca}"
+  local-data: "ready.{S.AUTH_ZONE} A 127.0.0.1"
+  do-not-query-localhost: no
+forward-zone:
+  # nothing leaves loopback: names the zone does not block go to a closed local port
+  name: "."
+  forward-addr: 127.0.0.1@9
+rpz:
+  name: "{ZONE}"
+  primary: 127.0.0.1@{p.xot_port}#{p.certs.hostname}
+  allow-notify: 127.0.0.1
+""")
+    argv = [S.binary("unbound") or "unbound", "-d", "-c", str(conf)]
+    try:
+        with S._run(
+            "unbound", UNBOUND_HOST, p.unbound_port, d, argv, d / "unbound.log",
+            "ready." + S.AUTH_ZONE,
+        ) as proc:  # fmt: skip
+            yield proc
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def block(p: Primary, domain: str) -> None:
     with p.server.client(p.official) as c:
         r = c.post(
@@ -186,6 +272,7 @@ def test_bind_follows_the_zone_over_xot_and_converges_on_a_change(primary: Prima
         first = _until(
             "BIND's first transfer over XoT",
             lambda: zone_of(named.port)[0] == soa_serial(p.server.dns_port) != -1,
+            log=named.log,
         )
         assert first
         tag = unique("xot").lower()
@@ -196,11 +283,35 @@ def test_bind_follows_the_zone_over_xot_and_converges_on_a_change(primary: Prima
             "BIND converged on the change (NOTIFY, then SOA and IXFR over TLS)",
             lambda: (z := zone_of(named.port)) and wanted <= z[1] and z,
             seconds=90,
+            log=lambda: "\n".join(x for x in named.log().splitlines() if "AXFR" not in x),
         )
         assert serial == soa_serial(p.server.dns_port)
         log = named.log()
     assert "Transfer status: success" in log, log[-3000:]
     assert not re.search(r"(?i)certificate verify failed|TLS error", log), log[-3000:]
+
+
+def test_unbound_follows_the_zone_over_xot_unsigned(primary: Primary) -> None:
+    """The case XoT is for: Unbound cannot sign, so it is admitted by its address; over
+    XoT its copy of the blocking list is private and comes from the certified server."""
+    p = primary
+    assert S.binary("unbound"), "unbound is not installed (Debian unbound)"
+    tag = unique("ubxot").lower()
+    block(p, f"{tag}-0.contoh-uji.net")
+    with unbound_over_xot(p) as unbound:
+
+        def nxdomain(name: str) -> bool:
+            try:
+                return unbound.query(name, timeout=1).rcode() == dns.rcode.NXDOMAIN
+            except (dns.exception.Timeout, OSError):
+                return False
+
+        _until("Unbound enforcing the zone transferred over XoT",
+               lambda: nxdomain(f"{tag}-0.contoh-uji.net."), log=unbound.log)  # fmt: skip
+        block(p, f"{tag}-1.contoh-uji.net")  # NOTIFY, SOA probe over UDP, IXFR over TLS
+        # Its one primary is the XoT port, where TCP is TLS only: the zone came over TLS.
+        _until("Unbound enforcing a change", lambda: nxdomain(f"{tag}-1.contoh-uji.net."),
+               log=unbound.log)  # fmt: skip
 
 
 def test_kdig_sees_edns_badvers_and_the_question_case(primary: Primary) -> None:
@@ -258,7 +369,8 @@ def test_kdig_transfers_over_xot_and_plain_tcp_on_that_port_fails_cleanly(
         lambda: (x := kdig(*tls, "AXFR", ZONE)).returncode == 0 and owner in x.stdout and x,
     )
     assert "Transfer failed" not in r.stdout and ";; Received" in r.stdout
-    unsigned = kdig(*tls[:-2], "AXFR", ZONE)  # TLS is no authorisation: still refused
+    # TLS is no authorisation: unsigned from an address on no allow-list is still refused
+    unsigned = kdig("-b", OUTSIDER, *tls[:-2], "AXFR", ZONE)
     assert "REFUSED" in unsigned.stdout + unsigned.stderr, unsigned.stdout
     plain = kdig("@127.0.0.1", "-p", str(p.xot_port), "+tcp", "SOA", ZONE)
     assert "status:" not in plain.stdout, plain.stdout  # no DNS answer at all

@@ -29,6 +29,7 @@ import functools
 import heapq
 import ipaddress
 import random
+import socket
 import ssl
 import struct
 import threading
@@ -419,7 +420,9 @@ class RpzPrimary:
         self._pending_lock = threading.Lock()
         self._tasks: list[asyncio.Task[Any]] = []
         self._tcp: asyncio.base_events.Server | None = None
-        self._xot: asyncio.base_events.Server | None = None  # zone transfer over TLS
+        self._xot: socket.socket | None = None  # zone transfer over TLS: its listener
+        self._xot_udp: asyncio.DatagramTransport | None = None  # its SOA over UDP
+        self._connections: set[asyncio.Task[None]] = set()  # XoT connections being served
         self.xot_port = settings.rpz_xot_port
         self._udp: asyncio.DatagramTransport | None = None
         self._notifier: Notifier | None = None
@@ -512,10 +515,10 @@ class RpzPrimary:
             self._tcp.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._tcp.wait_closed(), 2)
-        if self._xot is not None:
+        if self._xot_udp is not None:
+            self._xot_udp.close()
+        if self._xot is not None:  # its accept task was cancelled with the others
             self._xot.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._xot.wait_closed(), 2)
         if self._udp is not None:
             self._udp.close()
         if self._notifier is not None:
@@ -531,15 +534,21 @@ class RpzPrimary:
         port, then TLS (``tangkal.rpz.xot``); the certificate was checked with the
         settings, so a failure here is only the port being taken."""
         cert, key = self.settings.rpz_xot_cert_file, self.settings.rpz_xot_key_file
-        assert cert is not None and key is not None  # the settings require all three
+        port = self.xot_port
+        assert cert is not None and key is not None and port  # the settings require all three
         ctx = xot.server_context(cert, key)
-        self._xot = await asyncio.start_server(
-            functools.partial(self._serve_tcp, tls=ctx),
-            self.host,
-            self.xot_port,
-            reuse_address=True,
-            limit=1 << 16,
-            backlog=4096,
+        self._xot = xot.listen(self.host, port)
+        self._tasks.append(
+            asyncio.create_task(
+                xot.accept(self._xot, functools.partial(self._accept_xot, ctx)), name="rpz-xot"
+            )
+        )
+        # SOA over UDP on the same port: Unbound probes the serial with a plain UDP query
+        # to the port it transfers from (its `primary: addr@port#name`), and without an
+        # answer never starts the transfer. The SOA is no secret (the plain port gives it
+        # to anyone); a transfer over UDP is refused as on the plain port.
+        self._xot_udp, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+            lambda: _UdpProtocol(self), local_addr=(self.host, port)
         )
 
     # -- loading ---------------------------------------------------------------------------
@@ -1224,15 +1233,43 @@ class RpzPrimary:
         key = self.access.keys.get(q.tsig.key_name) if q.tsig is not None else None
         return key is not None and wire.verify_request(q, key) == 0
 
-    async def _serve_tcp(
+    def _accept_xot(self, ctx: ssl.SSLContext, conn: socket.socket, peer: Any) -> None:
+        """A new XoT connection, not read from yet: admitted by the same gate as the plain
+        port first, so that the TLS handshake is only done for a connection the limits let
+        in, and within the time a new connection has for its first query."""
+        ip = str(peer[0]) if peer else "?"
+        port = int(peer[1]) if peer else None
+        ticket = self._gate.admit(
+            ip, bool(self.access.allowed_unsigned(ip)), functools.partial(xot.shut, conn)
+        )
+        if ticket is None:  # counted in the refusal summary; no line of its own
+            conn.close()
+            return
+        task = asyncio.get_running_loop().create_task(self._serve_xot(ctx, conn, ticket, ip, port))
+        self._connections.add(task)  # held until done (the loop keeps weak references)
+        task.add_done_callback(self._connections.discard)
+
+    async def _serve_xot(
         self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        tls: ssl.SSLContext | None = None,
+        ctx: ssl.SSLContext,
+        conn: socket.socket,
+        ticket: limits.Ticket,
+        ip: str,
+        port: int | None,
     ) -> None:
-        """One TCP connection, plain or (``tls``) XoT: admitted by the gate first, so that
-        a TLS handshake is only done for a connection the limits let in, and within the
-        time a new connection has for its first query."""
+        stream = await xot.upgrade(conn, ctx, self.limits.idle_first)
+        if stream is None:
+            # Not TLS (a plain DNS client on the XoT port), TLS before 1.3, another ALPN,
+            # or too slow: closed at once, counted like any other early close.
+            self._gate.refuse("tls", ip)
+            REFUSED.labels("tls").inc()
+            self._gate.release(ticket)
+            return
+        reader, writer = stream
+        ticket.close = writer.transport.abort  # evicting it closes the TLS connection
+        await self._serve_stream(reader, writer, ticket, ip, port)
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         ip = peer[0] if peer else "?"
         port = int(peer[1]) if peer else None
@@ -1248,13 +1285,18 @@ class RpzPrimary:
         if ticket is None:  # counted in the refusal summary; no line of its own
             close()
             return
+        await self._serve_stream(reader, writer, ticket, ip, port)
+
+    async def _serve_stream(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        ticket: limits.Ticket,
+        ip: str,
+        port: int | None,
+    ) -> None:
+        """The queries of one admitted connection, plain TCP or XoT, until it closes."""
         try:
-            if tls is not None and not await xot.handshake(writer, tls, self.limits.idle_first):
-                # Not TLS (a plain DNS client on the XoT port), no ALPN "dot", or too slow:
-                # closed at once, counted like any other early close.
-                self._gate.refuse("tls", ip)
-                REFUSED.labels("tls").inc()
-                return
             keep = True
             while keep:
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps each read
