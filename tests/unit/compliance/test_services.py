@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from tangkal.accounts.models import Role
 from tangkal.accounts.principal import SYSTEM
-from tangkal.blocklist.services import lookup
+from tangkal.blocklist.lookup import lookup
 from tangkal.compliance import services
 from tangkal.compliance.compare import Answer, Observation
 from tangkal.compliance.models import ProbeCursor, ProbeHistory, ProbeResult, Resolver
