@@ -10,21 +10,13 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, get_args
+from typing import Any
 
 from tangkal import limits
 from tangkal.blocklist.services import BlockRequest
 from tangkal.errors import InvalidInput, Msg
 from tangkal.locators import Domain, parse_locator
-from tangkal.orders.schemas import (
-    ActionName,
-    AutomatedDecision,
-    DecisionVisibility,
-    EvidenceIn,
-    OrderIn,
-    ResponseIn,
-    StatementOfReasons,
-)
+from tangkal.orders.schemas import EvidenceIn, OrderIn
 from tangkal.web.display import parse_wib
 
 MAX_LINES = limits.ORDER_LOCATORS
@@ -129,47 +121,6 @@ def evidence_item(filename: str, content_type: str, content: bytes) -> EvidenceI
         filename=(filename or "evidence")[:300],
         content_type=(content_type or "application/octet-stream")[:200],
         content_base64=base64.b64encode(content).decode(),
-    )
-
-
-# The choices the response form offers are exactly what the API accepts.
-ACTIONS: tuple[str, ...] = get_args(ActionName)
-VISIBILITY: tuple[str, ...] = get_args(DecisionVisibility)
-AUTOMATED: tuple[str, ...] = get_args(AutomatedDecision)
-
-
-def response_in(
-    action: str,
-    facts: str,
-    visibility: list[str],
-    automated_detection: bool,
-    automated_decision: str,
-    reason: str,
-) -> ResponseIn:
-    """The platform's answer with the DSA statement-of-reasons fields it chose."""
-    if action not in ACTIONS:
-        raise InvalidInput(Msg("Choose what was done with the content."), field="action")
-    if not facts.strip():
-        raise InvalidInput(
-            Msg("Describe the facts of the decision: what was done and why."),
-            field="decision_facts",
-        )
-    bad = [v for v in visibility if v not in VISIBILITY]
-    if bad or automated_decision not in AUTOMATED:
-        raise InvalidInput(
-            Msg("An unknown statement-of-reasons option was sent; reload the page."),
-            field="statement",
-        )
-    sor = StatementOfReasons.model_validate(
-        {
-            "decision_facts": facts.strip()[:20000],
-            "decision_visibility": visibility or None,
-            "automated_detection": automated_detection,
-            "automated_decision": automated_decision,
-        }
-    )
-    return ResponseIn.model_validate(
-        {"action": action, "statement": sor, "reason": reason.strip()[:20000] or None}
     )
 
 
