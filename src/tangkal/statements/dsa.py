@@ -427,7 +427,11 @@ class DsaStatement(BaseModel):
         for name, on, value in REQUIRED_WITH:
             if _holds(getattr(self, on), value) and not getattr(self, name):
                 problems.append(
-                    Problem(name, Msg("Required with %(value)s in %(on)s.", value=value, on=on))
+                    Problem(
+                        name,
+                        Msg("Required with %(value)s in %(on)s.", value=value, on=on),
+                        Msg("Required with the choice made above."),
+                    )
                 )
         if not any(getattr(self, d) for d in DECISIONS):
             problems.append(
@@ -480,13 +484,15 @@ class Problem:
 
     field: str
     msg: Msg
+    #: The words for a form, where ``msg`` names API values a page does not show.
+    hint: Msg | None = None
 
 
 class StatementRefused(InvalidInput):
     """A statement of reasons the DSA database would refuse; ``problems`` name each field."""
 
     def __init__(self, problems: list[Problem], prefix: str = "") -> None:
-        self.problems = [Problem(prefix + p.field, p.msg) for p in problems]
+        self.problems = [Problem(prefix + p.field, p.msg, p.hint) for p in problems]
         first = self.problems[0]
         more = len(self.problems) - 1
         text = f"{first.field}: {first.msg.text}"
