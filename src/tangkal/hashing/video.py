@@ -293,13 +293,6 @@ class VpdqSignalIndex(SignalIndex):
         if words:
             self.frames.add(np.concatenate(words), np.concatenate(ids))
 
-    def add_frames(self, cid: int, frame_hashes: Sequence[str]) -> None:
-        """Bank a video from its usable frame hashes (already filtered; the benchmark's path)."""
-        self.remove([cid])
-        self.counts[cid] = len(frame_hashes)
-        ids = (np.int64(cid) << FRAME_BITS) + np.arange(len(frame_hashes), dtype=np.int64)
-        self.frames.add(_frame_words(frame_hashes), ids)
-
     def remove(self, ids: Sequence[int]) -> None:
         gone = [(cid, self.counts.pop(cid)) for cid in ids if cid in self.counts]
         if gone:
@@ -309,11 +302,15 @@ class VpdqSignalIndex(SignalIndex):
                 )
             )
 
-    def search_frames(self, frame_hashes: Sequence[str], threshold: int) -> list[IndexMatch]:
-        """Videos within ``threshold`` of a query given as its usable frame hashes."""
-        if not frame_hashes or not self.counts:
+    def search_frames(
+        self, frame_hashes: Sequence[str] | np.ndarray, threshold: int
+    ) -> list[IndexMatch]:
+        """Videos within ``threshold`` of a query given as its usable frames (hex, or an
+        n x 32 array of PDQ bytes)."""
+        if not len(frame_hashes) or not self.counts:
             return []
-        qi, fids, _ = self.frames.search_many(list(frame_hashes), self.frame_distance)
+        query = frame_hashes if isinstance(frame_hashes, np.ndarray) else list(frame_hashes)
+        qi, fids, _ = self.frames.search_many(query, self.frame_distance)
         if fids.size == 0:
             return []
         vids = fids >> FRAME_BITS
