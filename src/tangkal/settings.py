@@ -220,8 +220,9 @@ class Settings(BaseSettings):
     rpz_landing: str = Field(
         default="",
         description="The landing page (laman labuh) of `landing` blocks in the RPZ: "
-        "`cname:<name>` (a CNAME: BIND, Unbound, PowerDNS) or `a:<ipv4>,aaaa:<ipv6>` "
-        "(address records: what Knot Resolver needs). Empty: `cname:` TANGKAL_LANDING_HOST. "
+        "a name, `laman.example.` or `cname:<name>` (a CNAME: BIND, Unbound, PowerDNS), or "
+        "addresses, `192.0.2.80,2001:db8::80` or `a:<ipv4>,aaaa:<ipv6>` (address records: "
+        "what Knot Resolver needs). Empty: `cname:` TANGKAL_LANDING_HOST. "
         "A value that is not one of these forms stops the server at start; a change bumps "
         "the zone's serial at the next start (docs/rpz-subscribers.md).",
     )

@@ -76,8 +76,11 @@ class Landing:
     Either a name (one CNAME record: BIND, Unbound and PowerDNS follow it) or addresses
     (A/AAAA local data: what Knot Resolver needs, since it does not follow a CNAME to a
     target of the zone's choosing, and what lists that must not depend on another name
-    resolving use). Written ``cname:<name>`` or ``a:<ipv4>,aaaa:<ipv6>`` (repeatable);
-    :meth:`text` is the one canonical spelling, stored in the journal and compared.
+    resolving use). Written ``cname:<name>`` or ``a:<ipv4>,aaaa:<ipv6>`` (repeatable), or
+    as the interface contract puts it, a name alone (``laman.example.``) or the addresses
+    alone (``192.0.2.80,2001:db8::80``; an IPv6 address whose first group is ``aaaa``
+    needs its ``aaaa:`` written, since the prefix is read first); :meth:`text` is the one
+    canonical spelling, stored in the journal and compared.
     """
 
     cname: str | None = None  # absolute, lower-case, with the trailing dot
@@ -96,7 +99,23 @@ class Landing:
         a: list[str] = []
         aaaa: list[str] = []
         for part in text.strip().split(","):
-            kind, sep, value = part.strip().partition(":")
+            bare = part.strip()
+            prefixed = bare.lower().startswith(("cname:", "a:", "aaaa:"))
+            try:  # the interface contract's plain forms: addresses as they are ...
+                ip = None if prefixed else ipaddress.ip_address(bare)
+            except ValueError:
+                ip = None
+            if ip is not None:
+                (a if ip.version == 4 else aaaa).append(str(ip))
+                continue
+            if (
+                not prefixed and ":" not in bare and "," not in text.strip()
+            ):  # ... and a name alone (CNAME)
+                if bare.replace(".", "").isdigit():
+                    raise InvalidInput(f"{bare!r} is not an IPv4 address (landing).", field=field)
+                cname = _landing_name(bare, field)
+                continue
+            kind, sep, value = bare.partition(":")
             kind, value = kind.strip().lower(), value.strip()
             if not sep or not value:
                 raise InvalidInput(

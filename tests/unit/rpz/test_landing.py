@@ -41,9 +41,13 @@ def records(store: ZoneStore) -> dict[tuple[str, str], list[str]]:
 def test_landing_parses_strictly_into_one_canonical_text() -> None:
     assert ADDR.text() == "a:192.0.2.99,aaaa:2001:db8::99"
     assert Landing.parse("cname:Laman.Example").text() == "cname:laman.example."
+    # the interface contract's plain forms: a name alone, or the addresses alone
+    assert Landing.parse("Laman.Example").text() == "cname:laman.example."
+    assert Landing.parse("192.0.2.99, 2001:db8::99") == ADDR
     for bad in (
         "",
-        "laman.example",
+        "999.1.1.1",
+        "laman.example,192.0.2.1",
         "a:1.2.3",
         "aaaa:192.0.2.1",
         "mx:x.example",
