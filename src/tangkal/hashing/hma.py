@@ -38,12 +38,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.datastructures import UploadFile
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 from sqlalchemy import select
 
 from tangkal import text
 from tangkal.accounts.principal import Principal
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
+from tangkal.api.openapi import json_body, parse_json_body
 from tangkal.errors import InvalidInput, Msg, NotFound
 from tangkal.hashing import services, signals
 from tangkal.hashing.budget import hash_upload
@@ -85,6 +86,43 @@ class BankUpdateRequest(BaseModel):
     name: str | None = Field(None, max_length=100)
     enabled_ratio: float | None = Field(None, ge=0, le=1)
     enabled: bool | None = None
+
+
+class SignalsIn(
+    RootModel[
+        dict[
+            Annotated[str, StringConstraints(min_length=1, max_length=32)],
+            Annotated[str, StringConstraints(max_length=10000)],
+        ]
+    ]
+):
+    """HMA's body for banking signals: signal type -> signal, and an optional ``note``."""
+
+    root: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=32)],
+        Annotated[str, StringConstraints(max_length=10000)],
+    ] = Field(max_length=20)
+
+
+UPLOAD: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "description": "one file, in a field named after its content type "
+                    "(HMA's photo or video; any name is taken)",
+                    "properties": {
+                        "photo": {"type": "string", "format": "binary"},
+                        "video": {"type": "string", "format": "binary"},
+                    },
+                }
+            }
+        },
+    }
+}
+"""The multipart body HMA's file endpoints read themselves, for the document."""
 
 
 class MatchWithDistance(BaseModel):
@@ -300,7 +338,7 @@ def lookup(
     return _by_bank(_matches(session, principal, request, queries, _bank_filter(banks)))
 
 
-@router.post("/m/lookup", response_model=MatchesByType)
+@router.post("/m/lookup", response_model=MatchesByType, openapi_extra=UPLOAD)
 async def lookup_file(
     request: Request,
     principal: CurrentPrincipal,
@@ -387,7 +425,12 @@ def _existing_id(session: UnitOfWork, bank: Bank, pairs: list[tuple[str, str]]) 
     return 0
 
 
-@router.post("/c/bank/{bank_name}/content", status_code=201, response_model=SignalsAdded)
+@router.post(
+    "/c/bank/{bank_name}/content",
+    status_code=201,
+    response_model=SignalsAdded,
+    openapi_extra=UPLOAD,
+)
 async def bank_add_content(
     bank_name: BankName,
     request: Request,
@@ -418,17 +461,17 @@ async def bank_add_content(
     }
 
 
-@router.post("/c/bank/{bank_name}/signal", status_code=201, response_model=SignalsAdded)
+@router.post(
+    "/c/bank/{bank_name}/signal",
+    status_code=201,
+    response_model=SignalsAdded,
+    openapi_extra=json_body(SignalsIn),
+)
 async def bank_add_signals(
     bank_name: BankName, request: Request, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
     """Bank signals given directly: JSON ``{"<signal_type>": "<signal>", ..., "note": ...}``."""
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise InvalidInput(Msg("Send a JSON object of signal type to signal."), field="body")
+    body = dict((await parse_json_body(request, SignalsIn)).root)
     note = _note(body.pop("note", None))
     if not body:
         raise InvalidInput(Msg("No signals given"), field="body")
@@ -436,9 +479,7 @@ async def bank_add_signals(
     pairs: list[tuple[str, str]] = []
     added: list[BankContent] = []
     for name, value in body.items():
-        if not isinstance(value, str):
-            raise InvalidInput(Msg("Invalid %(name)s signal", name=name), field=str(name))
-        st = signals.get(str(name))
+        st = signals.get(name)
         r = services.add_signal(session, principal, bank.name, st.name, value, label=note)
         added += r.added
         pairs.append((st.name, st.validate(value)))
@@ -497,7 +538,7 @@ def signal_types(principal: CurrentPrincipal) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------- hashing
 
 
-@router.post("/h/hash", response_model=HashResponse)
+@router.post("/h/hash", response_model=HashResponse, openapi_extra=UPLOAD)
 async def hash_file(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     """The signals of an uploaded file, by signal type."""
     return _named(await _hash(request, await _upload(request)))
