@@ -6,14 +6,31 @@ block, so the same lookup says the name is open again."""
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import httpx
 
 from tests.functional.browser.people import browser_client, cast, csrf, fresh_cast, sign_in
 from tests.functional.test_web_procedure import _activate, _case
 from tests.support import LiveServer, unique
 
 BASIS = "UU 5/2018; Permenkominfo 5/2020 Pasal 9"
+_addresses = itertools.count(1)
+
+
+@contextmanager
+def _public(client: httpx.Client) -> Iterator[httpx.Client]:
+    """A member of the public with an address of their own (``X-Forwarded-For``, which the
+    server trusts from its own loopback proxy), so the limits on appeals per address count
+    this test's appeals, not the whole session's."""
+    n = next(_addresses)
+    client.headers["X-Forwarded-For"] = f"198.51.{100 + n // 250}.{n % 250 + 1}"
+    with client:
+        yield client
 
 
 def _order_and_block(live: LiveServer, regulator: str, platform: str, name: str) -> str:
@@ -46,7 +63,7 @@ def _order_and_block(live: LiveServer, regulator: str, platform: str, name: str)
 
 
 def _appeal(live: LiveServer, target: str) -> dict[str, Any]:
-    with live.client() as anon:
+    with _public(live.client()) as anon:
         r = anon.post(
             "/api/v1/public/appeals",
             json={
@@ -66,7 +83,7 @@ def test_a_pasted_url_finds_the_block_with_its_order_and_an_upheld_appeal_lifts_
     name = f"{unique('manual')}.example.net"
     order_ref = _order_and_block(live, people.regulator, people.platform, name)
     url = f"https://shop.{name}/katalog?id=7#atas"
-    with live.client() as anon:
+    with _public(live.client()) as anon:
         a = anon.get("/api/v1/public/lookup", params={"q": url}).json()
         # the contract's own parameter still works, for a plain domain
         plain = anon.get("/api/v1/public/lookup", params={"domain": name}).json()
@@ -84,7 +101,7 @@ def test_a_pasted_url_finds_the_block_with_its_order_and_an_upheld_appeal_lifts_
     ref, code = got["reference"], got["follow_up_code"]
     assert re.fullmatch(r"AP-[0-9A-F]{10}", ref) and got["status"] == "received"
     assert got["status_url"].endswith(f"/public/appeals/{ref}") and got["decide_by"]
-    with live.client() as anon:
+    with _public(live.client()) as anon:
         follow = anon.post(f"/api/v1/public/appeals/{ref}/follow", json={"code": code})
         assert follow.status_code == 200, follow.text
         assert follow.json()["status"] == "received" and follow.json()["outcome"] is None
@@ -118,7 +135,7 @@ def test_a_pasted_url_finds_the_block_with_its_order_and_an_upheld_appeal_lifts_
         )
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "upheld" and r.json()["actions"] == []
-    with live.client() as anon:
+    with _public(live.client()) as anon:
         after = anon.get("/api/v1/public/lookup", params={"q": url}).json()
         view = anon.post(f"/api/v1/public/appeals/{ref}/follow", json={"code": code}).json()
     assert after["blocked"] is False
@@ -130,7 +147,7 @@ def test_a_pasted_url_finds_the_block_with_its_order_and_an_upheld_appeal_lifts_
 def test_a_sanctions_block_names_the_sanction_and_its_case(live: LiveServer) -> None:
     c = _case(live)
     s = _activate(live, c)
-    with live.client() as anon:
+    with _public(live.client()) as anon:
         a = anon.get(
             "/api/v1/public/lookup", params={"q": f"https://www.{c.domains[0]}/k/#@durov"}
         ).json()
@@ -144,7 +161,7 @@ def test_the_pages_lookup_appeal_follow_and_the_officials_queue(live: LiveServer
     people = fresh_cast(live)
     name = f"{unique('halaman')}.example.net"
     order_ref = _order_and_block(live, people.regulator, people.platform, name)
-    with browser_client(live) as web:
+    with _public(browser_client(live)) as web:
         r = web.get("/public/lookup", params={"q": f"https://m.{name}/a/b", "lang": "id"})
         assert r.status_code == 200, r.text
         assert f"m.{name} diblokir" in r.text and order_ref in r.text
@@ -216,7 +233,7 @@ def test_the_pages_lookup_appeal_follow_and_the_officials_queue(live: LiveServer
             data={"outcome": "rejected", "reason": "Situs memuat manual bom.", "csrf_token": token},
         )
         assert r.status_code == 303
-    with browser_client(live) as web:
+    with _public(browser_client(live)) as web:
         status = web.get(f"/public/appeals/{ref[1]}", params={"lang": "id"})
         shown = web.post(
             f"/public/appeals/{ref[1]}", data={"code": code[1], "csrf_token": csrf(status.text)}

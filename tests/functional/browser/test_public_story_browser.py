@@ -26,6 +26,7 @@ from tests.support import LiveServer, unique
 
 pytestmark = pytest.mark.browser
 
+PUBLIC_ADDRESS = {"id": "203.0.113.61", "en": "203.0.113.62"}
 STATEMENT = "Situs toko roti saya ada di bawah nama ini; isinya bukan propaganda."
 
 
@@ -193,8 +194,11 @@ def test_order_answer_block_lookup_appeal_and_an_upheld_decision(
     expect(page.get_by_role("heading", level=1)).to_contain_text(t.label("status", "active"))
     shoot(page, f"{shot}-4-block-active")
 
-    # a member of the public pastes a URL under the domain
+    # a member of the public pastes a URL under the domain, from an address of their own
+    # (the server trusts X-Forwarded-For from its loopback proxy), so the limit on appeals
+    # per address counts theirs, not the whole session's
     page.context.clear_cookies()
+    page.context.set_extra_http_headers({"X-Forwarded-For": PUBLIC_ADDRESS[lang]})
     pasted = f"https://web.{s.domain}/k/#@kanal_resmi"
     page.goto(f"{live.url}/public/lookup?lang={lang}")
     page.get_by_label(t("Domain name or address (URL)")).fill(pasted)
