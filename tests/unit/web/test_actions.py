@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.accounts.principal import Principal
+from tangkal.blocklist.models import BlockEntry, BlockStatus
 from tangkal.normalisation.models import Normalisation, NormalisationStatus
 from tangkal.objections.models import Objection, ObjectionStatus
 from tangkal.sanctions.models import Sanction, SanctionApproval, SanctionStatus
@@ -114,3 +115,31 @@ def test_a_restoration_needing_two_officials_is_not_offered_twice_to_the_first()
     assert not actions.normalisation_actions(simple, MODERATOR).can_approve
     done = Normalisation(status=NormalisationStatus.APPROVED, needs_second_official=False)
     assert not actions.normalisation_actions(done, BOB).can_refuse
+
+
+def _block(
+    status: str, requested_by: str, first: str | None, sanction: str | None = None
+) -> BlockEntry:
+    return BlockEntry(
+        status=BlockStatus(status),
+        requested_by_key=f"user:{requested_by}",
+        first_approver_key=f"user:{first}" if first else None,
+        sanction_id=sanction,
+    )
+
+
+def test_a_block_offers_approve_to_neither_its_requester_nor_its_first_approver() -> None:
+    waiting = _block("pending_approval", requested_by="ana", first="alice")
+    mine = actions.block_actions(waiting, ALICE)
+    assert not mine.can_approve and mine.can_reject and mine.approved_by_me
+    theirs = actions.block_actions(waiting, BOB)
+    assert theirs.can_approve and theirs.can_reject and not theirs.approved_by_me
+    asked = actions.block_actions(_block("pending_approval", "bob", None), BOB)
+    assert not asked.can_approve and asked.requested_by_me
+    assert not actions.block_actions(waiting, ANALYST).can_approve
+    assert not actions.block_actions(waiting, TOKEN_OFFICIAL).can_approve  # approvals count people
+    done = actions.block_actions(_block("active", "ana", "alice"), BOB)
+    assert not done.can_approve and not done.can_reject and not done.approved_by_me
+    with_sanction = actions.block_actions(_block("pending_approval", "ana", None, "s-1"), BOB)
+    assert not with_sanction.can_approve and not with_sanction.can_reject
+    assert with_sanction.with_sanction
