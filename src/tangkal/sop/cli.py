@@ -70,7 +70,8 @@ def show(
         f"sanctions: {profile.sanctions.officials} officials, "
         f"{profile.sanctions.action}; normalisation decided within "
         f"{format_duration(n.decide_within)}, may be refused after {n.max_blocks} "
-        f"blocks; conditions: {', '.join(c.name for c in n.conditions) or 'none'}",
+        f"blocks; conditions: {', '.join(c.name for c in n.conditions) or 'none'}; "
+        f"public appeals decided within {format_duration(profile.appeals.decide_within)}",
         highlight=False,
     )
     table = Table("category", "urgency", "label (id)", "legal basis")
