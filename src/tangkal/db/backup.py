@@ -42,12 +42,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tangkal.accounts.principal import SYSTEM
 from tangkal.audit.services import record
-from tangkal.db.base import utcnow
 from tangkal.db.session import Database, normalise_url
 from tangkal.errors import InvalidInput
-from tangkal.rpz import wakeup
-from tangkal.rpz.models import RpzChangeSet, RpzState
-from tangkal.rpz.values import SERIAL_MOD, serial_lt, serial_next
+from tangkal.rpz import journal
+from tangkal.rpz.models import RpzState
+from tangkal.rpz.values import SERIAL_MOD
 
 
 @dataclass(frozen=True)
@@ -158,43 +157,18 @@ def restore(db: Database, source: Path, *, serial_at_least: int | None = None) -
     return after_restore(db, digest, previous=previous, at_least=serial_at_least)
 
 
-def _ahead(candidates: list[int]) -> int:
-    """The serial after the newest of ``candidates`` by RFC 1982 order."""
-    newest = candidates[0]
-    for c in candidates[1:]:
-        if serial_lt(newest, c):
-            newest = c
-    return serial_next(newest)
-
-
 def after_restore(
     db: Database, digest: str, *, previous: int | None, at_least: int | None
 ) -> Restored:
     """The empty change set that moves the restored zone's serial ahead of anything served,
     and the audit event of the restore, in one unit of work."""
     with db.unit_of_work() as s:
-        state = s.scalar(select(RpzState).where(RpzState.id == 1).with_for_update())
-        if state is None:
+        if s.scalar(select(RpzState.id).where(RpzState.id == 1)) is None:
             raise InvalidInput("The backup holds no RPZ state: is it a tangkal database?")
-        restored = int(state.serial)
-        candidates = [restored, int(time.time()) % SERIAL_MOD]
-        candidates += [c for c in (previous, at_least) if c is not None]
-        new = _ahead(candidates)
-        seq = int(state.seq) + 1
-        now = utcnow()
-        s.add(
-            RpzChangeSet(
-                seq=seq,
-                serial=new,
-                from_serial=restored,
-                committed_at=now,
-                reason="restored from a backup: serial moved ahead of any served before",
-                size=0,
-            )
+        past = [int(time.time()) % SERIAL_MOD, *(c for c in (previous, at_least) if c is not None)]
+        restored, new = journal.advance_serial(
+            s, past, reason="restored from a backup: serial moved ahead of any served before"
         )
-        state.serial, state.seq, state.updated_at = new, seq, now
-        s.flush()
-        wakeup.announce(s, seq)
         record(
             s,
             SYSTEM,

@@ -35,6 +35,7 @@ from tangkal.rpz.values import (
     Landing,
     RpzAction,
     ZoneChange,
+    serial_lt,
     serial_next,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "ChangeSet",
     "RpzAction",
     "ZoneChange",
+    "advance_serial",
     "changesets_after",
     "current_serial",
     "ensure_state",
@@ -182,20 +184,7 @@ def publish(session: Session, changes: Sequence[ZoneChange], *, reason: str | No
     if not applied:
         return int(state.serial)
 
-    new_serial = serial_next(int(state.serial))
-    seq = int(state.seq) + 1
-    now = utcnow()
-    session.add(
-        RpzChangeSet(
-            seq=seq,
-            serial=new_serial,
-            from_serial=int(state.serial),
-            committed_at=now,
-            reason=(reason or None) and reason[:500],
-            size=len(applied),
-        )
-    )
-    session.flush()
+    seq, new_serial, now = _begin_change_set(session, state, reason=reason, size=len(applied))
     # Core rows (COPY on PostgreSQL), not the ORM's bulk path: a mass import publishes
     # millions of names, and the ORM's per-row bookkeeping was most of its cost.
     insert_rows(
@@ -240,12 +229,7 @@ def publish(session: Session, changes: Sequence[ZoneChange], *, reason: str | No
             .values(action=c.new, landing=wanted[c.name][1], serial=new_serial, changed_at=now)
         )
 
-    state.serial = new_serial
-    state.seq = seq
-    state.updated_at = now
-    session.flush()
-    wakeup.announce(session, seq)
-    return new_serial
+    return _end_change_set(session, state, seq, new_serial, now)
 
 
 def sync_landing(session: Session, landing: Landing) -> int | None:
@@ -271,20 +255,9 @@ def sync_landing(session: Session, landing: Landing) -> int | None:
     if before is None or not names:
         session.flush()
         return None
-    new_serial = serial_next(int(state.serial))
-    seq = int(state.seq) + 1
-    now = utcnow()
-    session.add(
-        RpzChangeSet(
-            seq=seq,
-            serial=new_serial,
-            from_serial=int(state.serial),
-            committed_at=now,
-            reason=f"landing {before} -> {wanted}"[:500],
-            size=len(names),
-        )
+    seq, new_serial, now = _begin_change_set(
+        session, state, reason=f"landing {before} -> {wanted}", size=len(names)
     )
-    session.flush()
     insert_rows(
         session,
         _CHANGES,
@@ -301,12 +274,58 @@ def sync_landing(session: Session, landing: Landing) -> int | None:
         ],
     )
     session.execute(update(RpzEntry).where(following).values(serial=new_serial, changed_at=now))
-    state.serial = new_serial
-    state.seq = seq
-    state.updated_at = now
+    return _end_change_set(session, state, seq, new_serial, now)
+
+
+def advance_serial(session: Session, past: Iterable[int], *, reason: str) -> tuple[int, int]:
+    """Move the serial ahead of the current one and of every serial in ``past`` (RFC 1982
+    order) with an empty change set; returns (the serial before, the new one).
+
+    For a database restored from a backup (``tangkal.db.backup``): secondaries may hold a
+    serial the restored journal never had, and would ignore a zone whose serial went back.
+    A secondary behind the restored serial follows the empty step by IXFR; one holding a
+    serial the journal lacks is answered with AXFR. Under the serial lock like ``publish``.
+    """
+    state = _lock_state(session)
+    before = newest = int(state.serial)
+    for serial in past:
+        if serial_lt(newest, serial):
+            newest = serial
+    seq, new_serial, now = _begin_change_set(
+        session, state, reason=reason, size=0, serial=serial_next(newest)
+    )
+    _end_change_set(session, state, seq, new_serial, now)
+    return before, new_serial
+
+
+def _begin_change_set(
+    session: Session, state: RpzState, *, reason: str | None, size: int, serial: int | None = None
+) -> tuple[int, int, datetime]:
+    """The journal's row for the next change set, from the locked state: (seq, serial, now).
+    The serial is the next one unless given; the rows of its changes follow it."""
+    new_serial = serial_next(int(state.serial)) if serial is None else serial
+    seq = int(state.seq) + 1
+    now = utcnow()
+    session.add(
+        RpzChangeSet(
+            seq=seq,
+            serial=new_serial,
+            from_serial=int(state.serial),
+            committed_at=now,
+            reason=(reason or None) and reason[:500],
+            size=size,
+        )
+    )
+    session.flush()
+    return seq, new_serial, now
+
+
+def _end_change_set(session: Session, state: RpzState, seq: int, serial: int, now: datetime) -> int:
+    """The state moved to the change set's serial, and the primaries told at commit."""
+    state.serial, state.seq, state.updated_at = serial, seq, now
     session.flush()
     wakeup.announce(session, seq)
-    return new_serial
+    return serial
 
 
 def _ensure_and_read(session: Session) -> int:
