@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tangkal.accounts.models import Role
+from tangkal.accounts.principal import SYSTEM
 from tangkal.audit.services import events_for, verify
 from tangkal.blocklist import appeals, services
 from tangkal.blocklist.models import Appeal, AppealStatus, BlockEntry, BlockStatus
@@ -190,6 +191,8 @@ def test_the_queue_is_by_deadline_for_the_regulators_own_appeals(
         assert late.reference not in [a.reference for a in appeals.queue(s, stranger)]
         with pytest.raises(NotFound):
             appeals.get(s, stranger, late.id)
+        # the system (the CLI, the scheduler) reads every regulator's appeals
+        assert late.reference in [a.reference for a in appeals.queue(s, SYSTEM)]
         moderator = people.person(Role.MODERATOR, people.factory.platform())
         with pytest.raises(Forbidden):
             appeals.queue(s, moderator)
