@@ -60,7 +60,7 @@ def test_an_approved_or_scheduled_block_takes_its_landing_along(
     [
         {"action": "nxdomain", "landing": OWN},
         {"action": "landing", "landing": "a:300.1.1.1"},
-        {"action": "landing", "landing": "laman.example"},
+        {"action": "landing", "landing": "cname:laman.example,a:192.0.2.1"},
     ],
 )
 def test_a_landing_is_refused_naming_the_field(kw: dict[str, str]) -> None:
