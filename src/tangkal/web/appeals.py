@@ -105,17 +105,16 @@ def appeal_decide(
         N_("Give the reasons for the decision; the appellant reads them."),
     ):
         return _queue_page(page, session, decision=form, code=422)
-    try:
-        with session.begin_nested():
-            row = appeals.decide(session, p, appeal_id, outcome=form.outcome, reason=form.reason)
-    except REFUSALS as exc:
-        return _queue_page(
-            page,
-            session,
-            decision=form,
-            code=exc.status_code,
-            problem=None if form.refused(exc, exc.msg) else page.error(exc),
-        )
+    row = forms.in_savepoint(
+        session,
+        form,
+        lambda: appeals.decide(session, p, appeal_id, outcome=form.outcome, reason=form.reason),
+        lambda code, problem: _queue_page(page, session, decision=form, code=code, problem=problem),
+        REFUSALS,
+        page.error,
+    )
+    if isinstance(row, Response):
+        return row
     if row.status is AppealStatus.UPHELD:
         page.flash(
             page._(

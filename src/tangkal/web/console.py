@@ -431,25 +431,25 @@ def order_object(
         )
     if not form.check(("order", "warning", "fine")):
         return _order_page(page, session, order.id, objection=form, status=422)
-    try:
-        with session.begin_nested():
-            obj = objections.file(
-                session,
-                p,
-                kind=form.kind,
-                subject_id=form.subject_id,
-                reason=form.reason,
-                evidence=form.lines(),
-            )
-    except procedure.REFUSALS as exc:
-        return _order_page(
-            page,
+    obj = forms.in_savepoint(
+        session,
+        form,
+        lambda: objections.file(
             session,
-            order.id,
-            objection=form,
-            status=exc.status_code,
-            problem=None if form.refused(exc, exc.msg) else page.error(exc),
-        )
+            p,
+            kind=form.kind,
+            subject_id=form.subject_id,
+            reason=form.reason,
+            evidence=form.lines(),
+        ),
+        lambda status, problem: _order_page(
+            page, session, order.id, objection=form, status=status, problem=problem
+        ),
+        procedure.REFUSALS,
+        page.error,
+    )
+    if isinstance(obj, Response):
+        return obj
     page.flash(procedure.filed_message(page, obj))
     return page.redirect(f"/console/orders/{order.id}")
 

@@ -8,9 +8,12 @@ check everything again, so nothing here is the last line of defence.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
+
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from tangkal import limits
 from tangkal.blocklist.services import BlockRequest
@@ -202,6 +205,38 @@ class BlockForm:
 
 
 # ------------------------------------------------------------------ the procedure's forms
+
+
+T = TypeVar("T")
+
+
+class Refusable(Protocol):
+    def refused(self, exc: Exception, msg: Msg) -> bool: ...
+
+
+def in_savepoint(
+    session: Session,
+    form: Refusable,
+    take: Callable[[], T],
+    again: Callable[[int, str | None], Response],
+    refusals: tuple[type[Exception], ...],
+    error: Callable[[Any], str],
+) -> T | Response:
+    """Take a decision of a console form in a savepoint: its result, or, when the service
+    refuses it, ``again(status, problem)``, the page once more with the person's text.
+
+    The savepoint undoes whatever the refused service had written, so the page rendered
+    after it reads the unit of work as it was; the refusal goes beside the form's field it
+    names (``problem`` None), or above the form (``error(exc)``) when it names none of them,
+    since the item may have been decided meanwhile and the form no longer be offered.
+    """
+    try:
+        with session.begin_nested():
+            return take()
+    except refusals as exc:
+        refusal: Any = exc
+        beside = form.refused(exc, refusal.msg)
+        return again(refusal.status_code, None if beside else error(exc))
 
 
 @dataclass

@@ -193,25 +193,27 @@ def escalation_propose(
     ):
         return _queue_page(page, session, propose=form, status=422)
     order = orders.get_order(session, p, form.target)
-    try:
-        with session.begin_nested():
-            sanction, _ = sanctions.propose(
-                session,
-                p,
-                platform=order.platform_org_id,
-                action=None,
-                legal_basis=None,
-                reason=form.reason.strip(),
-                orders=[order.id],
-            )
-    except REFUSALS as exc:
-        return _queue_page(
-            page,
+    proposed = forms.in_savepoint(
+        session,
+        form,
+        lambda: sanctions.propose(
             session,
-            propose=form,
-            status=exc.status_code,
-            problem=None if form.refused(exc, exc.msg) else page.error(exc),
-        )
+            p,
+            platform=order.platform_org_id,
+            action=None,
+            legal_basis=None,
+            reason=form.reason.strip(),
+            orders=[order.id],
+        ),
+        lambda status, problem: _queue_page(
+            page, session, propose=form, status=status, problem=problem
+        ),
+        REFUSALS,
+        page.error,
+    )
+    if isinstance(proposed, Response):
+        return proposed
+    sanction, _ = proposed
     page.flash(
         page._(
             "Sanction %(ref)s was proposed; it takes effect when %(n)s officials approve it.",
@@ -401,19 +403,18 @@ def sanction_reject(
     form = forms.DecisionForm(target=sanction_id, reason=reason)
     if not form.check((), N_("Say why the sanction is rejected; it is kept in the record.")):
         return _after_decision(page, session, sanction_id, next, decision=form, status=422)
-    try:
-        with session.begin_nested():
-            s = sanctions.reject(session, p, sanction_id, form.reason)
-    except REFUSALS as exc:
-        return _after_decision(
-            page,
-            session,
-            sanction_id,
-            next,
-            decision=form,
-            status=exc.status_code,
-            problem=None if form.refused(exc, exc.msg) else page.error(exc),
-        )
+    s = forms.in_savepoint(
+        session,
+        form,
+        lambda: sanctions.reject(session, p, sanction_id, form.reason),
+        lambda status, problem: _after_decision(
+            page, session, sanction_id, next, decision=form, status=status, problem=problem
+        ),
+        REFUSALS,
+        page.error,
+    )
+    if isinstance(s, Response):
+        return s
     page.flash(
         page._("Sanction %(ref)s was rejected; none of its blocks took effect.", ref=s.reference)
     )
@@ -437,25 +438,20 @@ def sanction_object(
     form = forms.ObjectionForm(kind="sanction", subject_id=s.id, reason=reason, evidence=evidence)
     if not form.check(("sanction",)):
         return _sanction_page(page, session, s.id, objection=form, status=422)
-    try:
-        with session.begin_nested():
-            obj = objections.file(
-                session,
-                p,
-                kind="sanction",
-                subject_id=s.id,
-                reason=form.reason,
-                evidence=form.lines(),
-            )
-    except REFUSALS as exc:
-        return _sanction_page(
-            page,
-            session,
-            s.id,
-            objection=form,
-            status=exc.status_code,
-            problem=None if form.refused(exc, exc.msg) else page.error(exc),
-        )
+    obj = forms.in_savepoint(
+        session,
+        form,
+        lambda: objections.file(
+            session, p, kind="sanction", subject_id=s.id, reason=form.reason, evidence=form.lines()
+        ),
+        lambda status, problem: _sanction_page(
+            page, session, s.id, objection=form, status=status, problem=problem
+        ),
+        REFUSALS,
+        page.error,
+    )
+    if isinstance(obj, Response):
+        return obj
     page.flash(filed_message(page, obj))
     return page.redirect(f"/console/sanctions/{s.id}")
 
@@ -561,19 +557,20 @@ def objection_decide(
         ("upheld", "rejected"), N_("Give the reasons for the decision; the platform receives them.")
     ):
         return _objections_page(page, session, decision=form, status=422)
-    try:
-        with session.begin_nested():
-            obj = objections.decide(
-                session, p, objection_id, outcome=form.outcome, reason=form.reason
-            )
-    except REFUSALS as exc:
-        return _objections_page(
-            page,
-            session,
-            decision=form,
-            status=exc.status_code,
-            problem=None if form.refused(exc, exc.msg) else page.error(exc),
-        )
+    obj = forms.in_savepoint(
+        session,
+        form,
+        lambda: objections.decide(
+            session, p, objection_id, outcome=form.outcome, reason=form.reason
+        ),
+        lambda status, problem: _objections_page(
+            page, session, decision=form, status=status, problem=problem
+        ),
+        REFUSALS,
+        page.error,
+    )
+    if isinstance(obj, Response):
+        return obj
     if obj.status is ObjectionStatus.UPHELD:
         page.flash(
             page._(
@@ -761,17 +758,18 @@ def normalisation_decide(
         ("approved", "refused"), N_("Give the reasons for the decision; they are kept on the case.")
     ):
         return _normalisations_page(page, session, decision=form, status=422)
-    try:
-        with session.begin_nested():
-            row = normalisation.decide(session, p, nid, outcome=form.outcome, reason=form.reason)
-    except REFUSALS as exc:
-        return _normalisations_page(
-            page,
-            session,
-            decision=form,
-            status=exc.status_code,
-            problem=None if form.refused(exc, exc.msg) else page.error(exc),
-        )
+    row = forms.in_savepoint(
+        session,
+        form,
+        lambda: normalisation.decide(session, p, nid, outcome=form.outcome, reason=form.reason),
+        lambda status, problem: _normalisations_page(
+            page, session, decision=form, status=status, problem=problem
+        ),
+        REFUSALS,
+        page.error,
+    )
+    if isinstance(row, Response):
+        return row
     if row.status is NormalisationStatus.PENDING:
         page.flash(
             page._(
