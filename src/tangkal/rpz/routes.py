@@ -10,11 +10,24 @@ from fastapi.responses import StreamingResponse
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork, get_db
 from tangkal.rpz import formats, services
+from tangkal.rpz import responses as shapes
 
 router = APIRouter(prefix="/api/v1/rpz", tags=["rpz"])
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The list in the format asked for",
+            "content": {
+                f.media_type: {"schema": {"type": "string"}} for f in formats.FORMATS.values()
+            },
+        },
+        304: {"description": "Not modified since the ETag given in If-None-Match"},
+    },
+)
 def export(
     request: Request,
     principal: CurrentPrincipal,
@@ -34,7 +47,7 @@ def export(
     return StreamingResponse(stream, media_type=form.media_type, headers=headers)
 
 
-@router.get("/subscribers")
+@router.get("/subscribers", response_model=shapes.SubscriberList)
 def subscribers(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     """Regulator officials and auditors see every subscriber; an ISP sees only its own."""
     if principal.org_kind == OrgKind.ISP:
@@ -45,7 +58,7 @@ def subscribers(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, A
     return {"subscribers": [s.as_dict() for s in services.subscriber_status(session, principal)]}
 
 
-@router.get("/status")
+@router.get("/status", response_model=shapes.ZoneStatus)
 def status(request: Request, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
     principal.require(Role.ISP, Role.OFFICIAL, Role.AUDITOR, Role.ADMIN, Role.ANALYST)
     return services.zone_status(session, request.app.state.settings)

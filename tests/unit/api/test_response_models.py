@@ -269,3 +269,26 @@ def test_hash_bank_answers_are_unchanged_by_their_models(
     assert len(compared) >= len(json_calls) + 5
     for before, after in compared:
         assert after == before
+
+
+def test_rpz_answers_are_unchanged_by_their_models(
+    client: TestClient, db: Database, factory: Factory, compared: list[tuple[Any, Any]]
+) -> None:
+    from tangkal.rpz import services as rpz
+
+    regulator, isp = factory.regulator(), factory.isp()
+    with db.unit_of_work() as s:
+        rpz.add_subscriber(s, SYSTEM, isp.name, "192.0.2.53:53", ["192.0.2.0/24"])
+    official = {"Authorization": f"Bearer {factory.token(regulator, Role.OFFICIAL)}"}
+    operator = {"Authorization": f"Bearer {factory.token(isp, Role.ISP)}"}
+    for path, headers in (
+        ("/api/v1/rpz/subscribers", official),
+        ("/api/v1/rpz/subscribers", operator),
+        ("/api/v1/rpz/status", operator),
+    ):
+        r = client.get(path, headers=headers)
+        assert r.status_code == 200, (path, r.text)
+    assert len(compared) == 3
+    for before, after in compared:
+        assert after == before
+    assert compared[0][1]["subscribers"][0]["notify"] == "192.0.2.53:53"
