@@ -106,6 +106,11 @@ def test_an_hma_client_banks_and_matches(live: LiveServer) -> None:
         assert 0 < int(hits[0]["distance"]) <= 31
         assert copy.json()["video_md5"] == {}  # a re-encoded copy has other bytes
 
+        copy_pdq = c.post("/h/hash", files={"photo": ("c.jpg", _jpeg_copy(photo))}).json()["pdq"]
+        pairs = {"pdq": [body["signals"]["pdq"], copy_pdq], "video_md5": [md5, md5]}
+        near = c.post("/m/compare", json=pairs).json()
+        assert near["pdq"][0] is True and 0 < near["pdq"][1]["distance"] <= 31
+        assert near["video_md5"] == [True, {"distance": 0}]
         hashed = c.post("/h/hash", files={"photo": ("a.png", photo)}).json()
         assert hashed["pdq"] == body["signals"]["pdq"]
         status = c.get("/m/index/status").json()

@@ -104,6 +104,34 @@ class SignalsIn(
     ] = Field(max_length=20)
 
 
+class CompareIn(
+    RootModel[
+        dict[
+            Annotated[str, StringConstraints(min_length=1, max_length=32)],
+            Annotated[list[Annotated[str, StringConstraints(max_length=10000)]], Field()],
+        ]
+    ]
+):
+    """HMA's compare body: signal type -> the two signals to compare."""
+
+    root: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=32)],
+        Annotated[
+            list[Annotated[str, StringConstraints(max_length=10000)]],
+            Field(min_length=2, max_length=2),
+        ],
+    ] = Field(max_length=20)
+
+
+class Distance(BaseModel):
+    distance: int
+
+
+class CompareResponse(RootModel[dict[str, tuple[bool, Distance]]]):
+    """Per signal type: whether the two match at the type's default threshold, and how far
+    apart they are."""
+
+
 UPLOAD: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -372,6 +400,17 @@ def index_status(
     for st in types:
         size = sum(c.get(st.name, 0) for c in counts.values())
         out[st.te_name] = {"present": True, "built_to": now if size else -1, "size": size}
+    return out
+
+
+@router.post("/m/compare", response_model=CompareResponse, openapi_extra=json_body(CompareIn))
+async def compare(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    """How far apart pairs of signals are, by each type's own distance."""
+    out: dict[str, Any] = {}
+    for name, (left, right) in (await parse_json_body(request, CompareIn)).root.items():
+        st = signals.get(name)
+        d = st.distance(st.validate(left), st.validate(right))
+        out[name] = [d <= st.default_threshold, {"distance": d}]
     return out
 
 
