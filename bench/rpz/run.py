@@ -50,8 +50,23 @@ from bench.common import (
 
 REPO = Path(__file__).resolve().parent.parent.parent
 ZONE = "rpz.tangkal."
-TLDS = ["com", "net", "org", "info", "xyz", "id", "co.id", "top", "site", "online", "biz",
-        "web.id", "my.id", "club", "live"]
+TLDS = [
+    "com",
+    "net",
+    "org",
+    "info",
+    "xyz",
+    "id",
+    "co.id",
+    "top",
+    "site",
+    "online",
+    "biz",
+    "web.id",
+    "my.id",
+    "club",
+    "live",
+]
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -60,6 +75,7 @@ def log(msg: str) -> None:
 
 
 # ----------------------------------------------------------------------------- names
+
 
 def make_names(n: int, seed: int = 2017) -> list[str]:
     """N distinct names shaped like a national blocklist: a registrable name, a quarter of
@@ -71,12 +87,12 @@ def make_names(n: int, seed: int = 2017) -> list[str]:
         blob = rng.randbytes(missing * 24)
         lens = rng.randbytes(missing * 3)
         for i in range(missing):
-            raw = blob[i * 24:(i + 1) * 24]
+            raw = blob[i * 24 : (i + 1) * 24]
             llen = 6 + lens[3 * i] % 11
             label = "".join(ALPHABET[b % 36] for b in raw[:llen])
             name = f"{label}.{TLDS[lens[3 * i + 1] % len(TLDS)]}"
             if lens[3 * i + 2] % 4 == 0:
-                sub = "".join(ALPHABET[b % 36] for b in raw[16:16 + 3 + lens[3 * i] % 6])
+                sub = "".join(ALPHABET[b % 36] for b in raw[16 : 16 + 3 + lens[3 * i] % 6])
                 name = f"{sub}.{name}"
             names.add(name)
     return sorted(names)
@@ -108,15 +124,15 @@ def load_database(url: str, names: list[str]) -> int:
         for i in range(0, len(names), batch):
             conn.executemany(
                 "INSERT INTO rpz_entries (name, action, serial, changed_at) VALUES (?,?,?,?)",
-                ((n, "nxdomain", serial, now) for n in names[i:i + batch]))
+                ((n, "nxdomain", serial, now) for n in names[i : i + batch]),
+            )
         conn.commit()
         conn.close()
     else:
         raw = db.engine.raw_connection()
         try:
             cur = raw.cursor()
-            with cur.copy("COPY rpz_entries (name, action, serial, changed_at) FROM STDIN"
-                          ) as copy:  # type: ignore[attr-defined]
+            with cur.copy("COPY rpz_entries (name, action, serial, changed_at) FROM STDIN") as copy:  # type: ignore[attr-defined]
                 for n in names:
                     copy.write_row((n, "nxdomain", serial, now))
             raw.commit()
@@ -136,22 +152,26 @@ def add_subscriber(url: str, notify_port: int) -> None:
     db = Database(url)
     with db.unit_of_work() as s:
         accounts.create_org(s, SYSTEM, kind=OrgKind.ISP, name="bench-isp")
-        services.add_subscriber(s, SYSTEM, "bench-isp", f"127.0.0.1:{notify_port}",
-                                ["127.0.0.1/32"])
+        services.add_subscriber(
+            s, SYSTEM, "bench-isp", f"127.0.0.1:{notify_port}", ["127.0.0.1/32"]
+        )
     db.dispose()
 
 
 # ------------------------------------------------------------------------ DNS clients
 
+
 def zone_wire(zone: str = ZONE) -> bytes:
-    return b"".join(bytes((len(lab),)) + lab.encode() for lab in zone.rstrip(".").split(".")) \
-        + b"\x00"
+    return (
+        b"".join(bytes((len(lab),)) + lab.encode() for lab in zone.rstrip(".").split(".")) + b"\x00"
+    )
 
 
 def soa_serial(port: int, timeout: float = 1.0) -> int | None:
     try:
-        r = dns.query.udp(dns.message.make_query(ZONE, "SOA"), "127.0.0.1", port=port,
-                          timeout=timeout)
+        r = dns.query.udp(
+            dns.message.make_query(ZONE, "SOA"), "127.0.0.1", port=port, timeout=timeout
+        )
     except Exception:
         return None
     if not r.answer:
@@ -159,8 +179,13 @@ def soa_serial(port: int, timeout: float = 1.0) -> int | None:
     return int(r.answer[0][0].serial)
 
 
-def wait_soa(port: int, *, serial: int | None = None, limit: float = 900,
-             proc: subprocess.Popen[bytes] | None = None) -> float:
+def wait_soa(
+    port: int,
+    *,
+    serial: int | None = None,
+    limit: float = 900,
+    proc: subprocess.Popen[bytes] | None = None,
+) -> float:
     """Seconds until the server answers SOA (with ``serial`` if given)."""
     t0 = time.monotonic()
     while True:
@@ -188,8 +213,9 @@ EDNS_OPT = b"\x00" + struct.pack(">HHIH", 41, 1232, 0, 0)
 USE_EDNS = False
 
 
-def raw_axfr(port: int, expected: int, *, qtype: int = 252, serial: int | None = None,
-             timeout: float = 600) -> Transfer:
+def raw_axfr(
+    port: int, expected: int, *, qtype: int = 252, serial: int | None = None, timeout: float = 600
+) -> Transfer:
     """A minimal AXFR/IXFR reader on a raw socket: send the query, read length-prefixed
     messages, add up ANCOUNT until ``expected`` records arrived. No parsing beyond the
     header, so the client costs the same whatever server it reads from."""
@@ -198,8 +224,12 @@ def raw_axfr(port: int, expected: int, *, qtype: int = 252, serial: int | None =
                     1 if USE_EDNS else 0)  # fmt: skip
     q += zone_wire() + struct.pack(">HH", qtype, 1)
     if serial is not None:
-        q += b"\xc0\x0c" + struct.pack(">HHIH", 6, 1, 0, 22) + b"\x00\x00" + \
-            struct.pack(">IIIII", serial, 0, 0, 0, 0)
+        q += (
+            b"\xc0\x0c"
+            + struct.pack(">HHIH", 6, 1, 0, 22)
+            + b"\x00\x00"
+            + struct.pack(">IIIII", serial, 0, 0, 0, 0)
+        )
     if USE_EDNS:
         q += EDNS_OPT
     t0 = time.monotonic()
@@ -231,7 +261,7 @@ def raw_axfr(port: int, expected: int, *, qtype: int = 252, serial: int | None =
             if pos == have:
                 pos = have = 0
             elif len(buf) - have < 70_000:
-                buf[:have - pos] = buf[pos:have]
+                buf[: have - pos] = buf[pos:have]
                 have -= pos
                 pos = 0
             n = sock.recv_into(view[have:])
@@ -246,6 +276,7 @@ def raw_axfr(port: int, expected: int, *, qtype: int = 252, serial: int | None =
 @dataclass
 class Probe:
     """SOA queries asked over UDP while a full transfer ran (the loop's responsiveness)."""
+
     asked: int
     longest_s: float
     transfer: Transfer
@@ -282,6 +313,7 @@ def axfr_with_soa_probe(port: int, expected: int) -> Probe:
 
 
 # --------------------------------------------------------------------------- processes
+
 
 def rss(pid: int) -> tuple[int, int]:
     """(VmHWM, VmRSS) in KiB."""
@@ -347,7 +379,11 @@ def start_tangkal(env: dict[str, str], workdir: Path, dns_port: int) -> Server:
     log_file = open(workdir / "tangkal.log", "ab")  # noqa: SIM115 - lives with the process
     proc = subprocess.Popen(
         serve_command(http, dns_port),
-        env={**os.environ, **env}, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir)
+        env={**os.environ, **env},
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        cwd=workdir,
+    )
     return Server(proc, dns_port)
 
 
@@ -386,16 +422,21 @@ zone:
   zonefile: {zone_file}
   provide-xfr: 127.0.0.1 NOKEY
 """)
-    proc = subprocess.Popen(["/usr/sbin/nsd", "-d", "-c", str(conf)],
-                            stdout=open(workdir / "nsd.out", "wb"),  # noqa: SIM115
-                            stderr=subprocess.STDOUT, cwd=workdir)
+    proc = subprocess.Popen(
+        ["/usr/sbin/nsd", "-d", "-c", str(conf)],
+        stdout=open(workdir / "nsd.out", "wb"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+        cwd=workdir,
+    )
     return Server(proc, port)
 
 
 # ---------------------------------------------------------------------------- changes
 
-def change_latency(url: str, dns_port: int, notify_sock: socket.socket, names: list[str],
-                   rounds: int) -> list[dict[str, float]]:
+
+def change_latency(
+    url: str, dns_port: int, notify_sock: socket.socket, names: list[str], rounds: int
+) -> list[dict[str, float]]:
     """Commit one-name change sets; time until NOTIFY arrives and until the IXFR is in."""
     from tangkal.db.session import Database
     from tangkal.rpz.journal import RpzAction, ZoneChange, publish
@@ -433,14 +474,16 @@ def change_latency(url: str, dns_port: int, notify_sock: socket.socket, names: l
         t_ixfr = time.monotonic()
         assert tr.records == want, tr
         serial = new
-        results.append({"commit": t_commit - t0, "notify": t_notify - t_commit,
-                        "ixfr": t_ixfr - t_commit})
+        results.append(
+            {"commit": t_commit - t0, "notify": t_notify - t_commit, "ixfr": t_ixfr - t_commit}
+        )
     db.dispose()
     return results
 
 
-def resolver_latency(url: str, dns_port: int, listed: str, rounds: int, *,
-                     zonefile: bool) -> dict[str, Any]:
+def resolver_latency(
+    url: str, dns_port: int, listed: str, rounds: int, *, zonefile: bool
+) -> dict[str, Any]:
     """Unbound following the zone like an ISP resolver: how long it takes to load the whole
     zone at first, and from a committed one-name block until it answers NXDOMAIN for it."""
     from tests.functional.dns import servers as S
@@ -458,8 +501,7 @@ def resolver_latency(url: str, dns_port: int, listed: str, rounds: int, *,
     db = Database(url)
     with db.unit_of_work() as s:
         accounts.create_org(s, SYSTEM, kind=OrgKind.ISP, name="bench-unbound")
-        services.add_subscriber(s, SYSTEM, "bench-unbound", f"127.0.0.2:{port}",
-                                ["127.0.0.1/32"])
+        services.add_subscriber(s, SYSTEM, "bench-unbound", f"127.0.0.2:{port}", ["127.0.0.1/32"])
     time.sleep(3)  # the server refreshes its subscriber list every 2 s
 
     def rcode(r: S.Process, name: str) -> str:
@@ -470,17 +512,24 @@ def resolver_latency(url: str, dns_port: int, listed: str, rounds: int, *,
 
     with S.nsd({S.AUTH_ZONE: S.auth_zone_text()}, host="127.0.0.9") as auth:
         t0 = time.monotonic()
-        with S.unbound(host="127.0.0.2", port=port, rpz_zone=ZONE,
-                       primary=("127.0.0.1", dns_port), auth=(auth.host, auth.port),
-                       zonefile=zonefile) as ub:
+        with S.unbound(
+            host="127.0.0.2",
+            port=port,
+            rpz_zone=ZONE,
+            primary=("127.0.0.1", dns_port),
+            auth=(auth.host, auth.port),
+            zonefile=zonefile,
+        ) as ub:
             while rcode(ub, listed + ".") != "NXDOMAIN":
                 if time.monotonic() - t0 > 900:
                     raise RuntimeError("Unbound never loaded the zone:\n" + ub.log()[-3000:])
                 time.sleep(0.2)
             out["unbound_load_s"] = time.monotonic() - t0
             out["unbound_peak_rss_mb"] = rss(ub.proc.pid)[0] / 1024
-            log(f"Unbound enforcing the zone {out['unbound_load_s']:.1f}s after start, "
-                f"{out['unbound_peak_rss_mb']:.0f} MB")
+            log(
+                f"Unbound enforcing the zone {out['unbound_load_s']:.1f}s after start, "
+                f"{out['unbound_peak_rss_mb']:.0f} MB"
+            )
             lat = []
             for i in range(rounds):
                 name = f"bench-{i}-{random.randrange(1 << 30)}.{S.AUTH_ZONE.rstrip('.')}"
@@ -495,13 +544,16 @@ def resolver_latency(url: str, dns_port: int, listed: str, rounds: int, *,
                 lat.append(time.monotonic() - t)
             out["unbound_enforce"] = lat
             out["unbound_peak_rss_mb"] = rss(ub.proc.pid)[0] / 1024
-            log(f"Unbound enforcing a committed change: median {1000 * median(lat):.1f} ms, "
-                f"max {1000 * max(lat):.1f} ms")
+            log(
+                f"Unbound enforcing a committed change: median {1000 * median(lat):.1f} ms, "
+                f"max {1000 * max(lat):.1f} ms"
+            )
     db.dispose()
     return out
 
 
 # ------------------------------------------------------------------------------ main
+
 
 def run(args: argparse.Namespace) -> str:
     global USE_EDNS
@@ -524,8 +576,11 @@ def run(args: argparse.Namespace) -> str:
     del names
     log(f"database loaded in {results['db_load_s']:.1f}s")
 
-    env = {"TANGKAL_DATABASE_URL": url, "TANGKAL_DATA_DIR": str(work),
-           "TANGKAL_LOG_LEVEL": "warning"}
+    env = {
+        "TANGKAL_DATABASE_URL": url,
+        "TANGKAL_DATA_DIR": str(work),
+        "TANGKAL_LOG_LEVEL": "warning",
+    }
     notify_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     notify_sock.bind(("127.0.0.1", 0))
     add_subscriber(url, notify_sock.getsockname()[1])
@@ -533,9 +588,13 @@ def run(args: argparse.Namespace) -> str:
     zone_file = work / "rpz.tangkal.zone"
     t = time.monotonic()
     with open(zone_file, "wb") as f:
-        r = subprocess.run([sys.executable, "-m", "tangkal.cli.main", "rpz", "export",
-                            "--format", "rpz"], env={**os.environ, **env}, stdout=f,
-                           stderr=subprocess.PIPE, cwd=work)
+        r = subprocess.run(
+            [sys.executable, "-m", "tangkal.cli.main", "rpz", "export", "--format", "rpz"],
+            env={**os.environ, **env},
+            stdout=f,
+            stderr=subprocess.PIPE,
+            cwd=work,
+        )
     if r.returncode:
         raise RuntimeError(r.stderr.decode())
     results["export_s"] = time.monotonic() - t
@@ -552,16 +611,24 @@ def run(args: argparse.Namespace) -> str:
     results["tangkal_axfr"] = best_axfr("tangkal", tk, dns_port, expected, args.repeat)
     pr = axfr_with_soa_probe(dns_port, expected)
     results["tangkal_probe"] = pr
-    log(f"tangkal AXFR with an SOA probe: {pr.transfer.seconds:.2f}s, {pr.asked} SOA "
-        f"asked meanwhile, longest wait {1000 * pr.longest_s:.1f} ms")
+    log(
+        f"tangkal AXFR with an SOA probe: {pr.transfer.seconds:.2f}s, {pr.asked} SOA "
+        f"asked meanwhile, longest wait {1000 * pr.longest_s:.1f} ms"
+    )
     lat = change_latency(url, dns_port, notify_sock, sample_names, args.changes)
     tk.sample()
     results["changes"] = lat
-    log("change -> IXFR median {:.1f} ms, max {:.1f} ms".format(
-        1000 * median(x["ixfr"] for x in lat), 1000 * max(x["ixfr"] for x in lat)))
+    log(
+        "change -> IXFR median {:.1f} ms, max {:.1f} ms".format(
+            1000 * median(x["ixfr"] for x in lat), 1000 * max(x["ixfr"] for x in lat)
+        )
+    )
     if args.resolver == "unbound":
-        results.update(resolver_latency(url, dns_port, sample_names[1], args.changes,
-                                        zonefile=not args.unbound_no_zonefile))
+        results.update(
+            resolver_latency(
+                url, dns_port, sample_names[1], args.changes, zonefile=not args.unbound_no_zonefile
+            )
+        )
         tk.sample()
     results["tangkal_pss_mb"] = tk.total_pss_kib() / 1024
     expected += 2 * len(results.get("unbound_enforce", []))  # names the resolver test added
@@ -577,8 +644,10 @@ def run(args: argparse.Namespace) -> str:
     tk2.stop()
     results["tangkal_peak_rss_mb"] = max(tk.peak_kib, tk2.peak_kib) / 1024
     results["tangkal_restart_peak_rss_mb"] = tk2.peak_kib / 1024
-    log(f"tangkal restart {results['tangkal_restart_s']:.2f}s (serial {serial_now}); "
-        f"peak RSS {results['tangkal_peak_rss_mb']:.0f} MB")
+    log(
+        f"tangkal restart {results['tangkal_restart_s']:.2f}s (serial {serial_now}); "
+        f"peak RSS {results['tangkal_peak_rss_mb']:.0f} MB"
+    )
 
     # -- NSD on the same zone file
     if not args.skip_nsd:
@@ -615,42 +684,64 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> str:
     nsd: Transfer | None = r.get("nsd_axfr")
 
     def rate(t: Transfer) -> str:
-        return (f"{t.seconds:.2f} s ({t.records / t.seconds / 1e6:.2f} M records/s, "
-                f"{t.bytes / t.seconds / 1e6:.0f} MB/s, {t.messages} messages)")
+        return (
+            f"{t.seconds:.2f} s ({t.records / t.seconds / 1e6:.2f} M records/s, "
+            f"{t.bytes / t.seconds / 1e6:.0f} MB/s, {t.messages} messages)"
+        )
 
-    lines.append(f"| full transfer (AXFR, raw-socket client, best of {args.repeat}) | "
-                 f"{rate(tk)} | {rate(nsd) if nsd else 'not run'} |")
+    lines.append(
+        f"| full transfer (AXFR, raw-socket client, best of {args.repeat}) | "
+        f"{rate(tk)} | {rate(nsd) if nsd else 'not run'} |"
+    )
     pr: Probe = r["tangkal_probe"]
-    lines.append(f"| SOA over UDP during a full transfer (one query after another) | "
-                 f"longest wait {1000 * pr.longest_s:.1f} ms, {pr.asked} asked during "
-                 f"{pr.transfer.seconds:.2f} s | - |")
+    lines.append(
+        f"| SOA over UDP during a full transfer (one query after another) | "
+        f"longest wait {1000 * pr.longest_s:.1f} ms, {pr.asked} asked during "
+        f"{pr.transfer.seconds:.2f} s | - |"
+    )
 
     def nsd_fig(key: str, fmt: str) -> str:
         return fmt.format(r[key]) if key in r else "not run"
 
-    lines.append(f"| start until answering SOA, cold | {r['tangkal_cold_start_s']:.1f} s "
-                 f"(zone built from the database) | "
-                 f"{nsd_fig('nsd_start_s', '{:.1f} s (zone file)')} |")
-    lines.append(f"| restart until answering SOA | {r['tangkal_restart_s']:.2f} s "
-                 f"(snapshot + journal) | {nsd_fig('nsd_start_s', '{:.1f} s')} |")
-    lines.append(f"| peak resident memory (VmHWM, largest process) | "
-                 f"{r['tangkal_peak_rss_mb']:.0f} MB | {nsd_fig('nsd_peak_rss_mb', '{:.0f} MB')} |")
-    lines.append(f"| proportional set size, all processes, at the end | "
-                 f"{r['tangkal_pss_mb']:.0f} MB | {nsd_fig('nsd_pss_mb', '{:.0f} MB')} |")
+    lines.append(
+        f"| start until answering SOA, cold | {r['tangkal_cold_start_s']:.1f} s "
+        f"(zone built from the database) | "
+        f"{nsd_fig('nsd_start_s', '{:.1f} s (zone file)')} |"
+    )
+    lines.append(
+        f"| restart until answering SOA | {r['tangkal_restart_s']:.2f} s "
+        f"(snapshot + journal) | {nsd_fig('nsd_start_s', '{:.1f} s')} |"
+    )
+    lines.append(
+        f"| peak resident memory (VmHWM, largest process) | "
+        f"{r['tangkal_peak_rss_mb']:.0f} MB | {nsd_fig('nsd_peak_rss_mb', '{:.0f} MB')} |"
+    )
+    lines.append(
+        f"| proportional set size, all processes, at the end | "
+        f"{r['tangkal_pss_mb']:.0f} MB | {nsd_fig('nsd_pss_mb', '{:.0f} MB')} |"
+    )
     ch = r["changes"]
     ixfr = sorted(1000 * x["ixfr"] for x in ch)
     notify = sorted(1000 * x["notify"] for x in ch)
-    lines.append(f"| one change: commit -> NOTIFY received ({len(ch)} changes) | "
-                 f"median {median(notify):.1f} ms, max {max(notify):.1f} ms | - |")
-    lines.append(f"| one change: commit -> IXFR received by the client | "
-                 f"median {median(ixfr):.1f} ms, max {max(ixfr):.1f} ms | - |")
+    lines.append(
+        f"| one change: commit -> NOTIFY received ({len(ch)} changes) | "
+        f"median {median(notify):.1f} ms, max {max(notify):.1f} ms | - |"
+    )
+    lines.append(
+        f"| one change: commit -> IXFR received by the client | "
+        f"median {median(ixfr):.1f} ms, max {max(ixfr):.1f} ms | - |"
+    )
     if "unbound_enforce" in r:
         ub = sorted(1000 * x for x in r["unbound_enforce"])
-        lines.append(f"| one change: commit -> Unbound 1.17 answering NXDOMAIN (NOTIFY, IXFR; "
-                     f"{len(ub)} changes) | median {median(ub):.1f} ms, max {max(ub):.1f} ms "
-                     f"| - |")
-        lines.append(f"| Unbound: start until enforcing the whole zone (AXFR, load) | "
-                     f"{r['unbound_load_s']:.1f} s, {r['unbound_peak_rss_mb']:.0f} MB peak | - |")
+        lines.append(
+            f"| one change: commit -> Unbound 1.17 answering NXDOMAIN (NOTIFY, IXFR; "
+            f"{len(ub)} changes) | median {median(ub):.1f} ms, max {max(ub):.1f} ms "
+            f"| - |"
+        )
+        lines.append(
+            f"| Unbound: start until enforcing the whole zone (AXFR, load) | "
+            f"{r['unbound_load_s']:.1f} s, {r['unbound_peak_rss_mb']:.0f} MB peak | - |"
+        )
     lines += [
         "",
         f"Preparation (not part of the comparison): names made in {r['make_names_s']:.1f} s, "
@@ -669,12 +760,22 @@ def main() -> None:
     p.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     p.add_argument("--workdir", default=None, help="where the temp directory goes")
     p.add_argument("--skip-nsd", action="store_true")
-    p.add_argument("--edns", action="store_true",
-                   help="transfer queries carry an EDNS(0) OPT record (so do the answers)")
-    p.add_argument("--resolver", choices=["none", "unbound"], default="none",
-                   help="also time a real Unbound following the zone")
-    p.add_argument("--unbound-no-zonefile", action="store_true",
-                   help="Unbound keeps the zone in memory only (no zonefile: written per update)")
+    p.add_argument(
+        "--edns",
+        action="store_true",
+        help="transfer queries carry an EDNS(0) OPT record (so do the answers)",
+    )
+    p.add_argument(
+        "--resolver",
+        choices=["none", "unbound"],
+        default="none",
+        help="also time a real Unbound following the zone",
+    )
+    p.add_argument(
+        "--unbound-no-zonefile",
+        action="store_true",
+        help="Unbound keeps the zone in memory only (no zonefile: written per update)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     p.add_argument("--output", default=None, help="append the markdown result to this file")
     args = p.parse_args()

@@ -16,14 +16,16 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sdr]")
 
 
 def _used_messages() -> set[str]:
-    method_map = [("src/tangkal/web/**.py", "python"),
-                  ("src/tangkal/web/templates/**.html", "jinja2")]
-    options = {"src/tangkal/web/templates/**.html": {"extensions": "jinja2.ext.i18n",
-                                                    "trimmed": "true"}}
+    method_map = [
+        ("src/tangkal/web/**.py", "python"),
+        ("src/tangkal/web/templates/**.html", "jinja2"),
+    ]
+    options = {
+        "src/tangkal/web/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}
+    }
     keywords = {"_": None, "gettext": None, "N_": None}
     found = set()
-    for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map, options,
-                                                 keywords=keywords):
+    for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map, options, keywords=keywords):
         found.add(message if isinstance(message, str) else message[0])
     return found | _error_templates()
 
@@ -32,8 +34,9 @@ def _error_templates() -> set[str]:
     """Every ``tangkal.errors.Msg`` template in the package: the registry of domain messages
     the pages translate (extracted as pybabel does, with the keyword ``Msg``)."""
     found = set()
-    for _, _, message, _, _ in extract_from_dir(str(ROOT / "src" / "tangkal"),
-                                                 [("**.py", "python")], keywords={"Msg": None}):
+    for _, _, message, _, _ in extract_from_dir(
+        str(ROOT / "src" / "tangkal"), [("**.py", "python")], keywords={"Msg": None}
+    ):
         found.add(message if isinstance(message, str) else message[0])
     return found
 
@@ -76,8 +79,9 @@ def test_every_msg_template_is_a_literal_the_extractor_sees() -> None:
             continue
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Call) and (
-                    (isinstance(node.func, ast.Name) and node.func.id == "Msg")
-                    or (isinstance(node.func, ast.Attribute) and node.func.attr == "Msg")):
+                (isinstance(node.func, ast.Name) and node.func.id == "Msg")
+                or (isinstance(node.func, ast.Attribute) and node.func.attr == "Msg")
+            ):
                 first = node.args[0] if node.args else None
                 if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
                     bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")

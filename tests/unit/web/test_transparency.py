@@ -24,14 +24,22 @@ def _file(db: Database, factory: Factory, category: str, channel: str) -> tuple[
     plat = factory.platform()
     analyst = factory.principal(reg, "analyst")
     with db.unit_of_work() as s:
-        order = orders.file_order(s, analyst, OrderIn(
-            platform=plat.name, category=category, locators=[f"https://t.me/{channel}/1"],
-            legal_basis="UU 5/2018", reason="propaganda"), load_profile("indonesia"))
+        order = orders.file_order(
+            s,
+            analyst,
+            OrderIn(
+                platform=plat.name,
+                category=category,
+                locators=[f"https://t.me/{channel}/1"],
+                legal_basis="UU 5/2018",
+                reason="propaganda",
+            ),
+            load_profile("indonesia"),
+        )
         return order.id, factory.principal(plat, "moderator")
 
 
-def test_report_counts_orders_compliance_blocks_and_appeals(db: Database,
-                                                            factory: Factory) -> None:
+def test_report_counts_orders_compliance_blocks_and_appeals(db: Database, factory: Factory) -> None:
     first, moderator = _file(db, factory, "terrorism", "channel_one")
     _file(db, factory, "terrorism", "channel_two")
     _file(db, factory, "gambling", "channel_three")
@@ -40,13 +48,20 @@ def test_report_counts_orders_compliance_blocks_and_appeals(db: Database,
         o = s.get(Order, first)
         assert o is not None
         o.received_at = datetime.now(UTC) - timedelta(hours=2)  # received two hours ago
-        orders.respond(s, moderator, first,
-                       ResponseIn(action="removed", statement="Removed the channel post"))
+        orders.respond(
+            s, moderator, first, ResponseIn(action="removed", statement="Removed the channel post")
+        )
     with db.unit_of_work() as s:
-        req = blocklist.BlockRequest.build(domain="t.me", action="nxdomain",
-                                           legal_basis="UU 5/2018", reason="propaganda")
-        official = Principal(org_id="system", org_name="tangkal", org_kind=OrgKind.REGULATOR,
-                             role=Role.OFFICIAL, username="official")
+        req = blocklist.BlockRequest.build(
+            domain="t.me", action="nxdomain", legal_basis="UU 5/2018", reason="propaganda"
+        )
+        official = Principal(
+            org_id="system",
+            org_name="tangkal",
+            org_kind=OrgKind.REGULATOR,
+            role=Role.OFFICIAL,
+            username="official",
+        )
         entry, _ = blocklist.create_block(s, official, req)
         appeals.submit(s, "t.me", "warga@contoh.co.id", "This blocks a whole service.")
     with db.unit_of_work() as s:
