@@ -68,9 +68,6 @@ class _Udp(asyncio.DatagramProtocol):
 @asynccontextmanager
 async def scripted_server() -> AsyncIterator[Target]:
     loop = asyncio.get_running_loop()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -85,7 +82,19 @@ async def scripted_server() -> AsyncIterator[Target]:
         finally:
             writer.close()
 
-    tcp = await asyncio.start_server(handle, "127.0.0.1", port)
+    # The UDP port the kernel gives may be taken over TCP by another process of the run:
+    # then take another (bounded; one retry is all it ever needs).
+    for _ in range(20):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        try:
+            tcp = await asyncio.start_server(handle, "127.0.0.1", port)
+            break
+        except OSError:
+            sock.close()
+    else:
+        raise RuntimeError("no port free on both UDP and TCP after 20 tries")
     transport, _ = await loop.create_datagram_endpoint(_Udp, sock=sock)
     try:
         yield Target("scripted", "127.0.0.1", port, "isp-test")
