@@ -314,6 +314,9 @@ def serve(
     db = database()
     if workers > 1 and db.is_sqlite:
         fail("--workers needs PostgreSQL: SQLite has a single writer; use one process.")
+    from tangkal.hashing.video import video_hashing_available
+
+    video = video_hashing_available()
     banner = f"tangkal on http://{host}:{port}  (RPZ {settings.rpz_zone} on {host}:{dns_port})"
     if settings.log_format == "json":  # every line a JSON object, this one too
         import structlog
@@ -324,9 +327,15 @@ def serve(
             rpz_zone=settings.rpz_zone,
             dns=f"{host}:{dns_port}",
             workers=workers,
+            video_hashing=video,
         )
     else:
         typer.echo(banner)
+        if not video:
+            typer.echo(
+                "video files are not hashed (vPDQ needs the video extra: "
+                "scripts/install-system-deps && pip install -e '.[video]')"
+            )
     # uvicorn's logging: its own handlers on the console, tangkal's JSON handler otherwise.
     logs = {
         "log_level": settings.log_level,

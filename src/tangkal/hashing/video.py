@@ -199,7 +199,15 @@ class VpdqSignal(SignalType):
             return self._not_hashed(
                 Msg("not an MP4 or WebM video (by its first bytes), so no vPDQ signal")
             )
-        import vpdq
+        vpdq = _vpdq()
+        if vpdq is None:
+            return self._not_hashed(
+                Msg(
+                    "video hashing is not installed on this server, so no vPDQ signal (an "
+                    "operator adds it with scripts/install-system-deps and "
+                    "pip install -e '.[video]'); matched by MD5/SHA-256 only"
+                )
+            )
 
         with tempfile.TemporaryDirectory(prefix="tangkal-vpdq-") as tmp:
             path = os.path.join(tmp, f"upload.{kind}")
@@ -234,6 +242,23 @@ class VpdqSignal(SignalType):
             quality=round(sum(q for _, q, _ in good) / len(good)),
             extra={"frames": str(len(frames)), "usable_frames": str(len(good))},
         )
+
+
+def _vpdq() -> Any:
+    """Meta's vpdq module, or None where the optional ``video`` extra is not installed: it is
+    published only as source that builds against ffmpeg's development packages, so a plain
+    ``pip install -e .`` on a fresh machine leaves it out rather than failing. Matching and
+    exchange of vPDQ signals need only PDQ, so they work either way."""
+    try:
+        import vpdq
+    except ImportError:
+        return None
+    return vpdq
+
+
+def video_hashing_available() -> bool:
+    """Whether this server can hash video files (logged once at start)."""
+    return _vpdq() is not None
 
 
 def _distance(query_pct: float, compared_pct: float, min_compared_pct: float) -> int:
