@@ -21,6 +21,19 @@ class BankKind(enum.StrEnum):
     ORDER = "order"  # the evidence of takedown orders
 
 
+class FindVia(enum.StrEnum):
+    """Through which lookup a copy of an order's banked evidence was found
+    (:class:`OrderCopy`): the API's match routes, HMA's, or the console's match form."""
+
+    API_FILE = "api_file"  # POST /api/v1/match
+    API_SIGNAL = "api_signal"  # GET /api/v1/match
+    API_TEXT = "api_text"  # POST /api/v1/match/text
+    HMA_FILE = "hma_file"  # HMA's /m/lookup with a file
+    HMA_SIGNAL = "hma_signal"  # HMA's /m/raw_lookup, /m/lookup by URL or signal
+    CONSOLE_FILE = "console_file"  # the console's match form, a file
+    CONSOLE_TEXT = "console_text"  # the console's match form, a pasted message
+
+
 class Bank(Base):
     __tablename__ = "hash_banks"
 
@@ -118,3 +131,37 @@ class MatchFeedback(Base):
     note: Mapped[str | None] = mapped_column(Text, default=None)
     given_by: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrderCopy(Base):
+    """One copy of an order's banked evidence that a lookup found: which banked signal, by
+    which type and how near, who found it, when, and through which lookup.
+
+    The audit chain keeps ``order.copy_matched`` as the tamper-evident record; this table is
+    what the order's pages and API read, one indexed range per order, instead of parsing audit
+    JSON. It keeps the bank's name and threshold as they were, so a find still reads rightly
+    after its content is removed or the bank retuned (neither ``content_id`` nor ``order_id``
+    is a foreign key: like ``BankContent.order_id``, the hashing branch depends only on core).
+    """
+
+    __tablename__ = "hash_order_copies"
+    __table_args__ = (Index("ix_hash_order_copies_order_found", "order_id", "found_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(36))
+    content_id: Mapped[int] = mapped_column(BigId)
+    evidence_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    bank_id: Mapped[str] = mapped_column(String(36))
+    bank_name: Mapped[str] = mapped_column(String(100))
+    signal_type: Mapped[str] = mapped_column(String(32))
+    distance: Mapped[int] = mapped_column(Integer)
+    # the bank's threshold for the type when found: how near "distance" is, on the type's scale
+    threshold: Mapped[int | None] = mapped_column(Integer, default=None)
+    # the query's own signal where it is one short hash; a video's frame list is not copied
+    # here (tens of kilobytes per find): the upload's SHA-256 names that lookup instead
+    query_signal: Mapped[str | None] = mapped_column(Text, default=None)
+    via: Mapped[FindVia] = mapped_column(enum_column(FindVia))
+    upload_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    found_by_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    found_by: Mapped[str] = mapped_column(String(300))
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)
