@@ -46,6 +46,7 @@ def claim_primary(path: str) -> bool:
 def create() -> FastAPI:
     """Build the app for one worker process from the environment."""
     from tangkal.api.app import create_app
+    from tangkal.api.metrics import mark_worker_started
     from tangkal.db.session import get_database
     from tangkal.logging import configure_logging
     from tangkal.settings import get_settings
@@ -54,6 +55,7 @@ def create() -> FastAPI:
     lock = os.environ.get(ENV_PRIMARY_LOCK)
     primary = claim_primary(lock) if lock else True
     dns_port = int(os.environ.get(ENV_DNS_PORT) or 0) or None
+    mark_worker_started(background=primary)
     return create_app(
         get_database(),
         get_settings(),

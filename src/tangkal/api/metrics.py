@@ -6,9 +6,14 @@ unless it lands on the worker that runs the background services, no RPZ, schedul
 compliance metrics at all (issue 11 saw 4 scrapes of 10 without them). In multiprocess mode
 every worker writes its values to files in ``PROMETHEUS_MULTIPROC_DIR`` and any worker's
 ``/metrics`` reads them all: counters and histograms summed over the workers (also those
-that have died and been replaced, so totals never go back), gauges per process with a
-``pid`` label (prometheus-client's default ``all`` mode; only the worker running the
-background services sets the RPZ and compliance gauges, so there is one series each).
+that have died and been replaced, so totals never go back). Each gauge says how its
+workers' values combine, always in one of the ``live`` modes, whose values of a dead worker
+the supervisor removes (:mod:`tangkal.api.workers`): ``livemostrecent`` for a value one
+process knows or all know alike (the RPZ primary's serial and subscribers, the latest
+compliance round, the match index's size), one series without a ``pid`` label;
+``livesum`` for what the live processes hold between them (TCP connections); ``liveall``,
+one series per live worker with its ``pid``, only for :data:`WORKER_STARTED`, which is
+about the workers themselves.
 
 ``tangkal serve --workers N`` (N > 1) sets ``PROMETHEUS_MULTIPROC_DIR`` to a fresh
 directory before the workers start and removes it when the server stops. An operator may
@@ -27,11 +32,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+#: Under ``--workers N``: one series per live worker (its ``pid`` label), so a restarted
+#: worker shows as a new pid with a new start time, and ``background`` names the one that
+#: runs the background services and the RPZ primary.
+WORKER_STARTED = Gauge(
+    "tangkal_worker_start_time_seconds",
+    "When each live worker process started (Unix time); background=true for the one "
+    "running the background services and the RPZ primary",
+    ["background"],
+    multiprocess_mode="liveall",
+)
+
+
+def mark_worker_started(background: bool) -> None:
+    """Called once by each worker as it builds its app (:func:`tangkal.api.asgi.create`)."""
+    WORKER_STARTED.labels("true" if background else "false").set_to_current_time()
 
 
 def multiprocess_dir_in_use() -> str | None:

@@ -351,6 +351,7 @@ def serve(
 
     from tangkal.api import asgi
     from tangkal.api.metrics import multiprocess_dir
+    from tangkal.api.workers import run_workers
 
     # Each worker builds its own app from the environment; the lock file elects the one
     # that runs the background services (see tangkal.api.asgi).
@@ -365,14 +366,15 @@ def serve(
     )
     db.dispose()  # no connections inherited by the workers
     try:
-        with multiprocess_dir():  # every worker's /metrics shows all the workers' values
-            uvicorn.run(
+        with multiprocess_dir() as metrics:  # every worker's /metrics shows all workers' values
+            # uvicorn's supervisor, which also forgets the gauges of a worker that is gone
+            run_workers(
                 "tangkal.api.asgi:create",
-                factory=True,
+                str(metrics),
                 workers=workers,
                 host=host,
                 port=port,
-                **logs,  # type: ignore[arg-type]
+                **logs,
             )
     finally:
         os.unlink(lock)

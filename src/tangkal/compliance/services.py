@@ -75,12 +75,14 @@ NAMES = Gauge(
     "Names per ISP by compliance state (an ISP's state for a name: not compliant if "
     "any of its resolvers is, compliant if all that answered are)",
     ["isp", "state"],
+    multiprocess_mode="livemostrecent",  # the latest round's, whichever live worker ran it
 )
 SERIAL_LAG = Gauge(
     "tangkal_compliance_serial_lag",
     "Serials a resolver's copy of the policy zone is behind the primary "
     "(resolvers that answer the zone's SOA)",
     ["isp", "resolver"],
+    multiprocess_mode="livemostrecent",
 )
 ROUNDS = Counter("tangkal_compliance_rounds_total", "Probe rounds by trigger", ["trigger"])
 ROUND_SECONDS = Histogram(
@@ -845,10 +847,13 @@ def refresh_metrics(db: Database) -> None:
             )
         ).all()
     NAMES.clear()
+    zeroed: set[str] = set()
     for org_id, worst, n in counts:
         isp = names.get(org_id, org_id or "?")
-        for state in ProbeState:
-            NAMES.labels(isp, state.value).inc(0)
+        if isp not in zeroed:  # every state a series, 0 included, set once per ISP
+            zeroed.add(isp)
+            for state in ProbeState:
+                NAMES.labels(isp, state.value).set(0)
         NAMES.labels(isp, states[int(worst)].value).set(n)
     SERIAL_LAG.clear()
     for org_id, name, lag in lags:

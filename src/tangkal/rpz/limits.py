@@ -34,8 +34,13 @@ from prometheus_client import Counter, Gauge
 
 from tangkal.settings import Settings
 
+#: Connections held are a sum over the live processes holding them ("livesum"; only the
+#: RPZ primary's process does, and a dead process holds none).
 TCP_CONNECTIONS = Gauge(
-    "tangkal_rpz_tcp_connections", "TCP connections held by the RPZ primary", ["state"]
+    "tangkal_rpz_tcp_connections",
+    "TCP connections held by the RPZ primary",
+    ["state"],
+    multiprocess_mode="livesum",
 )
 TCP_REFUSED = Counter(
     "tangkal_rpz_tcp_refused_total",

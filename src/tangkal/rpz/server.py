@@ -70,8 +70,11 @@ log = structlog.get_logger("tangkal.rpz")
 
 TRANSFERS = Counter("tangkal_rpz_transfers_total", "Zone transfers served", ["kind"])
 REFUSED = Counter("tangkal_rpz_refused_total", "DNS requests refused or malformed", ["reason"])
-SERIAL = Gauge("tangkal_rpz_serial", "SOA serial being served")
-NAMES = Gauge("tangkal_rpz_names", "Names in the served zone")
+# The gauges below are set by the one process running the RPZ primary (under --workers N
+# the worker elected in tangkal.api.asgi): "livemostrecent" shows that process's value, one
+# series without a pid label, and forgets it when the process dies (tangkal.api.workers).
+SERIAL = Gauge("tangkal_rpz_serial", "SOA serial being served", multiprocess_mode="livemostrecent")
+NAMES = Gauge("tangkal_rpz_names", "Names in the served zone", multiprocess_mode="livemostrecent")
 # Per subscriber: one label value per registered subscriber (its id) and the ISP's name,
 # which the id determines, so the series are as many as subscribers: hundreds nationally,
 # a few thousand at most, well within what one Prometheus keeps. Nothing per request,
@@ -81,18 +84,23 @@ SUB_LAG = Gauge(
     "Serials between the one served and the one last credited to the subscriber "
     "(its group's, when credited as a group); absent until its first transfer",
     ["subscriber", "org"],
+    multiprocess_mode="livemostrecent",
 )
 SUB_LAST_TRANSFER = Gauge(
     "tangkal_rpz_subscriber_last_transfer_timestamp_seconds",
     "When the subscriber (or its group) was last credited a transfer",
     ["subscriber", "org"],
+    multiprocess_mode="livemostrecent",
 )
 NEVER_TRANSFERRED = Gauge(
-    "tangkal_rpz_subscribers_never_transferred", "Subscribers with no transfer credited yet"
+    "tangkal_rpz_subscribers_never_transferred",
+    "Subscribers with no transfer credited yet",
+    multiprocess_mode="livemostrecent",
 )
 GROUP_CREDITED = Gauge(
     "tangkal_rpz_subscribers_credited_as_group",
     "Subscribers whose last transfer could only be credited to a group",
+    multiprocess_mode="livemostrecent",
 )
 NOTIFY_FAILURES = Counter(
     "tangkal_rpz_notify_failures_total",
