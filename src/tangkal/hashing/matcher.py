@@ -36,12 +36,12 @@ GAP_PATIENCE = 30.0  # seconds a missing sequence number is waited for
 SAVE_EVERY = 5000  # changes between saves of the index files
 
 #: Each worker holds its own copy of the indexes, kept in step from the change log; the most
-#: recently synced copy is the one to show (multiprocess mode "mostrecent").
+#: recently changed copy of a live worker is the one to show ("livemostrecent").
 INDEX_SIGNALS = Gauge(
     "tangkal_match_index_signals",
     "Signals in the in-memory match index, by signal type",
     ["signal_type"],
-    multiprocess_mode="mostrecent",
+    multiprocess_mode="livemostrecent",
 )
 
 
@@ -61,6 +61,7 @@ class BankIndexes:
         self._since_save = 0
         self._lock = threading.Lock()
         self._last_sync = 0.0
+        self._gauged = False  # the index-size gauges were set once
         self._load()
 
     def _empty(self) -> dict[str, SignalIndex]:
@@ -138,8 +139,10 @@ class BankIndexes:
         with self._lock:
             applied = self._apply(rows)
             self._last_sync = time.monotonic()
-            for name, index in self.indexes.items():
-                INDEX_SIGNALS.labels(name).set(len(index))
+            if applied or not self._gauged:  # not on every match request: only on change
+                self._gauged = True
+                for name, index in self.indexes.items():
+                    INDEX_SIGNALS.labels(name).set(len(index))
         if self._since_save >= SAVE_EVERY:
             self.save()
         return applied
