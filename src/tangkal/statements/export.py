@@ -4,7 +4,8 @@ regulator's own decisions, in the DSA Transparency Database's fields and values.
 No regulator publishes its own decisions this way; tangkal does, so one reader (or one
 script written for the DSA database) can compare what platforms did with what the state did.
 How each decision of the regulator becomes a DSA statement is ``_block``, ``_sanction`` and
-``_refusal`` below, and docs/statements.md says it in prose.
+``_refusal`` below (with ``_Reader._regulator_rows``, what they have in common), and
+docs/statements.md says it in prose.
 
 What is published is what the DSA database publishes of a statement (its CSV's columns), and
 no more: never who in the regulator or the platform wrote, approved or asked (people's names,
@@ -16,6 +17,9 @@ statements that database would take.
 Paging is by key (the moment of the decision, then its id), over every kind at once: each
 kind is read from the cursor on with the page's limit, the kinds are merged in time order and
 the page cut at the limit, so a page costs a bounded read whatever the number of statements.
+What a statement needs besides its own row (the organisations, a sanction's names and
+orders, a refused restoration's block) is read once for the whole page, so a page is a fixed
+number of queries, the same for 10 statements as for 1,000.
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import InstrumentedAttribute
 
@@ -38,12 +42,14 @@ from tangkal.blocklist.models import BlockAction, BlockEntry
 from tangkal.errors import InvalidInput, Msg
 from tangkal.normalisation.models import Normalisation, NormalisationStatus
 from tangkal.orders.models import Order, OrderResponse, ResponseAction
-from tangkal.sanctions.models import Sanction
+from tangkal.sanctions.models import Sanction, SanctionOrder
 from tangkal.statements import dsa, fill
 
 #: Who decided: a platform answering an order, or the regulator itself.
 KINDS: Final = ("platform_response", "block", "sanction", "normalisation_refusal")
 MAX_LIMIT: Final = 1000
+
+_Row = TypeVar("_Row", OrderResponse, BlockEntry, Sanction, Normalisation)
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,26 @@ def _row(
     }
 
 
+@dataclass(frozen=True)
+class _Decision:
+    """One decision of the regulator, as every kind gives it to
+    :meth:`_Reader._regulator_rows`: the DSA ``fields`` of what was decided (visibility or
+    provision, and its end), the rest the same for every kind."""
+
+    kind: str
+    id: str
+    reference: str  # the puid is made from it
+    by_org_id: str | None
+    fields: dict[str, Any]
+    legal_basis: str
+    reason: str
+    facts: str
+    category: str | None
+    content: str
+    started: datetime
+    applied: datetime
+
+
 def _checked(data: dict[str, Any]) -> dsa.DsaStatement | None:
     try:
         return dsa.check(data)
@@ -152,11 +178,24 @@ class _Reader:
         self.skipped = 0
         self._orgs: dict[str, Organization | None] = {}
 
+    def load_orgs(self, org_ids: Iterable[str | None]) -> None:
+        """Read the organisations a page names that are not read yet, in one query (not
+        one per statement)."""
+        missing = {i for i in org_ids if i and i not in self._orgs}
+        if not missing:
+            return
+        found = {
+            o.id: o
+            for o in self.session.scalars(select(Organization).where(Organization.id.in_(missing)))
+        }
+        for i in missing:
+            self._orgs[i] = found.get(i)
+
     def org(self, org_id: str | None) -> Organization | None:
         if not org_id:
             return None
         if org_id not in self._orgs:
-            self._orgs[org_id] = self.session.get(Organization, org_id)
+            self.load_orgs([org_id])
         return self._orgs[org_id]
 
     def _window(self, at: InstrumentedAttribute[Any], ident: InstrumentedAttribute[Any]) -> Any:
@@ -169,22 +208,39 @@ class _Reader:
             conds.append(or_(at > self.after.at, and_(at == self.after.at, ident > self.after.id)))
         return and_(*conds)
 
+    def _rows(
+        self,
+        model: type[_Row],
+        at: InstrumentedAttribute[Any],
+        ident: InstrumentedAttribute[Any],
+        *where: Any,
+    ) -> Select[_Row]:
+        """One kind's rows of the page: in the window and after the cursor, in key order, at
+        most the page's limit."""
+        return (
+            select(model)
+            .where(self._window(at, ident), *where)
+            .order_by(at, ident)
+            .limit(self.limit)
+        )
+
     def responses(self) -> Iterable[Exported]:
         q = (
-            select(OrderResponse)
-            .join(Order, Order.id == OrderResponse.order_id)
-            .where(
-                self._window(OrderResponse.created_at, OrderResponse.id),
+            self._rows(
+                OrderResponse,
+                OrderResponse.created_at,
+                OrderResponse.id,
                 OrderResponse.action != ResponseAction.NOT_DONE,
             )
+            .join(Order, Order.id == OrderResponse.order_id)
             .options(
                 selectinload(OrderResponse.order).selectinload(Order.evidence),
                 selectinload(OrderResponse.order).selectinload(Order.responses),
             )
-            .order_by(OrderResponse.created_at, OrderResponse.id)
-            .limit(self.limit)
         )
-        for r in self.session.scalars(q):
+        rows = list(self.session.scalars(q))
+        self.load_orgs(o for r in rows for o in (r.order.regulator_org_id, r.order.platform_org_id))
+        for r in rows:
             order = r.order
             regulator = self.org(order.regulator_org_id)
             number = 1 + [x.id for x in order.responses].index(r.id)
@@ -210,171 +266,176 @@ class _Reader:
             row = _row(st, uuid=r.id, kind="platform_response", by=by, at=r.created_at)
             yield Exported(r.created_at, r.id, row)
 
-    def _regulator_statement(
-        self,
-        *,
-        decision: dict[str, Any],
-        legal_basis: str,
-        reason: str,
-        facts: str,
-        category: str | None,
-        content: str,
-        started: datetime,
-        applied: datetime,
-        ident: str,
-    ) -> dsa.DsaStatement | None:
-        main, keywords = fill.category_of(category)
-        data: dict[str, Any] = {
-            **decision,
-            "decision_ground": "DECISION_GROUND_ILLEGAL_CONTENT",
-            "illegal_content_legal_ground": dsa.shorten(legal_basis, "illegal_content_legal_ground")
-            or "-",
-            "illegal_content_explanation": dsa.shorten(reason, "illegal_content_explanation")
-            or "-",
-            "category": main,
-            "category_specification": keywords or None,
-            "content_type": ["CONTENT_TYPE_OTHER"],
-            "content_type_other": content,
-            "content_date": _day(started),
-            "application_date": _day(applied),
-            "decision_facts": dsa.shorten(facts, "decision_facts"),
-            "territorial_scope": fill.territorial_scope(self.jurisdiction),
-            "source_type": "SOURCE_VOLUNTARY",
-            "automated_detection": "No",
-            "automated_decision": "AUTOMATED_DECISION_NOT_AUTOMATED",
-            "puid": fill.puid(ident, 1),
-        }
-        st = _checked(data)
-        if st is None:
-            self.skipped += 1
-        return st
+    def _regulator_rows(self, decisions: Iterable[_Decision]) -> Iterable[Exported]:
+        """The regulator's decisions as DSA statements: the same fields for every kind, what
+        the kind decided in ``decision.fields``; one the rules refuse is counted, not
+        published."""
+        for d in decisions:
+            main, keywords = fill.category_of(d.category)
+            data: dict[str, Any] = {
+                **d.fields,
+                "decision_ground": "DECISION_GROUND_ILLEGAL_CONTENT",
+                "illegal_content_legal_ground": dsa.shorten(
+                    d.legal_basis, "illegal_content_legal_ground"
+                )
+                or "-",
+                "illegal_content_explanation": dsa.shorten(d.reason, "illegal_content_explanation")
+                or "-",
+                "category": main,
+                "category_specification": keywords or None,
+                "content_type": ["CONTENT_TYPE_OTHER"],
+                "content_type_other": d.content,
+                "content_date": _day(d.started),
+                "application_date": _day(d.applied),
+                "decision_facts": dsa.shorten(d.facts, "decision_facts"),
+                "territorial_scope": fill.territorial_scope(self.jurisdiction),
+                "source_type": "SOURCE_VOLUNTARY",
+                "automated_detection": "No",
+                "automated_decision": "AUTOMATED_DECISION_NOT_AUTOMATED",
+                "puid": fill.puid(d.reference, 1),
+            }
+            st = _checked(data)
+            if st is None:
+                self.skipped += 1
+                continue
+            by = self.org(d.by_org_id)
+            row = _row(st, uuid=d.id, kind=d.kind, by=by, at=d.applied)
+            yield Exported(d.applied, d.id, row)
 
     def blocks(self) -> Iterable[Exported]:
-        q = (
-            select(BlockEntry)
-            .where(
-                self._window(BlockEntry.activated_at, BlockEntry.id),
-                BlockEntry.sanction_id.is_(None),
-                BlockEntry.action != BlockAction.PASSTHRU,
-            )
-            .order_by(BlockEntry.activated_at, BlockEntry.id)
-            .limit(self.limit)
+        q = self._rows(
+            BlockEntry,
+            BlockEntry.activated_at,
+            BlockEntry.id,
+            BlockEntry.sanction_id.is_(None),
+            BlockEntry.action != BlockAction.PASSTHRU,
         )
-        for b in self.session.scalars(q):
-            assert b.activated_at is not None
-            ended = b.restored_at or b.expired_at or b.expires_at
-            st = self._regulator_statement(
-                decision={
-                    "decision_visibility": ["DECISION_VISIBILITY_CONTENT_DISABLED"],
-                    "end_date_visibility_restriction": _day(ended),
-                },
-                legal_basis=b.legal_basis,
-                reason=b.reason,
-                facts=(
-                    f"Access to the domain name {b.domain} and its subdomains blocked at the "
-                    f"ISPs' DNS resolvers through the response policy zone "
-                    f"(answer: {b.action.value})."
-                ),
-                category=b.category,
-                content="Domain name (DNS blocking)",
-                started=b.requested_at,
-                applied=b.activated_at,
-                ident=b.id,
-            )
-            if st is not None:
-                by = self.org(b.requested_by_org_id)
-                yield Exported(
-                    b.activated_at,
-                    b.id,
-                    _row(st, uuid=b.id, kind="block", by=by, at=b.activated_at),
-                )
+        rows = list(self.session.scalars(q))
+        self.load_orgs(b.requested_by_org_id for b in rows)
+        return self._regulator_rows(self._block(b) for b in rows)
+
+    @staticmethod
+    def _block(b: BlockEntry) -> _Decision:
+        assert b.activated_at is not None
+        ended = b.restored_at or b.expired_at or b.expires_at
+        return _Decision(
+            kind="block",
+            id=b.id,
+            reference=b.id,
+            by_org_id=b.requested_by_org_id,
+            fields={
+                "decision_visibility": ["DECISION_VISIBILITY_CONTENT_DISABLED"],
+                "end_date_visibility_restriction": _day(ended),
+            },
+            legal_basis=b.legal_basis,
+            reason=b.reason,
+            facts=(
+                f"Access to the domain name {b.domain} and its subdomains blocked at the "
+                f"ISPs' DNS resolvers through the response policy zone "
+                f"(answer: {b.action.value})."
+            ),
+            category=b.category,
+            content="Domain name (DNS blocking)",
+            started=b.requested_at,
+            applied=b.activated_at,
+        )
 
     def sanctions(self) -> Iterable[Exported]:
-        q = (
-            select(Sanction)
-            .where(self._window(Sanction.activated_at, Sanction.id))
-            .options(selectinload(Sanction.orders))
-            .order_by(Sanction.activated_at, Sanction.id)
-            .limit(self.limit)
+        q = self._rows(Sanction, Sanction.activated_at, Sanction.id)
+        rows = list(self.session.scalars(q))
+        if not rows:
+            return ()
+        ids = [s.id for s in rows]
+        # Two reads for the whole page, not two per sanction: its names, and the categories
+        # of the orders it answers (in order id order; the first is the statement's).
+        names: dict[str, list[str]] = {i: [] for i in ids}
+        for sanction_id, domain in self.session.execute(
+            select(BlockEntry.sanction_id, BlockEntry.domain)
+            .where(BlockEntry.sanction_id.in_(ids))
+            .order_by(BlockEntry.sanction_id, BlockEntry.domain)
+        ):
+            names[str(sanction_id)].append(domain)
+        categories: dict[str, list[str]] = {i: [] for i in ids}
+        for sanction_id, category in self.session.execute(
+            select(SanctionOrder.sanction_id, Order.category)
+            .join(Order, Order.id == SanctionOrder.order_id)
+            .where(SanctionOrder.sanction_id.in_(ids))
+            .order_by(SanctionOrder.sanction_id, SanctionOrder.order_id)
+        ):
+            categories[sanction_id].append(category)
+        self.load_orgs(o for s in rows for o in (s.platform_org_id, s.regulator_org_id))
+        return self._regulator_rows(self._sanction(s, names[s.id], categories[s.id]) for s in rows)
+
+    def _sanction(self, s: Sanction, names: list[str], categories: list[str]) -> _Decision:
+        assert s.activated_at is not None
+        platform = self.org(s.platform_org_id)
+        return _Decision(
+            kind="sanction",
+            id=s.id,
+            reference=s.reference,
+            by_org_id=s.regulator_org_id,
+            fields={
+                "decision_provision": "DECISION_PROVISION_TOTAL_SUSPENSION",
+                "end_date_service_restriction": _day(s.ended_at),
+            },
+            legal_basis=s.legal_basis,
+            reason=s.reason,
+            facts=(
+                f"Sanction {s.reference}: access to the service of "
+                f"{platform.name if platform else 'the platform'} blocked at the ISPs' DNS "
+                f"resolvers ({len(names)} domain names: {', '.join(names)}) after "
+                f"{len(categories)} order(s) went unanswered."
+            ),
+            category=categories[0] if categories else None,
+            content="Online service (all its registered domain names)",
+            started=s.proposed_at,
+            applied=s.activated_at,
         )
-        for s in self.session.scalars(q):
-            assert s.activated_at is not None
-            names = list(
-                self.session.scalars(
-                    select(BlockEntry.domain)
-                    .where(BlockEntry.sanction_id == s.id)
-                    .order_by(BlockEntry.domain)
-                )
-            )
-            order_ids = [o.order_id for o in s.orders]
-            category = (
-                self.session.scalar(select(Order.category).where(Order.id.in_(order_ids)).limit(1))
-                if order_ids
-                else None
-            )
-            platform = self.org(s.platform_org_id)
-            st = self._regulator_statement(
-                decision={
-                    "decision_provision": "DECISION_PROVISION_TOTAL_SUSPENSION",
-                    "end_date_service_restriction": _day(s.ended_at),
-                },
-                legal_basis=s.legal_basis,
-                reason=s.reason,
-                facts=(
-                    f"Sanction {s.reference}: access to the service of "
-                    f"{platform.name if platform else 'the platform'} blocked at the ISPs' DNS "
-                    f"resolvers ({len(names)} domain names: {', '.join(names)}) after "
-                    f"{len(order_ids)} order(s) went unanswered."
-                ),
-                category=category,
-                content="Online service (all its registered domain names)",
-                started=s.proposed_at,
-                applied=s.activated_at,
-                ident=s.reference,
-            )
-            if st is not None:
-                by = self.org(s.regulator_org_id)
-                yield Exported(
-                    s.activated_at,
-                    s.id,
-                    _row(st, uuid=s.id, kind="sanction", by=by, at=s.activated_at),
-                )
 
     def refusals(self) -> Iterable[Exported]:
-        q = (
-            select(Normalisation)
-            .where(
-                self._window(Normalisation.decided_at, Normalisation.id),
-                Normalisation.status == NormalisationStatus.REFUSED,
-            )
-            .order_by(Normalisation.decided_at, Normalisation.id)
-            .limit(self.limit)
+        q = self._rows(
+            Normalisation,
+            Normalisation.decided_at,
+            Normalisation.id,
+            Normalisation.status == NormalisationStatus.REFUSED,
         )
-        for n in self.session.scalars(q):
-            assert n.decided_at is not None
-            first = self.session.get(BlockEntry, str(n.block_ids[0])) if n.block_ids else None
-            domains = ", ".join(str(d) for d in n.domains)
-            st = self._regulator_statement(
-                decision={"decision_provision": "DECISION_PROVISION_TOTAL_SUSPENSION"},
-                legal_basis=first.legal_basis if first else f"SOP profile {n.sop_profile}",
-                reason=n.decision_reason or "",
-                facts=(
-                    f"Request {n.reference} to restore access to {domains} refused; the block "
-                    f"stays in force."
-                ),
-                category=first.category if first else None,
-                content="Domain name (DNS blocking)",
-                started=n.requested_at,
-                applied=n.decided_at,
-                ident=n.reference,
-            )
-            if st is not None:
-                by = self.org(n.regulator_org_id)
-                yield Exported(
-                    n.decided_at,
-                    n.id,
-                    _row(st, uuid=n.id, kind="normalisation_refusal", by=by, at=n.decided_at),
-                )
+        rows = list(self.session.scalars(q))
+        # The first block of each request gives its legal basis and category: one read.
+        firsts = {str(n.block_ids[0]) for n in rows if n.block_ids}
+        blocks = (
+            {
+                b.id: b
+                for b in self.session.scalars(select(BlockEntry).where(BlockEntry.id.in_(firsts)))
+            }
+            if firsts
+            else {}
+        )
+        self.load_orgs(n.regulator_org_id for n in rows)
+        return self._regulator_rows(
+            self._refusal(n, blocks.get(str(n.block_ids[0])) if n.block_ids else None) for n in rows
+        )
+
+    @staticmethod
+    def _refusal(n: Normalisation, first: BlockEntry | None) -> _Decision:
+        assert n.decided_at is not None
+        domains = ", ".join(str(d) for d in n.domains)
+        return _Decision(
+            kind="normalisation_refusal",
+            id=n.id,
+            reference=n.reference,
+            by_org_id=n.regulator_org_id,
+            fields={"decision_provision": "DECISION_PROVISION_TOTAL_SUSPENSION"},
+            legal_basis=first.legal_basis if first else f"SOP profile {n.sop_profile}",
+            reason=n.decision_reason or "",
+            facts=(
+                f"Request {n.reference} to restore access to {domains} refused; the block "
+                f"stays in force."
+            ),
+            category=first.category if first else None,
+            content="Domain name (DNS blocking)",
+            started=n.requested_at,
+            applied=n.decided_at,
+        )
 
 
 def page(
