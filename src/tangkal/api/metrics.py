@@ -13,7 +13,8 @@ process knows or all know alike (the RPZ primary's serial and subscribers, the l
 compliance round, the match index's size), one series without a ``pid`` label;
 ``livesum`` for what the live processes hold between them (TCP connections); ``liveall``,
 one series per live worker with its ``pid``, only for :data:`WORKER_STARTED`, which is
-about the workers themselves.
+about the workers themselves. A series removed while its process lives is taken out by
+:mod:`tangkal.livegauges` (prometheus-client's own ``remove`` cannot in this mode).
 
 ``tangkal serve --workers N`` (N > 1) sets ``PROMETHEUS_MULTIPROC_DIR`` to a fresh
 directory before the workers start and removes it when the server stops. An operator may

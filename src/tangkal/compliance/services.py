@@ -57,6 +57,7 @@ from tangkal.db.base import utcnow
 from tangkal.db.bulk import one_of_chunks
 from tangkal.db.session import Database
 from tangkal.errors import Conflict, Forbidden, InvalidInput, Msg, NotFound
+from tangkal.livegauges import forget_all
 from tangkal.locators import Domain
 from tangkal.rpz.journal import changesets_after, latest_seq
 from tangkal.rpz.models import RpzEntry
@@ -846,7 +847,7 @@ def refresh_metrics(db: Database) -> None:
                 Resolver.control.is_(False), Resolver.serial_lag.is_not(None)
             )
         ).all()
-    NAMES.clear()
+    forget_all(NAMES)  # an ISP no round probes any more leaves /metrics, also per worker
     zeroed: set[str] = set()
     for org_id, worst, n in counts:
         isp = names.get(org_id, org_id or "?")
@@ -855,7 +856,7 @@ def refresh_metrics(db: Database) -> None:
             for state in ProbeState:
                 NAMES.labels(isp, state.value).set(0)
         NAMES.labels(isp, states[int(worst)].value).set(n)
-    SERIAL_LAG.clear()
+    forget_all(SERIAL_LAG)  # so does a resolver taken out of the probes
     for org_id, name, lag in lags:
         SERIAL_LAG.labels(names.get(org_id or "", "?"), name).set(int(lag or 0))
 

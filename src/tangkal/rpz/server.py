@@ -47,6 +47,7 @@ from sqlalchemy import func, select
 
 from tangkal.db.base import utcnow
 from tangkal.db.session import Database
+from tangkal.livegauges import forget
 from tangkal.rpz import edns, limits, wakeup, wire, xot
 from tangkal.rpz.journal import (
     JOURNAL_RETENTION_DAYS,
@@ -419,6 +420,7 @@ class RpzPrimary:
         self.groups: dict[str, tuple[str, ...]] = {}
         self._lag_dirty = True
         self._lag_updated = 0.0
+        self._lag_shown: set[tuple[str, str]] = set()  # subscribers with series in /metrics
         self._access_stale = False
         # Transfers no subscriber could be found for (key, ip, port, serial, kind, asked,
         # when): bounded, retried after each refresh for a minute.
@@ -820,6 +822,7 @@ class RpzPrimary:
         self._lag_dirty = False
         serial = self.store.view.serial
         never = grouped = 0
+        shown: set[tuple[str, str]] = set()
         for sub in self.access.subscribers:
             members = self.groups.get(sub.id, ())
             held = [c for c in (self.credits.get(i) for i in (sub.id, *members)) if c is not None]
@@ -827,9 +830,9 @@ class RpzPrimary:
                 grouped += 1
             if not held:
                 never += 1
-                with contextlib.suppress(KeyError):
-                    SUB_LAG.remove(sub.id, sub.org)
+                forget(SUB_LAG, sub.id, sub.org)
                 continue
+            shown.add((sub.id, sub.org))
             newest = held[0]
             for c in held[1:]:
                 if serial_lt(newest, c):
@@ -838,6 +841,10 @@ class RpzPrimary:
             at = max((self.credited_at.get(i, 0.0) for i in (sub.id, *members)), default=0.0)
             if at:
                 SUB_LAST_TRANSFER.labels(sub.id, sub.org).set(at)
+        for gone in self._lag_shown - shown:  # no longer a subscriber (or no credit left)
+            forget(SUB_LAG, *gone)
+            forget(SUB_LAST_TRANSFER, *gone)
+        self._lag_shown = shown
         NEVER_TRANSFERRED.set(never)
         GROUP_CREDITED.set(grouped)
 
