@@ -12,7 +12,7 @@ from tangkal.accounts.models import Role
 from tangkal.accounts.principal import Principal
 from tangkal.accounts.services import get_org_by_name
 from tangkal.cli.common import database, err, friendly
-from tangkal.hashing import exchange, services
+from tangkal.hashing import banks, exchange
 
 FORMATS_HELP = "; ".join(f"{f.name}: {f.description}" for f in exchange.FORMATS.values())
 
@@ -39,7 +39,7 @@ def create(
     """Create a bank owned by ORG."""
     actor = _actor(org)
     with database().unit_of_work() as s:
-        bank = services.create_bank(
+        bank = banks.create_bank(
             s,
             actor,
             name,

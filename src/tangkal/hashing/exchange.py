@@ -43,8 +43,9 @@ from tangkal.accounts.principal import Principal
 from tangkal.audit.services import record
 from tangkal.errors import InvalidInput, Msg
 from tangkal.hashing import signals
+from tangkal.hashing.banks import get_bank
+from tangkal.hashing.content import add_signals
 from tangkal.hashing.models import BankContent, HashChange
-from tangkal.hashing.services import _add_signals, get_bank
 
 BATCH = 5000
 FIRST_LINES = 5
@@ -400,7 +401,7 @@ def import_into(
         for p in chunk:
             by_meta.setdefault(meta[p], []).append(p)
         for (label, ref), items in by_meta.items():
-            rows, d = _add_signals(
+            rows, d = add_signals(
                 session,
                 principal,
                 bank,

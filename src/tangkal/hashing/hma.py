@@ -7,7 +7,7 @@ and HMA's own paths: ``/m/raw_lookup``, ``/m/lookup``, ``/m/index/status`` (matc
 paths, beside ``/api/v1``, so such a client works unchanged when its base URL is tangkal's
 and it sends a tangkal token (``Authorization: Bearer``). The request and response shapes
 are HMA's (read from facebook/ThreatExchange's ``hasher-matcher-actioner``; this is tangkal's
-own code); what happens is tangkal's, through :mod:`tangkal.hashing.services`:
+own code); what happens is tangkal's, through the bank, content and matching modules:
 
 * Authorisation and tenancy are the native API's: a caller sees shared banks and its own
   organisation's, adds content only to its own, with the same roles.
@@ -46,8 +46,9 @@ from tangkal.accounts.principal import Principal
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
 from tangkal.api.openapi import json_body, parse_json_body
 from tangkal.errors import InvalidInput, Msg, NotFound
-from tangkal.hashing import services, signals
+from tangkal.hashing import banks, evidence, matching, signals
 from tangkal.hashing.budget import hash_upload
+from tangkal.hashing.content import add_file, add_signal, hash_content, list_content, remove_content
 from tangkal.hashing.matcher import BankIndexes, indexes_for
 from tangkal.hashing.models import Bank, BankContent
 from tangkal.hashing.routes import _read_upload
@@ -250,12 +251,12 @@ def _matches(
     session: UnitOfWork,
     principal: Principal,
     request: Request,
-    queries: list[services.Query],
+    queries: list[matching.Query],
     banks: set[str] | None,
 ) -> list[dict[str, Any]]:
     """tangkal's matches of ``queries`` that an HMA client should act on."""
-    found = services.match(session, principal, _indexes(request), queries)
-    services.note_order_matches(session, principal, found)
+    found = matching.match(session, principal, _indexes(request), queries)
+    evidence.note_order_matches(session, principal, found)
     return [
         m
         for m in found
@@ -286,21 +287,21 @@ async def _upload(request: Request) -> bytes:
     return await _read_upload(files[0])  # type: ignore[arg-type]
 
 
-async def _hash(request: Request, content: bytes) -> list[services.Query]:
+async def _hash(request: Request, content: bytes) -> list[matching.Query]:
     """The file's signals (as HMA's hasher gives them: one per type)."""
-    results = await hash_upload(request.app.state, content, lambda: services.hash_content(content))
-    return [services.Query(r.signal_type, r.signal) for r in results if r.signal]
+    results = await hash_upload(request.app.state, content, lambda: hash_content(content))
+    return [matching.Query(r.signal_type, r.signal) for r in results if r.signal]
 
 
-async def _queries(request: Request, content: bytes) -> list[services.Query]:
+async def _queries(request: Request, content: bytes) -> list[matching.Query]:
     """The file's query signals: tangkal's, with PDQ's rotated and mirrored variants."""
     queries, _ = await hash_upload(
-        request.app.state, content, lambda: services.queries_for_upload(content)
+        request.app.state, content, lambda: matching.queries_for_upload(content)
     )
     return queries
 
 
-def _named(queries: list[services.Query]) -> dict[str, str]:
+def _named(queries: list[matching.Query]) -> dict[str, str]:
     return {signals.get(q.signal_type).te_name: q.signal for q in queries}
 
 
@@ -332,7 +333,7 @@ def raw_lookup(
     include_distance: bool = False,
 ) -> dict[str, Any]:
     """Ids of banked content that match a signal (with distances on request)."""
-    queries = services.queries_for_signal(signal_type, signal)
+    queries = matching.queries_for_signal(signal_type, signal)
     found = _matches(session, principal, request, queries, _bank_filter(banks))
     if include_distance:
         return {
@@ -362,7 +363,7 @@ def lookup(
         raise InvalidInput(
             Msg("Either url or both signal and signal_type are required"), field="signal"
         )
-    queries = services.queries_for_signal(signal_type, signal)
+    queries = matching.queries_for_signal(signal_type, signal)
     return _by_bank(_matches(session, principal, request, queries, _bank_filter(banks)))
 
 
@@ -392,8 +393,8 @@ def index_status(
 ) -> dict[str, Any]:
     """Per type, how many signals the caller's visible banks hold. tangkal's index catches up
     with the banks before every lookup, so it is current to now."""
-    banks = services.visible_banks(session, principal)
-    counts = services.bank_stats(session, [b.id for b in banks])
+    visible = banks.visible_banks(session, principal)
+    counts = banks.bank_stats(session, [b.id for b in visible])
     types = [signals.get(signal_type)] if signal_type else list(signals.REGISTRY)
     now = int(time.time())
     out = {}
@@ -419,14 +420,14 @@ async def compare(request: Request, principal: CurrentPrincipal) -> dict[str, An
 
 @router.get("/c/banks", response_model=BankList)
 def banks_index(principal: CurrentPrincipal, session: UnitOfWork) -> list[dict[str, Any]]:
-    return [_bank_out(b) for b in services.visible_banks(session, principal)]
+    return [_bank_out(b) for b in banks.visible_banks(session, principal)]
 
 
 @router.get("/c/bank/{bank_name}", response_model=BankConfig)
 def bank_show(
     bank_name: BankName, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
-    return _bank_out(services.get_bank(session, principal, bank_name))
+    return _bank_out(banks.get_bank(session, principal, bank_name))
 
 
 @router.post("/c/banks", status_code=201, response_model=BankConfig)
@@ -434,9 +435,9 @@ def bank_create(
     body: BankCreateRequest, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
     enabled = _enabled(body.enabled_ratio, body.enabled)
-    bank = services.create_bank(session, principal, body.name)
+    bank = banks.create_bank(session, principal, body.name)
     if enabled is False:
-        bank = services.update_bank(session, principal, bank.name, enabled=False)
+        bank = banks.update_bank(session, principal, bank.name, enabled=False)
     return _bank_out(bank)
 
 
@@ -447,7 +448,7 @@ def bank_update(
     if body.name is not None and body.name.strip().lower() != bank_name.strip().lower():
         raise InvalidInput(Msg("A tangkal bank keeps its name."), field="name")
     enabled = _enabled(body.enabled_ratio, body.enabled)
-    return _bank_out(services.update_bank(session, principal, bank_name, enabled=enabled))
+    return _bank_out(banks.update_bank(session, principal, bank_name, enabled=enabled))
 
 
 def _existing_id(session: UnitOfWork, bank: Bank, pairs: list[tuple[str, str]]) -> int:
@@ -479,14 +480,14 @@ async def bank_add_content(
 ) -> dict[str, Any]:
     """Bank an uploaded file under every signal type that hashes it."""
     _refuse_url(url)
-    bank = services.get_bank(session, principal, bank_name, write=True)  # before hashing
+    bank = banks.get_bank(session, principal, bank_name, write=True)  # before hashing
     content = await _upload(request)
-    results = await hash_upload(request.app.state, content, lambda: services.hash_content(content))
+    results = await hash_upload(request.app.state, content, lambda: hash_content(content))
     pairs = [(r.signal_type, r.signal) for r in results if r.signal]
     if not pairs:
         raise InvalidInput(Msg("No signals given"), field="file")
     note = _note((await request.form()).get("note"))
-    result = services.add_file(
+    result = add_file(
         session,
         principal,
         bank.name,
@@ -514,12 +515,12 @@ async def bank_add_signals(
     note = _note(body.pop("note", None))
     if not body:
         raise InvalidInput(Msg("No signals given"), field="body")
-    bank = services.get_bank(session, principal, bank_name, write=True)
+    bank = banks.get_bank(session, principal, bank_name, write=True)
     pairs: list[tuple[str, str]] = []
     added: list[BankContent] = []
     for name, value in body.items():
         st = signals.get(name)
-        r = services.add_signal(session, principal, bank.name, st.name, value, label=note)
+        r = add_signal(session, principal, bank.name, st.name, value, label=note)
         added += r.added
         pairs.append((st.name, st.validate(value)))
     ids = [r.id for r in added]
@@ -532,7 +533,7 @@ async def bank_add_signals(
 def _content_row(
     session: UnitOfWork, principal: Principal, bank_name: str, content_id: int
 ) -> BankContent:
-    rows = services.list_content(session, principal, bank_name, after=content_id - 1, limit=1)
+    rows = list_content(session, principal, bank_name, after=content_id - 1, limit=1)
     if not rows or rows[0].id != content_id:
         raise NotFound(Msg("content %(id)s not found", id=content_id))
     return rows[0]
@@ -564,7 +565,7 @@ def bank_get_content(
 def bank_delete_content(
     bank_name: BankName, content_id: ContentId, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
-    services.remove_content(session, principal, bank_name, content_id)
+    remove_content(session, principal, bank_name, content_id)
     return {"deleted": 1}
 
 

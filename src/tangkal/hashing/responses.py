@@ -1,6 +1,6 @@
 """The shapes of the hash-bank API's answers, for ``/openapi.json`` and generated clients.
 
-They describe what ``services`` builds (``bank_dict``, ``content_dict``, the match list);
+They describe what the bank modules build (``bank_dict``, ``content_dict``, the match list);
 they do not build it. ``tests/unit/api/test_response_models.py`` drives the routes and checks
 that each answer is the same JSON through its model as without it, so a field added to a
 service and not here fails there instead of vanishing from the answer. Per-type maps

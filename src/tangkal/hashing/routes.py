@@ -10,9 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
 from tangkal.errors import InvalidInput, Msg, TooLarge
-from tangkal.hashing import exchange, services
+from tangkal.hashing import banks, evidence, exchange, matching
+from tangkal.hashing import content as bank_content
 from tangkal.hashing import responses as shapes
 from tangkal.hashing.budget import hash_upload
+from tangkal.hashing.feedback import give_feedback
 from tangkal.hashing.matcher import BankIndexes, indexes_for
 from tangkal.settings import get_settings
 
@@ -81,29 +83,29 @@ class FeedbackIn(BaseModel):
     "/banks", status_code=201, response_model=shapes.BankOut, response_model_exclude_unset=True
 )
 def create_bank(body: BankIn, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
-    bank = services.create_bank(session, principal, **body.model_dump())
-    return services.bank_dict(bank)
+    bank = banks.create_bank(session, principal, **body.model_dump())
+    return banks.bank_dict(bank)
 
 
 @router.get("/banks", response_model=shapes.BankList, response_model_exclude_unset=True)
 def list_banks(principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
-    banks = services.visible_banks(session, principal)
-    counts = services.bank_stats(session, [b.id for b in banks])
-    return {"banks": [services.bank_dict(b, counts.get(b.id)) for b in banks]}
+    visible = banks.visible_banks(session, principal)
+    counts = banks.bank_stats(session, [b.id for b in visible])
+    return {"banks": [banks.bank_dict(b, counts.get(b.id)) for b in visible]}
 
 
 @router.get("/banks/{name}", response_model=shapes.BankOut, response_model_exclude_unset=True)
 def get_bank(name: str, principal: CurrentPrincipal, session: UnitOfWork) -> dict[str, Any]:
-    bank = services.get_bank(session, principal, name)
-    return services.bank_dict(bank, services.bank_stats(session, [bank.id]).get(bank.id))
+    bank = banks.get_bank(session, principal, name)
+    return banks.bank_dict(bank, banks.bank_stats(session, [bank.id]).get(bank.id))
 
 
 @router.patch("/banks/{name}", response_model=shapes.BankOut, response_model_exclude_unset=True)
 def update_bank(
     name: str, body: BankPatch, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
-    bank = services.update_bank(session, principal, name, **body.model_dump())
-    return services.bank_dict(bank)
+    bank = banks.update_bank(session, principal, name, **body.model_dump())
+    return banks.bank_dict(bank)
 
 
 @router.post(
@@ -128,14 +130,14 @@ async def add_content(
         content = await _read_upload(upload)  # type: ignore[arg-type]
         label = form.get("label")
         as_text = str(form.get("text", "")).lower() in ("1", "true")
-        services.get_bank(session, principal, name, write=True)  # refused before hashing
+        banks.get_bank(session, principal, name, write=True)  # refused before hashing
         hashed = await hash_upload(
             request.app.state,
             content,
-            lambda: services.hash_content(content, text=as_text),
+            lambda: bank_content.hash_content(content, text=as_text),
             text=as_text,
         )
-        result = services.add_file(
+        result = bank_content.add_file(
             session,
             principal,
             name,
@@ -153,7 +155,7 @@ async def add_content(
                 Msg("Send JSON {signal_type, signal}: %(detail)s", detail=str(exc).splitlines()[0]),
                 field="body",
             ) from None
-        result = services.add_signal(
+        result = bank_content.add_signal(
             session, principal, name, body.signal_type, body.signal, label=body.label
         )
     else:
@@ -162,7 +164,7 @@ async def add_content(
             field="body",
         )
     return {
-        "added": [services.content_dict(c) for c in result.added],
+        "added": [bank_content.content_dict(c) for c in result.added],
         "duplicates": result.duplicates,
         "not_hashed": [
             {"signal_type": r.signal_type, "reason": r.reason} for r in result.not_hashed
@@ -180,9 +182,9 @@ def list_content(
     after: int = Query(0, ge=0, le=2**63 - 1),
     limit: int = Query(1000, ge=1, le=10000),
 ) -> dict[str, Any]:
-    rows = services.list_content(session, principal, name, after=after, limit=limit)
+    rows = bank_content.list_content(session, principal, name, after=after, limit=limit)
     return {
-        "content": [services.content_dict(c) for c in rows],
+        "content": [bank_content.content_dict(c) for c in rows],
         "next_after": rows[-1].id if rows else None,
     }
 
@@ -195,7 +197,7 @@ def list_content(
 def remove_content(
     name: str, content_id: int, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
-    services.remove_content(session, principal, name, content_id)
+    bank_content.remove_content(session, principal, name, content_id)
     return {"removed": content_id}
 
 
@@ -203,11 +205,11 @@ def _match_answer(
     session: UnitOfWork,
     principal: CurrentPrincipal,
     idx: BankIndexes,
-    queries: list[services.Query],
+    queries: list[matching.Query],
     not_hashed: list[Any],
 ) -> dict[str, Any]:
-    matches = services.match(session, principal, idx, queries)
-    services.note_order_matches(session, principal, matches)
+    matches = matching.match(session, principal, idx, queries)
+    evidence.note_order_matches(session, principal, matches)
     return {
         "matches": matches,
         "signals": [{"signal_type": q.signal_type, "signal": q.signal} for q in queries],
@@ -227,7 +229,7 @@ async def match_file(
     queries, failed = await hash_upload(
         request.app.state,
         content,
-        lambda: services.queries_for_upload(content, text=text),
+        lambda: matching.queries_for_upload(content, text=text),
         text=text,
     )
     not_hashed = [{"signal_type": r.signal_type, "reason": r.reason} for r in failed]
@@ -242,7 +244,7 @@ def match_signal(
     signal_type: str,
     signal: str,
 ) -> dict[str, Any]:
-    queries = services.queries_for_signal(signal_type, signal)
+    queries = matching.queries_for_signal(signal_type, signal)
     return _match_answer(session, principal, _indexes(request), queries, [])
 
 
@@ -255,7 +257,7 @@ def match_signal(
 def feedback(
     content_id: int, body: FeedbackIn, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
-    fb = services.give_feedback(
+    fb = give_feedback(
         session, principal, content_id, body.verdict, query_signal=body.query_signal, note=body.note
     )
     return {"id": fb.id, "content_id": content_id, "verdict": fb.verdict}
@@ -281,7 +283,7 @@ def bank_evidence(
     session: UnitOfWork,
 ) -> dict[str, Any]:
     """Put an order's evidence in a bank; earlier orders with matching content are linked."""
-    return services.bank_order_evidence(
+    return evidence.bank_order_evidence(
         session, principal, _indexes(request), order_id, evidence_id, body.bank
     ).as_dict()
 
@@ -301,8 +303,8 @@ def match_text(
     body: TextIn, request: Request, principal: CurrentPrincipal, session: UnitOfWork
 ) -> dict[str, Any]:
     """Match a message (exact after normalisation, and near-duplicates) against the banks."""
-    results = services.hash_content(body.text.encode(), text=True, files=False)
-    queries = [services.Query(r.signal_type, r.signal) for r in results if r.signal]
+    results = bank_content.hash_content(body.text.encode(), text=True, files=False)
+    queries = [matching.Query(r.signal_type, r.signal) for r in results if r.signal]
     not_hashed = [
         {"signal_type": r.signal_type, "reason": r.reason} for r in results if r.signal is None
     ]

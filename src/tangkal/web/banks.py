@@ -1,6 +1,6 @@
 """Hash banks and matching in the console, for the regulator and platform moderators.
 
-Everything goes through ``tangkal.hashing.services`` and ``tangkal.hashing.exchange``: a bank
+Everything goes through ``tangkal.hashing``'s bank modules and its ``exchange``: a bank
 another platform keeps private answers 404 here exactly as it does on the API, only the owner
 changes a bank, and matching sees only shared banks and the caller's own. The export link
 streams the same file as ``/api/v1/banks/{name}/export`` but with the console session, since
@@ -18,9 +18,15 @@ from tangkal.accounts.models import OrgKind
 from tangkal.accounts.principal import Principal
 from tangkal.api.deps import UnitOfWork
 from tangkal.errors import Busy, Conflict, InvalidInput, Msg, TooLarge
-from tangkal.hashing import exchange
-from tangkal.hashing import services as banks
+from tangkal.hashing import banks, evidence, exchange, feedback, matching
 from tangkal.hashing.budget import hash_upload
+from tangkal.hashing.content import (
+    add_file,
+    content_dict,
+    hash_content,
+    list_content,
+    remove_content,
+)
 from tangkal.hashing.matcher import BankIndexes, indexes_for
 from tangkal.hashing.models import Bank
 from tangkal.hashing.signals import SignalResult
@@ -234,7 +240,7 @@ def _bank_page(
     bank = banks.get_bank(session, p, name)  # 404 for another platform's private bank
     counts = banks.bank_stats(session, [bank.id]).get(bank.id, {})
     owners = queries.org_names(session, {bank.owner_org_id})
-    rows = banks.list_content(session, p, bank.name, after=after, limit=PAGE_SIZE + 1)
+    rows = list_content(session, p, bank.name, after=after, limit=PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return page.render(
@@ -242,7 +248,7 @@ def _bank_page(
         {
             "b": _bank_row(bank, counts, owners, p.org_id),
             "threshold_fields": _threshold_fields(),
-            "content": [{**banks.content_dict(c), "short": short_signal(c.signal)} for c in rows],
+            "content": [{**content_dict(c), "short": short_signal(c.signal)} for c in rows],
             "after": after,
             "next_after": rows[-1].id if more and rows else None,
             "can_write": bank.owner_org_id == p.org_id and p.role in banks.WRITE_ROLES,
@@ -329,7 +335,7 @@ def bank_remove(
 ) -> Response:
     page.check_csrf(csrf_token)
     p = _users(page)
-    banks.remove_content(session, p, name, content_id)
+    remove_content(session, p, name, content_id)
     page.flash(page._("Item %(id)s was removed from the bank.", id=content_id))
     return page.redirect(f"/console/banks/{name.strip().lower()}")
 
@@ -353,11 +359,11 @@ async def bank_upload(
         hashed = await hash_upload(
             page.request.app.state,
             content,
-            lambda: banks.hash_content(content, text=text == "on"),
+            lambda: hash_content(content, text=text == "on"),
             text=text == "on",
         )
         with session.begin_nested():
-            result = banks.add_file(
+            result = add_file(
                 session,
                 p,
                 name,
@@ -460,7 +466,7 @@ def _present(
     page: Page,
     session: UnitOfWork,
     matches: list[dict[str, Any]],
-    queries_: list[banks.Query],
+    queries_: list[matching.Query],
     not_hashed: list[dict[str, Any]],
     source: str,
 ) -> dict[str, Any]:
@@ -512,23 +518,23 @@ async def match_submit(
             results = await hash_upload(
                 page.request.app.state,
                 content,
-                lambda: banks.hash_content(content, text=text == "on"),
+                lambda: hash_content(content, text=text == "on"),
                 text=text == "on",
             )
             source = file.filename
         elif message.strip():
-            results = banks.hash_content(message.encode(), text=True, files=False)
+            results = hash_content(message.encode(), text=True, files=False)
             source = ""
         else:
             raise InvalidInput(Msg("Choose a file, or paste a message, to match."), field="file")
     except (InvalidInput, Busy) as exc:
         return _match_page(page, error=page.error(exc), message=message, status=exc.status_code)
-    queries_ = [banks.Query(r.signal_type, r.signal) for r in results if r.signal]
+    queries_ = [matching.Query(r.signal_type, r.signal) for r in results if r.signal]
     not_hashed = [
         {"signal_type": r.signal_type, "reason": _why(page, r)} for r in results if r.signal is None
     ]
-    found = banks.match(session, p, _indexes(page), queries_) if queries_ else []
-    banks.note_order_matches(session, p, found)
+    found = matching.match(session, p, _indexes(page), queries_) if queries_ else []
+    evidence.note_order_matches(session, p, found)
     return _match_page(
         page, message=message, result=_present(page, session, found, queries_, not_hashed, source)
     )
@@ -546,7 +552,7 @@ def match_feedback(
     """Confirmed / false positive on one match; htmx swaps the buttons for the answer."""
     page.check_csrf(csrf_token)
     p = _users(page)
-    fb = banks.give_feedback(session, p, content_id, verdict, query_signal=query_signal or None)
+    fb = feedback.give_feedback(session, p, content_id, verdict, query_signal=query_signal or None)
     if page.request.headers.get("hx-request") == "true":
         return page.render("match_feedback.html", {"verdict": fb.verdict})
     page.flash(page._("Thank you: your feedback was recorded."))
@@ -571,7 +577,7 @@ def evidence_to_bank(
     assert page.principal is not None
     if not bank.strip():
         raise InvalidInput(Msg("Choose the bank to put the evidence into."), field="bank")
-    out = banks.bank_order_evidence(
+    out = evidence.bank_order_evidence(
         session, page.principal, _indexes(page), order_id, evidence_id, bank
     )
     reasons = "; ".join(f"{r.signal_type}: {_why(page, r)}" for r in out.not_hashed)

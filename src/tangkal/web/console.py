@@ -20,7 +20,7 @@ from tangkal.api.deps import UnitOfWork
 from tangkal.audit.services import events_for
 from tangkal.delivery.services import delivery_log
 from tangkal.errors import Forbidden, InvalidInput, Msg, NotFound, TangkalError, TooLarge
-from tangkal.hashing import services as hashing
+from tangkal.hashing import banks
 from tangkal.objections import services as objections
 from tangkal.objections.models import ObjectionStatus
 from tangkal.orders import services as orders
@@ -389,7 +389,7 @@ def _order_page(
         **statement_form.context(page.fmt, sor),
         # the regulator's own banks, for "put evidence into bank" (owners alone add content)
         "evidence_banks": [
-            b.name for b in hashing.visible_banks(session, p) if b.owner_org_id == p.org_id
+            b.name for b in banks.visible_banks(session, p) if b.owner_org_id == p.org_id
         ]
         if is_regulator and p.role in (Role.ANALYST, Role.OFFICIAL) and order.evidence
         else [],

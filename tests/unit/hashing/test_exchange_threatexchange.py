@@ -32,7 +32,8 @@ from threatexchange.signal_type.url import URLSignal
 
 from tangkal.db.session import Database
 from tangkal.errors import InvalidInput
-from tangkal.hashing import exchange, services, signals
+from tangkal.hashing import banks, exchange, signals
+from tangkal.hashing.content import add_signal, list_content
 
 # tangkal's type -> the threatexchange type it is
 TX_TYPES: dict[str, type[TxSignalType]] = {
@@ -93,9 +94,9 @@ def test_a_file_threatexchange_writes_imports_whole(
     for tx, value in written.items():
         _report(path, tx, value)
     with db.unit_of_work() as s:
-        services.create_bank(s, analyst, "from-tx")
+        banks.create_bank(s, analyst, "from-tx")
         result = exchange.import_into(s, analyst, "from-tx", path.read_bytes(), "te")
-        rows = services.list_content(s, analyst, "from-tx")
+        rows = list_content(s, analyst, "from-tx")
     assert result.added == 3 and not result.skipped
     got = {(signals.get(r.signal_type).te_name, r.signal) for r in rows}
     assert got == {(tx.get_name(), v) for tx, v in written.items()} == _tx_read(path)
@@ -106,9 +107,9 @@ def test_a_tangkal_export_reads_whole_in_threatexchange(
 ) -> None:
     analyst = factory.principal(factory.regulator(), "analyst")
     with db.unit_of_work() as s:
-        services.create_bank(s, analyst, "to-tx")
+        banks.create_bank(s, analyst, "to-tx")
         for name, value in (("pdq", PDQ), ("md5", MD5), ("sha256", SHA256)):
-            services.add_signal(s, analyst, "to-tx", name, value)
+            add_signal(s, analyst, "to-tx", name, value)
     with db.read_only() as s:
         path = tmp_path / "bank.te"
         path.write_text("".join(exchange.export(s, analyst, "to-tx", "te")))
@@ -168,7 +169,7 @@ def test_a_tat_export_parses_with_threatexchanges_tat_client(
         ],
     }
     with db.unit_of_work() as s:
-        services.create_bank(s, analyst, "tat-copy")
+        banks.create_bank(s, analyst, "tat-copy")
         imported = exchange.import_into(
             s, analyst, "tat-copy", json.dumps(tat_page).encode(), "tat"
         )
@@ -208,14 +209,14 @@ def test_unsupported_rows_are_named_by_line_and_skipped_on_request(
     _report(path, VideoSHA256Signal, SHA256)
     data = path.read_bytes()
     with db.unit_of_work() as s:
-        services.create_bank(s, analyst, "mixed")
+        banks.create_bank(s, analyst, "mixed")
     with db.unit_of_work() as s, pytest.raises(InvalidInput) as refused:
         exchange.import_into(s, analyst, "mixed", data, "te")
     text = refused.value.message
     assert "Nothing was imported" in text
     assert "line 2" in text and "line 3" in text and "'url'" in text and "'raw_text'" in text
     with db.unit_of_work() as s:
-        assert services.list_content(s, analyst, "mixed") == []
+        assert list_content(s, analyst, "mixed") == []
         result = exchange.import_into(s, analyst, "mixed", data, "te", skip_unsupported=True)
     assert result.added == 2
     assert {k: (v.count, v.first_lines) for k, v in result.skipped.items()} == {
@@ -228,7 +229,7 @@ def test_unsupported_rows_are_named_by_line_and_skipped_on_request(
 def test_a_bad_signal_refuses_the_file_even_when_skipping(db: Database, factory: Factory) -> None:
     analyst = factory.principal(factory.regulator(), "analyst")
     with db.unit_of_work() as s:
-        services.create_bank(s, analyst, "strict")
+        banks.create_bank(s, analyst, "strict")
     data = f"{VideoMD5Signal.get_name()} {MD5}\n{VideoMD5Signal.get_name()} nothex\n".encode()
     with db.unit_of_work() as s, pytest.raises(InvalidInput) as refused:
         exchange.import_into(s, analyst, "strict", data, "te", skip_unsupported=True)

@@ -19,7 +19,8 @@ from tests.factories import Factory
 
 from tangkal.db.session import Database
 from tangkal.errors import ConfigurationError, Conflict, InvalidInput, TooLarge
-from tangkal.hashing import exchange, services, signals
+from tangkal.hashing import banks, exchange, matching, signals
+from tangkal.hashing.content import add_signal, list_content
 from tangkal.hashing.index import IndexMatch
 from tangkal.hashing.matcher import BankIndexes
 from tangkal.hashing.signals import REGISTRY, SignalRegistry, SignalResult, SignalType
@@ -276,25 +277,25 @@ def test_a_bank_matches_each_type_by_its_threshold(
     analyst = factory.principal(factory.regulator(), "analyst")
     sig, other = _signal(st), _signal(st, OTHER_SAMPLES[st.media])
     with db.unit_of_work() as s:
-        services.create_bank(s, analyst, "contract")
-        services.add_signal(s, analyst, "contract", st.name, sig)
+        banks.create_bank(s, analyst, "contract")
+        add_signal(s, analyst, "contract", st.name, sig)
     idx = BankIndexes(db, tmp_path)
     with db.unit_of_work() as s:
-        bank = services.get_bank(s, analyst, "contract")
-        assert services.thresholds_of(bank)[st.name] == st.default_threshold
-        hits = services.match(s, analyst, idx, [services.Query(st.name, sig)])
+        bank = banks.get_bank(s, analyst, "contract")
+        assert banks.thresholds_of(bank)[st.name] == st.default_threshold
+        hits = matching.match(s, analyst, idx, [matching.Query(st.name, sig)])
         assert [(h["signal_type"], h["distance"]) for h in hits] == [(st.name, 0)]
-        assert services.match(s, analyst, idx, [services.Query(st.name, other)]) == []
-        view = services.bank_dict(bank)
+        assert matching.match(s, analyst, idx, [matching.Query(st.name, other)]) == []
+        view = banks.bank_dict(bank)
         assert view["thresholds"][st.name] == st.default_threshold
         if st.threshold_field:
             assert view[st.threshold_field] == st.default_threshold
     if not st.exact:
         with db.unit_of_work() as s:
-            services.update_bank(s, analyst, "contract", thresholds={st.name: st.min_threshold})
+            banks.update_bank(s, analyst, "contract", thresholds={st.name: st.min_threshold})
         with db.unit_of_work() as s:
-            bank = services.get_bank(s, analyst, "contract")
-            assert services.thresholds_of(bank)[st.name] == st.min_threshold
+            bank = banks.get_bank(s, analyst, "contract")
+            assert banks.thresholds_of(bank)[st.name] == st.min_threshold
     idx.save()
     restarted = BankIndexes(db, tmp_path)
     assert restarted.applied_seq == idx.applied_seq
@@ -312,13 +313,13 @@ def test_exchange_round_trip(st: SignalType, fmt: str, db: Database, factory: Fa
     analyst = factory.principal(factory.regulator(), "analyst")
     sig = _signal(st)
     with db.unit_of_work() as s:
-        services.create_bank(s, analyst, "source")
-        services.create_bank(s, analyst, "copy")
-        services.add_signal(s, analyst, "source", st.name, sig)
+        banks.create_bank(s, analyst, "source")
+        banks.create_bank(s, analyst, "copy")
+        add_signal(s, analyst, "source", st.name, sig)
     with db.read_only() as s:
         data = "".join(exchange.export(s, analyst, "source", fmt)).encode()
     with db.unit_of_work() as s:
         result = exchange.import_into(s, analyst, "copy", data, fmt)
         assert result.added == 1
-        rows = services.list_content(s, analyst, "copy")
+        rows = list_content(s, analyst, "copy")
         assert [(r.signal_type, r.signal) for r in rows] == [(st.name, sig)]
