@@ -50,15 +50,17 @@ class Bank(Base):
     allowlist: Mapped[bool] = mapped_column(default=False)
     created_by: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # the thresholds the owner set, one row per signal type; a type without a row uses the
-    # type's own default (tangkal.hashing.services.thresholds_of), so a default is said once
+    # the thresholds the owner set, one row per (signal type, threshold name); a threshold
+    # without a row is the type's own default, so a default is said once, by the type
     thresholds: Mapped[list[BankThreshold]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", back_populates="bank"
     )
 
 
 class BankThreshold(Base):
-    """A bank's threshold for one signal type: the largest distance that still matches."""
+    """A bank's value of one of a signal type's thresholds (``name``: one of the type's
+    :attr:`~tangkal.hashing.signals.SignalType.rules`, such as PDQ's ``distance`` or vPDQ's
+    ``banked_share``)."""
 
     __tablename__ = "hash_bank_thresholds"
 
@@ -66,6 +68,7 @@ class BankThreshold(Base):
         ForeignKey("hash_banks.id", ondelete="CASCADE"), primary_key=True
     )
     signal_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True, default="distance")
     threshold: Mapped[int] = mapped_column(Integer)
 
     bank: Mapped[Bank] = relationship(back_populates="thresholds")
