@@ -100,10 +100,17 @@ def escalation_view(page: Page, order: Order, now: datetime | None = None) -> di
 # ------------------------------------------------------------------ the escalation queue
 
 
-def _sanction_card(page: Page, session: UnitOfWork, s: Sanction) -> dict[str, Any]:
+def _sanction_cards(
+    page: Page, session: UnitOfWork, rows: Sequence[Sanction]
+) -> list[dict[str, Any]]:
+    """Each sanction with what the reader may do, read in a fixed number of statements."""
     p = page.principal
     assert p is not None
-    return {"s": sanctions.to_dict(session, s, full=False), "acts": actions.sanction_actions(s, p)}
+    bodies = sanctions.to_dicts(session, rows, full=False)
+    return [
+        {"s": body, "acts": actions.sanction_actions(s, p)}
+        for s, body in zip(rows, bodies, strict=True)
+    ]
 
 
 def _awaiting(
@@ -156,7 +163,7 @@ def _queue_page(
     return page.render(
         "escalations.html",
         {
-            "cards": [_sanction_card(page, session, s) for s in pending],
+            "cards": _sanction_cards(page, session, pending),
             "awaiting": _awaiting(page, session, {s.id: s for s in pending}),
             "decision": decision or forms.DecisionForm(),
             "propose": propose or forms.DecisionForm(),
@@ -243,7 +250,7 @@ def sanction_list(
     return page.render(
         "sanctions_list.html",
         {
-            "rows": [_sanction_card(page, session, s) for s in rows],
+            "rows": _sanction_cards(page, session, rows),
             "statuses": [s.value for s in SanctionStatus],
             "status": status,
             "problem": problem,
