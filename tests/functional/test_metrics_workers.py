@@ -29,6 +29,7 @@ def test_every_scrape_under_two_workers_has_all_metrics() -> None:
         server_database("postgresql") as url,
         live_server(url, serve_args=("--workers", "2")) as server,
     ):
+        warm = _until_serving(server.url)  # both workers up, the primary's serial set
         seen: list[set[str]] = []
         counted: list[float] = []
         for _ in range(SCRAPES):
@@ -59,7 +60,7 @@ def test_every_scrape_under_two_workers_has_all_metrics() -> None:
         "tangkal_match_seconds",
     } <= seen[0]
     # Each scrape counts the ones before it, whichever worker answered them: summed.
-    assert counted == [float(n) for n in range(SCRAPES)], counted
+    assert counted == [float(warm + n) for n in range(SCRAPES)], counted
     # The directory was serve's own and is gone with it; the test's environment never had it.
     assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
     assert "Traceback" not in log
@@ -79,6 +80,22 @@ def _workers(families: dict[str, Any]) -> dict[int, str]:
     """pid -> background label, from the one gauge that keeps a series per live worker."""
     family = families.get("tangkal_worker_start_time_seconds")
     return {int(s.labels["pid"]): s.labels["background"] for s in family.samples} if family else {}
+
+
+def _until_serving(server_url: str, dead: int | None = None) -> int:
+    """Scrape until two workers (neither ``dead``) are up and the RPZ primary has set its
+    serial (it starts a moment after its worker does); how many scrapes that took."""
+    deadline = time.monotonic() + 60
+    made = 0
+    while True:
+        families = _scrape(server_url)
+        made += 1
+        workers = _workers(families)
+        serial = families.get("tangkal_rpz_serial")
+        if len(workers) == 2 and dead not in workers and serial and serial.samples:
+            return made
+        assert time.monotonic() < deadline, f"not serving: {workers}, {serial}"
+        time.sleep(0.2)
 
 
 def _children(pid: int) -> set[int]:
@@ -104,7 +121,7 @@ def test_a_dead_workers_gauges_leave_the_scrape_and_none_is_counted_twice(
     stale = MmapedDict(str(metrics_dir / f"gauge_liveall_{stale_pid}.db"))
     stale.write_value(
         mmap_key("tangkal_worker_start_time_seconds", "tangkal_worker_start_time_seconds",
-                 ("background",), ("true",), "stale"),
+                 ["background"], ["true"], "stale"),
         1.0, 0.0,
     )  # fmt: skip
     stale.close()
@@ -116,10 +133,9 @@ def test_a_dead_workers_gauges_leave_the_scrape_and_none_is_counted_twice(
             serve_args=("--workers", "2"),
         ) as server,
     ):
-        deadline = time.monotonic() + 60
-        while len(workers := _workers(families := _scrape(server.url))) < 2:
-            assert time.monotonic() < deadline, f"two workers never up: {workers}"
-            time.sleep(0.2)
+        _until_serving(server.url)
+        families = _scrape(server.url)
+        workers = _workers(families)
         assert stale_pid not in workers  # the directory was emptied at start
         assert set(workers) <= _children(server.process.pid)
         assert sorted(workers.values()) == ["false", "true"]
@@ -130,14 +146,8 @@ def test_a_dead_workers_gauges_leave_the_scrape_and_none_is_counted_twice(
         primary = next(pid for pid, background in workers.items() if background == "true")
         os.kill(primary, signal.SIGKILL)
 
-        deadline = time.monotonic() + 60
-        while True:
-            families = _scrape(server.url)
-            workers = _workers(families)
-            if primary not in workers and len(workers) == 2 and "tangkal_rpz_serial" in families:
-                break
-            assert time.monotonic() < deadline, f"no replacement primary: {workers}"
-            time.sleep(0.2)
+        _until_serving(server.url, dead=primary)  # the replacement is up and took over
+        workers = _workers(_scrape(server.url))
         assert sorted(workers.values()) == ["false", "true"]  # the new worker took it over
         assert set(workers) <= _children(server.process.pid)
         for _ in range(4):  # either worker may answer: the same from both
