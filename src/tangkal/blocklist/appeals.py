@@ -23,17 +23,18 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import case, or_, select, true
+from sqlalchemy import case, exists, or_, select, true
 from sqlalchemy.orm import Session
 
 from tangkal import limits
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.accounts.principal import SYSTEM, Principal
+from tangkal.audit.models import AuditEvent
 from tangkal.audit.services import record
 from tangkal.blocklist import services
 from tangkal.blocklist.models import Appeal, AppealStatus, BlockAction, BlockEntry, BlockStatus
@@ -442,3 +443,84 @@ def to_dict(row: Appeal, principal: Principal | None = None) -> dict[str, Any]:
         "decision_reason": row.decision_reason,
         "actions": [a.value for a in allowed(row, principal)],
     }
+
+
+# --------------------------------------------------------------------------- reminders
+
+#: the audit action that warns officials an appeal's decision time is running out; the
+#: record is also the mark that the warning was given, so each appeal is reminded once
+REMINDED = "appeal.decision_due"
+
+
+class Band(StrEnum):
+    """How near an open appeal's decision deadline is, as the queue groups it."""
+
+    DUE_SOON = "due_soon"  # within the profile's ``[appeals] warn_before``
+    OVERDUE = "overdue"  # ``decide_by`` has passed
+
+
+BAND_WORDS: dict[str, Msg] = {
+    Band.DUE_SOON.value: Msg("Decision due soon"),
+    Band.OVERDUE.value: Msg("Decision overdue"),
+}
+
+
+def reminder_lead(profile: SopProfile | None = None) -> timedelta:
+    """How long before ``decide_by`` officials are warned: ``[appeals] warn_before``, or a
+    quarter of ``decide_within`` when the profile says nothing."""
+    return (profile or active_profile()).appeals.warning_lead()
+
+
+def band(row: Appeal, now: datetime, lead: timedelta) -> Band | None:
+    """Overdue, due soon (within ``lead``), or nothing to flag; a decided appeal has none."""
+    if row.status not in OPEN:
+        return None
+    if row.decide_by <= now:
+        return Band.OVERDUE
+    if row.decide_by <= now + lead:
+        return Band.DUE_SOON
+    return None
+
+
+def remind_due(
+    session: Session, now: datetime, *, profile: SopProfile | None = None, limit: int = 200
+) -> int:
+    """Officials are warned on the record, once per appeal, when an open appeal's decision
+    time is within the lead (or past): the same way objections and normalisation requests
+    remind them (the audit record concerns the deciding regulator, whose people read it in
+    their organisation's record; the queue shows the band). Nothing is e-mailed: officials
+    have no address in the system, and the appellant's address is for the decision only.
+
+    The reminder's own audit record marks it as given (``NOT EXISTS`` over the audit
+    index), so no column is needed; appeals another worker is reminding are skipped."""
+    lead = reminder_lead(profile)
+    reminded = exists().where(
+        AuditEvent.object_type == OBJECT_TYPE,
+        AuditEvent.object_id == Appeal.id,
+        AuditEvent.action == REMINDED,
+    )
+    rows = list(
+        session.scalars(
+            select(Appeal)
+            .where(Appeal.status.in_(OPEN), Appeal.decide_by <= now + lead, ~reminded)
+            .order_by(Appeal.decide_by)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for row in rows:
+        record(
+            session,
+            SYSTEM,
+            REMINDED,
+            OBJECT_TYPE,
+            row.id,
+            {
+                "reference": row.reference,
+                "domain": row.domain,
+                "regulator_org_id": row.regulator_org_id,
+                "decide_by": row.decide_by.isoformat(),
+                "overdue": row.decide_by <= now,
+            },
+        )
+    return len(rows)

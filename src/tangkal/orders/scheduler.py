@@ -2,10 +2,10 @@
 
 Orders: deemed receipts, missed deadlines and the profile's escalation steps
 (:func:`tangkal.orders.escalation.run_due`, reading the ``next_due_at`` index range, so a
-pass costs what is due, not what is open). Objections and normalisation requests: officials
-are warned on the record before the profile's decision time runs out. A pass that finds a
-full batch of due orders, or that was cut short to commit a sanction proposal at once,
-runs again at once instead of waiting for the next interval.
+pass costs what is due, not what is open). Objections, normalisation requests and the
+public's appeals: officials are warned on the record before the profile's decision time
+runs out. A pass that finds a full batch of due orders, or that was cut short to commit a
+sanction proposal at once, runs again at once instead of waiting for the next interval.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class OrderScheduler(PeriodicService):
         after an order that took a transaction lock (a sanction proposal on PostgreSQL),
         which is committed at once rather than held through the rest of the batch (see
         :func:`~tangkal.orders.escalation.run_due`)."""
+        from tangkal.blocklist.appeals import remind_due as remind_appeals
         from tangkal.normalisation.services import remind_due as remind_normalisations
         from tangkal.objections.services import remind_due as remind_objections
 
@@ -52,6 +53,7 @@ class OrderScheduler(PeriodicService):
             counts = result.as_dict()
             counts["objection_reminders"] = remind_objections(s, now)
             counts["normalisation_reminders"] = remind_normalisations(s, now)
+            counts["appeal_reminders"] = remind_appeals(s, now)
         done = counts["deemed_received"] + counts["overdue"] + counts["skipped"]
         return counts, result.stopped_early or done + counts["steps"] >= self.batch
 

@@ -1,6 +1,8 @@
 """The officials' queue of the public's appeals (``/console/appeals``): the nearest decision
-deadline first, with the actions the state machine (``blocklist.appeals.allowed``) offers the
-person reading it: take under review, uphold (access restored through the RPZ) or reject.
+deadline first, those overdue or due within the profile's ``[appeals] warn_before`` marked
+as such (the scheduler warns officials on the record at the same moment), with the actions
+the state machine (``blocklist.appeals.allowed``) offers the person reading it: take under
+review, uphold (access restored through the RPZ) or reject.
 
 Every action goes through ``tangkal.blocklist.appeals``, the same functions as the API, so
 the roles, the organisation's scope and the audit record hold here too. Analysts, auditors
@@ -17,6 +19,7 @@ from tangkal.accounts.models import OrgKind
 from tangkal.api.deps import UnitOfWork
 from tangkal.blocklist import appeals
 from tangkal.blocklist.models import AppealStatus
+from tangkal.db.base import utcnow
 from tangkal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
 from tangkal.web import forms, queries
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page
@@ -42,7 +45,9 @@ def _queue_page(
     assert p is not None
     p.require_kind(OrgKind.REGULATOR)
     rows = appeals.queue(session, p, status=status, limit=LIMIT)
-    items = [appeals.to_dict(a, p) for a in rows]
+    now, lead = utcnow(), appeals.reminder_lead()
+    bands = {a.id: appeals.band(a, now, lead) for a in rows}
+    items = [{**appeals.to_dict(a, p), "band": bands[a.id]} for a in rows]
     entries = queries.block_summaries(session, {a["block_id"] for a in items if a["block_id"]})
     return page.render(
         "appeals.html",
@@ -52,6 +57,10 @@ def _queue_page(
             "status": status,
             "filters": FILTERS,
             "words": appeals.WORDS,
+            "band_words": appeals.BAND_WORDS,
+            "band_counts": {
+                b.value: sum(1 for x in bands.values() if x is b) for b in appeals.Band
+            },
             "decision": decision or forms.DecisionForm(),
             "problem": problem,
             "choices": [
