@@ -284,6 +284,33 @@ class Approvals(Strict):
     ] = ()
 
 
+class HashQuarantine(Strict):
+    """When a banked signal is held for review instead of matching: its matches in the last
+    ``window`` exceed ``max(min_matches, factor x baseline)``, the baseline being its own
+    average matches per window over about ``history`` (an exponentially weighted mean, so
+    it follows a signal whose use grows slowly). A near-blank image or a common logo frame
+    banked by mistake matches nearly every upload; this stops it flooding moderators.
+
+    Defaults: an hour's window catches a flood within minutes (a hash matching everything
+    passes 50 in seconds on a busy platform); below 50 matches an hour even a bad hash
+    floods nobody; ten times a signal's own weekly average is an order of magnitude, what a
+    bad hash looks like and rarer for a real re-upload wave; a week of history spans
+    weekday and weekend traffic. A held signal is still reported, as held with the reason,
+    so a real surge is seen and its owner releases it with a new baseline."""
+
+    enabled: bool = True
+    window: Duration = timedelta(hours=1)
+    history: Duration = timedelta(days=7)
+    min_matches: Annotated[int, Field(ge=1, le=10_000_000)] = 50
+    factor: Annotated[float, Field(gt=1, le=10_000)] = 10.0
+
+    @model_validator(mode="after")
+    def _history_longer(self) -> HashQuarantine:
+        if self.history < 2 * self.window:
+            raise ValueError("history must be at least twice the window")
+        return self
+
+
 def _iana_zone(value: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
@@ -310,6 +337,7 @@ class SopProfile(Strict):
     sanctions: Sanctions = Sanctions()
     compliance: Compliance = Compliance()
     approvals: Approvals = Approvals()
+    hash_quarantine: HashQuarantine = HashQuarantine()
     categories: dict[str, Category]
     derived_from: str | None = None
     source: str = Field(default="", exclude=True)
