@@ -4,6 +4,7 @@ it matches), and uploads that matched an order's evidence noted on that order's 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,8 @@ from tangkal.errors import Msg, NotFound
 from tangkal.hashing.content import add_file, content_dict, hash_content
 from tangkal.hashing.matcher import BankIndexes
 from tangkal.hashing.matching import Query, match
-from tangkal.hashing.models import BankContent
+from tangkal.hashing.models import BankContent, FindVia
+from tangkal.hashing.order_copies import record_finds
 from tangkal.hashing.signals import SignalResult
 
 
@@ -98,27 +100,20 @@ def bank_order_evidence(
 
 
 def note_order_matches(
-    session: Session, principal: Principal, matches: list[dict[str, Any]]
+    session: Session,
+    principal: Principal,
+    matches: list[dict[str, Any]],
+    *,
+    via: FindVia,
+    upload: bytes | None = None,
 ) -> None:
-    """An upload that matched an order's banked evidence is put on that order's record, so the
-    regulator sees who found a copy, and when."""
-    for order_id in sorted({m["order_id"] for m in matches if m.get("order_id")}):
-        hits = [m for m in matches if m.get("order_id") == order_id]
-        record(
-            session,
-            principal,
-            "order.copy_matched",
-            "order",
-            order_id,
-            {
-                "by_org": principal.org_name,
-                "matches": [
-                    {
-                        "content_id": m["content_id"],
-                        "signal_type": m["signal_type"],
-                        "distance": m["distance"],
-                    }
-                    for m in hits
-                ],
-            },
-        )
+    """An upload that matched an order's banked evidence is put on that order's record, so
+    both of its parties see that a copy was found, by whom, when and through which lookup
+    (:mod:`tangkal.hashing.order_copies`: a row per find, and the audit event)."""
+    record_finds(
+        session,
+        principal,
+        matches,
+        via=via,
+        upload_sha256=hashlib.sha256(upload).hexdigest() if upload is not None else None,
+    )

@@ -50,7 +50,7 @@ from tangkal.hashing import banks, evidence, matching, signals
 from tangkal.hashing.budget import hash_upload
 from tangkal.hashing.content import add_file, add_signal, hash_content, list_content, remove_content
 from tangkal.hashing.matcher import BankIndexes, indexes_for
-from tangkal.hashing.models import Bank, BankContent
+from tangkal.hashing.models import Bank, BankContent, FindVia
 from tangkal.hashing.routes import _read_upload
 
 router = APIRouter(tags=["HMA-compatible"])
@@ -253,10 +253,14 @@ def _matches(
     request: Request,
     queries: list[matching.Query],
     banks: set[str] | None,
+    *,
+    upload: bytes | None = None,
 ) -> list[dict[str, Any]]:
-    """tangkal's matches of ``queries`` that an HMA client should act on."""
+    """tangkal's matches of ``queries`` that an HMA client should act on (``upload``: the
+    file they were hashed from, if any, for the order's record of a find)."""
     found = matching.match(session, principal, _indexes(request), queries)
-    evidence.note_order_matches(session, principal, found)
+    via = FindVia.HMA_SIGNAL if upload is None else FindVia.HMA_FILE
+    evidence.note_order_matches(session, principal, found, via=via, upload=upload)
     return [
         m
         for m in found
@@ -377,7 +381,7 @@ async def lookup_file(
     """Matches of an uploaded file, by signal type then bank."""
     content = await _upload(request)
     queries = await _queries(request, content)
-    found = _matches(session, principal, request, queries, _bank_filter(banks))
+    found = _matches(session, principal, request, queries, _bank_filter(banks), upload=content)
     out: dict[str, Any] = {}
     for q in queries:
         of_type = [m for m in found if m["signal_type"] == q.signal_type]

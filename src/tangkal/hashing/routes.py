@@ -16,6 +16,7 @@ from tangkal.hashing import responses as shapes
 from tangkal.hashing.budget import hash_upload
 from tangkal.hashing.feedback import give_feedback
 from tangkal.hashing.matcher import BankIndexes, indexes_for
+from tangkal.hashing.models import FindVia
 from tangkal.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["hash banks"])
@@ -207,9 +208,12 @@ def _match_answer(
     idx: BankIndexes,
     queries: list[matching.Query],
     not_hashed: list[Any],
+    *,
+    via: FindVia,
+    upload: bytes | None = None,
 ) -> dict[str, Any]:
     matches = matching.match(session, principal, idx, queries)
-    evidence.note_order_matches(session, principal, matches)
+    evidence.note_order_matches(session, principal, matches, via=via, upload=upload)
     return {
         "matches": matches,
         "signals": [{"signal_type": q.signal_type, "signal": q.signal} for q in queries],
@@ -233,7 +237,15 @@ async def match_file(
         text=text,
     )
     not_hashed = [{"signal_type": r.signal_type, "reason": r.reason} for r in failed]
-    return _match_answer(session, principal, _indexes(request), queries, not_hashed)
+    return _match_answer(
+        session,
+        principal,
+        _indexes(request),
+        queries,
+        not_hashed,
+        via=FindVia.API_FILE,
+        upload=content,
+    )
 
 
 @router.get("/match", response_model=shapes.MatchAnswer, response_model_exclude_unset=True)
@@ -245,7 +257,7 @@ def match_signal(
     signal: str,
 ) -> dict[str, Any]:
     queries = matching.queries_for_signal(signal_type, signal)
-    return _match_answer(session, principal, _indexes(request), queries, [])
+    return _match_answer(session, principal, _indexes(request), queries, [], via=FindVia.API_SIGNAL)
 
 
 @router.post(
@@ -308,7 +320,9 @@ def match_text(
     not_hashed = [
         {"signal_type": r.signal_type, "reason": r.reason} for r in results if r.signal is None
     ]
-    return _match_answer(session, principal, _indexes(request), queries, not_hashed)
+    return _match_answer(
+        session, principal, _indexes(request), queries, not_hashed, via=FindVia.API_TEXT
+    )
 
 
 @router.post(

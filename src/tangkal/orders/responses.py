@@ -188,3 +188,69 @@ class SopOut(Open):
     name: str
     title: str | None = None
     source: str | None = Field(default=None, description="the file it was read from")
+
+
+class BankedSignalOut(Open):
+    """A signal banked from the order's evidence."""
+
+    content_id: int
+    evidence_id: str | None
+    signal_type: str
+    signal: str
+    bank: str | None = Field(description="null: a bank the caller may not see (private)")
+    bank_shared: bool = Field(description="matched by every organisation's lookups")
+    bank_enabled: bool
+    added_by: str
+    added_at: str
+
+
+class CopyFoundOut(Open):
+    """A copy of the evidence that a lookup found."""
+
+    id: int
+    content_id: int = Field(description="the banked signal it matched")
+    evidence_id: str | None
+    bank: str = Field(description="the bank's name when found")
+    signal_type: str
+    distance: int = Field(description="on the signal type's own scale; 0 is identical")
+    threshold: int | None = Field(description="the bank's threshold for the type when found")
+    query_signal: str | None = Field(description="the lookup's signal, where it is one hash")
+    via: str = Field(
+        description="api_file, api_signal, api_text, hma_file, hma_signal, console_file, "
+        "console_text"
+    )
+    upload_sha256: str | None = Field(description="SHA-256 of the uploaded file, if any")
+    found_by_org_id: str
+    found_by_org: str
+    found_by: str
+    found_at: str
+
+
+class CopiesFoundOut(Open):
+    total: int = Field(description="every find the caller is told of")
+    shown_in_full: int = Field(
+        description="finds shown in full: all for the regulator, its own for the platform"
+    )
+    by_other_organisations: int | None = Field(
+        description="for the platform: finds by others (other platforms, the regulator), "
+        "counted and not named; null for the regulator, who is shown them all"
+    )
+    finds: list[CopyFoundOut] = Field(description="the newest 100 shown in full, newest first")
+
+
+class LinkedOrderOut(Open):
+    id: str
+    reference: str
+    status: str
+    issued_at: str
+    shared_keys: list[str] = Field(description="content:<id> keys of the matching banked signals")
+
+
+class OrderMatchesOut(Open):
+    """An order's evidence in the hash banks: what is banked, the copies found, and the
+    orders whose evidence matched it (``GET /api/v1/orders/{id}/matches``)."""
+
+    order_id: str
+    banked: list[BankedSignalOut]
+    copies_found: CopiesFoundOut
+    linked_orders: list[LinkedOrderOut]

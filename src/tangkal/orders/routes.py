@@ -16,6 +16,7 @@ from tangkal.api.openapi import json_body, parse_json_body
 from tangkal.db.groupcommit import GroupCommitter
 from tangkal.delivery import services as delivery
 from tangkal.errors import TooLarge
+from tangkal.hashing import order_copies
 from tangkal.orders import services, shapes
 from tangkal.orders.filing import prepare_order
 from tangkal.orders.idempotency import IdemKey as IdempotencyKey
@@ -26,6 +27,7 @@ from tangkal.orders.responses import (
     EvidenceOut,
     Inbox,
     OrderList,
+    OrderMatchesOut,
     OrderOut,
     SopOut,
 )
@@ -122,6 +124,24 @@ def order_deliveries(
 ) -> dict[str, Any]:
     order = services.get_order(session, principal, order_id)
     return {"deliveries": delivery.delivery_log(session, order.id, principal)}
+
+
+@router.get(
+    "/orders/{order_id}/matches",
+    response_model=OrderMatchesOut,
+    response_model_exclude_unset=True,
+)
+def order_matches(
+    order_id: str, principal: CurrentPrincipal, session: UnitOfWork
+) -> dict[str, Any]:
+    """The order's evidence in the hash banks: the signals banked from it, the copies of it
+    that lookups found, and the orders whose evidence matched it. The regulator sees every
+    find; the platform its own, and of others' only how many (``tangkal.hashing.order_copies``
+    says why)."""
+    order = services.get_order(session, principal, order_id)
+    related = services.related_orders(session, principal, order)
+    found = order_copies.for_order(session, principal, order, related)
+    return {"order_id": order.id, **found.as_dict()}
 
 
 @router.post("/orders/{order_id}/ack", response_model=OrderOut, response_model_exclude_unset=True)

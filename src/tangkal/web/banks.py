@@ -28,7 +28,7 @@ from tangkal.hashing.content import (
     remove_content,
 )
 from tangkal.hashing.matcher import BankIndexes, indexes_for
-from tangkal.hashing.models import Bank
+from tangkal.hashing.models import Bank, FindVia
 from tangkal.hashing.signals import SignalResult
 from tangkal.web import queries
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page
@@ -512,9 +512,10 @@ async def match_submit(
     """Hash the upload (or the pasted message) and show every match in the visible banks."""
     page.check_csrf(csrf_token)
     p = _users(page)
+    upload: bytes | None = None
     try:
         if file is not None and file.filename:
-            content = await _read(file, page.settings.max_upload_bytes)
+            content = upload = await _read(file, page.settings.max_upload_bytes)
             results = await hash_upload(
                 page.request.app.state,
                 content,
@@ -534,7 +535,8 @@ async def match_submit(
         {"signal_type": r.signal_type, "reason": _why(page, r)} for r in results if r.signal is None
     ]
     found = matching.match(session, p, _indexes(page), queries_) if queries_ else []
-    evidence.note_order_matches(session, p, found)
+    via = FindVia.CONSOLE_TEXT if upload is None else FindVia.CONSOLE_FILE
+    evidence.note_order_matches(session, p, found, via=via, upload=upload)
     return _match_page(
         page, message=message, result=_present(page, session, found, queries_, not_hashed, source)
     )

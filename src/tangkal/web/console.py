@@ -28,7 +28,15 @@ from tangkal.orders.models import OPEN_STATUSES, Order, OrderStatus
 from tangkal.sanctions import services as sanctions
 from tangkal.settings import get_settings
 from tangkal.sop.profile import active_profile
-from tangkal.web import actions, forms, procedure, queries, statement_form, worklist
+from tangkal.web import (
+    actions,
+    forms,
+    order_matches,
+    procedure,
+    queries,
+    statement_form,
+    worklist,
+)
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page
 
 router = APIRouter(prefix="/console", route_class=HtmlRoute, include_in_schema=False)
@@ -356,6 +364,7 @@ def _order_page(
             linked.append(sanctions.to_dict(session, sanctions.get(session, p, sid), full=False))
         except NotFound:
             continue
+    related = orders.related_orders(session, p, order)
     ctx = {
         "o": order,
         "platform": names.get(order.platform_org_id, "?"),
@@ -367,7 +376,8 @@ def _order_page(
         "events": events,
         "known_actions": _ACTION_LABELS,
         "deliveries": delivery_log(session, order.id, p),
-        "related": orders.related_orders(session, p, order),
+        "related": related,
+        **order_matches.context(session, p, order, related),
         "escalation": procedure.escalation_view(page, order, now),
         "sanctions": linked,
         "objection": objection or forms.ObjectionForm(),

@@ -20,7 +20,7 @@ from tangkal.accounts.models import OrgKind, Role
 from tangkal.blocklist.models import BlockAction, BlockStatus
 from tangkal.compliance.models import ProbeState
 from tangkal.delivery.models import DeliveryStatus
-from tangkal.hashing.models import BankKind
+from tangkal.hashing.models import BankKind, FindVia
 from tangkal.locators.model import LocatorKind
 from tangkal.normalisation.models import NormalisationStatus
 from tangkal.objections.models import ObjectionStatus, SubjectKind
@@ -148,6 +148,18 @@ BANK_KIND: Mapping[str, str] = {
     "own": N_("own"),
     "imported": N_("imported"),
     "order": N_("order evidence"),
+}
+
+#: Through which lookup a copy of an order's banked evidence was found
+#: (``tangkal.hashing.models.FindVia``), on the order page's "copies found".
+FIND_VIA: Mapping[str, str] = {
+    "api_file": N_("file matched through the API"),
+    "api_signal": N_("hash looked up through the API"),
+    "api_text": N_("text matched through the API"),
+    "hma_file": N_("file matched through the HMA-compatible API"),
+    "hma_signal": N_("hash looked up through the HMA-compatible API"),
+    "console_file": N_("file matched in the console"),
+    "console_text": N_("message matched in the console"),
 }
 
 #: Where a message to a platform stands (``tangkal.delivery.models.DeliveryStatus``), as the
@@ -461,6 +473,7 @@ TERMS: Mapping[type[enum.Enum], Mapping[str, str]] = {
     Role: ROLE,
     OrgKind: ORG_KIND,
     BankKind: BANK_KIND,
+    FindVia: FIND_VIA,
     DeliveryStatus: DELIVERY_STATUS,
     SanctionStatus: SANCTION_STATUS,
     ObjectionStatus: OBJECTION_STATUS,
@@ -478,6 +491,7 @@ TABLES: Mapping[str, Mapping[str, str]] = {
     "role": ROLE,
     "org_kind": ORG_KIND,
     "bank_kind": BANK_KIND,
+    "find_via": FIND_VIA,
     "delivery_status": DELIVERY_STATUS,
     "event": EVENT,
     "sanction_status": SANCTION_STATUS,
