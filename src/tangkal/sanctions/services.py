@@ -8,6 +8,7 @@ approve a sanction at all, so one official holding two tokens is still one offic
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
@@ -299,6 +300,59 @@ def propose(
     )
 
 
+def escalation_reason(order: str, steps: str, step: str, profile: str) -> Msg:
+    """Why the escalation proposed a sanction. The sanction keeps it in English (the API,
+    the exports and the DSA statements read it as text); a page renders it in the reader's
+    language from the parameters :func:`escalation_reason_of` reads back out of it."""
+    if steps:
+        return Msg(
+            "Order %(order)s was not complied with after %(steps)s; %(step)s under the "
+            "%(profile)s profile.",
+            order=order,
+            steps=steps,
+            step=step,
+            profile=profile,
+        )
+    return Msg(
+        "Order %(order)s was not complied with after its deadline; %(step)s under the "
+        "%(profile)s profile.",
+        order=order,
+        step=step,
+        profile=profile,
+    )
+
+
+_ESCALATION_REASON = re.compile(
+    r"Order (?P<order>\S+) was not complied with after (?P<steps>.+?); (?P<step>.+) under "
+    r"the (?P<profile>\S+) profile\.\Z",
+    re.S,
+)
+
+
+def escalation_reason_of(sanction: Sanction, lang: str = "en") -> Msg | None:
+    """The escalation's reason of ``sanction`` as a message, its step named in ``lang`` by
+    the profile's own label; None for a sanction an official proposed (their words are
+    shown as written) or a reason this template did not write.
+
+    The parameters are read back out of the stored English text, which
+    :func:`escalation_reason` wrote from exactly this template: the text stays the one
+    record (no second column to keep in step with it) and older sanctions render too."""
+    m = _ESCALATION_REASON.match(sanction.reason) if sanction.source == "escalation" else None
+    if m is None:
+        return None
+    step = m["step"]
+    if lang == "id":
+        from tangkal.sop.profile import get_profile
+
+        try:
+            steps = get_profile(sanction.sop_profile or m["profile"]).steps
+        except Exception:  # a profile this server no longer loads: its English label
+            steps = ()
+        step = next((s.label_id for s in steps if s.label_en == step), step)
+    steps_text = "" if m["steps"] == "its deadline" else m["steps"]
+    return escalation_reason(m["order"], steps_text, step, m["profile"])
+
+
 def propose_for_order(
     session: Session, order: Order, profile: SopProfile, step: Step, now: datetime
 ) -> Sanction:
@@ -349,10 +403,7 @@ def propose_for_order(
     assert platform is not None
     codes = ", ".join(s.code for s in sorted(order.steps, key=lambda s: s.position))
     basis = step.legal_basis or profile.sanctions.legal_basis or order.legal_basis
-    reason = (
-        f"Order {order.reference} was not complied with after {codes or 'its deadline'}; "
-        f"{step.label_en} under the {profile.name} profile."
-    )
+    reason = escalation_reason(order.reference, codes, step.label_en, profile.name).text
     sanction, _ = _create(
         session,
         SYSTEM,

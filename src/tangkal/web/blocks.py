@@ -26,6 +26,7 @@ from tangkal.sanctions import services as sanctions
 from tangkal.sop.profile import active_profile
 from tangkal.web import actions, forms, queries
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page
+from tangkal.web.procedure import reason_shown
 
 router = APIRouter(prefix="/console", route_class=HtmlRoute, include_in_schema=False)
 
@@ -350,6 +351,8 @@ def _detail_page(
             sanction = sanctions.get(session, p, entry.sanction_id)
         except NotFound:
             sanction = None
+    if sanction is not None and e["reason"] == sanction.reason:
+        e["reason"] = reason_shown(page, sanction)  # the escalation's words, localised
     order_ref = (
         queries.visible_order_refs(session, p, {entry.order_id}).get(entry.order_id)
         if entry.order_id

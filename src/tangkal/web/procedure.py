@@ -108,9 +108,16 @@ def _sanction_cards(
     assert p is not None
     bodies = sanctions.to_dicts(session, rows, full=False)
     return [
-        {"s": body, "acts": actions.sanction_actions(s, p)}
+        {"s": {**body, "reason": reason_shown(page, s)}, "acts": actions.sanction_actions(s, p)}
         for s, body in zip(rows, bodies, strict=True)
     ]
+
+
+def reason_shown(page: Page, s: Sanction) -> str:
+    """A sanction's reason in the reader's language when the escalation wrote it; an
+    official's reason as they wrote it."""
+    msg = sanctions.escalation_reason_of(s, page.lang)
+    return page.fmt.message(msg) if msg is not None else s.reason
 
 
 def _awaiting(
@@ -289,6 +296,7 @@ def _sanction_page(
     p.require_kind(OrgKind.REGULATOR, OrgKind.PLATFORM)
     s = sanctions.get(session, p, sanction_id)  # NotFound for anyone else's sanction
     body = sanctions.to_dict(session, s, full=True)
+    body["reason"] = reason_shown(page, s)
     regulator = p.org_kind is OrgKind.REGULATOR
     now = _now()
     linked = []
