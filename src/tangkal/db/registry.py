@@ -16,6 +16,7 @@ MODEL_MODULES = [
     "tangkal.rpz.models",
     "tangkal.blocklist.models",
     "tangkal.hashing.models",
+    "tangkal.hashing.quarantine_models",
     "tangkal.sanctions.models",
     "tangkal.objections.models",
     "tangkal.normalisation.models",

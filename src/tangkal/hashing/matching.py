@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tangkal.accounts.principal import Principal
-from tangkal.hashing import signals
+from tangkal.hashing import quarantine, signals
 from tangkal.hashing.banks import READ_ROLES, thresholds_of
 from tangkal.hashing.content import hash_content
 from tangkal.hashing.feedback import feedback_counts
@@ -65,9 +65,15 @@ def match(
     queries: Sequence[Query],
     *,
     limit: int = 100,
+    held: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Matches of every query signal in the banks the caller may see, enabled banks only,
-    each bank's own threshold applied; allow-list matches suppress the others."""
+    each bank's own threshold applied; allow-list matches suppress the others.
+
+    Each matched content is counted towards its match rate, and a content the quarantine
+    rule holds (:mod:`tangkal.hashing.quarantine`) is never among the matches (nor does a
+    held allow-list entry suppress anything): it is appended to ``held``, with its reason,
+    for the callers that show it."""
     principal.require(*READ_ROLES)
     idx.sync(session)
     found: list[tuple[Query, BankContent, int]] = []
@@ -75,6 +81,15 @@ def match(
         started = time.perf_counter()
         _match_one(session, principal, idx, q, found)
         MATCH_SECONDS.labels(q.signal_type).observe(time.perf_counter() - started)
+    holds = quarantine.screen(session, {c.id: c for _, c, _ in found})
+    if holds:
+        r_ = quarantine.rule()
+        seen: set[int] = set()
+        for _, c, _ in found:
+            if c.id in holds and c.id not in seen and held is not None:
+                held.append(quarantine.held_dict(c.bank, c, holds[c.id], r_))
+            seen.add(c.id)
+        found = [f for f in found if f[1].id not in holds]
     return _present(session, found, limit)
 
 

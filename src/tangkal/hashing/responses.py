@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tangkal.hashing.quarantine_shapes import HeldOut
+
 
 class BankOut(BaseModel):
     id: str
@@ -102,6 +104,11 @@ class MatchAnswer(BaseModel):
     matches: list[MatchOut]
     signals: list[QuerySignal] = Field(description="what the upload was hashed to")
     not_hashed: list[NotHashed]
+    held: list[HeldOut] = Field(
+        default=[],
+        description="banked contents this lookup found that are held for review (they "
+        "suddenly matched far more than their history): not matches",
+    )
 
 
 class FeedbackOut(BaseModel):

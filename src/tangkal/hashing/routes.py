@@ -212,12 +212,14 @@ def _match_answer(
     via: FindVia,
     upload: bytes | None = None,
 ) -> dict[str, Any]:
-    matches = matching.match(session, principal, idx, queries)
+    held: list[dict[str, Any]] = []
+    matches = matching.match(session, principal, idx, queries, held=held)
     evidence.note_order_matches(session, principal, matches, via=via, upload=upload)
     return {
         "matches": matches,
         "signals": [{"signal_type": q.signal_type, "signal": q.signal} for q in queries],
         "not_hashed": not_hashed,
+        "held": held,
     }
 
 

@@ -1,0 +1,326 @@
+"""Quarantine of a banked signal that suddenly matches far more than its history.
+
+A near-blank image or a common logo frame banked by mistake matches nearly every upload and
+floods every moderator who matches against the bank. Each match is counted on the content's
+row of ``hash_match_rates`` in the request's own unit of work (one ``UPDATE ... RETURNING``
+for all the request's matched contents; requests that match nothing write nothing), and
+when the SOP profile's rule (``[hash_quarantine]``, :mod:`tangkal.hashing.match_rate`) says
+so the content is *held*: lookups then report it apart, as held with the reason, never as a
+match, until its bank's owner releases it (with a new baseline) or removes it. The state is
+in the database, read by the statement that counts, so every worker and process follows at
+once. Holding, releasing and removing are audit events on the bank (its owner's record).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from tangkal.accounts.principal import SYSTEM, Principal
+from tangkal.audit.services import record
+from tangkal.db.base import utcnow
+from tangkal.errors import InvalidInput, Msg, NotFound
+from tangkal.hashing import match_rate as mr
+from tangkal.hashing.banks import get_bank
+from tangkal.hashing.models import Bank, BankContent
+from tangkal.hashing.quarantine_models import MatchRate
+from tangkal.sop.profile import HashQuarantine, active_profile
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Why a content is not reported as a match."""
+
+    held_at: datetime
+    recent: float
+    baseline: float
+    limit: float
+
+    def reason(self, rule: HashQuarantine) -> Msg:
+        return Msg(
+            "Held for review: %(recent)s matches in the last %(window)s, over the limit of "
+            "%(limit)s (at least %(min)s, or %(factor)s times its usual %(baseline)s).",
+            recent=round(self.recent),
+            window=rule.window,
+            limit=round(self.limit),
+            min=rule.min_matches,
+            factor=f"{rule.factor:g}",
+            baseline=f"{self.baseline:.1f}",
+        )
+
+
+def rule() -> HashQuarantine:
+    return active_profile().hash_quarantine
+
+
+def _hold_of(row: Any, now: datetime) -> Hold:
+    return Hold(
+        row.held_at or now, row.held_recent or 0, row.held_baseline or 0, row.held_limit or 0
+    )
+
+
+def _state(row: Any) -> mr.RateState:
+    return mr.RateState(
+        row.window_start, row.current, row.previous, row.baseline_sum, row.baseline_weight
+    )
+
+
+_RETURNED = (
+    MatchRate.content_id,
+    MatchRate.signal_digest,
+    MatchRate.window_start,
+    MatchRate.current,
+    MatchRate.previous,
+    MatchRate.baseline_sum,
+    MatchRate.baseline_weight,
+    MatchRate.held_at,
+    MatchRate.held_recent,
+    MatchRate.held_baseline,
+    MatchRate.held_limit,
+)
+
+
+def _increment(session: Session, ids: list[int], start: datetime) -> dict[int, Any]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        update(MatchRate)
+        .where(MatchRate.content_id.in_(ids), MatchRate.window_start == start)
+        .values(current=MatchRate.current + 1)
+        .returning(*_RETURNED),
+        execution_options={"synchronize_session": False},
+    ).all()
+    return {r.content_id: r for r in rows}
+
+
+def _prepare(
+    session: Session, contents: Mapping[int, BankContent], start: datetime, now: datetime
+) -> None:
+    """Make the rows of ``contents`` current for the window starting ``start``: roll stale
+    ones (their completed windows into the baseline unless held), reset ones left by removed
+    content, create missing ones. Once per content per window, so off the usual path."""
+    ids = sorted(contents)
+    have = {
+        r.content_id: r
+        for r in session.scalars(
+            select(MatchRate).where(MatchRate.content_id.in_(ids)).with_for_update()
+        )
+    }
+    r_ = rule()
+    new = []
+    for cid in ids:
+        c = contents[cid]
+        row = have.get(cid)
+        if row is None:
+            new.append(
+                {
+                    "content_id": cid,
+                    "bank_id": c.bank_id,
+                    "signal_digest": c.signal_digest,
+                    "window_start": start,
+                    "current": 0,
+                    "previous": 0,
+                    "baseline_sum": 0.0,
+                    "baseline_weight": 0.0,
+                }
+            )
+            continue
+        if row.signal_digest != c.signal_digest:  # the id of removed content, reused
+            row.signal_digest, row.bank_id = c.signal_digest, c.bank_id
+            row.current = row.previous = 0
+            row.baseline_sum = row.baseline_weight = 0.0
+            row.held_at = row.held_recent = row.held_baseline = row.held_limit = None
+            row.window_start = start
+            continue
+        if row.window_start < start:
+            s = mr.rolled(_state(row), now, r_, learn=row.held_at is None)
+            row.window_start, row.current, row.previous = s.window_start, s.current, s.previous
+            row.baseline_sum, row.baseline_weight = s.baseline_sum, s.baseline_weight
+    if new:
+        ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(ins(MatchRate).values(new).on_conflict_do_nothing())
+    session.flush()
+
+
+def screen(
+    session: Session, contents: Mapping[int, BankContent], *, now: datetime | None = None
+) -> dict[int, Hold]:
+    """Count one match of each content (this request's matches, each content once) and return
+    the ones held, already or by this match. ``now`` is the clock seam for tests."""
+    if not contents:
+        return {}
+    r_ = rule()
+    now = now or utcnow()
+    start = mr.window_start(now, r_.window)
+    ids = sorted(contents)
+    rows = _increment(session, ids, start)
+    stale = {cid: contents[cid] for cid in ids if cid not in rows}
+    stale |= {
+        cid: contents[cid]
+        for cid, r in rows.items()
+        if r.signal_digest != contents[cid].signal_digest
+    }
+    if stale:
+        for cid in stale:
+            rows.pop(cid, None)
+        _prepare(session, stale, start, now)
+        rows |= _increment(session, sorted(stale), start)
+    held: dict[int, Hold] = {}
+    for cid, r in rows.items():
+        if r.held_at is not None:
+            held[cid] = _hold_of(r, now)
+            continue
+        v = mr.verdict(_state(r), now, r_)
+        if v is None:
+            continue
+        held[cid] = Hold(now, v.recent, v.baseline, v.limit)
+        session.execute(
+            update(MatchRate)
+            .where(MatchRate.content_id == cid)
+            .values(
+                held_at=now, held_recent=v.recent, held_baseline=v.baseline, held_limit=v.limit
+            ),
+            execution_options={"synchronize_session": False},
+        )
+        c = contents[cid]
+        record(
+            session,
+            SYSTEM,
+            "bank.content_held",
+            "bank",
+            c.bank_id,
+            {
+                "content_id": cid,
+                "signal_type": c.signal_type,
+                "recent": round(v.recent, 2),
+                "baseline": round(v.baseline, 2),
+                "limit": round(v.limit, 2),
+                "window": r_.window.total_seconds(),
+            },
+        )
+    return held
+
+
+# ---------------------------------------------------------------- the owner's review queue
+
+
+def _held_row(session: Session, bank: Bank, content_id: int) -> tuple[MatchRate, BankContent]:
+    found = session.execute(
+        select(MatchRate, BankContent)
+        .join(BankContent, BankContent.id == MatchRate.content_id)
+        .where(
+            MatchRate.content_id == content_id,
+            BankContent.bank_id == bank.id,
+            MatchRate.signal_digest == BankContent.signal_digest,
+            MatchRate.held_at.is_not(None),
+        )
+        .with_for_update(of=MatchRate)
+    ).first()
+    if found is None:
+        raise NotFound(
+            Msg("No held content %(id)s in bank %(bank)s.", id=content_id, bank=bank.name)
+        )
+    return found[0], found[1]
+
+
+def queue(session: Session, principal: Principal, bank_name: str) -> list[dict[str, Any]]:
+    """The bank's held contents, oldest hold first; only the bank's owner sees them."""
+    bank = get_bank(session, principal, bank_name, write=True)
+    r_ = rule()
+    now = utcnow()
+    rows = session.execute(
+        select(MatchRate, BankContent)
+        .join(BankContent, BankContent.id == MatchRate.content_id)
+        .where(
+            BankContent.bank_id == bank.id,
+            MatchRate.signal_digest == BankContent.signal_digest,
+            MatchRate.held_at.is_not(None),
+        )
+        .order_by(MatchRate.held_at, MatchRate.content_id)
+    ).all()
+    out = []
+    for rate, c in rows:
+        hold = _hold_of(rate, now)
+        state = mr.rolled(_state(rate), now, r_, learn=False)
+        out.append(held_dict(bank, c, hold, r_) | {"recent_now": round(mr.recent(state, now, r_))})
+    return out
+
+
+def held_dict(bank: Bank, c: BankContent, hold: Hold, r_: HashQuarantine) -> dict[str, Any]:
+    return {
+        "bank": bank.name,
+        "content_id": c.id,
+        "signal_type": c.signal_type,
+        "signal": c.signal,
+        "label": c.label,
+        "held_at": hold.held_at.isoformat(),
+        "recent": round(hold.recent, 2),
+        "baseline": round(hold.baseline, 2),
+        "limit": round(hold.limit, 2),
+        "reason": hold.reason(r_).text,
+    }
+
+
+def release(
+    session: Session,
+    principal: Principal,
+    bank_name: str,
+    content_id: int,
+    *,
+    baseline: float | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The owner vouches for a held content: it matches again, its baseline set to
+    ``baseline`` matches per window (by default the rate that held it, so the same rate does
+    not hold it again)."""
+    bank = get_bank(session, principal, bank_name, write=True)
+    rate, c = _held_row(session, bank, content_id)
+    r_ = rule()
+    now = now or utcnow()
+    state = mr.rolled(_state(rate), now, r_, learn=False)
+    last = mr.recent(state, now, r_)
+    new = max(last, rate.held_recent or 0, state.baseline(r_)) if baseline is None else baseline
+    if baseline is not None and (baseline < 0 or mr.limit(baseline, r_) < last):
+        raise InvalidInput(
+            Msg(
+                "A baseline of %(b)s would hold it again at once: it matched %(n)s times in the "
+                "last window; give at least %(least)s.",
+                b=baseline,
+                n=round(last),
+                least=round(last / r_.factor, 1),
+            ),
+            field="baseline",
+        )
+    s = mr.with_baseline(state, new)
+    rate.window_start, rate.current, rate.previous = s.window_start, s.current, s.previous
+    rate.baseline_sum, rate.baseline_weight = s.baseline_sum, s.baseline_weight
+    rate.held_at = rate.held_recent = rate.held_baseline = rate.held_limit = None
+    rate.released_at, rate.released_by = now, principal.actor
+    session.flush()
+    record(
+        session,
+        principal,
+        "bank.content_released",
+        "bank",
+        bank.id,
+        {"bank": bank.name, "content_id": c.id, "baseline": round(new, 2)},
+    )
+    return {"content_id": c.id, "released": True, "baseline": round(new, 2)}
+
+
+def remove_held(session: Session, principal: Principal, bank_name: str, content_id: int) -> None:
+    """The owner agrees the content is bad: it leaves the bank (as any removal, through the
+    change log the indexes follow) and its rate row goes with it."""
+    from tangkal.hashing.content import remove_content
+
+    bank = get_bank(session, principal, bank_name, write=True)
+    rate, _ = _held_row(session, bank, content_id)
+    session.delete(rate)
+    remove_content(session, principal, bank.name, content_id)
