@@ -6,7 +6,7 @@ indexes (:mod:`tangkal.hashing.matcher`) replay.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,14 @@ from tangkal.audit.services import record
 from tangkal.errors import Conflict, Msg, NotFound
 from tangkal.hashing import signals
 from tangkal.hashing.banks import get_bank
-from tangkal.hashing.models import Bank, BankContent, HashChange, signal_digest
+from tangkal.hashing.models import (
+    Bank,
+    BankContent,
+    ContentSource,
+    HashChange,
+    SourceKind,
+    signal_digest,
+)
 from tangkal.hashing.signals import SignalResult
 
 
@@ -40,7 +47,11 @@ def add_signals(
     source_ref: str | None = None,
     order_id: str | None = None,
     evidence_id: str | None = None,
+    sources: Mapping[tuple[str, str], dict[str, Any]] | None = None,
 ) -> tuple[list[BankContent], int]:
+    """Add the (type, signal) pairs not in the bank yet, each with its provenance: a
+    :class:`ContentSource` from ``sources`` (the exchange import's rows, by pair), else the
+    owner's upload or, with ``order_id``, the order's evidence."""
     pairs = list(dict.fromkeys(items))
     existing = set()
     if pairs:
@@ -76,6 +87,15 @@ def add_signals(
         ) from None
     session.add_all(
         HashChange(content_id=r.id, op="add", signal_type=r.signal_type, signal=r.signal)
+        for r in rows
+    )
+    default = (
+        {"kind": SourceKind.ORDER, "order_id": order_id}
+        if order_id
+        else {"kind": SourceKind.UPLOAD}
+    )
+    session.add_all(
+        ContentSource(content_id=r.id, **(sources or {}).get((r.signal_type, r.signal), default))
         for r in rows
     )
     session.flush()

@@ -6,6 +6,14 @@ the CLI, the API and the console look a format up there and never branch on its 
 * ``te``: threatexchange's local signal file (``LocalFileSignalExchangeAPI``, which HMA's file
   exchange also reads): one ``<signal_type> <signal>`` a line.
 * ``csv``: a header with at least ``signal_type,signal``; ``label`` is kept when present.
+  tangkal's export adds ``origin`` (``tangkal:content:<id>``, the original a row is, or is a
+  copy of) and ``confirmed``/``false_positive`` (the verdicts on it so far, copies' included).
+  Importing such a file into another bank of the same tangkal makes each row a copy of its
+  original, so feedback on the copy reaches the original's owner; an ``origin`` this tangkal
+  cannot resolve (another deployment's) is kept as the row's ``source_ref``, and the counts
+  are kept as what the file reported (:class:`~tangkal.hashing.models.ContentSource`). The
+  te format is one signal a line and TAT's hash list has no verdict fields, so neither
+  carries them.
 * ``tat``: Tech Against Terrorism's Hash List API v2 page (TCAP), as TAT documents it and
   threatexchange's TAT client parses it: ``{"count", "next", "previous", "checkpoint",
   "results": [{"id", "hash_digest", "algorithm", "ideology", "file_type", "deleted",
@@ -36,7 +44,7 @@ from datetime import UTC
 from pathlib import PurePosixPath
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from tangkal.accounts.principal import Principal
@@ -45,7 +53,7 @@ from tangkal.errors import InvalidInput, Msg
 from tangkal.hashing import signals
 from tangkal.hashing.banks import get_bank
 from tangkal.hashing.content import add_signals
-from tangkal.hashing.models import BankContent, HashChange
+from tangkal.hashing.models import Bank, BankContent, ContentSource, HashChange, SourceKind
 
 BATCH = 5000
 FIRST_LINES = 5
@@ -64,6 +72,8 @@ class Entry:
     source_ref: str | None = None
     deleted: bool = False
     tat: bool = False  # type_name is a TAT algorithm, not a signal type name
+    origin: str | None = None  # tangkal:content:<id> (tangkal's CSV export)
+    reported: tuple[int, int] | None = None  # (confirmed, false_positive) the file reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +85,34 @@ class Bad:
 
 
 Reader = Callable[[str], Iterator[Entry | Bad]]
-Writer = Callable[[Iterable[BankContent], int], Iterator[str]]
+
+
+class Annotations:
+    """What an export knows of each row besides the row: its original and the verdicts so
+    far. Filled a page at a time as the rows are read, so a writer asks for its current row."""
+
+    def __init__(self) -> None:
+        self.origin: dict[int, int] = {}
+        self.verdicts: dict[int, dict[str, int]] = {}
+
+    def add_page(self, session: Session, rows: list[BankContent]) -> None:
+        from tangkal.hashing.feedback import feedback_counts
+
+        ids = [r.id for r in rows]
+        self.origin = {r.id: r.id for r in rows} | {
+            cid: oid
+            for cid, oid in session.execute(
+                select(ContentSource.content_id, ContentSource.origin_content_id).where(
+                    ContentSource.content_id.in_(ids),
+                    ContentSource.origin_content_id.is_not(None),
+                )
+            )
+            if oid is not None
+        }
+        self.verdicts = feedback_counts(session, ids)
+
+
+Writer = Callable[[Iterable[BankContent], int, Annotations], Iterator[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +147,7 @@ def _read_te(text: str) -> Iterator[Entry | Bad]:
         yield Entry(Msg("line %(n)s", n=i), i, stype, signal.strip())
 
 
-def _write_te(rows: Iterable[BankContent], _count: int) -> Iterator[str]:
+def _write_te(rows: Iterable[BankContent], _count: int, _notes: Annotations) -> Iterator[str]:
     for r in rows:
         yield f"{signals.get(r.signal_type).te_name} {r.signal}\n"
 
@@ -126,16 +163,38 @@ def _read_csv(text: str) -> Iterator[Entry | Bad]:
     for row in reader:
         r = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
         n = reader.line_num
+        where = Msg("line %(n)s", n=n)
+        try:
+            counts = [int(r.get(k) or 0) for k in ("confirmed", "false_positive")]
+        except ValueError:
+            yield Bad(where, Msg("confirmed and false_positive are whole numbers"))
+            continue
         yield Entry(
-            Msg("line %(n)s", n=n), n, r["signal_type"], r["signal"], r.get("label") or None
+            where,
+            n,
+            r["signal_type"],
+            r["signal"],
+            r.get("label") or None,
+            origin=r.get("origin") or None,
+            reported=(counts[0], counts[1]) if any(counts) else None,
         )
 
 
-def _write_csv(rows: Iterable[BankContent], _count: int) -> Iterator[str]:
-    yield "signal_type,signal,label\n"
+def _write_csv(rows: Iterable[BankContent], _count: int, notes: Annotations) -> Iterator[str]:
+    yield "signal_type,signal,label,origin,confirmed,false_positive\n"
     for r in rows:
         buf = io.StringIO()
-        csv.writer(buf).writerow([signals.get(r.signal_type).te_name, r.signal, r.label or ""])
+        verdicts = notes.verdicts.get(r.id, {})
+        csv.writer(buf).writerow(
+            [
+                signals.get(r.signal_type).te_name,
+                r.signal,
+                r.label or "",
+                f"tangkal:content:{notes.origin.get(r.id, r.id)}",
+                verdicts.get("confirmed", 0),
+                verdicts.get("false_positive", 0),
+            ]
+        )
         yield buf.getvalue()
 
 
@@ -186,7 +245,7 @@ def _file_type(r: BankContent) -> str | None:
     return suffix if suffix.isalnum() and len(suffix) <= 10 else None
 
 
-def _write_tat(rows: Iterable[BankContent], count: int) -> Iterator[str]:
+def _write_tat(rows: Iterable[BankContent], count: int, _notes: Annotations) -> Iterator[str]:
     """One TAT v2 page holding the whole bank (``next``/``previous`` null). ``id`` is TAT's own
     when the row came from TAT, else tangkal's row id; ``checkpoint`` is TAT's
     ``<updated_on>,<id>`` of the last entry, which threatexchange resumes from."""
@@ -279,6 +338,7 @@ class Skipped:
 class Parsed:
     add: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)
     # type, signal, label, source_ref
+    rows: dict[tuple[str, str], Entry] = field(default_factory=dict)  # the row each came from
     remove: list[tuple[str, str]] = field(default_factory=list)
     errors: list[Msg] = field(default_factory=list)  # one per bad row, shown together
     unsupported: dict[str, list[int]] = field(default_factory=dict)  # name in file -> lines
@@ -333,6 +393,7 @@ def parse(data: bytes, fmt: str) -> Parsed:
             out.remove.append((st.name, value))
         else:
             out.add.append((st.name, value, e.label, e.source_ref))
+            out.rows.setdefault((st.name, value), e)
     return out
 
 
@@ -389,6 +450,14 @@ def import_into(
     problems = parsed.errors + ([] if skip_unsupported else parsed.unsupported_msgs)
     if problems:
         raise _refuse(problems)
+    origins = _origins(session, principal, parsed)
+    sources = {p: _source(exchange_format.name, e, origins) for p, e in parsed.rows.items()}
+    # an origin this tangkal does not hold (another deployment's) stays the row's reference
+    parsed.add = [
+        (t, sig, lab, ref or (None if sources[(t, sig)]["kind"] is SourceKind.BANK else o))
+        for t, sig, lab, ref in parsed.add
+        for o in [parsed.rows[(t, sig)].origin]
+    ]
     added = dup = removed = 0
     total = len(parsed.add) + len(parsed.remove)
     meta: dict[tuple[str, str], tuple[str | None, str | None]] = {
@@ -408,6 +477,7 @@ def import_into(
                 items,
                 label=label,
                 source_ref=ref or f"import:{exchange_format.name}",
+                sources=sources,
             )
             added += len(rows)
             dup += d
@@ -442,6 +512,54 @@ def import_into(
     return result
 
 
+_ORIGIN = re.compile(r"tangkal:content:(\d{1,18})")
+
+
+def _origins(
+    session: Session, principal: Principal, parsed: Parsed
+) -> dict[int, tuple[BankContent, Bank]]:
+    """The originals the rows name that this tangkal holds and the importer may see, with
+    the same type and signal as the row (a row naming another content is not its copy)."""
+    wanted = {
+        int(m[1]): key
+        for key, e in parsed.rows.items()
+        if e.origin and (m := _ORIGIN.fullmatch(e.origin))
+    }
+    if not wanted:
+        return {}
+    found = session.execute(
+        select(BankContent, Bank)
+        .join(Bank)
+        .where(
+            BankContent.id.in_(list(wanted)),
+            or_(Bank.shared.is_(True), Bank.owner_org_id == principal.org_id),
+        )
+    ).all()
+    return {c.id: (c, b) for c, b in found if (c.signal_type, c.signal) == wanted[c.id]}
+
+
+def _source(fmt: str, e: Entry, origins: dict[int, tuple[BankContent, Bank]]) -> dict[str, Any]:
+    """The provenance of an imported row: a copy of a content held here, else a file row."""
+    m = _ORIGIN.fullmatch(e.origin or "")
+    if m and int(m[1]) in origins:
+        c, b = origins[int(m[1])]
+        return {
+            "kind": SourceKind.BANK,
+            "origin_content_id": c.id,
+            "origin_bank_id": b.id,
+            "origin_org_id": b.owner_org_id,
+            "file_format": fmt,
+            "file_row": e.line,
+        }
+    return {
+        "kind": SourceKind.FILE,
+        "file_format": fmt,
+        "file_row": e.line,
+        "reported_confirmed": e.reported[0] if e.reported else None,
+        "reported_false_positive": e.reported[1] if e.reported else None,
+    }
+
+
 def describe_skipped(skipped: dict[str, Skipped]) -> str:
     """One line for a person: what an import left out, and where."""
     return "; ".join(
@@ -468,6 +586,8 @@ def export(session: Session, principal: Principal, bank_name: str, fmt: str) -> 
         or 0
     )
 
+    notes = Annotations()
+
     def rows() -> Iterator[BankContent]:
         after = 0
         while True:
@@ -481,7 +601,8 @@ def export(session: Session, principal: Principal, bank_name: str, fmt: str) -> 
             )
             if not page:
                 return
+            notes.add_page(session, page)
             yield from (r for r in page if r.signal_type in counted)
             after = page[-1].id
 
-    yield from exchange_format.writer(rows(), count)
+    yield from exchange_format.writer(rows(), count, notes)

@@ -168,3 +168,43 @@ class OrderCopy(Base):
     found_by_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
     found_by: Mapped[str] = mapped_column(String(300))
     found_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SourceKind(enum.StrEnum):
+    """Where a banked signal came from (:class:`ContentSource`)."""
+
+    UPLOAD = "upload"  # a file or signal the bank's owner added itself
+    FILE = "file"  # a row of an exchange file (te, csv, tat) imported into the bank
+    BANK = "bank"  # copied from another bank of this tangkal (an export of it, imported)
+    ORDER = "order"  # an order's evidence
+
+
+class ContentSource(Base):
+    """The provenance of one banked signal, in fields, not in ``source_ref``'s free text.
+
+    ``origin_*`` name the content this one is a copy of, flattened to the first of a chain
+    when the row is written (a copy of a copy names the original), so the feedback given on
+    every copy is counted on the original in one indexed lookup (:mod:`tangkal.hashing.feedback`)
+    and reaches the bank that first shared it. ``origin_content_id`` is not a foreign key: the
+    original may be removed, and its copies keep saying where they came from.
+
+    ``reported_*`` are the verdict counts an imported file carried for its row (tangkal's CSV
+    export writes them), kept apart from feedback given here: they are the source's word, not
+    verdicts of organisations known to this tangkal.
+    """
+
+    __tablename__ = "hash_content_sources"
+
+    content_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("hash_bank_content.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[SourceKind] = mapped_column(enum_column(SourceKind))
+    origin_content_id: Mapped[int | None] = mapped_column(BigId, index=True, default=None)
+    origin_bank_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    origin_org_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    file_format: Mapped[str | None] = mapped_column(String(10), default=None)
+    file_name: Mapped[str | None] = mapped_column(String(300), default=None)
+    file_row: Mapped[int | None] = mapped_column(Integer, default=None)
+    order_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    reported_confirmed: Mapped[int | None] = mapped_column(Integer, default=None)
+    reported_false_positive: Mapped[int | None] = mapped_column(Integer, default=None)

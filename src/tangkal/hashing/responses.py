@@ -117,6 +117,74 @@ class FeedbackOut(BaseModel):
     verdict: str
 
 
+class SourceOut(BaseModel):
+    """Where a banked signal came from (empty for content banked before it was recorded)."""
+
+    kind: str | None = Field(None, description="upload, file, bank (a copy) or order")
+    origin_content_id: int | None = Field(None, description="the original this is a copy of")
+    origin_bank_id: str | None = None
+    origin_org_id: str | None = None
+    file_format: str | None = None
+    file_name: str | None = None
+    file_row: int | None = Field(None, description="line (or TAT entry) of the imported file")
+    order_id: str | None = None
+    reported_confirmed: int | None = Field(None, description="as the imported file reported")
+    reported_false_positive: int | None = None
+
+
+class OrgVerdictsOut(BaseModel):
+    org_id: str
+    org_name: str
+    confirmed: int
+    false_positive: int
+
+
+class ContentTallyOut(BaseModel):
+    content_id: int
+    signal_type: str
+    signal: str
+    label: str | None
+    confirmed: int = Field(description="verdicts on this content and its copies")
+    false_positive: int
+    orgs_confirmed: int = Field(description="organisations that confirmed at least once")
+    orgs_rejected: int = Field(description="organisations that said false_positive")
+    needs_review: bool = Field(description="rejected by at least review_orgs organisations")
+    by_org: list[OrgVerdictsOut]
+    source: SourceOut
+
+
+class BankFeedbackOut(BaseModel):
+    bank: str
+    confirmed: int
+    false_positive: int
+    needs_review: int = Field(description="contents flagged for review")
+    review_orgs: int = Field(description="rejecting organisations that flag a content")
+    contents: list[ContentTallyOut]
+
+
+class NoteOut(BaseModel):
+    org_id: str
+    org_name: str
+    verdict: str
+    note: str
+    given_at: str
+
+
+class ContentFeedbackOut(BaseModel):
+    content_id: int
+    bank: str
+    confirmed: int
+    false_positive: int
+    orgs_confirmed: int
+    orgs_rejected: int
+    needs_review: bool
+    source: SourceOut
+    notes: list[NoteOut] = Field(
+        description="every note for the bank's owner; the caller's own notes for anyone else"
+    )
+    by_org: list[OrgVerdictsOut] | None = Field(None, description="for the bank's owner only")
+
+
 class EvidenceBankedOut(ContentAdded):
     linked_orders: list[str] = Field(description="earlier orders whose evidence matched")
 

@@ -252,6 +252,12 @@ def _bank_page(
             "after": after,
             "next_after": rows[-1].id if more and rows else None,
             "can_write": bank.owner_org_id == p.org_id and p.role in banks.WRITE_ROLES,
+            # the verdicts of every organisation that matched it, for the owner only
+            # (tangkal.hashing.feedback says who sees what), most rejected first
+            "feedback": feedback.bank_feedback(session, p, bank.name, limit=PAGE_SIZE)
+            if bank.owner_org_id == p.org_id
+            else None,
+            "review_orgs": feedback.REVIEW_ORGS,
             "formats": exchange.FORMATS,
             "added": added,
             "error": error,

@@ -1,0 +1,77 @@
+"""Migration 0205: provenance in fields, backfilled from what content already says, up and
+down on each backend, in a database of its own (the shared test database is never migrated
+down)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from tests import support
+from tests.conftest import BACKENDS
+
+from tangkal.db.migrate import alembic_config, upgrade
+from tangkal.db.session import Database
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+        yield db
+        db.dispose()
+    else:
+        url = support.create_pg_database()
+        db = Database(url)
+        yield db
+        db.dispose()
+        support.drop_pg_database(url)
+
+
+def test_sources_backfilled_up_and_dropped_down(fresh: Database) -> None:
+    db = fresh
+    upgrade(db, "0204_hashing_threshold_rules")
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO organizations (id, kind, name, display_name, delivery_channel,"
+                " created_at) VALUES ('o1', 'regulator', 'r', 'R', 'pull', '2026-12-01')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO hash_banks (id, name, owner_org_id, kind, shared, enabled,"
+                " allowlist, created_by, created_at) VALUES ('b1', 'bank', 'o1', 'own', true,"
+                " true, false, 'x', '2026-12-01')"
+            )
+        )
+        for i, (ref, order) in enumerate(
+            [(None, None), ("import:csv", None), ("tat:77", None), ("a.png", "ord-1")], 1
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO hash_bank_content (id, bank_id, signal_type, signal,"
+                    " signal_digest, source_ref, order_id, added_by, created_at)"
+                    " VALUES (:i, 'b1', 'md5', :s, :d, :r, :o, 'x', '2026-12-01')"
+                ),
+                {"i": i, "s": f"{i:032x}", "d": f"{i:064x}", "r": ref, "o": order},
+            )
+    upgrade(db)
+    with db.engine.connect() as conn:
+        got = conn.execute(
+            sa.text(
+                "SELECT content_id, kind, file_format, order_id FROM hash_content_sources"
+                " ORDER BY content_id"
+            )
+        ).all()
+    assert [tuple(r) for r in got] == [
+        (1, "upload", None, None),
+        (2, "file", "csv", None),
+        (3, "file", "tat", None),
+        (4, "order", None, "ord-1"),
+    ]
+    command.downgrade(alembic_config(db), "0204_hashing_threshold_rules")
+    assert "hash_content_sources" not in sa.inspect(db.engine).get_table_names()
