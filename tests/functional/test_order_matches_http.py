@@ -21,7 +21,7 @@ from tests.support import LiveServer, unique
 
 def _png() -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(samples.astronaut()).save(buf, "PNG")
+    Image.fromarray(samples.coffee()).save(buf, "PNG")
     return buf.getvalue()
 
 
