@@ -36,13 +36,20 @@ def source_clip(source: str = "testsrc2", seconds: int = 8, size: str = "320x240
 
 @functools.cache
 def transformed_copy(
-    original: bytes, *, trim: float = 1.0, scale: str = "240:180", container: str = "webm"
+    original: bytes,
+    *,
+    trim: float = 1.0,
+    scale: str = "240:180",
+    container: str = "webm",
+    seconds: float | None = None,
 ) -> bytes:
-    """``original`` with its first ``trim`` seconds cut, resized and re-encoded."""
+    """``original`` with its first ``trim`` seconds cut (and only ``seconds`` kept after
+    that, when given), resized and re-encoded."""
+    keep = ["-t", str(seconds)] if seconds is not None else []
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.mp4"
         src.write_bytes(original)
         return _run(
-            ["-ss", str(trim), "-i", str(src), "-vf", f"scale={scale}"] + _ENCODE[container],
+            ["-ss", str(trim), "-i", str(src), *keep, "-vf", f"scale={scale}"] + _ENCODE[container],
             Path(tmp) / f"out.{container}",
         )

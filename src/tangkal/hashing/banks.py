@@ -37,39 +37,62 @@ def tunable_types() -> list[signals.SignalType]:
     return [st for st in signals.REGISTRY if not st.exact]
 
 
+def rules_of(bank: Bank) -> dict[str, dict[str, int]]:
+    """Every registered type's thresholds in this bank, by name: the bank's rows, else the
+    type's defaults (:attr:`~tangkal.hashing.signals.SignalType.rules`)."""
+    own: dict[str, dict[str, int]] = {}
+    for t in bank.thresholds:
+        own.setdefault(t.signal_type, {})[t.name] = t.threshold
+    return {st.name: {**st.default_rules(), **own.get(st.name, {})} for st in signals.REGISTRY}
+
+
 def thresholds_of(bank: Bank) -> dict[str, int]:
-    """Every registered type's threshold in this bank: the bank's row, else the type's
-    default."""
-    own = {t.signal_type: t.threshold for t in bank.thresholds}
-    return {st.name: own.get(st.name, st.default_threshold) for st in signals.REGISTRY}
+    """Every registered type's *first* threshold in this bank (the one its index is searched
+    with): the bank API's ``thresholds`` map and historic per-type fields."""
+    return {
+        st.name: rules[st.rules[0].name]
+        for st, rules in ((signals.get(n), r) for n, r in rules_of(bank).items())
+    }
+
+
+ThresholdsIn = dict[str, int | dict[str, int]]
+"""What a caller sends: per signal type (or alias) the first threshold's value, or the
+thresholds it changes by name (``{"vpdq": {"banked_share": 50}}``)."""
 
 
 def _requested_thresholds(
-    thresholds: dict[str, int] | None, legacy: dict[str, int | None]
-) -> dict[str, int]:
-    """Thresholds asked for, by type, each checked against its type's rules: the ``thresholds``
-    map (any registered type or alias) and the historic per-type fields."""
-    out: dict[str, int] = {}
+    thresholds: ThresholdsIn | None, legacy: dict[str, int | None]
+) -> dict[str, dict[str, int]]:
+    """Thresholds asked for, by type and name, each checked against its type's rules: the
+    ``thresholds`` map (any registered type or alias) and the historic per-type fields."""
+    out: dict[str, dict[str, int]] = {}
     fields = threshold_fields()
     for key, value in legacy.items():
         if value is None:
             continue
         if key not in fields:
             raise InvalidInput(Msg("%(key)s cannot be changed.", key=key), field=key)
-        out[fields[key]] = signals.get(fields[key]).check_threshold(value)
-    for name, value in (thresholds or {}).items():
+        st = signals.get(fields[key])
+        out.setdefault(st.name, {})[st.rules[0].name] = st.check_threshold(value)
+    for name, asked in (thresholds or {}).items():
         st = signals.get(name)
-        out[st.name] = st.check_threshold(value)
+        if isinstance(asked, dict):
+            out.setdefault(st.name, {}).update(st.check_rules(asked))
+        else:
+            out.setdefault(st.name, {})[st.rules[0].name] = st.check_threshold(asked)
     return out
 
 
-def _set_thresholds(bank: Bank, values: dict[str, int]) -> None:
-    rows = {t.signal_type: t for t in bank.thresholds}
-    for name, value in values.items():
-        if name in rows:
-            rows[name].threshold = value
-        else:
-            bank.thresholds.append(BankThreshold(signal_type=name, threshold=value))
+def _set_thresholds(bank: Bank, values: dict[str, dict[str, int]]) -> None:
+    rows = {(t.signal_type, t.name): t for t in bank.thresholds}
+    for signal_type, named in values.items():
+        for name, value in named.items():
+            if (signal_type, name) in rows:
+                rows[signal_type, name].threshold = value
+            else:
+                bank.thresholds.append(
+                    BankThreshold(signal_type=signal_type, name=name, threshold=value)
+                )
 
 
 def check_bank_name(name: str) -> str:
@@ -95,7 +118,7 @@ def create_bank(
     source: str | None = None,
     shared: bool | None = None,
     allowlist: bool = False,
-    thresholds: dict[str, int] | None = None,
+    thresholds: ThresholdsIn | None = None,
     order_id: str | None = None,
     **legacy_thresholds: int | None,
 ) -> Bank:
@@ -181,7 +204,7 @@ def update_bank(
     principal: Principal,
     name: str,
     *,
-    thresholds: dict[str, int] | None = None,
+    thresholds: ThresholdsIn | None = None,
     **changes: Any,
 ) -> Bank:
     """Change a bank's switches and thresholds (``None`` leaves a setting as it is)."""
@@ -224,8 +247,9 @@ def bank_stats(session: Session, bank_ids: Sequence[str]) -> dict[str, dict[str,
 
 
 def bank_dict(bank: Bank, counts: dict[str, int] | None = None) -> dict[str, Any]:
-    """A bank as the API shows it: ``thresholds`` for every type, and the historic per-type
-    fields (``pdq_threshold``, ``text_threshold``) as views of the same values."""
+    """A bank as the API shows it: ``threshold_rules`` (every type's thresholds by name),
+    ``thresholds`` (each type's first), and the historic per-type fields (``pdq_threshold``,
+    ``text_threshold``) as views of the same values."""
     thresholds = thresholds_of(bank)
     return {
         "id": bank.id,
@@ -238,6 +262,7 @@ def bank_dict(bank: Bank, counts: dict[str, int] | None = None) -> dict[str, Any
         "allowlist": bank.allowlist,
         **{field: thresholds[name] for field, name in threshold_fields().items()},
         "thresholds": thresholds,
+        "threshold_rules": rules_of(bank),
         "owner_org_id": bank.owner_org_id,
         "created_at": bank.created_at.isoformat(),
         "content": counts or {},

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from tangkal.accounts.principal import Principal
 from tangkal.hashing import quarantine, signals
-from tangkal.hashing.banks import READ_ROLES, thresholds_of
+from tangkal.hashing.banks import READ_ROLES, rules_of
 from tangkal.hashing.content import hash_content
 from tangkal.hashing.feedback import feedback_counts
+from tangkal.hashing.index import IndexMatch
 from tangkal.hashing.matcher import BankIndexes
 from tangkal.hashing.models import Bank, BankContent, signal_digest
 from tangkal.hashing.signals import SignalResult
@@ -40,10 +41,11 @@ class Query:
     signal: str
 
 
-def _candidates(session: Session, idx: BankIndexes, q: Query) -> list[tuple[int, int]]:
-    """(content id, distance) of stored signals near one query signal: from the type's index,
-    searched at the largest threshold the type allows (each bank's own is applied after), or
-    from the indexed column for exact types."""
+def _candidates(session: Session, idx: BankIndexes, q: Query, widest: dict[str, int]) -> list[Any]:
+    """Stored signals near one query signal (each with ``id`` and ``distance``): from the
+    type's index, searched at the loosest thresholds any visible bank asks for (each bank's
+    own are applied after, :meth:`SignalType.judge`), or from the indexed column for exact
+    types."""
     st = signals.get(q.signal_type)
     index = idx.index(st.name)
     if index.in_database:
@@ -54,8 +56,19 @@ def _candidates(session: Session, idx: BankIndexes, q: Query) -> list[tuple[int,
                 BankContent.signal == q.signal,
             )
         )
-        return [(i, 0) for i in ids]
-    return [(m.id, m.distance) for m in index.search(q.signal, st.max_threshold)]
+        return [IndexMatch(i, 0) for i in ids]
+    return st.candidates(index, q.signal, widest)
+
+
+def _visible_banks(session: Session, principal: Principal) -> list[Bank]:
+    return list(
+        session.scalars(
+            select(Bank).where(
+                Bank.enabled.is_(True),
+                or_(Bank.shared.is_(True), Bank.owner_org_id == principal.org_id),
+            )
+        )
+    )
 
 
 def match(
@@ -77,9 +90,10 @@ def match(
     principal.require(*READ_ROLES)
     idx.sync(session)
     found: list[tuple[Query, BankContent, int]] = []
+    rules = {b.id: rules_of(b) for b in _visible_banks(session, principal)}
     for q in queries:
         started = time.perf_counter()
-        _match_one(session, principal, idx, q, found)
+        _match_one(session, principal, idx, q, found, rules)
         MATCH_SECONDS.labels(q.signal_type).observe(time.perf_counter() - started)
     holds = quarantine.screen(session, {c.id: c for _, c, _ in found})
     if holds:
@@ -99,23 +113,30 @@ def _match_one(
     idx: BankIndexes,
     q: Query,
     found: list[tuple[Query, BankContent, int]],
+    rules: dict[str, dict[str, dict[str, int]]],
 ) -> None:
-    """Append ``q``'s matches over the banks the caller may see to ``found``."""
-    cands = _candidates(session, idx, q)
+    """Append ``q``'s matches over the banks the caller may see (``rules``: their thresholds
+    by bank id) to ``found``, each judged by its bank's own thresholds."""
+    st = signals.get(q.signal_type)
+    if not rules:
+        return
+    widest = st.widest(r[st.name] for r in rules.values())
+    cands = {m.id: m for m in _candidates(session, idx, q, widest)}
     if cands:
-        dist = dict(cands)
         rows = session.execute(
             select(BankContent, Bank)
             .join(Bank)
             .where(
-                BankContent.id.in_(list(dist)),
+                BankContent.id.in_(list(cands)),
                 Bank.enabled.is_(True),
                 or_(Bank.shared.is_(True), Bank.owner_org_id == principal.org_id),
             )
         ).all()
         for content, bank in rows:
-            d = dist[content.id]
-            if d <= thresholds_of(bank)[content.signal_type]:
+            if bank.id not in rules:
+                continue
+            d = st.judge(cands[content.id], rules[bank.id][st.name])
+            if d is not None:
                 found.append((q, content, d))
 
 

@@ -27,6 +27,11 @@ class BankOut(BaseModel):
     pdq_threshold: int | None = Field(None, description="view of thresholds['pdq']")
     text_threshold: int | None = Field(None, description="view of thresholds['text_near']")
     thresholds: dict[str, int] = Field(description="per signal type, the distance that matches")
+    threshold_rules: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="per signal type, every threshold it has by name (vPDQ: query_share, "
+        "banked_share, frame_distance); the first is the one in thresholds",
+    )
     owner_org_id: str | None
     created_at: str
     content: dict[str, int] = Field(description="signals held, per signal type")

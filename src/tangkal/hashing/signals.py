@@ -20,9 +20,9 @@ import io
 import re
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -86,6 +86,69 @@ class SignalResult:
         return self.signal is not None
 
 
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """One number a bank sets for a signal type, with its range, its default and what it means.
+
+    A type declares its thresholds as a rule set (:attr:`SignalType.thresholds`); the bank
+    table keeps one row per (bank, type, threshold name), a bank without a row gets
+    ``default``, and the API, the HMA-compatible API and the console form list them from the
+    type, so no code outside the type knows which numbers it has.
+
+    ``loosens`` says which way lets more through: ``"up"`` for a largest distance (PDQ's bits),
+    ``"down"`` for a smallest share (vPDQ's share of frames matched). The index is searched
+    at the loosest value any bank asks for (:meth:`SignalType.widest`), then each bank's own
+    values are applied to what it found (:meth:`SignalType.judge`).
+    """
+
+    name: str
+    default: int
+    min: int
+    max: int
+    label: Msg
+    """A few words for the form's label, in the reader's language."""
+    meaning: Msg
+    """What the number means, for the form's help text."""
+    loosens: Literal["up", "down"] = "up"
+
+    def check(self, type_name: str, value: object) -> int:
+        """``value`` if it is an integer within ``min..max``, else InvalidInput naming the
+        threshold and its range."""
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidInput(
+                Msg(
+                    "threshold %(name)s for %(type)s must be an integer, got %(value)r",
+                    name=self.name,
+                    type=type_name,
+                    value=value,
+                ),
+                field="threshold",
+            )
+        if not self.min <= value <= self.max:
+            raise InvalidInput(
+                Msg(
+                    "threshold %(name)s for %(type)s must be between %(min)s and %(max)s, "
+                    "got %(value)s",
+                    name=self.name,
+                    type=type_name,
+                    min=self.min,
+                    max=self.max,
+                    value=value,
+                ),
+                field="threshold",
+            )
+        return value
+
+    def loosest(self, values: Iterable[int]) -> int:
+        """The value among ``values`` that lets the most through (the default when none)."""
+        vals = list(values) or [self.default]
+        return max(vals) if self.loosens == "up" else min(vals)
+
+
+DISTANCE = "distance"
+"""The name of a type's one threshold when it declares no rule set of its own."""
+
+
 class SignalType(ABC):
     """The interface every signal type implements (see the module docstring).
 
@@ -109,7 +172,10 @@ class SignalType(ABC):
             threatexchange has no such type (``text``).
         tat_algorithms: Tech Against Terrorism's ``algorithm`` values for it (first: export).
         threshold_field: the bank API's historic per-type field (``pdq_threshold``), kept as a
-            view of the threshold table.
+            view of the threshold table (the type's first threshold).
+        thresholds: the rule set a bank sets (:class:`Threshold`), the first being the one
+            the index is searched with; a type that declares none has one, ``distance``, from
+            ``default_threshold``, ``min_threshold`` and ``max_threshold``.
     """
 
     name: ClassVar[str]
@@ -126,6 +192,66 @@ class SignalType(ABC):
     very_close: ClassVar[int] = 0
     """Distances up to this read as "very close" to a moderator (the same item re-encoded)."""
     description: ClassVar[str] = ""
+    thresholds: ClassVar[tuple[Threshold, ...]] = ()
+
+    @property
+    def rules(self) -> tuple[Threshold, ...]:
+        """The thresholds a bank sets for this type, in order (see :attr:`thresholds`)."""
+        if self.thresholds:
+            return self.thresholds
+        return (
+            Threshold(
+                DISTANCE,
+                self.default_threshold,
+                self.min_threshold,
+                self.max_threshold,
+                Msg("Largest distance"),
+                Msg("The largest distance between two signals that still counts as a match."),
+            ),
+        )
+
+    def default_rules(self) -> dict[str, int]:
+        """Every threshold at the type's default: what a bank without rows gets."""
+        return {r.name: r.default for r in self.rules}
+
+    def check_rules(self, values: Mapping[str, object]) -> dict[str, int]:
+        """Thresholds a bank asks for, by name (some or all), each within its range; an
+        unknown name is refused with the names the type has."""
+        known = {r.name: r for r in self.rules}
+        out: dict[str, int] = {}
+        for name, value in values.items():
+            rule = known.get(name)
+            if rule is None:
+                raise InvalidInput(
+                    Msg(
+                        "%(type)s has no threshold %(name)r; its thresholds: %(known)s",
+                        type=self.name,
+                        name=name,
+                        known=", ".join(known),
+                    ),
+                    field="thresholds",
+                )
+            out[name] = rule.check(self.name, value)
+        return out
+
+    def widest(self, rule_sets: Iterable[Mapping[str, int]]) -> dict[str, int]:
+        """The loosest value of each threshold over some banks' rule sets: what the index is
+        searched with, so that every bank's matches are among the candidates."""
+        sets = list(rule_sets)
+        return {r.name: r.loosest(s.get(r.name, r.default) for s in sets) for r in self.rules}
+
+    def candidates(self, index: SignalIndex, signal: str, widest: Mapping[str, int]) -> list[Any]:
+        """Stored signals near ``signal`` under the loosest rules (:meth:`widest`), each with
+        an ``id`` and a ``distance`` (the index's own answer), for :meth:`judge`. By default
+        the index is searched within the first threshold."""
+        return list(index.search(signal, widest[self.rules[0].name]))
+
+    def judge(self, match: Any, rules: Mapping[str, int]) -> int | None:
+        """The distance of a candidate (from :meth:`candidates`) under one bank's rules, or
+        ``None`` when they refuse it. By default: within the first threshold."""
+        first = self.rules[0]
+        limit = rules.get(first.name, first.default)
+        return int(match.distance) if match.distance <= limit else None
 
     @property
     def te_name(self) -> str:
@@ -173,31 +299,17 @@ class SignalType(ABC):
     def distance(self, a: str, b: str) -> int:
         """Distance between two *validated* signals; 0 means identical."""
 
-    def matches(self, a: str, b: str, threshold: int | None = None) -> bool:
-        """Whether two validated signals are within ``threshold`` (default: the type's own)."""
-        limit = self.default_threshold if threshold is None else threshold
-        return self.distance(a, b) <= limit
+    def matches(self, a: str, b: str, rules: Mapping[str, int] | None = None) -> bool:
+        """Whether ``a`` (the query) matches ``b`` (the stored signal) under a rule set
+        (default: the type's own), as a bank lookup would decide."""
+        wanted = {**self.default_rules(), **(rules or {})}
+        return self.judge(_Pair(0, self.distance(a, b)), wanted) is not None
 
     def check_threshold(self, threshold: int) -> int:
-        """Validate a per-bank threshold for this type: within ``min_threshold`` and
-        ``max_threshold``, so no bank can ask for matches its index never searches for."""
-        if not isinstance(threshold, int) or isinstance(threshold, bool):
-            raise InvalidInput(
-                Msg("threshold must be an integer, got %(value)r", value=threshold),
-                field="threshold",
-            )
-        if not self.min_threshold <= threshold <= self.max_threshold:
-            raise InvalidInput(
-                Msg(
-                    "threshold for %(type)s must be between %(min)s and %(max)s, got %(value)s",
-                    type=self.name,
-                    min=self.min_threshold,
-                    max=self.max_threshold,
-                    value=threshold,
-                ),
-                field="threshold",
-            )
-        return threshold
+        """Validate a bank's value of the type's first threshold (the historic per-type
+        field): within its range, so no bank can ask for matches its index never searches
+        for."""
+        return self.rules[0].check(self.name, threshold)
 
     # Shared helpers -----------------------------------------------------------------------
     def _check_content(self, content: bytes) -> None:
@@ -217,6 +329,14 @@ class SignalType(ABC):
 
     def _not_hashed(self, reason: Msg, **kw: int | None) -> SignalResult:
         return SignalResult(self.name, None, quality=kw.get("quality"), why=reason)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pair:
+    """A candidate of one comparison (what :meth:`SignalType.matches` judges)."""
+
+    id: int
+    distance: int
 
 
 _HEX = re.compile(r"[0-9a-f]*")
@@ -317,6 +437,19 @@ class PdqSignal(SignalType):
     threshold_field = "pdq_threshold"
     very_close = 10
     description = "PDQ perceptual image hash (256-bit, Hamming distance)"
+    thresholds = (
+        Threshold(
+            DISTANCE,
+            default_threshold,
+            0,
+            max_threshold,
+            Msg("Bits that may differ"),
+            Msg(
+                "How many of PDQ's 256 bits may differ for two images to match: PDQ's "
+                "guidance is 31; at most 64, the radius the index searches."
+            ),
+        ),
+    )
 
     def query_variants(self, content: bytes, result: SignalResult) -> list[str]:
         """The upload's hash and its rotated and mirrored variants (:meth:`hash_dihedral`):
@@ -618,6 +751,20 @@ class TextNearSignal(SignalType):
     threshold_field = "text_threshold"
     very_close = 10
     description = "MinHash of character 5-grams of the normalised message (near-duplicates)"
+    thresholds = (
+        Threshold(
+            DISTANCE,
+            default_threshold,
+            0,
+            max_threshold,
+            Msg("Slots that may differ"),
+            Msg(
+                "How many of the 64 MinHash slots may differ for two messages to match: 38 "
+                "(about 40% of their 5-letter pieces shared) catches forwards with a line "
+                "added or a few words edited."
+            ),
+        ),
+    )
     min_chars: ClassVar[int] = 20
     """Messages shorter than this after normalisation are too short for near matching (any two
     short greetings would look alike); they are still matched exactly by ``text``."""
@@ -707,6 +854,19 @@ class SignalRegistry:
                 f"outside its thresholds {lo}..{hi} (at most max_distance "
                 f"{signal_type.max_distance})"
             )
+        names: set[str] = set()
+        for rule in signal_type.rules:
+            if not isinstance(rule, Threshold) or not _NAME.fullmatch(rule.name):
+                raise ConfigurationError(
+                    f"signal type {name!r}: thresholds must be Threshold rules named in "
+                    f"lower-case letters, digits and underscores, got {rule!r}"
+                )
+            if rule.name in names or not rule.min <= rule.default <= rule.max:
+                raise ConfigurationError(
+                    f"signal type {name!r}: threshold {rule.name!r} is named twice or its "
+                    f"default {rule.default} is outside {rule.min}..{rule.max}"
+                )
+            names.add(rule.name)
         index_cls = getattr(signal_type, "index_cls", None)
         if not (isinstance(index_cls, type) and issubclass(index_cls, SignalIndex)):
             raise ConfigurationError(

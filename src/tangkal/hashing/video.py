@@ -32,7 +32,8 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -40,12 +41,19 @@ import numpy as np
 from tangkal.errors import InvalidInput, Msg
 from tangkal.hashing.index import IndexMatch, PdqIndex
 from tangkal.hashing.signal_index import SignalIndex
-from tangkal.hashing.signals import PDQ_MIN_QUALITY, SignalResult, SignalType
+from tangkal.hashing.signals import PDQ_MIN_QUALITY, SignalResult, SignalType, Threshold
 
 FRAME_BITS = 20
 """A frame's id in the frame index is ``video id << 20 | frame number``: up to a million frames
 per video (11 days at vPDQ's one frame a second) and 2**43 content ids."""
 MAX_FRAMES = 1 << FRAME_BITS
+
+FRAME_RADIUS = 31
+"""The Hamming radius the frame index is built for and searched within: vPDQ's and PDQ's
+frame distance, the most a bank may set."""
+
+QUERY_SHARE, BANKED_SHARE, FRAME_DISTANCE = "query_share", "banked_share", "frame_distance"
+"""The names of vPDQ's thresholds (:attr:`VpdqSignal.thresholds`)."""
 
 VPDQ_SECONDS_PER_HASH = 1.0
 """One frame hashed per second of video: threatexchange's and vPDQ's default, so a bank
@@ -84,27 +92,97 @@ class VpdqSignal(SignalType):
     name = "vpdq"
     media = "video"
     default_threshold = 20
-    """``100 - 80``: threatexchange's query match of 80%."""
+    """On the distance scale (``100 - query match``): threatexchange's query match of 80%."""
     max_distance = 100
     max_threshold = 100
     very_close = 5
     description = "vPDQ video hash (PDQ of one frame a second; share of frames matched)"
-    frame_distance: ClassVar[int] = 31
-    """Bits within which two frames match (vPDQ's and PDQ's default)."""
+    frame_distance: ClassVar[int] = FRAME_RADIUS
+    """Bits within which two frames match by default (vPDQ's and PDQ's 31)."""
     min_compared_pct: ClassVar[float] = 0.0
-    """Share of a banked video's frames that must be matched (threatexchange's default: any)."""
+    """Share of a banked video's frames that must be matched by default (threatexchange's:
+    any)."""
     min_quality: ClassVar[int] = PDQ_MIN_QUALITY
+    thresholds = (
+        Threshold(
+            QUERY_SHARE,
+            100 - default_threshold,
+            1,
+            100,
+            Msg("Least share of the upload's frames matched, per cent"),
+            Msg(
+                "At least this share of the uploaded video's frames must match frames of the "
+                "banked video (vPDQ's query match; threatexchange's default is 80)."
+            ),
+            loosens="down",
+        ),
+        Threshold(
+            BANKED_SHARE,
+            0,
+            0,
+            100,
+            Msg("Least share of the banked video's frames matched, per cent"),
+            Msg(
+                "At least this share of the banked video's frames must be matched by the "
+                "upload (vPDQ's compared match; threatexchange's default, 0, is any). Raise it "
+                "so that a clip sharing only an intro or an outro does not match."
+            ),
+            loosens="down",
+        ),
+        Threshold(
+            FRAME_DISTANCE,
+            FRAME_RADIUS,
+            0,
+            FRAME_RADIUS,
+            Msg("Bits that may differ between two frames"),
+            Msg(
+                "How many of a frame's 256 PDQ bits may differ for two frames to match "
+                "(vPDQ's 31; at most 31, the radius the frame index searches)."
+            ),
+        ),
+    )
 
     def new_index(self) -> SignalIndex:
-        return VpdqSignalIndex(
-            frame_distance=self.frame_distance,
-            min_quality=self.min_quality,
-            min_compared_pct=self.min_compared_pct,
-        )
+        return VpdqSignalIndex(min_quality=self.min_quality)
 
     def closeness(self, distance: int, threshold: int | None = None) -> int:
         """The query match itself, in per cent."""
         return max(0, 100 - distance)
+
+    def candidates(
+        self, index: SignalIndex, signal: str, widest: Mapping[str, int]
+    ) -> list[VpdqMatch]:
+        """Banked videos that match under the loosest rules, each with its frame counts by
+        distance, so that :meth:`judge` applies every bank's own rules without searching
+        again."""
+        assert isinstance(index, VpdqSignalIndex)
+        rules = {**self.default_rules(), **widest}
+        return index.search_rules(
+            index.usable(signal),
+            query_share=rules[QUERY_SHARE],
+            banked_share=rules[BANKED_SHARE],
+            frame_distance=rules[FRAME_DISTANCE],
+        )
+
+    def judge(self, match: Any, rules: Mapping[str, int]) -> int | None:
+        """vPDQ's rule with one bank's values; a candidate that is not a :class:`VpdqMatch`
+        (a comparison of two signals) is judged by its distance, at the default frame
+        distance and banked share."""
+        wanted = {**self.default_rules(), **rules}
+        if isinstance(match, VpdqMatch):
+            return match.judge(wanted[QUERY_SHARE], wanted[BANKED_SHARE], wanted[FRAME_DISTANCE])
+        return match.distance if match.distance <= 100 - wanted[QUERY_SHARE] else None
+
+    def matches(self, a: str, b: str, rules: Mapping[str, int] | None = None) -> bool:
+        """Whether ``a`` (the query) matches ``b`` (the banked video) by vPDQ's rule under a
+        rule set (default: the type's own)."""
+        wanted = {**self.default_rules(), **(rules or {})}
+        m = VpdqMatch.compare(self.usable(a), self.usable(b), FRAME_RADIUS)
+        return (
+            m is not None
+            and m.judge(wanted[QUERY_SHARE], wanted[BANKED_SHARE], wanted[FRAME_DISTANCE])
+            is not None
+        )
 
     # signals ----------------------------------------------------------------------------
     def _bad(self, why: Msg) -> InvalidInput:
@@ -166,16 +244,13 @@ class VpdqSignal(SignalType):
                 seen.setdefault(h)
         return list(seen)
 
-    def shares(self, query: str, banked: str) -> tuple[float, float]:
+    def shares(
+        self, query: str, banked: str, frame_distance: int = FRAME_RADIUS
+    ) -> tuple[float, float]:
         """(query match, compared match) in per cent by vPDQ's rule, by brute force (two
         videos only; the index answers many)."""
-        q, b = self.usable(query), self.usable(banked)
-        if not q or not b:
-            return 0.0, 0.0
-        qw, bw = _frame_words(q), _frame_words(b)
-        d = np.unpackbits(qw[:, None, :] ^ bw[None, :, :], axis=2).sum(axis=2)
-        close = d <= self.frame_distance
-        return 100 * close.any(axis=1).mean(), 100 * close.any(axis=0).mean()
+        m = VpdqMatch.compare(self.usable(query), self.usable(banked), frame_distance)
+        return (0.0, 0.0) if m is None else m.shares(frame_distance)
 
     def distance(self, a: str, b: str) -> int:
         """``100 - query match`` of ``a`` (the query) in ``b`` (the banked video), 100 when the
@@ -268,26 +343,112 @@ def _distance(query_pct: float, compared_pct: float, min_compared_pct: float) ->
     return min(100, math.ceil(100 - query_pct - 1e-9))
 
 
+def _popcount_rows(q: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """All-pairs Hamming distances of ``(n, 4)`` and ``(k, 4)`` uint64 hashes, ``(n, k)``
+    uint16, one 64-bit column at a time (a quarter of the temporary memory of broadcasting
+    all four)."""
+    d = np.bitwise_count(q[:, None, 0] ^ w[None, :, 0]).astype(np.uint16)
+    for c in (1, 2, 3):
+        d += np.bitwise_count(q[:, None, c] ^ w[None, :, c])
+    return d
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class VpdqMatch:
+    """A banked video near a query, with what every bank's rules need to judge it.
+
+    ``query_within[f]`` is how many of the query's usable frames are within ``f`` bits of some
+    frame of the video, ``banked_within[f]`` how many of the video's frames are within ``f``
+    bits of some query frame, for ``f`` = 0..the radius searched. A bank's frame distance,
+    query share and banked share are then two divisions and three comparisons.
+    """
+
+    id: int
+    distance: int
+    """``100 - query match`` under the rules the index was searched with."""
+    query_frames: int
+    banked_frames: int
+    query_within: np.ndarray
+    banked_within: np.ndarray
+
+    def shares(self, frame_distance: int) -> tuple[float, float]:
+        """(query match, compared match) in per cent at a frame distance."""
+        f = min(frame_distance, self.query_within.shape[0] - 1)
+        return (
+            100 * int(self.query_within[f]) / self.query_frames,
+            100 * int(self.banked_within[f]) / self.banked_frames,
+        )
+
+    def judge(self, query_share: int, banked_share: int, frame_distance: int) -> int | None:
+        """``100 - query match`` when the shares at ``frame_distance`` are at least the given
+        ones (and some frame matched at all), else ``None``."""
+        q, b = self.shares(frame_distance)
+        if q <= 0 or b <= 0 or q < query_share - 1e-9 or b < banked_share - 1e-9:
+            return None
+        return _distance(q, b, 0.0)
+
+    @classmethod
+    def compare(cls, query: Sequence[str], banked: Sequence[str], radius: int) -> VpdqMatch | None:
+        """Two videos' usable frames (hex) compared by brute force (``None``: one has none)."""
+        if not query or not banked:
+            return None
+        qw, bw = _as_words(_frame_words(query)), _as_words(_frame_words(banked))
+        return _judged(0, _popcount_rows(qw, bw), radius)
+
+
+def _as_words(frames: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(frames, dtype=np.uint8).view(np.uint64).reshape(-1, 4)
+
+
+def _within(mins: np.ndarray, radius: int) -> np.ndarray:
+    """Counts of ``mins`` at most 0, 1, ... ``radius``."""
+    hist = np.bincount(np.minimum(mins, radius + 1), minlength=radius + 2)
+    return np.cumsum(hist[: radius + 1])
+
+
+def _judged(vid: int, d: np.ndarray, radius: int) -> VpdqMatch:
+    """A match from the ``(query frames, banked frames)`` distances of one video."""
+    q_within = _within(d.min(axis=1), radius)
+    b_within = _within(d.min(axis=0), radius)
+    q = 100 * int(q_within[radius]) / d.shape[0]
+    b = 100 * int(b_within[radius]) / d.shape[1]
+    return VpdqMatch(vid, _distance(q, b, 0.0), d.shape[0], d.shape[1], q_within, b_within)
+
+
+VERIFY_CELLS = 1 << 22
+"""Query x banked frame distances computed at once while verifying candidates (8 MB of
+uint16): bounds a lookup's memory however many candidates it has."""
+
+
 class VpdqSignalIndex(SignalIndex):
     """Banked videos by their frames, in one :class:`PdqIndex` (see the module docstring).
 
-    ``search(signal, threshold)`` answers every banked video whose distance
-    (``100 - query match``) is within ``threshold``; a bank's own threshold is applied after,
-    as for every type.
+    A lookup is a candidate step and a verification:
+
+    * **Candidates.** A video with a query match of at least ``q`` per cent matches at least
+      ``m = ceil(q n / 100)`` of the query's ``n`` usable frames, so any ``n - m + 1`` of them
+      include a frame that matches it (pigeonhole). Only that many frames, spread over the
+      query, are searched in the frame index (at 80%, a fifth of them); the videos they hit
+      are the candidates. Exact: no video that can match is missed.
+    * **Verification.** Each candidate's frames are read back from the frame index and
+      compared with all the query's frames at once (numpy, all pairs): per frame its
+      nearest distance on the other side, counted by distance (:class:`VpdqMatch`), from
+      which the two shares follow at any frame distance up to the radius.
+
+    ``search(signal, threshold)`` is the common interface (``threshold`` on the distance
+    scale, ``100 - query match``, at the default frame distance and banked share);
+    :meth:`search_rules` takes the three thresholds.
     """
 
     def __init__(
         self,
         frames: PdqIndex | None = None,
         *,
-        frame_distance: int = VpdqSignal.frame_distance,
         min_quality: int = PDQ_MIN_QUALITY,
-        min_compared_pct: float = VpdqSignal.min_compared_pct,
     ) -> None:
-        self.frames = frames if frames is not None else PdqIndex(threshold=frame_distance)
-        self.frame_distance = frame_distance
+        self.frames = frames if frames is not None else PdqIndex(threshold=FRAME_RADIUS)
+        self.radius = min(self.frames.threshold, FRAME_RADIUS)
         self.min_quality = min_quality
-        self.min_compared_pct = min_compared_pct
         self._type = VpdqSignal()
         self.counts: dict[int, int] = {}
         """Usable frames of each banked video (the compared match's denominator)."""
@@ -296,7 +457,9 @@ class VpdqSignalIndex(SignalIndex):
             vids, n = np.unique(ids, return_counts=True)
             self.counts = {int(v): int(c) for v, c in zip(vids, n, strict=True)}
 
-    def _usable(self, signal: str) -> list[str]:
+    def usable(self, signal: str) -> list[str]:
+        """The frames of a signal this index matches on (quality and duplicates, as
+        :meth:`VpdqSignal.usable`)."""
         seen: dict[str, None] = {}
         for h, q, _ in self._type.frames(signal):
             if q >= self.min_quality:
@@ -309,7 +472,7 @@ class VpdqSignalIndex(SignalIndex):
         self.remove([cid for _, cid in items])
         words, ids = [], []
         for signal, cid in items:
-            usable = self._usable(signal)
+            usable = self.usable(signal)
             if not usable:
                 continue  # nothing vPDQ would match on (the type never banks such a video)
             self.counts[cid] = len(usable)
@@ -327,35 +490,76 @@ class VpdqSignalIndex(SignalIndex):
                 )
             )
 
+    def _frame_ids(self, vids: Sequence[int]) -> np.ndarray:
+        return np.concatenate(
+            [(np.int64(v) << FRAME_BITS) + np.arange(self.counts[v], dtype=np.int64) for v in vids]
+        )
+
+    def _chunks(self, vids: list[int], frames: int) -> list[list[int]]:
+        """``vids`` in runs of about ``frames`` banked frames (at least one video each)."""
+        out: list[list[int]] = [[]]
+        size = 0
+        for v in vids:
+            if out[-1] and size + self.counts[v] > frames:
+                out.append([])
+                size = 0
+            out[-1].append(v)
+            size += self.counts[v]
+        return [c for c in out if c]
+
+    def search_rules(
+        self,
+        frame_hashes: Sequence[str] | np.ndarray,
+        *,
+        query_share: int,
+        banked_share: int,
+        frame_distance: int,
+    ) -> list[VpdqMatch]:
+        """Videos whose shares at ``frame_distance`` are at least ``query_share`` and
+        ``banked_share`` per cent, for a query given as its usable frames (hex, or an
+        ``n x 32`` array of PDQ bytes), nearest first."""
+        n = len(frame_hashes)
+        if not n or not self.counts:
+            return []
+        radius = min(max(0, frame_distance), self.radius)
+        raw = frame_hashes if isinstance(frame_hashes, np.ndarray) else _frame_words(frame_hashes)
+        q = _as_words(raw)
+        need = max(1, math.ceil(query_share * n / 100 - 1e-9))  # query frames that must match
+        k = n - min(need, n) + 1
+        probe = q[np.arange(k, dtype=np.int64) * n // k]
+        _, fids, _ = self.frames.search_many(probe, radius)
+        if fids.size == 0:
+            return []
+        cands = [int(v) for v in np.unique(fids >> FRAME_BITS) if int(v) in self.counts]
+        out: list[VpdqMatch] = []
+        for chunk in self._chunks(cands, VERIFY_CELLS // n):
+            found, words = self.frames.words_of(self._frame_ids(chunk))
+            d = _popcount_rows(q, words)
+            d[:, ~found] = PDQ_BITS_PLUS  # a frame missing (being replaced) matches nothing
+            at = 0
+            for vid in chunk:
+                size = self.counts[vid]
+                m = _judged(vid, d[:, at : at + size], radius)
+                at += size
+                if m.judge(query_share, banked_share, radius) is not None:
+                    out.append(m)
+        return sorted(out, key=lambda m: (m.distance, m.id))
+
     def search_frames(
         self, frame_hashes: Sequence[str] | np.ndarray, threshold: int
     ) -> list[IndexMatch]:
-        """Videos within ``threshold`` of a query given as its usable frames (hex, or an
-        n x 32 array of PDQ bytes)."""
-        if not len(frame_hashes) or not self.counts:
-            return []
-        query = frame_hashes if isinstance(frame_hashes, np.ndarray) else list(frame_hashes)
-        qi, fids, _ = self.frames.search_many(query, self.frame_distance)
-        if fids.size == 0:
-            return []
-        vids = fids >> FRAME_BITS
-        # distinct (video, query frame) and distinct (video, banked frame) pairs
-        q_pairs = np.unique(np.stack([vids, qi.astype(np.int64)], axis=1), axis=0)
-        b_frames = np.unique(fids)
-        qv, q_n = np.unique(q_pairs[:, 0], return_counts=True)
-        bv, b_n = np.unique(b_frames >> FRAME_BITS, return_counts=True)
-        banked = dict(zip(bv.tolist(), b_n.tolist(), strict=True))
-        out = []
-        for vid, n_q in zip(qv.tolist(), q_n.tolist(), strict=True):
-            query_pct = 100 * n_q / len(frame_hashes)
-            compared_pct = 100 * banked[vid] / self.counts[vid]
-            d = _distance(query_pct, compared_pct, self.min_compared_pct)
-            if d <= threshold:
-                out.append(IndexMatch(int(vid), d))
-        return sorted(out, key=lambda m: (m.distance, m.id))
+        """Videos within ``threshold`` (``100 - query match``) of a query given as its usable
+        frames, at the default frame distance and banked share."""
+        found = self.search_rules(
+            frame_hashes,
+            query_share=max(0, 100 - threshold),
+            banked_share=math.ceil(VpdqSignal.min_compared_pct),
+            frame_distance=VpdqSignal.frame_distance,
+        )
+        return [IndexMatch(m.id, m.distance) for m in found]
 
     def search(self, signal: str, threshold: int) -> list[IndexMatch]:
-        return self.search_frames(self._usable(signal), threshold)
+        return self.search_frames(self.usable(signal), threshold)
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -375,7 +579,11 @@ class VpdqSignalIndex(SignalIndex):
             raise
         except Exception as exc:  # InvalidInput for a file of another kind
             raise ValueError(f"unusable vPDQ index file {path}: {exc}") from exc
-        return cls(frames, frame_distance=frames.threshold)
+        return cls(frames)
+
+
+PDQ_BITS_PLUS = 257
+"""A distance past any two PDQ hashes' (256 bits), for frames that are not there."""
 
 
 VpdqSignal.index_cls = VpdqSignalIndex

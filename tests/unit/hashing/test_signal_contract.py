@@ -282,20 +282,26 @@ def test_a_bank_matches_each_type_by_its_threshold(
     idx = BankIndexes(db, tmp_path)
     with db.unit_of_work() as s:
         bank = banks.get_bank(s, analyst, "contract")
-        assert banks.thresholds_of(bank)[st.name] == st.default_threshold
+        first = st.rules[0]
+        assert banks.thresholds_of(bank)[st.name] == first.default
+        assert banks.rules_of(bank)[st.name] == st.default_rules()
         hits = matching.match(s, analyst, idx, [matching.Query(st.name, sig)])
         assert [(h["signal_type"], h["distance"]) for h in hits] == [(st.name, 0)]
         assert matching.match(s, analyst, idx, [matching.Query(st.name, other)]) == []
         view = banks.bank_dict(bank)
-        assert view["thresholds"][st.name] == st.default_threshold
+        assert view["thresholds"][st.name] == first.default
+        assert view["threshold_rules"][st.name] == st.default_rules()
         if st.threshold_field:
-            assert view[st.threshold_field] == st.default_threshold
+            assert view[st.threshold_field] == first.default
     if not st.exact:
         with db.unit_of_work() as s:
-            banks.update_bank(s, analyst, "contract", thresholds={st.name: st.min_threshold})
+            strict = {r.name: r.max if r.loosens == "down" else r.min for r in st.rules}
+            banks.update_bank(s, analyst, "contract", thresholds={st.name: strict})
         with db.unit_of_work() as s:
             bank = banks.get_bank(s, analyst, "contract")
-            assert banks.thresholds_of(bank)[st.name] == st.min_threshold
+            assert banks.rules_of(bank)[st.name] == strict
+            with pytest.raises(InvalidInput, match="no threshold"):
+                banks.update_bank(s, analyst, "contract", thresholds={st.name: {"nope": 1}})
     idx.save()
     restarted = BankIndexes(db, tmp_path)
     assert restarted.applied_seq == idx.applied_seq

@@ -5,10 +5,12 @@ format agree with threatexchange's own vPDQ code; the frame index agrees with br
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from tests.clips import source_clip, transformed_copy
+from tests.factories import Factory
 from threatexchange.extensions.vpdq.vpdq import VPDQSignal
 from threatexchange.extensions.vpdq.vpdq_brute_matcher import match_VPDQ_hash_brute
 from threatexchange.extensions.vpdq.vpdq_util import (
@@ -18,9 +20,12 @@ from threatexchange.extensions.vpdq.vpdq_util import (
     json_to_vpdq,
 )
 
+from tangkal.db.session import Database
 from tangkal.errors import InvalidInput
-from tangkal.hashing import budget, signals
+from tangkal.hashing import banks, budget, matching, signals
+from tangkal.hashing.content import add_signal
 from tangkal.hashing.index import IndexMatch
+from tangkal.hashing.matcher import BankIndexes
 from tangkal.hashing.video import (
     VIDEO_DECODE_BYTES,
     VpdqSignal,
@@ -185,3 +190,50 @@ def test_bad_signals_name_the_field(bad: str) -> None:
     with pytest.raises(InvalidInput) as exc:
         VPDQ.validate(bad)
     assert exc.value.field == "signal" and "vpdq" in exc.value.message
+
+
+def test_a_banks_banked_share_refuses_a_clip_that_only_shares_an_intro(
+    db: Database, factory: Factory, tmp_path: Path
+) -> None:
+    """The first two seconds of a banked eight-second clip: every frame of the query is banked
+    (query match 100%), a quarter of the banked clip is matched. A bank asking for half of its
+    frames refuses it; a bank at threatexchange's default (any) matches it, in the same
+    lookup, each by its own thresholds."""
+    original = source_clip("testsrc2", seconds=8)
+    intro = _sig(transformed_copy(original, trim=0.0, seconds=2.0, container="mp4"))
+    query_pct, banked_pct = VPDQ.shares(intro, _sig(original))
+    assert query_pct == 100.0 and banked_pct < 50.0
+    analyst = factory.principal(factory.regulator(), "analyst")
+    with db.unit_of_work() as s:
+        banks.create_bank(s, analyst, "strict", thresholds={"vpdq": {"banked_share": 50}})
+        banks.create_bank(s, analyst, "lenient")
+        for bank in ("strict", "lenient"):
+            add_signal(s, analyst, bank, "vpdq", _sig(original))
+    idx = BankIndexes(db, tmp_path)
+    with db.unit_of_work() as s:
+        hits = matching.match(s, analyst, idx, [matching.Query("vpdq", intro)])
+        assert [(h["bank"], h["distance"]) for h in hits] == [("lenient", 0)]
+        assert banks.rules_of(banks.get_bank(s, analyst, "strict"))["vpdq"] == {
+            "query_share": 80,
+            "banked_share": 50,
+            "frame_distance": 31,
+        }
+        banks.update_bank(s, analyst, "strict", thresholds={"vpdq": {"banked_share": 20}})
+    with db.unit_of_work() as s:
+        hits = matching.match(s, analyst, idx, [matching.Query("vpdq", intro)])
+        assert sorted(h["bank"] for h in hits) == ["lenient", "strict"]
+        with pytest.raises(InvalidInput, match="frame_distance"):
+            banks.update_bank(s, analyst, "strict", thresholds={"vpdq": {"frame_distance": 40}})
+
+
+def test_match_details_judge_every_rule_as_brute_force_does(clips: dict[str, str]) -> None:
+    """The index's per-candidate counts give, at every frame distance, the shares that
+    comparing the two videos frame by frame gives."""
+    index = VPDQ.new_index()
+    assert isinstance(index, VpdqSignalIndex)
+    index.add([(clips["original"], 1)])
+    [m] = VPDQ.candidates(index, clips["mp4"], {"query_share": 1, "banked_share": 0})
+    for fd in (0, 5, 12, 31):
+        assert m.shares(fd) == pytest.approx(VPDQ.shares(clips["mp4"], clips["original"], fd))
+    assert VPDQ.judge(m, {"banked_share": 100}) is None
+    assert VPDQ.judge(m, {}) == 0
