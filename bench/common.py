@@ -9,6 +9,7 @@ which is what :func:`run_pgbench` gives.
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import platform
@@ -430,3 +431,19 @@ def write_section(path: Path, text: str) -> None:
     if path.exists() and NOTES_MARKER in (old := path.read_text()):
         text += "\n" + NOTES_MARKER + old.split(NOTES_MARKER, 1)[1]
     path.write_text(text)
+
+
+def add_load_arguments(
+    p: argparse.ArgumentParser,
+    *,
+    duration: float,
+    warmup: float,
+    max_requests: int,
+    duration_help: str | None = None,
+) -> None:
+    """The options every closed-loop load run takes (the intake benchmarks): how many
+    clients, how long measured after how long a warm-up, and a cap on requests."""
+    p.add_argument("--clients", type=int, default=50)
+    p.add_argument("--duration", type=float, default=duration, help=duration_help)
+    p.add_argument("--warmup", type=float, default=warmup)
+    p.add_argument("--max-requests", type=int, default=max_requests)

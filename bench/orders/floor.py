@@ -26,6 +26,7 @@ from pathlib import Path
 
 from bench.common import (
     REPO,
+    add_load_arguments,
     command_line,
     cpu_seconds,
     free_port,
@@ -155,10 +156,13 @@ def report(a: argparse.Namespace, runs: list[LayerRun], load_before: str, load_a
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="CPU per request of each intake layer, no database.")
-    p.add_argument("--clients", type=int, default=50)
-    p.add_argument("--duration", type=float, default=10.0, help="measured seconds per layer")
-    p.add_argument("--warmup", type=float, default=2.0)
-    p.add_argument("--max-requests", type=int, default=400_000)
+    add_load_arguments(
+        p,
+        duration=10.0,
+        warmup=2.0,
+        max_requests=400_000,
+        duration_help="measured seconds per layer",
+    )
     p.add_argument("--layers", default=",".join(LAYERS), help="comma-separated subset")
     p.add_argument("--out", default=str(DOC), help="markdown file to write ('-': none)")
     a = p.parse_args(argv)

@@ -43,6 +43,7 @@ from bench.common import (
     REPO,
     LatencySummary,
     PgbenchResult,
+    add_load_arguments,
     command_line,
     cpu_seconds,
     free_port,
@@ -178,6 +179,7 @@ INSERT INTO bench_raw_audit SELECT :last_seq::bigint + g, now(),
   encode(sha256((:last_hash::text || g::text)::bytea), 'hex') FROM generate_series(1, {BATCH}) g;
 COMMIT;
 """
+
 
 @dataclass
 class ServerRun:
@@ -490,10 +492,9 @@ def report(
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Order intake over HTTP vs raw PostgreSQL inserts.")
-    p.add_argument("--clients", type=int, default=50)
-    p.add_argument("--duration", type=float, default=30.0, help="measured seconds")
-    p.add_argument("--warmup", type=float, default=5.0)
-    p.add_argument("--max-requests", type=int, default=200_000)
+    add_load_arguments(
+        p, duration=30.0, warmup=5.0, max_requests=200_000, duration_help="measured seconds"
+    )
     p.add_argument(
         "--workers",
         type=int,

@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+from bench.common import add_load_arguments
+
 CATEGORIES = [
     "terrorism",
     "terrorism",
@@ -488,10 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", required=True)
     p.add_argument("--token", default=os.environ.get("TANGKAL_BENCH_TOKEN"))
     p.add_argument("--platform", required=True)
-    p.add_argument("--clients", type=int, default=50)
-    p.add_argument("--duration", type=float, default=30.0)
-    p.add_argument("--warmup", type=float, default=5.0)
-    p.add_argument("--max-requests", type=int, default=500_000)
+    add_load_arguments(p, duration=30.0, warmup=5.0, max_requests=500_000)
     p.add_argument("--seed", type=int, default=2017)
     p.add_argument("--out", default="-")
     a = p.parse_args(argv)
