@@ -51,9 +51,17 @@ def test_a_flooded_signal_is_held_queued_for_its_owner_and_released(live: LiveSe
         first = c.get("/api/v1/match", params=lookup).json()
         assert [m["content_id"] for m in mine(first, "matches")] == [pdq["id"]]
         assert mine(first, "held") == []
-        # the flood: past the floor within the hour, with no history to excuse it
-        answers = [c.get("/api/v1/match", params=lookup).json() for _ in range(RULE.min_matches)]
-        held_answer = answers[-1]
+        # the flood: past the floor within the hour, with no history to excuse it (a few
+        # more than the floor: another worker's counts reach the database once a second)
+        held_answer: dict[str, Any] = {"held": [], "matches": []}
+        sent = 0
+        while not mine(held_answer, "held") and sent < 3 * RULE.min_matches:
+            held_answer = c.get("/api/v1/match", params=lookup).json()
+            sent += 1
+            if mine(held_answer, "held"):
+                break
+            assert [m["content_id"] for m in mine(held_answer, "matches")] == [pdq["id"]]
+        assert sent >= RULE.min_matches
         assert mine(held_answer, "matches") == []
         [held] = mine(held_answer, "held")
         assert held["content_id"] == pdq["id"] and held["recent"] > RULE.min_matches

@@ -1,20 +1,26 @@
 """Quarantine of a banked signal that suddenly matches far more than its history.
 
 A near-blank image or a common logo frame banked by mistake matches nearly every upload and
-floods every moderator who matches against the bank. Each match is counted on the content's
-row of ``hash_match_rates`` in the request's own unit of work (one ``UPDATE ... RETURNING``
-for all the request's matched contents; requests that match nothing write nothing), and
-when the SOP profile's rule (``[hash_quarantine]``, :mod:`tangkal.hashing.match_rate`) says
-so the content is *held*: lookups then report it apart, as held with the reason, never as a
+floods every moderator who matches against the bank. Each match is counted towards the
+content's row of ``hash_match_rates`` (lookups that match nothing count nothing), and when
+the SOP profile's rule (``[hash_quarantine]``, :mod:`tangkal.hashing.match_rate`) says so
+the content is *held*: lookups then report it apart, as held with the reason, never as a
 match, until its bank's owner releases it (with a new baseline) or removes it. The state is
-in the database, read by the statement that counts, so every worker and process follows at
-once. Holding, releasing and removing are audit events on the bank (its owner's record).
+in the database and read by every lookup that finds the content, so every worker and
+process follows the hold, release or removal at once (no index change is involved).
+Holding, releasing and removing are audit events on the bank (its owner's record).
+
+Counts are batched per process (:data:`FLUSH_EVERY`): a lookup reads the rows of the contents
+it matched (one ``SELECT``, no write) and adds its process's unwritten count; one lookup a
+second per process writes the batch, in its own unit of work.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -87,22 +93,25 @@ _RETURNED = (
 )
 
 
-def _increment(session: Session, ids: list[int], start: datetime) -> dict[int, Any]:
-    if not ids:
-        return {}
-    rows = session.execute(
-        update(MatchRate)
-        .where(MatchRate.content_id.in_(ids), MatchRate.window_start == start)
-        .values(current=MatchRate.current + 1)
-        .returning(*_RETURNED),
-        execution_options={"synchronize_session": False},
-    ).all()
-    return {r.content_id: r for r in rows}
+def _increment(session: Session, counts: Mapping[int, int], start: datetime) -> dict[int, Any]:
+    """Add ``counts`` to the rows already in the window starting ``start``; their rows."""
+    by_n: dict[int, list[int]] = {}
+    for cid, n in counts.items():
+        by_n.setdefault(n, []).append(cid)
+    out: dict[int, Any] = {}
+    for n, ids in sorted(by_n.items()):
+        rows = session.execute(
+            update(MatchRate)
+            .where(MatchRate.content_id.in_(sorted(ids)), MatchRate.window_start == start)
+            .values(current=MatchRate.current + n)
+            .returning(*_RETURNED),
+            execution_options={"synchronize_session": False},
+        ).all()
+        out |= {r.content_id: r for r in rows}
+    return out
 
 
-def _prepare(
-    session: Session, contents: Mapping[int, BankContent], start: datetime, now: datetime
-) -> None:
+def _prepare(session: Session, contents: Mapping[int, Any], start: datetime, now: datetime) -> None:
     """Make the rows of ``contents`` current for the window starting ``start``: roll stale
     ones (their completed windows into the baseline unless held), reset ones left by removed
     content, create missing ones. Once per content per window, so off the usual path."""
@@ -149,37 +158,88 @@ def _prepare(
     session.flush()
 
 
+@dataclass(slots=True)
+class _Pending:
+    bank_id: str
+    signal_digest: str
+    n: int = 0
+
+
+#: Matches counted in this process and not yet written: a write would make every matching
+#: lookup a writing transaction (its commit a WAL flush, milliseconds on PostgreSQL), so one
+#: lookup a second per process writes them all. Lookups decide on the database's count plus
+#: this process's own; another process's last second reaches them at its next write.
+FLUSH_EVERY = 1.0
+_pending: dict[int, _Pending] = {}
+_pending_lock = threading.Lock()
+_flushed_at = 0.0
+
+
+def _write(session: Session, batch: Mapping[int, Any], start: datetime, now: datetime) -> None:
+    """Add the batch's counts to the database (``batch``: content id -> bank_id,
+    signal_digest, n)."""
+    rows = _increment(session, {cid: p.n for cid, p in batch.items()}, start)
+    stale = {
+        cid: p
+        for cid, p in batch.items()
+        if cid not in rows or rows[cid].signal_digest != p.signal_digest
+    }
+    if stale:
+        _prepare(session, stale, start, now)
+        _increment(session, {cid: p.n for cid, p in stale.items()}, start)
+
+
 def screen(
-    session: Session, contents: Mapping[int, BankContent], *, now: datetime | None = None
+    session: Session,
+    contents: Mapping[int, BankContent],
+    *,
+    now: datetime | None = None,
+    flush: bool | None = None,
 ) -> dict[int, Hold]:
     """Count one match of each content (this request's matches, each content once) and return
-    the ones held, already or by this match. ``now`` is the clock seam for tests."""
+    the ones held, already or by this match. ``now`` is the clock seam for tests; ``flush``
+    forces (or skips) writing this process's counts now instead of once a second."""
+    global _flushed_at
     if not contents:
         return {}
     r_ = rule()
     now = now or utcnow()
     start = mr.window_start(now, r_.window)
-    ids = sorted(contents)
-    rows = _increment(session, ids, start)
-    stale = {cid: contents[cid] for cid in ids if cid not in rows}
-    stale |= {
-        cid: contents[cid]
-        for cid, r in rows.items()
-        if r.signal_digest != contents[cid].signal_digest
+    batch: dict[int, _Pending] = {}
+    with _pending_lock:
+        for cid, c in contents.items():
+            _pending.setdefault(cid, _Pending(c.bank_id, c.signal_digest)).n += 1
+        due = time.monotonic() - _flushed_at >= FLUSH_EVERY if flush is None else flush
+        if due:
+            batch = dict(_pending)
+            _pending.clear()
+            _flushed_at = time.monotonic()
+        local = {cid: _pending[cid].n for cid in contents if cid in _pending}
+    if batch:
+        _write(session, batch, start, now)
+    rows = {
+        r.content_id: r
+        for r in session.execute(
+            select(*_RETURNED).where(MatchRate.content_id.in_(sorted(contents)))
+        )
     }
-    if stale:
-        for cid in stale:
-            rows.pop(cid, None)
-        _prepare(session, stale, start, now)
-        rows |= _increment(session, sorted(stale), start)
     held: dict[int, Hold] = {}
-    for cid, r in rows.items():
-        if r.held_at is not None:
+    for cid, c in contents.items():
+        r = rows.get(cid)
+        if r is not None and r.signal_digest != c.signal_digest:
+            r = None  # left by removed content whose id was given again
+        if r is not None and r.held_at is not None:
             held[cid] = _hold_of(r, now)
             continue
-        v = mr.verdict(_state(r), now, r_)
+        state = mr.rolled(_state(r), now, r_, learn=True) if r is not None else mr.fresh(now, r_)
+        state = replace(state, current=state.current + local.get(cid, 0))
+        v = mr.verdict(state, now, r_)
         if v is None:
             continue
+        with _pending_lock:
+            mine = _pending.pop(cid, None)
+        if mine is not None:
+            _write(session, {cid: mine}, start, now)
         held[cid] = Hold(now, v.recent, v.baseline, v.limit)
         session.execute(
             update(MatchRate)
@@ -189,7 +249,6 @@ def screen(
             ),
             execution_options={"synchronize_session": False},
         )
-        c = contents[cid]
         record(
             session,
             SYSTEM,
