@@ -10,6 +10,7 @@ import io
 from PIL import Image
 from skimage import data as samples
 
+from tests.functional.browser.people import browser_client, csrf, fresh_cast, sign_in
 from tests.support import LiveServer, unique
 
 
@@ -85,3 +86,49 @@ def test_verdicts_reach_the_shared_banks_owner_and_notes_stay_private(
     assert [n["note"] for n in mine["notes"]] == ["b: a cat, not propaganda"]
     assert "by_org" not in mine and (mine["confirmed"], mine["false_positive"]) == (1, 1)
     assert refused.status_code == 403 and "owner" in refused.json()["message"]
+
+
+def test_the_owners_bank_page_shows_the_tallies_in_both_languages(live: LiveServer) -> None:
+    people = fresh_cast(live)
+    bank = unique("console-fb")
+    buf = io.BytesIO()
+    Image.fromarray(samples.coffee()).save(buf, "PNG")
+    photo = buf.getvalue()
+    with browser_client(live) as web:
+        sign_in(web, people.regulator, people.analyst)
+        token = csrf(web.get("/console/banks").text)
+        r = web.post(
+            "/console/banks",
+            data={"name": bank, "kind": "own", "shared": "on", "csrf_token": token},
+        )
+        assert r.status_code == 303, r.text
+        token = csrf(web.get(f"/console/banks/{bank}").text)
+        up = web.post(
+            f"/console/banks/{bank}/upload",
+            data={"csrf_token": token},
+            files={"file": ("c.png", photo)},
+        )
+        assert up.status_code == 201, up.text
+        empty = web.get(f"/console/banks/{bank}", params={"lang": "en"}).text
+        assert "No organisation has given feedback on this bank" in empty
+        for org in (people.platform, people.other_platform):
+            with live.client(live.token(org, "moderator")) as api:
+                hits = api.post("/api/v1/match", files={"file": ("u.png", photo)}).json()
+                pdq = next(
+                    m for m in hits["matches"] if m["bank"] == bank and m["signal_type"] == "pdq"
+                )
+                fb = api.post(
+                    f"/api/v1/match/{pdq['content_id']}/feedback",
+                    json={"verdict": "false_positive"},
+                )
+                assert fb.status_code == 201
+        en = web.get(f"/console/banks/{bank}", params={"lang": "en"}).text
+        id_ = web.get(f"/console/banks/{bank}", params={"lang": "id"}).text
+    assert "Feedback from the organisations that matched" in en
+    assert "0 confirmed, 2 rejected as false positives. 1 flagged for review" in en
+    assert ">review</span>" in en
+    assert "Umpan balik dari organisasi yang mencocokkan" in id_
+    assert "0 dikonfirmasi, 2 ditolak sebagai positif palsu. 1 ditandai untuk ditinjau" in id_
+    assert ">tinjau</span>" in id_
+    with live.client(live.token(people.platform, "moderator")) as api:
+        assert api.get(f"/api/v1/banks/{bank}/feedback").status_code == 403
