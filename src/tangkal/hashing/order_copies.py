@@ -73,7 +73,7 @@ def record_finds(
 ) -> list[OrderCopy]:
     """Record, on each order whose banked evidence ``matches`` includes, that a copy was found.
 
-    ``matches`` are the match answer's rows (:func:`tangkal.hashing.services.match`); their
+    ``matches`` are the match answer's rows (:func:`tangkal.hashing.matching.match`); their
     banks are in the session already (the match loaded them), so this adds no reads. One row
     per banked signal matched, and one ``order.copy_matched`` audit event per order.
     """
