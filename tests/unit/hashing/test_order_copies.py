@@ -27,7 +27,7 @@ from tangkal.hashing.matcher import BankIndexes
 from tangkal.hashing.models import FindVia, OrderCopy
 from tangkal.orders import services as orders
 from tangkal.orders.responses import OrderMatchesOut
-from tangkal.orders.schemas import OrderIn
+from tangkal.orders.schemas import EvidenceIn, OrderIn
 
 
 def _png() -> bytes:
@@ -73,7 +73,9 @@ def world(db: Database, factory: Factory, tmp_path: Path, photo: bytes) -> dict[
                 legal_basis="UU 5/2018",
                 reason="propaganda poster",
                 evidence=[
-                    {"filename": "poster.png", "content_base64": base64.b64encode(photo).decode()}
+                    EvidenceIn(
+                        filename="poster.png", content_base64=base64.b64encode(photo).decode()
+                    )
                 ],
             ),
         )
