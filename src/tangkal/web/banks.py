@@ -75,40 +75,48 @@ def _why(page: Page, result: SignalResult) -> str | None:
 
 
 def _threshold_fields() -> list[dict[str, Any]]:
-    """One threshold input per type a bank may tune, with the type's own range and default,
-    so a type added to the registry appears here without a template change."""
+    """One input per threshold of each type a bank may tune (a type's rule set, in its
+    order), with its range, default, label and meaning, so a type or a threshold added to the
+    registry appears here without a template change. A type's first threshold keeps the
+    historic input name ``threshold_<type>``."""
     return [
         {
             "type": st.name,
-            "field": f"threshold_{st.name}",
-            "min": st.min_threshold,
-            "max": st.max_threshold,
-            "default": st.default_threshold,
-            "description": st.description,
+            "rule": rule.name,
+            "field": f"threshold_{st.name}" if i == 0 else f"threshold_{st.name}__{rule.name}",
+            "min": rule.min,
+            "max": rule.max,
+            "default": rule.default,
+            "label": rule.label,
+            "meaning": rule.meaning,
+            "op": "≤" if rule.loosens == "up" else "≥",
         }
         for st in banks.tunable_types()
+        for i, rule in enumerate(st.rules)
     ]
 
 
 async def _typed_thresholds(page: Page) -> dict[str, str]:
-    """The threshold inputs as typed, by type (to show the form again as it was sent)."""
+    """The threshold inputs as typed, by input name (to show the form again as it was
+    sent)."""
     form = await page.request.form()
     out: dict[str, str] = {}
     for f in _threshold_fields():
         raw = form.get(f["field"])
-        out[f["type"]] = raw.strip() if isinstance(raw, str) else ""
+        out[f["field"]] = raw.strip() if isinstance(raw, str) else ""
     return out
 
 
-def _thresholds(typed: dict[str, str]) -> dict[str, int]:
-    """The typed thresholds as numbers (blank inputs left out: the bank keeps what it has, a
-    new bank the type's default)."""
-    values: dict[str, int] = {}
-    for name, raw in typed.items():
-        value = _int(raw, f"threshold_{name}", Msg("Threshold for %(type)s", type=name))
+def _thresholds(typed: dict[str, str]) -> dict[str, int | dict[str, int]]:
+    """The typed thresholds as numbers, by type and threshold name (blank inputs left out:
+    the bank keeps what it has, a new bank the type's default)."""
+    values: dict[str, dict[str, int]] = {}
+    for f in _threshold_fields():
+        raw = typed.get(f["field"], "")
+        value = _int(raw, f["field"], Msg("Threshold for %(type)s", type=f["type"]))
         if value is not None:
-            values[name] = value
-    return values
+            values.setdefault(f["type"], {})[f["rule"]] = value
+    return dict(values)
 
 
 def _bank_row(
@@ -152,7 +160,7 @@ def _list_page(
                 "source": "",
                 "shared": p.org_kind is OrgKind.REGULATOR,
                 "allowlist": False,
-                "thresholds": {f["type"]: str(f["default"]) for f in fields},
+                "thresholds": {f["field"]: str(f["default"]) for f in fields},
             },
             "error": error,
         },
