@@ -4,9 +4,9 @@ Giving a verdict stays ``POST /api/v1/match/{content_id}/feedback`` beside the m
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
 from tangkal.hashing import feedback
@@ -24,7 +24,7 @@ def bank_feedback(
     name: str,
     principal: CurrentPrincipal,
     session: UnitOfWork,
-    sort: Annotated[str, Query(max_length=20)] = "rejected",
+    sort: Literal["rejected", "confirmed", "content"] = "rejected",
     review_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
@@ -42,7 +42,9 @@ def bank_feedback(
     response_model_exclude_unset=True,
 )
 def content_feedback(
-    content_id: int, principal: CurrentPrincipal, session: UnitOfWork
+    content_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    principal: CurrentPrincipal,
+    session: UnitOfWork,
 ) -> dict[str, Any]:
     """One banked content's verdicts: totals for anyone who can see it, per organisation and
     with every note for its bank's owner, with only the caller's own notes otherwise."""
