@@ -8,6 +8,7 @@ than the API would for the same person.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -464,6 +465,29 @@ def order_object(
     return page.redirect(f"/console/orders/{order.id}")
 
 
+def _one_field(
+    page: Page,
+    session: UnitOfWork,
+    order_id: str,
+    form: forms.KeptText,
+    limit: int,
+    missing: Msg,
+    take: Callable[[str], object],
+    done: str,
+) -> Response:
+    """A one-field form of the order page (a question, an answer, a withdrawal): checked,
+    taken in a savepoint, and on a refusal the page again with the text kept; ``done`` is
+    said on the page it goes back to."""
+    if not form.check(limit, missing):
+        return _order_page(page, session, order_id, kept=form, status=422)
+    try:
+        with session.begin_nested():
+            take(form.text)
+    except procedure.REFUSALS as exc:
+        return _kept_refused(page, session, order_id, form, exc)
+    return _after(page, order_id, done)
+
+
 def _kept_refused(
     page: Page, session: UnitOfWork, order_id: str, form: forms.KeptText, exc: TangkalError
 ) -> Response:
@@ -505,16 +529,16 @@ def order_clarify(
 ) -> Response:
     page.check_csrf(csrf_token)
     assert page.principal is not None
-    form = forms.KeptText("question", question)
-    if not form.check(limits.CLARIFICATION, Msg("Write the question for the regulator.")):
-        return _order_page(page, session, order_id, kept=form, status=422)
-    try:
-        with session.begin_nested():
-            orders.request_clarification(session, page.principal, order_id, form.text)
-    except procedure.REFUSALS as exc:
-        return _kept_refused(page, session, order_id, form, exc)
-    return _after(
-        page, order_id, page._("Question sent; the deadline clock is paused until it is answered.")
+    p = page.principal
+    return _one_field(
+        page,
+        session,
+        order_id,
+        forms.KeptText("question", question),
+        limits.CLARIFICATION,
+        Msg("Write the question for the regulator."),
+        lambda text: orders.request_clarification(session, p, order_id, text),
+        page._("Question sent; the deadline clock is paused until it is answered."),
     )
 
 
@@ -528,15 +552,17 @@ def order_answer(
 ) -> Response:
     page.check_csrf(csrf_token)
     assert page.principal is not None
-    form = forms.KeptText("answer", answer)
-    if not form.check(limits.CLARIFICATION, Msg("Write the answer for the platform.")):
-        return _order_page(page, session, order_id, kept=form, status=422)
-    try:
-        with session.begin_nested():
-            orders.answer_clarification(session, page.principal, order_id, form.text)
-    except procedure.REFUSALS as exc:
-        return _kept_refused(page, session, order_id, form, exc)
-    return _after(page, order_id, page._("Answer sent; the deadline clock runs again."))
+    p = page.principal
+    return _one_field(
+        page,
+        session,
+        order_id,
+        forms.KeptText("answer", answer),
+        limits.CLARIFICATION,
+        Msg("Write the answer for the platform."),
+        lambda text: orders.answer_clarification(session, p, order_id, text),
+        page._("Answer sent; the deadline clock runs again."),
+    )
 
 
 @router.post("/orders/{order_id}/response")
@@ -611,15 +637,17 @@ def order_withdraw(
 ) -> Response:
     page.check_csrf(csrf_token)
     assert page.principal is not None
-    form = forms.KeptText("withdraw", reason)
-    if not form.check(limits.WITHDRAW_REASON, Msg("Say why the order is withdrawn.")):
-        return _order_page(page, session, order_id, kept=form, status=422)
-    try:
-        with session.begin_nested():
-            orders.withdraw(session, page.principal, order_id, form.text.strip())
-    except procedure.REFUSALS as exc:
-        return _kept_refused(page, session, order_id, form, exc)
-    return _after(page, order_id, page._("The order was withdrawn."))
+    p = page.principal
+    return _one_field(
+        page,
+        session,
+        order_id,
+        forms.KeptText("withdraw", reason),
+        limits.WITHDRAW_REASON,
+        Msg("Say why the order is withdrawn."),
+        lambda text: orders.withdraw(session, p, order_id, text.strip()),
+        page._("The order was withdrawn."),
+    )
 
 
 @router.get("/orders/{order_id}/evidence/{evidence_id}")
