@@ -76,11 +76,7 @@ GRACE = 8  # seconds of both graces on this server (A, B and D follow a change w
 
 
 def need(binary: str) -> None:
-    if S.binary(binary) is None:
-        pytest.skip(
-            f"!!! {binary} is not installed (Debian package needed): "
-            "the compliance test did NOT run !!!"
-        )
+    S.need(binary, "the compliance test")
 
 
 def wait_for(

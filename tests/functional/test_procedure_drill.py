@@ -64,11 +64,7 @@ LIMIT_STEPS = 90.0  # seconds for the whole escalation (16 s in the drill profil
 
 
 def need(binary: str) -> None:
-    if S.binary(binary) is None:
-        pytest.skip(
-            f"!!! {binary} is not installed (Debian package needed): "
-            "the procedure drill did NOT run !!!"
-        )
+    S.need(binary, "the procedure drill")
 
 
 # ---------------------------------------------------------------------- waiting

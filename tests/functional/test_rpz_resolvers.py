@@ -9,7 +9,6 @@ an IXFR, and a restore must bring the real answer back.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,18 +30,12 @@ RESOLVERS = {
 
 
 def need(binary: str) -> None:
-    if S.binary(binary) is None:
-        pytest.skip(
-            f"!!! {binary} is not installed (Debian package needed): "
-            "this resolver test did NOT run !!!"
-        )
+    S.need(binary, "this resolver test")
 
 
 @pytest.fixture(scope="module")
 def auth() -> Iterator[S.Process]:
-    need("nsd")
-    # not on 127.0.0.1: BIND signs everything it sends to the primary's address
-    with S.nsd({S.AUTH_ZONE: S.auth_zone_text()}, host="127.0.0.9") as p:
+    with S.stand_in_internet() as p:
         yield p
 
 
@@ -67,9 +60,7 @@ def primary(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def official(primary: LiveServer) -> str:
-    org = unique("kominfo")
-    assert primary.cli("org", "create", "--kind", "regulator", "--name", org).returncode == 0
-    return primary.token(org, "official")
+    return S.regulator_official(primary)
 
 
 def subscribers(primary: LiveServer, token: str) -> dict[str, dict[str, Any]]:
@@ -78,21 +69,11 @@ def subscribers(primary: LiveServer, token: str) -> dict[str, dict[str, Any]]:
 
 
 def serial(primary: LiveServer, token: str) -> int:
-    with primary.client(token) as c:
-        return int(c.get("/api/v1/rpz/status").json()["serial"])
+    return S.rpz_serial(primary, token)
 
 
 def wait_for(what: str, check: Any, limit: float = LIMIT, *, logs: tuple[Any, ...] = ()) -> float:
-    """Poll ``check`` (bounded); on failure show the tail of each process's log."""
-    t0 = time.monotonic()
-    while True:
-        result = check()
-        if result:
-            return time.monotonic() - t0
-        if time.monotonic() - t0 > limit:
-            tails = "\n".join(f"--- {p.__class__.__name__} log:\n{p.log()[-4000:]}" for p in logs)
-            raise AssertionError(f"{what}: not within {limit} s (last: {result})\n{tails}")
-        time.sleep(0.05)
+    return S.wait_for(what, check, limit, logs=logs, every=0.05)
 
 
 def answer(resolver: S.Process, name: str) -> tuple[str, list[str]]:

@@ -11,7 +11,6 @@ same address, each with a TSIG key of its own: each is credited its own transfer
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -28,17 +27,12 @@ LIMIT = 30.0
 
 
 def need(binary: str) -> None:
-    if S.binary(binary) is None:
-        pytest.skip(
-            f"!!! {binary} is not installed (Debian package needed): "
-            "this subscriber test did NOT run !!!"
-        )
+    S.need(binary, "this subscriber test")
 
 
 @pytest.fixture(scope="module")
 def auth() -> Iterator[S.Process]:
-    need("nsd")
-    with S.nsd({S.AUTH_ZONE: S.auth_zone_text()}, host="127.0.0.9") as p:
+    with S.stand_in_internet() as p:
         yield p
 
 
@@ -53,9 +47,7 @@ def primary(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def official(primary: LiveServer) -> str:
-    org = unique("kominfo")
-    assert primary.cli("org", "create", "--kind", "regulator", "--name", org).returncode == 0
-    return primary.token(org, "official")
+    return S.regulator_official(primary)
 
 
 def subscribers(primary: LiveServer, token: str) -> dict[str, dict[str, Any]]:
@@ -66,20 +58,11 @@ def subscribers(primary: LiveServer, token: str) -> dict[str, dict[str, Any]]:
 
 
 def serial(primary: LiveServer, token: str) -> int:
-    with primary.client(token) as c:
-        return int(c.get("/api/v1/rpz/status").json()["serial"])
+    return S.rpz_serial(primary, token)
 
 
-def wait_for(what: str, check: Any, limit: float = LIMIT, *, logs: tuple[Any, ...] = ()) -> None:
-    t0 = time.monotonic()
-    while True:
-        result = check()
-        if result:
-            return
-        if time.monotonic() - t0 > limit:
-            tails = "\n".join(f"--- log:\n{p.log()[-3000:]}" for p in logs)
-            raise AssertionError(f"{what}: not within {limit} s (last: {result})\n{tails}")
-        time.sleep(0.1)
+def wait_for(what: str, check: Any, limit: float = LIMIT, *, logs: tuple[Any, ...] = ()) -> float:
+    return S.wait_for(what, check, limit, logs=logs, every=0.1)
 
 
 def block(primary: LiveServer, token: str, name: str) -> None:

@@ -15,13 +15,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dns.exception
 import dns.message
 import dns.query
 import dns.rcode
 
-from tests.support import free_port
+from tests.support import LiveServer, free_port, unique
 
 AUTH_ZONE = "contoh-uji.net."
 AUTH_ANSWER = "192.0.2.20"  # every name under AUTH_ZONE (wildcard)
@@ -103,6 +104,16 @@ def _run(
         out.close()
 
 
+@contextmanager
+def _removed(d: Path, remove: bool = True) -> Iterator[None]:
+    """``d`` removed once the block is done (a server's folder, after it stopped)."""
+    try:
+        yield
+    finally:
+        if remove:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def tempdir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"tangkal-{prefix}-"))
 
@@ -145,8 +156,9 @@ def nsd(
 remote-control:
   control-enable: no
 {zone_conf}""")
-    try:
-        with _run(
+    with (
+        _removed(d, own),
+        _run(
             "nsd",
             host,
             port,
@@ -154,11 +166,9 @@ remote-control:
             [binary("nsd") or "nsd", "-d", "-c", str(conf)],
             d / "nsd.log",
             ready or next(iter(zones)),
-        ) as p:
-            yield p
-    finally:
-        if own:
-            shutil.rmtree(d, ignore_errors=True)
+        ) as p,
+    ):
+        yield p
 
 
 def auth_zone_text() -> str:
@@ -215,15 +225,52 @@ def unbound(
     """
     port = port or free_port()
     d = tempdir("unbound")
+    server = _unbound_server(
+        d,
+        host=host,
+        port=port,
+        auth=auth,
+        zones=[AUTH_ZONE.rstrip("."), *_names(extra_zones)],
+        verbosity=2,
+        modules="respip iterator",
+    )
+    zone_file = f'  zonefile: "{d}/rpz.zone"' if zonefile else ""
+    with _unbound_process(
+        d,
+        host,
+        port,
+        f"""{server}rpz:
+  name: "{rpz_zone}"
+  primary: {primary[0]}@{primary[1]}
+  allow-notify: {primary[0]}
+{zone_file}
+  rpz-log: yes
+  rpz-log-name: "tangkal"
+""",
+    ) as p:
+        yield p
+
+
+def _unbound_server(
+    d: Path,
+    *,
+    host: str,
+    port: int,
+    auth: tuple[str, int],
+    zones: Sequence[str],
+    verbosity: int,
+    modules: str,
+) -> str:
+    """The ``server:`` clause both Unbounds share, and a stub zone sent to ``auth`` for
+    each of ``zones``."""
     stubs = "".join(
         f"""stub-zone:
   name: "{z}."
   stub-addr: {auth[0]}@{auth[1]}
 """
-        for z in _names(extra_zones)
+        for z in zones
     )
-    conf = d / "unbound.conf"
-    conf.write_text(f"""server:
+    return f"""server:
   interface: {host}@{port}
   port: {port}
   outgoing-interface: {host}
@@ -235,28 +282,27 @@ def unbound(
   pidfile: "{d}/unbound.pid"
   logfile: "{d}/unbound.log"
   use-syslog: no
-  verbosity: 2
+  verbosity: {verbosity}
   log-time-ascii: yes
   do-not-query-localhost: no
-  module-config: "respip iterator"
+  module-config: "{modules}"
   access-control: 127.0.0.0/8 allow
   qname-minimisation: no
   cache-max-ttl: 5
   cache-max-negative-ttl: 1
   local-zone: "test." nodefault
-stub-zone:
-  name: "{AUTH_ZONE}"
-  stub-addr: {auth[0]}@{auth[1]}
-{stubs}rpz:
-  name: "{rpz_zone}"
-  primary: {primary[0]}@{primary[1]}
-  allow-notify: {primary[0]}
-{f'  zonefile: "{d}/rpz.zone"' if zonefile else ""}
-  rpz-log: yes
-  rpz-log-name: "tangkal"
-""")
-    try:
-        with _run(
+{stubs}"""
+
+
+@contextmanager
+def _unbound_process(d: Path, host: str, port: int, conf_text: str) -> Iterator[Process]:
+    """Unbound in the foreground on ``conf_text``, ready once it answers :data:`AUTH_ZONE`;
+    its folder removed afterwards."""
+    conf = d / "unbound.conf"
+    conf.write_text(conf_text)
+    with (
+        _removed(d, True),
+        _run(
             "unbound",
             host,
             port,
@@ -264,10 +310,9 @@ stub-zone:
             [binary("unbound") or "unbound", "-d", "-c", str(conf)],
             d / "unbound.log",
             "ready." + AUTH_ZONE,
-        ) as p:
-            yield p
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+        ) as p,
+    ):
+        yield p
 
 
 @contextmanager
@@ -278,49 +323,17 @@ def unbound_unfiltered(
     internet as :func:`unbound` (:data:`AUTH_ZONE` and ``extra_zones`` sent to ``auth``)."""
     port = port or free_port()
     d = tempdir("unbound-plain")
-    stubs = "".join(
-        f"""stub-zone:
-  name: "{z}."
-  stub-addr: {auth[0]}@{auth[1]}
-"""
-        for z in [AUTH_ZONE.rstrip("."), *_names(extra_zones)]
+    server = _unbound_server(
+        d,
+        host=host,
+        port=port,
+        auth=auth,
+        zones=[AUTH_ZONE.rstrip("."), *_names(extra_zones)],
+        verbosity=1,
+        modules="iterator",
     )
-    conf = d / "unbound.conf"
-    conf.write_text(f"""server:
-  interface: {host}@{port}
-  port: {port}
-  outgoing-interface: {host}
-  do-ip6: no
-  do-daemonize: no
-  username: ""
-  chroot: ""
-  directory: "{d}"
-  pidfile: "{d}/unbound.pid"
-  logfile: "{d}/unbound.log"
-  use-syslog: no
-  verbosity: 1
-  log-time-ascii: yes
-  do-not-query-localhost: no
-  module-config: "iterator"
-  access-control: 127.0.0.0/8 allow
-  qname-minimisation: no
-  cache-max-ttl: 5
-  cache-max-negative-ttl: 1
-  local-zone: "test." nodefault
-{stubs}""")
-    try:
-        with _run(
-            "unbound",
-            host,
-            port,
-            d,
-            [binary("unbound") or "unbound", "-d", "-c", str(conf)],
-            d / "unbound.log",
-            "ready." + AUTH_ZONE,
-        ) as p:
-            yield p
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    with _unbound_process(d, host, port, server) as p:
+        yield p
 
 
 @contextmanager
@@ -396,8 +409,9 @@ zone "{AUTH_ZONE.rstrip(".")}" {{
   forwarders {{ {auth[0]} port {auth[1]}; }};
 }};
 {forwards}""")
-    try:
-        with _run(
+    with (
+        _removed(d, True),
+        _run(
             "bind",
             host,
             port,
@@ -405,10 +419,9 @@ zone "{AUTH_ZONE.rstrip(".")}" {{
             [binary("named") or "named", "-f", "-n", "1", "-c", str(conf)],
             d / "named.log",
             "ready." + AUTH_ZONE,
-        ) as p:
-            yield p
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+        ) as p,
+    ):
+        yield p
 
 
 @contextmanager
@@ -459,8 +472,9 @@ disable-syslog=yes
 dnssec=off
 threads=1
 """)
-    try:
-        with _run(
+    with (
+        _removed(d, True),
+        _run(
             "pdns_recursor",
             host,
             port,
@@ -468,10 +482,9 @@ threads=1
             [binary("pdns_recursor") or "pdns_recursor", f"--config-dir={d}"],
             d / "pdns_recursor.out",
             "ready." + AUTH_ZONE,
-        ) as p:
-            yield p
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+        ) as p,
+    ):
+        yield p
 
 
 def answer_of(msg: dns.message.Message) -> tuple[str, list[str]]:
@@ -500,8 +513,9 @@ policy.add(policy.rpz(policy.DENY, '{rpz_file}', true))
 policy.add(policy.suffix(policy.STUB('{auth[0]}@{auth[1]}'), {{ todname('{AUTH_ZONE}') }}))
 """)
     log_path = d / "kresd.out"
-    try:
-        with _run(
+    with (
+        _removed(d, True),
+        _run(
             "kresd",
             host,
             port,
@@ -509,10 +523,9 @@ policy.add(policy.suffix(policy.STUB('{auth[0]}@{auth[1]}'), {{ todname('{AUTH_Z
             [binary("kresd") or "kresd", "-n", "-c", str(conf), str(d)],
             log_path,
             "ready." + AUTH_ZONE,
-        ) as p:
-            yield p
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+        ) as p,
+    ):
+        yield p
 
 
 @contextmanager
@@ -537,8 +550,9 @@ cache-size=0
 server=/{AUTH_ZONE.rstrip(".")}/{auth[0]}#{auth[1]}
 conf-file={conf_file}
 """)
-    try:
-        with _run(
+    with (
+        _removed(d, True),
+        _run(
             "dnsmasq",
             host,
             port,
@@ -546,10 +560,9 @@ conf-file={conf_file}
             [binary("dnsmasq") or "dnsmasq", "-C", str(conf), "-k"],
             d / "dnsmasq.log",
             "ready." + AUTH_ZONE,
-        ) as p:
-            yield p
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+        ) as p,
+    ):
+        yield p
 
 
 @contextmanager
@@ -581,8 +594,9 @@ zone "{name}" {{
   file "{zone_file}";
 }};
 """)
-    try:
-        with _run(
+    with (
+        _removed(d, True),
+        _run(
             "bind-primary",
             host,
             port,
@@ -590,10 +604,9 @@ zone "{name}" {{
             [binary("named") or "named", "-f", "-n", "1", "-c", str(conf)],
             d / "named.log",
             zone,
-        ) as p:
-            yield p
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+        ) as p,
+    ):
+        yield p
 
 
 @contextmanager
@@ -621,8 +634,9 @@ zone:
   - domain: {zone}
     file: "{zone_file}"
 """)
-    try:
-        with _run(
+    with (
+        _removed(d, True),
+        _run(
             "knotd",
             host,
             port,
@@ -630,7 +644,54 @@ zone:
             [binary("knotd") or "knotd", "-c", str(conf)],
             d / "knot.log",
             zone,
-        ) as p:
-            yield p
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+        ) as p,
+    ):
+        yield p
+
+
+def need(binary_name: str, what: str = "this test") -> None:
+    """Skip, loudly, when a server the test drives is not installed (a Debian package)."""
+    import pytest
+
+    if binary(binary_name) is None:
+        pytest.skip(
+            f"!!! {binary_name} is not installed (Debian package needed): {what} did NOT run !!!"
+        )
+
+
+@contextmanager
+def stand_in_internet() -> Iterator[Process]:
+    """NSD serving :data:`AUTH_ZONE`, the internet the resolvers under test recurse into
+    (not on 127.0.0.1: BIND signs everything it sends to the primary's address)."""
+    need("nsd")
+    with nsd({AUTH_ZONE: auth_zone_text()}, host="127.0.0.9") as p:
+        yield p
+
+
+def wait_for(
+    what: str, check: Any, limit: float, *, logs: tuple[Any, ...] = (), every: float = 0.05
+) -> float:
+    """Poll ``check`` until it is true (bounded by ``limit`` seconds) and return how long
+    that took; on failure, the tail of each process's log (a server, a primary)."""
+    t0 = time.monotonic()
+    while True:
+        result = check()
+        if result:
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > limit:
+            tails = "\n".join(f"--- {p.__class__.__name__} log:\n{p.log()[-4000:]}" for p in logs)
+            raise AssertionError(f"{what}: not within {limit} s (last: {result})\n{tails}")
+        time.sleep(every)
+
+
+def regulator_official(primary: LiveServer) -> str:
+    """A token of an official of a new regulator on the ``tangkal serve`` under test."""
+    org = unique("kominfo")
+    assert primary.cli("org", "create", "--kind", "regulator", "--name", org).returncode == 0
+    return primary.token(org, "official")
+
+
+def rpz_serial(primary: LiveServer, token: str) -> int:
+    """The zone's current SOA serial as the primary's API says it."""
+    with primary.client(token) as c:
+        return int(c.get("/api/v1/rpz/status").json()["serial"])
