@@ -8,7 +8,6 @@ person would show as a difference between the two counts."""
 
 from __future__ import annotations
 
-import re
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from tangkal.accounts import services as accounts
 from tangkal.accounts.models import Organization, OrgKind, Role
@@ -28,13 +27,13 @@ from tangkal.orders.models import Order, OrderStatus
 from tangkal.sanctions.models import Sanction, SanctionApproval, SanctionOrder, SanctionStatus
 from tangkal.settings import Settings
 from tests.factories import Factory
+from tests.unit.web.console_client import Counter, sign_in
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
 PASSWORD = "kata-sandi-rahasia-2017"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PAGES = (
     "/console/blocks",
     "/console/blocks?status=active",
@@ -42,25 +41,6 @@ PAGES = (
     "/console/appeals",
     "/console/appeals?status=all",
 )
-
-
-class Counter:
-    def __init__(self, db: Database) -> None:
-        self.n, self.on = 0, False
-        event.listen(db.engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, *_: Any) -> None:
-        if self.on:
-            self.n += 1
-
-    def get(self, client: TestClient, url: str) -> int:
-        self.n, self.on = 0, True
-        try:
-            r = client.get(url)
-        finally:
-            self.on = False
-        assert r.status_code == 200, r.text[r.text.find("<main") :][:1500]
-        return self.n
 
 
 @pytest.fixture
@@ -80,15 +60,7 @@ def _official(factory: Factory, regulator: Organization, username: str) -> str:
 
 
 def _sign_in(client: TestClient, org: str, user: str) -> None:
-    token = _CSRF.search(client.get("/login").text)
-    assert token
-    r = client.post(
-        "/login",
-        data={"org": org, "username": user, "password": PASSWORD, "csrf_token": token.group(1),
-              "next": "/console"},
-        follow_redirects=False,
-    )  # fmt: skip
-    assert r.status_code == 303, r.text[:500]
+    sign_in(client, org, user, PASSWORD)
 
 
 def _seed(db: Database, regulator: str, actor: str, k: int) -> None:
@@ -207,9 +179,9 @@ def test_block_sanction_and_appeal_lists_cost_the_same_for_200_rows_as_for_10(
     _sign_in(client, regulator.name, "pejabat-1")
     counter = Counter(db)
     _seed(db, regulator.id, actor, 10)
-    few = {url: counter.get(client, url) for url in PAGES}
+    few = {url: counter.get(client, url)[0] for url in PAGES}
     _seed(db, regulator.id, actor, 190)
-    many = {url: counter.get(client, url) for url in PAGES}
+    many = {url: counter.get(client, url)[0] for url in PAGES}
     assert many == few, (few, many)
     # and the rows are on the pages: 200 sanctions, and every open appeal's block
     page = client.get("/console/sanctions", params={"lang": "en"}).text

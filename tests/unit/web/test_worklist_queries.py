@@ -8,47 +8,23 @@ import re
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from tangkal.api.app import create_app
 from tangkal.db.session import Database
 from tangkal.orders.models import OrderStatus
 from tangkal.settings import Settings
 from tests.factories import Factory
+from tests.unit.web.console_client import Counter, sign_in
 from tests.unit.web.worklist_seed import PASSWORD, Spec, World, file_orders, world
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _NEXT = re.compile(r'href="(/console/orders\?[^"]*after=[^"]+)" rel="next"')
 _PREV = re.compile(r'href="(/console/orders\?[^"]*before=[^"]+)" rel="prev"')
-
-
-class Counter:
-    """Statements sent to the database while ``counting`` is on."""
-
-    def __init__(self, db: Database) -> None:
-        self.n = 0
-        self.on = False
-        event.listen(db.engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, *_: Any) -> None:
-        if self.on:
-            self.n += 1
-
-    def get(self, client: TestClient, url: str) -> tuple[int, str]:
-        self.n, self.on = 0, True
-        try:
-            r = client.get(url)
-        finally:
-            self.on = False
-        assert r.status_code == 200, r.text[:2000]
-        return self.n, r.text
 
 
 @pytest.fixture
@@ -58,16 +34,7 @@ def app_db(db: Database) -> Iterator[tuple[Database, TestClient]]:
 
 
 def _sign_in(client: TestClient, org: str, user: str) -> None:
-    client.cookies.clear()
-    token = _CSRF.search(client.get("/login").text)
-    assert token
-    r = client.post(
-        "/login",
-        data={"org": org, "username": user, "password": PASSWORD, "csrf_token": token.group(1),
-              "next": "/console"},
-        follow_redirects=False,
-    )  # fmt: skip
-    assert r.status_code == 303, r.text[:500]
+    sign_in(client, org, user, PASSWORD)
 
 
 def _specs(n: int, tag: str) -> list[Spec]:
