@@ -11,6 +11,7 @@ caller gives it.
 from __future__ import annotations
 
 import io
+import secrets
 from typing import Any
 
 from PIL import Image
@@ -50,7 +51,9 @@ def test_an_hma_client_banks_and_matches(live: LiveServer) -> None:
     analyst, mod, other = _orgs(live)
     shared, own = _hma_name("tcap"), _hma_name("mine")
     photo = _png(samples.astronaut())
-    pdq = PdqSignal.get_examples()[0]
+    # a PDQ hash of this test's own: threatexchange's examples are banked by other tests
+    # sharing the server, and their shared banks would answer too
+    pdq = secrets.token_hex(32)
     md5 = VideoMD5Signal.get_random_signal()
     with live.client(analyst) as c:  # the regulator's banks are shared
         created = c.post("/c/banks", json={"name": shared})

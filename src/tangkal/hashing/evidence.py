@@ -55,7 +55,7 @@ def bank_order_evidence(
 ) -> EvidenceBanked:
     """Put an order's evidence into a bank, and link the order to every earlier order whose
     banked content it matches, so both orders show the other among related orders."""
-    from tangkal.orders.models import Evidence, LocatorKey
+    from tangkal.orders.models import Evidence, LocatorKey, Order
     from tangkal.orders.services import get_order
 
     principal.require(Role.ANALYST, Role.OFFICIAL)
@@ -78,7 +78,16 @@ def bank_order_evidence(
     queries = [Query(r.signal_type, r.signal) for r in hash_content(ev.content) if r.signal]
     matches = match(session, principal, idx, queries)
     keys = {f"content:{c.id}" for c in result.added}
-    linked = sorted({m["order_id"] for m in matches if m["order_id"] and m["order_id"] != order.id})
+    found = {m["order_id"] for m in matches if m["order_id"] and m["order_id"] != order.id}
+    # only this regulator's own orders are linked: another regulator's order, met through a
+    # shared bank, is neither named to this one nor tied to its case
+    linked = sorted(
+        session.scalars(
+            select(Order.id).where(
+                Order.id.in_(found), Order.regulator_org_id == order.regulator_org_id
+            )
+        )
+    )
     keys |= {f"content:{m['content_id']}" for m in matches if m["order_id"] in linked}
     have = set(session.scalars(select(LocatorKey.key).where(LocatorKey.order_id == order.id)))
     session.add_all(LocatorKey(order_id=order.id, key=k, primary=False) for k in keys - have)
