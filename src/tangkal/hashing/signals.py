@@ -760,7 +760,7 @@ class TextNearSignal(SignalType):
             Msg("Slots that may differ"),
             Msg(
                 "How many of the 64 MinHash slots may differ for two messages to match: 38 "
-                "(about 40% of their 5-letter pieces shared) catches forwards with a line "
+                "(about 40 per cent of their 5-letter pieces shared) catches forwards with a line "
                 "added or a few words edited."
             ),
         ),
