@@ -86,12 +86,20 @@ def _digest_default(context: Any) -> str:
 
 
 class BankContent(Base):
-    """One signal in a bank. Its integer id is the id the in-memory indexes carry."""
+    """One signal in a bank. Its integer id is the id the in-memory indexes carry.
+
+    An id is never handed out twice, on either backend (on SQLite through ``AUTOINCREMENT``,
+    migration 0207): its feedback, the copies' ``origin_content_id``, the order copies, the
+    match rates and the change log name a content by id without a foreign key, and outlive
+    it, so a reused id would give a removed content's verdicts and history to a new one. A
+    batch migration that rebuilds this table must pass ``sqlite_autoincrement`` again (it is
+    not reflected)."""
 
     __tablename__ = "hash_bank_content"
     __table_args__ = (
         UniqueConstraint("bank_id", "signal_type", "signal_digest"),
         Index("ix_hash_content_lookup", "signal_type", "signal_digest"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
