@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event, insert
+from sqlalchemy import event
 
-from tangkal.accounts.models import Organization, OrgKind
+from tangkal.accounts.models import Organization
 from tangkal.api.app import create_app
-from tangkal.blocklist.models import BlockAction, BlockEntry, BlockStatus
+from tangkal.blocklist.models import BlockEntry
 from tangkal.db.session import Database
 from tangkal.normalisation.models import Normalisation, NormalisationStatus
-from tangkal.orders.models import Order, OrderStatus
-from tangkal.sanctions.models import Sanction, SanctionOrder, SanctionStatus
+from tangkal.orders.models import Order
+from tangkal.sanctions.models import Sanction, SanctionOrder
 from tangkal.settings import Settings
+from tests import bulk_rows as bulk
 from tests.factories import Factory
 
 
@@ -27,76 +28,26 @@ def _sanctions(db: Database, regulator: str, k: int) -> None:
     """``k`` platforms, each with an order, an active sanction over two of its names, and a
     refused request to restore one of them."""
     now = datetime.now(UTC) - timedelta(days=1)
-    rows: dict[Any, list[dict[str, Any]]] = {
-        t: [] for t in (Organization, Order, Sanction, SanctionOrder, BlockEntry, Normalisation)
-    }
+    official = "kominfo/official(official)"
+    rows = bulk.tables_for(Normalisation)
     for i in range(k):
         tag = uuid.uuid4().hex[:10]
         at = now + timedelta(seconds=i)
-        platform, order, sanction = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
-        rows[Organization].append(
-            {"id": platform, "kind": OrgKind.PLATFORM, "name": f"p-{tag}", "display_name": tag}
-        )
+        platform, order, sanction = bulk.new_ids(3)
+        rows[Organization].append(bulk.platform_row(platform, tag))
         rows[Order].append(
-            {
-                "id": order,
-                "reference": f"O-{tag}",
-                "regulator_org_id": regulator,
-                "platform_org_id": platform,
-                "category": "terrorism",
-                "urgency": "urgent",
-                "legal_basis": "UU 5/2018",
-                "reason": "propaganda",
-                "status": OrderStatus.OVERDUE,
-                "sop_profile": "indonesia",
-                "deadline_seconds": 4 * 3600,
-                "created_by": "kominfo/analyst(analyst)",
-                "issued_at": at,
-                "received_at": at,
-                "deadline_at": at + timedelta(hours=4),
-                "paused_seconds": 0.0,
-                "steps_taken": 3,
-                "updated_at": at,
-            }
+            bulk.overdue_order_row(order, tag, regulator, platform, "kominfo/analyst(analyst)", at)
         )
         rows[Sanction].append(
-            {
-                "id": sanction,
-                "reference": f"S-{tag}",
-                "platform_org_id": platform,
-                "regulator_org_id": regulator,
-                "action": "block",
-                "legal_basis": "PM 5/2020 pasal 15",
-                "reason": "orders unanswered",
-                "status": SanctionStatus.ACTIVE,
-                "source": "official",
-                "proposed_by": "kominfo/official(official)",
-                "proposed_at": at,
-                "sop_profile": "indonesia",
-                "activated_at": at,
-            }
+            bulk.block_sanction_row(sanction, tag, regulator, platform, official, at)
         )
         rows[SanctionOrder].append({"sanction_id": sanction, "order_id": order})
-        blocks = [str(uuid.uuid4()), str(uuid.uuid4())]
+        blocks = bulk.new_ids(2)
         for n, block in enumerate(blocks):
-            domain = f"n{n}.{tag}.example"
             rows[BlockEntry].append(
-                {
-                    "id": block,
-                    "domain": domain,
-                    "rname": ".".join(reversed(domain.split("."))),
-                    "action": BlockAction.NXDOMAIN,
-                    "status": BlockStatus.ACTIVE,
-                    "legal_basis": "PM 5/2020 pasal 15",
-                    "reason": "sanction",
-                    "category": "terrorism",
-                    "sanction_id": sanction,
-                    "requested_by": "kominfo/official(official)",
-                    "requested_by_key": "kominfo/official",
-                    "requested_by_org_id": regulator,
-                    "requested_at": at,
-                    "activated_at": at,
-                }
+                bulk.block_row(
+                    block, f"n{n}.{tag}.example", regulator, official, at, sanction_id=sanction
+                )
             )
         rows[Normalisation].append(
             {
@@ -113,14 +64,12 @@ def _sanctions(db: Database, regulator: str, k: int) -> None:
                 "requested_at": at,
                 "decide_by": at + timedelta(days=2),
                 "sop_profile": "indonesia",
-                "decided_by": "kominfo/official(official)",
+                "decided_by": official,
                 "decided_at": at + timedelta(hours=1),
                 "decision_reason": "still reachable",
             }
         )
-    with db.unit_of_work() as s:
-        for table, values in rows.items():
-            s.execute(insert(table), values)
+    bulk.insert_all(db, rows)
 
 
 def test_the_export_makes_a_fixed_number_of_queries(

@@ -12,20 +12,19 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import insert
 
 from tangkal.accounts import services as accounts
-from tangkal.accounts.models import Organization, OrgKind, Role
+from tangkal.accounts.models import Organization, Role
 from tangkal.accounts.principal import SYSTEM
 from tangkal.api.app import create_app
-from tangkal.blocklist.models import Appeal, AppealStatus, BlockAction, BlockEntry, BlockStatus
+from tangkal.blocklist.models import Appeal, AppealStatus, BlockEntry, BlockStatus
 from tangkal.db.session import Database
-from tangkal.orders.models import Order, OrderStatus
-from tangkal.sanctions.models import Sanction, SanctionApproval, SanctionOrder, SanctionStatus
+from tangkal.orders.models import Order
+from tangkal.sanctions.models import Sanction, SanctionApproval, SanctionOrder
 from tangkal.settings import Settings
+from tests import bulk_rows as bulk
 from tests.factories import Factory
 from tests.unit.web.console_client import Counter, sign_in
 
@@ -68,83 +67,36 @@ def _seed(db: Database, regulator: str, actor: str, k: int) -> None:
     the official, some pending, some active), a block of its own waiting for approval, and
     an appeal against one of its names (received, under review or decided)."""
     now = datetime.now(UTC) - timedelta(days=1)
-    tables = (Organization, Order, Sanction, SanctionOrder, SanctionApproval, BlockEntry, Appeal)
-    rows: dict[Any, list[dict[str, Any]]] = {t: [] for t in tables}
+    rows = bulk.tables_for(SanctionApproval, Appeal)
     for i in range(k):
         tag = uuid.uuid4().hex[:10]
         at = now + timedelta(seconds=i)
-        platform, order, sanction = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
-        rows[Organization].append(
-            {"id": platform, "kind": OrgKind.PLATFORM, "name": f"p-{tag}", "display_name": tag}
-        )
-        rows[Order].append(
-            {
-                "id": order,
-                "reference": f"O-{tag}",
-                "regulator_org_id": regulator,
-                "platform_org_id": platform,
-                "category": "terrorism",
-                "urgency": "urgent",
-                "legal_basis": "UU 5/2018",
-                "reason": "propaganda",
-                "status": OrderStatus.OVERDUE,
-                "sop_profile": "indonesia",
-                "deadline_seconds": 4 * 3600,
-                "created_by": actor,
-                "issued_at": at,
-                "received_at": at,
-                "deadline_at": at + timedelta(hours=4),
-                "paused_seconds": 0.0,
-                "steps_taken": 3,
-                "updated_at": at,
-            }
-        )
+        platform, order, sanction = bulk.new_ids(3)
+        rows[Organization].append(bulk.platform_row(platform, tag))
+        rows[Order].append(bulk.overdue_order_row(order, tag, regulator, platform, actor, at))
         pending = i % 2 == 0
         rows[Sanction].append(
-            {
-                "id": sanction,
-                "reference": f"S-{tag}",
-                "platform_org_id": platform,
-                "regulator_org_id": regulator,
-                "action": "block",
-                "legal_basis": "PM 5/2020 pasal 15",
-                "reason": "orders unanswered",
-                "status": SanctionStatus.PENDING_APPROVAL if pending else SanctionStatus.ACTIVE,
-                "source": "official",
-                "proposed_by": actor,
-                "proposed_at": at,
-                "sop_profile": "indonesia",
-                "activated_at": None if pending else at,
-            }
+            bulk.block_sanction_row(sanction, tag, regulator, platform, actor, at, pending=pending)
         )
         rows[SanctionOrder].append({"sanction_id": sanction, "order_id": order})
         rows[SanctionApproval].append(
             {"sanction_id": sanction, "approver_key": actor, "approved_by": actor,
              "approved_at": at}
         )  # fmt: skip
-        blocks = [str(uuid.uuid4()) for _ in range(3)]
+        blocks = bulk.new_ids(3)
         for n, block in enumerate(blocks):
-            domain = f"n{n}.{tag}.com"
             own = n == 2
-            status = BlockStatus.PENDING_APPROVAL if pending or own else BlockStatus.ACTIVE
             rows[BlockEntry].append(
-                {
-                    "id": block,
-                    "domain": domain,
-                    "rname": ".".join(reversed(domain.split("."))),
-                    "action": BlockAction.NXDOMAIN,
-                    "status": status,
-                    "legal_basis": "PM 5/2020 pasal 15",
-                    "reason": "sanction",
-                    "category": "terrorism",
-                    "sanction_id": None if own else sanction,
-                    "order_id": order if own else None,
-                    "requested_by": actor,
-                    "requested_by_key": actor.removesuffix("(official)"),
-                    "requested_by_org_id": regulator,
-                    "requested_at": at,
-                    "activated_at": None if status is BlockStatus.PENDING_APPROVAL else at,
-                }
+                bulk.block_row(
+                    block,
+                    f"n{n}.{tag}.com",
+                    regulator,
+                    actor,
+                    at,
+                    status=BlockStatus.PENDING_APPROVAL if pending or own else BlockStatus.ACTIVE,
+                    sanction_id=None if own else sanction,
+                    order_id=order if own else None,
+                )
             )
         state = (AppealStatus.RECEIVED, AppealStatus.UNDER_REVIEW, AppealStatus.REJECTED)[i % 3]
         rows[Appeal].append(
@@ -166,9 +118,7 @@ def _seed(db: Database, regulator: str, actor: str, k: int) -> None:
                 "decision_reason": "the block stands" if state is AppealStatus.REJECTED else None,
             }
         )
-    with db.engine.begin() as conn:
-        for table in tables:
-            conn.execute(insert(table), rows[table])
+    bulk.insert_all(db, rows)
 
 
 def test_block_sanction_and_appeal_lists_cost_the_same_for_200_rows_as_for_10(
