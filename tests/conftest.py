@@ -114,6 +114,19 @@ def db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
 
 
 @pytest.fixture
+def unmigrated_db(backend: str) -> Iterator[Database]:
+    """A database of the parametrised backend of this test's own, with no tables yet, for the
+    tests of a migration's upgrade and downgrade (the shared database is never migrated
+    down)."""
+    with support.own_database(backend, "tangkal_mig") as url:
+        database = Database(url)
+        try:
+            yield database
+        finally:
+            database.dispose()
+
+
+@pytest.fixture
 def session(db: Database) -> Iterator[object]:
     """A unit of work committed at the end of the test (like a request boundary)."""
     with db.unit_of_work() as s:

@@ -77,22 +77,31 @@ def drop_pg_database(url: str) -> None:
 
 
 @contextmanager
-def server_database(backend: str) -> Iterator[str]:
-    """A database of ``backend`` for one live server: a fresh SQLite file or a fresh PostgreSQL
-    database, removed afterwards. A server never shares its database with another server:
-    two primaries on one database would both notify the same subscribers."""
+def own_database(backend: str, prefix: str = "tangkal_own") -> Iterator[str]:
+    """The URL of a database of ``backend`` no one else uses, with no tables: a fresh SQLite
+    file or a fresh PostgreSQL database, removed afterwards. For a live server, and for the
+    tests that migrate a database down (the shared per-test database never is)."""
     if backend == "sqlite":
-        d = tempfile.mkdtemp(prefix="tangkal-srv-")
+        d = tempfile.mkdtemp(prefix=prefix.replace("_", "-") + "-")
         try:
             yield f"sqlite:///{d}/tangkal.db"
         finally:
             shutil.rmtree(d, ignore_errors=True)
     else:
-        url = create_pg_database("tangkal_srv")
+        url = create_pg_database(prefix)
         try:
             yield url
         finally:
             drop_pg_database(url)
+
+
+@contextmanager
+def server_database(backend: str) -> Iterator[str]:
+    """A database of ``backend`` for one live server. A server never shares its database
+    with another server: two primaries on one database would both notify the same
+    subscribers."""
+    with own_database(backend, "tangkal_srv") as url:
+        yield url
 
 
 _handed_out: set[int] = set()

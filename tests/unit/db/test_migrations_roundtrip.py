@@ -14,23 +14,16 @@ import pytest
 
 from tangkal.db.migrate import current_revisions, is_current, newest_applied
 from tangkal.db.session import Database
-from tests.conftest import BACKENDS
-from tests.support import create_pg_database, drop_pg_database, run_cli_here
+from tests.support import own_database, run_cli_here
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(params=BACKENDS)
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture
+def empty_url(backend: str) -> Iterator[str]:
     """A database with no schema at all, of each backend, for this test alone."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/empty.db"
-        return
-    url = create_pg_database("tangkal_mig")
-    try:
+    with own_database(backend, "tangkal_mig") as url:
         yield url
-    finally:
-        drop_pg_database(url)
 
 
 def _heads(db: Database) -> set[str]:

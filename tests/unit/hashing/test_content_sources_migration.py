@@ -4,50 +4,18 @@ down)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
-from alembic import command
-from tests import support
-from tests.conftest import BACKENDS
+from tests.unit.hashing.migration_rows import insert_regulator_bank
 
-from tangkal.db.migrate import alembic_config, upgrade
+from tangkal.db.migrate import downgrade, upgrade
 from tangkal.db.session import Database
 
 
-@pytest.fixture(params=BACKENDS)
-def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'm.db'}")
-        yield db
-        db.dispose()
-    else:
-        url = support.create_pg_database()
-        db = Database(url)
-        yield db
-        db.dispose()
-        support.drop_pg_database(url)
-
-
-def test_sources_backfilled_up_and_dropped_down(fresh: Database) -> None:
-    db = fresh
+def test_sources_backfilled_up_and_dropped_down(unmigrated_db: Database) -> None:
+    db = unmigrated_db
     upgrade(db, "0204_hashing_threshold_rules")
     with db.engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO organizations (id, kind, name, display_name, delivery_channel,"
-                " created_at) VALUES ('o1', 'regulator', 'r', 'R', 'pull', '2026-12-01')"
-            )
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO hash_banks (id, name, owner_org_id, kind, shared, enabled,"
-                " allowlist, created_by, created_at) VALUES ('b1', 'bank', 'o1', 'own', true,"
-                " true, false, 'x', '2026-12-01')"
-            )
-        )
+        insert_regulator_bank(conn)
         for i, (ref, order) in enumerate(
             [(None, None), ("import:csv", None), ("tat:77", None), ("a.png", "ord-1")], 1
         ):
@@ -73,5 +41,5 @@ def test_sources_backfilled_up_and_dropped_down(fresh: Database) -> None:
         (3, "file", "tat", None),
         (4, "order", None, "ord-1"),
     ]
-    command.downgrade(alembic_config(db), "0204_hashing_threshold_rules")
+    downgrade(db, "0204_hashing_threshold_rules")
     assert "hash_content_sources" not in sa.inspect(db.engine).get_table_names()

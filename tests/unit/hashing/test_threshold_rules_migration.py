@@ -5,31 +5,11 @@ database of its own (the shared test database is never migrated down)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
-from alembic import command
-from tests import support
-from tests.conftest import BACKENDS
+from tests.unit.hashing.migration_rows import insert_regulator_bank
 
-from tangkal.db.migrate import alembic_config, upgrade
+from tangkal.db.migrate import downgrade, upgrade
 from tangkal.db.session import Database
-
-
-@pytest.fixture(params=BACKENDS)
-def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'm.db'}")
-        yield db
-        db.dispose()
-    else:
-        url = support.create_pg_database()
-        db = Database(url)
-        yield db
-        db.dispose()
-        support.drop_pg_database(url)
 
 
 def _rows(db: Database) -> set[tuple[str, ...]]:
@@ -43,23 +23,11 @@ def _rows(db: Database) -> set[tuple[str, ...]]:
         )
 
 
-def test_threshold_rows_gain_their_name_and_come_back(fresh: Database) -> None:
-    db = fresh
+def test_threshold_rows_gain_their_name_and_come_back(unmigrated_db: Database) -> None:
+    db = unmigrated_db
     upgrade(db, "0203_hashing_order_copies")
     with db.engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO organizations (id, kind, name, display_name, delivery_channel,"
-                " created_at) VALUES ('o1', 'regulator', 'r', 'R', 'pull', '2026-12-01')"
-            )
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO hash_banks (id, name, owner_org_id, kind, shared, enabled,"
-                " allowlist, created_by, created_at)"
-                " VALUES ('b1', 'b1', 'o1', 'own', true, true, false, 'x', '2026-12-01')"
-            )
-        )
+        insert_regulator_bank(conn)
         for signal_type, value in (("pdq", 12), ("text_near", 30), ("vpdq", 25)):
             conn.execute(
                 sa.text(
@@ -81,7 +49,7 @@ def test_threshold_rows_gain_their_name_and_come_back(fresh: Database) -> None:
                 " VALUES ('b1', 'vpdq', 'banked_share', 50)"
             )
         )
-    command.downgrade(alembic_config(db), "0203_hashing_order_copies")
+    downgrade(db, "0203_hashing_order_copies")
     assert _rows(db) == {
         ("b1", "pdq", "-", 12),
         ("b1", "text_near", "-", 30),

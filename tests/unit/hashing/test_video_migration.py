@@ -5,33 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from tests import support
-from tests.conftest import BACKENDS
+from tests.unit.hashing.migration_rows import insert_regulator_bank
 
-from tangkal.db.migrate import alembic_config, upgrade
+from tangkal.db.migrate import downgrade, upgrade
 from tangkal.db.session import Database
 
 LONG = json.dumps([f"{i:064x},100,{i:.3f}" for i in range(400)])  # 400 frames, about 30 KB
-
-
-@pytest.fixture(params=BACKENDS)
-def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'm.db'}")
-        yield db
-        db.dispose()
-    else:
-        url = support.create_pg_database()
-        db = Database(url)
-        yield db
-        db.dispose()
-        support.drop_pg_database(url)
 
 
 def _insert(conn: sa.Connection, signal_type: str, signal: str, digest: bool) -> None:
@@ -45,23 +27,11 @@ def _insert(conn: sa.Connection, signal_type: str, signal: str, digest: bool) ->
     conn.execute(sa.text(f"INSERT INTO hash_bank_content ({cols}) VALUES ({vals})"), params)
 
 
-def test_long_signals_and_digests_up_and_down(fresh: Database) -> None:
-    db = fresh
+def test_long_signals_and_digests_up_and_down(unmigrated_db: Database) -> None:
+    db = unmigrated_db
     upgrade(db, "0201_hashing_thresholds")
     with db.engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO organizations (id, kind, name, display_name, delivery_channel,"
-                " created_at) VALUES ('o1', 'regulator', 'r', 'R', 'pull', '2026-12-01')"
-            )
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO hash_banks (id, name, owner_org_id, kind, shared, enabled,"
-                " allowlist, created_by, created_at)"
-                " VALUES ('b1', 'b1', 'o1', 'own', true, true, false, 'x', '2026-12-01')"
-            )
-        )
+        insert_regulator_bank(conn)
         _insert(conn, "md5", "a" * 32, digest=False)
     upgrade(db)
     with db.engine.begin() as conn:
@@ -77,7 +47,7 @@ def test_long_signals_and_digests_up_and_down(fresh: Database) -> None:
         )
     with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
         _insert(conn, "vpdq", LONG, digest=True)  # unique by digest
-    command.downgrade(alembic_config(db), "0201_hashing_thresholds")
+    downgrade(db, "0201_hashing_thresholds")
     with db.engine.connect() as conn:
         rows = list(conn.execute(sa.text("SELECT signal_type, signal FROM hash_bank_content")))
         columns = {c["name"] for c in sa.inspect(conn).get_columns("hash_bank_content")}
