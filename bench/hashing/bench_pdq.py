@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,8 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.hashing.contenders import ROOT, cell, own_rss_mb, run_contender, write_marked_section
+
 THRESHOLD = 31
-ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- Data ----------------------------------------------------------------
@@ -96,25 +96,14 @@ def make_data(kind: str, n: int, n_queries: int, seed: int) -> tuple[np.ndarray,
     else:
         raise SystemExit(f"unknown data kind {kind!r}")
     src = hashes[rng.integers(0, n, size=n_queries // 2)]
-    near = _flip_bits(src, rng.integers(0, THRESHOLD + 1, size=src.shape[0]), rng)
+    noise = np.asarray(rng.integers(0, THRESHOLD + 1, size=src.shape[0]))
+    near = _flip_bits(src, noise, rng)
     queries = np.concatenate([near, unrelated])
     queries = queries[rng.permutation(queries.shape[0])]
     return hashes, queries
 
 
 # --- Measuring ----------------------------------------------------------------
-
-
-def _rss_mb() -> tuple[float, float]:
-    """(current resident set, peak resident set) of this process in MB, from /proc."""
-    cur = peak = 0.0
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                cur = int(line.split()[1]) / 1024
-            elif line.startswith("VmHWM:"):
-                peak = int(line.split()[1]) / 1024
-    return cur, peak
 
 
 def _timed(fn: Any, items: int, budget_s: float) -> tuple[float, int]:
@@ -138,7 +127,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     hashes = np.load(args.data)  # into anonymous memory, before the baseline
     queries = np.load(args.queries)
     truth_n = args.truth_queries
-    base_rss, _ = _rss_mb()
+    base_rss, _ = own_rss_mb()
     out: dict[str, Any] = {"contender": args.worker, "n": int(hashes.shape[0])}
     nq = queries.shape[0]
     if args.worker == "bruteforce":
@@ -166,7 +155,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         index.add(hashes, np.arange(hashes.shape[0], dtype=np.int64))
         out["build_s"] = time.perf_counter() - t0
         del hashes
-        out["rss_after_build_mb"], _ = _rss_mb()
+        out["rss_after_build_mb"], _ = own_rss_mb()
         out["index_bytes_mb"] = index.stats()["bytes"] / 2**20
         index.search_many(queries[:256])  # warm up page tables and caches
         out["single_qps"], out["single_n"] = _timed(
@@ -185,7 +174,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         out["found"] = _pairs_to_json(set(zip(qi.tolist(), ids.tolist(), strict=True)))
         # Memory is taken here, before the persistence check below maps a second copy of the
         # index (the reloaded file) into this same process.
-        out["rss_mb"], out["peak_rss_mb"] = _rss_mb()
+        out["rss_mb"], out["peak_rss_mb"] = own_rss_mb()
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "pdq.idx"
             t0 = time.perf_counter()
@@ -205,7 +194,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         te = PDQIndex(entries=zip(hexes, range(len(hexes)), strict=True))
         out["build_s"] = time.perf_counter() - t0
         del hexes
-        out["rss_after_build_mb"], _ = _rss_mb()
+        out["rss_after_build_mb"], _ = own_rss_mb()
         qhex = [h.tobytes().hex() for h in queries]
         te.query(qhex[0])
         out["single_qps"], out["single_n"] = _timed(
@@ -227,7 +216,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         out["found"] = _pairs_to_json(found)
     else:
         raise SystemExit(f"unknown worker {args.worker!r}")
-    cur, peak = _rss_mb()
+    cur, peak = own_rss_mb()
     out.setdefault("rss_mb", cur)
     out.setdefault("peak_rss_mb", peak)
     out["baseline_rss_mb"] = base_rss
@@ -237,39 +226,10 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
 # --- Orchestration ----------------------------------------------------------------
 
 
-def _run_worker(
-    name: str, data: Path, queries: Path, args: argparse.Namespace
-) -> dict[str, Any] | None:
-    cmd = [
-        sys.executable,
-        "-m",
-        "bench.hashing.bench_pdq",
-        "--worker",
-        name,
-        "--data",
-        str(data),
-        "--queries",
-        str(queries),
-        "--truth-queries",
-        str(args.truth_queries),
-        "--budget",
-        str(args.budget),
-    ]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "src")]))
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=args.timeout
-        )
-    except subprocess.TimeoutExpired:
-        print(f"  {name}: timed out after {args.timeout} s", file=sys.stderr)
-        return {"contender": name, "error": f"timed out after {args.timeout} s"}
-    if proc.returncode != 0:
-        print(f"  {name}: failed\n{proc.stderr[-3000:]}", file=sys.stderr)
-        return {"contender": name, "error": proc.stderr.strip().splitlines()[-1][:200]}
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"  {name}: done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    return result
+def _run_worker(name: str, data: Path, queries: Path, args: argparse.Namespace) -> dict[str, Any]:
+    argv = ["--data", str(data), "--queries", str(queries)]
+    argv += ["--truth-queries", str(args.truth_queries), "--budget", str(args.budget)]
+    return run_contender("bench.hashing.bench_pdq", name, argv, args.timeout)
 
 
 def _recall(found: list[list[int]], truth: set[tuple[int, int]]) -> tuple[float, int]:
@@ -277,10 +237,6 @@ def _recall(found: list[list[int]], truth: set[tuple[int, int]]) -> tuple[float,
     if not truth:
         return 1.0, 0
     return len(got & truth) / len(truth), len(got - truth)
-
-
-def _fmt(x: Any, spec: str) -> str:
-    return "-" if x is None else format(x, spec)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -347,25 +303,8 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
     report = render(rows, args)
     print(report)
-    write_section(Path(args.out), report)
+    write_marked_section(Path(args.out), report, "bench_pdq")
     return 0
-
-
-START, END = "<!-- bench_pdq:start -->", "<!-- bench_pdq:end -->"
-
-
-def write_section(path: Path, report: str) -> None:
-    """Replace the benchmark's own section of the document, keeping everything else (the
-    photograph and text results are written by hand around it)."""
-    block = f"{START}\n{report.rstrip()}\n{END}\n"
-    text = path.read_text() if path.exists() else ""
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        text = head + block + tail
-    else:
-        text = (text.rstrip() + "\n\n" if text.strip() else "") + block
-    path.write_text(text)
 
 
 def render(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
@@ -406,10 +345,10 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             note = "PDQIndex (faiss IndexBinaryMultiHash 16x16, nflip 1); RSS includes its hex list"
         lines.append(
             f"| {r['kind']} | {r['contender']} | {r.get('n', args.n):,} | "
-            f"{_fmt(r.get('build_s'), '.1f')} | {_fmt(r.get('single_qps'), ',.0f')} | "
-            f"{_fmt(batched1, ',.0f')} | {_fmt(batched2, ',.0f')} | "
-            f"{_fmt(r.get('recall'), '.4f')} | {_fmt(r.get('extra'), 'd')} | "
-            f"{_fmt(r.get('rss_mb'), ',.0f')} | {_fmt(r.get('peak_rss_mb'), ',.0f')} | {note} |"
+            f"{cell(r.get('build_s'), '.1f')} | {cell(r.get('single_qps'), ',.0f')} | "
+            f"{cell(batched1, ',.0f')} | {cell(batched2, ',.0f')} | "
+            f"{cell(r.get('recall'), '.4f')} | {cell(r.get('extra'), 'd')} | "
+            f"{cell(r.get('rss_mb'), ',.0f')} | {cell(r.get('peak_rss_mb'), ',.0f')} | {note} |"
         )
     lines += [
         "",

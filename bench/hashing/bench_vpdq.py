@@ -37,7 +37,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,7 +45,8 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.hashing.contenders import ROOT, cell, own_rss_mb, run_contender, write_marked_section
+
 FRAME_DISTANCE = 31
 QUERY_PCT = 80.0
 
@@ -90,22 +90,11 @@ def _signal(frames: np.ndarray) -> str:
 # --- Measuring ----------------------------------------------------------------
 
 
-def _rss_mb() -> tuple[float, float]:
-    cur = peak = 0.0
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                cur = int(line.split()[1]) / 1024
-            elif line.startswith("VmHWM:"):
-                peak = int(line.split()[1]) / 1024
-    return cur, peak
-
-
 def worker(args: argparse.Namespace) -> dict[str, Any]:
     data = np.load(Path(args.data) / "banked.npy", mmap_mode="r")
     with np.load(Path(args.data) / "queries.npz") as z:
         queries = [z[f"q{i}"] for i in range(len(z.files))]
-    base_rss, _ = _rss_mb()
+    base_rss, _ = own_rss_mb()
     out: dict[str, Any] = {"contender": args.worker, "videos": int(data.shape[0])}
     found: list[list[int]] = []
     t0 = time.perf_counter()
@@ -124,7 +113,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     else:
         from threatexchange.extensions.vpdq.vpdq_index import VPDQIndex
 
-        te = VPDQIndex(query_match_threshold_pct=QUERY_PCT)
+        te: Any = VPDQIndex(query_match_threshold_pct=QUERY_PCT)
         for v in range(data.shape[0]):
             te.add(_signal(np.asarray(data[v])), v)
         signals = [_signal(q) for q in queries]  # a client sends the string; not timed
@@ -133,7 +122,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
             return sorted(int(m.metadata) for m in te.query(signals[i]))
 
     out["build_s"] = time.perf_counter() - t0
-    out["rss_after_build_mb"], _ = _rss_mb()
+    out["rss_after_build_mb"], _ = own_rss_mb()
     t0 = time.perf_counter()
     for i in range(len(queries)):
         found.append(lookup(i))
@@ -142,7 +131,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     elapsed = time.perf_counter() - t0
     out["queries_done"] = len(found)
     out["lookups_per_s"] = len(found) / elapsed
-    out["rss_mb"], out["peak_rss_mb"] = _rss_mb()
+    out["rss_mb"], out["peak_rss_mb"] = own_rss_mb()
     out["baseline_rss_mb"] = base_rss
     out["found"] = found
     return out
@@ -152,22 +141,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_worker(name: str, data: Path, args: argparse.Namespace) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "bench.hashing.bench_vpdq", "--worker", name]
-    cmd += ["--data", str(data), "--budget", str(args.budget)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "src")]))
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=args.timeout
-        )
-    except subprocess.TimeoutExpired:
-        return {"contender": name, "error": f"timed out after {args.timeout} s"}
-    if proc.returncode != 0:
-        print(f"  {name}: failed\n{proc.stderr[-3000:]}", file=sys.stderr)
-        return {"contender": name, "error": proc.stderr.strip().splitlines()[-1][:200]}
-    print(f"  {name}: done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+    argv = ["--data", str(data), "--budget", str(args.budget)]
+    return run_contender("bench.hashing.bench_vpdq", name, argv, args.timeout)
 
 
 def _recall(found: list[list[int]], truth: list[list[int]]) -> tuple[float, int]:
@@ -199,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bench-vpdq-") as tmp:
         np.save(Path(tmp) / "banked.npy", banked)
-        np.savez(Path(tmp) / "queries.npz", **{f"q{i}": q for i, q in enumerate(queries)})
+        arrays: dict[str, Any] = {f"q{i}": q for i, q in enumerate(queries)}
+        np.savez(Path(tmp) / "queries.npz", **arrays)
         del banked
         results = {
             name: _run_worker(name, Path(tmp), args) for name in ("tangkal", "threatexchange")
@@ -216,27 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
     report = render(rows, args)
     print(report)
-    write_section(Path(args.out), report)
+    write_marked_section(Path(args.out), report, "bench_vpdq")
     return 0
-
-
-START, END = "<!-- bench_vpdq:start -->", "<!-- bench_vpdq:end -->"
-
-
-def write_section(path: Path, report: str) -> None:
-    """Replace this benchmark's section of the document, keeping everything else."""
-    block = f"{START}\n{report.rstrip()}\n{END}\n"
-    text = path.read_text() if path.exists() else ""
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1].lstrip("\n")
-    else:
-        text = (text.rstrip() + "\n\n" if text.strip() else "") + block
-    path.write_text(text)
-
-
-def _fmt(x: Any, spec: str) -> str:
-    return "-" if x is None else format(x, spec)
 
 
 def render(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
@@ -269,10 +226,10 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             note = "VpdqSignalIndex: PdqIndex (multi-index hashing) over every frame"
         lines.append(
             f"| {r['contender']} | {r.get('videos', args.videos):,} | "
-            f"{_fmt(r.get('build_s'), '.1f')} | {_fmt(r.get('queries_done'), 'd')} | "
-            f"{_fmt(r.get('lookups_per_s'), ',.2f')} | {_fmt(r.get('recall_sources'), '.4f')} | "
-            f"{_fmt(r.get('recall_te'), '.4f')} | {_fmt(r.get('extra_te'), 'd')} | "
-            f"{_fmt(r.get('rss_mb'), ',.0f')} | {_fmt(r.get('peak_rss_mb'), ',.0f')} | {note} |"
+            f"{cell(r.get('build_s'), '.1f')} | {cell(r.get('queries_done'), 'd')} | "
+            f"{cell(r.get('lookups_per_s'), ',.2f')} | {cell(r.get('recall_sources'), '.4f')} | "
+            f"{cell(r.get('recall_te'), '.4f')} | {cell(r.get('extra_te'), 'd')} | "
+            f"{cell(r.get('rss_mb'), ',.0f')} | {cell(r.get('peak_rss_mb'), ',.0f')} | {note} |"
         )
     lines += [
         "",
