@@ -6,34 +6,19 @@ Indonesian); the other platform is no party to the order and sees nothing of it.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import io
 import re
 
 import pytest
-from PIL import Image
-from skimage import data as samples
 
+from tests.evidence import as_base64, resized_jpeg, sample_png
 from tests.functional.browser.people import browser_client, fresh_cast, sign_in
 from tests.support import LiveServer, unique
 
 
-def _png() -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(samples.coffee()).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def _jpeg_copy(png: bytes) -> bytes:
-    buf = io.BytesIO()
-    Image.open(io.BytesIO(png)).convert("RGB").resize((300, 300)).save(buf, "JPEG", quality=60)
-    return buf.getvalue()
-
-
 @pytest.fixture(scope="module")
 def photo() -> bytes:
-    return _png()
+    return sample_png("coffee")
 
 
 def _section(html: str) -> str:
@@ -51,7 +36,7 @@ def test_a_found_copy_shows_on_the_order_for_both_parties_and_no_one_else(
     moderator = live.token(people.platform, "moderator")
     stranger = live.token(people.other_platform, "moderator")
     bank = unique("bukti-perintah")
-    evidence = [{"filename": "poster.png", "content_base64": base64.b64encode(photo).decode()}]
+    evidence = [{"filename": "poster.png", "content_base64": as_base64(photo)}]
     with live.client(analyst) as c:
         assert c.post("/api/v1/banks", json={"name": bank, "shared": True}).status_code == 201
         order = c.post(
@@ -74,7 +59,7 @@ def test_a_found_copy_shows_on_the_order_for_both_parties_and_no_one_else(
     assert before["copies_found"]["total"] == 0
     assert {b["signal_type"] for b in before["banked"]} >= {"pdq", "sha256"}
 
-    copy = _jpeg_copy(photo)
+    copy = resized_jpeg(photo)
     with live.client(moderator) as c:
         hit = c.post("/api/v1/match", files={"file": ("copy.jpg", copy)}).json()["matches"]
         assert order["id"] in {m["order_id"] for m in hit}

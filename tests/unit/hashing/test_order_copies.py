@@ -4,16 +4,13 @@ fixed number of statements however many finds there are; the API's model passes 
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import io
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
-from skimage import data as samples
 from sqlalchemy import event
+from tests.evidence import banked_order, resized_jpeg, sample_png
 from tests.factories import Factory
 
 from tangkal.accounts.models import Role
@@ -27,24 +24,11 @@ from tangkal.hashing.matcher import BankIndexes
 from tangkal.hashing.models import FindVia, OrderCopy
 from tangkal.orders import services as orders
 from tangkal.orders.responses import OrderMatchesOut
-from tangkal.orders.schemas import EvidenceIn, OrderIn
-
-
-def _png() -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(samples.astronaut()).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def _copy(png: bytes) -> bytes:
-    buf = io.BytesIO()
-    Image.open(io.BytesIO(png)).convert("RGB").resize((300, 300)).save(buf, "JPEG", quality=60)
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
 def photo() -> bytes:
-    return _png()
+    return sample_png("astronaut")
 
 
 @pytest.fixture
@@ -61,29 +45,18 @@ def world(db: Database, factory: Factory, tmp_path: Path, photo: bytes) -> dict[
         "other_name": other.display_name,
         "plat_name": plat.display_name,
     }
-    with db.unit_of_work() as s:
-        banks.create_bank(s, w["analyst"], "evidence-bank", kind="order", shared=True)
-        order = orders.file_order(
-            s,
-            w["analyst"],
-            OrderIn(
-                platform=plat.name,
-                category="terrorism",
-                locators=["https://t.me/poster_kanal/1"],
-                legal_basis="UU 5/2018",
-                reason="propaganda poster",
-                evidence=[
-                    EvidenceIn(
-                        filename="poster.png", content_base64=base64.b64encode(photo).decode()
-                    )
-                ],
-            ),
-        )
-        w["order_id"] = order.id
-        w["evidence_id"] = order.evidence[0].id
-        evidence.bank_order_evidence(
-            s, w["analyst"], w["idx"], order.id, order.evidence[0].id, "evidence-bank"
-        )
+    banked = banked_order(
+        db,
+        w["analyst"],
+        w["idx"],
+        platform=plat.name,
+        bank="evidence-bank",
+        filename="poster.png",
+        content=photo,
+        locator="https://t.me/poster_kanal/1",
+        reason="propaganda poster",
+    )
+    w["order_id"], w["evidence_id"] = banked.order_id, banked.evidence_id
     return w
 
 
@@ -108,7 +81,7 @@ def _view(db: Database, w: dict[str, Any], who: Principal) -> dict[str, Any]:
 def test_a_find_is_a_row_and_an_audit_event_with_the_bank_threshold_and_lookup(
     db: Database, world: dict[str, Any], photo: bytes
 ) -> None:
-    copy = _copy(photo)
+    copy = resized_jpeg(photo)
     rows = _look_up(db, world, world["mod"], copy)
     assert len(rows) == 1  # the resized copy matches by PDQ only
     r = rows[0]
@@ -130,7 +103,7 @@ def test_a_find_is_a_row_and_an_audit_event_with_the_bank_threshold_and_lookup(
 def test_the_regulator_sees_every_find_and_the_platform_its_own_and_a_count(
     db: Database, world: dict[str, Any], photo: bytes
 ) -> None:
-    _look_up(db, world, world["mod"], _copy(photo))
+    _look_up(db, world, world["mod"], resized_jpeg(photo))
     _look_up(db, world, world["other"], photo)  # the exact file: PDQ, MD5 and SHA-256
     regulator = _view(db, world, world["analyst"])
     assert regulator["copies_found"]["total"] == 4
@@ -154,7 +127,7 @@ def test_the_regulator_sees_every_find_and_the_platform_its_own_and_a_count(
 def test_nobody_outside_the_orders_parties_sees_it(
     db: Database, world: dict[str, Any], photo: bytes
 ) -> None:
-    _look_up(db, world, world["mod"], _copy(photo))
+    _look_up(db, world, world["mod"], resized_jpeg(photo))
     for outsider in (world["other"], world["stranger_reg"]):
         with pytest.raises(NotFound):
             _view(db, world, outsider)
@@ -225,7 +198,7 @@ def _statements_for_view(db: Database, w: dict[str, Any], who: Principal) -> int
 def test_reading_costs_the_same_for_one_find_and_for_many(
     db: Database, world: dict[str, Any], photo: bytes
 ) -> None:
-    _look_up(db, world, world["mod"], _copy(photo))
+    _look_up(db, world, world["mod"], resized_jpeg(photo))
     one = {who: _statements_for_view(db, world, world[who]) for who in ("analyst", "mod")}
     for _ in range(12):
         _look_up(db, world, world["mod"], photo)
@@ -252,7 +225,7 @@ def test_only_the_newest_rows_are_listed_and_the_counts_cover_all(
 def test_the_api_model_passes_the_answer_unchanged(
     db: Database, world: dict[str, Any], photo: bytes
 ) -> None:
-    _look_up(db, world, world["mod"], _copy(photo))
+    _look_up(db, world, world["mod"], resized_jpeg(photo))
     for who in ("analyst", "mod"):
         answer = {"order_id": world["order_id"], **_view(db, world, world[who])}
         out = OrderMatchesOut.model_validate(answer).model_dump(mode="json", exclude_unset=True)
