@@ -23,6 +23,8 @@ from threatexchange.exchanges.impl.file_api import (
     LocalFileSignalExchangeAPI,
 )
 from threatexchange.exchanges.impl.techagainstterrorism_api import _get_delta_mapping
+from threatexchange.extensions.vpdq.vpdq import VPDQSignal
+from threatexchange.extensions.vpdq.vpdq_util import json_to_vpdq
 from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal
 from threatexchange.signal_type.raw_text import RawTextSignal
@@ -122,6 +124,40 @@ def test_a_tangkal_export_reads_whole_in_threatexchange(
     by_name = {tx.get_name(): tx for tx in TX_TYPES.values()}
     for type_name, value in _tx_read(path):
         assert by_name[type_name].validate_signal_str(value) == value
+
+
+def _vpdq_frames(signal: str) -> list[tuple[str, int, float]]:
+    """A vPDQ signal as threatexchange's own parser reads it: (hex, quality, seconds)."""
+    return [(f.pdq_hex, f.quality, round(f.timestamp, 3)) for f in json_to_vpdq(signal)]
+
+
+def test_vpdq_round_trips_through_threatexchanges_file_exchange(
+    tmp_path: Path, db: Database, factory: Factory
+) -> None:
+    """A video signal threatexchange writes is banked frame for frame, and tangkal's export
+    of it is read back by threatexchange's file exchange as the same frames under its
+    ``vpdq`` name (tangkal writes times to milliseconds; threatexchange parses both)."""
+    assert signals.get("vpdq").te_name == VPDQSignal.get_name()
+    theirs = VPDQSignal.get_examples()[0]
+    analyst = factory.principal(factory.regulator(), "analyst")
+    inbound = tmp_path / "in.te"
+    inbound.write_text("")
+    _report(inbound, VPDQSignal, theirs)
+    with db.unit_of_work() as s:
+        banks.create_bank(s, analyst, "video-tx")
+        result = exchange.import_into(s, analyst, "video-tx", inbound.read_bytes(), "te")
+        rows = list_content(s, analyst, "video-tx")
+    assert result.added == 1 and not result.skipped
+    assert [r.signal_type for r in rows] == ["vpdq"]
+    assert _vpdq_frames(rows[0].signal) == _vpdq_frames(theirs)
+
+    outbound = tmp_path / "out.te"
+    with db.read_only() as s:
+        outbound.write_text("".join(exchange.export(s, analyst, "video-tx", "te")))
+    [(name, value)] = _tx_read(outbound)
+    assert name == VPDQSignal.get_name()
+    assert VPDQSignal.validate_signal_str(value) == value
+    assert _vpdq_frames(value) == _vpdq_frames(theirs)
 
 
 def test_a_tat_export_parses_with_threatexchanges_tat_client(
