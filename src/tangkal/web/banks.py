@@ -5,20 +5,25 @@ another platform keeps private answers 404 here exactly as it does on the API, o
 changes a bank, and matching sees only shared banks and the caller's own. The export link
 streams the same file as ``/api/v1/banks/{name}/export`` but with the console session, since
 a browser cannot send the API's Bearer token.
+
+The quarantine (:mod:`tangkal.hashing.quarantine`) shows twice: its owner's review queue is a
+section of the bank page, with Release and Delete through the same services as the API, and a
+lookup's held contents are shown on the match page apart from the matches, as held for review.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.responses import Response, StreamingResponse
 
 from tangkal.accounts.models import OrgKind
 from tangkal.accounts.principal import Principal
 from tangkal.api.deps import UnitOfWork
 from tangkal.errors import Busy, Conflict, InvalidInput, Msg, TooLarge
-from tangkal.hashing import banks, evidence, exchange, feedback, matching
+from tangkal.hashing import banks, evidence, exchange, feedback, matching, quarantine
 from tangkal.hashing.budget import hash_upload
 from tangkal.hashing.content import (
     add_file,
@@ -33,11 +38,14 @@ from tangkal.hashing.signals import SignalResult
 from tangkal.web import queries
 from tangkal.web.deps import ConsolePage, HtmlRoute, Page
 from tangkal.web.display import closeness, short_signal
+from tangkal.web.i18n import as_datetime
 
 router = APIRouter(prefix="/console", route_class=HtmlRoute, include_in_schema=False)
 
 PAGE_SIZE = 100
 MAX_TEXT = 100_000
+#: a content id in a path, as the API bounds it
+HeldId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _indexes(page: Page) -> BankIndexes:
@@ -251,6 +259,10 @@ def _bank_page(
     rows = list_content(session, p, bank.name, after=after, limit=PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
+    can_write = bank.owner_org_id == p.org_id and p.role in banks.WRITE_ROLES
+    # the owner's review queue (the service refuses anyone else, so it is read for the owner
+    # only); None hides the section
+    held = _held_rows(page, quarantine.queue(session, p, bank.name)) if can_write else None
     return page.render(
         "bank_detail.html",
         {
@@ -259,7 +271,10 @@ def _bank_page(
             "content": [{**content_dict(c), "short": short_signal(c.signal)} for c in rows],
             "after": after,
             "next_after": rows[-1].id if more and rows else None,
-            "can_write": bank.owner_org_id == p.org_id and p.role in banks.WRITE_ROLES,
+            "can_write": can_write,
+            "held": held,
+            "held_ids": {h["content_id"] for h in held or ()},
+            "window": page.fmt.period(quarantine.rule().window),
             # the verdicts of every organisation that matched it, for the owner only
             # (tangkal.hashing.feedback says who sees what), most rejected first
             "feedback": feedback.bank_feedback(session, p, bank.name, limit=PAGE_SIZE)
@@ -352,6 +367,99 @@ def bank_remove(
     remove_content(session, p, name, content_id)
     page.flash(page._("Item %(id)s was removed from the bank.", id=content_id))
     return page.redirect(f"/console/banks/{name.strip().lower()}")
+
+
+# ------------------------------------------------------------------ the quarantine
+
+
+def _held_rows(page: Page, held: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Held contents as :mod:`tangkal.hashing.quarantine` describes them (its queue, or the
+    ``held`` of a lookup), with the rule's reason in the reader's language (the dicts carry
+    it in English, as the API says it) and the signal shortened as the bank page shows it."""
+    r_ = quarantine.rule()
+    out = []
+    for h in held:
+        at = as_datetime(h["held_at"])
+        assert at is not None
+        hold = quarantine.Hold(at, h["recent"], h["baseline"], h["limit"])
+        out.append(
+            {
+                **h,
+                "held_at": at,
+                "reason": page.fmt.message(hold.reason(r_)),
+                "short": short_signal(h["signal"]),
+            }
+        )
+    return out
+
+
+def _baseline(raw: str) -> float | None:
+    """The release form's optional baseline: blank for the service's default."""
+    v = raw.strip().replace(",", ".")
+    if not v:
+        return None
+    try:
+        value = float(v)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 <= value <= 1e9:
+        raise InvalidInput(
+            Msg("The baseline is a number of matches per window, e.g. 60, or blank."),
+            field="baseline",
+        )
+    return value
+
+
+@router.post("/banks/{name}/quarantine/{content_id}/release")
+def bank_release_held(
+    name: str,
+    content_id: HeldId,
+    page: ConsolePage,
+    session: UnitOfWork,
+    baseline: str = Form("", max_length=30),
+    csrf_token: str = Form(""),
+) -> Response:
+    """The owner vouches for a held content: it matches again (the API's release)."""
+    page.check_csrf(csrf_token)
+    p = _users(page)
+    try:
+        with session.begin_nested():
+            done = quarantine.release(session, p, name, content_id, baseline=_baseline(baseline))
+    except InvalidInput as exc:
+        return _bank_page(
+            page,
+            session,
+            name,
+            error=page.error(exc),
+            error_field="quarantine",
+            status=exc.status_code,
+        )
+    page.flash(
+        page._(
+            "Item %(id)s was released: it matches again, with a baseline of %(baseline)s "
+            "matches per %(window)s.",
+            id=content_id,
+            baseline=page.fmt.number(done["baseline"]),
+            window=page.fmt.period(quarantine.rule().window),
+        )
+    )
+    return page.redirect(f"/console/banks/{name.strip().lower()}#quarantine")
+
+
+@router.post("/banks/{name}/quarantine/{content_id}/delete")
+def bank_delete_held(
+    name: str,
+    content_id: HeldId,
+    page: ConsolePage,
+    session: UnitOfWork,
+    csrf_token: str = Form(""),
+) -> Response:
+    """The owner agrees a held content is bad: it leaves the bank (the API's DELETE)."""
+    page.check_csrf(csrf_token)
+    p = _users(page)
+    quarantine.remove_held(session, p, name, content_id)
+    page.flash(page._("Item %(id)s was removed from the bank.", id=content_id))
+    return page.redirect(f"/console/banks/{name.strip().lower()}#quarantine")
 
 
 @router.post("/banks/{name}/upload")
@@ -483,9 +591,13 @@ def _present(
     queries_: list[matching.Query],
     not_hashed: list[dict[str, Any]],
     source: str,
+    held: list[dict[str, Any]],
 ) -> dict[str, Any]:
     p = page.principal
     assert p is not None
+    # visible to the caller: the lookup found them in its own banks or shared ones
+    held_banks = {n: banks.get_bank(session, p, n) for n in sorted({h["bank"] for h in held})}
+    held_owners = queries.org_names(session, {b.owner_org_id for b in held_banks.values()})
     refs = queries.visible_order_refs(
         session, p, {m["order_id"] for m in matches if m.get("order_id")}
     )
@@ -511,6 +623,16 @@ def _present(
         ],
         "not_hashed": not_hashed,
         "active": [r for r in rows if not r["suppressed_by_allowlist"]],
+        "held": [
+            {
+                **h,
+                "owner": held_owners.get(held_banks[h["bank"]].owner_org_id, "?"),
+                # the caller's own bank: a link to its review queue
+                "own": held_banks[h["bank"]].owner_org_id == p.org_id
+                and p.role in banks.WRITE_ROLES,
+            }
+            for h in _held_rows(page, held)
+        ],
     }
 
 
@@ -548,11 +670,14 @@ async def match_submit(
     not_hashed = [
         {"signal_type": r.signal_type, "reason": _why(page, r)} for r in results if r.signal is None
     ]
-    found = matching.match(session, p, _indexes(page), queries_) if queries_ else []
+    held: list[dict[str, Any]] = []  # held for review: shown apart, never as matches
+    found = matching.match(session, p, _indexes(page), queries_, held=held) if queries_ else []
     via = FindVia.CONSOLE_TEXT if upload is None else FindVia.CONSOLE_FILE
     evidence.note_order_matches(session, p, found, via=via, upload=upload)
     return _match_page(
-        page, message=message, result=_present(page, session, found, queries_, not_hashed, source)
+        page,
+        message=message,
+        result=_present(page, session, found, queries_, not_hashed, source, held),
     )
 
 
