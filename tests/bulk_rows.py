@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -122,6 +123,48 @@ def block_row(
         "requested_at": at,
         "activated_at": None if status is BlockStatus.PENDING_APPROVAL else at,
     }
+
+
+@dataclass(frozen=True)
+class Sanctioned:
+    """The ids of what :func:`sanctioned_platform` wrote."""
+
+    tag: str
+    platform: str
+    order: str
+    sanction: str
+    blocks: list[str]
+
+
+def sanctioned_platform(
+    rows: dict[Any, list[Row]],
+    regulator: str,
+    actor: str,
+    at: datetime,
+    *,
+    pending: bool = False,
+    names: int = 2,
+    tld: str = "example",
+) -> Sanctioned:
+    """Add to ``rows`` (from :func:`tables_for`) a platform with an overdue order and an
+    official's sanction over ``names`` of its names (``n0.<tag>.<tld>``, ...), active since
+    ``at`` or waiting for approval (``pending``, its blocks too)."""
+    tag = uuid.uuid4().hex[:10]
+    platform, order, sanction = new_ids(3)
+    rows[Organization].append(platform_row(platform, tag))
+    rows[Order].append(overdue_order_row(order, tag, regulator, platform, actor, at))
+    rows[Sanction].append(
+        block_sanction_row(sanction, tag, regulator, platform, actor, at, pending=pending)
+    )
+    rows[SanctionOrder].append({"sanction_id": sanction, "order_id": order})
+    blocks = new_ids(names)
+    status = BlockStatus.PENDING_APPROVAL if pending else BlockStatus.ACTIVE
+    for n, block in enumerate(blocks):
+        rows[BlockEntry].append(
+            block_row(block, f"n{n}.{tag}.{tld}", regulator, actor, at, status=status,
+                      sanction_id=sanction)
+        )  # fmt: skip
+    return Sanctioned(tag, platform, order, sanction, blocks)
 
 
 def tables_for(*extra: Any) -> dict[Any, list[Row]]:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
 PG_ADMIN_URL = os.environ.get("TANGKAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -102,6 +102,22 @@ def server_database(backend: str) -> Iterator[str]:
     subscribers."""
     with own_database(backend, "tangkal_srv") as url:
         yield url
+
+
+@contextmanager
+def statements_sent(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` sends while the block runs (SQLAlchemy's
+    ``before_cursor_execute``), for the tests that hold a read to a fixed number of them."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 _handed_out: set[int] = set()

@@ -12,13 +12,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from tangkal.accounts.models import Organization
 from tangkal.api.app import create_app
-from tangkal.blocklist.models import BlockEntry
 from tangkal.db.session import Database
 from tangkal.normalisation.models import Normalisation, NormalisationStatus
-from tangkal.orders.models import Order
-from tangkal.sanctions.models import Sanction, SanctionOrder
 from tangkal.settings import Settings
 from tests import bulk_rows as bulk
 from tests.factories import Factory
@@ -31,33 +27,18 @@ def _sanctions(db: Database, regulator: str, k: int) -> None:
     official = "kominfo/official(official)"
     rows = bulk.tables_for(Normalisation)
     for i in range(k):
-        tag = uuid.uuid4().hex[:10]
         at = now + timedelta(seconds=i)
-        platform, order, sanction = bulk.new_ids(3)
-        rows[Organization].append(bulk.platform_row(platform, tag))
-        rows[Order].append(
-            bulk.overdue_order_row(order, tag, regulator, platform, "kominfo/analyst(analyst)", at)
-        )
-        rows[Sanction].append(
-            bulk.block_sanction_row(sanction, tag, regulator, platform, official, at)
-        )
-        rows[SanctionOrder].append({"sanction_id": sanction, "order_id": order})
-        blocks = bulk.new_ids(2)
-        for n, block in enumerate(blocks):
-            rows[BlockEntry].append(
-                bulk.block_row(
-                    block, f"n{n}.{tag}.example", regulator, official, at, sanction_id=sanction
-                )
-            )
+        made = bulk.sanctioned_platform(rows, regulator, official, at)
+        tag = made.tag
         rows[Normalisation].append(
             {
                 "id": str(uuid.uuid4()),
                 "reference": f"N-{tag}",
-                "platform_org_id": platform,
+                "platform_org_id": made.platform,
                 "regulator_org_id": regulator,
                 "source": "platform",
                 "domains": [f"n0.{tag}.example"],
-                "block_ids": [blocks[0]],
+                "block_ids": [made.blocks[0]],
                 "reason": "removed the channels",
                 "status": NormalisationStatus.REFUSED,
                 "requested_by": f"p-{tag}/admin(admin)",

@@ -21,8 +21,7 @@ from tangkal.accounts.principal import SYSTEM
 from tangkal.api.app import create_app
 from tangkal.blocklist.models import Appeal, AppealStatus, BlockEntry, BlockStatus
 from tangkal.db.session import Database
-from tangkal.orders.models import Order
-from tangkal.sanctions.models import Sanction, SanctionApproval, SanctionOrder
+from tangkal.sanctions.models import SanctionApproval
 from tangkal.settings import Settings
 from tests import bulk_rows as bulk
 from tests.factories import Factory
@@ -69,42 +68,25 @@ def _seed(db: Database, regulator: str, actor: str, k: int) -> None:
     now = datetime.now(UTC) - timedelta(days=1)
     rows = bulk.tables_for(SanctionApproval, Appeal)
     for i in range(k):
-        tag = uuid.uuid4().hex[:10]
         at = now + timedelta(seconds=i)
-        platform, order, sanction = bulk.new_ids(3)
-        rows[Organization].append(bulk.platform_row(platform, tag))
-        rows[Order].append(bulk.overdue_order_row(order, tag, regulator, platform, actor, at))
-        pending = i % 2 == 0
-        rows[Sanction].append(
-            bulk.block_sanction_row(sanction, tag, regulator, platform, actor, at, pending=pending)
-        )
-        rows[SanctionOrder].append({"sanction_id": sanction, "order_id": order})
+        made = bulk.sanctioned_platform(rows, regulator, actor, at, pending=i % 2 == 0, tld="com")
+        tag, sanction = made.tag, made.sanction
         rows[SanctionApproval].append(
             {"sanction_id": sanction, "approver_key": actor, "approved_by": actor,
              "approved_at": at}
         )  # fmt: skip
-        blocks = bulk.new_ids(3)
-        for n, block in enumerate(blocks):
-            own = n == 2
-            rows[BlockEntry].append(
-                bulk.block_row(
-                    block,
-                    f"n{n}.{tag}.com",
-                    regulator,
-                    actor,
-                    at,
-                    status=BlockStatus.PENDING_APPROVAL if pending or own else BlockStatus.ACTIVE,
-                    sanction_id=None if own else sanction,
-                    order_id=order if own else None,
-                )
-            )
+        own = bulk.block_row(
+            str(uuid.uuid4()), f"n2.{tag}.com", regulator, actor, at,
+            status=BlockStatus.PENDING_APPROVAL, order_id=made.order,
+        )  # fmt: skip
+        rows[BlockEntry].append(own)
         state = (AppealStatus.RECEIVED, AppealStatus.UNDER_REVIEW, AppealStatus.REJECTED)[i % 3]
         rows[Appeal].append(
             {
                 "id": str(uuid.uuid4()),
                 "reference": f"A-{tag}",
                 "domain": f"n0.{tag}.com",
-                "block_id": blocks[0],
+                "block_id": made.blocks[0],
                 "regulator_org_id": regulator,
                 "contact_email": f"warga-{tag}@example.org",
                 "statement": "my site is not the channel",
