@@ -9,7 +9,9 @@ declares its body with :func:`json_body`, so the API description is the same as 
 
 from __future__ import annotations
 
+import enum
 import typing
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
@@ -24,12 +26,50 @@ M = TypeVar("M", bound=BaseModel)
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 
+def choices(values: type[enum.Enum] | Iterable[str], *more: str) -> dict[str, Any]:
+    """``json_schema_extra`` for a text parameter or field that takes one of ``values`` (an
+    enum's values, or a list) and ``more`` (words such as ``all``): the document lists them,
+    so a client offers them and a fuzzer sends them. The route keeps its own parsing (and its
+    message naming every accepted value); this only says in the document what it accepts::
+
+        status: str | None = Query(None, max_length=40, json_schema_extra=choices(Status))
+    """
+    if isinstance(values, type) and issubclass(values, enum.Enum):
+        listed = [str(m.value) for m in values]
+    else:
+        listed = [str(v) for v in values]
+    return {"enum": list(dict.fromkeys([*listed, *more]))}
+
+
+def not_blank() -> dict[str, Any]:
+    """``json_schema_extra`` for text the route refuses when it is only spaces (a reason, a
+    statement): the document's pattern asks for one character that is not a space, besides
+    the rule every text has (:data:`TEXT_PATTERN`). The route keeps its own check and
+    message; pydantic does not run this pattern."""
+    return {"pattern": NOT_BLANK_PATTERN}
+
+
+def choices_later(values: Callable[[], Iterable[str]]) -> Callable[[dict[str, Any]], None]:
+    """:func:`choices` for values known only once the server runs (the categories of the SOP
+    profile it loaded): ``json_schema_extra`` is called when the document is made, which is
+    after start."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["enum"] = list(dict.fromkeys(str(v) for v in values()))
+
+    return extra
+
+
 def json_body(
-    model: type[BaseModel], *, headers: dict[str, str] | None = None, token: bool = False
+    model: type[BaseModel],
+    *,
+    headers: dict[str, str | tuple[str, dict[str, Any]]] | None = None,
+    token: bool = False,
 ) -> dict[str, Any]:
     """``openapi_extra`` for a route that reads ``model`` as its JSON body itself, and the
-    optional request ``headers`` (name -> description) it reads. ``token``: the route
-    authenticates its caller itself (no dependency says so), for the security scheme."""
+    optional request ``headers`` (name -> description, or name -> (description, JSON
+    schema)) it reads. ``token``: the route authenticates its caller itself (no dependency
+    says so), for the security scheme."""
     _BODY_MODELS[model.__name__] = model
     extra: dict[str, Any] = {
         **({"x-tangkal-token": True} if token else {}),
@@ -41,16 +81,18 @@ def json_body(
         },
     }
     if headers:
-        extra["parameters"] = [
-            {
-                "name": name,
-                "in": "header",
-                "required": False,
-                "description": text,
-                "schema": {"type": "string"},
-            }
-            for name, text in headers.items()
-        ]
+        extra["parameters"] = []
+        for name, said in headers.items():
+            text, rule = (said, {}) if isinstance(said, str) else said
+            extra["parameters"].append(
+                {
+                    "name": name,
+                    "in": "header",
+                    "required": False,
+                    "description": text,
+                    "schema": {"type": "string", **rule},
+                }
+            )
     return extra
 
 
@@ -346,23 +388,66 @@ def _short_schema_names(schema: dict[str, Any]) -> None:
 #: The characters :mod:`tangkal.text` accepts, as a JSON-Schema pattern, so that a generated
 #: client or a fuzzer knows that control characters are refused (``api.inputguard``).
 TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+_FORBIDDEN = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
+#: :data:`TEXT_PATTERN`, and at least one character that is not a space.
+NOT_BLANK_PATTERN = f"^[^{_FORBIDDEN}]*[^\\s{_FORBIDDEN}][^{_FORBIDDEN}]*$"
+
+
+#: Any JSON value under that rule: what a body may carry in a member tangkal ignores (the
+#: guard reads every string of the body, the ignored ones too).
+ANY_TEXT_VALUE = "AnyTextValue"
+
+
+def _any_text_value() -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{ANY_TEXT_VALUE}"}
+    return {
+        "title": ANY_TEXT_VALUE,
+        "description": "Any JSON value whose strings and member names hold no control "
+        "character (a member tangkal does not read is ignored, but still checked for them)",
+        "anyOf": [
+            {"type": "string", "pattern": TEXT_PATTERN},
+            {"type": ["number", "boolean", "null"]},
+            {"type": "array", "items": ref},
+            {
+                "type": "object",
+                "propertyNames": {"pattern": TEXT_PATTERN},
+                "additionalProperties": ref,
+            },
+        ],
+    }
+
+
+def _enum_on_text_branch(node: dict[str, Any]) -> None:
+    """``choices()`` on an optional value lands beside its ``anyOf`` (and would refuse the
+    ``null`` the value may be): it belongs on the text branch."""
+    values, branches = node.get("enum"), node.get("anyOf")
+    if values is None or not isinstance(branches, list):
+        return
+    texts = [b for b in branches if isinstance(b, dict) and b.get("type") == "string"]
+    if texts:
+        del node["enum"]
+        for branch in texts:
+            branch["enum"] = values
 
 
 def _document_text_rule(schema: dict[str, Any]) -> None:
     """Every string a request carries (parameters and JSON bodies, through the components
     they name) without its own pattern, format or list of values gets :data:`TEXT_PATTERN`;
-    every such object that takes free keys gets it for its key names. Answers are left as
-    they are: an error's message may quote what was refused."""
-    components = schema.get("components", {}).get("schemas", {})
+    every such object that takes free keys gets it for its key names, and an object that
+    ignores members it does not name says they are :data:`ANY_TEXT_VALUE`. Answers are left
+    as they are: an error's message may quote what was refused."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components[ANY_TEXT_VALUE] = _any_text_value()
     prefix = "#/components/schemas/"
-    seen: set[str] = set()
+    seen: set[str] = {prefix + ANY_TEXT_VALUE}
 
-    def visit(node: Any) -> None:
+    def visit(node: Any, body: bool) -> None:
         if isinstance(node, dict):
             ref = node.get("$ref")
             if isinstance(ref, str) and ref.startswith(prefix) and ref not in seen:
                 seen.add(ref)
-                visit(components.get(ref[len(prefix) :], {}))
+                visit(components.get(ref[len(prefix) :], {}), body)
+            _enum_on_text_branch(node)
             if node.get("type") == "string" and not (
                 {"pattern", "format", "enum", "const", "contentMediaType", "contentEncoding"}
                 & node.keys()
@@ -371,17 +456,20 @@ def _document_text_rule(schema: dict[str, Any]) -> None:
             extra = node.get("additionalProperties")
             if node.get("type") == "object" and extra not in (None, False):
                 node.setdefault("propertyNames", {"pattern": TEXT_PATTERN})
+            if body and node.get("type") == "object" and "additionalProperties" not in node:
+                node["propertyNames"] = {"pattern": TEXT_PATTERN}
+                node["additionalProperties"] = {"$ref": prefix + ANY_TEXT_VALUE}
             for key, value in node.items():
                 if key not in ("examples", "$ref"):
-                    visit(value)
+                    visit(value, body)
         elif isinstance(node, list):
             for value in node:
-                visit(value)
+                visit(value, body)
 
     for item in schema.get("paths", {}).values():
         for op in item.values():
             if not isinstance(op, dict):
                 continue
             for parameter in op.get("parameters", ()):
-                visit(parameter.get("schema", {}))
-            visit(op.get("requestBody", {}).get("content", {}).get("application/json", {}))
+                visit(parameter.get("schema", {}), False)
+            visit(op.get("requestBody", {}).get("content", {}).get("application/json", {}), True)

@@ -44,14 +44,14 @@ from sqlalchemy import select
 from tangkal import text
 from tangkal.accounts.principal import Principal
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
-from tangkal.api.openapi import json_body, parse_json_body
+from tangkal.api.openapi import choices_later, json_body, parse_json_body
 from tangkal.errors import InvalidInput, Msg, NotFound
 from tangkal.hashing import banks, evidence, matching, signals
 from tangkal.hashing.budget import hash_upload
 from tangkal.hashing.content import add_file, add_signal, hash_content, list_content, remove_content
 from tangkal.hashing.matcher import BankIndexes, indexes_for
 from tangkal.hashing.models import Bank, BankContent, FindVia
-from tangkal.hashing.routes import _read_upload
+from tangkal.hashing.routes import BANK_NAME_PATTERN, _read_upload
 
 router = APIRouter(tags=["HMA-compatible"])
 
@@ -75,17 +75,41 @@ class BankConfig(BaseModel):
     matching_enabled_ratio: float
 
 
+def _signal_type_names() -> list[str]:
+    """Every name :func:`tangkal.hashing.signals.get` takes for a type (its own, the exchange
+    names, the TAT algorithms), for the document; read when it is made, so a type registered
+    at start is listed too."""
+    out: list[str] = []
+    for st in signals.REGISTRY:
+        out += [st.name, st.te_name, *st.aliases, *(a.lower() for a in st.tat_algorithms)]
+    return out
+
+
+#: A signal type, in a query: one of :func:`_signal_type_names` (the route's own check names them).
+_SIGNAL_TYPE = choices_later(_signal_type_names)
+
+
+def _ratio_rule(schema: dict[str, Any]) -> None:
+    """The document's ``enabled_ratio``: 0 or 1 (a tangkal bank matches every lookup or
+    none), on the number branch so that null stays allowed."""
+    for branch in schema.get("anyOf", ()):
+        if branch.get("type") == "number":
+            branch["enum"] = [0, 1]
+
+
 class BankCreateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
-    enabled_ratio: float | None = Field(None, ge=0, le=1)
+    name: str = Field(
+        min_length=1, max_length=100, json_schema_extra={"pattern": BANK_NAME_PATTERN}
+    )
+    enabled_ratio: float | None = Field(None, ge=0, le=1, json_schema_extra=_ratio_rule)
     enabled: bool | None = None
 
 
 class BankUpdateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(None, max_length=100)
-    enabled_ratio: float | None = Field(None, ge=0, le=1)
+    enabled_ratio: float | None = Field(None, ge=0, le=1, json_schema_extra=_ratio_rule)
     enabled: bool | None = None
 
 
@@ -146,6 +170,8 @@ UPLOAD: dict[str, Any] = {
                         "photo": {"type": "string", "format": "binary"},
                         "video": {"type": "string", "format": "binary"},
                     },
+                    "additionalProperties": {"type": "string", "format": "binary"},
+                    "minProperties": 1,
                 }
             }
         },
@@ -318,6 +344,14 @@ def _note(note: object) -> str | None:
     return note
 
 
+#: HMA's ``url`` parameter, in the document: accepted only empty, since tangkal never fetches.
+_NO_URL: dict[str, Any] = {
+    "maxLength": 0,
+    "description": "HMA fetches the content at this URL; tangkal never fetches and refuses it "
+    "(send the file instead)",
+}
+
+
 def _refuse_url(url: str | None) -> None:
     if url:
         raise InvalidInput(NO_URL, field="url")
@@ -331,7 +365,7 @@ def raw_lookup(
     request: Request,
     principal: CurrentPrincipal,
     session: UnitOfWork,
-    signal_type: Annotated[str, Query(max_length=32)],
+    signal_type: Annotated[str, Query(max_length=32, json_schema_extra=_SIGNAL_TYPE)],
     signal: Annotated[str, Query(max_length=10000)],
     banks: Annotated[str | None, Query(max_length=5000)] = None,
     include_distance: bool = False,
@@ -353,9 +387,9 @@ def lookup(
     request: Request,
     principal: CurrentPrincipal,
     session: UnitOfWork,
-    signal_type: Annotated[str | None, Query(max_length=32)] = None,
+    signal_type: Annotated[str | None, Query(max_length=32, json_schema_extra=_SIGNAL_TYPE)] = None,
     signal: Annotated[str | None, Query(max_length=10000)] = None,
-    url: Annotated[str | None, Query(max_length=5000)] = None,
+    url: Annotated[str | None, Query(max_length=5000, json_schema_extra=_NO_URL)] = None,
     banks: Annotated[str | None, Query(max_length=5000)] = None,
     seed: Annotated[str | None, Query(max_length=200)] = None,
     bypass_coinflip: bool = False,
@@ -393,7 +427,7 @@ async def lookup_file(
 def index_status(
     principal: CurrentPrincipal,
     session: UnitOfWork,
-    signal_type: Annotated[str | None, Query(max_length=32)] = None,
+    signal_type: Annotated[str | None, Query(max_length=32, json_schema_extra=_SIGNAL_TYPE)] = None,
 ) -> dict[str, Any]:
     """Per type, how many signals the caller's visible banks hold. tangkal's index catches up
     with the banks before every lookup, so it is current to now."""
@@ -480,7 +514,7 @@ async def bank_add_content(
     request: Request,
     principal: CurrentPrincipal,
     session: UnitOfWork,
-    url: Annotated[str | None, Query(max_length=5000)] = None,
+    url: Annotated[str | None, Query(max_length=5000, json_schema_extra=_NO_URL)] = None,
 ) -> dict[str, Any]:
     """Bank an uploaded file under every signal type that hashes it."""
     _refuse_url(url)

@@ -6,17 +6,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
+from tangkal.api.openapi import choices
 from tangkal.errors import InvalidInput, Msg, TooLarge
-from tangkal.hashing import banks, evidence, exchange, matching
+from tangkal.hashing import banks, evidence, exchange, matching, signals
 from tangkal.hashing import content as bank_content
 from tangkal.hashing import responses as shapes
 from tangkal.hashing.budget import hash_upload
 from tangkal.hashing.feedback import give_feedback
 from tangkal.hashing.matcher import BankIndexes, indexes_for
-from tangkal.hashing.models import FindVia
+from tangkal.hashing.models import BankKind, FindVia
 from tangkal.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["hash banks"])
@@ -40,18 +41,73 @@ async def _read_upload(file: UploadFile) -> bytes:
     return content
 
 
+def _not_a_boolean(value: Any) -> Any:
+    """JSON's ``true`` is not the threshold 1: pydantic's lax integers would take it as one,
+    so a client's mistake would silently become a bank that matches almost nothing."""
+    if isinstance(value, bool):
+        raise ValueError("a threshold is a whole number, not true or false")
+    return value
+
+
+Threshold = Annotated[int, BeforeValidator(_not_a_boolean)]
+
+
+def _thresholds_rule(schema: dict[str, Any]) -> None:
+    """The document's ``thresholds``: each tunable type's first threshold and its range, read
+    from the registry when the document is made (so a type added or retuned is said too)."""
+    ranges = {st.name: st.rules[0] for st in banks.tunable_types()}
+    schema["anyOf"] = [
+        {
+            "type": "object",
+            "properties": {
+                n: {"type": "integer", "minimum": r.min, "maximum": r.max}
+                for n, r in ranges.items()
+            },
+            "additionalProperties": False,
+        },
+        {"type": "null"},
+    ]
+
+
+def _field_range(field: str) -> Any:
+    def extra(schema: dict[str, Any]) -> None:
+        rule = signals.get(banks.threshold_fields()[field]).rules[0]
+        schema["anyOf"] = [
+            {"type": "integer", "minimum": rule.min, "maximum": rule.max},
+            {"type": "null"},
+        ]
+
+    return extra
+
+
+#: What :func:`tangkal.hashing.banks.check_bank_name` accepts, for the document (the check
+#: itself, with its message, stays there).
+BANK_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$"
+
+
 class BankIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        description="2 to 100 characters of a-z, 0-9, '.', '_' or '-' (kept in lower case)",
+        json_schema_extra={"pattern": BANK_NAME_PATTERN},
+    )
     description: str | None = Field(default=None, max_length=5000)
-    kind: str = "own"
+    kind: str = Field(default="own", json_schema_extra=choices(BankKind))
     source: str | None = Field(default=None, max_length=200)
     shared: bool | None = None
     allowlist: bool = False
     # the historic per-type fields, views of ``thresholds`` (which takes any signal type)
-    pdq_threshold: int | None = None
-    text_threshold: int | None = None
-    thresholds: dict[str, int] | None = None
+    pdq_threshold: Threshold | None = Field(
+        default=None, json_schema_extra=_field_range("pdq_threshold")
+    )
+    text_threshold: Threshold | None = Field(
+        default=None, json_schema_extra=_field_range("text_threshold")
+    )
+    thresholds: dict[str, Threshold] | None = Field(
+        default=None, json_schema_extra=_thresholds_rule
+    )
 
 
 class BankPatch(BaseModel):
@@ -61,9 +117,15 @@ class BankPatch(BaseModel):
     shared: bool | None = None
     description: str | None = Field(default=None, max_length=5000)
     # the historic per-type fields, views of ``thresholds`` (which takes any signal type)
-    pdq_threshold: int | None = None
-    text_threshold: int | None = None
-    thresholds: dict[str, int] | None = None
+    pdq_threshold: Threshold | None = Field(
+        default=None, json_schema_extra=_field_range("pdq_threshold")
+    )
+    text_threshold: Threshold | None = Field(
+        default=None, json_schema_extra=_field_range("text_threshold")
+    )
+    thresholds: dict[str, Threshold] | None = Field(
+        default=None, json_schema_extra=_thresholds_rule
+    )
 
 
 class SignalIn(BaseModel):
@@ -75,7 +137,7 @@ class SignalIn(BaseModel):
 
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    verdict: str
+    verdict: str = Field(json_schema_extra=choices(("confirmed", "false_positive")))
     query_signal: str | None = Field(default=None, max_length=1_000_000)
     note: str | None = Field(default=None, max_length=5000)
 
@@ -335,7 +397,7 @@ async def import_bank(
     principal: CurrentPrincipal,
     session: UnitOfWork,
     file: Annotated[UploadFile, File()],
-    format: Annotated[str, Form(max_length=10)] = "te",
+    format: Annotated[str, Form(max_length=10, json_schema_extra=choices(exchange.FORMATS))] = "te",
     skip_unsupported: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
     """Bulk import (te, csv or tat): a file with any bad row, or with a row of a signal type
@@ -348,12 +410,25 @@ async def import_bank(
     return r.as_dict()
 
 
-@router.get("/banks/{name}/export")
+@router.get(
+    "/banks/{name}/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The bank's signals, as a file of the format asked for",
+            "content": {
+                f.media_type: {"schema": {"type": "string"}} for f in exchange.FORMATS.values()
+            },
+        }
+    },
+)
 def export_bank(
     name: str,
     principal: CurrentPrincipal,
     session: UnitOfWork,
-    format: Annotated[str, Query(max_length=10)] = "te",
+    format: Annotated[
+        str, Query(max_length=10, json_schema_extra=choices(exchange.FORMATS))
+    ] = "te",
 ) -> StreamingResponse:
     """A bank in an exchange format (``te``, ``csv``, ``tat``), signal types named as
     threatexchange and HMA name them."""
