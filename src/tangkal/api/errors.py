@@ -79,7 +79,13 @@ def install(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         summary, problems = _describe_validation(list(exc.errors()))
         return JSONResponse(
-            {"error": "invalid_input", "message": summary, "problems": problems},
+            {
+                "error": "invalid_input",
+                "message": summary,
+                # the first problem's field, as a domain refusal names its one field
+                "field": problems[0]["field"] if problems else "body",
+                "problems": problems,
+            },
             status_code=422,
         )
 

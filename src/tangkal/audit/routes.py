@@ -174,9 +174,9 @@ class ConsistencyProofOut(BaseModel):
 )
 def public_inclusion_proof(
     session: UnitOfWork,
-    seq: int = Query(..., ge=0, le=_BIG, description="the entry (1 is the first)"),
+    seq: int = Query(..., ge=1, le=_BIG, description="the entry (1 is the first)"),
     size: int | None = Query(
-        None, ge=0, le=_BIG, description="the tree's size, e.g. a checkpoint's (default: now)"
+        None, ge=1, le=_BIG, description="the tree's size, e.g. a checkpoint's (default: now)"
     ),
 ) -> dict[str, Any]:
     """The inclusion proof of one entry (public, no token: sizes and hashes only)."""
@@ -191,9 +191,9 @@ def public_inclusion_proof(
 )
 def public_consistency_proof(
     session: UnitOfWork,
-    first: int = Query(..., ge=0, le=_BIG, description="the earlier tree's size"),
+    first: int = Query(..., ge=1, le=_BIG, description="the earlier tree's size"),
     second: int | None = Query(
-        None, ge=0, le=_BIG, description="the later tree's size (default: now)"
+        None, ge=1, le=_BIG, description="the later tree's size (default: now)"
     ),
 ) -> dict[str, Any]:
     """The consistency proof between two sizes of the chain (public, no token)."""
