@@ -83,7 +83,10 @@ def test_generated_client_files_acks_and_answers_an_order(live: LiveServer, tmp_
         filed = create.sync(
             client=analyst,
             body=models.OrderIn(
-                platform=p.platform, locators=["https://t.me/kanal_klien/3"], **TERROR
+                platform=p.platform,
+                locators=["https://t.me/kanal_klien/3"],
+                # the document lists the running profile's categories, so the client has an enum
+                **{**TERROR, "category": models.OrderInCategory(TERROR["category"])},
             ),
         )
         assert isinstance(filed, models.OrderOut), filed

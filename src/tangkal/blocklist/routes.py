@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field
 from tangkal import limits
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
+from tangkal.api.openapi import choices
 from tangkal.blocklist import appeals, lookup, services
+from tangkal.blocklist.models import AppealStatus, BlockStatus
 from tangkal.blocklist.rails import assess
 from tangkal.blocklist.responses import (
     AppealList,
@@ -150,7 +152,7 @@ def list_blocks(
     principal: CurrentPrincipal,
     session: UnitOfWork,
     domain: str | None = Query(None, max_length=1000),
-    status: str | None = Query(None, max_length=40),
+    status: str | None = Query(None, max_length=40, json_schema_extra=choices(BlockStatus)),
     beneath: bool = Query(False, description="also entries for names beneath domain"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=1_000_000_000),
@@ -293,7 +295,12 @@ def follow_appeal(
 def list_appeals(
     principal: CurrentPrincipal,
     session: UnitOfWork,
-    status: str = Query("open", max_length=40, description="open, decided, all or a status"),
+    status: str = Query(
+        "open",
+        max_length=40,
+        description="open, decided, all or a status",
+        json_schema_extra=choices(AppealStatus, "open", "decided", "all"),
+    ),
     limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
     """The officials' queue: open appeals by decision deadline, soonest first."""

@@ -10,7 +10,9 @@ from tangkal.accounts.models import OrgKind, Role
 from tangkal.accounts.principal import Principal
 from tangkal.accounts.services import authenticate_token
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork, get_db
+from tangkal.api.openapi import choices
 from tangkal.compliance import services
+from tangkal.compliance.models import ProbeState
 from tangkal.errors import Msg, Unauthenticated
 from tangkal.locators import Domain
 
@@ -152,7 +154,7 @@ def compliance(
     session: UnitOfWork,
     domain: str | None = Query(None, max_length=1000),
     isp: str | None = Query(None, max_length=200),
-    state: str | None = Query(None, max_length=20),
+    state: str | None = Query(None, max_length=20, json_schema_extra=choices(ProbeState)),
     limit: int = Query(1000, ge=1, le=10000),
     offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> ComplianceList:

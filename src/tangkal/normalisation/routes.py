@@ -8,8 +8,10 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from tangkal.api.deps import CurrentPrincipal, OptionalPrincipal, UnitOfWork
+from tangkal.api.openapi import choices, not_blank
 from tangkal.errors import RateLimited
 from tangkal.normalisation import services
+from tangkal.normalisation.models import NormalisationStatus
 from tangkal.ratelimit import RateLimiter
 
 router = APIRouter(prefix="/api/v1", tags=["normalisation"])
@@ -23,7 +25,7 @@ class NormalisationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     platform: str | None = Field(default=None, max_length=200)
     domains: list[str] = Field(default_factory=list, max_length=100)
-    reason: str = Field(max_length=20000)
+    reason: str = Field(max_length=20000, json_schema_extra=not_blank())
     conditions: dict[str, str] = Field(
         default_factory=dict, description="evidence per condition of the profile's checklist"
     )
@@ -35,7 +37,7 @@ class NormalisationIn(BaseModel):
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: Literal["approved", "refused"]
-    reason: str = Field(max_length=20000)
+    reason: str = Field(max_length=20000, json_schema_extra=not_blank())
 
 
 class ConditionOut(BaseModel):
@@ -129,7 +131,7 @@ def request_normalisation(
 def list_normalisations(
     principal: CurrentPrincipal,
     session: UnitOfWork,
-    status: str | None = Query(None, max_length=40),
+    status: str | None = Query(None, max_length=40, json_schema_extra=choices(NormalisationStatus)),
     limit: int = Query(100, ge=1, le=1000),
 ) -> Any:
     rows = services.list_for(session, principal, status=status, limit=limit)

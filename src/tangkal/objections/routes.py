@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tangkal import limits
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
+from tangkal.api.openapi import choices, not_blank
 from tangkal.objections import services
+from tangkal.objections.models import ObjectionStatus
 
 router = APIRouter(prefix="/api/v1", tags=["objections"])
 
@@ -23,7 +25,7 @@ class SubjectIn(BaseModel):
 class ObjectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subject: SubjectIn
-    reason: str = Field(max_length=limits.OBJECTION_REASON)
+    reason: str = Field(max_length=limits.OBJECTION_REASON, json_schema_extra=not_blank())
     evidence: list[str] = Field(
         default_factory=list,
         max_length=limits.OBJECTION_EVIDENCE_ITEMS,
@@ -34,7 +36,7 @@ class ObjectionIn(BaseModel):
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: Literal["upheld", "rejected"]
-    reason: str = Field(max_length=20000)
+    reason: str = Field(max_length=20000, json_schema_extra=not_blank())
 
 
 class SubjectOut(BaseModel):
@@ -82,7 +84,7 @@ def file_objection(body: ObjectionIn, principal: CurrentPrincipal, session: Unit
 def list_objections(
     principal: CurrentPrincipal,
     session: UnitOfWork,
-    status: str | None = Query(None, max_length=40),
+    status: str | None = Query(None, max_length=40, json_schema_extra=choices(ObjectionStatus)),
     order: str | None = Query(None, max_length=40, description="an order's id or reference"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> Any:

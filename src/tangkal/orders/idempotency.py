@@ -16,6 +16,9 @@ from tangkal.db.bulk import insert_rows
 from tangkal.errors import Conflict, InvalidInput
 from tangkal.orders.models import IdempotencyRecord
 
+#: The longest key a client may send (the document says so too).
+MAX_KEY_LENGTH = 200
+
 
 @dataclass(frozen=True, slots=True)
 class IdemKey:
@@ -28,7 +31,7 @@ class IdemKey:
     @classmethod
     def of(cls, principal: Principal, key: str, scope: str, request: Any) -> IdemKey:
         key = key.strip()
-        if not 1 <= len(key) <= 200:
+        if not 1 <= len(key) <= MAX_KEY_LENGTH:
             raise InvalidInput(
                 "Idempotency-Key must be 1 to 200 characters.", field="Idempotency-Key"
             )

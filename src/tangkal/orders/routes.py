@@ -12,16 +12,18 @@ from pydantic_core import to_json
 from tangkal import limits
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork, principal_checked_at_commit
-from tangkal.api.openapi import json_body, parse_json_body
+from tangkal.api.openapi import choices, json_body, parse_json_body
 from tangkal.db.groupcommit import GroupCommitter
 from tangkal.delivery import services as delivery
 from tangkal.errors import TooLarge
 from tangkal.hashing import order_copies
 from tangkal.orders import services, shapes
 from tangkal.orders.filing import prepare_order
+from tangkal.orders.idempotency import MAX_KEY_LENGTH as IDEMPOTENCY_KEY_MAX
 from tangkal.orders.idempotency import IdemKey as IdempotencyKey
 from tangkal.orders.idempotency import run_once
 from tangkal.orders.intake import IntakeAnswer, IntakeRequest, create_committer
+from tangkal.orders.models import OrderStatus
 from tangkal.orders.responses import (
     DeliveryList,
     EvidenceOut,
@@ -41,7 +43,10 @@ from tangkal.settings import get_settings
 from tangkal.sop.profile import active_profile
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+IdemKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX, pattern=r"\S"),
+]
 
 
 def _intake(request: Request) -> GroupCommitter[IntakeRequest, IntakeAnswer]:
@@ -64,7 +69,12 @@ def _intake(request: Request) -> GroupCommitter[IntakeRequest, IntakeAnswer]:
     openapi_extra=json_body(
         OrderIn,
         token=True,
-        headers={"Idempotency-Key": "Retry safely: the same key answers with the first result"},
+        headers={
+            "Idempotency-Key": (
+                "Retry safely: the same key answers with the first result",
+                {"minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX, "pattern": "\\S"},
+            )
+        },
     ),
 )
 async def create_order(request: Request) -> Response:
@@ -100,7 +110,7 @@ async def create_order(request: Request) -> Response:
 def list_orders(
     principal: CurrentPrincipal,
     session: UnitOfWork,
-    status: str | None = None,
+    status: str | None = Query(None, json_schema_extra=choices(OrderStatus)),
     platform: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=1_000_000_000),

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tangkal import limits
+from tangkal.api.openapi import choices_later
 from tangkal.statements import dsa
 
 # The DSA's lists, named here for the code that has always imported them from orders.
@@ -26,14 +27,36 @@ class EvidenceIn(BaseModel):
     content_base64: str = Field(description="The file, base64-encoded")
 
 
+def _profile_categories() -> list[str]:
+    from tangkal.sop.profile import active_profile
+
+    return sorted(active_profile().categories)
+
+
+def _profile_urgencies() -> list[str]:
+    from tangkal.sop.profile import active_profile
+
+    return sorted(active_profile().deadlines)
+
+
 class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     platform: str = Field(min_length=1, max_length=200, description="Platform name or id")
-    category: str = Field(min_length=1, max_length=50)
+    category: str = Field(
+        min_length=1,
+        max_length=50,
+        description="a category of the SOP profile the server runs (GET /api/v1/sop)",
+        json_schema_extra=choices_later(_profile_categories),
+    )
     locators: list[str] = Field(min_length=1, max_length=limits.ORDER_LOCATORS)
     legal_basis: str = Field(min_length=1, max_length=limits.ORDER_LEGAL_BASIS)
     reason: str = Field(min_length=1, max_length=limits.ORDER_REASON)
-    urgency: str | None = Field(default=None, max_length=30)
+    urgency: str | None = Field(
+        default=None,
+        max_length=30,
+        description="one of the profile's deadlines; none: the category's own",
+        json_schema_extra=choices_later(_profile_urgencies),
+    )
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=limits.ORDER_EVIDENCE_FILES)
 
 

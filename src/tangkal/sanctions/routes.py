@@ -8,7 +8,9 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
+from tangkal.api.openapi import choices
 from tangkal.sanctions import services
+from tangkal.sanctions.models import SanctionStatus
 
 router = APIRouter(prefix="/api/v1", tags=["sanctions"])
 
@@ -98,7 +100,7 @@ def list_sanctions(
     principal: CurrentPrincipal,
     session: UnitOfWork,
     platform: str | None = Query(None, max_length=200),
-    status: str | None = Query(None, max_length=40),
+    status: str | None = Query(None, max_length=40, json_schema_extra=choices(SanctionStatus)),
     order: str | None = Query(None, max_length=40, description="an order's id or reference"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> Any:
