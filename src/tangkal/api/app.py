@@ -38,8 +38,8 @@ ROUTER_MODULES = [
     "tangkal.audit.routes",
     "tangkal.blocklist.routes",
     "tangkal.hashing.routes",
-    "tangkal.hashing.quarantine_routes",
     "tangkal.hashing.feedback_routes",
+    "tangkal.hashing.quarantine_routes",
     "tangkal.hashing.hma",  # HMA 2.x's own paths (/m, /c, /h) for HMA and Coop clients
     "tangkal.sanctions.routes",
     "tangkal.objections.routes",

@@ -23,6 +23,9 @@ from tangkal import text
 
 _JSON_TYPES = ("application/json",)
 
+#: Paths of the JSON API: tangkal's own, and the HMA-compatible ones (``tangkal.hashing.hma``).
+_API_PREFIXES = ("/api/", "/c/", "/h/", "/m/")
+
 
 def _problem_body(problems: list[tuple[str, str]]) -> bytes:
     field, message = problems[0]
@@ -90,7 +93,8 @@ class InputGuard:
             await self.app(scope, receive, send)
             return
         problems: list[tuple[str, str]] = []
-        if scope.get("path", "").startswith("/api/"):  # pages: HtmlRoute, in their language
+        # the API and its HMA-compatible paths; pages: HtmlRoute, in their language
+        if scope.get("path", "").startswith(_API_PREFIXES):
             reason = text.describe(scope.get("path", ""))
             if reason:
                 problems.append(("path", reason))
