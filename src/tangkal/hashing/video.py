@@ -59,12 +59,23 @@ VPDQ_SECONDS_PER_HASH = 1.0
 """One frame hashed per second of video: threatexchange's and vPDQ's default, so a bank
 imported from them and an upload hashed here compare like for like."""
 
-VIDEO_DECODE_BYTES = 96 * 1024 * 1024
-"""Memory that decoding one video takes beside its bytes, estimated before decoding for the
-upload budget: a 1080p decoder keeps a pool of reference frames (about 16 of 3 MB) and vpdq
-converts each hashed frame to RGB (6 MB) on one thread. A constant, because a container's
-header alone does not give the decoder's frame pool; 4K video costs more, and the budget's
-limit of concurrent workers bounds the total."""
+VIDEO_DECODE_BYTES = 160 * 1024 * 1024
+"""Memory that hashing one video takes beside its bytes, estimated before decoding for the
+upload budget: libav's demuxer and decoder with its pool of reference frames, the RGB frame
+vpdq converts each hashed frame to, PDQ's buffers (vpdq hashes on the decoding thread, so
+nothing queues up: the length of a video does not matter, its resolution and reference
+frames do).
+
+Measured, not derived: ``python3 -m bench.hashing.bench_video_memory`` hashes ffmpeg
+``testsrc2`` clips (30 frames a second) each in a fresh process and reports the growth of its
+peak resident set (``VmHWM``, reset just before hashing) over the resident set with tangkal,
+vpdq and the clip loaded. On 2026-12-03 (2 CPUs, vpdq 0.2.5, libavcodec 59, the decoder's
+slice threads one per CPU): 720p 10 s H.264 +44 MB; 1080p 10 s H.264 +61 MB, 30 s +61 MB;
+1080p with 16 reference frames (H.264's most) +123 MB; 1080p VP9 WebM +67 MB; 2160p 5 s
+H.264 +153 MB. 160 MiB covers all of these. It does not cover 2160p with 16 reference
+frames (+398 MB): a constant, because the container's header is not parsed for the frame
+size before admission; the budget's limit of concurrent workers bounds what such uploads
+take together."""
 
 
 def video_container(content: bytes) -> str | None:
