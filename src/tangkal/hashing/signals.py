@@ -299,11 +299,19 @@ class SignalType(ABC):
     def distance(self, a: str, b: str) -> int:
         """Distance between two *validated* signals; 0 means identical."""
 
+    def compare(self, a: str, b: str, rules: Mapping[str, int] | None = None) -> Comparison:
+        """``a`` (the query) against ``b`` (the stored signal) under a rule set (default: the
+        type's own), decided by :meth:`judge` as a bank lookup decides (threatexchange's
+        ``compare_hash``, which HMA's ``/m/compare`` answers with). By default a candidate at
+        :meth:`distance`; a type whose rule needs more than one distance overrides this."""
+        wanted = {**self.default_rules(), **(rules or {})}
+        d = self.distance(a, b)
+        return Comparison(self.judge(_Pair(0, d), wanted) is not None, d)
+
     def matches(self, a: str, b: str, rules: Mapping[str, int] | None = None) -> bool:
         """Whether ``a`` (the query) matches ``b`` (the stored signal) under a rule set
         (default: the type's own), as a bank lookup would decide."""
-        wanted = {**self.default_rules(), **(rules or {})}
-        return self.judge(_Pair(0, self.distance(a, b)), wanted) is not None
+        return self.compare(a, b, rules).matched
 
     def check_threshold(self, threshold: int) -> int:
         """Validate a bank's value of the type's first threshold (the historic per-type
@@ -329,6 +337,19 @@ class SignalType(ABC):
 
     def _not_hashed(self, reason: Msg, **kw: int | None) -> SignalResult:
         return SignalResult(self.name, None, quality=kw.get("quality"), why=reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Two signals compared by their type's own rule (:meth:`SignalType.compare`)."""
+
+    matched: bool
+    """Whether the query matches the stored signal under the rule set compared with."""
+    distance: int
+    """:meth:`SignalType.distance` on the type's scale (0: identical)."""
+    figures: Mapping[str, float] = field(default_factory=dict)
+    """What else the type's rule looked at, by the names threatexchange gives them (vPDQ:
+    ``query_match_percent`` and ``compared_match_percent``); empty for one-distance types."""
 
 
 @dataclass(frozen=True, slots=True)

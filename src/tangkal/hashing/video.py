@@ -41,7 +41,13 @@ import numpy as np
 from tangkal.errors import InvalidInput, Msg
 from tangkal.hashing.index import IndexMatch, PdqIndex
 from tangkal.hashing.signal_index import SignalIndex
-from tangkal.hashing.signals import PDQ_MIN_QUALITY, SignalResult, SignalType, Threshold
+from tangkal.hashing.signals import (
+    PDQ_MIN_QUALITY,
+    Comparison,
+    SignalResult,
+    SignalType,
+    Threshold,
+)
 
 FRAME_BITS = 20
 """A frame's id in the frame index is ``video id << 20 | frame number``: up to a million frames
@@ -184,15 +190,23 @@ class VpdqSignal(SignalType):
             return match.judge(wanted[QUERY_SHARE], wanted[BANKED_SHARE], wanted[FRAME_DISTANCE])
         return match.distance if match.distance <= 100 - wanted[QUERY_SHARE] else None
 
-    def matches(self, a: str, b: str, rules: Mapping[str, int] | None = None) -> bool:
-        """Whether ``a`` (the query) matches ``b`` (the banked video) by vPDQ's rule under a
-        rule set (default: the type's own)."""
+    def compare(self, a: str, b: str, rules: Mapping[str, int] | None = None) -> Comparison:
+        """``a`` (the query) against ``b`` (the banked video) by vPDQ's rule under a rule set
+        (default: the type's own): the :meth:`VpdqMatch.judge` the index's candidates get,
+        on one brute-force comparison, with both shares (threatexchange's
+        ``VPDQSimilarityInfo``: query and compared match per cent)."""
         wanted = {**self.default_rules(), **(rules or {})}
         m = VpdqMatch.compare(self.usable(a), self.usable(b), FRAME_RADIUS)
-        return (
-            m is not None
-            and m.judge(wanted[QUERY_SHARE], wanted[BANKED_SHARE], wanted[FRAME_DISTANCE])
-            is not None
+        if m is None:
+            return Comparison(
+                False, 100, {"query_match_percent": 0.0, "compared_match_percent": 0.0}
+            )
+        q, c = m.shares(wanted[FRAME_DISTANCE])
+        judged = m.judge(wanted[QUERY_SHARE], wanted[BANKED_SHARE], wanted[FRAME_DISTANCE])
+        return Comparison(
+            judged is not None,
+            _distance(q, c, self.min_compared_pct),
+            {"query_match_percent": round(q, 2), "compared_match_percent": round(c, 2)},
         )
 
     # signals ----------------------------------------------------------------------------
