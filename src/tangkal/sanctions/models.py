@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -35,6 +36,11 @@ class Sanction(Base):
     action: Mapped[str] = mapped_column(String(16))
     legal_basis: Mapped[str] = mapped_column(String(500))
     reason: Mapped[str] = mapped_column(Text)
+    # the message ``reason`` was written from, when a template wrote it (the escalation):
+    # its English template (the catalogue's message id) and parameters, so a page renders
+    # it in the reader's language; None for an official's words and older sanctions
+    reason_msgid: Mapped[str | None] = mapped_column(Text, default=None)
+    reason_params: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     status: Mapped[SanctionStatus] = mapped_column(enum_column(SanctionStatus))
     # who proposed it: an official, or the scheduler after the profile's last warning
     source: Mapped[str] = mapped_column(String(16))

@@ -8,7 +8,6 @@ approve a sanction at all, so one official holding two tokens is still one offic
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
@@ -134,13 +133,18 @@ def _create(
     *,
     action: str,
     legal_basis: str,
-    reason: str,
+    reason: str | Msg,
     orders: Sequence[Order],
     source: str,
     profile: SopProfile,
     regulator_org_id: str | None,
     now: datetime,
 ) -> tuple[Sanction, grouped.Made]:
+    """A pending sanction with its blocks. ``reason`` is an official's own words, or the
+    message the escalation wrote: its English text is the sanction's ``reason`` either way,
+    and a message is kept as its template and parameters too, to be shown translated."""
+    message = reason if isinstance(reason, Msg) else None
+    text = message.text if message is not None else str(reason)
     names = _names(session, platform)
     if not names:
         raise Conflict(
@@ -157,7 +161,9 @@ def _create(
         regulator_org_id=regulator_org_id,
         action=action,
         legal_basis=legal_basis,
-        reason=reason,
+        reason=text,
+        reason_msgid=message.template if message is not None else None,
+        reason_params=dict(message.params) if message is not None else None,
         status=SanctionStatus.PENDING_APPROVAL,
         source=source,
         proposed_by=actor.actor,
@@ -175,7 +181,7 @@ def _create(
         names=names,
         action=BlockAction(action),
         legal_basis=legal_basis,
-        reason=reason,
+        reason=text,
         category=orders[0].category if orders else None,
         order_id=orders[0].id if orders else None,
         now=now,
@@ -300,10 +306,13 @@ def propose(
     )
 
 
-def escalation_reason(order: str, steps: str, step: str, profile: str) -> Msg:
-    """Why the escalation proposed a sanction. The sanction keeps it in English (the API,
-    the exports and the DSA statements read it as text); a page renders it in the reader's
-    language from the parameters :func:`escalation_reason_of` reads back out of it."""
+def escalation_reason(order: str, steps: str, step: str, profile: str, step_code: str = "") -> Msg:
+    """Why the escalation proposed a sanction. The sanction keeps the English text (the API,
+    the exports and the DSA statements read it as text) and, beside it, this message's
+    template and parameters (``reason_msgid``, ``reason_params``), from which a page renders
+    it in the reader's language (:func:`reason_message`). ``step_code`` names the step in
+    the profile, so that a page can give it the profile's label in its own language;
+    the English template does not show it."""
     if steps:
         return Msg(
             "Order %(order)s was not complied with after %(steps)s; %(step)s under the "
@@ -312,6 +321,7 @@ def escalation_reason(order: str, steps: str, step: str, profile: str) -> Msg:
             steps=steps,
             step=step,
             profile=profile,
+            step_code=step_code,
         )
     return Msg(
         "Order %(order)s was not complied with after its deadline; %(step)s under the "
@@ -319,38 +329,40 @@ def escalation_reason(order: str, steps: str, step: str, profile: str) -> Msg:
         order=order,
         step=step,
         profile=profile,
+        step_code=step_code,
     )
 
 
-_ESCALATION_REASON = re.compile(
-    r"Order (?P<order>\S+) was not complied with after (?P<steps>.+?); (?P<step>.+) under "
-    r"the (?P<profile>\S+) profile\.\Z",
-    re.S,
-)
+def reason_message(sanction: Sanction, lang: str = "en") -> Msg | None:
+    """The reason of ``sanction`` as the message it was written from, for a page to render in
+    ``lang``; None when only its text was stored (an official's own words, and sanctions
+    proposed before the message was kept): the text is then shown as written.
 
-
-def escalation_reason_of(sanction: Sanction, lang: str = "en") -> Msg | None:
-    """The escalation's reason of ``sanction`` as a message, its step named in ``lang`` by
-    the profile's own label; None for a sanction an official proposed (their words are
-    shown as written) or a reason this template did not write.
-
-    The parameters are read back out of the stored English text, which
-    :func:`escalation_reason` wrote from exactly this template: the text stays the one
-    record (no second column to keep in step with it) and older sanctions render too."""
-    m = _ESCALATION_REASON.match(sanction.reason) if sanction.source == "escalation" else None
-    if m is None:
+    The message is rebuilt by the function that wrote it, from the stored parameters, and
+    used only when that gives the stored message id again: the template is always this
+    code's literal (the one the catalogues translate), never a string read from the
+    database. Parameters that no longer fit (a template since reworded) give None too, so a
+    page falls back to the text rather than failing. For an Indonesian reader the
+    escalation's step (found by its code in the sanction's profile) gets the profile's
+    Indonesian label."""
+    if sanction.reason_msgid is None:
         return None
-    step = m["step"]
-    if lang == "id":
+    params = {k: str(v) for k, v in (sanction.reason_params or {}).items()}
+    try:
+        order, step, profile = params["order"], params["step"], params["profile"]
+    except KeyError:
+        return None
+    code = params.get("step_code", "")
+    if lang == "id" and code:
         from tangkal.sop.profile import get_profile
 
         try:
-            steps = get_profile(sanction.sop_profile or m["profile"]).steps
+            steps = get_profile(sanction.sop_profile or profile).steps
         except Exception:  # a profile this server no longer loads: its English label
             steps = ()
-        step = next((s.label_id for s in steps if s.label_en == step), step)
-    steps_text = "" if m["steps"] == "its deadline" else m["steps"]
-    return escalation_reason(m["order"], steps_text, step, m["profile"])
+        step = next((s.label_id for s in steps if s.code == code), step)
+    msg = escalation_reason(order, params.get("steps", ""), step, profile, code)
+    return msg if msg.template == sanction.reason_msgid else None
 
 
 def propose_for_order(
@@ -403,7 +415,7 @@ def propose_for_order(
     assert platform is not None
     codes = ", ".join(s.code for s in sorted(order.steps, key=lambda s: s.position))
     basis = step.legal_basis or profile.sanctions.legal_basis or order.legal_basis
-    reason = escalation_reason(order.reference, codes, step.label_en, profile.name).text
+    reason = escalation_reason(order.reference, codes, step.label_en, profile.name, step.code)
     sanction, _ = _create(
         session,
         SYSTEM,

@@ -114,9 +114,10 @@ def _sanction_cards(
 
 
 def reason_shown(page: Page, s: Sanction) -> str:
-    """A sanction's reason in the reader's language when the escalation wrote it; an
-    official's reason as they wrote it."""
-    msg = sanctions.escalation_reason_of(s, page.lang)
+    """A sanction's reason in the reader's language when a template wrote it (the
+    escalation: its stored message id and parameters); an official's reason, and that of a
+    sanction from before the message was stored, as its text says."""
+    msg = sanctions.reason_message(s, page.lang)
     return page.fmt.message(msg) if msg is not None else s.reason
 
 
