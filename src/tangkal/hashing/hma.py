@@ -38,7 +38,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.datastructures import UploadFile
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, StringConstraints
 from sqlalchemy import select
 
 from tangkal import text
@@ -76,12 +76,12 @@ class BankConfig(BaseModel):
 
 
 def _signal_type_names() -> list[str]:
-    """Every name :func:`tangkal.hashing.signals.get` takes for a type (its own, the exchange
-    names, the TAT algorithms), for the document; read when it is made, so a type registered
-    at start is listed too."""
+    """Every name :func:`tangkal.hashing.signals.get` takes for a type (its own and its
+    aliases, the exchange names among them; not TAT's algorithm names, which only a TAT file
+    uses), for the document; read when it is made, so a type registered at start is listed."""
     out: list[str] = []
     for st in signals.REGISTRY:
-        out += [st.name, st.te_name, *st.aliases, *(a.lower() for a in st.tat_algorithms)]
+        out += [st.name, st.te_name, *st.aliases]
     return out
 
 
@@ -103,14 +103,14 @@ class BankCreateRequest(BaseModel):
         min_length=1, max_length=100, json_schema_extra={"pattern": BANK_NAME_PATTERN}
     )
     enabled_ratio: float | None = Field(None, ge=0, le=1, json_schema_extra=_ratio_rule)
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class BankUpdateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(None, max_length=100)
     enabled_ratio: float | None = Field(None, ge=0, le=1, json_schema_extra=_ratio_rule)
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class SignalsIn(

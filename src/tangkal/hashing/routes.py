@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
 from tangkal.api.openapi import choices
@@ -96,8 +96,9 @@ class BankIn(BaseModel):
     description: str | None = Field(default=None, max_length=5000)
     kind: str = Field(default="own", json_schema_extra=choices(BankKind))
     source: str | None = Field(default=None, max_length=200)
-    shared: bool | None = None
-    allowlist: bool = False
+    # strict: JSON's 0 or "yes" is not a yes or no (pydantic's lax booleans would take them)
+    shared: StrictBool | None = None
+    allowlist: StrictBool = False
     # the historic per-type fields, views of ``thresholds`` (which takes any signal type)
     pdq_threshold: Threshold | None = Field(
         default=None, json_schema_extra=_field_range("pdq_threshold")
@@ -112,9 +113,9 @@ class BankIn(BaseModel):
 
 class BankPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    enabled: bool | None = None
-    allowlist: bool | None = None
-    shared: bool | None = None
+    enabled: StrictBool | None = None
+    allowlist: StrictBool | None = None
+    shared: StrictBool | None = None
     description: str | None = Field(default=None, max_length=5000)
     # the historic per-type fields, views of ``thresholds`` (which takes any signal type)
     pdq_threshold: Threshold | None = Field(
