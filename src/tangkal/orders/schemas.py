@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tangkal import limits
 from tangkal.api.openapi import choices_later
@@ -153,7 +153,7 @@ class StatementOfReasons(BaseModel):
     decision_facts: str | None = _text()
     source_type: _Code | None = None
     source_identity: str | None = _text()
-    automated_detection: bool | dsa.YesNo | None = None
+    automated_detection: StrictBool | dsa.YesNo | None = None
     automated_decision: _Code | None = None
     puid: str | None = _text()
 
