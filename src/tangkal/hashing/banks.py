@@ -75,7 +75,10 @@ def _requested_thresholds(
         st = signals.get(fields[key])
         out.setdefault(st.name, {})[st.rules[0].name] = st.check_threshold(value)
     for name, asked in (thresholds or {}).items():
-        st = signals.get(name)
+        try:
+            st = signals.get(name)
+        except InvalidInput as e:  # said of the thresholds map, where the caller wrote it
+            raise InvalidInput(e.msg, field="thresholds") from None
         if isinstance(asked, dict):
             out.setdefault(st.name, {}).update(st.check_rules(asked))
         else:

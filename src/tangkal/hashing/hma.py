@@ -149,12 +149,19 @@ class CompareIn(
 
 
 class Distance(BaseModel):
+    """How alike the pair is (threatexchange's similarity info): the type's distance, and the
+    other figures its rule looked at, by threatexchange's names (vPDQ's
+    ``query_match_percent`` and ``compared_match_percent``)."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, float] = Field(init=False)
+
     distance: int
 
 
 class CompareResponse(RootModel[dict[str, tuple[bool, Distance]]]):
-    """Per signal type: whether the two match at the type's default threshold, and how far
-    apart they are."""
+    """Per signal type: whether the first signal matches the second by the type's own rule at
+    its default thresholds (the rule a bank lookup applies), and how alike they are."""
 
 
 UPLOAD: dict[str, Any] = {
@@ -444,12 +451,14 @@ def index_status(
 
 @router.post("/m/compare", response_model=CompareResponse, openapi_extra=json_body(CompareIn))
 async def compare(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    """How far apart pairs of signals are, by each type's own distance."""
+    """Whether each pair matches, decided by its type's own rule at the type's defaults
+    (:meth:`~tangkal.hashing.signals.SignalType.compare`, the judge a bank lookup applies;
+    HMA calls threatexchange's ``compare_hash``), and how alike the two are."""
     out: dict[str, Any] = {}
     for name, (left, right) in (await parse_json_body(request, CompareIn)).root.items():
         st = signals.get(name)
-        d = st.distance(st.validate(left), st.validate(right))
-        out[name] = [d <= st.default_threshold, {"distance": d}]
+        c = st.compare(st.validate(left), st.validate(right))
+        out[name] = [c.matched, {"distance": c.distance, **c.figures}]
     return out
 
 

@@ -10,9 +10,33 @@ registry's, so it is not spelt out as fields here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
+from tangkal.hashing import signals
 from tangkal.hashing.quarantine_shapes import HeldOut
+
+
+def _rules_schema(schema: dict[str, Any]) -> None:
+    """``threshold_rules`` in the document: every registered type's thresholds by name, with
+    their ranges, read from the registry when the document is made."""
+    schema["properties"] = {
+        st.name: {
+            "type": "object",
+            "properties": {
+                r.name: {
+                    "type": "integer",
+                    "minimum": r.min,
+                    "maximum": r.max,
+                    "description": r.meaning.text,
+                }
+                for r in st.rules
+            },
+            "required": [r.name for r in st.rules],
+        }
+        for st in signals.REGISTRY
+    }
 
 
 class BankOut(BaseModel):
@@ -31,6 +55,7 @@ class BankOut(BaseModel):
         default_factory=dict,
         description="per signal type, every threshold it has by name (vPDQ: query_share, "
         "banked_share, frame_distance); the first is the one in thresholds",
+        json_schema_extra=_rules_schema,
     )
     owner_org_id: str | None
     created_at: str

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool
 
 from tangkal.api.deps import CurrentPrincipal, UnitOfWork
 from tangkal.api.openapi import choices
@@ -49,20 +49,58 @@ def _not_a_boolean(value: Any) -> Any:
     return value
 
 
-Threshold = Annotated[int, BeforeValidator(_not_a_boolean)]
+Threshold = Annotated[int, Strict(), BeforeValidator(_not_a_boolean)]
+"""A whole number as JSON writes one: not ``true``, and not ``"80"`` either (the document says
+integer, so a string is refused rather than read as one)."""
+
+
+NamedThresholds = Annotated[dict[str, Threshold], Field(min_length=1)]
+"""Some of a type's thresholds by name (``{"banked_share": 50}``)."""
+
+ThresholdsIn = dict[str, Threshold | NamedThresholds]
+"""Per signal type its first threshold as a number, or any of its thresholds by name; checked
+against the type's rules by :func:`tangkal.hashing.banks.create_bank` and ``update_bank``."""
+
+
+def _type_thresholds(st: signals.SignalType) -> dict[str, Any]:
+    """One type's entry in the document's ``thresholds``: the number (its first threshold) or
+    the object of its thresholds by name, each with its range, default and meaning."""
+    first = st.rules[0]
+    return {
+        "anyOf": [
+            {
+                "type": "integer",
+                "minimum": first.min,
+                "maximum": first.max,
+                "description": f"{first.name}: {first.meaning.text}",
+            },
+            {
+                "type": "object",
+                "properties": {
+                    r.name: {
+                        "type": "integer",
+                        "minimum": r.min,
+                        "maximum": r.max,
+                        "default": r.default,
+                        "description": r.meaning.text,
+                    }
+                    for r in st.rules
+                },
+                "additionalProperties": False,
+                "minProperties": 1,
+            },
+        ]
+    }
 
 
 def _thresholds_rule(schema: dict[str, Any]) -> None:
-    """The document's ``thresholds``: each tunable type's first threshold and its range, read
-    from the registry when the document is made (so a type added or retuned is said too)."""
-    ranges = {st.name: st.rules[0] for st in banks.tunable_types()}
+    """The document's ``thresholds``: each tunable type's thresholds, by name or its first as a
+    number, with their ranges, read from the registry when the document is made (so a type
+    added or retuned is said too)."""
     schema["anyOf"] = [
         {
             "type": "object",
-            "properties": {
-                n: {"type": "integer", "minimum": r.min, "maximum": r.max}
-                for n, r in ranges.items()
-            },
+            "properties": {st.name: _type_thresholds(st) for st in banks.tunable_types()},
             "additionalProperties": False,
         },
         {"type": "null"},
@@ -106,8 +144,12 @@ class BankIn(BaseModel):
     text_threshold: Threshold | None = Field(
         default=None, json_schema_extra=_field_range("text_threshold")
     )
-    thresholds: dict[str, Threshold] | None = Field(
-        default=None, json_schema_extra=_thresholds_rule
+    thresholds: ThresholdsIn | None = Field(
+        default=None,
+        description="per signal type, its first threshold as a number or any of its "
+        "thresholds by name (vPDQ: query_share, banked_share, frame_distance); a threshold "
+        "not given keeps its value (a new bank: the type's default)",
+        json_schema_extra=_thresholds_rule,
     )
 
 
@@ -124,8 +166,12 @@ class BankPatch(BaseModel):
     text_threshold: Threshold | None = Field(
         default=None, json_schema_extra=_field_range("text_threshold")
     )
-    thresholds: dict[str, Threshold] | None = Field(
-        default=None, json_schema_extra=_thresholds_rule
+    thresholds: ThresholdsIn | None = Field(
+        default=None,
+        description="per signal type, its first threshold as a number or any of its "
+        "thresholds by name (vPDQ: query_share, banked_share, frame_distance); a threshold "
+        "not given keeps its value (a new bank: the type's default)",
+        json_schema_extra=_thresholds_rule,
     )
 
 
