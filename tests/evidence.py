@@ -28,10 +28,12 @@ def sample_png(name: str = "astronaut") -> bytes:
     return buf.getvalue()
 
 
-def resized_jpeg(png: bytes) -> bytes:
-    """A 300x300 JPEG of quality 60 of ``png``: not the same file, still a PDQ match."""
+def resized_jpeg(png: bytes, size: int = 300, quality: int = 60) -> bytes:
+    """A ``size`` x ``size`` JPEG of ``png``: not the same file, still a PDQ match."""
     buf = io.BytesIO()
-    Image.open(io.BytesIO(png)).convert("RGB").resize((300, 300)).save(buf, "JPEG", quality=60)
+    Image.open(io.BytesIO(png)).convert("RGB").resize((size, size)).save(
+        buf, "JPEG", quality=quality
+    )
     return buf.getvalue()
 
 

@@ -9,27 +9,14 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from skimage import data as samples
 
+from tests.evidence import resized_jpeg, sample_png
 from tests.support import LiveServer, live_server, unique
-
-
-def _png(arr: Any) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def _jpeg_copy(png: bytes, size: int = 300, quality: int = 55) -> bytes:
-    img = Image.open(io.BytesIO(png)).convert("RGB").resize((size, size))
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=quality)
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
 def photo() -> bytes:
-    return _png(samples.astronaut())
+    return sample_png("astronaut")
 
 
 def _orgs(live: LiveServer) -> tuple[str, str, str, str]:
@@ -55,7 +42,7 @@ def test_a_resized_recompressed_copy_matches_with_provenance(
         assert r.status_code == 201
         assert {a["signal_type"] for a in r.json()["added"]} == {"pdq", "md5", "sha256"}
     with live.client(mod) as c:
-        r = c.post("/api/v1/match", files={"file": ("copy.jpg", _jpeg_copy(photo))})
+        r = c.post("/api/v1/match", files={"file": ("copy.jpg", resized_jpeg(photo, quality=55))})
     assert r.status_code == 200
     hits = [m for m in r.json()["matches"] if m["bank"] == bank]
     assert len(hits) == 1 and hits[0]["signal_type"] == "pdq"
@@ -68,7 +55,9 @@ def test_a_resized_recompressed_copy_matches_with_provenance(
             json={"verdict": "confirmed", "note": "same propaganda poster"},
         )
         assert fb.status_code == 201
-        again = c.post("/api/v1/match", files={"file": ("copy.jpg", _jpeg_copy(photo))})
+        again = c.post(
+            "/api/v1/match", files={"file": ("copy.jpg", resized_jpeg(photo, quality=55))}
+        )
     assert {m["signal_type"] for m in exact if m["bank"] == bank} == {"pdq", "md5", "sha256"}
     mirrored = io.BytesIO()
     Image.open(io.BytesIO(photo)).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(mirrored, "PNG")
@@ -264,7 +253,10 @@ def test_banked_order_evidence_links_orders(live: LiveServer, photo: bytes) -> N
             json={"bank": bank},
         )
         copy = [
-            {"filename": "copy.jpg", "content_base64": base64.b64encode(_jpeg_copy(photo)).decode()}
+            {
+                "filename": "copy.jpg",
+                "content_base64": base64.b64encode(resized_jpeg(photo, quality=55)).decode(),
+            }
         ]
         second = c.post(
             "/api/v1/orders", json={**body, "locators": ["t.me/poster_b/7"], "evidence": copy}
@@ -300,7 +292,9 @@ def test_index_survives_a_restart_without_rehashing(tmp_path: Any, photo: bytes)
     with live_server(url, env) as srv, srv.client(tok) as c:
         stats = c.get("/api/v1/hashing/stats").json()
         assert stats["pdq"]["entries"] == 1
-        got = c.post("/api/v1/match", files={"file": ("c.jpg", _jpeg_copy(photo))}).json()
+        got = c.post(
+            "/api/v1/match", files={"file": ("c.jpg", resized_jpeg(photo, quality=55))}
+        ).json()
         assert [m["bank"] for m in got["matches"] if m["signal_type"] == "pdq"] == ["keep"]
 
 

@@ -10,29 +10,14 @@ caller gives it.
 
 from __future__ import annotations
 
-import io
 import secrets
-from typing import Any
 
-from PIL import Image
-from skimage import data as samples
 from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal
 from threatexchange.signal_type.sha256 import VideoSHA256Signal
 
+from tests.evidence import resized_jpeg, sample_png
 from tests.support import LiveServer, unique
-
-
-def _png(arr: Any) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def _jpeg_copy(png: bytes) -> bytes:
-    buf = io.BytesIO()
-    Image.open(io.BytesIO(png)).convert("RGB").resize((300, 300)).save(buf, "JPEG", quality=60)
-    return buf.getvalue()
 
 
 def _hma_name(prefix: str) -> str:
@@ -50,7 +35,7 @@ def _orgs(live: LiveServer) -> tuple[str, str, str]:
 def test_an_hma_client_banks_and_matches(live: LiveServer) -> None:
     analyst, mod, other = _orgs(live)
     shared, own = _hma_name("tcap"), _hma_name("mine")
-    photo = _png(samples.astronaut())
+    photo = sample_png("astronaut")
     # a PDQ hash of this test's own: threatexchange's examples are banked by other tests
     # sharing the server, and their shared banks would answer too
     pdq = secrets.token_hex(32)
@@ -102,14 +87,14 @@ def test_an_hma_client_banks_and_matches(live: LiveServer) -> None:
         by_bank = c.get("/m/lookup", params={"signal_type": "video_md5", "signal": md5}).json()
         assert list(by_bank) == [shared] and by_bank[shared][0]["distance"] == "0"
 
-        copy = c.post("/m/lookup", files={"photo": ("copy.jpg", _jpeg_copy(photo))})
+        copy = c.post("/m/lookup", files={"photo": ("copy.jpg", resized_jpeg(photo))})
         assert copy.status_code == 200, copy.text
         hits = copy.json()["pdq"][shared]
         assert [h["bank_content_id"] for h in hits if h["bank_content_id"] == file_id]
         assert 0 < int(hits[0]["distance"]) <= 31
         assert copy.json()["video_md5"] == {}  # a re-encoded copy has other bytes
 
-        copy_pdq = c.post("/h/hash", files={"photo": ("c.jpg", _jpeg_copy(photo))}).json()["pdq"]
+        copy_pdq = c.post("/h/hash", files={"photo": ("c.jpg", resized_jpeg(photo))}).json()["pdq"]
         pairs = {"pdq": [body["signals"]["pdq"], copy_pdq], "video_md5": [md5, md5]}
         near = c.post("/m/compare", json=pairs).json()
         assert near["pdq"][0] is True and 0 < near["pdq"][1]["distance"] <= 31

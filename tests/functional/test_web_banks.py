@@ -4,37 +4,20 @@ photo's copy with its closeness and feedback, evidence into banks, and private b
 
 from __future__ import annotations
 
-import io
 import re
-from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
-from skimage import data as samples
 
 from tangkal.hashing.exchange import FORMATS
+from tests.evidence import resized_jpeg, sample_png
 from tests.functional.browser.people import Cast, browser_client, csrf, fresh_cast, sign_in
 from tests.support import LiveServer, unique
 
 
-def _png(arr: Any) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def _jpeg_copy(png: bytes, size: int = 300, quality: int = 60) -> bytes:
-    buf = io.BytesIO()
-    Image.open(io.BytesIO(png)).convert("RGB").resize((size, size)).save(
-        buf, "JPEG", quality=quality
-    )
-    return buf.getvalue()
-
-
 @pytest.fixture(scope="module")
 def photo() -> bytes:
-    return _png(samples.astronaut())
+    return sample_png("astronaut")
 
 
 def _new_bank(web: httpx.Client, name: str, *, shared: bool = True) -> None:
@@ -90,7 +73,7 @@ def test_a_moderator_finds_a_resized_copy_with_its_closeness_and_gives_feedback(
         sign_in(moderator, people.platform, people.moderator)
         listing = moderator.get("/console/banks", params={"lang": "en"}).text
         assert f'href="/console/banks/{bank}"' in listing
-        r = _match(moderator, "copy.jpg", _jpeg_copy(photo))
+        r = _match(moderator, "copy.jpg", resized_jpeg(photo))
         assert r.status_code == 200
         card = next(a for a in r.text.split("<article")[1:] if f'/console/banks/{bank}"' in a)
         distance = int(re.search(r"distance (\d+) of 256 bits", card).group(1))  # type: ignore[union-attr]
@@ -121,7 +104,7 @@ def test_a_moderator_finds_a_resized_copy_with_its_closeness_and_gives_feedback(
             },
         )
         assert plain.status_code == 303
-        again = _match(moderator, "copy.jpg", _jpeg_copy(photo)).text
+        again = _match(moderator, "copy.jpg", resized_jpeg(photo)).text
         assert "confirmed 1 · false positive 1" in again
         bad = moderator.post(
             "/console/match/feedback",
@@ -325,7 +308,7 @@ def test_evidence_goes_into_a_bank_and_matches_link_back_to_the_order(
         r = analyst.post(action, data={"csrf_token": csrf(page), "bank": bank})
         assert r.status_code == 303
         assert "signal(s) added to" in analyst.get(order_url, params={"lang": "en"}).text
-        second_url = _order_with_evidence(analyst, people, _jpeg_copy(photo))
+        second_url = _order_with_evidence(analyst, people, resized_jpeg(photo))
         page = analyst.get(second_url).text
         action = re.search(r'action="(/console/orders/[^"]+/bank)"', page).group(1)  # type: ignore[union-attr]
         analyst.post(action, data={"csrf_token": csrf(page), "bank": bank})
@@ -340,12 +323,12 @@ def test_evidence_goes_into_a_bank_and_matches_link_back_to_the_order(
         assert empty.status_code == 422
     with browser_client(live) as moderator:
         sign_in(moderator, people.platform, people.moderator)
-        found = _match(moderator, "copy.jpg", _jpeg_copy(photo)).text
+        found = _match(moderator, "copy.jpg", resized_jpeg(photo)).text
         assert f'href="{order_url}"' in found
         assert "Put into bank" not in moderator.get(order_url).text
     with browser_client(live) as stranger:
         sign_in(stranger, people.other_platform, people.moderator)
-        found = _match(stranger, "copy.jpg", _jpeg_copy(photo)).text
+        found = _match(stranger, "copy.jpg", resized_jpeg(photo)).text
         assert f'href="{order_url}"' not in found
         assert "an order of another organisation" in found
 

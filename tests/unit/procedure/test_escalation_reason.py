@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import warnings
 from datetime import UTC, datetime
+from typing import Any
 
 from tangkal.accounts import services as accounts
 from tangkal.accounts.models import Organization, Role
-from tangkal.accounts.principal import SYSTEM
+from tangkal.accounts.principal import SYSTEM, Principal
 from tangkal.api.app import create_app
 from tangkal.db.session import Database
+from tangkal.errors import Msg
 from tangkal.orders import services as orders
 from tangkal.orders.schemas import OrderIn
 from tangkal.sanctions import services
@@ -34,14 +36,27 @@ PASSWORD = "kata-sandi-rahasia-2017"
 PROFILE = load_profile("indonesia")
 
 
+def _stored(msg: Msg, **columns: Any) -> Sanction:
+    """An escalation's sanction (not in a database) as ``_create`` stores ``msg``, with
+    ``columns`` changed."""
+    values: dict[str, Any] = {
+        "reason": msg.text,
+        "reason_msgid": msg.template,
+        "reason_params": dict(msg.params),
+        "source": "escalation",
+        "sop_profile": PROFILE.name,
+    }
+    return Sanction(**{**values, **columns})
+
+
 def _escalated(db: Database, case: dict[str, object]) -> str:
     """The sanction the escalation's last step proposes for a fresh order of the case."""
-    profile = case["profile"]
-    assert isinstance(profile, SopProfile)
+    profile, analyst = case["profile"], case["analyst"]
+    assert isinstance(profile, SopProfile) and isinstance(analyst, Principal)
     with db.unit_of_work() as s:
         order = orders.file_order(
             s,
-            case["analyst"],  # type: ignore[arg-type]
+            analyst,
             OrderIn(
                 platform=platform_of(case).name,
                 category="terrorism",
@@ -96,14 +111,7 @@ def test_the_reason_with_the_steps_taken_renders_from_its_stored_message() -> No
         f"Order ORD-2017-0001 was not complied with after ST1, ST2, ST3; {step.label_en} "
         "under the indonesia profile."
     )
-    sanction = Sanction(
-        reason=msg.text,
-        reason_msgid=msg.template,
-        reason_params=dict(msg.params),
-        source="escalation",
-        sop_profile=PROFILE.name,
-    )
-    shown = services.reason_message(sanction, "id")
+    shown = services.reason_message(_stored(msg), "id")
     assert shown is not None
     assert Formatter("id").message(shown) == (
         f"Perintah ORD-2017-0001 tidak dipatuhi setelah ST1, ST2, ST3; {step.label_id} "
@@ -122,13 +130,7 @@ def test_text_without_a_message_is_shown_as_written_even_when_it_reads_like_the_
 
 def test_stored_parameters_that_no_longer_fit_their_template_fall_back_to_the_text() -> None:
     msg = services.escalation_reason("ORD-9", "", "Last warning", "indonesia", "ST4")
-    broken = Sanction(
-        reason=msg.text,
-        reason_msgid=msg.template,
-        reason_params={"order": "ORD-9"},
-        source="escalation",
-        sop_profile=PROFILE.name,
-    )
+    broken = _stored(msg, reason_params={"order": "ORD-9"})
     assert services.reason_message(broken, "id") is None
 
 
@@ -162,11 +164,5 @@ def test_the_console_shows_the_escalations_reason_in_the_readers_language(
 
 def test_a_stored_message_id_this_code_does_not_write_falls_back_to_the_text() -> None:
     msg = services.escalation_reason("ORD-9", "ST1", "Last warning", "indonesia", "ST4")
-    reworded = Sanction(
-        reason=msg.text,
-        reason_msgid="Order %(order)s went unanswered.",
-        reason_params=dict(msg.params),
-        source="escalation",
-        sop_profile=PROFILE.name,
-    )
+    reworded = _stored(msg, reason_msgid="Order %(order)s went unanswered.")
     assert services.reason_message(reworded, "en") is None
