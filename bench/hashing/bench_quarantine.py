@@ -1,21 +1,44 @@
-"""What counting matches for the quarantine costs on the match path: ``matching.match`` of
-one PDQ signal that matches one banked content, timed with the count (the rule's floor
-raised so the one content is never held) and
-with ``quarantine.screen`` replaced by a no-op, each in its own unit of work (commit
-included, as a request pays it), on SQLite (a file) and on PostgreSQL when
-``TANGKAL_BENCH_PG`` names one (the database is emptied).
+"""What counting matches for the quarantine costs on the match path, measured so that a
+shared, noisy machine cannot fake the answer.
 
-    python3 -m bench.hashing.bench_quarantine [--rounds N]
+One request is ``matching.match`` of one PDQ signal that matches one banked content, in its
+own unit of work (commit included, as a request pays it). Three arms:
+
+* ``off``: ``quarantine.screen`` replaced by a no-op (no counting at all);
+* ``batched``: the shipped counting (a ``SELECT`` of the content's rate row per lookup, this
+  process's counts written once a second);
+* ``every``: the first version, a write of the count in every matching lookup
+  (``screen(..., flush=True)``).
+
+The rule's floor is raised so the one content is never held (the count and the rule's
+arithmetic still run in full). The arms run in the same process, interleaved request by
+request: ``--triples`` times one request of each arm, the order rotated every time
+(off/batched/every, batched/every/off, ...), so load that comes and goes on a shared machine
+falls on every arm alike instead of on whichever ran last. The batched arm keeps its own
+once-a-second clock (the other arms' time does not count towards its write), so it writes as
+often as it would running alone. Reported per arm: the median request time, its ratio to
+``off``'s, and the median of the paired differences (each request minus the ``off`` request of
+the same triple) with a distribution-free 95% interval. An interval that contains 0 means this
+run cannot tell the arm from no counting, and the verdict line says so; ``every`` is the
+check that the run can see a cost that is there.
+
+On SQLite (a file) always, and on PostgreSQL when ``TANGKAL_BENCH_PG`` names a database (which
+is EMPTIED: its ``public`` schema is dropped; give it a database of its own).
+
+    python3 -m bench.hashing.bench_quarantine [--triples N]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -26,6 +49,8 @@ from tangkal.db.session import Database
 from tangkal.hashing import banks, content, matching, quarantine
 from tangkal.hashing.matcher import BankIndexes
 from tangkal.sop.profile import HashQuarantine
+
+ARMS = ("off", "batched", "every")
 
 
 def _setup(db: Database, data: Path) -> tuple[Principal, BankIndexes, str]:
@@ -45,51 +70,134 @@ def _setup(db: Database, data: Path) -> tuple[Principal, BankIndexes, str]:
     return p, BankIndexes(db, data), sig
 
 
-def _time(db: Database, p: Principal, idx: BankIndexes, sig: str, rounds: int) -> float:
-    q = [matching.Query("pdq", sig)]
-    took = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        with db.unit_of_work() as s:
-            assert matching.match(s, p, idx, q)
-        took.append(time.perf_counter() - t)
-    return statistics.median(took) * 1e6
+def _one(db: Database, p: Principal, idx: BankIndexes, q: list[matching.Query]) -> float:
+    """One request's time in microseconds."""
+    t = time.perf_counter()
+    with db.unit_of_work() as s:
+        assert matching.match(s, p, idx, q)
+    return (time.perf_counter() - t) * 1e6
 
 
-def run(url: str, data: Path, rounds: int) -> None:
+def _median_ci(xs: list[float]) -> tuple[float, float, float]:
+    """The median and a distribution-free 95% interval for it (order statistics: ranks
+    n/2 -+ 1.96 sqrt(n) / 2), so no assumption about the shape of the noise."""
+    ys = sorted(xs)
+    n = len(ys)
+    half = 0.98 * math.sqrt(n)
+    lo = max(0, math.floor(n / 2 - half))
+    hi = min(n - 1, math.ceil(n / 2 + half))
+    return statistics.median(ys), ys[lo], ys[hi]
+
+
+def run(url: str, data: Path, triples: int) -> None:
     db = Database(url)
     if not db.is_sqlite:
         with db.engine.begin() as c:
             c.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     p, idx, sig = _setup(db, data)
-    real = quarantine.screen
-    # the same content matches every round: a floor no round reaches keeps it matching (the
-    # count and the rule's arithmetic still run in full)
-    quarantine.rule = lambda: HashQuarantine(min_matches=10_000_000)  # type: ignore[assignment]
-    _time(db, p, idx, sig, 50)  # warm
-    with_count = _time(db, p, idx, sig, rounds)
-    quarantine.screen = lambda session, contents, now=None: {}  # type: ignore[assignment]
+    q = [matching.Query("pdq", sig)]
+    real_screen, real_rule, real_write = quarantine.screen, quarantine.rule, quarantine._write
+    writes = dict.fromkeys(ARMS, 0)
+    current = ["off"]
+
+    def counting_write(*a: Any, **kw: Any) -> None:
+        writes[current[0]] += 1
+        real_write(*a, **kw)
+
+    def every_lookup(session: Any, contents: Any, now: Any = None, flush: Any = None) -> Any:
+        # a write now, leaving the batched arm's once-a-second clock as it was
+        kept = quarantine._flushed_at
+        try:
+            return real_screen(session, contents, now=now, flush=True)
+        finally:
+            quarantine._flushed_at = kept
+
+    screens: dict[str, Callable[..., Any]] = {
+        "off": lambda session, contents, now=None, flush=None: {},
+        "batched": real_screen,
+        "every": every_lookup,
+    }
+    paused_at = [0.0]
+
+    def request(arm: str) -> float:
+        current[0] = arm
+        quarantine.screen = screens[arm]
+        if arm != "batched":
+            return _one(db, p, idx, q)
+        # the batched arm keeps a clock of its own: the time other arms ran does not count
+        # towards its once-a-second write, so it writes as often as it would running alone
+        if paused_at[0]:
+            quarantine._flushed_at += time.monotonic() - paused_at[0]
+        took = _one(db, p, idx, q)
+        paused_at[0] = time.monotonic()
+        return took
+
+    # the same content matches every request: a floor no request reaches keeps it matching
+    quarantine.rule = lambda: HashQuarantine(min_matches=10_000_000)
+    quarantine._write = counting_write
+    took: dict[str, list[float]] = {arm: [] for arm in ARMS}
+    load0 = os.getloadavg()
+    started = time.monotonic()
     try:
-        without = _time(db, p, idx, sig, rounds)
+        for _ in range(30):  # warm every path (index load, statement caches)
+            for arm in ARMS:
+                request(arm)
+        writes.update(dict.fromkeys(ARMS, 0))
+        for i in range(triples):
+            for arm in ARMS[i % 3 :] + ARMS[: i % 3]:
+                took[arm].append(request(arm))
     finally:
-        quarantine.screen = real  # type: ignore[assignment]
-    again = _time(db, p, idx, sig, rounds)
+        quarantine.screen, quarantine.rule = real_screen, real_rule
+        quarantine._write = real_write
+    elapsed = time.monotonic() - started
+    load1 = os.getloadavg()
+    name = db.engine.dialect.name
     print(
-        f"{db.engine.dialect.name:10s} match+commit median: without count {without:7.0f} us, "
-        f"with count {min(with_count, again):7.0f} us, "
-        f"cost {min(with_count, again) - without:6.0f} us per request with a match"
+        f"\n{name}: {triples} interleaved requests per arm, {elapsed:.0f} s; "
+        f"load average {load0[0]:.2f} at start, {load1[0]:.2f} at end "
+        f"({os.cpu_count()} CPUs)"
     )
+    print(
+        f"{'arm':8s} {'median us':>10s} {'x off':>7s} "
+        f"{'paired cost us: median [95% CI]':>34s} {'cost %':>7s} {'writes':>7s}"
+    )
+    off_med = statistics.median(took["off"])
+    verdicts = []
+    for arm in ARMS:
+        med = statistics.median(took[arm])
+        diffs = [a - o for a, o in zip(took[arm], took["off"], strict=True)]
+        d, lo, hi = _median_ci(diffs)
+        print(
+            f"{arm:8s} {med:10.0f} {med / off_med:7.3f} "
+            f"{f'{d:+.0f} [{lo:+.0f}, {hi:+.0f}]':>34s} {d / off_med * 100:+6.1f}% "
+            f"{writes[arm]:7d}"
+        )
+        if arm == "off":
+            continue
+        if lo <= 0 <= hi:
+            verdicts.append(
+                f"verdict {name} {arm}: not distinguishable from no counting in this run "
+                f"(95% interval of the paired cost {lo:+.0f}..{hi:+.0f} us contains 0; at most "
+                f"{hi / off_med * 100:+.0f}%)"
+            )
+        else:
+            verdicts.append(
+                f"verdict {name} {arm}: {d:+.0f} us per matching request "
+                f"({d / off_med * 100:+.1f}%; 95% interval {lo:+.0f}..{hi:+.0f} us)"
+            )
+    print("(writes: count batches written during the arm's requests)")
+    print("\n".join(verdicts))
     db.dispose()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=400)
+    ap.add_argument("--triples", type=int, default=2000)
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
-        run(f"sqlite:///{d}/bench.db", Path(d), a.rounds)
+        run(f"sqlite:///{d}/bench.db", Path(d), a.triples)
         if pg := os.environ.get("TANGKAL_BENCH_PG"):
-            run(pg, Path(d), a.rounds)
+            run(pg, Path(d), a.triples)
 
 
 if __name__ == "__main__":
