@@ -457,6 +457,23 @@ async def import_bank(
     return r.as_dict()
 
 
+#: An export's body per media type, where it is not plain text: TAT's JSON is one page of
+#: TAT's v2 list holding the whole bank (``exchange._write_tat``).
+_EXPORT_SCHEMAS: dict[str, dict[str, Any]] = {
+    "application/json": {
+        "type": "object",
+        "required": ["count", "next", "previous", "results", "checkpoint"],
+        "properties": {
+            "count": {"type": "integer", "minimum": 0},
+            "next": {"type": "null"},
+            "previous": {"type": "null"},
+            "results": {"type": "array", "items": {"type": "object"}},
+            "checkpoint": {"type": "string"},
+        },
+    }
+}
+
+
 @router.get(
     "/banks/{name}/export",
     response_class=StreamingResponse,
@@ -464,7 +481,8 @@ async def import_bank(
         200: {
             "description": "The bank's signals, as a file of the format asked for",
             "content": {
-                f.media_type: {"schema": {"type": "string"}} for f in exchange.FORMATS.values()
+                f.media_type: {"schema": _EXPORT_SCHEMAS.get(f.media_type, {"type": "string"})}
+                for f in exchange.FORMATS.values()
             },
         }
     },
