@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from tests.evidence import banked_order, resized_jpeg, sample_png
 from tests.factories import Factory
+from tests.support import statements_sent
 
 from tangkal.accounts.models import Role
 from tangkal.accounts.principal import Principal
@@ -180,18 +180,10 @@ def test_allow_list_and_suppressed_matches_and_other_content_are_not_finds(
 
 def _statements_for_view(db: Database, w: dict[str, Any], who: Principal) -> int:
     """Statements sent while the view of an already loaded order is read."""
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
     with db.unit_of_work() as s:
         order = orders.get_order(s, who, w["order_id"])
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with statements_sent(db.engine) as seen:
             order_copies.for_order(s, who, order, [])
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
     return len(seen)
 
 

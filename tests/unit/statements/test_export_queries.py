@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from tangkal.api.app import create_app
 from tangkal.db.session import Database
@@ -18,6 +17,7 @@ from tangkal.normalisation.models import Normalisation, NormalisationStatus
 from tangkal.settings import Settings
 from tests import bulk_rows as bulk
 from tests.factories import Factory
+from tests.support import statements_sent
 
 
 def _sanctions(db: Database, regulator: str, k: int) -> None:
@@ -58,20 +58,12 @@ def test_the_export_makes_a_fixed_number_of_queries(
 ) -> None:
     regulator = factory.regulator()
     app = create_app(db, Settings(data_dir=tmp_path), background=False)
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
 
     def export() -> tuple[int, dict[str, Any]]:
-        statements.clear()
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with statements_sent(db.engine) as seen:
             r = web.get("/api/v1/public/statements", params={"limit": 1000})
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
         assert r.status_code == 200, r.text[:500]
-        return len(statements), r.json()
+        return len(seen), r.json()
 
     with TestClient(app) as web:
         export()  # the first request of a process may read what later ones have cached

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from tangkal.blocklist.models import Appeal, AppealStatus
 from tangkal.db.session import Database
@@ -27,6 +27,7 @@ from tangkal.sop.profile import SopProfile, load_profile
 from tangkal.web import transparency
 from tangkal.web import transparency_data as td
 from tests.factories import Factory
+from tests.support import statements_sent
 
 WIB = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
@@ -409,23 +410,14 @@ def test_every_chart_costs_the_same_queries_for_ten_or_a_thousand_orders(
     db: Database, factory: Factory, profile: SopProfile
 ) -> None:
     reg, plat = factory.regulator(), factory.platform()
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
 
     def page_queries() -> int:
-        statements.clear()
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
-            with db.unit_of_work() as s:
-                ask = _ask(db, profile, date(2025, 4, 1), date(2026, 3, 31), s)
-                transparency.report(s, profile, NOW)
-                figures = td.compute_all(ask)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
+        with statements_sent(db.engine) as seen, db.unit_of_work() as s:
+            ask = _ask(db, profile, date(2025, 4, 1), date(2026, 3, 31), s)
+            transparency.report(s, profile, NOW)
+            figures = td.compute_all(ask)
         assert len(figures) == len(td.CHARTS)
-        return len(statements)
+        return len(seen)
 
     def add(k: int) -> None:
         batch = [

@@ -7,10 +7,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from tangkal.api.app import create_app
 from tangkal.db.session import Database
@@ -20,6 +19,7 @@ from tangkal.sop.profile import load_profile
 from tangkal.web.transparency_data import CHARTS
 from tangkal.web.transparency_pages import localise
 from tests.factories import Factory
+from tests.support import statements_sent
 
 
 def _orders(db: Database, regulator: str, platform: str, k: int) -> None:
@@ -73,20 +73,12 @@ def test_the_page_makes_a_fixed_number_of_queries(
 ) -> None:
     reg, plat = factory.regulator(), factory.platform()
     app = create_app(db, Settings(data_dir=tmp_path), background=False)
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
 
     def page() -> tuple[int, str]:
-        statements.clear()
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with statements_sent(db.engine) as seen:
             r = web.get("/public/transparency", params={"lang": "en"})
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
         assert r.status_code == 200, r.text[:500]
-        return len(statements), r.text
+        return len(seen), r.text
 
     with TestClient(app) as web:
         page()  # the first request of a process may read what later ones have cached
