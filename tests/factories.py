@@ -18,6 +18,17 @@ def test_webhook_url(text: str) -> WebhookURL:
     return parse_webhook_url(text, allow_http=True, allow_networks=TEST_WEBHOOK_NETWORKS)
 
 
+#: An official of no organisation in the database (``org_id="system"``), for service tests
+#: that create blocks without setting up a regulator first.
+SYSTEM_OFFICIAL = Principal(
+    org_id="system",
+    org_name="tangkal",
+    org_kind=OrgKind.REGULATOR,
+    role=Role.OFFICIAL,
+    username="official",
+)
+
+
 @dataclass
 class OrgWithToken:
     org_id: str

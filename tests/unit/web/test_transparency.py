@@ -6,8 +6,6 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
-from tangkal.accounts.models import OrgKind, Role
-from tangkal.accounts.principal import Principal
 from tangkal.blocklist import appeals
 from tangkal.blocklist import services as blocklist
 from tangkal.db.session import Database
@@ -16,7 +14,7 @@ from tangkal.orders.models import Order
 from tangkal.orders.schemas import OrderIn, ResponseIn
 from tangkal.sop.profile import load_profile
 from tangkal.web import transparency
-from tests.factories import Factory
+from tests.factories import SYSTEM_OFFICIAL, Factory
 
 
 def _file(db: Database, factory: Factory, category: str, channel: str) -> tuple[str, object]:
@@ -55,13 +53,7 @@ def test_report_counts_orders_compliance_blocks_and_appeals(db: Database, factor
         req = blocklist.BlockRequest.build(
             domain="t.me", action="nxdomain", legal_basis="UU 5/2018", reason="propaganda"
         )
-        official = Principal(
-            org_id="system",
-            org_name="tangkal",
-            org_kind=OrgKind.REGULATOR,
-            role=Role.OFFICIAL,
-            username="official",
-        )
+        official = SYSTEM_OFFICIAL
         entry, _ = blocklist.create_block(s, official, req)
         appeals.submit(s, "t.me", "warga@contoh.co.id", "This blocks a whole service.")
     with db.unit_of_work() as s:

@@ -26,7 +26,7 @@ from tangkal.orders.models import (
 from tangkal.sop.profile import SopProfile, load_profile
 from tangkal.web import transparency
 from tangkal.web import transparency_data as td
-from tests.factories import Factory
+from tests.factories import SYSTEM_OFFICIAL, Factory
 from tests.support import statements_sent
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -378,17 +378,9 @@ def test_warnings_fines_blocks_normalisation_and_appeals_by_month(
 
 
 def test_blocks_added_and_lifted_this_month(db: Database, profile: SopProfile) -> None:
-    from tangkal.accounts.models import OrgKind, Role
-    from tangkal.accounts.principal import Principal
     from tangkal.blocklist import services as blocklist
 
-    official = Principal(
-        org_id="system",
-        org_name="tangkal",
-        org_kind=OrgKind.REGULATOR,
-        role=Role.OFFICIAL,
-        username="official",
-    )
+    official = SYSTEM_OFFICIAL
     with db.unit_of_work() as s:
         for name in ("judi-satu-tangkal.com", "judi-dua-tangkal.com"):
             blocklist.create_block(
@@ -444,18 +436,10 @@ def test_every_chart_costs_the_same_queries_for_ten_or_a_thousand_orders(
 def test_key_figures_cut_months_in_the_profile_zone_too(
     db: Database, factory: Factory, profile: SopProfile
 ) -> None:
-    from tangkal.accounts.models import OrgKind, Role
-    from tangkal.accounts.principal import Principal
     from tangkal.blocklist import services as blocklist
     from tangkal.blocklist.models import BlockEntry
 
-    official = Principal(
-        org_id="system",
-        org_name="tangkal",
-        org_kind=OrgKind.REGULATOR,
-        role=Role.OFFICIAL,
-        username="official",
-    )
+    official = SYSTEM_OFFICIAL
     with db.unit_of_work() as s:
         entry, _ = blocklist.create_block(
             s,
