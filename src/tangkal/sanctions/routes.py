@@ -107,7 +107,7 @@ def list_sanctions(
     rows = services.list_for(
         session, principal, platform=platform, status=status, order=order, limit=limit
     )
-    return {"sanctions": [services.to_dict(session, s, full=False) for s in rows]}
+    return {"sanctions": services.to_dicts(session, rows, full=False)}
 
 
 @router.get("/sanctions/{sanction_id}", response_model=SanctionOut)

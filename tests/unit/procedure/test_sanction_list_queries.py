@@ -10,8 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tangkal.accounts.models import Role
 from tangkal.api.app import create_app
 from tangkal.db.session import Database
@@ -61,12 +59,6 @@ def test_the_listed_sanctions_are_read_in_a_fixed_number_of_statements(
     assert first["orders"][0]["reference"].startswith("O-")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sanctions/routes.py's list_sanctions still calls services.to_dict per sanction "
-    "(three statements each: 35 for 10, 605 for 200); calling "
-    "services.to_dicts(session, rows, full=False) there fixes it, and this marker then goes",
-)
 def test_the_sanctions_api_list_costs_the_same_for_200_as_for_10(
     db: Database, factory: Factory, tmp_path: Path
 ) -> None:
