@@ -78,8 +78,8 @@ peak resident set (``VmHWM``, reset just before hashing) over the resident set w
 vpdq and the clip loaded. On 2026-12-03 (2 CPUs, vpdq 0.2.5, libavcodec 59, the decoder's
 slice threads one per CPU): 720p 10 s H.264 +44 MB; 1080p 10 s H.264 +61 MB, 30 s +61 MB;
 1080p with 16 reference frames (H.264's most) +123 MB; 1080p VP9 WebM +67 MB; 2160p 5 s
-H.264 +153 MB. 160 MiB covers all of these. It does not cover 2160p with 16 reference
-frames (+398 MB): a constant, because the container's header is not parsed for the frame
+H.264 +154 MB. 160 MiB covers all of these. It does not cover 2160p with 16 reference
+frames (+399 MB): a constant, because the container's header is not parsed for the frame
 size before admission; the budget's limit of concurrent workers bounds what such uploads
 take together."""
 
