@@ -5,18 +5,12 @@ removing the newest content used to give its id, and its verdicts, to the next o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
-from alembic import command
-from tests import support
-from tests.conftest import BACKENDS
 from tests.factories import Factory
+from tests.unit.hashing.migration_rows import insert_regulator_bank
 
 from tangkal.accounts.models import OrgKind
-from tangkal.db.migrate import alembic_config, upgrade
+from tangkal.db.migrate import downgrade, upgrade
 from tangkal.db.session import Database
 from tangkal.hashing import banks, feedback
 from tangkal.hashing.content import add_signal, remove_content
@@ -46,21 +40,6 @@ def test_verdicts_on_a_removed_content_do_not_pass_to_the_next_one_banked(
     assert notes == []
 
 
-@pytest.fixture(params=BACKENDS)
-def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """An empty database of its own (the shared test database is never migrated down)."""
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'm.db'}")
-        yield db
-        db.dispose()
-    else:
-        url = support.create_pg_database()
-        db = Database(url)
-        yield db
-        db.dispose()
-        support.drop_pg_database(url)
-
-
 def _insert_content(conn: sa.Connection, n: int) -> int:
     """A content row (the id the database gives it), in the tables as they are at any
     revision from 0202 on."""
@@ -77,24 +56,12 @@ def _insert_content(conn: sa.Connection, n: int) -> int:
 
 
 def test_migration_0207_keeps_provenance_and_starts_ids_above_every_id_named(
-    fresh: Database,
+    unmigrated_db: Database,
 ) -> None:
-    db = fresh
+    db = unmigrated_db
     upgrade(db, "0206_hashing_quarantine")
     with db.engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO organizations (id, kind, name, display_name, delivery_channel,"
-                " created_at) VALUES ('o1', 'regulator', 'r', 'R', 'pull', '2026-12-01')"
-            )
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO hash_banks (id, name, owner_org_id, kind, shared, enabled,"
-                " allowlist, created_by, created_at) VALUES ('b1', 'bank', 'o1', 'own', true,"
-                " true, false, 'x', '2026-12-01')"
-            )
-        )
+        insert_regulator_bank(conn)
         ids = [_insert_content(conn, n) for n in (1, 2, 3)]
         assert ids == [1, 2, 3]
         for i in ids:
@@ -128,7 +95,7 @@ def test_migration_0207_keeps_provenance_and_starts_ids_above_every_id_named(
         assert new_id == 14
     else:
         assert new_id > 3  # the sequence only ever goes up
-    command.downgrade(alembic_config(db), "0206_hashing_quarantine")
+    downgrade(db, "0206_hashing_quarantine")
     with db.engine.connect() as conn:
         back = conn.execute(sa.text("SELECT count(*) FROM hash_content_sources")).scalar_one()
     assert back == 3
