@@ -43,9 +43,13 @@ async def _read_upload(file: UploadFile) -> bytes:
 
 def _not_a_boolean(value: Any) -> Any:
     """JSON's ``true`` is not the threshold 1: pydantic's lax integers would take it as one,
-    so a client's mistake would silently become a bank that matches almost nothing."""
+    so a client's mistake would silently become a bank that matches almost nothing. ``16.0``
+    is the whole number 16, to JSON Schema as to JSON (the document's ``integer`` takes it,
+    and a client's JSON library may write it so): taken as 16 before the strict check."""
     if isinstance(value, bool):
         raise ValueError("a threshold is a whole number, not true or false")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
