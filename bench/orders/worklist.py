@@ -1,12 +1,14 @@
-"""The inbox's page query on PostgreSQL: keyset by time left against the OFFSET paging it
-replaced, at page 1 and deep in the list, without and with the partial index the report
-suggests (no migration adds it; this measures what it would buy).
+"""The inbox's and the regulator's board's page query on PostgreSQL: keyset by time left
+against the OFFSET paging it replaced, at page 1 and deep in the list, with the indexes
+migration ``0013_orders_worklist`` adds (the schema as migrated) and with them dropped (what
+the page cost before).
 
 One fresh database; ``--orders`` orders, half addressed to the platform whose inbox is
-read (the other half to another, so the scope filter has work to do), a tenth paused, a
-tenth answered. Each figure is the median of ``--repeat`` calls of the page's Python
-function (rows as the page reads them) and, for the keyset statement, PostgreSQL's own
-``EXPLAIN ANALYZE`` execution time. Rewrites ``docs/benchmarks-worklist.md``::
+read (the other half to another, so the scope filter has work to do), all issued by the
+regulator whose board is read; a tenth paused, a tenth answered. Each figure is the median
+of ``--repeat`` calls of the page's Python function (rows as the page reads them) and, for
+the keyset statement, PostgreSQL's own ``EXPLAIN ANALYZE`` execution time. Rewrites
+``docs/benchmarks-worklist.md``::
 
     python -m bench.orders.worklist --orders 20000 --repeat 9
 """
@@ -19,6 +21,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +39,12 @@ from bench.common import (
 )
 
 OUT = REPO / "docs" / "benchmarks-worklist.md"
-INDEX = (
-    "CREATE INDEX ix_orders_platform_worklist ON orders "
-    "(platform_org_id, (paused_at IS NOT NULL), deadline_at, id) "
-    "WHERE status IN ('issued', 'delivered', 'acknowledged', 'clarification_requested', "
-    "'overdue')"
-)
+MIGRATION = "0013_orders_worklist"
+#: The indexes the migration adds, by the reader they serve (``tangkal.orders.models``).
+INDEXES = ("ix_orders_platform_worklist", "ix_orders_regulator_worklist")
 
 
-def _seed(db: Any, n: int) -> tuple[Any, Any]:
+def _seed(db: Any, n: int) -> tuple[Any, Any, Any]:
     """``n`` orders in one write per thousand, deadlines spread over the last 25 hours."""
     from tangkal.accounts import services as accounts
     from tangkal.accounts.models import Organization, OrgKind, Role
@@ -95,7 +95,7 @@ def _seed(db: Any, n: int) -> tuple[Any, Any]:
                 .values(status=OrderStatus.CLARIFICATION_REQUESTED, paused_at=now)
             )
             s.execute(update(Order).where(Order.id.in_(done)).values(status=OrderStatus.COMPLIED))
-    return moderator, now
+    return moderator, analyst, now
 
 
 def _median_ms(fn: Callable[[], Any], repeat: int) -> float:
@@ -122,22 +122,32 @@ def main() -> None:
     from tangkal.web import worklist
 
     bands = worklist.bands_for(load_profile("indonesia").deadlines.values())
+    load_at_start = load_average()
     with fresh_pg_database("tangkal_bench_worklist") as url:
         db = Database(url)
         upgrade(db)
-        moderator, now = _seed(db, args.orders)
+        with db.engine.connect() as c:
+            there = set(
+                c.execute(
+                    text("SELECT indexname FROM pg_indexes WHERE tablename = 'orders'")
+                ).scalars()
+            )
+        assert set(INDEXES) <= there, f"{MIGRATION} did not create {INDEXES}"
+        moderator, analyst, now = _seed(db, args.orders)
         with db.engine.begin() as c:
             c.execute(text("ANALYZE"))
-        lq = worklist.ListQuery()
-        with db.unit_of_work() as s:
-            for _ in range(args.depth - 1):
-                page = worklist.read_page(s, moderator, lq, bands, now)
-                assert page.next is not None, "fewer orders than the deep page needs"
-                lq = worklist.ListQuery(after=page.next)
-        pages = [
-            ("page 1", worklist.ListQuery(), 0),
-            (f"page {args.depth}", lq, (args.depth - 1) * worklist.PAGE_SIZE),
-        ]
+        pages: list[tuple[str, Any, Any, int]] = []
+        for who, reader in (("inbox", moderator), ("board", analyst)):
+            lq = worklist.ListQuery()
+            with db.unit_of_work() as s:
+                for _ in range(args.depth - 1):
+                    page = worklist.read_page(s, reader, lq, bands, now)
+                    assert page.next is not None, "fewer orders than the deep page needs"
+                    lq = worklist.ListQuery(after=page.next)
+            pages.append((f"{who}, page 1", reader, worklist.ListQuery(), 0))
+            pages.append(
+                (f"{who}, page {args.depth}", reader, lq, (args.depth - 1) * worklist.PAGE_SIZE)
+            )
         # the keyset row statement as sent, to ask PostgreSQL how it runs it
         seen: dict[str, tuple[str, Any]] = {}
         current = [""]
@@ -150,20 +160,22 @@ def main() -> None:
 
         def measure() -> list[list[Any]]:
             rows = []
-            for name, page_q, offset in pages:
+            for name, reader, page_q, offset in pages:
                 current[0] = name
                 with db.unit_of_work() as s:
                     ks = _median_ms(
-                        lambda q=page_q: worklist.read_page(s, moderator, q, bands, now),
-                        args.repeat,
+                        partial(worklist.read_page, s, reader, page_q, bands, now), args.repeat
                     )
                     counts = _median_ms(
-                        lambda q=page_q: worklist.band_counts(s, moderator, q, bands, now),
-                        args.repeat,
+                        partial(worklist.band_counts, s, reader, page_q, bands, now), args.repeat
                     )
                     off = _median_ms(
-                        lambda o=offset: orders.list_orders(
-                            s, moderator, limit=worklist.PAGE_SIZE + 1, offset=o
+                        partial(
+                            orders.list_orders,
+                            s,
+                            reader,
+                            limit=worklist.PAGE_SIZE + 1,
+                            offset=offset,
                         ),
                         args.repeat,
                     )
@@ -193,11 +205,12 @@ def main() -> None:
                 )
             return rows
 
-        before = measure()
+        migrated = measure()
         with db.engine.begin() as c:
-            c.execute(text(INDEX))
+            for name in INDEXES:
+                c.execute(text(f"DROP INDEX {name}"))
             c.execute(text("ANALYZE orders"))
-        after = measure()
+        dropped = measure()
         event.remove(db.engine, "before_cursor_execute", grab)
         db.dispose()
 
@@ -211,24 +224,26 @@ def main() -> None:
     ]
     report = "\n".join(
         [
-            "# Benchmarks: the inbox by time left (issue 13)",
+            "# Benchmarks: the inbox and the regulator's board by time left (issue 13)",
             "",
             f"    {command_line()}",
             "",
-            f"Run {now_utc()}, load average {load_average()}. {args.orders:,} orders, half of "
-            "them in the inbox read; medians of "
+            f"Run {now_utc()}, load average {load_at_start} at the start, "
+            f"{load_average()} at the end. {args.orders:,} orders, half of them in the inbox "
+            "read, all of them on the board read; medians of "
             f"{args.repeat} calls. Keyset page: `web.worklist.read_page` (the rows with their "
             "item count and first item, and the band counts); OFFSET page: "
             "`orders.services.list_orders` at the same depth (issue order, the page's former "
             "query).",
             "",
-            "Without the suggested index (the schema as migrated):",
+            f"The schema as migrated (with `{INDEXES[0]}` and `{INDEXES[1]}`, migration "
+            f"`{MIGRATION}`):",
             "",
-            markdown_table(head, before),
+            markdown_table(head, migrated),
             "",
-            f"With `{INDEX}`:",
+            f"The same database with both indexes dropped (the schema before `{MIGRATION}`):",
             "",
-            markdown_table(head, after),
+            markdown_table(head, dropped),
             "",
             machine_table(),
         ]
