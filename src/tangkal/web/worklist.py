@@ -208,8 +208,8 @@ def _order_by(view: str, forward: bool) -> list[Any]:
     if view == CLOSED:
         return [c.desc() for c in cols] if forward else [c.asc() for c in cols]
     # running clocks (false) before stopped ones (true), on both backends; written as the
-    # bare comparison so an index on ``(org, (paused_at IS NOT NULL), deadline_at, id)``
-    # could serve it
+    # bare comparison that ``ix_orders_platform_worklist`` and ``ix_orders_regulator_worklist``
+    # (orders/models.py, migration 0013) are built on, so they serve the sort
     cols.insert(0, Order.paused_at.is_not(None))
     return [c.asc() for c in cols] if forward else [c.desc() for c in cols]
 
