@@ -80,10 +80,16 @@ def public_statements(
     session: UnitOfWork,
     format: Literal["json", "csv"] = Query("json"),
     since: str | None = Query(
-        None, pattern=_DAY, description="From this day (UTC, YYYY-MM-DD), inclusive"
+        None,
+        pattern=_DAY,
+        description="From this day (UTC, YYYY-MM-DD), inclusive",
+        json_schema_extra={"format": "date"},  # a day of the calendar, not 2024-02-30
     ),
     until: str | None = Query(
-        None, pattern=_DAY, description="Up to this day (UTC, YYYY-MM-DD), inclusive"
+        None,
+        pattern=_DAY,
+        description="Up to this day (UTC, YYYY-MM-DD), inclusive",
+        json_schema_extra={"format": "date"},  # a day of the calendar, not 2024-02-30
     ),
     cursor: str | None = Query(None, max_length=400),
     limit: int = Query(100, ge=1, le=export.MAX_LIMIT),
