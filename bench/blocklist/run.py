@@ -107,18 +107,41 @@ def _run_timed(argv: list[str], env: dict[str, str], timeout: float) -> Timed:
 
 
 def _tangkal(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "tangkal.cli.main", *args], env=env, check=True,
-                   stdout=subprocess.DEVNULL, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "tangkal.cli.main", *args],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        timeout=300,
+    )
 
 
 def tangkal_import(url: str, names_file: Path, work: Path, timeout: float) -> Timed:
-    env = {**os.environ, "TANGKAL_DATABASE_URL": url, "TANGKAL_DATA_DIR": str(work),
-           "TANGKAL_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "TANGKAL_DATABASE_URL": url,
+        "TANGKAL_DATA_DIR": str(work),
+        "TANGKAL_LOG_LEVEL": "warning",
+    }
     _tangkal(env, "db", "upgrade")
     _tangkal(env, "org", "create", "--kind", "regulator", "--name", "kominfo")
-    return _run_timed([sys.executable, "-m", "tangkal.cli.main", "block", "import",
-                       str(names_file), "--by-official", "--legal-basis", LEGAL_BASIS,
-                       "--reason", REASON], env, timeout)
+    return _run_timed(
+        [
+            sys.executable,
+            "-m",
+            "tangkal.cli.main",
+            "block",
+            "import",
+            str(names_file),
+            "--by-official",
+            "--legal-basis",
+            LEGAL_BASIS,
+            "--reason",
+            REASON,
+        ],
+        env,
+        timeout,
+    )
 
 
 def floor_rows(names: list[str]) -> dict[str, list[tuple[Any, ...]]]:
@@ -131,18 +154,40 @@ def floor_rows(names: list[str]) -> dict[str, list[tuple[Any, ...]]]:
     now = "2026-11-29T00:00:00+00:00"
     assessment = json.dumps({"source": "bench", "reasons": [], "previous_blocks": 0})
     who = "operator@kominfo"
-    entries = [(str(uuid.uuid4()), n, reverse_name(n), "nxdomain", "active", LEGAL_BASIS,
-                REASON, who, who, now, False, who, who, now, now, now, 0, assessment)
-               for n in names]
+    entries = [
+        (
+            str(uuid.uuid4()),
+            n,
+            reverse_name(n),
+            "nxdomain",
+            "active",
+            LEGAL_BASIS,
+            REASON,
+            who,
+            who,
+            now,
+            False,
+            who,
+            who,
+            now,
+            now,
+            now,
+            0,
+            assessment,
+        )
+        for n in names
+    ]
     zone = [(n, "nxdomain", 1, now) for n in names]
     journal = [(1, n, "nxdomain") for n in names]
     return {"entries": entries, "zone": zone, "journal": journal}
 
 
-ENTRY_COLUMNS = ("id, domain, rname, action, status, legal_basis, reason, requested_by, "
-                 "requested_by_key, requested_at, needs_second_approval, first_approved_by, "
-                 "first_approver_key, first_approved_at, effective_at, activated_at, "
-                 "previous_blocks, assessment")
+ENTRY_COLUMNS = (
+    "id, domain, rname, action, status, legal_basis, reason, requested_by, "
+    "requested_by_key, requested_at, needs_second_approval, first_approved_by, "
+    "first_approver_key, first_approved_at, effective_at, activated_at, "
+    "previous_blocks, assessment"
+)
 
 
 def database_floor(url: str, names: list[str], work: Path) -> float:
@@ -150,8 +195,10 @@ def database_floor(url: str, names: list[str], work: Path) -> float:
     env = {**os.environ, "TANGKAL_DATABASE_URL": url, "TANGKAL_DATA_DIR": str(work)}
     _tangkal(env, "db", "upgrade")
     rows = floor_rows(names)
-    changeset = ("INSERT INTO rpz_changesets (seq, serial, from_serial, committed_at, size) "
-                 "VALUES (1, 1, 0, '2026-11-29T00:00:00+00:00', {n})")
+    changeset = (
+        "INSERT INTO rpz_changesets (seq, serial, from_serial, committed_at, size) "
+        "VALUES (1, 1, 0, '2026-11-29T00:00:00+00:00', {n})"
+    )
     if url.startswith("sqlite"):
         import sqlite3
 
@@ -159,13 +206,18 @@ def database_floor(url: str, names: list[str], work: Path) -> float:
         conn.execute("PRAGMA journal_mode=WAL")  # as tangkal opens it
         t = time.monotonic()
         conn.execute("BEGIN")
-        conn.executemany(f"INSERT INTO block_entries ({ENTRY_COLUMNS}) VALUES "
-                         f"({', '.join('?' * 18)})", rows["entries"])
-        conn.executemany("INSERT INTO rpz_entries (name, action, serial, changed_at) "
-                         "VALUES (?, ?, ?, ?)", rows["zone"])
+        conn.executemany(
+            f"INSERT INTO block_entries ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * 18)})",
+            rows["entries"],
+        )
+        conn.executemany(
+            "INSERT INTO rpz_entries (name, action, serial, changed_at) VALUES (?, ?, ?, ?)",
+            rows["zone"],
+        )
         conn.execute(changeset.format(n=len(names)))
-        conn.executemany("INSERT INTO rpz_changes (seq, name, new_action) VALUES (?, ?, ?)",
-                         rows["journal"])
+        conn.executemany(
+            "INSERT INTO rpz_changes (seq, name, new_action) VALUES (?, ?, ?)", rows["journal"]
+        )
         conn.execute("COMMIT")
         elapsed = time.monotonic() - t
         conn.close()
@@ -175,9 +227,10 @@ def database_floor(url: str, names: list[str], work: Path) -> float:
     with psycopg.connect(url) as conn:
         t = time.monotonic()
         with conn.cursor() as cur:
-            for sql, key in ((f"COPY block_entries ({ENTRY_COLUMNS}) FROM STDIN", "entries"),
-                             ("COPY rpz_entries (name, action, serial, changed_at) FROM STDIN",
-                              "zone")):
+            for sql, key in (
+                (f"COPY block_entries ({ENTRY_COLUMNS}) FROM STDIN", "entries"),
+                ("COPY rpz_entries (name, action, serial, changed_at) FROM STDIN", "zone"),
+            ):
                 with cur.copy(sql) as copy:
                     for row in rows[key]:
                         copy.write_row(row)
@@ -198,26 +251,31 @@ def unbound_local_zones(names: list[str], work: Path, timeout: float) -> Timed |
     port = free_port()
     conf = work / "unbound-local.conf"
     with conf.open("w") as f:
-        f.write("server:\n"
-                f"  interface: 127.0.0.1@{port}\n  port: {port}\n  do-daemonize: no\n"
-                "  username: \"\"\n  chroot: \"\"\n  use-syslog: no\n"
-                f"  directory: \"{work}\"\n  pidfile: \"\"\n  num-threads: 1\n"
-                "  do-not-query-localhost: yes\n  access-control: 127.0.0.0/8 allow\n")
+        f.write(
+            "server:\n"
+            f"  interface: 127.0.0.1@{port}\n  port: {port}\n  do-daemonize: no\n"
+            '  username: ""\n  chroot: ""\n  use-syslog: no\n'
+            f'  directory: "{work}"\n  pidfile: ""\n  num-threads: 1\n'
+            "  do-not-query-localhost: yes\n  access-control: 127.0.0.0/8 allow\n"
+        )
         for n in names:
             f.write(f'  local-zone: "{n}." always_nxdomain\n')
     last = names[-1] + "."
     t = time.monotonic()
     with open(work / "unbound.out", "wb") as out:
-        proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [binary, "-d", "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT
+        )
         try:
             while True:
                 if proc.poll() is not None:
-                    raise RuntimeError("unbound exited:\n"
-                                       + (work / "unbound.out").read_text()[-2000:])
+                    raise RuntimeError(
+                        "unbound exited:\n" + (work / "unbound.out").read_text()[-2000:]
+                    )
                 try:
-                    answer = dns.query.udp(dns.message.make_query(last, "A"), "127.0.0.1",
-                                           port=port, timeout=0.3)
+                    answer = dns.query.udp(
+                        dns.message.make_query(last, "A"), "127.0.0.1", port=port, timeout=0.3
+                    )
                     if answer.rcode() == dns.rcode.NXDOMAIN:
                         break
                 except (dns.exception.Timeout, OSError):
@@ -235,38 +293,47 @@ def unbound_local_zones(names: list[str], work: Path, timeout: float) -> Timed |
                 proc.wait(5)
 
 
-def report(args: argparse.Namespace, rows: list[list[Any]], load_before: str,
-           load_after: str, pg: dict[str, str]) -> str:
-    return "\n".join([
-        "## Importing a national list",
-        "",
-        f"{now_utc()}, {args.names:,} seeded names (shaped like a national list, as in "
-        "`bench.rpz.run`), one run of each. Reproduce:",
-        "",
-        f"    {command_line()}",
-        "",
-        markdown_table(["what", "database", "seconds", "names/s", "peak memory",
-                        "ratio to the floor"], rows),
-        "",
-        "- **tangkal**: `tangkal block import FILE --by-official` into a fresh database: every "
-        "line validated (IDNA, public suffix list, duplicates), checked against open entries "
-        "and the rails, written as block entries, published to the RPZ journal and recorded on the "
-        "hash-chained audit record, all in one transaction (nothing is written if one line is "
-        "bad).",
-        "- **floor**: the same number of rows into the same three tables (block entries, zone "
-        "entries, journal rows), built before the clock starts and written by the bare driver "
-        "(`COPY` on PostgreSQL, `executemany` on SQLite) in one transaction: what the database "
-        "alone costs.",
-        "- **Unbound local-zone**: the peer way of enforcing a list, Unbound 1.x started with "
-        "one `local-zone: \"name.\" always_nxdomain` line per name, from start until it answers "
-        "NXDOMAIN for the last name. A resolver following tangkal's RPZ instead gets the list "
-        "by transfer (`python -m bench.rpz.run`).",
-        "",
-        f"Load average before / after: {load_before} / {load_after}.",
-        "",
-        machine_table(pg),
-        "",
-    ])
+def report(
+    args: argparse.Namespace,
+    rows: list[list[Any]],
+    load_before: str,
+    load_after: str,
+    pg: dict[str, str],
+) -> str:
+    return "\n".join(
+        [
+            "## Importing a national list",
+            "",
+            f"{now_utc()}, {args.names:,} seeded names (shaped like a national list, as in "
+            "`bench.rpz.run`), one run of each. Reproduce:",
+            "",
+            f"    {command_line()}",
+            "",
+            markdown_table(
+                ["what", "database", "seconds", "names/s", "peak memory", "ratio to the floor"],
+                rows,
+            ),
+            "",
+            "- **tangkal**: `tangkal block import FILE --by-official` into a fresh database: every "
+            "line validated (IDNA, public suffix list, duplicates), checked against open entries "
+            "and the rails, written as block entries, published to the RPZ journal and recorded on "
+            "the hash-chained audit record, all in one transaction (nothing is written if one line "
+            "is bad).",
+            "- **floor**: the same number of rows into the same three tables (block entries, zone "
+            "entries, journal rows), built before the clock starts and written by the bare driver "
+            "(`COPY` on PostgreSQL, `executemany` on SQLite) in one transaction: what the database "
+            "alone costs.",
+            "- **Unbound local-zone**: the peer way of enforcing a list, Unbound 1.x started with "
+            'one `local-zone: "name." always_nxdomain` line per name, from start until it answers '
+            "NXDOMAIN for the last name. A resolver following tangkal's RPZ instead gets the list "
+            "by transfer (`python -m bench.rpz.run`).",
+            "",
+            f"Load average before / after: {load_before} / {load_after}.",
+            "",
+            machine_table(pg),
+            "",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -300,18 +367,41 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{backend}: floor {floor:.1f} s; tangkal import ...")
             imp = tangkal_import(url, names_file, work, args.timeout)
             log(f"{backend}: tangkal {imp.seconds:.1f} s, {imp.peak_rss_mb:.0f} MB")
-            rows.append(["tangkal block import", backend, imp.seconds,
-                         int(args.names / imp.seconds), f"{imp.peak_rss_mb:,.0f} MB",
-                         f"{imp.seconds / floor:.1f}×"])
-            rows.append(["floor: bare driver, same rows", backend, floor,
-                         int(args.names / floor), "", "1.0×"])
+            rows.append(
+                [
+                    "tangkal block import",
+                    backend,
+                    imp.seconds,
+                    int(args.names / imp.seconds),
+                    f"{imp.peak_rss_mb:,.0f} MB",
+                    f"{imp.seconds / floor:.1f}×",
+                ]
+            )
+            rows.append(
+                [
+                    "floor: bare driver, same rows",
+                    backend,
+                    floor,
+                    int(args.names / floor),
+                    "",
+                    "1.0×",
+                ]
+            )
         if not args.skip_unbound:
             log("unbound with local-zone lines ...")
             ub = unbound_local_zones(names, work, args.timeout)
             if ub is not None:
                 log(f"unbound {ub.seconds:.1f} s, {ub.peak_rss_mb:.0f} MB")
-                rows.append(["Unbound local-zone config, start → enforcing", "—", ub.seconds,
-                             int(args.names / ub.seconds), f"{ub.peak_rss_mb:,.0f} MB", ""])
+                rows.append(
+                    [
+                        "Unbound local-zone config, start → enforcing",
+                        "—",
+                        ub.seconds,
+                        int(args.names / ub.seconds),
+                        f"{ub.peak_rss_mb:,.0f} MB",
+                        "",
+                    ]
+                )
     text = report(args, rows, load_before, load_average(), pg)
     write_section(args.out, text)
     print(text)

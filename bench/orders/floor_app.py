@@ -35,7 +35,10 @@ if LAYER not in LAYERS:
     raise SystemExit(f"BENCH_FLOOR_LAYER must be one of {', '.join(LAYERS)}")
 
 ANALYST = Principal(
-    "0b6f1f3e-6a55-4c1a-9a3f-0c6c2f3d9a11", "Kominfo", OrgKind.REGULATOR, Role.ANALYST,
+    "0b6f1f3e-6a55-4c1a-9a3f-0c6c2f3d9a11",
+    "Kominfo",
+    OrgKind.REGULATOR,
+    Role.ANALYST,
     token_id="ea9483b7c0de",
 )
 FIXED = b'{"id":"00000000-0000-0000-0000-000000000000","status":"issued"}'

@@ -10,9 +10,7 @@ from tangkal.errors import InvalidInput, Msg
 E = TypeVar("E", bound=enum.Enum)
 
 
-def parse_enum(
-    cls: type[E], value: str | E, what: str | Msg, *, field: str | None = None
-) -> E:
+def parse_enum(cls: type[E], value: str | E, what: str | Msg, *, field: str | None = None) -> E:
     """``value`` as a member of ``cls``, case and surrounding space ignored; otherwise an
     InvalidInput that lists every accepted value, so the caller can correct it at once.
     ``what`` names the value in words (a :class:`Msg`, so pages show it translated)."""
@@ -22,5 +20,12 @@ def parse_enum(
         return cls(str(value).strip().lower())
     except ValueError:
         known = ", ".join(str(m.value) for m in cls)
-        raise InvalidInput(Msg("Unknown %(what)s %(value)r; use one of: %(known)s.", what=what,
-                               value=value, known=known), field=field) from None
+        raise InvalidInput(
+            Msg(
+                "Unknown %(what)s %(value)r; use one of: %(known)s.",
+                what=what,
+                value=value,
+                known=known,
+            ),
+            field=field,
+        ) from None

@@ -26,16 +26,23 @@ def make_org(live: LiveServer, kind: str) -> str:
 
 def block(live: LiveServer, official: str, domain: str, action: str = "nxdomain") -> str:
     with live.client(official) as c:
-        r = c.post("/api/v1/blocks", json={"domain": domain, "action": action,
-                                           "legal_basis": "UU ITE Pasal 40",
-                                           "reason": "terrorist propaganda channel"})
+        r = c.post(
+            "/api/v1/blocks",
+            json={
+                "domain": domain,
+                "action": action,
+                "legal_basis": "UU ITE Pasal 40",
+                "reason": "terrorist propaganda channel",
+            },
+        )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
 
 def soa_serial(live: LiveServer) -> int:
-    r = dns.query.udp(dns.message.make_query(ZONE, "SOA"), "127.0.0.1", port=live.dns_port,
-                      timeout=2)
+    r = dns.query.udp(
+        dns.message.make_query(ZONE, "SOA"), "127.0.0.1", port=live.dns_port, timeout=2
+    )
     return int(r.answer[0][0].serial)
 
 
@@ -50,9 +57,18 @@ def test_tsig_create_prints_one_line_and_the_key_signs_a_transfer(live: LiveServ
     deadline = time.monotonic() + 10  # the server refreshes its key list within seconds
     while True:
         try:
-            msgs = list(dns.query.xfr("127.0.0.1", ZONE, port=live.dns_port, keyring=ring,
-                                      keyname=keyname, keyalgorithm=dns.tsig.HMAC_SHA256,
-                                      timeout=5, lifetime=60))
+            msgs = list(
+                dns.query.xfr(
+                    "127.0.0.1",
+                    ZONE,
+                    port=live.dns_port,
+                    keyring=ring,
+                    keyname=keyname,
+                    keyalgorithm=dns.tsig.HMAC_SHA256,
+                    timeout=5,
+                    lifetime=60,
+                )
+            )
             break
         except dns.exception.DNSException:
             assert time.monotonic() < deadline, "the new key was never accepted"
@@ -68,8 +84,9 @@ def test_tsig_and_subscriber_commands_refuse_bad_input(live: LiveServer) -> None
     assert r.returncode != 0 and "ISP" in r.stderr
     r = live.cli("subscriber", "add", "--org", isp, "--notify", "resolver.example:53")
     assert r.returncode != 0 and "IP address" in r.stderr
-    r = live.cli("subscriber", "add", "--org", isp, "--notify", "127.0.0.1:53",
-                 "--allow-ip", "10.0.0.0/33")
+    r = live.cli(
+        "subscriber", "add", "--org", isp, "--notify", "127.0.0.1:53", "--allow-ip", "10.0.0.0/33"
+    )
     assert r.returncode != 0 and "CIDR" in r.stderr
 
 
@@ -85,17 +102,26 @@ def test_a_block_appears_in_every_export_format_with_an_etag(live: LiveServer) -
         assert r.status_code == 200
         assert f"{name} CNAME .\n*.{name} CNAME .\n" in r.text
         etag = r.headers["etag"]
-        assert c.get("/api/v1/rpz/export", params={"format": "rpz"},
-                     headers={"If-None-Match": etag}).status_code == 304
-        assert f"0.0.0.0 {name}\n" in c.get("/api/v1/rpz/export",
-                                             params={"format": "hosts"}).text
+        assert (
+            c.get(
+                "/api/v1/rpz/export", params={"format": "rpz"}, headers={"If-None-Match": etag}
+            ).status_code
+            == 304
+        )
+        assert f"0.0.0.0 {name}\n" in c.get("/api/v1/rpz/export", params={"format": "hosts"}).text
         assert f"{name}\n" in c.get("/api/v1/rpz/export", params={"format": "domains"}).text
-        assert f'local-zone: "{name}." always_nxdomain' in c.get(
-            "/api/v1/rpz/export", params={"format": "unbound"}).text
+        assert (
+            f'local-zone: "{name}." always_nxdomain'
+            in c.get("/api/v1/rpz/export", params={"format": "unbound"}).text
+        )
         assert c.get("/api/v1/rpz/export", params={"format": "xml"}).status_code == 422
         block(live, official, "x" + name)
-        assert c.get("/api/v1/rpz/export", params={"format": "rpz"},
-                     headers={"If-None-Match": etag}).status_code == 200
+        assert (
+            c.get(
+                "/api/v1/rpz/export", params={"format": "rpz"}, headers={"If-None-Match": etag}
+            ).status_code
+            == 200
+        )
     r = live.cli("rpz", "export", "--format", "domains")
     assert r.returncode == 0 and name in r.stdout.splitlines()
     platform = make_org(live, "platform")
@@ -107,8 +133,16 @@ def test_subscribers_see_only_their_own_and_officials_see_all(live: LiveServer) 
     regulator = make_org(live, "regulator")
     a, b = make_org(live, "isp"), make_org(live, "isp")
     for isp, port in ((a, 10053), (b, 10054)):
-        r = live.cli("subscriber", "add", "--org", isp, "--notify", f"127.0.0.1:{port}",
-                     "--allow-ip", "127.0.0.2/32")
+        r = live.cli(
+            "subscriber",
+            "add",
+            "--org",
+            isp,
+            "--notify",
+            f"127.0.0.1:{port}",
+            "--allow-ip",
+            "127.0.0.2/32",
+        )
         assert r.returncode == 0, r.stderr
     with live.client(live.token(a, "isp")) as c:
         subs = c.get("/api/v1/rpz/subscribers").json()["subscribers"]
@@ -133,6 +167,11 @@ def test_a_block_through_the_api_is_served_over_dns_at_once(live: LiveServer) ->
 
 
 def test_transfers_from_unlisted_addresses_are_refused(live: LiveServer) -> None:
-    r = dns.query.tcp(dns.message.make_query(ZONE, "AXFR"), "127.0.0.1", port=live.dns_port,
-                      timeout=5, source="127.0.0.3")
+    r = dns.query.tcp(
+        dns.message.make_query(ZONE, "AXFR"),
+        "127.0.0.1",
+        port=live.dns_port,
+        timeout=5,
+        source="127.0.0.3",
+    )
     assert r.rcode() == dns.rcode.REFUSED

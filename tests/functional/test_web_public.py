@@ -12,10 +12,16 @@ from tests.support import LiveServer, unique
 def _block(live: LiveServer, regulator: str, name: str) -> None:
     token = live.token(regulator, "official")
     with live.client(token) as api:
-        r = api.post("/api/v1/blocks", json={
-            "domain": name, "action": "nxdomain", "category": "terrorism",
-            "legal_basis": "UU 5/2018; Permenkominfo 5/2020 Pasal 9",
-            "reason": "Terrorist propaganda channels"})
+        r = api.post(
+            "/api/v1/blocks",
+            json={
+                "domain": name,
+                "action": "nxdomain",
+                "category": "terrorism",
+                "legal_basis": "UU 5/2018; Permenkominfo 5/2020 Pasal 9",
+                "reason": "Terrorist propaganda channels",
+            },
+        )
         assert r.status_code == 201, r.text
 
 
@@ -28,8 +34,7 @@ def test_lookup_page_needs_no_sign_in_and_starts_in_indonesian(live: LiveServer)
         assert web.get("/").headers["location"] == "/public/lookup"
 
 
-def test_lookup_shows_a_blocked_name_its_parent_block_and_how_to_appeal(
-        live: LiveServer) -> None:
+def test_lookup_shows_a_blocked_name_its_parent_block_and_how_to_appeal(live: LiveServer) -> None:
     people = cast(live)
     name = f"{unique('propaganda')}.example.net"
     _block(live, people.regulator, name)
@@ -95,12 +100,24 @@ def test_public_appeal_form_reaches_the_appeal_service(live: LiveServer) -> None
     with browser_client(live) as web:
         form = web.get("/public/appeal", params={"domain": name, "lang": "en"})
         token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
-        r = web.post("/public/appeal", data={
-            "domain": name, "contact_email": "warga@contoh.co.id",
-            "statement": "This name hosts a news site, not propaganda.", "csrf_token": token})
+        r = web.post(
+            "/public/appeal",
+            data={
+                "domain": name,
+                "contact_email": "warga@contoh.co.id",
+                "statement": "This name hosts a news site, not propaganda.",
+                "csrf_token": token,
+            },
+        )
         assert r.status_code == 200, r.text
         assert "Your appeal was received." in r.text
-        refused = web.post("/public/appeal", data={
-            "domain": name, "contact_email": "warga@contoh.co.id",
-            "statement": "Another appeal without the form token.", "csrf_token": "forged"})
+        refused = web.post(
+            "/public/appeal",
+            data={
+                "domain": name,
+                "contact_email": "warga@contoh.co.id",
+                "statement": "Another appeal without the form token.",
+                "csrf_token": "forged",
+            },
+        )
         assert refused.status_code == 403

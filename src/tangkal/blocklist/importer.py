@@ -122,8 +122,11 @@ def parse_lines(
         if progress is not None and number % 1000 == 0:
             progress("validate", 1000)
         if fields[0] == "\0header":
-            errors.append(LineError(number, "", f"unknown CSV column(s): {fields[1]}; known: "
-                                    + ", ".join(COLUMNS)))
+            errors.append(
+                LineError(
+                    number, "", f"unknown CSV column(s): {fields[1]}; known: " + ", ".join(COLUMNS)
+                )
+            )
             continue
         fields = (fields + [""] * len(COLUMNS))[: len(COLUMNS)]
         text = fields[0]
@@ -137,11 +140,15 @@ def parse_lines(
             cat = (fields[4] or category or "").strip().lower() or None
             oid = (fields[5] or order_id or "").strip() or None
             if not basis or len(basis) > MAX_LEGAL_BASIS:
-                raise ValueError(f"a legal basis of 1 to {MAX_LEGAL_BASIS} characters is "
-                                 "required (column legal_basis or --legal-basis)")
+                raise ValueError(
+                    f"a legal basis of 1 to {MAX_LEGAL_BASIS} characters is "
+                    "required (column legal_basis or --legal-basis)"
+                )
             if not why or len(why) > MAX_REASON:
-                raise ValueError(f"a reason of 1 to {MAX_REASON} characters is required "
-                                 "(column reason or --reason)")
+                raise ValueError(
+                    f"a reason of 1 to {MAX_REASON} characters is required "
+                    "(column reason or --reason)"
+                )
             if cat is not None and len(cat) > MAX_CATEGORY:
                 raise ValueError(f"category longer than {MAX_CATEGORY} characters")
             if oid is not None and len(oid) > MAX_ORDER_ID:
@@ -168,11 +175,15 @@ def check_against_database(session: Session, rows: list[ImportRow]) -> list[Line
     for _, among in one_of_chunks(session, BlockEntry.domain, list(by_name)):
         for name, entry_id, status in session.execute(
             select(BlockEntry.domain, BlockEntry.id, BlockEntry.status).where(
-                among, BlockEntry.status.in_(OPEN_STATUSES))
+                among, BlockEntry.status.in_(OPEN_STATUSES)
+            )
         ):
             r = by_name[name]
-            errors.append(LineError(r.line, name, f"{name} already has block entry {entry_id} "
-                                    f"({status.value})"))
+            errors.append(
+                LineError(
+                    r.line, name, f"{name} already has block entry {entry_id} ({status.value})"
+                )
+            )
     return sorted(errors, key=lambda e: e.line)
 
 
@@ -181,10 +192,15 @@ class _Rails:
 
     def __init__(self, session: Session) -> None:
         self.protected: dict[str, str] = dict(
-            session.execute(select(ProtectedName.name, ProtectedName.note)).all())
-        self.platforms: dict[str, str] = dict(session.execute(
-            select(PlatformDomain.name, Organization.name)
-            .join(Organization, Organization.id == PlatformDomain.org_id)).all())
+            session.execute(select(ProtectedName.name, ProtectedName.note)).all()
+        )
+        self.platforms: dict[str, str] = dict(
+            session.execute(
+                select(PlatformDomain.name, Organization.name).join(
+                    Organization, Organization.id == PlatformDomain.org_id
+                )
+            ).all()
+        )
         # Every proper parent of a flagged name -> the flagged names beneath it.
         self.beneath: dict[str, list[str]] = {}
         for flagged in (*self.protected, *self.platforms):
@@ -196,8 +212,10 @@ class _Rails:
         touched = [*label_suffixes(name), *self.beneath.get(name, [])]
         for n in touched:
             if n in self.platforms:
-                found.append(f"touches {n}, registered domain of the platform "
-                             f"{self.platforms[n]} (whole-service block)")
+                found.append(
+                    f"touches {n}, registered domain of the platform "
+                    f"{self.platforms[n]} (whole-service block)"
+                )
             if n in self.protected:
                 found.append(f"touches the protected name {n} ({self.protected[n]})")
         return found
@@ -206,10 +224,14 @@ class _Rails:
 def _previous_counts(session: Session, names: list[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for _, among in one_of_chunks(session, BlockEntry.domain, names):
-        counts.update((name, int(n)) for name, n in session.execute(
-            select(BlockEntry.domain, func.count()).where(
-                among, BlockEntry.activated_at.is_not(None))
-            .group_by(BlockEntry.domain)).all())
+        counts.update(
+            (name, int(n))
+            for name, n in session.execute(
+                select(BlockEntry.domain, func.count())
+                .where(among, BlockEntry.activated_at.is_not(None))
+                .group_by(BlockEntry.domain)
+            ).all()
+        )
     return counts
 
 
@@ -239,16 +261,27 @@ def apply_import(
     # a national list runs to millions of names, and holding every row's values at once
     # (about 2.5 KB each) would take gigabytes.
     for start in range(0, len(rows), PUBLISH_CHUNK):
-        values = [_entry_values(r, rails.reasons(r.domain), previous.get(r.domain, 0),
-                                by_official=by_official, actor=principal.actor, key=key,
-                                org_id=org_id, now=now, source=source, import_id=import_id)
-                  for r in rows[start:start + PUBLISH_CHUNK]]
+        values = [
+            _entry_values(
+                r,
+                rails.reasons(r.domain),
+                previous.get(r.domain, 0),
+                by_official=by_official,
+                actor=principal.actor,
+                key=key,
+                org_id=org_id,
+                now=now,
+                source=source,
+                import_id=import_id,
+            )
+            for r in rows[start : start + PUBLISH_CHUNK]
+        ]
         for i in range(0, len(values), INSERT_CHUNK):
             # Core rows (one COPY per chunk on PostgreSQL): the ORM's bulk path costs
             # several times more per row, and these rows need no identity map.
-            insert_rows(session, table, values[i:i + INSERT_CHUNK])
+            insert_rows(session, table, values[i : i + INSERT_CHUNK])
             if progress is not None:
-                progress("insert", len(values[i:i + INSERT_CHUNK]))
+                progress("insert", len(values[i : i + INSERT_CHUNK]))
         live = [(v["domain"], v["action"]) for v in values if v["status"] is BlockStatus.ACTIVE]
         active += len(live)
         serial = publish(session, live, reason=f"import {import_id} ({source})")
@@ -257,43 +290,76 @@ def apply_import(
         if progress is not None:
             progress("publish", len(values))
         for i in range(0, len(values), AUDIT_CHUNK):
-            chunk = values[i:i + AUDIT_CHUNK]
+            chunk = values[i : i + AUDIT_CHUNK]
             part += 1
-            record(session, principal, "block.imported", OBJECT_TYPE + "_import", import_id, {
-                "source": source, "part": part,
-                "serial": serial if any(v["status"] is BlockStatus.ACTIVE for v in chunk)
-                else None,
-                "entries": [[v["id"], v["domain"], v["status"].value] for v in chunk],
-            })
+            record(
+                session,
+                principal,
+                "block.imported",
+                OBJECT_TYPE + "_import",
+                import_id,
+                {
+                    "source": source,
+                    "part": part,
+                    "serial": serial
+                    if any(v["status"] is BlockStatus.ACTIVE for v in chunk)
+                    else None,
+                    "entries": [[v["id"], v["domain"], v["status"].value] for v in chunk],
+                },
+            )
         # Chain and write this chunk's events now rather than all at commit: they name every
         # entry, and a million of them held until then took hundreds of megabytes.
         flush_pending(session)
     return ImportResult(import_id, len(rows), active, len(rows) - active, tuple(serials))
 
 
-def _entry_values(r: ImportRow, flags: list[str], prev: int, *, by_official: bool, actor: str,
-                  key: str, org_id: str | None, now: datetime, source: str,
-                  import_id: str) -> dict[str, Any]:
+def _entry_values(
+    r: ImportRow,
+    flags: list[str],
+    prev: int,
+    *,
+    by_official: bool,
+    actor: str,
+    key: str,
+    org_id: str | None,
+    now: datetime,
+    source: str,
+    import_id: str,
+) -> dict[str, Any]:
     """One block entry's columns. An official's name takes effect at once unless the rails
     flag it; then, and for every analyst's name, it waits for approval."""
     active = by_official and not flags
     return {
-        "id": new_id(), "domain": r.domain, "rname": reverse_name(r.domain),
+        "id": new_id(),
+        "domain": r.domain,
+        "rname": reverse_name(r.domain),
         "action": r.action,
         "status": BlockStatus.ACTIVE if active else BlockStatus.PENDING_APPROVAL,
-        "legal_basis": r.legal_basis, "reason": r.reason, "category": r.category,
-        "order_id": r.order_id, "requested_by": actor, "requested_by_key": key,
-        "requested_by_org_id": org_id, "requested_at": now,
+        "legal_basis": r.legal_basis,
+        "reason": r.reason,
+        "category": r.category,
+        "order_id": r.order_id,
+        "requested_by": actor,
+        "requested_by_key": key,
+        "requested_by_org_id": org_id,
+        "requested_at": now,
         "needs_second_approval": bool(flags),
         "approval_note": ("; ".join(flags) + "; a second official must approve.")
-        if flags else None,
+        if flags
+        else None,
         "first_approved_by": actor if by_official else None,
         "first_approver_key": key if by_official else None,
         "first_approved_at": now if by_official else None,
-        "effective_at": now, "activated_at": now if active else None,
+        "effective_at": now,
+        "activated_at": now if active else None,
         "previous_blocks": prev,
-        "assessment": {"domain": r.domain, "source": source, "import_id": import_id,
-                       "needs_second_approval": bool(flags), "reasons": flags,
-                       "previous_blocks": prev,
-                       "normalisation_may_be_refused": prev >= NORMALISATION_REFUSAL_AFTER},
+        "assessment": {
+            "domain": r.domain,
+            "source": source,
+            "import_id": import_id,
+            "needs_second_approval": bool(flags),
+            "reasons": flags,
+            "previous_blocks": prev,
+            "normalisation_may_be_refused": prev >= NORMALISATION_REFUSAL_AFTER,
+        },
     }

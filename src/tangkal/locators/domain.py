@@ -79,14 +79,20 @@ def _to_ascii_label(label: str, original: str, field: str) -> str:
     """Return the A-label for one already UTS #46-mapped label, or raise."""
     if not label:
         raise _fail(
-            Msg("%(name)s contains an empty label (two dots in a row, or a leading dot); "
-                "write the name as e.g. www.example.com", name=_show(original)),
+            Msg(
+                "%(name)s contains an empty label (two dots in a row, or a leading dot); "
+                "write the name as e.g. www.example.com",
+                name=_show(original),
+            ),
             field,
         )
     if label == "*":
         raise _fail(
-            Msg("%(name)s contains a wildcard; name the domain itself "
-                "(blocks on a domain already cover its subdomains)", name=_show(original)),
+            Msg(
+                "%(name)s contains a wildcard; name the domain itself "
+                "(blocks on a domain already cover its subdomains)",
+                name=_show(original),
+            ),
             field,
         )
     if label.isascii():
@@ -95,17 +101,24 @@ def _to_ascii_label(label: str, original: str, field: str) -> str:
                 idna.alabel(label)  # decodes and re-checks the U-label
             except idna.IDNAError as exc:
                 raise _fail(
-                    Msg("%(name)s contains %(label)r, which is not a valid "
+                    Msg(
+                        "%(name)s contains %(label)r, which is not a valid "
                         "internationalised (xn--) label: %(detail)s",
-                        name=_show(original), label=label, detail=str(exc)),
+                        name=_show(original),
+                        label=label,
+                        detail=str(exc),
+                    ),
                     field,
                 ) from exc
         elif not _HOST_LABEL.match(label):
             bad = sorted({c for c in label if not (c.isalnum() or c in "_-")})
             raise _fail(
-                Msg("%(name)s contains characters not allowed in a domain name "
+                Msg(
+                    "%(name)s contains characters not allowed in a domain name "
                     "(%(chars)s); use letters, digits and hyphens",
-                    name=_show(original), chars=" ".join(repr(c) for c in bad)),
+                    name=_show(original),
+                    chars=" ".join(repr(c) for c in bad),
+                ),
                 field,
             )
         ascii_label = label
@@ -114,16 +127,25 @@ def _to_ascii_label(label: str, original: str, field: str) -> str:
             ascii_label = idna.alabel(label).decode("ascii")
         except idna.IDNAError as exc:
             raise _fail(
-                Msg("%(name)s contains %(label)r, which is not allowed in an "
+                Msg(
+                    "%(name)s contains %(label)r, which is not allowed in an "
                     "internationalised domain name (IDNA 2008): %(detail)s",
-                    name=_show(original), label=label, detail=str(exc)),
+                    name=_show(original),
+                    label=label,
+                    detail=str(exc),
+                ),
                 field,
             ) from exc
     if len(ascii_label) > MAX_LABEL_OCTETS:
         raise _fail(
-            Msg("%(name)s has a label of %(length)s characters "
-                "(%(start)s…); DNS labels are at most %(limit)s", name=_show(original),
-                length=len(ascii_label), start=ascii_label[:20], limit=MAX_LABEL_OCTETS),
+            Msg(
+                "%(name)s has a label of %(length)s characters "
+                "(%(start)s…); DNS labels are at most %(limit)s",
+                name=_show(original),
+                length=len(ascii_label),
+                start=ascii_label[:20],
+                limit=MAX_LABEL_OCTETS,
+            ),
             field,
         )
     return ascii_label
@@ -139,14 +161,19 @@ def _normalise(text: str, *, field: str) -> str:
         raise _fail(Msg("the domain name is empty; give a name such as example.com"), field)
     if _looks_like_ip(stripped):
         raise _fail(
-            Msg("%(name)s is an IP address; a domain name is needed here (e.g. example.com)",
-                name=_show(stripped)),
+            Msg(
+                "%(name)s is an IP address; a domain name is needed here (e.g. example.com)",
+                name=_show(stripped),
+            ),
             field,
         )
     if stripped.startswith(".") or ".." in stripped:
         raise _fail(
-            Msg("%(name)s contains an empty label (two dots in a row, or a leading dot); "
-                "write the name as e.g. www.example.com", name=_show(original)),
+            Msg(
+                "%(name)s contains an empty label (two dots in a row, or a leading dot); "
+                "write the name as e.g. www.example.com",
+                name=_show(original),
+            ),
             field,
         )
     try:
@@ -161,8 +188,11 @@ def _normalise(text: str, *, field: str) -> str:
         )
     except idna.IDNAError as exc:
         raise _fail(
-            Msg("%(name)s contains characters not allowed in a domain name: %(detail)s",
-                name=_show(original), detail=str(exc)),
+            Msg(
+                "%(name)s contains characters not allowed in a domain name: %(detail)s",
+                name=_show(original),
+                detail=str(exc),
+            ),
             field,
         ) from exc
     if mapped.endswith("."):
@@ -171,8 +201,11 @@ def _normalise(text: str, *, field: str) -> str:
     name = ".".join(labels)
     if len(name) > MAX_NAME_OCTETS:
         raise _fail(
-            Msg("the domain name is %(length)s characters long; DNS names are at most "
-                "%(limit)s", length=len(name), limit=MAX_NAME_OCTETS),
+            Msg(
+                "the domain name is %(length)s characters long; DNS names are at most %(limit)s",
+                length=len(name),
+                limit=MAX_NAME_OCTETS,
+            ),
             field,
         )
     return name
@@ -190,42 +223,59 @@ def _check_policy(name: str, original: str, *, allow_public_suffix: bool, field:
     if len(labels) == 1:
         if suffix is not None:
             raise _fail(
-                Msg("%(name)s is a top-level domain; name a registrable domain "
-                    "such as example.%(tld)s", name=_show(original), tld=name),
+                Msg(
+                    "%(name)s is a top-level domain; name a registrable domain "
+                    "such as example.%(tld)s",
+                    name=_show(original),
+                    tld=name,
+                ),
                 field,
             )
         if name.isdigit():
             raise _fail(
-                Msg("%(name)s looks like a number, not a domain; give a name such as "
-                    "example.com", name=_show(original)),
+                Msg(
+                    "%(name)s looks like a number, not a domain; give a name such as example.com",
+                    name=_show(original),
+                ),
                 field,
             )
         raise _fail(
-            Msg("%(name)s is a single-label name (like localhost) that does not exist in "
-                "public DNS; give a full name such as example.com", name=_show(original)),
+            Msg(
+                "%(name)s is a single-label name (like localhost) that does not exist in "
+                "public DNS; give a full name such as example.com",
+                name=_show(original),
+            ),
             field,
         )
     if suffix is None:
         if labels[-1].isdigit():
             raise _fail(
-                Msg("%(name)s looks like an IP address in a short or unusual form; a domain "
+                Msg(
+                    "%(name)s looks like an IP address in a short or unusual form; a domain "
                     "name is needed, or write the address as four dotted numbers in a URL",
-                    name=_show(original)),
+                    name=_show(original),
+                ),
                 field,
             )
         raise _fail(
-            Msg("%(name)s ends in %(tld)r, which is not a known top-level domain "
+            Msg(
+                "%(name)s ends in %(tld)r, which is not a known top-level domain "
                 "(not in the public suffix list); check the spelling",
-                name=_show(original), tld=labels[-1]),
+                name=_show(original),
+                tld=labels[-1],
+            ),
             field,
         )
     suffix_len = suffix.count(".") + 1
     if suffix == name:
         if not allow_public_suffix:
             raise _fail(
-                Msg("%(name)s is a public suffix, shared by many unrelated owners; "
+                Msg(
+                    "%(name)s is a public suffix, shared by many unrelated owners; "
                     "name a registrable domain such as example.%(suffix)s",
-                    name=_show(original), suffix=name),
+                    name=_show(original),
+                    suffix=name,
+                ),
                 field,
             )
         strict_from = 0
@@ -234,9 +284,12 @@ def _check_policy(name: str, original: str, *, allow_public_suffix: bool, field:
     for label in labels[strict_from:]:
         if not label.startswith("xn--") and not _LDH_LABEL.match(label):
             raise _fail(
-                Msg("%(name)s: the label %(label)r is part of the registrable domain or "
+                Msg(
+                    "%(name)s: the label %(label)r is part of the registrable domain or "
                     "public suffix, where only letters, digits and inner hyphens are allowed",
-                    name=_show(original), label=label),
+                    name=_show(original),
+                    label=label,
+                ),
                 field,
             )
 

@@ -107,14 +107,20 @@ def parse_locator(text: str) -> Locator:
         )
     if len(cleaned) > MAX_URL_LENGTH:
         raise InvalidLocator(
-            Msg("the locator is %(length)s characters long; the limit is %(limit)s",
-                length=len(cleaned), limit=MAX_URL_LENGTH),
+            Msg(
+                "the locator is %(length)s characters long; the limit is %(limit)s",
+                length=len(cleaned),
+                limit=MAX_URL_LENGTH,
+            ),
             field=_FIELD,
         )
     if _has_control(cleaned):
         raise InvalidLocator(
-            Msg("%(text)s contains control characters (such as a line break or tab); "
-                "give one locator per line", text=_show(cleaned)),
+            Msg(
+                "%(text)s contains control characters (such as a line break or tab); "
+                "give one locator per line",
+                text=_show(cleaned),
+            ),
             field=_FIELD,
         )
 
@@ -138,22 +144,32 @@ def parse_locator(text: str) -> Locator:
         if name in ("http", "https"):
             return parse_url(cleaned)
         raise InvalidLocator(
-            Msg("%(text)s is a %(scheme)r link; only http and https URLs, domains and "
-                "Telegram links can be named", text=_show(cleaned), scheme=name),
+            Msg(
+                "%(text)s is a %(scheme)r link; only http and https URLs, domains and "
+                "Telegram links can be named",
+                text=_show(cleaned),
+                scheme=name,
+            ),
             field=_FIELD,
         )
     if scheme and cleaned[scheme.end() :].startswith("//"):
         raise InvalidLocator(
-            Msg("%(text)s has an unknown scheme %(scheme)r; use http or https",
-                text=_show(cleaned), scheme=scheme[1]),
+            Msg(
+                "%(text)s has an unknown scheme %(scheme)r; use http or https",
+                text=_show(cleaned),
+                scheme=scheme[1],
+            ),
             field=_FIELD,
         )
     if any(sep in cleaned for sep in "/?#:"):
         return parse_url("https://" + cleaned)
     if "@" in cleaned:
         raise InvalidLocator(
-            Msg("%(text)s looks like an e-mail address; give the domain, URL or "
-                "Telegram link of the content", text=_show(cleaned)),
+            Msg(
+                "%(text)s looks like an e-mail address; give the domain, URL or "
+                "Telegram link of the content",
+                text=_show(cleaned),
+            ),
             field=_FIELD,
         )
     return _domain_locator(Domain.parse(cleaned, field=_FIELD), cleaned)

@@ -100,9 +100,12 @@ def _username(raw: str, original: str) -> str:
     name = raw.lower()
     if not _USERNAME.match(name):
         raise _fail(
-            Msg("%(text)s: %(raw)r is not a Telegram username; usernames are 4-32 "
+            Msg(
+                "%(text)s: %(raw)r is not a Telegram username; usernames are 4-32 "
                 "letters, digits or underscores and start with a letter",
-                text=_show(original), raw=raw)
+                text=_show(original),
+                raw=raw,
+            )
         )
     return name
 
@@ -110,9 +113,12 @@ def _username(raw: str, original: str) -> str:
 def _message_id(raw: str, original: str) -> int:
     if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= _MAX_MESSAGE_ID:
         raise _fail(
-            Msg("%(text)s: %(raw)r is not a valid post number (a positive whole number); "
+            Msg(
+                "%(text)s: %(raw)r is not a valid post number (a positive whole number); "
                 "link a channel as t.me/name or a post as t.me/name/123",
-                text=_show(original), raw=raw)
+                text=_show(original),
+                raw=raw,
+            )
         )
     return int(raw)
 
@@ -121,8 +127,12 @@ def _channel_id(raw: str, original: str) -> str:
     digits = raw.removeprefix("-100")  # Bot API ids carry a -100 prefix that links omit
     if not (digits.isascii() and digits.isdigit()) or not 0 < int(digits) < _MAX_CHANNEL_ID:
         raise _fail(
-            Msg("%(text)s: %(raw)r is not a private channel id; private posts look "
-                "like t.me/c/1234567890/55", text=_show(original), raw=raw)
+            Msg(
+                "%(text)s: %(raw)r is not a private channel id; private posts look "
+                "like t.me/c/1234567890/55",
+                text=_show(original),
+                raw=raw,
+            )
         )
     return str(int(digits))
 
@@ -130,14 +140,20 @@ def _channel_id(raw: str, original: str) -> str:
 def _invite_hash(raw: str, original: str) -> str:
     if raw.isdigit():
         raise _fail(
-            Msg("%(text)s is a phone-number link, which points at a person, not at "
-                "content; name the channel, post or invite link instead", text=_show(original))
+            Msg(
+                "%(text)s is a phone-number link, which points at a person, not at "
+                "content; name the channel, post or invite link instead",
+                text=_show(original),
+            )
         )
     if not _INVITE.match(raw):
         raise _fail(
-            Msg("%(text)s: %(raw)r is not a Telegram invite code; invite links look "
+            Msg(
+                "%(text)s: %(raw)r is not a Telegram invite code; invite links look "
                 "like t.me/+AbCdEf123456 or t.me/joinchat/AbCdEf123456",
-                text=_show(original), raw=raw)
+                text=_show(original),
+                raw=raw,
+            )
         )
     return raw
 
@@ -206,41 +222,50 @@ def _from_segments(segments: list[str], original: str) -> Locator:
     lowered = first.lower()
     if first.startswith("+"):
         if rest:
-            raise _fail(Msg("%(text)s: an invite link has nothing after the code",
-                            text=_show(original)))
+            raise _fail(
+                Msg("%(text)s: an invite link has nothing after the code", text=_show(original))
+            )
         return invite_locator(_invite_hash(first[1:], original))
     if lowered == "joinchat":
         if len(rest) != 1:
-            raise _fail(Msg("%(text)s: write invite links as t.me/joinchat/<code>",
-                            text=_show(original)))
+            raise _fail(
+                Msg("%(text)s: write invite links as t.me/joinchat/<code>", text=_show(original))
+            )
         return invite_locator(_invite_hash(rest[0], original))
     if lowered == "c":
         if len(rest) not in (2, 3):
             raise _fail(
-                Msg("%(text)s: a private channel link needs a post number, "
+                Msg(
+                    "%(text)s: a private channel link needs a post number, "
                     "e.g. t.me/c/1234567890/55; the channel alone cannot be linked",
-                    text=_show(original))
+                    text=_show(original),
+                )
             )
         # With three parts the middle one is a forum topic; message ids are unique per chat.
         return private_post_locator(_channel_id(rest[0], original), _message_id(rest[-1], original))
     if lowered == "s":  # the web preview: t.me/s/name[/post]
         if not rest:
-            raise _fail(Msg("%(text)s: the web preview link needs a channel name",
-                            text=_show(original)))
+            raise _fail(
+                Msg("%(text)s: the web preview link needs a channel name", text=_show(original))
+            )
         first, rest = rest[0], rest[1:]
         lowered = first.lower()
     if lowered in RESERVED_PATHS:
         raise _fail(
-            Msg("%(text)s is a Telegram feature link (t.me/%(path)s), not content; "
+            Msg(
+                "%(text)s is a Telegram feature link (t.me/%(path)s), not content; "
                 "give the channel (t.me/name), post (t.me/name/123) or invite link",
-                text=_show(original), path=lowered)
+                text=_show(original),
+                path=lowered,
+            )
         )
     name = _username(first, original)
     if not rest:
         return channel_locator(name)
     if len(rest) > 2:
-        raise _fail(Msg("%(text)s has more path parts than a Telegram post link",
-                            text=_show(original)))
+        raise _fail(
+            Msg("%(text)s has more path parts than a Telegram post link", text=_show(original))
+        )
     return post_locator(name, _message_id(rest[-1], original))
 
 
@@ -255,16 +280,18 @@ def from_url_parts(domain: Domain, path: str, query: str, original: str) -> Loca
             return None
         return _from_segments(segments, original)
     if "." in sub:
-        raise _fail(Msg("%(text)s is not a Telegram link form that tangkal knows",
-                        text=_show(original)))
+        raise _fail(
+            Msg("%(text)s is not a Telegram link form that tangkal knows", text=_show(original))
+        )
     name = _username(sub, original)  # name.t.me
     if segments and segments[0].lower() == "s":
         segments = segments[1:]
     if not segments:
         return channel_locator(name)
     if len(segments) > 2:
-        raise _fail(Msg("%(text)s has more path parts than a Telegram post link",
-                            text=_show(original)))
+        raise _fail(
+            Msg("%(text)s has more path parts than a Telegram post link", text=_show(original))
+        )
     return post_locator(name, _message_id(segments[-1], original))
 
 
@@ -287,8 +314,11 @@ def from_tg_uri(text: str) -> Locator:
     if action == "resolve":
         if "domain" not in params:
             raise _fail(
-                Msg("%(text)s does not name a channel (domain=...); phone-number links point "
-                    "at a person and cannot be named", text=_show(text))
+                Msg(
+                    "%(text)s does not name a channel (domain=...); phone-number links point "
+                    "at a person and cannot be named",
+                    text=_show(text),
+                )
             )
         name = _username(params["domain"], text)
         if "post" in params:
@@ -301,8 +331,12 @@ def from_tg_uri(text: str) -> Locator:
             _channel_id(params["channel"], text), _message_id(params["post"], text)
         )
     raise _fail(
-        Msg("%(text)s is a tg://%(action)s link, which is not a channel, post or invite; "
-            "give a t.me link instead", text=_show(text), action=action)
+        Msg(
+            "%(text)s is a tg://%(action)s link, which is not a channel, post or invite; "
+            "give a t.me link instead",
+            text=_show(text),
+            action=action,
+        )
     )
 
 

@@ -138,19 +138,24 @@ def _split_host_port(authority: str, original: str) -> tuple[str, int | None]:
             raise _fail(Msg("%(text)s has an unclosed '[' in its host", text=_show(original)))
         host, rest = authority[: end + 1], authority[end + 1 :]
         if rest and not rest.startswith(":"):
-            raise _fail(Msg("%(text)s has text after the bracketed IPv6 host",
-                            text=_show(original)))
+            raise _fail(
+                Msg("%(text)s has text after the bracketed IPv6 host", text=_show(original))
+            )
         port_text = rest[1:] if rest else ""
     else:
         host, _, port_text = authority.partition(":")
         if ":" in port_text:
-            raise _fail(Msg("%(text)s has more than one ':' in its host",
-                            text=_show(original)))
+            raise _fail(Msg("%(text)s has more than one ':' in its host", text=_show(original)))
     if not port_text:
         return host, None
     if not port_text.isascii() or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise _fail(Msg("%(text)s has an invalid port %(port)r; use 1-65535",
-                        text=_show(original), port=port_text))
+        raise _fail(
+            Msg(
+                "%(text)s has an invalid port %(port)r; use 1-65535",
+                text=_show(original),
+                port=port_text,
+            )
+        )
     return host, int(port_text)
 
 
@@ -163,19 +168,24 @@ def _ip_host(host: str, original: str) -> str | None:
         address = ipaddress.ip_address(host[1:-1] if bracketed else host)
     except ValueError:
         if bracketed:
-            raise _fail(Msg("%(text)s has an invalid IPv6 address in brackets",
-                            text=_show(original))) from None
+            raise _fail(
+                Msg("%(text)s has an invalid IPv6 address in brackets", text=_show(original))
+            ) from None
         return None
     if isinstance(address, ipaddress.IPv6Address) and not bracketed:
-        raise _fail(Msg("%(text)s: an IPv6 address in a URL must be in [brackets]",
-                        text=_show(original)))
+        raise _fail(
+            Msg("%(text)s: an IPv6 address in a URL must be in [brackets]", text=_show(original))
+        )
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     if not address.is_global:
         raise _fail(
-            Msg("%(text)s points at %(address)s, a private, loopback or reserved address "
+            Msg(
+                "%(text)s points at %(address)s, a private, loopback or reserved address "
                 "that is not reachable on the public internet; give the public address or name",
-                text=_show(original), address=str(address))
+                text=_show(original),
+                address=str(address),
+            )
         )
     return f"[{address.compressed}]" if address.version == 6 else str(address)
 
@@ -183,12 +193,20 @@ def _ip_host(host: str, original: str) -> str | None:
 def parse_url(text: str) -> Locator:
     """Canonicalise an http(s) URL (already stripped of copy-paste junk) into a Locator."""
     if len(text) > MAX_URL_LENGTH:
-        raise _fail(Msg("the URL is %(length)s characters long; the limit is %(limit)s",
-                        length=len(text), limit=MAX_URL_LENGTH))
+        raise _fail(
+            Msg(
+                "the URL is %(length)s characters long; the limit is %(limit)s",
+                length=len(text),
+                limit=MAX_URL_LENGTH,
+            )
+        )
     if "\\" in text:
         raise _fail(
-            Msg("%(text)s contains a backslash, which browsers read as '/' and which can "
-                "disguise the real host; write the URL with '/'", text=_show(text))
+            Msg(
+                "%(text)s contains a backslash, which browsers read as '/' and which can "
+                "disguise the real host; write the URL with '/'",
+                text=_show(text),
+            )
         )
     match = _URI.match(text)
     if match is None:
@@ -196,17 +214,29 @@ def parse_url(text: str) -> Locator:
     scheme = match["scheme"].lower()
     if scheme not in _DEFAULT_PORTS:
         raise _fail(
-            Msg("%(text)s is a %(scheme)r URL; only http and https URLs, domains and "
-                "Telegram links can be named", text=_show(text), scheme=scheme)
+            Msg(
+                "%(text)s is a %(scheme)r URL; only http and https URLs, domains and "
+                "Telegram links can be named",
+                text=_show(text),
+                scheme=scheme,
+            )
         )
     authority = match["authority"]
     if not authority:
-        raise _fail(Msg("%(text)s has no host; write it as %(scheme)s://example.com/...",
-                        text=_show(text), scheme=scheme))
+        raise _fail(
+            Msg(
+                "%(text)s has no host; write it as %(scheme)s://example.com/...",
+                text=_show(text),
+                scheme=scheme,
+            )
+        )
     if "@" in authority:
         raise _fail(
-            Msg("%(text)s contains a user name or password ('...@'), which is often used to "
-                "disguise the real host; give the URL without it", text=_show(text))
+            Msg(
+                "%(text)s contains a user name or password ('...@'), which is often used to "
+                "disguise the real host; give the URL without it",
+                text=_show(text),
+            )
         )
     host_text, port = _split_host_port(authority, text)
     if port == _DEFAULT_PORTS[scheme]:
@@ -229,8 +259,13 @@ def parse_url(text: str) -> Locator:
     tail = path + (f"?{query}" if query else "")
     url = f"{scheme}://{authority_out}{tail}"
     if len(url) > MAX_URL_LENGTH:
-        raise _fail(Msg("the URL is %(length)s characters long; the limit is %(limit)s",
-                        length=len(url), limit=MAX_URL_LENGTH))
+        raise _fail(
+            Msg(
+                "the URL is %(length)s characters long; the limit is %(limit)s",
+                length=len(url),
+                limit=MAX_URL_LENGTH,
+            )
+        )
     shown_host = domain.unicode if domain is not None else host
     shown_authority = shown_host if port is None else f"{shown_host}:{port}"
     return Locator(

@@ -35,8 +35,7 @@ def _sqlite_reader(db: Database) -> Engine:
     with _lock:
         engine = _engines.get(db.url)
         if engine is None:
-            engine = create_engine(db.url, connect_args={"check_same_thread": False,
-                                                          "timeout": 30})
+            engine = create_engine(db.url, connect_args={"check_same_thread": False, "timeout": 30})
             event.listen(engine, "connect", _sqlite_connect)
             _engines[db.url] = engine
         return engine

@@ -81,12 +81,14 @@ def conninfo(sqlalchemy_url: str) -> str:
     """A libpq URI for psycopg from the SQLAlchemy URL (``postgresql+psycopg://``)."""
     from sqlalchemy.engine import make_url
 
-    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(
-        hide_password=False)
+    return (
+        make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
 
 
-async def listen(url: str, wake: Callable[[], None], *,
-                 on_state: Callable[[bool], None] | None = None) -> None:
+async def listen(
+    url: str, wake: Callable[[], None], *, on_state: Callable[[bool], None] | None = None
+) -> None:
     """LISTEN on :data:`CHANNEL` and call ``wake`` for each notification, until cancelled.
 
     A lost connection is reopened with growing delays (0.5 s up to 30 s) and logged, never
@@ -100,10 +102,16 @@ async def listen(url: str, wake: Callable[[], None], *,
     while True:
         try:
             conn = await psycopg.AsyncConnection.connect(
-                conninfo(url), autocommit=True, connect_timeout=10,
+                conninfo(url),
+                autocommit=True,
+                connect_timeout=10,
                 # a peer that vanished without a reset is noticed in about a minute
-                keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
-                application_name="tangkal-rpz-listen")
+                keepalives=1,
+                keepalives_idle=30,
+                keepalives_interval=10,
+                keepalives_count=3,
+                application_name="tangkal-rpz-listen",
+            )
             async with conn:
                 await conn.execute(f"LISTEN {CHANNEL}")
                 if attempt:
@@ -122,8 +130,9 @@ async def listen(url: str, wake: Callable[[], None], *,
                 on_state(False)
             delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
             attempt += 1
-            log.warning("rpz journal listener lost; polling meanwhile", error=str(exc),
-                        retry_in=delay)
+            log.warning(
+                "rpz journal listener lost; polling meanwhile", error=str(exc), retry_in=delay
+            )
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
 
 
@@ -132,8 +141,9 @@ _IN_NONBLOCK, _IN_CLOEXEC = os.O_NONBLOCK, os.O_CLOEXEC
 _EVENT = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len (then the name)
 
 
-def watch_sqlite(path: Path, wake: Callable[[], None],
-                 loop: asyncio.AbstractEventLoop) -> Callable[[], None] | None:
+def watch_sqlite(
+    path: Path, wake: Callable[[], None], loop: asyncio.AbstractEventLoop
+) -> Callable[[], None] | None:
     """Call ``wake`` (on ``loop``) whenever any process writes the SQLite file at ``path``
     or its WAL; returns the function that stops watching, or None without inotify.
 
@@ -170,7 +180,7 @@ def watch_sqlite(path: Path, wake: Callable[[], None],
             offset = 0
             while offset + _EVENT.size <= len(data):
                 _wd, _mask, _cookie, length = _EVENT.unpack_from(data, offset)
-                name = data[offset + _EVENT.size:offset + _EVENT.size + length].rstrip(b"\0")
+                name = data[offset + _EVENT.size : offset + _EVENT.size + length].rstrip(b"\0")
                 hit = hit or name in names
                 offset += _EVENT.size + length
         if hit:

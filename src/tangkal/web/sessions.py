@@ -42,7 +42,8 @@ def secret_key(settings: Settings) -> bytes:
         if len(settings.secret_key) < 16:
             raise ConfigurationError(
                 "TANGKAL_SECRET_KEY is too short; use at least 16 random characters, "
-                "e.g. the output of 'openssl rand -hex 32'.")
+                "e.g. the output of 'openssl rand -hex 32'."
+            )
         return hashlib.sha256(b"tangkal-session\0" + settings.secret_key.encode()).digest()
     path = Path(settings.data_dir) / "secret_key"
     cached = _keys.get(str(path.resolve()))
@@ -65,8 +66,9 @@ def _read_or_create(path: Path) -> bytes:
             if text:
                 return bytes.fromhex(text)
             time.sleep(0.02)
-        raise ConfigurationError(f"The session key file {path} is empty; delete it and "
-                                 "restart so a new key is made.") from None
+        raise ConfigurationError(
+            f"The session key file {path} is empty; delete it and restart so a new key is made."
+        ) from None
     with os.fdopen(fd, "w") as fh:
         key = secrets.token_bytes(_KEY_BYTES)
         fh.write(key.hex())
@@ -98,8 +100,13 @@ class WebSession:
 
     def signed_in(self, user_id: str, org_id: str, sid: str | None = None) -> WebSession:
         """A fresh CSRF token on sign-in: one learned before cannot be replayed after."""
-        return WebSession(csrf=secrets.token_urlsafe(24), issued=int(time.time()),
-                          user_id=user_id, org_id=org_id, sid=sid)
+        return WebSession(
+            csrf=secrets.token_urlsafe(24),
+            issued=int(time.time()),
+            user_id=user_id,
+            org_id=org_id,
+            sid=sid,
+        )
 
     def with_flash(self, message: str | None) -> WebSession:
         return replace(self, flash=message)
@@ -138,12 +145,22 @@ def decode(value: str | None, key: bytes, *, now: float | None = None) -> WebSes
     now = time.time() if now is None else now
     if issued > now + 60 or now - issued > MAX_AGE:
         return None
-    return WebSession(csrf=csrf, issued=issued, user_id=data.get("u"), org_id=data.get("o"),
-                      flash=data.get("f"), sid=data.get("s"))
+    return WebSession(
+        csrf=csrf,
+        issued=issued,
+        user_id=data.get("u"),
+        org_id=data.get("o"),
+        flash=data.get("f"),
+        sid=data.get("s"),
+    )
 
 
 def check_csrf(session: WebSession | None, submitted: str | None) -> None:
     """Refuse a form POST whose token is not the one in the caller's own session."""
     if session is None or not submitted or not hmac.compare_digest(session.csrf, submitted):
-        raise Forbidden(Msg("This form has expired or did not come from this site (CSRF "
-                            "check failed). Reload the page and submit it again."))
+        raise Forbidden(
+            Msg(
+                "This form has expired or did not come from this site (CSRF "
+                "check failed). Reload the page and submit it again."
+            )
+        )

@@ -10,8 +10,16 @@ from typing import Any
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 # Module scope: Playwright's sync API runs an event loop in this thread while it is open,
@@ -19,8 +27,10 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip("!!! BROWSER TESTS SKIPPED: /usr/bin/chromium is missing; install the "
-                    "Debian package 'chromium' to run them !!!")
+        pytest.skip(
+            "!!! BROWSER TESTS SKIPPED: /usr/bin/chromium is missing; install the "
+            "Debian package 'chromium' to run them !!!"
+        )
     from playwright.sync_api import expect, sync_playwright
 
     # Assertions retry until the page shows what they expect: a click that submits a form

@@ -33,7 +33,8 @@ def _file_order(page: Any, live: LiveServer, people: Cast, channel: str) -> str:
     # the category fills in its legal basis from the SOP
     assert "UU 5/2018" in page.get_by_label("Legal basis", exact=True).input_value()
     page.get_by_label(re.compile("Content to take down")).fill(
-        f"https://t.me/{channel}/7\nnot a domain")
+        f"https://t.me/{channel}/7\nnot a domain"
+    )
     page.get_by_label(re.compile(r"^Reason")).fill("Instructions for making explosives.")
     page.get_by_role("button", name="File order").click()
     # the bad line is shown next to the field; fix it and file again
@@ -41,7 +42,8 @@ def _file_order(page: Any, live: LiveServer, people: Cast, channel: str) -> str:
     expect(page.locator(".line-errors")).to_contain_text("line 2")
     shoot(page, "order-form-errors")
     page.get_by_label(re.compile("Content to take down")).fill(
-        f"https://t.me/{channel}/7\nhttps://t.me/{channel}/8")
+        f"https://t.me/{channel}/7\nhttps://t.me/{channel}/8"
+    )
     page.get_by_role("button", name="File order").click()
     page.wait_for_url(re.compile(r"/console/orders/[0-9a-f-]{36}$"))
     expect(page.locator(".flash")).to_contain_text("was filed")
@@ -50,8 +52,7 @@ def _file_order(page: Any, live: LiveServer, people: Cast, channel: str) -> str:
     return reference
 
 
-def test_analyst_files_an_order_and_sees_it_on_the_dashboard(page: Any,
-                                                             live: LiveServer) -> None:
+def test_analyst_files_an_order_and_sees_it_on_the_dashboard(page: Any, live: LiveServer) -> None:
     people = cast(live)
     channel = unique("bomb_howto").replace("-", "_")
     reference = _file_order(page, live, people, channel)
@@ -76,7 +77,8 @@ def test_moderator_acknowledges_and_responds(page: Any, live: LiveServer) -> Non
     expect(page.locator("h1 .badge")).to_contain_text("Acknowledged")
     page.get_by_label("Content removed").check()
     page.get_by_label("Facts and circumstances of the decision").fill(
-        "Both posts removed within the hour; the channel was banned.")
+        "Both posts removed within the hour; the channel was banned."
+    )
     page.get_by_role("button", name="Send response").click()
     expect(page.locator(".flash")).to_contain_text("statement of reasons were recorded")
     expect(page.locator("h1 .badge")).to_contain_text("Complied")
@@ -88,10 +90,16 @@ def test_public_lookup_in_both_languages(page: Any, live: LiveServer) -> None:
     people = cast(live)
     name = f"{unique('radikal')}.example.net"
     with live.client(live.token(people.regulator, "official")) as api:
-        r = api.post("/api/v1/blocks", json={"domain": name, "action": "nxdomain",
-                                             "category": "radicalism",
-                                             "legal_basis": "UU 1/2024 (ITE) Pasal 40",
-                                             "reason": "Incitement"})
+        r = api.post(
+            "/api/v1/blocks",
+            json={
+                "domain": name,
+                "action": "nxdomain",
+                "category": "radicalism",
+                "legal_basis": "UU 1/2024 (ITE) Pasal 40",
+                "reason": "Incitement",
+            },
+        )
         assert r.status_code == 201, r.text
     page.goto(f"{live.url}/public/lookup")
     assert page.locator("html").get_attribute("lang") == "id"
@@ -116,12 +124,17 @@ def test_public_lookup_in_both_languages(page: Any, live: LiveServer) -> None:
 
 
 def test_official_creates_a_block_seeing_the_assessment_then_restores_it(
-        page: Any, live: LiveServer) -> None:
+    page: Any, live: LiveServer
+) -> None:
     people = fresh_cast(live)
     platform = unique("layanan")
     domain = f"{platform}.example.org"
-    assert live.cli("org", "create", "--kind", "platform", "--name", platform,
-                    "--domain", domain).returncode == 0
+    assert (
+        live.cli(
+            "org", "create", "--kind", "platform", "--name", platform, "--domain", domain
+        ).returncode
+        == 0
+    )
     _sign_in(page, live, people.regulator, people.official)
     nav = page.get_by_role("navigation", name="Main")
     nav.get_by_role("link", name="Blocks").click()
@@ -136,7 +149,8 @@ def test_official_creates_a_block_seeing_the_assessment_then_restores_it(
     name = f"{unique('propaganda')}.example.net"
     page.get_by_label("Domain name").fill(name)
     page.wait_for_function(
-        "n => document.querySelector('#assessment .big-name')?.textContent === n", arg=name)
+        "n => document.querySelector('#assessment .big-name')?.textContent === n", arg=name
+    )
     expect(panel).to_contain_text("one official may decide")
     shoot(page, "block-new-assessment")
     page.get_by_label("Category").select_option("terrorism")
@@ -148,7 +162,8 @@ def test_official_creates_a_block_seeing_the_assessment_then_restores_it(
     expect(page.locator("h1 .badge")).to_contain_text("Active")
     shoot(page, "block-detail-active")
     page.get_by_label("Reason for restoring access").fill(
-        "The platform removed the channels and opened a direct line.")
+        "The platform removed the channels and opened a direct line."
+    )
     page.get_by_role("button", name="Restore access (normalisasi)").click()
     expect(page.locator(".flash")).to_contain_text("is restored")
     expect(page.locator("h1 .badge")).to_contain_text("Restored")
@@ -157,7 +172,8 @@ def test_official_creates_a_block_seeing_the_assessment_then_restores_it(
 
 
 def test_moderator_uploads_a_photo_and_sees_the_match_in_the_analysts_bank(
-        page: Any, live: LiveServer, tmp_path: Path) -> None:
+    page: Any, live: LiveServer, tmp_path: Path
+) -> None:
     from PIL import Image
     from skimage import data as samples
 

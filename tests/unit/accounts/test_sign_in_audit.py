@@ -44,8 +44,9 @@ def _fail(db: Database, org: str, username: str, password: str) -> None:
 def test_a_sign_in_and_its_sign_out_are_recorded_about_the_person(db: Database) -> None:
     org, user_id = _person(db)
     with db.unit_of_work() as s:
-        principal, sid = services.sign_in(s, org, "analis", PASSWORD, lifetime=DAY,
-                                          address="203.0.113.9")
+        principal, sid = services.sign_in(
+            s, org, "analis", PASSWORD, lifetime=DAY, address="203.0.113.9"
+        )
     with db.unit_of_work() as s:
         services.sign_out(s, principal, sid, address="203.0.113.9")
     with db.unit_of_work() as s:
@@ -62,8 +63,7 @@ def test_a_sign_in_and_its_sign_out_are_recorded_about_the_person(db: Database) 
 def test_signing_out_everywhere_records_how_many_sign_ins_ended(db: Database) -> None:
     org, _ = _person(db)
     with db.unit_of_work() as s:
-        principal, _sid = services.sign_in(s, org, "analis", PASSWORD, lifetime=DAY,
-                                           address="a")
+        principal, _sid = services.sign_in(s, org, "analis", PASSWORD, lifetime=DAY, address="a")
         services.sign_in(s, org, "analis", PASSWORD, lifetime=DAY, address="b")
     with db.unit_of_work() as s:
         assert services.sign_out_everywhere(s, principal, address="a") == 2
@@ -79,8 +79,12 @@ def test_a_wrong_password_for_a_real_person_is_recorded_without_the_password(
     (ev,) = _events(db, "session.sign_in_failed")
     assert (ev.object_type, ev.object_id) == ("user", user_id)
     assert ev.actor == SYSTEM.actor  # nobody was authenticated
-    assert ev.data == {"org": org, "username": "analis", "reason": "password",
-                       "address": "203.0.113.9"}
+    assert ev.data == {
+        "org": org,
+        "username": "analis",
+        "reason": "password",
+        "address": "203.0.113.9",
+    }
     assert "tebak-tebakan-123" not in repr(ev.data)
 
 

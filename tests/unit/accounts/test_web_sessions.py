@@ -134,7 +134,6 @@ def test_a_new_password_ends_the_persons_sessions(db: Database) -> None:
         services.authenticate_password(s, org.name, "analis", "another-long-password")
 
 
-
 def test_old_ended_records_are_removed_when_the_person_signs_in_again(db: Database) -> None:
     user_id, org_id = _person(db)
     with db.unit_of_work() as s:

@@ -15,11 +15,20 @@ from tests.unit.blocklist.conftest import People, zone
 
 
 def test_the_service_expires_a_block_in_the_background_and_stops_cleanly(
-        db: Database, people: People) -> None:
+    db: Database, people: People
+) -> None:
     with db.unit_of_work() as s:
-        entry, _ = services.create_block(s, people.official(), services.BlockRequest.build(
-            domain="short.example.com", action="nxdomain", legal_basis="UU ITE",
-            reason="test", expires_at=utcnow() + timedelta(milliseconds=300)))
+        entry, _ = services.create_block(
+            s,
+            people.official(),
+            services.BlockRequest.build(
+                domain="short.example.com",
+                action="nxdomain",
+                legal_basis="UU ITE",
+                reason="test",
+                expires_at=utcnow() + timedelta(milliseconds=300),
+            ),
+        )
     assert zone(db) == {"short.example.com": "nxdomain"}
     state = SimpleNamespace(db=db, settings=SimpleNamespace(scheduler_interval=0.05))
 
@@ -40,14 +49,21 @@ def test_the_service_expires_a_block_in_the_background_and_stops_cleanly(
     assert zone(db) == {}
 
 
-def test_two_workers_never_publish_the_same_activation_twice(db: Database,
-                                                              people: People) -> None:
+def test_two_workers_never_publish_the_same_activation_twice(db: Database, people: People) -> None:
     now = utcnow()
     with db.unit_of_work() as s:
         for i in range(20):
-            services.create_block(s, people.official(), services.BlockRequest.build(
-                domain=f"s{i}.sched.example.com", action="nxdomain", legal_basis="UU ITE",
-                reason="test", effective_at=now + timedelta(minutes=1)))
+            services.create_block(
+                s,
+                people.official(),
+                services.BlockRequest.build(
+                    domain=f"s{i}.sched.example.com",
+                    action="nxdomain",
+                    legal_basis="UU ITE",
+                    reason="test",
+                    effective_at=now + timedelta(minutes=1),
+                ),
+            )
     later = now + timedelta(minutes=2)
 
     def worker() -> tuple[str, ...]:

@@ -22,9 +22,26 @@ def test_uts46_mapping_of_ascii_is_lower_casing_for_every_ascii_character() -> N
 
 @pytest.mark.parametrize(
     "text",
-    ["1.2.3.4", "::1", "2001:db8::1", "::ffff:10.0.0.1", "127.0.0.1", "0.0.0.0", "fe80::1%eth0",
-     "1.2.3", "01.2.3.4", "1.2.3.4.5", "example.com", "t.me", "xn--p1ai", "123", "1e1.2.3.4",
-     "١.٢.٣.٤", "abc:def", ""],
+    [
+        "1.2.3.4",
+        "::1",
+        "2001:db8::1",
+        "::ffff:10.0.0.1",
+        "127.0.0.1",
+        "0.0.0.0",
+        "fe80::1%eth0",
+        "1.2.3",
+        "01.2.3.4",
+        "1.2.3.4.5",
+        "example.com",
+        "t.me",
+        "xn--p1ai",
+        "123",
+        "1e1.2.3.4",
+        "١.٢.٣.٤",
+        "abc:def",
+        "",
+    ],
 )
 def test_could_be_ip_never_rules_out_what_ipaddress_accepts(text: str) -> None:
     try:

@@ -15,9 +15,14 @@ from tests.support import free_port
 
 
 @contextmanager
-def running_primary(db: Database, data_dir: Path, *, port: int | None = None,
-                    poll_interval: float | None = None,
-                    **settings: object) -> Iterator[RpzPrimary]:
+def running_primary(
+    db: Database,
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    poll_interval: float | None = None,
+    **settings: object,
+) -> Iterator[RpzPrimary]:
     """``poll_interval`` overrides the fallback poll (the setting allows at most 1 s), so a
     test can tell a wake-up from a poll."""
     cfg = Settings(database_url=db.url, data_dir=data_dir, **settings)  # type: ignore[arg-type]

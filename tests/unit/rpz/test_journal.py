@@ -26,8 +26,11 @@ def entries(db: Database) -> dict[str, RpzAction]:
 
 def test_each_change_set_gets_the_next_serial_and_is_journalled(db: Database) -> None:
     with db.unit_of_work() as s:
-        first = publish(s, [ZoneChange("t.me", RpzAction.NXDOMAIN),
-                            ZoneChange("telegram.org", RpzAction.LANDING)], reason="order 1")
+        first = publish(
+            s,
+            [ZoneChange("t.me", RpzAction.NXDOMAIN), ZoneChange("telegram.org", RpzAction.LANDING)],
+            reason="order 1",
+        )
     with db.unit_of_work() as s:
         second = publish(s, [ZoneChange("t.me", None)])
     assert second == serial_next(first)
@@ -35,8 +38,7 @@ def test_each_change_set_gets_the_next_serial_and_is_journalled(db: Database) ->
         assert current_serial(s) == second
         sets = changesets_after(s, 0)
     assert [c.serial for c in sets] == [first, second]
-    assert [(c.name, c.old, c.new) for c in sets[1].changes] == [("t.me", RpzAction.NXDOMAIN,
-                                                                  None)]
+    assert [(c.name, c.old, c.new) for c in sets[1].changes] == [("t.me", RpzAction.NXDOMAIN, None)]
     assert entries(db) == {"telegram.org": RpzAction.LANDING}
 
 
@@ -44,8 +46,12 @@ def test_a_change_set_that_changes_nothing_spends_no_serial(db: Database) -> Non
     with db.unit_of_work() as s:
         serial = publish(s, [ZoneChange("t.me", RpzAction.NXDOMAIN)])
     with db.unit_of_work() as s:
-        assert publish(s, [ZoneChange("t.me", RpzAction.NXDOMAIN),
-                           ZoneChange("not-listed.example", None)]) == serial
+        assert (
+            publish(
+                s, [ZoneChange("t.me", RpzAction.NXDOMAIN), ZoneChange("not-listed.example", None)]
+            )
+            == serial
+        )
         assert publish(s, []) == serial
     with db.read_only() as s:
         assert len(changesets_after(s, 0)) == 1
@@ -75,8 +81,9 @@ def test_changing_an_action_is_journalled_with_the_old_action(db: Database) -> N
     assert entries(db) == {"t.me": RpzAction.LANDING}
 
 
-@pytest.mark.parametrize("bad", ["", "T.ME", "t.me.", "tld", "bücher.de", "a..b", "-a.com",
-                                 "x" * 64 + ".com", "a b.com"])
+@pytest.mark.parametrize(
+    "bad", ["", "T.ME", "t.me.", "tld", "bücher.de", "a..b", "-a.com", "x" * 64 + ".com", "a b.com"]
+)
 def test_non_canonical_names_are_refused(bad: str) -> None:
     with pytest.raises(InvalidInput):
         ZoneChange(bad, RpzAction.NXDOMAIN)
@@ -108,8 +115,11 @@ def test_pruning_keeps_at_least_30_days_and_drops_older_change_sets(db: Database
     with db.unit_of_work() as s:
         publish(s, [ZoneChange("telegram.org", RpzAction.NXDOMAIN)])
     with db.unit_of_work() as s:
-        s.execute(update(RpzChangeSet).where(RpzChangeSet.seq == 1)
-                  .values(committed_at=utcnow() - timedelta(days=100)))
+        s.execute(
+            update(RpzChangeSet)
+            .where(RpzChangeSet.seq == 1)
+            .values(committed_at=utcnow() - timedelta(days=100))
+        )
     with pytest.raises(InvalidInput), db.unit_of_work() as s:
         prune_journal(s, keep_days=7)
     with db.unit_of_work() as s:

@@ -54,15 +54,31 @@ def wait_serial(port: int, serial: int, limit: float = 5) -> None:
         time.sleep(0.01)
 
 
-def xfr(port: int, rdtype: str = "AXFR", serial: int = 0,
-        **kw: object) -> list[dns.message.Message]:
-    return list(dns.query.xfr("127.0.0.1", ZONE, rdtype=rdtype, serial=serial, port=port,
-                              timeout=5, lifetime=30, relativize=False, **kw))  # type: ignore[arg-type]
+def xfr(
+    port: int, rdtype: str = "AXFR", serial: int = 0, **kw: object
+) -> list[dns.message.Message]:
+    return list(
+        dns.query.xfr(
+            "127.0.0.1",
+            ZONE,
+            rdtype=rdtype,
+            serial=serial,
+            port=port,
+            timeout=5,
+            lifetime=30,
+            relativize=False,
+            **kw,
+        )
+    )  # type: ignore[arg-type]
 
 
 def records(msgs: list[dns.message.Message]) -> list[tuple[str, str, str]]:
-    return [(rr.name.to_text(), dns.rdatatype.to_text(rr.rdtype), rd.to_text())
-            for m in msgs for rr in m.answer for rd in rr]
+    return [
+        (rr.name.to_text(), dns.rdatatype.to_text(rr.rdtype), rd.to_text())
+        for m in msgs
+        for rr in m.answer
+        for rd in rr
+    ]
 
 
 @pytest.fixture
@@ -80,8 +96,9 @@ def block(db: Database, *changes: tuple[str, RpzAction | None]) -> int:
         return publish(s, [ZoneChange(n, a) for n, a in changes])
 
 
-def test_soa_over_udp_and_tcp_and_a_full_transfer(db: Database, tmp_path: Path,
-                                                  isp: tuple[str, str, str]) -> None:
+def test_soa_over_udp_and_tcp_and_a_full_transfer(
+    db: Database, tmp_path: Path, isp: tuple[str, str, str]
+) -> None:
     serial = block(db, ("t.me", RpzAction.NXDOMAIN), ("telegram.org", RpzAction.LANDING))
     with running_primary(db, tmp_path) as primary:
         assert soa_serial(primary.port) == serial == soa_serial(primary.port, tcp=True)
@@ -92,16 +109,25 @@ def test_soa_over_udp_and_tcp_and_a_full_transfer(db: Database, tmp_path: Path,
     assert len(got) == 2 * 2 + 3
 
 
-def test_a_committed_change_is_served_and_travels_as_ixfr(db: Database, tmp_path: Path,
-                                                          isp: tuple[str, str, str]) -> None:
+def test_a_committed_change_is_served_and_travels_as_ixfr(
+    db: Database, tmp_path: Path, isp: tuple[str, str, str]
+) -> None:
     first = block(db, ("t.me", RpzAction.NXDOMAIN))
     with running_primary(db, tmp_path) as primary:
         second = block(db, ("t.me", None), ("web.telegram.org", RpzAction.NODATA))
         wait_serial(primary.port, second)
         msgs = xfr(primary.port, "IXFR", serial=first)
         got = records(msgs)
-        assert [r[1] for r in got] == ["SOA", "SOA", "CNAME", "CNAME", "SOA", "CNAME", "CNAME",
-                                       "SOA"]
+        assert [r[1] for r in got] == [
+            "SOA",
+            "SOA",
+            "CNAME",
+            "CNAME",
+            "SOA",
+            "CNAME",
+            "CNAME",
+            "SOA",
+        ]
         assert ("t.me.rpz.tangkal.", "CNAME", ".") in got[2:4]
         assert ("web.telegram.org.rpz.tangkal.", "CNAME", "*.") in got[5:7]
         assert primary.transfer_log[-1]["kind"] == "IXFR"
@@ -113,7 +139,8 @@ def test_a_committed_change_is_served_and_travels_as_ixfr(db: Database, tmp_path
 
 
 def test_tsig_signed_transfers_verify_and_wrong_keys_are_refused(
-        db: Database, tmp_path: Path, factory: Factory) -> None:
+    db: Database, tmp_path: Path, factory: Factory
+) -> None:
     org = factory.isp()
     with db.unit_of_work() as s:
         key, secret = services.create_tsig_key(s, SYSTEM, org.name)
@@ -121,8 +148,7 @@ def test_tsig_signed_transfers_verify_and_wrong_keys_are_refused(
     block(db, *[(f"n{i}.example.com", RpzAction.NXDOMAIN) for i in range(3000)])
     good = dns.tsigkeyring.from_text({key.name: secret})
     with running_primary(db, tmp_path) as primary:
-        msgs = xfr(primary.port, keyring=good, keyname=key.name,
-                   keyalgorithm=dns.tsig.HMAC_SHA256)
+        msgs = xfr(primary.port, keyring=good, keyname=key.name, keyalgorithm=dns.tsig.HMAC_SHA256)
         assert len(msgs) > 1 and len(records(msgs)) == 2 * 3000 + 3  # every message verified
         with pytest.raises(dns.exception.DNSException):
             xfr(primary.port)  # unsigned, address not allow-listed
@@ -131,8 +157,7 @@ def test_tsig_signed_transfers_verify_and_wrong_keys_are_refused(
             xfr(primary.port, keyring=wrong, keyname=key.name, keyalgorithm=dns.tsig.HMAC_SHA256)
         unknown = dns.tsigkeyring.from_text({"nobody": secret})
         with pytest.raises(dns.exception.DNSException):
-            xfr(primary.port, keyring=unknown, keyname="nobody",
-                keyalgorithm=dns.tsig.HMAC_SHA256)
+            xfr(primary.port, keyring=unknown, keyname="nobody", keyalgorithm=dns.tsig.HMAC_SHA256)
         refused = primary.transfer_log
         assert all(t["key"] == key.name for t in refused)
 
@@ -140,13 +165,15 @@ def test_tsig_signed_transfers_verify_and_wrong_keys_are_refused(
 def test_anything_else_is_refused(db: Database, tmp_path: Path) -> None:
     with running_primary(db, tmp_path) as primary:
         for name, rdtype in [("example.com.", "A"), (ZONE, "A"), ("t.me." + ZONE, "CNAME")]:
-            r = dns.query.udp(dns.message.make_query(name, rdtype), "127.0.0.1",
-                              port=primary.port, timeout=3)
+            r = dns.query.udp(
+                dns.message.make_query(name, rdtype), "127.0.0.1", port=primary.port, timeout=3
+            )
             assert r.rcode() == dns.rcode.REFUSED
 
 
-def test_random_bytes_and_truncations_never_break_the_server(db: Database, tmp_path: Path,
-                                                             isp: tuple[str, str, str]) -> None:
+def test_random_bytes_and_truncations_never_break_the_server(
+    db: Database, tmp_path: Path, isp: tuple[str, str, str]
+) -> None:
     import random
 
     rng = random.Random(1982)
@@ -187,14 +214,16 @@ def test_random_bytes_and_truncations_never_break_the_server(db: Database, tmp_p
 
 
 def test_notify_goes_to_subscribers_and_is_retried_until_acknowledged(
-        db: Database, tmp_path: Path, factory: Factory) -> None:
+    db: Database, tmp_path: Path, factory: Factory
+) -> None:
     listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     listener.bind(("127.0.0.1", 0))
     listener.settimeout(5)
     org = factory.isp()
     with db.unit_of_work() as s:
-        services.add_subscriber(s, SYSTEM, org.name,
-                                f"127.0.0.1:{listener.getsockname()[1]}", ["127.0.0.1"])
+        services.add_subscriber(
+            s, SYSTEM, org.name, f"127.0.0.1:{listener.getsockname()[1]}", ["127.0.0.1"]
+        )
     with running_primary(db, tmp_path):
         listener.recvfrom(4096)  # the start-up NOTIFY; not acknowledged -> retried
         data, addr = listener.recvfrom(4096)
@@ -220,8 +249,9 @@ def test_notify_goes_to_subscribers_and_is_retried_until_acknowledged(
     listener.close()
 
 
-def test_a_restart_serves_from_the_snapshot_plus_later_journal(db: Database,
-                                                                tmp_path: Path) -> None:
+def test_a_restart_serves_from_the_snapshot_plus_later_journal(
+    db: Database, tmp_path: Path
+) -> None:
     block(db, *[(f"n{i}.example.com", RpzAction.NXDOMAIN) for i in range(2000)])
     with running_primary(db, tmp_path) as primary:
         pass
@@ -234,13 +264,13 @@ def test_a_restart_serves_from_the_snapshot_plus_later_journal(db: Database,
 
 
 def test_ixfr_over_udp_gets_the_current_soa_so_the_client_moves_to_tcp(
-        db: Database, tmp_path: Path, isp: tuple[str, str, str]) -> None:
+    db: Database, tmp_path: Path, isp: tuple[str, str, str]
+) -> None:
     first = block(db, ("t.me", RpzAction.NXDOMAIN))
     second = block(db, ("web.telegram.org", RpzAction.NXDOMAIN))
     with running_primary(db, tmp_path) as primary:
         q = dns.message.make_query(ZONE, "IXFR")
-        q.authority.append(dns.rrset.from_text(ZONE, 0, "IN", "SOA",
-                                               f". . {first} 0 0 0 0"))
+        q.authority.append(dns.rrset.from_text(ZONE, 0, "IN", "SOA", f". . {first} 0 0 0 0"))
         r = dns.query.udp(q, "127.0.0.1", port=primary.port, timeout=2)
         assert r.rcode() == dns.rcode.NOERROR
         assert [rr.rdtype for rr in r.answer] == [dns.rdatatype.SOA]
@@ -254,14 +284,18 @@ def _big_zone_snapshot(db: Database, data_dir: Path, names: int) -> int:
         ensure_state(s)
         seq, serial = latest_seq(s)
     config = zone_config(Settings(database_url=db.url, data_dir=data_dir))
-    ZoneStore.build(config, ((f"n{i:07d}.example.com", RpzAction.NXDOMAIN)
-                             for i in range(names)), serial=serial, seq=seq).save_snapshot(
-        data_dir / "rpz" / (config.origin.rstrip(".") + ".snapshot"))
+    ZoneStore.build(
+        config,
+        ((f"n{i:07d}.example.com", RpzAction.NXDOMAIN) for i in range(names)),
+        serial=serial,
+        seq=seq,
+    ).save_snapshot(data_dir / "rpz" / (config.origin.rstrip(".") + ".snapshot"))
     return serial
 
 
 def test_soa_queries_are_answered_while_a_big_full_transfer_is_still_under_way(
-        db: Database, tmp_path: Path, isp: tuple[str, str, str]) -> None:
+    db: Database, tmp_path: Path, isp: tuple[str, str, str]
+) -> None:
     """A full transfer of a big zone gives the event loop back between slices, so an SOA
     query from another resolver is answered before the transfer ends, not after it. The
     transfer is read by a client that keeps up, which is when it used to hold the loop for
@@ -272,8 +306,12 @@ def test_soa_queries_are_answered_while_a_big_full_transfer_is_still_under_way(
         assert primary.store.view.names == names
         # The client runs in its own process, like a resolver, so it reads as fast as the
         # server writes (in this process it would share the interpreter lock with it).
-        out = subprocess.run([sys.executable, "-c", _AXFR_WITH_SOA_CLIENT, str(primary.port),
-                              str(2 * names + 3)], capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", _AXFR_WITH_SOA_CLIENT, str(primary.port), str(2 * names + 3)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert out.returncode == 0, out.stderr
     records, records_before_soa, soa_serial_seen = map(int, out.stdout.split())
     assert records == 2 * names + 3
@@ -305,7 +343,8 @@ class _KeepingUpWriter:
 
 
 def test_a_full_transfer_to_a_client_that_keeps_up_gives_the_event_loop_back(
-        db: Database, tmp_path: Path, isp: tuple[str, str, str]) -> None:
+    db: Database, tmp_path: Path, isp: tuple[str, str, str]
+) -> None:
     """The same property without a second process: the transfer's coroutine runs on a loop
     with a heartbeat, writing to a transport that never makes it wait; the heartbeat must
     run while the transfer is part-way through (before slicing it never did: nothing in the
@@ -380,7 +419,8 @@ print(records, before, serial)
 
 
 def test_an_ixfr_older_than_the_changes_in_memory_is_read_from_the_journal(
-        db: Database, tmp_path: Path, isp: tuple[str, str, str]) -> None:
+    db: Database, tmp_path: Path, isp: tuple[str, str, str]
+) -> None:
     """The read runs on a worker thread and the transfer goes on from there; a serial the
     journal never had still gets a full transfer."""
     first = block(db, ("t.me", RpzAction.NXDOMAIN))
@@ -388,8 +428,16 @@ def test_an_ixfr_older_than_the_changes_in_memory_is_read_from_the_journal(
     with running_primary(db, tmp_path) as primary:
         assert not primary.recent  # built from the database: nothing in memory
         got = records(xfr(primary.port, "IXFR", serial=first))
-        assert [r[1] for r in got] == ["SOA", "SOA", "CNAME", "CNAME", "SOA", "CNAME", "CNAME",
-                                       "SOA"]
+        assert [r[1] for r in got] == [
+            "SOA",
+            "SOA",
+            "CNAME",
+            "CNAME",
+            "SOA",
+            "CNAME",
+            "CNAME",
+            "SOA",
+        ]
         assert primary.transfer_log[-1]["kind"] == "IXFR"
         got = records(xfr(primary.port, "IXFR", serial=12345))
         assert primary.transfer_log[-1]["kind"] == "AXFR" and len(got) == 2 + 3
@@ -398,17 +446,24 @@ def test_an_ixfr_older_than_the_changes_in_memory_is_read_from_the_journal(
 def _waiting_on_a_lock(db: Database, statement: str) -> bool:
     """Whether another session of this database waits on a lock running ``statement``."""
     with db.engine.connect() as conn:  # a new transaction each time: the view is snapshotted
-        return bool(conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() "
-            "AND query LIKE :statement"), {"statement": f"%{statement}%"}).scalar())
+        return bool(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() "
+                    "AND query LIKE :statement"
+                ),
+                {"statement": f"%{statement}%"},
+            ).scalar()
+        )
 
 
 # PostgreSQL only: under WAL a SQLite writer never blocks a reader, so there is no lock that
 # can hold a journal read there (a long journal is its slow path).
 @pytest.mark.parametrize("backend", [b for b in support.backends() if b == "postgresql"])
 def test_soa_and_other_transfers_are_served_while_an_ixfr_waits_on_the_journal(
-        db: Database, tmp_path: Path, isp: tuple[str, str, str]) -> None:
+    db: Database, tmp_path: Path, isp: tuple[str, str, str]
+) -> None:
     """An IXFR from a serial older than the change sets kept in memory reads the journal
     from the database. Another session holds the journal table locked, so that read waits;
     meanwhile the same server must still answer an SOA query over UDP and serve a full
@@ -423,9 +478,20 @@ def test_soa_and_other_transfers_are_served_while_an_ixfr_waits_on_the_journal(
 
         def ixfr() -> None:
             try:
-                got.append(list(dns.query.xfr(
-                    "127.0.0.1", ZONE, rdtype="IXFR", serial=first, port=primary.port,
-                    timeout=30, lifetime=60, relativize=False)))
+                got.append(
+                    list(
+                        dns.query.xfr(
+                            "127.0.0.1",
+                            ZONE,
+                            rdtype="IXFR",
+                            serial=first,
+                            port=primary.port,
+                            timeout=30,
+                            lifetime=60,
+                            relativize=False,
+                        )
+                    )
+                )
             except BaseException as exc:  # surfaced below
                 errors.append(exc)
 

@@ -32,9 +32,17 @@ def as_records(store: ZoneStore) -> dict[str, str]:
 
 
 def test_every_name_gets_a_trigger_for_itself_and_its_subdomains() -> None:
-    store = ZoneStore.build(CONFIG, [("t.me", A.NXDOMAIN), ("telegram.org", A.LANDING),
-                                     ("web.telegram.org", A.NODATA), ("ok.example", A.PASSTHRU)],
-                            serial=7, seq=1)
+    store = ZoneStore.build(
+        CONFIG,
+        [
+            ("t.me", A.NXDOMAIN),
+            ("telegram.org", A.LANDING),
+            ("web.telegram.org", A.NODATA),
+            ("ok.example", A.PASSTHRU),
+        ],
+        serial=7,
+        seq=1,
+    )
     assert as_records(store) == {
         "ok.example.rpz.tangkal.": "rpz-passthru.",
         "*.ok.example.rpz.tangkal.": "rpz-passthru.",
@@ -51,10 +59,12 @@ def test_a_change_rewrites_only_the_chunks_it_touches() -> None:
     store = ZoneStore.build(CONFIG, [(n, A.NXDOMAIN) for n in names(20_000)], serial=1, seq=1)
     before = store.view
     assert len(before.chunks) > 10
-    after = store.apply([("host010000.example.com", None), ("host010000a.example.com",
-                                                            A.LANDING)], serial=2, seq=2)
-    changed = [i for i, (a, b) in enumerate(zip(before.chunks, after.chunks, strict=True))
-               if a is not b]
+    after = store.apply(
+        [("host010000.example.com", None), ("host010000a.example.com", A.LANDING)], serial=2, seq=2
+    )
+    changed = [
+        i for i, (a, b) in enumerate(zip(before.chunks, after.chunks, strict=True)) if a is not b
+    ]
     assert len(changed) == 1
     assert before.names == 20_000 and after.names == 20_000
     assert store.lookup("host010000.example.com") is None
@@ -81,8 +91,12 @@ def test_names_before_the_first_chunk_and_after_the_last_are_placed_in_order() -
 
 
 def test_unsorted_input_is_sorted_and_the_last_duplicate_wins() -> None:
-    store = ZoneStore.build(CONFIG, [("b.example", A.NXDOMAIN), ("a.example", A.NXDOMAIN),
-                                     ("b.example", A.LANDING)], serial=1, seq=1)
+    store = ZoneStore.build(
+        CONFIG,
+        [("b.example", A.NXDOMAIN), ("a.example", A.NXDOMAIN), ("b.example", A.LANDING)],
+        serial=1,
+        seq=1,
+    )
     assert list(store.iter_entries()) == [("a.example", A.NXDOMAIN), ("b.example", A.LANDING)]
 
 
@@ -100,7 +114,8 @@ def test_a_snapshot_round_trips_and_is_refused_for_another_configuration(tmp_pat
 
 
 def test_decoding_a_chunk_gives_back_the_entries() -> None:
-    store = ZoneStore.build(CONFIG, [("a.example", A.NXDOMAIN), ("b.example", A.LANDING)],
-                            serial=1, seq=1)
+    store = ZoneStore.build(
+        CONFIG, [("a.example", A.NXDOMAIN), ("b.example", A.LANDING)], serial=1, seq=1
+    )
     decoded = decode_chunk(store.view.chunks[0].blob, store.encoder)
     assert [n for n, _ in decoded] == ["a.example", "b.example"]
