@@ -9,22 +9,103 @@ singular, cannot: there are several heads, one per branch.)
 ``downgrade`` undoes migrations: to a named target (a revision, ``BRANCH@-1``, ``base``),
 or by default the newest migration applied (by its ``Create Date``), which is the one a
 release just added; with several heads Alembic's own ``-1`` would be ambiguous.
+
+On SQLite every migration runs with foreign keys off (:func:`sqlite_foreign_keys_off`,
+used by ``migrations/env.py``): Alembic's batch mode changes a table by copying it and
+dropping the old one, and with foreign keys on that ``DROP TABLE`` deletes the old table's
+rows first, which empties every child table declared ``ON DELETE CASCADE`` (and clears the
+``SET NULL`` ones). Each migration is then checked with ``PRAGMA foreign_key_check`` before
+it is committed, so one that leaves a dangling reference fails instead.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from tangkal.db.session import Database
+from tangkal.errors import TangkalError
 
 HERE = Path(__file__).parent / "migrations"
+
+
+class MigrationBrokeForeignKeys(TangkalError):
+    """A migration left rows whose foreign key names no row (SQLite's
+    ``PRAGMA foreign_key_check``); it was rolled back, and the database is at the step
+    before it."""
+
+    status_code = 500
+    code = "migration_broke_foreign_keys"
+
+
+def _pragma_outside_transaction(connection: Connection, pragma: str) -> object:
+    """Run ``PRAGMA <pragma>`` on the driver's connection itself, so SQLAlchemy does not
+    begin a transaction first (tangkal's engine begins one on any statement, and SQLite
+    ignores ``PRAGMA foreign_keys`` inside a transaction); its value read back after."""
+    raw: Any = connection.connection.driver_connection
+    if raw.in_transaction:
+        raise RuntimeError(f"PRAGMA {pragma} inside a transaction would be ignored")
+    raw.execute(f"PRAGMA {pragma}")
+    name = pragma.split("=", 1)[0]
+    return raw.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+@contextmanager
+def sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """Foreign keys off on this (not yet begun) SQLite connection while the block runs, on
+    again after; SQLite's own procedure for changing a table's schema by copying it
+    (https://www.sqlite.org/lang_altertable.html, "Making Other Kinds Of Table Schema
+    Changes"). A connection whose foreign keys cannot be turned back on is discarded, never
+    returned to the pool. On other databases it does nothing."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    if connection.in_transaction():
+        raise RuntimeError("foreign keys can only be turned off before the transaction begins")
+    if _pragma_outside_transaction(connection, "foreign_keys=OFF") != 0:
+        raise RuntimeError("SQLite did not turn foreign keys off for the migration")
+    try:
+        yield
+    finally:
+        if connection.in_transaction():
+            connection.rollback()  # what the block did not commit is not kept
+        try:
+            on = _pragma_outside_transaction(connection, "foreign_keys=ON") == 1
+        except Exception:
+            on = False
+        if not on:
+            connection.invalidate()
+
+
+def check_foreign_keys(
+    ctx: MigrationContext, step: Any, heads: Collection[Any], run_args: Mapping[str, Any]
+) -> None:
+    """Alembic ``on_version_apply`` hook, run inside each migration's transaction before its
+    commit: on SQLite with foreign keys off, fail the migration if it left rows whose
+    foreign key names no row (``PRAGMA foreign_key_check``)."""
+    conn = ctx.connection
+    if conn is None or conn.dialect.name != "sqlite":
+        return
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        if hasattr(step, "is_upgrade"):  # Alembic's MigrationInfo
+            step = f"{'upgrade' if step.is_upgrade else 'downgrade'} {step.up_revision_id}"
+        shown = ", ".join(f"{t} row {r} -> {p}" for t, r, p, _fk in broken[:10])
+        more = f" (and {len(broken) - 10} more)" if len(broken) > 10 else ""
+        raise MigrationBrokeForeignKeys(
+            f"migration ({step}) left {len(broken)} rows whose foreign key names no row:"
+            f" {shown}{more}; it was not applied"
+        )
 
 
 def alembic_config(db: Database) -> Config:

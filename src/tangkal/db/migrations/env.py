@@ -64,13 +64,19 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
+    """On SQLite with foreign keys off while the migrations run, each one checked with
+    ``PRAGMA foreign_key_check`` before its commit (see ``tangkal.db.migrate``): a batch
+    table copy's ``DROP TABLE`` would otherwise cascade into the child tables' rows."""
+    from tangkal.db.migrate import check_foreign_keys, sqlite_foreign_keys_off
+
     engine = _engine()
-    with engine.connect() as connection:
+    with engine.connect() as connection, sqlite_foreign_keys_off(connection):
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             render_item=render_item,
+            on_version_apply=check_foreign_keys,
         )
         with context.begin_transaction():
             context.run_migrations()
