@@ -294,6 +294,14 @@ class Settings(BaseSettings):
         description="Largest image (width x height) an upload may be, read from its header "
         "before decoding; a larger one is refused with 413 (decompression bombs).",
     )
+    hash_max_video_pixels: int = Field(
+        default=4096 * 2160,
+        ge=1,
+        le=7680 * 4320,
+        description="Largest video frame (width x height) an upload may have, read from its "
+        "stream header by ffprobe before decoding; a larger one is refused with 413. The "
+        "default is DCI 4K (4096x2160); at most 8K (7680x4320).",
+    )
     hash_queue_wait: float = Field(
         default=10.0,
         gt=0,
