@@ -1,5 +1,6 @@
-"""How much memory hashing one video with vPDQ takes beside its bytes: what
-:data:`tangkal.hashing.video.VIDEO_DECODE_BYTES` must cover for the upload budget.
+"""How much memory hashing one video with vPDQ takes beside its bytes, against the estimate
+the upload budget admits it by (:func:`tangkal.hashing.video.decode_bytes`, from the stream
+header ffprobe reads), which must be at or above it for every clip.
 
 Each clip is made with ffmpeg (``testsrc2``, which has moving detail on every frame), then
 hashed in a fresh Python process of its own, the way an upload is hashed
@@ -8,7 +9,8 @@ is read once tangkal, vpdq and the clip are loaded, its peak is reset (``/proc/s
 5), the clip is hashed, and the peak (``VmHWM``) is read again. The growth is what the hashing
 added: libav's demuxer and decoder (its reference frames), the RGB frame vpdq converts each
 hashed frame to, PDQ's buffers. Each clip is hashed ``--repeat`` times, each in a new process;
-the largest growth is reported.
+the largest growth is reported, beside the estimate and the pictures it counts the decoder
+keeping (``est >= growth`` must say ``yes``).
 
     python3 -m bench.hashing.bench_video_memory [--repeat N] [--quick]
 """
@@ -77,10 +79,13 @@ def _status(field: str) -> int:
 def child(path: str) -> None:
     """Hash one clip and print the memory figures as JSON (runs in its own process)."""
     from tangkal.hashing import signals
+    from tangkal.hashing.video import decode_bytes, probe_video, video_container
 
     vpdq = signals.get("vpdq")
     content = Path(path).read_bytes()
     vpdq.working_bytes(content)  # import every module the hashing path needs
+    stream = probe_video(content, video_container(content) or "mp4")
+    assert stream is not None, path
     before = _status("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # peak := now
     reset = _status("VmHWM")
@@ -95,6 +100,8 @@ def child(path: str) -> None:
                 "hwm_after_reset": reset,
                 "hwm": peak,
                 "growth": peak - before,
+                "estimate": decode_bytes(stream),
+                "pictures": stream.pictures,
                 "bytes": len(content),
                 "frames": (result.extra or {}).get("frames"),
                 "hashed": result.signal is not None,
@@ -132,7 +139,8 @@ def main() -> None:
     print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}")
     print(
         f"{'clip':26s} {'MB file':>8s} {'frames':>7s} {'RSS before MB':>14s} "
-        f"{'peak MB':>8s} {'growth MB (max of runs)':>24s} {'s':>6s}"
+        f"{'peak MB':>8s} {'growth MB (max of runs)':>24s} {'pictures':>8s} "
+        f"{'estimate MB':>11s} {'est >= growth':>13s} {'s':>6s}"
     )
     with tempfile.TemporaryDirectory(prefix="tangkal-vmem-") as d:
         for name, size, seconds, rate, enc in CLIPS:
@@ -159,7 +167,10 @@ def main() -> None:
             print(
                 f"{name:26s} {worst['bytes'] / mib:8.1f} {worst['frames']:>7s} "
                 f"{worst['rss_before'] / mib:14.0f} {worst['hwm'] / mib:8.0f} "
-                f"{worst['growth'] / mib:24.0f} {worst['seconds']:6.1f}"
+                f"{worst['growth'] / mib:24.0f} {worst['pictures']:8d} "
+                f"{worst['estimate'] / mib:11.0f} "
+                f"{'yes' if worst['estimate'] >= worst['growth'] else 'NO':>13s} "
+                f"{worst['seconds']:6.1f}"
             )
             clip.unlink()
     print(f"load average at the end {os.getloadavg()[0]:.2f}")

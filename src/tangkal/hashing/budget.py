@@ -6,9 +6,11 @@ on the event loop, one upload stalled every other request of the process (a 62 K
 
 1. is estimated before any decoding, by every signal type that applies to it
    (:meth:`~tangkal.hashing.signals.SignalType.working_bytes`: an image's header gives width x
-   height x bands); a type refuses what it will never decode (413, over
-   ``TANGKAL_HASH_MAX_IMAGE_PIXELS``), and an upload whose estimate alone exceeds the budget is
-   refused too (413): it could never be admitted, so waiting would not help;
+   height x bands; a video's stream header, read by ffprobe, gives its frame size and the
+   pictures its decoder keeps); a type refuses what it will never decode (413, over
+   ``TANGKAL_HASH_MAX_IMAGE_PIXELS`` or ``TANGKAL_HASH_MAX_VIDEO_PIXELS``), and an upload
+   whose estimate alone exceeds the budget is refused too (413): it could never be admitted,
+   so waiting would not help; the estimate runs in a thread (ffprobe takes a while);
 2. waits for room in the process's budget (``TANGKAL_HASH_MEMORY_BUDGET``) for at most
    ``TANGKAL_HASH_QUEUE_WAIT`` seconds, then is answered 503 with ``Retry-After``: the request
    is fine and the same one succeeds once the others are done, which a 413 would deny;
@@ -20,6 +22,7 @@ One budget per application (``app.state``), since its primitives belong to the a
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -52,6 +55,9 @@ class HashBudget:
         self.wait = wait
         self.in_use = 0
         self._limiter = anyio.CapacityLimiter(workers)
+        self.probes = anyio.CapacityLimiter(workers)
+        """Estimates (header reads, ffprobe) running at once: their own limiter, so that a
+        probe does not wait behind a long hashing and the pool of estimates stays small."""
         self._released: anyio.Event | None = None
 
     async def run(self, need: int, fn: Callable[[], T]) -> T:
@@ -114,6 +120,11 @@ async def hash_upload(
     state: Any, content: bytes, fn: Callable[[], T], *, text: bool = False, files: bool = True
 ) -> T:
     """Estimate an upload (refusing it before decoding when it is too large), then run
-    ``fn`` (which hashes ``content``) off the event loop within the budget."""
-    need = estimate(content, text=text, files=files)
-    return await budget_for(state).run(need, fn)
+    ``fn`` (which hashes ``content``) off the event loop within the budget. The estimate runs
+    in a thread too, at most as many at once as there are workers: a video's is an ffprobe
+    run of up to seconds (:func:`tangkal.hashing.video.probe_video`)."""
+    budget = budget_for(state)
+    need = await anyio.to_thread.run_sync(
+        functools.partial(estimate, content, text=text, files=files), limiter=budget.probes
+    )
+    return await budget.run(need, fn)

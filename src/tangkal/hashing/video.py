@@ -31,6 +31,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
+import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +40,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tangkal.errors import InvalidInput, Msg
+from tangkal.errors import InvalidInput, Msg, TooLarge
 from tangkal.hashing.index import IndexMatch, PdqIndex
 from tangkal.hashing.signal_index import SignalIndex
 from tangkal.hashing.signals import (
@@ -65,23 +67,169 @@ VPDQ_SECONDS_PER_HASH = 1.0
 """One frame hashed per second of video: threatexchange's and vPDQ's default, so a bank
 imported from them and an upload hashed here compare like for like."""
 
-VIDEO_DECODE_BYTES = 160 * 1024 * 1024
-"""Memory that hashing one video takes beside its bytes, estimated before decoding for the
-upload budget: libav's demuxer and decoder with its pool of reference frames, the RGB frame
-vpdq converts each hashed frame to, PDQ's buffers (vpdq hashes on the decoding thread, so
-nothing queues up: the length of a video does not matter, its resolution and reference
-frames do).
+VIDEO_BASE_BYTES = 36 * 1024 * 1024
+"""What hashing any video takes beside its frames: libav's demuxer and decoder state, vpdq's
+and PDQ's fixed buffers (see :func:`decode_bytes`)."""
+PICTURE_BYTES_PER_PIXEL = 2.4
+"""One picture the decoder keeps (a reference or a reordered frame): the YUV 4:2:0 frame
+(1.5 bytes a pixel) with libav's edge padding, alignment and per-picture side tables
+(motion vectors, macroblock types), fitted as 1.6 frames."""
+FIXED_BYTES_PER_PIXEL = 4.5
+"""Per pixel beside the decoder's pictures: the frame being decoded and the RGB frame vpdq
+converts each hashed frame to (3 bytes a pixel), fitted as 3 YUV frames."""
+UNKNOWN_CODEC_PICTURES = 16
+"""Pictures assumed for a codec whose reference structure is not read here (H.264's and
+HEVC's largest decoded picture buffer)."""
+PROBE_TIMEOUT = 10.0
+"""Seconds ffprobe may take to read a video's stream header."""
+PROBE_ADDRESS_SPACE = 1024 * 1024 * 1024
+"""Address space ffprobe may map (``prlimit --as``): probing decodes a frame or two, and an
+8K frame needs about 384 MiB of address space, so the probe of a hostile file is bounded
+too; a file it cannot probe within this is refused as unreadable."""
+PROBE_SIZE = 5_000_000
+"""Bytes ffprobe reads to find the streams (``-probesize``), and microseconds it analyses
+(``-analyzeduration``): the header and the first frames, never the whole file."""
 
-Measured, not derived: ``python3 -m bench.hashing.bench_video_memory`` hashes ffmpeg
-``testsrc2`` clips (30 frames a second) each in a fresh process and reports the growth of its
-peak resident set (``VmHWM``, reset just before hashing) over the resident set with tangkal,
-vpdq and the clip loaded. On 2026-12-03 (2 CPUs, vpdq 0.2.5, libavcodec 59, the decoder's
-slice threads one per CPU): 720p 10 s H.264 +44 MB; 1080p 10 s H.264 +61 MB, 30 s +61 MB;
-1080p with 16 reference frames (H.264's most) +123 MB; 1080p VP9 WebM +67 MB; 2160p 5 s
-H.264 +154 MB. 160 MiB covers all of these. It does not cover 2160p with 16 reference
-frames (+399 MB): a constant, because the container's header is not parsed for the frame
-size before admission; the budget's limit of concurrent workers bounds what such uploads
-take together."""
+_H264_MAX_DPB_MBS = {
+    9: 396, 10: 396, 11: 900, 12: 2376, 13: 2376, 20: 2376, 21: 4752, 22: 8100, 30: 8100,
+    31: 18000, 32: 20480, 40: 32768, 41: 32768, 42: 34816, 50: 110400, 51: 184320,
+    52: 184320, 60: 696320, 61: 696320, 62: 696320,
+}  # fmt: skip
+"""H.264's MaxDpbMbs by ``level_idc`` (ITU-T H.264 Table A-1; 9 is level 1b)."""
+_FIXED_REFERENCE_SLOTS = {"vp9": 8, "av1": 8, "vp8": 3}
+"""Reference slots a decoder of these codecs always keeps (VP8: last, golden, altref)."""
+
+
+def max_video_pixels() -> int:
+    """Largest video frame (width x height) vPDQ decodes, ``TANGKAL_HASH_MAX_VIDEO_PIXELS``:
+    an upload over it is refused from its stream header, before decoding."""
+    from tangkal.settings import get_settings
+
+    return get_settings().hash_max_video_pixels
+
+
+@dataclass(frozen=True, slots=True)
+class VideoStream:
+    """A video's first video stream as ffprobe reads it from the header and first frames."""
+
+    codec: str
+    width: int
+    height: int
+    level: int | None = None
+    refs: int = 1
+    reorder: int = 0
+    """Frames the decoder holds back for reordering (B-frames), ffprobe's ``has_b_frames``."""
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+    @property
+    def pictures(self) -> int:
+        """Pictures the decoder keeps at once: its reference slots plus the reorder delay.
+
+        H.264: the decoded picture buffer its level allows for this frame size
+        (MaxDpbMbs / macroblocks a frame, at most 16; 16 when the level is unknown), or the
+        stream's ``refs`` if more. VP9 and AV1 always keep 8 reference slots, VP8 3. Any
+        other codec: 16 (H.264's and HEVC's most)."""
+        slots = _FIXED_REFERENCE_SLOTS.get(self.codec)
+        if slots is None and self.codec == "h264":
+            mbs = ((self.width + 15) // 16) * ((self.height + 15) // 16)
+            max_dpb = _H264_MAX_DPB_MBS.get(self.level or -1)
+            slots = 16 if max_dpb is None or mbs == 0 else max(1, min(16, max_dpb // mbs))
+            slots = max(slots, min(16, self.refs))
+        if slots is None:
+            slots = UNKNOWN_CODEC_PICTURES
+        return slots + max(0, min(16, self.reorder))
+
+
+def decode_bytes(stream: VideoStream) -> int:
+    """Peak memory of hashing a video with vPDQ beside its bytes, from its stream header:
+    ``VIDEO_BASE_BYTES + pixels x (2.4 x pictures + 4.5)`` bytes.
+
+    Fitted to measurements, not derived: ``python3 -m bench.hashing.bench_video_memory``
+    hashes ffmpeg ``testsrc2`` clips (30 frames a second) each in a fresh process and reports
+    the growth of its peak resident set (``VmHWM``, reset just before hashing) over the
+    resident set with tangkal, vpdq and the clip loaded. vpdq hashes on the decoding thread,
+    so nothing queues up: a video's length does not matter, its frame size and the pictures
+    its decoder keeps (:attr:`VideoStream.pictures`) do. Growth in MiB on 2026-12-03 (2 CPUs,
+    vpdq 0.2.5, libavcodec 59), a first run (the fit's data) and a re-run of the bench with
+    this estimate beside it (lower growth throughout; why was not established):
+
+    ===================================  ========  =========  ========  ========
+    clip                                 pictures  first run  re-run    estimate
+    ===================================  ========  =========  ========  ========
+    720p 10 s H.264 (level 3.1)          5         44         23        51
+    1080p 10 s H.264 (level 4.0)         4         61         40        64
+    1080p 30 s H.264                     4         61         40        64
+    1080p H.264 16 refs, 3 B-frames      18        123        101       130
+    1080p VP9 WebM                       8         67         46        83
+    2160p 5 s H.264 (level 5.1)          5         154        133       167
+    2160p H.264 16 refs, 3 B-frames      18        399        378       413
+    ===================================  ========  =========  ========  ========
+
+    A least-squares fit of ``base + frame x (a x pictures + b)`` (frame: width x height x
+    1.5 bytes, YUV 4:2:0) gave base 29 MiB, a 1.59, b 2.58; the constants are that fit
+    rounded up (base 36 MiB, a 1.6, b 3) so that the estimate is at or above every
+    measurement (3 to 24% above the first run).
+
+    What the header cannot bound: a stream may raise its reorder delay or carry a new
+    sequence header (a larger frame) after the part ffprobe reads; libav's H.264 decoder then
+    keeps at most 36 pictures, and a later frame size is not checked against the pixel
+    limit. Only the number of hashing workers bounds how many such files decode at once."""
+    return VIDEO_BASE_BYTES + math.ceil(
+        stream.pixels * (PICTURE_BYTES_PER_PIXEL * stream.pictures + FIXED_BYTES_PER_PIXEL)
+    )
+
+
+def probe_video(content: bytes, kind: str) -> VideoStream | None:
+    """The first video stream of ``content`` by ffprobe, run on a temporary file (MP4's index
+    may be at its end, so a pipe will not do), reading at most :data:`PROBE_SIZE` bytes,
+    within :data:`PROBE_TIMEOUT` seconds and :data:`PROBE_ADDRESS_SPACE` of address space.
+    ``None`` when ffprobe cannot read a video stream with a frame size from it. Blocking:
+    call it from a hashing thread (:func:`tangkal.hashing.budget.hash_upload` does), never on
+    the event loop."""
+    limit = ["prlimit", f"--as={PROBE_ADDRESS_SPACE}"] if shutil.which("prlimit") else []
+    with tempfile.TemporaryDirectory(prefix="tangkal-probe-") as tmp:
+        path = os.path.join(tmp, f"upload.{kind}")
+        with open(path, "wb") as fh:
+            fh.write(bytes(content))
+        try:
+            done = subprocess.run(
+                [
+                    *limit,
+                    *("ffprobe", "-v", "error"),
+                    *("-probesize", str(PROBE_SIZE), "-analyzeduration", str(PROBE_SIZE)),
+                    *("-select_streams", "v:0", "-of", "json", "-show_entries"),
+                    "stream=codec_name,width,height,refs,has_b_frames,level",
+                    path,
+                ],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=PROBE_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return None
+    if done.returncode != 0:
+        return None
+    try:
+        streams = json.loads(done.stdout).get("streams") or []
+        s = streams[0]
+        width, height = int(s["width"]), int(s["height"])
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None
+    if width <= 0 or height <= 0:
+        return None
+    level = s.get("level")
+    return VideoStream(
+        codec=str(s.get("codec_name") or "unknown"),
+        width=width,
+        height=height,
+        level=level if isinstance(level, int) and level > 0 else None,
+        refs=int(s.get("refs") or 1),
+        reorder=int(s.get("has_b_frames") or 0),
+    )
 
 
 def video_container(content: bytes) -> str | None:
@@ -286,11 +434,41 @@ class VpdqSignal(SignalType):
 
     # hashing ----------------------------------------------------------------------------
     def working_bytes(self, content: bytes) -> int:
-        """A video costs its bytes and a decoder (:data:`VIDEO_DECODE_BYTES`); anything else is
-        not decoded here at all."""
-        if video_container(content) is None:
+        """A video costs its bytes and its decoder, estimated from its stream header
+        (:func:`probe_video`, :func:`decode_bytes`) before anything is decoded.
+
+        Refused here: a video whose frame is over :func:`max_video_pixels` (TooLarge, 413),
+        and an MP4 or WebM by its first bytes that ffprobe cannot read a video stream from
+        (InvalidInput, 422: vpdq could not decode it either). Anything else, and any video
+        where video hashing is not installed (nothing is decoded then), costs its bytes.
+        Blocking (runs ffprobe): call it from a hashing thread."""
+        kind = video_container(content)
+        if kind is None or _vpdq() is None:
             return len(content)
-        return len(content) + VIDEO_DECODE_BYTES
+        stream = probe_video(content, kind)
+        if stream is None:
+            raise InvalidInput(
+                Msg(
+                    "The file starts as %(kind)s video but ffprobe cannot read a video stream "
+                    "from it, so it is not a video that can be hashed; send the original file.",
+                    kind=kind,
+                ),
+                field="file",
+            )
+        limit = max_video_pixels()
+        if stream.pixels > limit:
+            raise TooLarge(
+                Msg(
+                    "The video is %(w)sx%(h)s pixels a frame; an upload may be at most "
+                    "%(limit)s pixels a frame (TANGKAL_HASH_MAX_VIDEO_PIXELS), so it was "
+                    "refused before decoding.",
+                    w=stream.width,
+                    h=stream.height,
+                    limit=limit,
+                ),
+                field="file",
+            )
+        return len(content) + decode_bytes(stream)
 
     def hash_bytes(self, content: bytes) -> SignalResult:
         self._check_content(content)

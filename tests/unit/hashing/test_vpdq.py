@@ -27,9 +27,10 @@ from tangkal.hashing.content import add_signal
 from tangkal.hashing.index import IndexMatch
 from tangkal.hashing.matcher import BankIndexes
 from tangkal.hashing.video import (
-    VIDEO_DECODE_BYTES,
     VpdqSignal,
     VpdqSignalIndex,
+    decode_bytes,
+    probe_video,
     video_container,
 )
 
@@ -168,8 +169,10 @@ def test_other_files_are_refused_with_a_reason() -> None:
 
 def test_a_video_is_estimated_with_its_decoder() -> None:
     clip = source_clip("testsrc2", seconds=4)
-    assert VPDQ.working_bytes(clip) == len(clip) + VIDEO_DECODE_BYTES
-    assert budget.estimate(clip) >= len(clip) + VIDEO_DECODE_BYTES
+    stream = probe_video(clip, "mp4")
+    assert stream is not None
+    assert VPDQ.working_bytes(clip) == len(clip) + decode_bytes(stream)
+    assert budget.estimate(clip) >= len(clip) + decode_bytes(stream)
     assert VPDQ.working_bytes(b"not a video") == len(b"not a video")
 
 
