@@ -170,7 +170,7 @@ def decode_bytes(stream: VideoStream) -> int:
 
     A least-squares fit of ``base + frame x (a x pictures + b)`` (frame: width x height x
     1.5 bytes, YUV 4:2:0) gave base 29 MiB, a 1.59, b 2.58; the constants are that fit
-    rounded up (base 36 MiB, a 1.6, b 3) so that the estimate is at or above every
+    raised (base 36 MiB, a 1.6, b 3) so that the estimate is at or above every
     measurement (3 to 24% above the first run).
 
     What the header cannot bound: a stream may raise its reorder delay or carry a new
