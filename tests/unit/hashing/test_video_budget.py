@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -148,3 +149,23 @@ def test_a_file_that_starts_as_mp4_but_is_not_a_video_is_refused_422() -> None:
 def test_files_that_are_not_videos_cost_their_bytes() -> None:
     for content in (b"RIFF\x00\x00\x00\x00AVI LIST" + b"\x00" * 100, b"plain text"):
         assert VPDQ.working_bytes(content) == len(content)
+
+
+def test_the_probe_runs_in_a_thread_not_on_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    clip = _clip("320x240")
+    threads: list[threading.Thread] = []
+    real = video.probe_video
+
+    def recording(content: bytes, kind: str) -> VideoStream | None:
+        threads.append(threading.current_thread())
+        return real(content, kind)
+
+    monkeypatch.setattr(video, "probe_video", recording)
+
+    async def main() -> threading.Thread:
+        loop_thread = threading.current_thread()
+        await budget.hash_upload(_state(), clip, lambda: None)
+        return loop_thread
+
+    loop_thread = anyio.run(main)
+    assert len(threads) == 1 and threads[0] is not loop_thread
