@@ -2,25 +2,33 @@
 shared, noisy machine cannot fake the answer.
 
 One request is ``matching.match`` of one PDQ signal that matches one banked content, in its
-own unit of work (commit included, as a request pays it). Three arms:
+own unit of work (commit included, as a request pays it). Four arms:
 
-* ``off``: ``quarantine.screen`` replaced by a no-op (no counting at all);
-* ``batched``: the shipped counting (a ``SELECT`` of the content's rate row per lookup, this
-  process's counts written once a second);
+* ``off``: no quarantine at all (``quarantine.screen`` a no-op, and the contents loaded
+  without their rate rows: ``quarantine.with_rates`` the identity);
+* ``select``: the previous version, this process's counts written once a second and the
+  contents' rate rows read by a ``SELECT`` of their own after the contents are loaded;
+* ``joined``: the shipped counting, batched the same way, the rate rows read by the statement
+  that loads the contents (an outer join, no statement of its own);
 * ``every``: the first version, a write of the count in every matching lookup
-  (``screen(..., flush=True)``).
+  (``screen(..., flush=True)``, rows read by the join).
 
-The rule's floor is raised so the one content is never held (the count and the rule's
-arithmetic still run in full). The arms run in the same process, interleaved request by
-request: ``--triples`` times one request of each arm, the order rotated every time
-(off/batched/every, batched/every/off, ...), so load that comes and goes on a shared machine
-falls on every arm alike instead of on whichever ran last. The batched arm keeps its own
-once-a-second clock (the other arms' time does not count towards its write), so it writes as
-often as it would running alone. Reported per arm: the median request time, its ratio to
-``off``'s, and the median of the paired differences (each request minus the ``off`` request of
-the same triple) with a distribution-free 95% interval. An interval that contains 0 means this
-run cannot tell the arm from no counting, and the verdict line says so; ``every`` is the
-check that the run can see a cost that is there.
+The one content is never held, and the rule's arithmetic runs in full on every lookup: its
+rate row is given a baseline no request approaches and the rule's floor (``min_matches``) is
+1, so no lookup past the first stops at the floor (the usual lookup, of a content matching
+less than the floor an hour, stops there and costs less than measured here).
+
+The arms run in the same process, interleaved request by request: ``--triples`` times one
+request of each arm (the option keeps its name from when there were three), the order rotated
+every time (off/select/joined/every, select/joined/every/off, ...), so load that comes and goes
+on a shared machine falls on every arm alike instead of on whichever ran last. Each batched
+arm keeps its own once-a-second clock and unwritten counts (the other arms' time does not
+count towards its write), so it writes as often as it would running alone. Reported per arm:
+the median request time, its ratio to ``off``'s, and the median of the paired differences
+(each request minus the ``off`` request of the same round) with a distribution-free 95%
+interval. An interval that contains 0 means this run cannot tell the arm from no counting,
+and the verdict line says so; ``every`` is the check that the run can see a cost that is
+there.
 
 On SQLite (a file) always, and on PostgreSQL when ``TANGKAL_BENCH_PG`` names a database (which
 is EMPTIED: its ``public`` schema is dropped; give it a database of its own).
@@ -40,17 +48,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 
 from tangkal.accounts.models import OrgKind, Role
 from tangkal.accounts.principal import Principal
+from tangkal.db.base import utcnow
 from tangkal.db.migrate import upgrade
 from tangkal.db.session import Database
 from tangkal.hashing import banks, content, matching, quarantine
+from tangkal.hashing import match_rate as mr
 from tangkal.hashing.matcher import BankIndexes
+from tangkal.hashing.models import BankContent
+from tangkal.hashing.quarantine_models import MatchRate
 from tangkal.sop.profile import HashQuarantine
 
-ARMS = ("off", "batched", "every")
+ARMS = ("off", "select", "joined", "every")
+BATCHED = ("select", "joined")
 
 
 def _setup(db: Database, data: Path) -> tuple[Principal, BankIndexes, str]:
@@ -97,43 +110,67 @@ def run(url: str, data: Path, triples: int) -> None:
     p, idx, sig = _setup(db, data)
     q = [matching.Query("pdq", sig)]
     real_screen, real_rule, real_write = quarantine.screen, quarantine.rule, quarantine._write
+    real_with_rates = quarantine.with_rates
     writes = dict.fromkeys(ARMS, 0)
     current = ["off"]
 
-    def counting_write(*a: Any, **kw: Any) -> None:
+    def counting_write(*a: Any, **kw: Any) -> Any:
         writes[current[0]] += 1
-        real_write(*a, **kw)
+        return real_write(*a, **kw)
 
-    def every_lookup(session: Any, contents: Any, now: Any = None, flush: Any = None) -> Any:
-        # a write now, leaving the batched arm's once-a-second clock as it was
-        kept = quarantine._flushed_at
-        try:
-            return real_screen(session, contents, now=now, flush=True)
-        finally:
-            quarantine._flushed_at = kept
+    def own_select(session: Any, contents: Any, *, rates: Any = None, **kw: Any) -> Any:
+        # the previous version: the rows not handed over, so screen reads them itself
+        return real_screen(session, contents, **kw)
+
+    def every_lookup(session: Any, contents: Any, *, rates: Any = None, **kw: Any) -> Any:
+        # a write now (the batched arms' clocks are kept apart by request())
+        return real_screen(session, contents, rates=rates, now=kw.get("now"), flush=True)
 
     screens: dict[str, Callable[..., Any]] = {
-        "off": lambda session, contents, now=None, flush=None: {},
-        "batched": real_screen,
+        "off": lambda session, contents, **kw: {},
+        "select": own_select,
+        "joined": real_screen,
         "every": every_lookup,
     }
-    paused_at = [0.0]
+    loads: dict[str, Callable[..., Any]] = {
+        "off": lambda stmt: stmt,
+        "select": lambda stmt: stmt,
+        "joined": real_with_rates,
+        "every": real_with_rates,
+    }
+    # each batched arm's own once-a-second clock and pending counts: (flushed_at, paused_at)
+    clocks = {arm: [0.0, 0.0] for arm in BATCHED}
+    pending: dict[str, dict[int, Any]] = {arm: {} for arm in BATCHED}
 
     def request(arm: str) -> float:
         current[0] = arm
         quarantine.screen = screens[arm]
-        if arm != "batched":
+        quarantine.with_rates = loads[arm]
+        if arm not in BATCHED:
+            quarantine._pending.clear()  # the batched arms' unwritten counts are theirs
             return _one(db, p, idx, q)
-        # the batched arm keeps a clock of its own: the time other arms ran does not count
+        # a batched arm keeps a clock of its own: the time other arms ran does not count
         # towards its once-a-second write, so it writes as often as it would running alone
-        if paused_at[0]:
-            quarantine._flushed_at += time.monotonic() - paused_at[0]
+        clock = clocks[arm]
+        if clock[1]:
+            clock[0] += time.monotonic() - clock[1]
+        quarantine._flushed_at = clock[0]
+        quarantine._pending.clear()
+        quarantine._pending.update(pending[arm])
         took = _one(db, p, idx, q)
-        paused_at[0] = time.monotonic()
+        clock[0], clock[1] = quarantine._flushed_at, time.monotonic()
+        pending[arm] = dict(quarantine._pending)
         return took
 
-    # the same content matches every request: a floor no request reaches keeps it matching
-    quarantine.rule = lambda: HashQuarantine(min_matches=10_000_000)
+    # the same content matches every request, never held, the arithmetic in full: (nearly)
+    # no floor, and a baseline no request approaches
+    full = HashQuarantine(min_matches=1)  # built once, as the profile's rule is
+    quarantine.rule = lambda: full
+    with db.unit_of_work() as s:
+        banked = s.scalars(select(BankContent)).one()
+        now = utcnow()
+        quarantine._prepare(s, {banked.id: banked}, mr.window_start(now, full.window), now)
+        s.execute(update(MatchRate).values(baseline_sum=1e9, baseline_weight=1.0))
     quarantine._write = counting_write
     took: dict[str, list[float]] = {arm: [] for arm in ARMS}
     load0 = os.getloadavg()
@@ -144,11 +181,12 @@ def run(url: str, data: Path, triples: int) -> None:
                 request(arm)
         writes.update(dict.fromkeys(ARMS, 0))
         for i in range(triples):
-            for arm in ARMS[i % 3 :] + ARMS[: i % 3]:
+            k = i % len(ARMS)
+            for arm in ARMS[k:] + ARMS[:k]:
                 took[arm].append(request(arm))
     finally:
         quarantine.screen, quarantine.rule = real_screen, real_rule
-        quarantine._write = real_write
+        quarantine._write, quarantine.with_rates = real_write, real_with_rates
     elapsed = time.monotonic() - started
     load1 = os.getloadavg()
     name = db.engine.dialect.name

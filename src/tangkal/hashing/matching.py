@@ -6,12 +6,13 @@ from, and the feedback so far.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from prometheus_client import Histogram
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from tangkal.accounts.principal import Principal
@@ -22,6 +23,7 @@ from tangkal.hashing.feedback import feedback_counts
 from tangkal.hashing.index import IndexMatch
 from tangkal.hashing.matcher import BankIndexes
 from tangkal.hashing.models import Bank, BankContent, signal_digest
+from tangkal.hashing.quarantine import AnySelect
 from tangkal.hashing.signals import SignalResult
 
 #: Per query signal type, so a slow type (a text scan) shows apart from the fast ones.
@@ -90,12 +92,13 @@ def match(
     principal.require(*READ_ROLES)
     idx.sync(session)
     found: list[tuple[Query, BankContent, int]] = []
+    rates: dict[int, Any] = {}
     rules = {b.id: rules_of(b) for b in _visible_banks(session, principal)}
     for q in queries:
         started = time.perf_counter()
-        _match_one(session, principal, idx, q, found, rules)
+        _match_one(session, principal, idx, q, found, rules, rates)
         MATCH_SECONDS.labels(q.signal_type).observe(time.perf_counter() - started)
-    holds = quarantine.screen(session, {c.id: c for _, c, _ in found})
+    holds = quarantine.screen(session, {c.id: c for _, c, _ in found}, rates=rates)
     if holds:
         r_ = quarantine.rule()
         seen: set[int] = set()
@@ -107,6 +110,22 @@ def match(
     return _present(session, found, limit)
 
 
+@cache
+def _contents_stmt(with_rates: Callable[[AnySelect], AnySelect]) -> AnySelect:
+    """The statement loading the candidates' contents in the banks the caller may see, with
+    their quarantine rate rows (``with_rates``, :func:`quarantine.with_rates`): built once, its
+    values bound per call, so a lookup does not build it (and its cache key) again."""
+    return with_rates(
+        select(BankContent, Bank)
+        .join(Bank)
+        .where(
+            BankContent.id.in_(bindparam("ids", expanding=True)),
+            Bank.enabled.is_(True),
+            or_(Bank.shared.is_(True), Bank.owner_org_id == bindparam("org_id")),
+        )
+    )
+
+
 def _match_one(
     session: Session,
     principal: Principal,
@@ -114,9 +133,11 @@ def _match_one(
     q: Query,
     found: list[tuple[Query, BankContent, int]],
     rules: dict[str, dict[str, dict[str, int]]],
+    rates: dict[int, Any],
 ) -> None:
     """Append ``q``'s matches over the banks the caller may see (``rules``: their thresholds
-    by bank id) to ``found``, each judged by its bank's own thresholds."""
+    by bank id) to ``found``, each judged by its bank's own thresholds, and each match's
+    quarantine rate row to ``rates`` (read by the same statement: no round trip of its own)."""
     st = signals.get(q.signal_type)
     if not rules:
         return
@@ -124,20 +145,17 @@ def _match_one(
     cands = {m.id: m for m in _candidates(session, idx, q, widest)}
     if cands:
         rows = session.execute(
-            select(BankContent, Bank)
-            .join(Bank)
-            .where(
-                BankContent.id.in_(list(cands)),
-                Bank.enabled.is_(True),
-                or_(Bank.shared.is_(True), Bank.owner_org_id == principal.org_id),
-            )
+            _contents_stmt(quarantine.with_rates),
+            {"ids": list(cands), "org_id": principal.org_id},
         ).all()
-        for content, bank in rows:
+        for row in rows:
+            content, bank = row[0], row[1]
             if bank.id not in rules:
                 continue
             d = st.judge(cands[content.id], rules[bank.id][st.name])
             if d is not None:
                 found.append((q, content, d))
+                rates[content.id] = row
 
 
 def _present(

@@ -11,8 +11,10 @@ process follows the hold, release or removal at once (no index change is involve
 Holding, releasing and removing are audit events on the bank (its owner's record).
 
 Counts are batched per process (:data:`FLUSH_EVERY`): a lookup reads the rows of the contents
-it matched (one ``SELECT``, no write) and adds its process's unwritten count; one lookup a
-second per process writes the batch, in its own unit of work.
+it matched and adds its process's unwritten count; one lookup a second per process writes the
+batch, in its own unit of work. The rows are read by the statement that loads the matched
+contents (:func:`with_rates`, an outer join: no statement of its own, so the state is still
+read from the database on every lookup that finds the content, at no extra round trip).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -91,6 +93,24 @@ _RETURNED = (
     MatchRate.held_baseline,
     MatchRate.held_limit,
 )
+
+
+#: A select of any columns (a statement :func:`with_rates` extends).
+AnySelect = Select[*tuple[Any, ...]]
+
+#: What a lookup decides on, joined to the contents it loads: no ``content_id`` (the content's
+#: own; ``window_start`` is ``None`` where there is no row) nor ``signal_digest`` (its guard
+#: against a removed content's id given again is gone: ids are never reused, migration 0207),
+#: as each column the join adds costs the lookup a few microseconds of result processing.
+_JOINED = _RETURNED[2:]
+
+
+def with_rates(stmt: AnySelect) -> AnySelect:
+    """``stmt`` (a select of :class:`BankContent`) with the columns of each content's rate
+    row added (``None`` where it has none): the matching code loads the matched contents with
+    it and hands the rows to :func:`screen`, so a lookup reads the hold state in the same
+    statement and round trip that finds the content."""
+    return stmt.add_columns(*_JOINED).outerjoin(MatchRate, MatchRate.content_id == BankContent.id)
 
 
 def _increment(session: Session, counts: Mapping[int, int], start: datetime) -> dict[int, Any]:
@@ -175,9 +195,12 @@ _pending_lock = threading.Lock()
 _flushed_at = 0.0
 
 
-def _write(session: Session, batch: Mapping[int, Any], start: datetime, now: datetime) -> None:
+def _write(
+    session: Session, batch: Mapping[int, Any], start: datetime, now: datetime
+) -> dict[int, Any]:
     """Add the batch's counts to the database (``batch``: content id -> bank_id,
-    signal_digest, n)."""
+    signal_digest, n); the rows as written (``RETURNING``: what a lookup decides on, the
+    batch's counts included)."""
     rows = _increment(session, {cid: p.n for cid, p in batch.items()}, start)
     stale = {
         cid: p
@@ -186,25 +209,28 @@ def _write(session: Session, batch: Mapping[int, Any], start: datetime, now: dat
     }
     if stale:
         _prepare(session, stale, start, now)
-        _increment(session, {cid: p.n for cid, p in stale.items()}, start)
+        rows |= _increment(session, {cid: p.n for cid, p in stale.items()}, start)
+    return rows
 
 
 def screen(
     session: Session,
     contents: Mapping[int, BankContent],
     *,
+    rates: Mapping[int, Any] | None = None,
     now: datetime | None = None,
     flush: bool | None = None,
 ) -> dict[int, Hold]:
     """Count one match of each content (this request's matches, each content once) and return
-    the ones held, already or by this match. ``now`` is the clock seam for tests; ``flush``
+    the ones held, already or by this match. ``rates``: each content's row as read by a
+    statement built with :func:`with_rates` (the columns ``None`` where it has no row); without
+    it the rows are read here, one ``SELECT``. ``now`` is the clock seam for tests; ``flush``
     forces (or skips) writing this process's counts now instead of once a second."""
     global _flushed_at
     if not contents:
         return {}
     r_ = rule()
     now = now or utcnow()
-    start = mr.window_start(now, r_.window)
     batch: dict[int, _Pending] = {}
     with _pending_lock:
         for cid, c in contents.items():
@@ -215,31 +241,44 @@ def screen(
             _pending.clear()
             _flushed_at = time.monotonic()
         local = {cid: _pending[cid].n for cid in contents if cid in _pending}
-    if batch:
-        _write(session, batch, start, now)
-    rows = {
-        r.content_id: r
-        for r in session.execute(
-            select(*_RETURNED).where(MatchRate.content_id.in_(sorted(contents)))
-        )
-    }
+    written = _write(session, batch, mr.window_start(now, r_.window), now) if batch else {}
+    if rates is None:
+        rows = {
+            r.content_id: r
+            for r in session.execute(
+                select(*_RETURNED).where(MatchRate.content_id.in_(sorted(contents)))
+            )
+        }
+    else:
+        rows = {cid: r for cid, r in rates.items() if r is not None and r.window_start is not None}
+    # the rows read before this lookup's write are older than the write's own (RETURNING)
+    rows |= {cid: r for cid, r in written.items() if cid in contents}
     held: dict[int, Hold] = {}
     for cid, c in contents.items():
         r = rows.get(cid)
-        if r is not None and r.signal_digest != c.signal_digest:
-            r = None  # left by removed content whose id was given again
-        if r is not None and r.held_at is not None:
+        mine_n = local.get(cid, 0)
+        if r is None:
+            if mine_n <= r_.min_matches:
+                continue  # the floor: never held at or below it
+            state = mr.fresh(now, r_)
+        elif r.held_at is not None:
             held[cid] = _hold_of(r, now)
             continue
-        state = mr.rolled(_state(r), now, r_, learn=True) if r is not None else mr.fresh(now, r_)
-        state = replace(state, current=state.current + local.get(cid, 0))
+        elif r.current + r.previous + mine_n <= r_.min_matches:
+            # the last window's matches are at most these (rolling only moves or drops them),
+            # so at or below the floor no arithmetic can hold it: the usual lookup stops here
+            continue
+        else:
+            state = mr.rolled(_state(r), now, r_, learn=True)
+        if mine_n:
+            state = replace(state, current=state.current + mine_n)
         v = mr.verdict(state, now, r_)
         if v is None:
             continue
         with _pending_lock:
             mine = _pending.pop(cid, None)
         if mine is not None:
-            _write(session, {cid: mine}, start, now)
+            _write(session, {cid: mine}, mr.window_start(now, r_.window), now)
         held[cid] = Hold(now, v.recent, v.baseline, v.limit)
         session.execute(
             update(MatchRate)

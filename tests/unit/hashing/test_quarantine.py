@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.factories import Factory
+from tests.support import statements_sent
 
 from tangkal.db.session import Database
 from tangkal.hashing import banks, matching, quarantine
@@ -44,3 +45,54 @@ def test_counts_of_other_processes_and_the_hold(db: Database, factory: Factory, 
     with db.unit_of_work() as s:
         assert list_content(s, owner, "q-bank") == []
         assert quarantine.queue(s, owner, "q-bank") == []
+
+
+def _lookup(db: Database, owner, idx: BankIndexes, held: list[dict[str, object]]) -> list[str]:
+    """One matching lookup of ``PDQ`` in its own unit of work; the statements it sent."""
+    with statements_sent(db.engine) as seen, db.unit_of_work() as s:
+        matching.match(s, owner, idx, [matching.Query("pdq", PDQ)], held=held)
+    return list(seen)
+
+
+def test_a_matching_lookup_reads_the_hold_state_in_the_statement_loading_the_contents(
+    db: Database, factory: Factory, tmp_path, monkeypatch
+) -> None:
+    owner = factory.principal(factory.regulator(), "analyst")
+    with db.unit_of_work() as s:
+        banks.create_bank(s, owner, "q-bank")
+        add_signal(s, owner, "q-bank", "pdq", PDQ)
+    idx = BankIndexes(db, tmp_path)
+    quarantine._pending.clear()
+    _lookup(db, owner, idx, [])  # the index loaded, the rate row written
+    monkeypatch.setattr(quarantine, "FLUSH_EVERY", 1e9)  # no batch due: the usual lookup
+    counted = _lookup(db, owner, idx, [])
+    with monkeypatch.context() as m:  # no quarantine at all, for comparison
+        m.setattr(quarantine, "screen", lambda *a, **kw: {})
+        m.setattr(quarantine, "with_rates", lambda stmt: stmt)
+        bare = _lookup(db, owner, idx, [])
+    assert len(counted) == len(bare)
+    reads = [st for st in counted if "hash_match_rates" in st]
+    assert len(reads) == 1 and "hash_bank_content" in reads[0]
+    assert "LEFT OUTER JOIN hash_match_rates" in reads[0]
+
+
+def test_the_lookup_writing_the_batch_decides_on_the_count_it_wrote(
+    db: Database, factory: Factory, tmp_path, monkeypatch
+) -> None:
+    # the contents (and their rate rows) are read before this lookup writes its process's
+    # batch; the decision must include the batch, or a hold would wait a lookup too long
+    owner = factory.principal(factory.regulator(), "analyst")
+    floor = quarantine.rule().min_matches
+    with db.unit_of_work() as s:
+        banks.create_bank(s, owner, "q-bank")
+        add_signal(s, owner, "q-bank", "pdq", PDQ)
+    idx = BankIndexes(db, tmp_path)
+    quarantine._pending.clear()
+    monkeypatch.setattr(quarantine, "FLUSH_EVERY", 0.0)  # every lookup writes its batch
+    held: list[dict[str, object]] = []
+    for _ in range(floor):
+        _lookup(db, owner, idx, held)
+    assert held == []
+    _lookup(db, owner, idx, held)
+    assert [h["recent"] for h in held] == [floor + 1]
+    assert quarantine._pending == {}
