@@ -209,7 +209,7 @@ def probe_video(content: bytes, kind: str) -> VideoStream | None:
                 timeout=PROBE_TIMEOUT,
                 check=False,
             )
-        except subprocess.TimeoutExpired:
+        except (subprocess.TimeoutExpired, OSError):
             return None
     if done.returncode != 0:
         return None
@@ -445,6 +445,11 @@ class VpdqSignal(SignalType):
         kind = video_container(content)
         if kind is None or _vpdq() is None:
             return len(content)
+        if shutil.which("ffprobe") is None:
+            # vpdq without ffmpeg's tools (scripts/install-system-deps installs both): the
+            # header cannot be read, so the largest frame allowed with 16 pictures is assumed
+            worst = VideoStream("unknown", max_video_pixels(), 1, refs=16)
+            return len(content) + decode_bytes(worst)
         stream = probe_video(content, kind)
         if stream is None:
             raise InvalidInput(

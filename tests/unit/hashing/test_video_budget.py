@@ -169,3 +169,16 @@ def test_the_probe_runs_in_a_thread_not_on_the_event_loop(monkeypatch: pytest.Mo
 
     loop_thread = anyio.run(main)
     assert len(threads) == 1 and threads[0] is not loop_thread
+
+
+def test_without_ffprobe_the_largest_allowed_frame_is_assumed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clip = _clip("320x240")
+    found = video.shutil.which
+    monkeypatch.setattr(
+        video.shutil, "which", lambda name: None if name == "ffprobe" else found(name)
+    )
+    worst = VideoStream("unknown", get_settings().hash_max_video_pixels, 1)
+    assert worst.pictures == 16
+    assert VPDQ.working_bytes(clip) == len(clip) + decode_bytes(worst)
