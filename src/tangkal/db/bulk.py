@@ -118,7 +118,7 @@ def one_of_chunks(
     postgres = session.get_bind().dialect.name == "postgresql"
     size = POSTGRES_CHUNK if postgres else SQLITE_CHUNK
     for i in range(0, len(values), size):
-        chunk = values[i:i + size]
+        chunk = values[i : i + size]
         if postgres:
             yield chunk, column == any_(bindparam(None, list(chunk), type_=ARRAY(Text())))
         else:

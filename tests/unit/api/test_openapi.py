@@ -40,7 +40,6 @@ def test_order_intake_body_and_idempotency_header_are_documented() -> None:
         assert r.removeprefix("#/components/schemas/") in schemas, r
 
 
-
 def test_no_request_could_match_routes_of_two_routers() -> None:
     """The routers are matched in a chosen order (the busiest first); that is safe only while
     no request could match routes of two of them."""

@@ -71,10 +71,15 @@ def test_bulk_insert_stores_what_a_core_insert_stores(db: Database, factory: Fac
     with db.unit_of_work() as session:
         insert_rows(session, _table(Order), bulk)
         session.execute(insert(_table(Order)), core)
-        insert_rows(session, _table(OutboxMessage), [_outbox(i, bulk[0]["id"], platform.id)
-                                                    for i in range(1, 3)])
-        session.execute(insert(_table(OutboxMessage)),
-                        [_outbox(i, core[0]["id"], platform.id) for i in range(11, 13)])
+        insert_rows(
+            session,
+            _table(OutboxMessage),
+            [_outbox(i, bulk[0]["id"], platform.id) for i in range(1, 3)],
+        )
+        session.execute(
+            insert(_table(OutboxMessage)),
+            [_outbox(i, core[0]["id"], platform.id) for i in range(11, 13)],
+        )
     got_bulk = _stored(db, Order, [r["id"] for r in bulk])
     got_core = _stored(db, Order, [r["id"] for r in core])
     assert len(got_bulk) == 3
@@ -133,8 +138,7 @@ def test_bulk_insert_of_nothing_writes_nothing(db: Database) -> None:
         insert_rows(session, _table(Order), [])
 
 
-def test_membership_chunks_cover_every_value_and_find_exactly_the_stored_ones(
-        db: Database) -> None:
+def test_membership_chunks_cover_every_value_and_find_exactly_the_stored_ones(db: Database) -> None:
     from tangkal.db.bulk import POSTGRES_CHUNK, SQLITE_CHUNK, one_of_chunks
     from tangkal.rpz.journal import ZoneChange, publish
     from tangkal.rpz.models import RpzEntry
@@ -149,8 +153,9 @@ def test_membership_chunks_cover_every_value_and_find_exactly_the_stored_ones(
         wanted.insert(at, name)
     with db.read_only() as s:
         chunks = list(one_of_chunks(s, RpzEntry.name, wanted))
-        found = [name for _, among in chunks
-                 for name in s.scalars(select(RpzEntry.name).where(among))]
+        found = [
+            name for _, among in chunks for name in s.scalars(select(RpzEntry.name).where(among))
+        ]
     size = POSTGRES_CHUNK if db.url.startswith("postgresql") else SQLITE_CHUNK
     assert [len(c) for c, _ in chunks][:-1] == [size] * (len(chunks) - 1)
     assert [v for c, _ in chunks for v in c] == wanted
