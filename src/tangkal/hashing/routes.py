@@ -127,8 +127,27 @@ def _field_range(field: str) -> Any:
 BANK_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$"
 
 
-class BankIn(BaseModel):
+class _BankThresholds(BaseModel):
+    """The threshold members a new bank and a changed bank share."""
+
     model_config = ConfigDict(extra="forbid")
+    # the historic per-type fields, views of ``thresholds`` (which takes any signal type)
+    pdq_threshold: Threshold | None = Field(
+        default=None, json_schema_extra=_field_range("pdq_threshold")
+    )
+    text_threshold: Threshold | None = Field(
+        default=None, json_schema_extra=_field_range("text_threshold")
+    )
+    thresholds: ThresholdsIn | None = Field(
+        default=None,
+        description="per signal type, its first threshold as a number or any of its "
+        "thresholds by name (vPDQ: query_share, banked_share, frame_distance); a threshold "
+        "not given keeps its value (a new bank: the type's default)",
+        json_schema_extra=_thresholds_rule,
+    )
+
+
+class BankIn(_BankThresholds):
     name: str = Field(
         min_length=1,
         max_length=100,
@@ -141,42 +160,13 @@ class BankIn(BaseModel):
     # strict: JSON's 0 or "yes" is not a yes or no (pydantic's lax booleans would take them)
     shared: StrictBool | None = None
     allowlist: StrictBool = False
-    # the historic per-type fields, views of ``thresholds`` (which takes any signal type)
-    pdq_threshold: Threshold | None = Field(
-        default=None, json_schema_extra=_field_range("pdq_threshold")
-    )
-    text_threshold: Threshold | None = Field(
-        default=None, json_schema_extra=_field_range("text_threshold")
-    )
-    thresholds: ThresholdsIn | None = Field(
-        default=None,
-        description="per signal type, its first threshold as a number or any of its "
-        "thresholds by name (vPDQ: query_share, banked_share, frame_distance); a threshold "
-        "not given keeps its value (a new bank: the type's default)",
-        json_schema_extra=_thresholds_rule,
-    )
 
 
-class BankPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BankPatch(_BankThresholds):
     enabled: StrictBool | None = None
     allowlist: StrictBool | None = None
     shared: StrictBool | None = None
     description: str | None = Field(default=None, max_length=5000)
-    # the historic per-type fields, views of ``thresholds`` (which takes any signal type)
-    pdq_threshold: Threshold | None = Field(
-        default=None, json_schema_extra=_field_range("pdq_threshold")
-    )
-    text_threshold: Threshold | None = Field(
-        default=None, json_schema_extra=_field_range("text_threshold")
-    )
-    thresholds: ThresholdsIn | None = Field(
-        default=None,
-        description="per signal type, its first threshold as a number or any of its "
-        "thresholds by name (vPDQ: query_share, banked_share, frame_distance); a threshold "
-        "not given keeps its value (a new bank: the type's default)",
-        json_schema_extra=_thresholds_rule,
-    )
 
 
 class SignalIn(BaseModel):
