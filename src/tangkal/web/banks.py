@@ -240,6 +240,16 @@ async def bank_create(
 # ------------------------------------------------------------------ one bank
 
 
+def _bank_refused(
+    page: Page, session: UnitOfWork, name: str, exc: InvalidInput | Busy, form: str
+) -> Response:
+    """The bank page again, the refusal shown at the form it concerns (``form``: settings,
+    quarantine, upload, import), answered with the refusal's status."""
+    return _bank_page(
+        page, session, name, error=page.error(exc), error_field=form, status=exc.status_code
+    )
+
+
 def _bank_page(
     page: Page,
     session: UnitOfWork,
@@ -326,14 +336,7 @@ async def bank_settings(
                 thresholds=thresholds,
             )
     except InvalidInput as exc:
-        return _bank_page(
-            page,
-            session,
-            name,
-            error=page.error(exc),
-            error_field="settings",
-            status=exc.status_code,
-        )
+        return _bank_refused(page, session, name, exc, "settings")
     page.flash(page._("The settings of %(name)s were saved.", name=bank.name))
     return page.redirect(f"/console/banks/{bank.name}")
 
@@ -426,14 +429,7 @@ def bank_release_held(
         with session.begin_nested():
             done = quarantine.release(session, p, name, content_id, baseline=_baseline(baseline))
     except InvalidInput as exc:
-        return _bank_page(
-            page,
-            session,
-            name,
-            error=page.error(exc),
-            error_field="quarantine",
-            status=exc.status_code,
-        )
+        return _bank_refused(page, session, name, exc, "quarantine")
     page.flash(
         page._(
             "Item %(id)s was released: it matches again, with a baseline of %(baseline)s "
@@ -496,9 +492,7 @@ async def bank_upload(
                 results=hashed,
             )
     except (InvalidInput, Busy) as exc:
-        return _bank_page(
-            page, session, name, error=page.error(exc), error_field="upload", status=exc.status_code
-        )
+        return _bank_refused(page, session, name, exc, "upload")
     added = {
         "filename": file.filename if file else "",
         "signals": [{"signal_type": c.signal_type, "signal": c.signal} for c in result.added],
@@ -527,9 +521,7 @@ async def bank_import(
         with session.begin_nested():
             r = exchange.import_into(session, p, name, content, format)
     except InvalidInput as exc:
-        return _bank_page(
-            page, session, name, error=page.error(exc), error_field="import", status=exc.status_code
-        )
+        return _bank_refused(page, session, name, exc, "import")
     page.flash(
         page._(
             "Imported: %(added)s added, %(dup)s already there, %(removed)s removed.",
