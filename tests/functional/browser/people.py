@@ -97,13 +97,22 @@ def fresh_cast(live: LiveServer) -> Cast:
     return Cast(base.regulator, base.platform, base.other_platform, **names)
 
 
-def sign_in_page(page: Any, live: LiveServer, org: str, user: str) -> None:
-    """Sign ``user`` in through the Indonesian login form in a real browser page, as a
-    person would (the cookies of whoever was signed in before are dropped first)."""
+#: The login form's labels (organisation, user name, password, button) per language.
+LOGIN_LABELS = {
+    "id": ("Organisasi", "Nama pengguna", "Kata sandi", "Masuk"),
+    "en": ("Organisation", "User name", "Password", "Sign in"),
+}
+
+
+def sign_in_page(page: Any, live: LiveServer, org: str, user: str, lang: str = "id") -> None:
+    """Sign ``user`` in through the login form in ``lang`` (Indonesian by default) in a real
+    browser page, as a person would (the cookies of whoever was signed in before are dropped
+    first)."""
+    org_label, user_label, password_label, button = LOGIN_LABELS[lang]
     page.context.clear_cookies()
-    page.goto(f"{live.url}/login?lang=id")
-    page.get_by_label("Organisasi").fill(org)
-    page.get_by_label("Nama pengguna").fill(user)
-    page.get_by_label("Kata sandi").fill(PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
+    page.goto(f"{live.url}/login?lang={lang}")
+    page.get_by_label(org_label).fill(org)
+    page.get_by_label(user_label).fill(user)
+    page.get_by_label(password_label).fill(PASSWORD)
+    page.get_by_role("button", name=button).click()
     page.wait_for_url(re.compile(r"/console"))

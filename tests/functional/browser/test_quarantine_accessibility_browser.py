@@ -9,18 +9,17 @@ the banked file over and over through the console until the rule holds it.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 
 from tangkal.sop.profile import read_profile
 from tests.functional.browser.people import (
-    PASSWORD,
     browser_client,
     csrf,
     fresh_cast,
     sign_in,
+    sign_in_page,
 )
 from tests.functional.browser.test_accessibility_browser import LANGUAGES, _axe_source, _check
 from tests.support import LiveServer, unique
@@ -28,16 +27,6 @@ from tests.support import LiveServer, unique
 pytestmark = pytest.mark.browser
 
 RULE = read_profile("indonesia").hash_quarantine
-
-
-def _browser_sign_in(page: Any, live: LiveServer, org: str, user: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{live.url}/login?lang=en")
-    page.get_by_label("Organisation").fill(org)
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/console"))
 
 
 def test_the_held_queue_and_a_held_match_have_no_accessibility_violations(
@@ -76,7 +65,7 @@ def test_the_held_queue_and_a_held_match_have_no_accessibility_violations(
         assert 'id="held"' in html and sent > RULE.min_matches
     problems: list[str] = []
     for org, user in ((people.regulator, people.analyst), (people.platform, people.moderator)):
-        _browser_sign_in(page, live, org, user)
+        sign_in_page(page, live, org, user, lang="en")
         for lang in LANGUAGES:
             page.goto(f"{live.url}/console/banks/{bank}?lang={lang}")
             queue = page.locator("#quarantine tbody tr")
